@@ -1,0 +1,24 @@
+"""The deployment folder `platform/` must never shadow the standard library's `platform`."""
+
+import importlib
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_platform_imports_the_standard_library_module_from_project_root():
+    code = "import platform, uuid; print(platform.__file__); print(platform.system())"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    module_file, system = result.stdout.splitlines()
+    assert Path(module_file).parent == Path(sysconfig.get_paths()["stdlib"])
+    assert system == "Linux"
+
+
+def test_platform_folder_holds_no_python():
+    assert not list((ROOT / "platform").rglob("*.py"))
+    assert importlib.import_module("platform").system() == "Linux"
