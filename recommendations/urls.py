@@ -1,3 +1,7 @@
-app_name = "recommendations"
+from django.urls import path
 
-urlpatterns: list = []
+from recommendations import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+]
