@@ -168,3 +168,46 @@ LOGGING = {
 
 # Catalog presentation.
 CATALOG_PAGE_SIZE = 24
+
+# Recommendations: every threshold and weight the homepage uses, in one place.
+RECOMMENDATIONS = {
+    # Member skill vector = weighted blend of these sources (each L2-normalised first).
+    "BLEND_WEIGHTS": {
+        "follow": float(os.environ.get("REC_WEIGHT_FOLLOW", "1.0")),
+        "profile": float(os.environ.get("REC_WEIGHT_PROFILE", "0.6")),
+        "cohort": float(os.environ.get("REC_WEIGHT_COHORT", "0.3")),
+    },
+    # Skills held by fewer members than this get IDF weight 0 (too rare to trust).
+    "IDF_MIN_MEMBERS": int(os.environ.get("REC_IDF_MIN_MEMBERS", "3")),
+    # Title / industry cohorts smaller than this do not produce inferred skills or trends.
+    "COHORT_MIN_SIZE": int(os.environ.get("REC_COHORT_MIN_SIZE", "5")),
+    # Only tags at least this confident (or curator-approved) describe a course.
+    "TAG_MIN_CONFIDENCE": float(os.environ.get("REC_TAG_MIN_CONFIDENCE", "0.8")),
+    "CAROUSEL_SIZE": 12,
+    "CAROUSEL_MIN_SIZE": 3,
+    "MAX_CAROUSELS": 8,
+    "CANDIDATES_PER_REASON": 40,
+    "WATCHED_ANCHORS": 2,
+    # Impression discounting: after THRESHOLD unclicked impressions in WINDOW_DAYS, each more
+    # multiplies the course's score by DECAY, never below FLOOR.
+    "DISCOUNT_THRESHOLD": int(os.environ.get("REC_DISCOUNT_THRESHOLD", "3")),
+    "DISCOUNT_DECAY": float(os.environ.get("REC_DISCOUNT_DECAY", "0.6")),
+    "DISCOUNT_FLOOR": float(os.environ.get("REC_DISCOUNT_FLOOR", "0.05")),
+    "DISCOUNT_WINDOW_DAYS": int(os.environ.get("REC_DISCOUNT_WINDOW_DAYS", "30")),
+    # Carousel order: the member's click-through per reason, smoothed toward these priors.
+    "CTR_PRIOR": {
+        "follow": 0.08,
+        "watched": 0.07,
+        "profile": 0.06,
+        "title": 0.05,
+        "industry": 0.045,
+        "popular": 0.03,
+        "new": 0.025,
+    },
+    "CTR_PRIOR_STRENGTH": 40.0,
+    "POPULAR_WINDOW_DAYS": 90,
+    "TRENDING_HALF_LIFE_DAYS": 14.0,
+    "NEW_HALF_LIFE_DAYS": 60.0,
+    # How long a web process keeps the active model snapshot before checking for a newer one.
+    "SNAPSHOT_CHECK_SECONDS": float(os.environ.get("REC_SNAPSHOT_CHECK_SECONDS", "30")),
+}

@@ -1,9 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from recommendations import views as recommendation_views
+
 urlpatterns = [
+    path("", recommendation_views.home, name="home"),
     path("admin/", admin.site.urls),
-    path("", include("recommendations.urls")),
+    path("recommendations/", include("recommendations.urls")),
     path("", include("catalog.urls")),
     path("", include("members.urls")),
 ]

@@ -41,7 +41,10 @@ class FeedbackEvent(models.Model):
         null=True, blank=True, help_text="The homepage render it came from."
     )
     reason = models.CharField(
-        max_length=80, blank=True, help_text="Reason code, e.g. follow:python."
+        max_length=20, blank=True, help_text="Reason family, e.g. follow, watched, popular."
+    )
+    reason_key = models.CharField(
+        max_length=80, blank=True, help_text="The carousel it was shown in, e.g. follow:42."
     )
     strategy = models.CharField(max_length=40, blank=True, help_text="Which model produced it.")
     carousel_position = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -59,7 +62,50 @@ class FeedbackEvent(models.Model):
         indexes = [
             models.Index(fields=["member", "course", "kind"], name="feedback_member_course_kind"),
             models.Index(fields=["member", "kind", "created_at"], name="feedback_member_kind_time"),
+            models.Index(fields=["page_view_id", "course"], name="feedback_page_view_course"),
         ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.course_id} by {self.member_id}"
+
+
+class TrainingRun(models.Model):
+    """One build of the recommendation models; exactly one succeeded run serves at a time."""
+
+    class Kind(models.TextChoices):
+        RULES = "rules", "Rule-based (skills, popularity, recency)"
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.RULES)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RUNNING)
+    is_active = models.BooleanField(default=False)
+    params = models.JSONField(default=dict, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    message = models.TextField(blank=True)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_seconds = models.FloatField(null=True, blank=True)
+    artifact = models.BinaryField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"], condition=Q(is_active=True), name="one_active_training_run"
+            ),
+            models.CheckConstraint(
+                condition=Q(is_active=False) | Q(status="succeeded"),
+                name="active_training_run_succeeded",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["running", "succeeded", "failed"]),
+                name="training_run_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Run {self.pk} ({self.kind}, {self.status})"

@@ -1,6 +1,119 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from catalog.models import Course
+from members.services import member_get_or_create_for_user
+from recommendations.forms import CardContextForm
+from recommendations.models import Dismissal
+from recommendations.selectors import (
+    dismissals_for_member,
+    home_page_for_member,
+    home_page_for_visitor,
+)
+from recommendations.services import (
+    ShownCourse,
+    click_log,
+    course_dismiss,
+    dismissal_undo,
+    impressions_log,
+)
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "recommendations/home.html", {"carousels": []})
+    if not request.user.is_authenticated:
+        page = home_page_for_visitor()
+        return render(request, "recommendations/home.html", {"page": page, "member": None})
+    member = member_get_or_create_for_user(user=request.user)
+    page = home_page_for_member(member=member)
+    impressions_log(member=member, page_view_id=page.page_view_id, shown=page.shown)
+    return render(request, "recommendations/home.html", {"page": page, "member": member})
+
+
+def _card_context(request: HttpRequest) -> tuple[ShownCourse | None, object, dict] | None:
+    """Parse the posted card context; None when it is malformed."""
+    form = CardContextForm(request.POST)
+    if not form.is_valid():
+        return None
+    data = form.cleaned_data
+    context = None
+    if data["reason"] and data["carousel_position"] is not None and data["position"] is not None:
+        context = ShownCourse(
+            course_id=0,
+            reason=data["reason"],
+            reason_key=data["reason_key"] or data["reason"],
+            strategy=data["strategy"] or "",
+            carousel_position=data["carousel_position"],
+            position=data["position"],
+        )
+    return context, data["page_view_id"], data
+
+
+@login_required
+@require_POST
+def dismiss(request: HttpRequest, course_id: int) -> HttpResponse:
+    course = get_object_or_404(Course, pk=course_id)
+    parsed = _card_context(request)
+    if parsed is None:
+        return HttpResponseBadRequest("The card's context is malformed.")
+    context, page_view_id, data = parsed
+    member = member_get_or_create_for_user(user=request.user)
+    dismissal = course_dismiss(
+        member=member, course=course, context=context, page_view_id=page_view_id
+    )
+    if request.htmx:
+        return render(
+            request,
+            "recommendations/_dismissed_card.html",
+            {"course": course, "dismissal": dismissal, "context": data},
+        )
+    messages.success(request, f"“{course.title}” won't be recommended to you again.")
+    return redirect("recommendations:dismissed")
+
+
+@login_required
+@require_POST
+def undo_dismiss(request: HttpRequest, dismissal_id: int) -> HttpResponse:
+    parsed = _card_context(request)
+    if parsed is None:
+        return HttpResponseBadRequest("The card's context is malformed.")
+    context, page_view_id, data = parsed
+    member = member_get_or_create_for_user(user=request.user)
+    try:
+        course = dismissal_undo(
+            member=member, dismissal_id=dismissal_id, context=context, page_view_id=page_view_id
+        )
+    except Dismissal.DoesNotExist as missing:
+        raise Http404("No such dismissal.") from missing
+    if request.htmx:
+        return render(
+            request,
+            "recommendations/_card.html",
+            {
+                "course": course,
+                "page_view_id": page_view_id,
+                "shown": context,
+                "context": data,
+            },
+        )
+    messages.success(request, f"“{course.title}” can be recommended to you again.")
+    return redirect("recommendations:dismissed")
+
+
+@login_required
+@require_GET
+def dismissed_list(request: HttpRequest) -> HttpResponse:
+    member = member_get_or_create_for_user(user=request.user)
+    dismissals = dismissals_for_member(member=member)
+    return render(request, "recommendations/dismissed.html", {"dismissals": dismissals})
+
+
+@login_required
+@require_GET
+def click(request: HttpRequest, page_view_id, course_id: int) -> HttpResponse:
+    course = get_object_or_404(Course, pk=course_id)
+    member = member_get_or_create_for_user(user=request.user)
+    click_log(member=member, page_view_id=page_view_id, course=course)
+    return redirect("catalog:course_detail", slug=course.slug)

@@ -1,0 +1,120 @@
+"""Reason annotation and online ranking adjustments.
+
+Scores from different candidate models (affinity, ALS, similarity, trending...) live on
+incomparable scales, so each reason's scores are turned into reciprocal ranks before a course is
+assigned to the reason under which it ranks best. The serving-time helpers (impression fatigue,
+per-reason click-through) are cheap enough to run on every page view.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from recommendations.engine.sparse_ops import BoolArray, FloatArray, IntArray
+
+__all__ = [
+    "argmax_reasons",
+    "ctr_with_prior",
+    "impression_discount",
+    "order_by_ctr",
+    "rank_scale",
+]
+
+
+def rank_scale(scores: ArrayLike, valid: ArrayLike | None = None) -> FloatArray:
+    """Reciprocal rank of each course within its reason, same shape as ``scores``.
+
+    Ranking runs along the last axis: ``scores`` is (courses,), (reasons × courses) or any batch
+    of those. The k-th best eligible course scores ``1 / k``; equal scores are ranked by course
+    index, lower first, so every eligible course gets a distinct rank. A course is eligible when
+    ``valid`` (a boolean mask broadcastable to ``scores``, default all) is true and its score is
+    finite and non-zero; a zero score means "no signal", and ineligible courses score 0.
+    Negative scores (e.g. from ALS) are eligible and rank below positive ones.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    eligible: BoolArray = np.isfinite(scores) & (scores != 0)
+    if valid is not None:
+        eligible &= np.broadcast_to(np.asarray(valid, dtype=bool), scores.shape)
+    if scores.size == 0:
+        return np.zeros(scores.shape)
+    # Ineligible entries sort last; a stable sort keeps equal scores in course-index order.
+    keys = np.where(eligible, -scores, np.inf)
+    order = np.argsort(keys, axis=-1, kind="stable")
+    ranks = np.empty(scores.shape, dtype=np.float64)
+    positions = np.broadcast_to(np.arange(1, scores.shape[-1] + 1, dtype=np.float64), scores.shape)
+    np.put_along_axis(ranks, order, positions, axis=-1)
+    return np.where(eligible, 1.0 / ranks, 0.0)
+
+
+def argmax_reasons(scaled: ArrayLike, *, axis: int = -2) -> tuple[IntArray, FloatArray]:
+    """Best reason per course from rank-scaled scores.
+
+    ``scaled`` is (reasons × courses) (or a batch; ``axis`` is the reasons axis). Returns
+    (best reason index, best score), each with the reasons axis removed. Ties go to the earlier
+    reason, so list reasons in order of preference; courses with no positive score get -1 and 0.
+    """
+    scaled = np.asarray(scaled, dtype=np.float64)
+    if scaled.shape[axis] == 0:
+        shape = tuple(n for i, n in enumerate(scaled.shape) if i != axis % scaled.ndim)
+        return np.full(shape, -1, dtype=np.int64), np.zeros(shape)
+    best = np.argmax(scaled, axis=axis)  # first occurrence wins, i.e. the earlier reason
+    score = np.take_along_axis(scaled, np.expand_dims(best, axis), axis=axis).squeeze(axis)
+    return np.where(score > 0, best, -1).astype(np.int64), np.where(score > 0, score, 0.0)
+
+
+def impression_discount(
+    impressions_without_click: ArrayLike, *, threshold: int, decay: float, floor: float
+) -> FloatArray:
+    """Score multiplier for courses shown repeatedly to a member without a click.
+
+    Per (member, course) count n: 1.0 while ``n <= threshold``, then ``decay ** (n - threshold)``,
+    never below ``floor``. Applied per course, so one ignored course fades without penalising the
+    member's other recommendations.
+    """
+    if not 0 < decay <= 1:
+        raise ValueError("decay must be in (0, 1]")
+    if not 0 <= floor <= 1:
+        raise ValueError("floor must be in [0, 1]")
+    shown = np.asarray(impressions_without_click, dtype=np.float64)
+    excess = np.maximum(shown - threshold, 0.0)
+    return np.maximum(decay**excess, floor)
+
+
+def ctr_with_prior(
+    clicks: ArrayLike,
+    impressions: ArrayLike,
+    *,
+    prior_ctr: ArrayLike | float,
+    prior_strength: float,
+) -> FloatArray:
+    """Beta-smoothed click-through rate ``(clicks + prior_ctr·s) / (impressions + s)``.
+
+    ``prior_strength`` s is the number of pseudo-impressions the prior is worth: with no
+    impressions the estimate is the prior, and it moves towards the observed rate as data arrives.
+    """
+    if prior_strength <= 0:
+        raise ValueError("prior_strength must be positive")
+    clicks = np.asarray(clicks, dtype=np.float64)
+    impressions = np.asarray(impressions, dtype=np.float64)
+    prior = np.asarray(prior_ctr, dtype=np.float64)
+    return (clicks + prior * prior_strength) / (impressions + prior_strength)
+
+
+def order_by_ctr(
+    clicks: ArrayLike,
+    impressions: ArrayLike,
+    *,
+    prior_ctr: ArrayLike,
+    prior_strength: float,
+) -> list[int]:
+    """Order in which to show a member's carousels (reasons), as indices into the inputs.
+
+    All arguments are per reason, shape (reasons,). Highest smoothed CTR first
+    (:func:`ctr_with_prior`); ties by higher prior CTR, then by input order. A member with no
+    impressions therefore sees the prior's order.
+    """
+    prior = np.broadcast_to(np.asarray(prior_ctr, dtype=np.float64), np.shape(clicks))
+    smoothed = ctr_with_prior(clicks, impressions, prior_ctr=prior, prior_strength=prior_strength)
+    order = np.lexsort((np.arange(smoothed.size), -prior, -smoothed))
+    return [int(i) for i in order]

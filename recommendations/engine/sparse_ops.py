@@ -1,0 +1,148 @@
+"""Sparse-matrix building blocks shared by the engine modules.
+
+Every function takes anything ``scipy.sparse`` can convert (``csr_matrix``, ``csr_array``, COO...)
+and returns a canonical ``csr_array``: sorted indices, no duplicates, no explicit zeros. The
+modules rely on that canonical form to compute per-row statistics straight from ``indptr``.
+"""
+
+from __future__ import annotations
+
+from typing import TypeAlias
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import ArrayLike, NDArray
+
+Sparse: TypeAlias = sp.sparray | sp.spmatrix
+FloatArray: TypeAlias = NDArray[np.float64]
+IntArray: TypeAlias = NDArray[np.int64]
+BoolArray: TypeAlias = NDArray[np.bool_]
+
+__all__ = [
+    "BoolArray",
+    "FloatArray",
+    "IntArray",
+    "Sparse",
+    "as_csr",
+    "group_matrix",
+    "l2_normalize_rows",
+    "presence",
+    "row_argmax",
+    "row_ids",
+    "scale_columns",
+    "scale_rows",
+    "select_rows",
+    "top_k_per_row",
+]
+
+
+def as_csr(matrix: Sparse, *, copy: bool = True) -> sp.csr_array:
+    """Return ``matrix`` as a canonical float64 ``csr_array``.
+
+    With ``copy`` (default) the input is never modified; ``copy=False`` canonicalises a matrix
+    the caller owns (e.g. a fresh product) in place when it already is a float64 ``csr_array``.
+    """
+    out = sp.csr_array(matrix, dtype=np.float64, copy=copy)
+    out.sum_duplicates()
+    out.eliminate_zeros()
+    out.sort_indices()
+    return out
+
+
+def row_ids(matrix: sp.csr_array) -> IntArray:
+    """Row index of every stored entry of a CSR matrix, shape (nnz,)."""
+    return np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
+
+
+def presence(matrix: Sparse) -> sp.csr_array:
+    """Binary (0/1) version of ``matrix``: 1 wherever the entry is non-zero."""
+    out = as_csr(matrix)
+    out.data[:] = 1.0
+    return out
+
+
+def scale_rows(matrix: Sparse, factors: ArrayLike) -> sp.csr_array:
+    """``diag(factors) @ matrix`` for factors of shape (rows,)."""
+    out = as_csr(matrix)
+    factors = np.asarray(factors, dtype=np.float64)
+    out.data *= np.repeat(factors, np.diff(out.indptr))
+    out.eliminate_zeros()
+    return out
+
+
+def scale_columns(matrix: Sparse, factors: ArrayLike) -> sp.csr_array:
+    """``matrix @ diag(factors)`` for factors of shape (columns,)."""
+    out = as_csr(matrix)
+    factors = np.asarray(factors, dtype=np.float64)
+    out.data *= factors[out.indices]
+    out.eliminate_zeros()
+    return out
+
+
+def l2_normalize_rows(matrix: Sparse) -> sp.csr_array:
+    """Scale every row to unit Euclidean norm; all-zero rows stay empty."""
+    out = as_csr(matrix)
+    squared = np.bincount(row_ids(out), weights=out.data**2, minlength=out.shape[0])
+    norms = np.sqrt(squared)
+    inverse = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+    return scale_rows(out, inverse)
+
+
+def group_matrix(group_of_row: ArrayLike, *, n_groups: int) -> sp.csr_array:
+    """Assignment matrix (groups × rows) with a 1 where row r belongs to group g.
+
+    ``group_of_row`` holds a group index per row, or -1 for rows in no group. Multiplying it
+    with a (rows × columns) matrix sums the rows of each group.
+    """
+    groups = np.asarray(group_of_row, dtype=np.int64)
+    if groups.size and groups.max() >= n_groups:
+        raise ValueError(f"group index {groups.max()} out of range for n_groups={n_groups}")
+    rows = np.flatnonzero(groups >= 0)
+    return sp.csr_array((np.ones(rows.size), (groups[rows], rows)), shape=(n_groups, groups.size))
+
+
+def select_rows(matrix: Sparse, index: ArrayLike) -> sp.csr_array:
+    """Rows ``matrix[index[i]]`` stacked, with an empty row wherever ``index[i]`` is -1."""
+    source = as_csr(matrix)
+    index = np.asarray(index, dtype=np.int64)
+    picked = np.flatnonzero(index >= 0)
+    # A (len(index) × rows) selection matrix keeps the -1 rows empty without a Python loop.
+    selector = sp.csr_array(
+        (np.ones(picked.size), (picked, index[picked])), shape=(index.size, source.shape[0])
+    )
+    return as_csr(selector @ source)
+
+
+def row_argmax(matrix: Sparse) -> tuple[IntArray, FloatArray]:
+    """Column and value of the largest positive stored entry of each row.
+
+    Ties go to the lower column index. Rows without a positive entry give column -1, value 0.
+    """
+    csr = as_csr(matrix)
+    best_col = np.full(csr.shape[0], -1, dtype=np.int64)
+    best_val = np.zeros(csr.shape[0])
+    positive = csr.data > 0
+    rows, cols, vals = row_ids(csr)[positive], csr.indices[positive], csr.data[positive]
+    if rows.size == 0:
+        return best_col, best_val
+    order = np.lexsort((-vals, rows))  # stable: equal values stay in column order
+    first = order[np.r_[True, rows[order][1:] != rows[order][:-1]]]
+    best_col[rows[first]] = cols[first]
+    best_val[rows[first]] = vals[first]
+    return best_col, best_val
+
+
+def top_k_per_row(matrix: Sparse, *, k: int) -> sp.csr_array:
+    """Keep the ``k`` largest stored entries of each row (ties: lower column index first)."""
+    if k < 0:
+        raise ValueError("k must be non-negative")
+    csr = as_csr(matrix)
+    rows = row_ids(csr)
+    # Canonical CSR lists entries by (row, column) and lexsort is stable, so equal values stay in
+    # column order without a third key.
+    order = np.lexsort((-csr.data, rows))
+    # Position of each entry within its row once sorted: global position minus row start.
+    rank = np.empty(csr.nnz, dtype=np.int64)
+    rank[order] = np.arange(csr.nnz) - csr.indptr[rows[order]]
+    keep = rank < k
+    return as_csr(sp.csr_array((csr.data[keep], (rows[keep], csr.indices[keep])), shape=csr.shape))

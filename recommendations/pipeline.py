@@ -1,0 +1,331 @@
+"""The Django side of the engine: load the ORM into arrays, call the engine, store the result.
+
+A rules snapshot holds everything the homepage needs that depends on *all* members or courses
+(IDF, cohort skill profiles, popularity, trends, skill similarity). Building it is the heavy
+part; it runs in a background task and is stored on a TrainingRun, so a page view only does
+per-member work.
+"""
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from catalog.models import Course, CourseSkill, Skill
+from members.models import Enrolment, FollowedSkill, Member, MemberSkill
+from recommendations import engine
+from recommendations.artifacts import artifact_dumps, artifact_loads
+from recommendations.models import TrainingRun
+
+logger = logging.getLogger(__name__)
+
+SIMILAR_COURSES_PER_COURSE = 50
+
+
+@dataclass(frozen=True)
+class RulesSnapshot:
+    """Arrays indexed by position; `*_ids` map positions back to database ids (sorted)."""
+
+    built_at: float
+    course_ids: np.ndarray
+    course_published: np.ndarray
+    skill_ids: np.ndarray
+    course_skill: sp.csr_array
+    idf: np.ndarray
+    title_ids: np.ndarray
+    industry_ids: np.ndarray
+    pair_title: np.ndarray
+    pair_industry: np.ndarray
+    pair_profiles: sp.csr_array
+    title_profiles: sp.csr_array
+    industry_profiles: sp.csr_array
+    popularity: np.ndarray
+    title_trending: sp.csr_array
+    industry_trending: sp.csr_array
+    course_similarity: sp.csr_array
+    course_bucket: np.ndarray
+
+    def skill_positions(self, skill_ids: np.ndarray) -> np.ndarray:
+        return _positions(self.skill_ids, skill_ids)
+
+    def course_positions(self, course_ids: np.ndarray) -> np.ndarray:
+        return _positions(self.course_ids, course_ids)
+
+    def title_position(self, title_id: int | None) -> int:
+        return int(_positions(self.title_ids, np.array([title_id or -1]))[0])
+
+    def industry_position(self, industry_id: int | None) -> int:
+        return int(_positions(self.industry_ids, np.array([industry_id or -1]))[0])
+
+    def pair_position(self, title_id: int | None, industry_id: int | None) -> int:
+        if title_id is None or industry_id is None:
+            return -1
+        hits = np.flatnonzero((self.pair_title == title_id) & (self.pair_industry == industry_id))
+        return int(hits[0]) if hits.size else -1
+
+
+def _positions(sorted_ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Position of each wanted id in a sorted id array, -1 where absent."""
+    wanted = np.asarray(wanted, dtype=np.int64)
+    if sorted_ids.size == 0:
+        return np.full(wanted.shape, -1, dtype=np.int64)
+    found = np.searchsorted(sorted_ids, wanted)
+    found = np.clip(found, 0, sorted_ids.size - 1)
+    return np.where(sorted_ids[found] == wanted, found, -1).astype(np.int64)
+
+
+def _epoch(moment: dt.datetime) -> float:
+    return moment.timestamp()
+
+
+def _ids(queryset) -> np.ndarray:
+    return np.fromiter(queryset.order_by("pk").values_list("pk", flat=True), dtype=np.int64)
+
+
+def _pairs(rows, dtype=np.int64) -> tuple[np.ndarray, np.ndarray]:
+    array = np.array(list(rows), dtype=dtype).reshape(-1, 2)
+    return array[:, 0], array[:, 1]
+
+
+def _indicator(
+    rows: np.ndarray, cols: np.ndarray, *, shape: tuple[int, int], values: np.ndarray | None = None
+) -> sp.csr_array:
+    keep = (rows >= 0) & (cols >= 0)
+    data = np.ones(int(keep.sum())) if values is None else values[keep]
+    matrix = sp.csr_array((data, (rows[keep], cols[keep])), shape=shape)
+    matrix.sum_duplicates()
+    return matrix
+
+
+def course_tag_filter() -> Q:
+    """Tags that describe a course for recommendations: approved, or pending but confident."""
+    min_confidence = settings.RECOMMENDATIONS["TAG_MIN_CONFIDENCE"]
+    return Q(status=CourseSkill.Status.APPROVED) | Q(
+        status=CourseSkill.Status.PENDING, confidence__gte=min_confidence
+    )
+
+
+def rules_snapshot_build(*, now: dt.datetime | None = None) -> RulesSnapshot:
+    """Read the catalog, members and activity, and compute every all-members statistic."""
+    config = settings.RECOMMENDATIONS
+    now = now or timezone.now()
+    now_s = _epoch(now)
+
+    course_rows = np.array(
+        [
+            (pk, _epoch(published))
+            for pk, published in Course.objects.values_list("pk", "published_at")
+        ],
+        dtype=np.float64,
+    ).reshape(-1, 2)
+    order = np.argsort(course_rows[:, 0], kind="stable")
+    course_ids = course_rows[order, 0].astype(np.int64)
+    course_published = course_rows[order, 1]
+    skill_ids = _ids(Skill.objects.all())
+    n_courses, n_skills = course_ids.size, skill_ids.size
+
+    tag_course, tag_skill = _pairs(
+        CourseSkill.objects.filter(course_tag_filter()).values_list("course_id", "skill_id")
+    )
+    course_skill = _indicator(
+        _positions(course_ids, tag_course),
+        _positions(skill_ids, tag_skill),
+        shape=(n_courses, n_skills),
+    )
+
+    member_rows = np.array(
+        [
+            (pk, title or -1, industry or -1)
+            for pk, title, industry in Member.objects.values_list("pk", "title_id", "industry_id")
+        ],
+        dtype=np.int64,
+    ).reshape(-1, 3)
+    member_rows = member_rows[np.argsort(member_rows[:, 0], kind="stable")]
+    member_ids, member_title, member_industry = member_rows.T
+    n_members = member_ids.size
+
+    held_member, held_skill = _pairs(
+        list(MemberSkill.objects.values_list("member_id", "skill_id"))
+        + list(FollowedSkill.objects.values_list("member_id", "skill_id"))
+    )
+    member_skill = engine.presence(
+        _indicator(
+            _positions(member_ids, held_member),
+            _positions(skill_ids, held_skill),
+            shape=(n_members, n_skills),
+        )
+    )
+    idf = engine.skill_idf(member_skill, min_members=config["IDF_MIN_MEMBERS"])
+
+    title_ids = np.unique(member_title[member_title >= 0])
+    industry_ids = np.unique(member_industry[member_industry >= 0])
+    title_of_member = _positions(title_ids, member_title)
+    industry_of_member = _positions(industry_ids, member_industry)
+    has_pair = (title_of_member >= 0) & (industry_of_member >= 0)
+    pair_keys = np.unique(
+        np.stack([member_title[has_pair], member_industry[has_pair]], axis=1), axis=0
+    ).reshape(-1, 2)
+    pair_of_member = np.full(n_members, -1, dtype=np.int64)
+    if pair_keys.size:
+        encoded_keys = pair_keys[:, 0] * (industry_ids.max() + 1) + pair_keys[:, 1]
+        encoded_members = member_title * (industry_ids.max() + 1) + member_industry
+        pair_of_member[has_pair] = _positions(encoded_keys, encoded_members[has_pair])
+
+    min_cohort = config["COHORT_MIN_SIZE"]
+    pair_profiles = engine.cohort_skill_profiles(
+        member_skill, pair_of_member, n_cohorts=len(pair_keys), min_cohort_size=min_cohort
+    )
+    title_profiles = engine.cohort_skill_profiles(
+        member_skill, title_of_member, n_cohorts=title_ids.size, min_cohort_size=min_cohort
+    )
+    industry_profiles = engine.cohort_skill_profiles(
+        member_skill, industry_of_member, n_cohorts=industry_ids.size, min_cohort_size=min_cohort
+    )
+
+    window_start = now - dt.timedelta(days=config["POPULAR_WINDOW_DAYS"])
+    enrol_rows = np.array(
+        [
+            (member, course, _epoch(at))
+            for member, course, at in Enrolment.objects.filter(
+                enrolled_at__gte=window_start
+            ).values_list("member_id", "course_id", "enrolled_at")
+        ],
+        dtype=np.float64,
+    ).reshape(-1, 3)
+    event_member = _positions(member_ids, enrol_rows[:, 0].astype(np.int64))
+    event_course = _positions(course_ids, enrol_rows[:, 1].astype(np.int64))
+    event_time = enrol_rows[:, 2]
+    known = (event_member >= 0) & (event_course >= 0)
+    event_member, event_course, event_time = (
+        event_member[known],
+        event_course[known],
+        event_time[known],
+    )
+    member_course = _indicator(event_member, event_course, shape=(n_members, n_courses))
+    popularity = engine.popularity_scores(member_course)
+    half_life = config["TRENDING_HALF_LIFE_DAYS"]
+    title_trending = engine.cohort_trending_scores(
+        event_member,
+        event_course,
+        event_time,
+        cohort_of_member=title_of_member,
+        n_cohorts=title_ids.size,
+        n_courses=n_courses,
+        now=now_s,
+        half_life_days=half_life,
+        min_cohort_size=min_cohort,
+    )
+    industry_trending = engine.cohort_trending_scores(
+        event_member,
+        event_course,
+        event_time,
+        cohort_of_member=industry_of_member,
+        n_cohorts=industry_ids.size,
+        n_courses=n_courses,
+        now=now_s,
+        half_life_days=half_life,
+        min_cohort_size=min_cohort,
+    )
+    course_similarity = engine.course_similarity_by_skills(
+        course_skill, idf, top_k=SIMILAR_COURSES_PER_COURSE
+    )
+    return RulesSnapshot(
+        built_at=now_s,
+        course_ids=course_ids,
+        course_published=course_published,
+        skill_ids=skill_ids,
+        course_skill=course_skill,
+        idf=idf,
+        title_ids=title_ids,
+        industry_ids=industry_ids,
+        pair_title=pair_keys[:, 0].copy(),
+        pair_industry=pair_keys[:, 1].copy(),
+        pair_profiles=pair_profiles,
+        title_profiles=title_profiles,
+        industry_profiles=industry_profiles,
+        popularity=np.asarray(popularity, dtype=np.float64),
+        title_trending=sp.csr_array(title_trending),
+        industry_trending=sp.csr_array(industry_trending),
+        course_similarity=course_similarity,
+        course_bucket=engine.skill_set_bucket_ids(course_skill),
+    )
+
+
+def rules_snapshot_dumps(snapshot: RulesSnapshot) -> bytes:
+    values = {
+        name: getattr(snapshot, name)
+        for name in RulesSnapshot.__dataclass_fields__
+        if name != "built_at"
+    }
+    values["built_at"] = np.array([snapshot.built_at])
+    return artifact_dumps(values)
+
+
+def rules_snapshot_loads(payload: bytes) -> RulesSnapshot:
+    values = artifact_loads(payload)
+    values["built_at"] = float(values["built_at"][0])
+    return RulesSnapshot(**values)
+
+
+def training_run_execute(*, now: dt.datetime | None = None) -> TrainingRun:
+    """Build a snapshot, store it on a new run, and activate it if it passes its checks.
+
+    The previous active run keeps serving until the new one is activated in one transaction; a
+    failure marks the new run failed with its reason and leaves the old one active.
+    """
+    started = time.perf_counter()
+    run = TrainingRun.objects.create(kind=TrainingRun.Kind.RULES, started_at=timezone.now())
+    try:
+        snapshot = rules_snapshot_build(now=now)
+        problems = rules_snapshot_problems(snapshot)
+        if problems:
+            raise ValueError("; ".join(problems))
+        payload = rules_snapshot_dumps(snapshot)
+    except Exception as error:
+        logger.exception("training run %s failed", run.pk)
+        run.status = TrainingRun.Status.FAILED
+        run.message = f"{type(error).__name__}: {error}"
+        run.finished_at = timezone.now()
+        run.duration_seconds = time.perf_counter() - started
+        run.save()
+        return run
+    run.artifact = payload
+    run.metrics = {
+        "courses": int(snapshot.course_ids.size),
+        "skills": int(snapshot.skill_ids.size),
+        "skills_with_idf": int(np.count_nonzero(snapshot.idf)),
+        "title_cohorts": int(np.count_nonzero(np.diff(snapshot.title_profiles.indptr))),
+        "industry_cohorts": int(np.count_nonzero(np.diff(snapshot.industry_profiles.indptr))),
+        "artifact_bytes": len(payload),
+    }
+    run.params = {
+        key: settings.RECOMMENDATIONS[key]
+        for key in ("IDF_MIN_MEMBERS", "COHORT_MIN_SIZE", "TAG_MIN_CONFIDENCE", "BLEND_WEIGHTS")
+    }
+    run.status = TrainingRun.Status.SUCCEEDED
+    run.finished_at = timezone.now()
+    run.duration_seconds = time.perf_counter() - started
+    with transaction.atomic():
+        TrainingRun.objects.filter(is_active=True).update(is_active=False)
+        run.is_active = True
+        run.save()
+    return run
+
+
+def rules_snapshot_problems(snapshot: RulesSnapshot) -> list[str]:
+    """Sanity checks a snapshot must pass before it may serve."""
+    problems = []
+    if snapshot.course_ids.size == 0:
+        problems.append("the catalog has no courses")
+    if not np.all(np.isfinite(snapshot.idf)):
+        problems.append("IDF has non-finite values")
+    if not np.all(np.isfinite(snapshot.popularity)):
+        problems.append("popularity has non-finite values")
+    return problems

@@ -1,0 +1,449 @@
+"""Reads of the recommendations app: the homepage's carousels for a member or a visitor.
+
+Per page view: a constant number of queries (the member's skills, activity, dismissals and
+feedback counts, then the shown courses), and numpy work over the cached rules snapshot.
+"""
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+from django.conf import settings
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from catalog.models import Course
+from members.models import Enrolment, FollowedSkill, Member, MemberSkill
+from recommendations import engine
+from recommendations.models import Dismissal, FeedbackEvent
+from recommendations.pipeline import RulesSnapshot
+from recommendations.services import ShownCourse
+from recommendations.snapshots import snapshot_active
+
+# Reason families in tie-break order: on equal rank-scaled scores the earlier reason wins,
+# so the most personal explanation is the one shown.
+REASONS = ("follow", "watched", "profile", "title", "industry", "popular", "new")
+STRATEGY_RULES = "rules"
+
+
+@dataclass(frozen=True)
+class Card:
+    course: Course
+    score: float
+    shown: ShownCourse
+
+
+@dataclass(frozen=True)
+class Carousel:
+    reason: str
+    key: str
+    label: str
+    cards: list[Card] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class HomePage:
+    page_view_id: uuid.UUID
+    carousels: list[Carousel]
+
+    @property
+    def shown(self) -> list[ShownCourse]:
+        return [card.shown for carousel in self.carousels for card in carousel.cards]
+
+
+@dataclass
+class _Group:
+    reason: str
+    key: str
+    label: str
+    positions: list[int]
+    scores: list[float]
+
+
+def _config() -> dict:
+    return settings.RECOMMENDATIONS
+
+
+def _dense(size: int, positions: np.ndarray, values: np.ndarray) -> np.ndarray:
+    vector = np.zeros(size)
+    keep = positions >= 0
+    np.add.at(vector, positions[keep], values[keep])
+    return vector
+
+
+def _recency(snapshot: RulesSnapshot, now: dt.datetime) -> np.ndarray:
+    return np.asarray(
+        engine.recency_scores(
+            snapshot.course_published,
+            now=now.timestamp(),
+            half_life_days=_config()["NEW_HALF_LIFE_DAYS"],
+        ),
+        dtype=np.float64,
+    )
+
+
+def _top_candidates(scores: np.ndarray, valid: np.ndarray, limit: int) -> np.ndarray:
+    """Scores kept for the `limit` best valid, positive entries; zero elsewhere."""
+    masked = np.where(valid & (scores > 0), scores, 0.0)
+    positive = np.flatnonzero(masked)
+    if positive.size > limit:
+        # Stable tie order (lower course index first) matches rank scaling's tie rule.
+        order = np.lexsort((positive, -masked[positive]))
+        masked[positive[order[limit:]]] = 0.0
+    return masked
+
+
+def _diversified(
+    snapshot: RulesSnapshot, positions: list[int], now_recency: np.ndarray
+) -> list[int]:
+    ranked = np.asarray(positions, dtype=np.int64)
+    if ranked.size <= 1:
+        return positions
+    ordered = engine.round_robin_by_bucket(
+        ranked, bucket_key=snapshot.course_bucket[ranked], recency=now_recency[ranked]
+    )
+    return [int(position) for position in ordered]
+
+
+def _cards(
+    groups: Sequence[_Group],
+    *,
+    snapshot: RulesSnapshot,
+    recency: np.ndarray,
+    order: Sequence[int],
+) -> list[Carousel]:
+    config = _config()
+    wanted = [
+        groups[index]
+        for index in order
+        if len(groups[index].positions) >= config["CAROUSEL_MIN_SIZE"]
+    ][: config["MAX_CAROUSELS"]]
+    layout: list[tuple[_Group, list[int], dict[int, float]]] = []
+    for group in wanted:
+        score_of = dict(zip(group.positions, group.scores, strict=True))
+        chosen = _diversified(snapshot, group.positions, recency)[: config["CAROUSEL_SIZE"]]
+        layout.append((group, chosen, score_of))
+    course_ids = [int(snapshot.course_ids[p]) for _, chosen, _ in layout for p in chosen]
+    courses = Course.objects.in_bulk(course_ids)
+    carousels = []
+    for carousel_position, (group, chosen, score_of) in enumerate(layout):
+        cards = []
+        for position in chosen:
+            course = courses.get(int(snapshot.course_ids[position]))
+            if course is None:  # deleted since the snapshot was built
+                continue
+            cards.append(
+                Card(
+                    course=course,
+                    score=float(score_of[position]),
+                    shown=ShownCourse(
+                        course_id=course.pk,
+                        reason=group.reason,
+                        reason_key=group.key,
+                        strategy=STRATEGY_RULES,
+                        carousel_position=carousel_position,
+                        position=len(cards),
+                    ),
+                )
+            )
+        carousels.append(
+            Carousel(reason=group.reason, key=group.key, label=group.label, cards=cards)
+        )
+    return carousels
+
+
+def home_page_for_visitor(*, now: dt.datetime | None = None) -> HomePage:
+    """Non-personalised baseline: popular and new courses."""
+    now = now or timezone.now()
+    snapshot = snapshot_active()
+    recency = _recency(snapshot, now)
+    limit = _config()["CANDIDATES_PER_REASON"]
+    valid = np.ones(snapshot.course_ids.size, dtype=bool)
+    groups = []
+    for reason, label, scores in (
+        ("popular", "Popular", snapshot.popularity),
+        ("new", "New", recency),
+    ):
+        kept = _top_candidates(scores, valid, limit)
+        positions = np.flatnonzero(kept)
+        positions = positions[np.lexsort((positions, -kept[positions]))]
+        groups.append(_Group(reason, reason, label, positions.tolist(), kept[positions].tolist()))
+    carousels = _cards(groups, snapshot=snapshot, recency=recency, order=range(len(groups)))
+    return HomePage(page_view_id=uuid.uuid4(), carousels=carousels)
+
+
+def home_page_for_member(*, member: Member, now: dt.datetime | None = None) -> HomePage:
+    """The member's carousels, one per reason, each course under its best (argmax) reason."""
+    config = _config()
+    now = now or timezone.now()
+    snapshot = snapshot_active()
+    n_courses, n_skills = snapshot.course_ids.size, snapshot.skill_ids.size
+
+    followed_rows = list(
+        FollowedSkill.objects.filter(member=member).values_list("skill_id", "skill__name")
+    )
+    profile_rows = list(
+        MemberSkill.objects.filter(member=member).values_list("skill_id", "weight", "skill__name")
+    )
+    enrolment_rows = list(
+        Enrolment.objects.filter(member=member)
+        .order_by("-enrolled_at")
+        .values_list("course_id", "course__title", "enrolled_at", "last_watched_at")
+    )
+    dismissed_ids = list(
+        Dismissal.objects.filter(member=member).values_list("course_id", flat=True)
+    )
+    window_start = now - dt.timedelta(days=config["DISCOUNT_WINDOW_DAYS"])
+    course_feedback = list(
+        FeedbackEvent.objects.filter(
+            member=member,
+            created_at__gte=window_start,
+            kind__in=[FeedbackEvent.Kind.IMPRESSION, FeedbackEvent.Kind.CLICK],
+        )
+        .values("course_id")
+        .annotate(
+            impressions=Count("pk", filter=Q(kind=FeedbackEvent.Kind.IMPRESSION)),
+            clicks=Count("pk", filter=Q(kind=FeedbackEvent.Kind.CLICK)),
+        )
+        .values_list("course_id", "impressions", "clicks")
+    )
+    reason_feedback = {
+        reason: (impressions, clicks)
+        for reason, impressions, clicks in FeedbackEvent.objects.filter(
+            member=member, kind__in=[FeedbackEvent.Kind.IMPRESSION, FeedbackEvent.Kind.CLICK]
+        )
+        .values("reason")
+        .annotate(
+            impressions=Count("pk", filter=Q(kind=FeedbackEvent.Kind.IMPRESSION)),
+            clicks=Count("pk", filter=Q(kind=FeedbackEvent.Kind.CLICK)),
+        )
+        .values_list("reason", "impressions", "clicks")
+    }
+
+    skill_names = {skill_id: name for skill_id, name in followed_rows}
+    skill_names.update({skill_id: name for skill_id, _, name in profile_rows})
+
+    # Member skill sources as 1-row sparse matrices over the snapshot's skill positions.
+    followed_ids = np.array([row[0] for row in followed_rows], dtype=np.int64)
+    followed = _dense(n_skills, snapshot.skill_positions(followed_ids), np.ones(followed_ids.size))
+    profile_ids = np.array([row[0] for row in profile_rows], dtype=np.int64)
+    profile = _dense(
+        n_skills,
+        snapshot.skill_positions(profile_ids),
+        np.array([row[1] for row in profile_rows], dtype=np.float64),
+    )
+    cohort = engine.member_cohort_vectors(
+        [
+            (
+                [snapshot.pair_position(member.title_id, member.industry_id)],
+                snapshot.pair_profiles,
+            ),
+            ([snapshot.title_position(member.title_id)], snapshot.title_profiles),
+            ([snapshot.industry_position(member.industry_id)], snapshot.industry_profiles),
+        ]
+    )
+    weights = config["BLEND_WEIGHTS"]
+    follow_part = engine.member_skill_vectors(
+        followed=sp.csr_array(followed[None, :]),
+        profile=sp.csr_array((1, n_skills)),
+        cohort=sp.csr_array((1, n_skills)),
+        weights=(weights["follow"], 0.0, 0.0),
+    )
+    profile_part = engine.member_skill_vectors(
+        followed=sp.csr_array((1, n_skills)),
+        profile=sp.csr_array(profile[None, :]),
+        cohort=sp.csr_array((1, n_skills)),
+        weights=(0.0, weights["profile"], 0.0),
+    )
+    blend = engine.member_skill_vectors(
+        followed=sp.csr_array(followed[None, :]),
+        profile=sp.csr_array(profile[None, :]),
+        cohort=cohort,
+        weights=(weights["follow"], weights["profile"], weights["cohort"]),
+    )
+
+    def affinity(vector: sp.csr_array) -> np.ndarray:
+        return engine.affinity_scores(vector, snapshot.course_skill, snapshot.idf).toarray()[0]
+
+    blended = affinity(blend)
+    relevance = blended / blended.max() if blended.max() > 0 else blended
+
+    # Finished, in-progress and dismissed courses are not recommended.
+    valid = np.ones(n_courses, dtype=bool)
+    enrolled_positions = snapshot.course_positions(
+        np.array([row[0] for row in enrolment_rows], dtype=np.int64)
+    )
+    valid[enrolled_positions[enrolled_positions >= 0]] = False
+    dismissed_positions = snapshot.course_positions(np.array(dismissed_ids, dtype=np.int64))
+    valid[dismissed_positions[dismissed_positions >= 0]] = False
+
+    unclicked = np.zeros(n_courses, dtype=np.int64)
+    if course_feedback:
+        feedback = np.array(course_feedback, dtype=np.int64)
+        positions = snapshot.course_positions(feedback[:, 0])
+        keep = (positions >= 0) & (feedback[:, 2] == 0)
+        unclicked[positions[keep]] = feedback[keep, 1]
+    discount = engine.impression_discount(
+        unclicked,
+        threshold=config["DISCOUNT_THRESHOLD"],
+        decay=config["DISCOUNT_DECAY"],
+        floor=config["DISCOUNT_FLOOR"],
+    )
+
+    title_row = snapshot.title_position(member.title_id)
+    industry_row = snapshot.industry_position(member.industry_id)
+    personal = 1.0 + relevance
+    recency = _recency(snapshot, now)
+
+    # "Because you watched": the most recent engaged courses are anchors; each similar course
+    # is explained by the anchor it is most similar to.
+    anchors = [
+        (course_id, title) for course_id, title, _, _ in enrolment_rows[: config["WATCHED_ANCHORS"]]
+    ]
+    anchor_positions = snapshot.course_positions(np.array([a[0] for a in anchors], dtype=np.int64))
+    watched_by_anchor = np.zeros((len(anchors), n_courses))
+    for row, position in enumerate(anchor_positions):
+        if position >= 0:
+            watched_by_anchor[row] = snapshot.course_similarity[[position], :].toarray()[0]
+    watched = watched_by_anchor.max(axis=0) if anchors else np.zeros(n_courses)
+
+    raw = {
+        "follow": affinity(follow_part),
+        "watched": watched,
+        "profile": affinity(profile_part),
+        "title": (
+            snapshot.title_trending[[title_row], :].toarray()[0] * personal
+            if title_row >= 0
+            else np.zeros(n_courses)
+        ),
+        "industry": (
+            snapshot.industry_trending[[industry_row], :].toarray()[0] * personal
+            if industry_row >= 0
+            else np.zeros(n_courses)
+        ),
+        "popular": snapshot.popularity * personal,
+        "new": recency * (0.25 + relevance),
+    }
+    limit = config["CANDIDATES_PER_REASON"]
+    stacked = np.vstack([_top_candidates(raw[r] * discount, valid, limit) for r in REASONS])
+    scaled = engine.rank_scale(stacked, stacked > 0)
+    best_reason, best_score = engine.argmax_reasons(scaled)
+
+    assigned = np.flatnonzero(best_reason >= 0)
+    # Explain follow/profile picks by the member's skill that contributes most to them.
+    explanation: dict[int, int] = {}
+    for reason, part in (("follow", follow_part), ("profile", profile_part)):
+        picked = assigned[best_reason[assigned] == REASONS.index(reason)]
+        if picked.size:
+            skills, _ = engine.top_contributing_skill(
+                part,
+                snapshot.course_skill,
+                snapshot.idf,
+                members=np.zeros(picked.size, dtype=np.int64),
+                courses=picked,
+            )
+            explanation.update(zip(picked.tolist(), skills.tolist(), strict=True))
+    if anchors:
+        picked = assigned[best_reason[assigned] == REASONS.index("watched")]
+        explanation.update(
+            zip(picked.tolist(), watched_by_anchor[:, picked].argmax(axis=0).tolist(), strict=True)
+        )
+
+    title_label = f"Popular with {_plural(member.title.name)}" if member.title_id else ""
+    industry_label = f"Trending in {member.industry.name}" if member.industry_id else ""
+    groups: dict[str, _Group] = {}
+    order = assigned[np.lexsort((assigned, -best_score[assigned]))]
+    for position in order.tolist():
+        reason = REASONS[best_reason[position]]
+        if reason in ("follow", "profile"):
+            skill_position = explanation.get(position, -1)
+            if skill_position < 0:
+                continue
+            skill_id = int(snapshot.skill_ids[skill_position])
+            verb = "follow" if reason == "follow" else "have"
+            key = f"{reason}:{skill_id}"
+            label = f"Because you {verb} {skill_names.get(skill_id, 'this skill')}"
+        elif reason == "watched":
+            anchor_id, anchor_title = anchors[explanation[position]]
+            key, label = f"watched:{anchor_id}", f"Because you watched {anchor_title}"
+        elif reason == "title":
+            key, label = f"title:{member.title_id}", title_label
+        elif reason == "industry":
+            key, label = f"industry:{member.industry_id}", industry_label
+        else:
+            key, label = reason, reason.capitalize()
+        group = groups.setdefault(key, _Group(reason, key, label, [], []))
+        group.positions.append(position)
+        group.scores.append(float(best_score[position]))
+
+    group_list = _merge_small_skill_groups(list(groups.values()), skill_names=skill_names)
+    families = [group.reason for group in group_list]
+    priors = config["CTR_PRIOR"]
+    carousel_order = engine.order_by_ctr(
+        np.array([reason_feedback.get(f, (0, 0))[1] for f in families], dtype=np.float64),
+        np.array([reason_feedback.get(f, (0, 0))[0] for f in families], dtype=np.float64),
+        prior_ctr=np.array([priors.get(f, 0.0) for f in families], dtype=np.float64),
+        prior_strength=config["CTR_PRIOR_STRENGTH"],
+    )
+    # Within a skill-set bucket courses go newest first; a course the member keeps ignoring
+    # counts as older, so it sinks behind its siblings as well as losing reason rank.
+    carousels = _cards(
+        group_list, snapshot=snapshot, recency=recency * discount, order=carousel_order
+    )
+    return HomePage(page_view_id=uuid.uuid4(), carousels=carousels)
+
+
+def _merge_small_skill_groups(groups: list[_Group], *, skill_names: dict[int, str]) -> list[_Group]:
+    """Fold too-small per-skill carousels of one family into a single carousel.
+
+    Following five skills with two matching courses each would otherwise hide all ten courses,
+    since carousels under CAROUSEL_MIN_SIZE are not shown.
+    """
+    minimum = _config()["CAROUSEL_MIN_SIZE"]
+    kept: list[_Group] = []
+    merged: dict[str, tuple[_Group, list[str]]] = {}
+    for group in groups:
+        if group.reason not in ("follow", "profile") or len(group.positions) >= minimum:
+            kept.append(group)
+            continue
+        target, names = merged.setdefault(
+            group.reason, (_Group(group.reason, group.reason, "", [], []), [])
+        )
+        target.positions.extend(group.positions)
+        target.scores.extend(group.scores)
+        names.append(skill_names.get(int(group.key.split(":")[1]), "this skill"))
+    for reason, (group, names) in merged.items():
+        ranked = sorted(
+            zip(group.scores, group.positions, strict=True), key=lambda p: (-p[0], p[1])
+        )
+        group.scores[:] = [score for score, _ in ranked]
+        group.positions[:] = [position for _, position in ranked]
+        verb = "follow" if reason == "follow" else "have"
+        group.label = f"Because you {verb} {_join_names(names)}"
+        kept.append(group)
+    return kept
+
+
+def _join_names(names: list[str]) -> str:
+    if len(names) > 3:
+        names = [*names[:2], f"{len(names) - 2} more skills"]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def dismissals_for_member(*, member: Member) -> list[Dismissal]:
+    return list(
+        Dismissal.objects.filter(member=member).select_related("course").order_by("-created_at")
+    )
+
+
+def _plural(title: str) -> str:
+    """English plural of a job title's last word, good enough for 'Popular with Analysts'."""
+    lowered = title.lower()
+    if lowered.endswith(("s", "x", "ch", "sh")):
+        return f"{title}es"
+    if lowered.endswith("y") and not lowered.endswith(("ay", "ey", "oy", "uy")):
+        return f"{title[:-1]}ies"
+    return f"{title}s"

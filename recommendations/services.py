@@ -1,0 +1,173 @@
+"""Writes of the recommendations app: homepage feedback (impressions, clicks, dismissals)."""
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from catalog.models import Course
+from members.models import Member
+from recommendations.models import Dismissal, FeedbackEvent
+
+
+@dataclass(frozen=True)
+class ShownCourse:
+    """One card on a rendered page: enough to log its impression and attribute its click."""
+
+    course_id: int
+    reason: str
+    reason_key: str
+    strategy: str
+    carousel_position: int
+    position: int
+
+
+def impressions_log(
+    *,
+    member: Member,
+    page_view_id: uuid.UUID,
+    shown: Sequence[ShownCourse],
+    now: dt.datetime | None = None,
+) -> int:
+    """Record every card of one page view in a single bulk insert; returns how many."""
+    if not shown:
+        return 0
+    now = now or timezone.now()
+    FeedbackEvent.objects.bulk_create(
+        [
+            FeedbackEvent(
+                kind=FeedbackEvent.Kind.IMPRESSION,
+                member=member,
+                course_id=card.course_id,
+                page_view_id=page_view_id,
+                reason=card.reason,
+                reason_key=card.reason_key,
+                strategy=card.strategy,
+                carousel_position=card.carousel_position,
+                position=card.position,
+                created_at=now,
+            )
+            for card in shown
+        ]
+    )
+    return len(shown)
+
+
+def click_log(
+    *, member: Member, page_view_id: uuid.UUID, course: Course, now: dt.datetime | None = None
+) -> FeedbackEvent | None:
+    """Record a click on a card, attributed to the impression it came from.
+
+    A click that matches no impression of this member on that page (a forged or stale link) is
+    not recorded: it would credit a reason that never showed the course.
+    """
+    impression = (
+        FeedbackEvent.objects.filter(
+            member=member,
+            page_view_id=page_view_id,
+            course=course,
+            kind=FeedbackEvent.Kind.IMPRESSION,
+        )
+        .order_by("carousel_position", "position")
+        .first()
+    )
+    if impression is None:
+        return None
+    return FeedbackEvent.objects.create(
+        kind=FeedbackEvent.Kind.CLICK,
+        member=member,
+        course=course,
+        page_view_id=page_view_id,
+        reason=impression.reason,
+        reason_key=impression.reason_key,
+        strategy=impression.strategy,
+        carousel_position=impression.carousel_position,
+        position=impression.position,
+        created_at=now or timezone.now(),
+    )
+
+
+def _context_event(
+    *,
+    kind: str,
+    member: Member,
+    course: Course,
+    context: ShownCourse | None,
+    page_view_id: uuid.UUID | None,
+    now: dt.datetime,
+) -> FeedbackEvent:
+    return FeedbackEvent.objects.create(
+        kind=kind,
+        member=member,
+        course=course,
+        page_view_id=page_view_id,
+        reason=context.reason if context else "",
+        reason_key=context.reason_key if context else "",
+        strategy=context.strategy if context else "",
+        carousel_position=context.carousel_position if context else None,
+        position=context.position if context else None,
+        created_at=now,
+    )
+
+
+def course_dismiss(
+    *,
+    member: Member,
+    course: Course,
+    context: ShownCourse | None = None,
+    page_view_id: uuid.UUID | None = None,
+    now: dt.datetime | None = None,
+) -> Dismissal:
+    """'Not interested': idempotent; the course leaves every list of this member until undone."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                dismissal = Dismissal.objects.create(member=member, course=course)
+        except IntegrityError:
+            return Dismissal.objects.get(member=member, course=course)
+        _context_event(
+            kind=FeedbackEvent.Kind.DISMISS,
+            member=member,
+            course=course,
+            context=context,
+            page_view_id=page_view_id,
+            now=now,
+        )
+    return dismissal
+
+
+def dismissal_undo(
+    *,
+    member: Member,
+    dismissal_id: int,
+    context: ShownCourse | None = None,
+    page_view_id: uuid.UUID | None = None,
+    now: dt.datetime | None = None,
+) -> Course:
+    """Bring a dismissed course back. Only the member who dismissed it can undo it.
+
+    Raises Dismissal.DoesNotExist for an unknown id or another member's dismissal, so callers
+    cannot tell the two apart (no probing of other members' dismissals).
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        dismissal = (
+            Dismissal.objects.select_for_update()
+            .select_related("course")
+            .get(pk=dismissal_id, member=member)
+        )
+        course = dismissal.course
+        dismissal.delete()
+        _context_event(
+            kind=FeedbackEvent.Kind.UNDO_DISMISS,
+            member=member,
+            course=course,
+            context=context,
+            page_view_id=page_view_id,
+            now=now,
+        )
+    return course
