@@ -1,25 +1,239 @@
-from django.db.models import Q, QuerySet
+"""Reads of the catalog: course search and browsing, the skills taxonomy, popularity.
 
-from catalog.models import Skill
+A course is visible in the catalog once its `published_at` has passed; only approved course-skill
+tags count anywhere a learner sees skills, because pending and rejected ones are the tagger's
+guesses that a curator has not confirmed (or has turned down).
+"""
+
+import datetime as dt
+from collections.abc import Iterable
+
+from django.db.models import (
+    Case,
+    Count,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Length, Lower
+from django.utils import timezone
+
+from catalog.models import Category, Course, CourseSkill, Skill, SkillSynonym
+
+APPROVED = CourseSkill.Status.APPROVED
+
+
+def _published_courses() -> QuerySet[Course]:
+    return Course.objects.filter(published_at__lte=timezone.now())
+
+
+def course_card_skills_prefetch() -> Prefetch:
+    """The prefetch that `_course_card.html` reads (`course.card_skill_tags`).
+
+    Any list of course cards should apply it, so the cards' skill line costs one query per list
+    instead of one per card.
+    """
+    return Prefetch(
+        "skill_tags",
+        queryset=CourseSkill.objects.filter(status=APPROVED)
+        .select_related("skill")
+        .order_by("-confidence", "skill__name"),
+        to_attr="card_skill_tags",
+    )
+
+
+def _courses_for_cards(queryset: QuerySet[Course]) -> QuerySet[Course]:
+    return queryset.prefetch_related(course_card_skills_prefetch())
+
+
+def _approved_tag_course_ids(**skill_lookups: object) -> QuerySet[CourseSkill]:
+    return CourseSkill.objects.filter(status=APPROVED, **skill_lookups).values("course_id")
+
+
+def _in_category(category: Category | OuterRef) -> Q:
+    """A course belongs to a category if it is filed there or teaches an approved skill of it.
+
+    Imported courses are often filed under no category at all, while their skills always have
+    one; taking both keeps the category filter useful without a curator filing every course.
+    `pk__in` subqueries (rather than joins) keep each course to one row without DISTINCT.
+    """
+    filed = Course.categories.through.objects.filter(category=category).values("course_id")
+    return Q(pk__in=filed) | Q(pk__in=_approved_tag_course_ids(skill__category=category))
+
+
+def _term_matches(term: str) -> Q:
+    taught = _approved_tag_course_ids(skill__name__icontains=term)
+    synonym_skill_ids = SkillSynonym.objects.filter(name__icontains=term).values("skill_id")
+    taught_by_synonym = _approved_tag_course_ids(skill_id__in=synonym_skill_ids)
+    return (
+        Q(title__icontains=term)
+        | Q(description__icontains=term)
+        | Q(pk__in=taught)
+        | Q(pk__in=taught_by_synonym)
+    )
+
+
+def courses_search(
+    *,
+    query: str,
+    skill: Skill | None = None,
+    category: Category | None = None,
+    level: str | None = None,
+) -> QuerySet[Course]:
+    """Published courses matching every word of `query` and all the given filters, newest first.
+
+    Each word may match the title, the description, or the name or a synonym of a skill the
+    course is approved for, so "excel pivot" finds a course tagged "Microsoft Excel" whose
+    description mentions pivot tables.
+    """
+    courses = _published_courses()
+    for term in query.split():
+        courses = courses.filter(_term_matches(term))
+    if skill is not None:
+        courses = courses.filter(pk__in=_approved_tag_course_ids(skill=skill))
+    if category is not None:
+        courses = courses.filter(_in_category(category))
+    if level:
+        courses = courses.filter(level=level)
+    return _courses_for_cards(courses.order_by("-published_at", "-id"))
+
+
+def course_get_by_slug(*, slug: str, include_unpublished: bool = False) -> Course | None:
+    courses = Course.objects.all() if include_unpublished else _published_courses()
+    return courses.prefetch_related("categories").filter(slug=slug).first()
+
+
+def course_approved_skills(*, course: Course) -> list[Skill]:
+    """The skills a course teaches, most confident tag first."""
+    return list(
+        Skill.objects.filter(course_tags__course=course, course_tags__status=APPROVED)
+        .select_related("category")
+        .order_by("-course_tags__confidence", "name")
+    )
+
+
+def skill_get_by_slug(*, slug: str) -> Skill | None:
+    return (
+        Skill.objects.select_related("category")
+        .prefetch_related(
+            "synonyms",
+            Prefetch("related", queryset=Skill.objects.select_related("category").order_by("name")),
+        )
+        .filter(slug=slug)
+        .first()
+    )
+
+
+def courses_for_skill(*, skill: Skill) -> QuerySet[Course]:
+    """Published courses approved as teaching `skill`, newest first."""
+    return courses_search(query="", skill=skill)
+
+
+class _SubqueryCount(Subquery):
+    """COUNT(*) of a subquery's rows, without a GROUP BY over the outer query."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) _count)"
+    output_field = IntegerField()
+
+    def __init__(self, queryset: QuerySet, **extra: object) -> None:
+        # Ordering a subquery that is only counted is wasted work for the database.
+        super().__init__(queryset.order_by(), **extra)
+
+
+def _skill_course_count() -> _SubqueryCount:
+    # A correlated count rather than Count() over a join, so unpublished courses drop out of the
+    # count without dropping skills that have no courses at all.
+    return _SubqueryCount(
+        CourseSkill.objects.filter(
+            skill=OuterRef("pk"), status=APPROVED, course__published_at__lte=timezone.now()
+        ).values("pk")
+    )
 
 
 def skills_search(*, query: str, limit: int = 20) -> list[Skill]:
     """Skills whose name or a synonym contains `query` (case-insensitive), best matches first.
 
-    A name that starts with the query ranks before one that merely contains it, so typing "py"
-    offers Python before "SPSS Python plugin"-like names.
+    A name that starts with the query ranks before one that merely contains it, and a shorter
+    name before a longer one, so typing "py" offers Python before "SPSS Python plugin". The
+    ranking happens in the database so the best matches are never cut off by the limit.
     """
     query = query.strip()
     if not query:
         return []
-    matches: QuerySet[Skill] = (
-        Skill.objects.filter(Q(name__icontains=query) | Q(synonyms__name__icontains=query))
+    synonym_skill_ids = SkillSynonym.objects.filter(name__icontains=query).values("skill_id")
+    matches = (
+        Skill.objects.filter(Q(name__icontains=query) | Q(pk__in=synonym_skill_ids))
         .select_related("category")
-        .distinct()
+        .annotate(
+            prefix_rank=Case(
+                When(name__istartswith=query, then=Value(0)),
+                default=Value(1),
+                output_field=IntegerField(),
+            )
+        )
+        .order_by("prefix_rank", Length("name"), Lower("name"))
     )
-    lowered = query.lower()
-    ranked = sorted(
-        matches[: limit * 5],
-        key=lambda s: (not s.name.lower().startswith(lowered), len(s.name), s.name.lower()),
+    return list(matches[:limit])
+
+
+def skills_with_course_counts(*, query: str = "") -> list[Skill]:
+    """Skills with `course_count` (published courses approved as teaching them).
+
+    Without a query: every skill, ordered by category then name, ready for `{% regroup %}`.
+    With a query: the matches of `skills_search`, in its ranking.
+    """
+    if not query.strip():
+        return list(
+            Skill.objects.select_related("category")
+            .annotate(course_count=_skill_course_count())
+            .order_by(Lower("category__name"), Lower("name"))
+        )
+    ranked_ids = [skill.pk for skill in skills_search(query=query)]
+    by_id = Skill.objects.select_related("category").annotate(course_count=_skill_course_count())
+    found = by_id.in_bulk(ranked_ids)
+    return [found[pk] for pk in ranked_ids if pk in found]
+
+
+def categories_with_counts() -> QuerySet[Category]:
+    """Every category with `course_count` (published courses in it, counted the way the course
+    filter selects them) and `skill_count`."""
+    # Two levels out: the category, seen from the tag subqueries inside the course subquery.
+    category = OuterRef(OuterRef("pk"))
+    courses_in_category = _published_courses().filter(_in_category(category)).values("pk")
+    return Category.objects.annotate(
+        course_count=_SubqueryCount(courses_in_category),
+        skill_count=_SubqueryCount(Skill.objects.filter(category=OuterRef("pk")).values("pk")),
+    ).order_by(Lower("name"))
+
+
+def courses_popular(*, limit: int, since: dt.datetime) -> list[Course]:
+    """Published courses with the most enrolments since `since`; ties go to the newer course.
+
+    Courses nobody enrolled in during the window are left out rather than padded in, so a
+    "Popular this week" carousel never claims popularity it does not have.
+    """
+    courses = (
+        _published_courses()
+        .annotate(
+            recent_enrolments=Count("enrolments", filter=Q(enrolments__enrolled_at__gte=since))
+        )
+        .filter(recent_enrolments__gt=0)
+        .order_by("-recent_enrolments", "-published_at", "-id")
     )
-    return ranked[:limit]
+    return list(_courses_for_cards(courses)[:limit])
+
+
+def courses_newest(*, limit: int) -> list[Course]:
+    return list(_courses_for_cards(_published_courses().order_by("-published_at", "-id"))[:limit])
+
+
+def courses_in_bulk(*, course_ids: Iterable[int]) -> list[Course]:
+    """Published courses by id, in the order given, ready for cards; unknown ids are skipped."""
+    ids = list(course_ids)
+    found = _courses_for_cards(_published_courses()).in_bulk(ids)
+    return [found[pk] for pk in ids if pk in found]

@@ -1,0 +1,84 @@
+from django.conf import settings
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from catalog import selectors
+from catalog.forms import CourseFilterForm, SkillSearchForm
+from catalog.models import Course
+from members.selectors import course_activity_for_member
+
+SKILL_SEARCH_LIMIT = 20
+
+
+def _page(request: HttpRequest, courses: QuerySet[Course]) -> Page:
+    return Paginator(courses, settings.CATALOG_PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def course_list(request: HttpRequest) -> HttpResponse:
+    form = CourseFilterForm(request.GET)
+    if form.is_valid():
+        data = form.cleaned_data
+        courses = selectors.courses_search(
+            query=data["q"],
+            skill=data["skill"],
+            category=data["category"],
+            level=data["level"] or None,
+        )
+    else:
+        # Showing unfiltered results under a filter the learner mistyped would misstate what
+        # they are looking at; the form's errors say what to fix.
+        courses = Course.objects.none()
+    return render(
+        request, "catalog/course_list.html", {"form": form, "page": _page(request, courses)}
+    )
+
+
+def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    course = selectors.course_get_by_slug(slug=slug, include_unpublished=request.user.is_staff)
+    if course is None:
+        raise Http404("No such course.")
+    member = getattr(request.user, "member", None) if request.user.is_authenticated else None
+    context = {
+        "course": course,
+        "skills": selectors.course_approved_skills(course=course),
+        "member": member,
+        "activity": course_activity_for_member(member=member, course=course) if member else None,
+    }
+    return render(request, "catalog/course_detail.html", context)
+
+
+def skill_list(request: HttpRequest) -> HttpResponse:
+    form = SkillSearchForm(request.GET)
+    valid = form.is_valid()
+    query = form.cleaned_data["q"] if valid else ""
+    context = {
+        "form": form,
+        "query": query,
+        "skills": selectors.skills_with_course_counts(query=query) if valid else [],
+    }
+    return render(request, "catalog/skill_list.html", context)
+
+
+def skill_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    skill = selectors.skill_get_by_slug(slug=slug)
+    if skill is None:
+        raise Http404("No such skill.")
+    context = {"skill": skill, "page": _page(request, selectors.courses_for_skill(skill=skill))}
+    return render(request, "catalog/skill_detail.html", context)
+
+
+def skill_search(request: HttpRequest) -> HttpResponse:
+    """htmx partial: `<li>` items of skills matching `q`, for search-as-you-type."""
+    form = SkillSearchForm(request.GET)
+    if not form.is_valid():
+        return render(
+            request, "catalog/_skill_search_results.html", {"skills": [], "query": ""}, status=400
+        )
+    context = {
+        "skills": selectors.skills_search(query=form.cleaned_data["q"], limit=SKILL_SEARCH_LIMIT),
+        "query": form.cleaned_data["q"],
+        "follow": form.cleaned_data["mode"] == "follow",
+    }
+    return render(request, "catalog/_skill_search_results.html", context)
