@@ -1,3 +1,32 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from members import views
+
 app_name = "members"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("accounts/signup/", views.signup, name="signup"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(
+            template_name="members/login.html", redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    # Django's LogoutView accepts only POST, so a link or a prefetch cannot log anyone out.
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("onboarding/", views.onboarding, name="onboarding"),
+    path("onboarding/titles/", views.title_search, name="title_search"),
+    path("onboarding/suggestions/", views.title_suggestions, name="title_suggestions"),
+    path("onboarding/selected/", views.selected_skills, name="selected_skills"),
+    path("profile/", views.profile, name="profile"),
+    path("profile/skills/add/", views.profile_skill_add, name="profile_skill_add"),
+    path("profile/skills/remove/", views.profile_skill_remove, name="profile_skill_remove"),
+    path("profile/skills/options/", views.skill_options, name="skill_options"),
+    path("learning/<slug:slug>/enrol/", views.enrol, name="enrol"),
+    path("learning/<slug:slug>/watch/", views.watch, name="watch"),
+    path("learning/<slug:slug>/finish/", views.finish, name="finish"),
+    path("learning/<slug:slug>/bookmark/", views.bookmark, name="bookmark"),
+    path("my-learning/", views.my_learning, name="my_learning"),
+]

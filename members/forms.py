@@ -1,0 +1,83 @@
+from django import forms
+from django.contrib.auth.forms import UserCreationForm
+
+from catalog.models import Skill
+from members.models import Industry, JobTitle, Member
+from members.selectors import job_title_by_name, skill_by_name
+
+
+class SignUpForm(UserCreationForm):
+    email = forms.EmailField(
+        required=True, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+
+    class Meta(UserCreationForm.Meta):
+        fields = ("username", "email")
+
+
+class OnboardingForm(forms.Form):
+    """The questionnaire. Its POST contract: `title` (a job title's name, any case), `industry`
+    (pk, optional), `seniority` (optional), `skills` (one or more skill pks)."""
+
+    title = forms.CharField(
+        label="Job title",
+        max_length=150,
+        widget=forms.TextInput(
+            attrs={"list": "title-options", "autocomplete": "off", "type": "search"}
+        ),
+        help_text="Start typing and pick your title from the list.",
+    )
+    industry = forms.ModelChoiceField(
+        queryset=Industry.objects.all(), required=False, empty_label="Prefer not to say"
+    )
+    seniority = forms.ChoiceField(
+        choices=[("", "Prefer not to say"), *Member.Seniority.choices], required=False
+    )
+    skills = forms.ModelMultipleChoiceField(
+        queryset=Skill.objects.all(),
+        error_messages={
+            "required": "Follow at least one skill.",
+            "invalid_choice": "%(value)s is not a skill we know.",
+            "invalid_pk_value": "“%(pk)s” is not a skill we know.",
+        },
+    )
+
+    def clean_title(self) -> JobTitle:
+        title = job_title_by_name(name=self.cleaned_data["title"])
+        if title is None:
+            raise forms.ValidationError("Pick a job title from the list.")
+        return title
+
+
+class ProfileSkillAddForm(forms.Form):
+    WEIGHT_CHOICES = [
+        (0.25, "Basic"),
+        (0.5, "Working knowledge"),
+        (0.75, "Strong"),
+        (1.0, "Expert"),
+    ]
+
+    skill = forms.CharField(
+        label="Skill",
+        max_length=120,
+        widget=forms.TextInput(
+            attrs={"list": "skill-options", "autocomplete": "off", "type": "search"}
+        ),
+    )
+    weight = forms.TypedChoiceField(
+        label="Level", choices=WEIGHT_CHOICES, coerce=float, initial=0.5
+    )
+
+    def clean_skill(self) -> Skill:
+        skill = skill_by_name(name=self.cleaned_data["skill"])
+        if skill is None:
+            raise forms.ValidationError("We do not know that skill; pick one from the list.")
+        return skill
+
+
+class ProfileSkillRemoveForm(forms.Form):
+    skill = forms.ModelChoiceField(
+        queryset=Skill.objects.all(),
+        widget=forms.HiddenInput,
+        error_messages={"invalid_choice": "That skill does not exist."},
+    )

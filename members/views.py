@@ -1,0 +1,270 @@
+from collections.abc import Callable
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from catalog.models import Skill
+from catalog.selectors import course_get_by_slug, skills_search
+from members import services
+from members.forms import OnboardingForm, ProfileSkillAddForm, ProfileSkillRemoveForm, SignUpForm
+from members.models import JobTitle, Member
+from members.selectors import (
+    course_activity_for_member,
+    job_title_by_name,
+    job_titles_search,
+    member_learning,
+    member_profile,
+    skills_by_ids,
+    skills_suggested_for_title,
+)
+
+SUGGESTION_LIMIT = 12
+
+
+def _member(request: HttpRequest) -> Member:
+    return services.member_get_or_create_for_user(user=request.user)
+
+
+# Accounts
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        member = services.member_sign_up(
+            username=form.cleaned_data["username"],
+            email=form.cleaned_data["email"],
+            password=form.cleaned_data["password1"],
+        )
+        login(request, member.user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, "Welcome! Tell us a little about you to tailor your courses.")
+        return redirect("members:onboarding")
+    return render(request, "members/signup.html", {"form": form})
+
+
+# Onboarding questionnaire
+
+
+def _suggestions(*, title: JobTitle | None, exclude_ids: set[int]) -> list[Skill]:
+    # Ask for extra so that hiding already-chosen skills still leaves a full block.
+    suggested = skills_suggested_for_title(title=title, limit=SUGGESTION_LIMIT + len(exclude_ids))
+    return [skill for skill in suggested if skill.pk not in exclude_ids][:SUGGESTION_LIMIT]
+
+
+def _onboarding_page(
+    request: HttpRequest, *, form: OnboardingForm, title_name: str, skill_ids: list[str], query: str
+) -> HttpResponse:
+    selected = skills_by_ids(ids=skill_ids)
+    selected_ids = {skill.pk for skill in selected}
+    title = job_title_by_name(name=title_name)
+    context = {
+        "form": form,
+        "title_name": title_name,
+        "selected_skills": selected,
+        "suggested_skills": _suggestions(title=title, exclude_ids=selected_ids),
+        "title": title,
+        "query": query,
+        # Without JavaScript the "Search" button posts the form back and results render here.
+        "skill_results": [s for s in skills_search(query=query) if s.pk not in selected_ids]
+        if query
+        else [],
+    }
+    return render(request, "members/onboarding.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def onboarding(request: HttpRequest) -> HttpResponse:
+    member = _member(request)
+    if request.method == "GET":
+        followed_ids = [str(pk) for pk in member.followed_skills.values_list("skill_id", flat=True)]
+        title_name = member.title.name if member.title_id else ""
+        form = OnboardingForm(
+            initial={
+                "title": title_name,
+                "industry": member.industry_id,
+                "seniority": member.seniority,
+                "skills": followed_ids,
+            }
+        )
+        return _onboarding_page(
+            request, form=form, title_name=title_name, skill_ids=followed_ids, query=""
+        )
+
+    title_name = request.POST.get("title", "")
+    skill_ids = request.POST.getlist("skills")
+    query = request.POST.get("q", "").strip()
+    if request.POST.get("action") == "refresh":
+        # Not a submit: keep what was entered, without shouting errors at a half-filled form.
+        form = OnboardingForm(
+            initial={
+                "title": title_name,
+                "industry": request.POST.get("industry", ""),
+                "seniority": request.POST.get("seniority", ""),
+            }
+        )
+        return _onboarding_page(
+            request, form=form, title_name=title_name, skill_ids=skill_ids, query=query
+        )
+
+    form = OnboardingForm(request.POST)
+    if not form.is_valid():
+        return _onboarding_page(
+            request, form=form, title_name=title_name, skill_ids=skill_ids, query=query
+        )
+    services.member_onboarding_submit(
+        member=member,
+        title=form.cleaned_data["title"],
+        industry=form.cleaned_data["industry"],
+        seniority=form.cleaned_data["seniority"],
+        skills=form.cleaned_data["skills"],
+    )
+    messages.success(request, "Thanks! Your recommendations now follow your answers.")
+    return redirect("home")
+
+
+@login_required
+@require_GET
+def title_search(request: HttpRequest) -> HttpResponse:
+    titles = job_titles_search(query=request.GET.get("title", ""))
+    return render(request, "members/_title_options.html", {"titles": titles})
+
+
+@login_required
+@require_GET
+def title_suggestions(request: HttpRequest) -> HttpResponse:
+    title_name = request.GET.get("title", "").strip()
+    title = job_title_by_name(name=title_name)
+    if title_name and title is None:
+        # Still typing: keep the suggestions on screen (htmx swaps nothing on a 204).
+        return HttpResponse(status=204)
+    selected_ids = {skill.pk for skill in skills_by_ids(ids=request.GET.getlist("skills"))}
+    context = {
+        "suggested_skills": _suggestions(title=title, exclude_ids=selected_ids),
+        "title": title,
+    }
+    return render(request, "members/_suggested_skills.html", context)
+
+
+@login_required
+@require_GET
+def selected_skills(request: HttpRequest) -> HttpResponse:
+    selected = skills_by_ids(ids=request.GET.getlist("skills"))
+    return render(request, "members/_selected_skills.html", {"selected_skills": selected})
+
+
+# Profile
+
+
+def _profile_page(
+    request: HttpRequest,
+    *,
+    member: Member,
+    add_form: ProfileSkillAddForm | None = None,
+    remove_form: ProfileSkillRemoveForm | None = None,
+) -> HttpResponse:
+    context = {
+        "profile": member_profile(member=member),
+        "add_form": add_form or ProfileSkillAddForm(),
+        "remove_form": remove_form,
+    }
+    return render(request, "members/profile.html", context)
+
+
+@login_required
+@require_GET
+def profile(request: HttpRequest) -> HttpResponse:
+    return _profile_page(request, member=_member(request))
+
+
+@login_required
+@require_POST
+def profile_skill_add(request: HttpRequest) -> HttpResponse:
+    member = _member(request)
+    form = ProfileSkillAddForm(request.POST)
+    if not form.is_valid():
+        return _profile_page(request, member=member, add_form=form)
+    skill = form.cleaned_data["skill"]
+    services.member_profile_skill_add(
+        member=member, skill=skill, weight=form.cleaned_data["weight"]
+    )
+    messages.success(request, f"{skill.name} is on your profile.")
+    return redirect("members:profile")
+
+
+@login_required
+@require_POST
+def profile_skill_remove(request: HttpRequest) -> HttpResponse:
+    member = _member(request)
+    form = ProfileSkillRemoveForm(request.POST)
+    if not form.is_valid():
+        return _profile_page(request, member=member, remove_form=form)
+    skill = form.cleaned_data["skill"]
+    if services.member_profile_skill_remove(member=member, skill=skill):
+        messages.success(request, f"{skill.name} was removed from your profile.")
+    return redirect("members:profile")
+
+
+@login_required
+@require_GET
+def skill_options(request: HttpRequest) -> HttpResponse:
+    skills = skills_search(query=request.GET.get("skill", ""))
+    return render(request, "members/_skill_options.html", {"skills": skills})
+
+
+# Course activity
+
+
+def _course_activity_action(
+    act: Callable[..., object],
+) -> Callable[[HttpRequest, str], HttpResponse]:
+    """A POST-only endpoint that applies `act` to the course and shows the result."""
+
+    @require_POST
+    def view(request: HttpRequest, slug: str) -> HttpResponse:
+        course = course_get_by_slug(slug=slug, include_unpublished=request.user.is_staff)
+        if course is None:
+            raise Http404("No such course.")
+        course_url = reverse("catalog:course_detail", args=[course.slug])
+        if not request.user.is_authenticated:
+            # Back to the course page after login: the action URL itself only takes POSTs.
+            if request.htmx:
+                return HttpResponseClientRedirect(redirect_to_login(course_url).headers["Location"])
+            return redirect_to_login(course_url)
+        member = _member(request)
+        act(member=member, course=course)
+        if request.htmx:
+            activity = course_activity_for_member(member=member, course=course)
+            return render(
+                request, "members/_course_activity.html", {"activity": activity, "course": course}
+            )
+        return redirect(course_url)
+
+    view.__name__ = getattr(act, "__name__", "course_activity_action")
+    return view
+
+
+enrol = _course_activity_action(services.enrolment_start)
+watch = _course_activity_action(services.enrolment_watch)
+finish = _course_activity_action(services.enrolment_finish)
+bookmark = _course_activity_action(services.bookmark_toggle)
+
+
+# My learning
+
+
+@login_required
+@require_GET
+def my_learning(request: HttpRequest) -> HttpResponse:
+    learning = member_learning(member=_member(request))
+    return render(request, "members/my_learning.html", {"learning": learning})
