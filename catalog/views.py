@@ -8,6 +8,7 @@ from catalog import selectors
 from catalog.forms import CourseFilterForm, SkillSearchForm
 from catalog.models import Course
 from members.selectors import course_activity_for_member
+from members.services import member_get_or_create_for_user
 
 SKILL_SEARCH_LIMIT = 20
 
@@ -39,7 +40,9 @@ def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
     course = selectors.course_get_by_slug(slug=slug, include_unpublished=request.user.is_staff)
     if course is None:
         raise Http404("No such course.")
-    member = getattr(request.user, "member", None) if request.user.is_authenticated else None
+    member = (
+        member_get_or_create_for_user(user=request.user) if request.user.is_authenticated else None
+    )
     context = {
         "course": course,
         "skills": selectors.course_approved_skills(course=course),

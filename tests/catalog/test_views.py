@@ -243,17 +243,19 @@ class TestCourseDetail:
         assert 'id="course-activity"' in response.content.decode()
         assert "Log in to enrol" not in response.content.decode()
 
-    def test_user_without_member_profile_gets_no_panel(self, client):
+    def test_user_without_member_profile_gets_one_and_the_panel(self, client):
+        # Accounts made outside sign-up (createsuperuser, admin) get their member row on first use.
         user = UserFactory()
         client.login(username=user.username, password=PASSWORD)
-        CourseFactory(slug="sql")
+        course = CourseFactory(slug="sql")
 
         response = client.get(reverse("catalog:course_detail", args=["sql"]))
 
         assert response.status_code == 200
-        assert response.context["activity"] is None
-        assert 'id="course-activity"' not in response.content.decode()
-        assert "no learner profile" in response.content.decode()
+        assert response.context["activity"].course == course
+        assert response.context["activity"].enrolment is None
+        assert user.member.pk is not None
+        assert 'id="course-activity"' in response.content.decode()
 
     def test_unknown_slug_is_404(self, client):
         assert client.get(reverse("catalog:course_detail", args=["nope"])).status_code == 404
