@@ -7,6 +7,7 @@ per-member work.
 """
 
 import datetime as dt
+import functools
 import logging
 import time
 from dataclasses import dataclass
@@ -51,6 +52,11 @@ class RulesSnapshot:
     industry_trending: sp.csr_array
     course_similarity: sp.csr_array
     course_bucket: np.ndarray
+
+    @functools.cached_property
+    def course_skill_by_column(self) -> sp.csc_array:
+        """The course skill matrix in column form, for cheap per-skill course lists."""
+        return sp.csc_array(self.course_skill)
 
     def skill_positions(self, skill_ids: np.ndarray) -> np.ndarray:
         return _positions(self.skill_ids, skill_ids)

@@ -23,9 +23,6 @@ from recommendations.pipeline import RulesSnapshot
 from recommendations.services import ShownCourse
 from recommendations.snapshots import snapshot_active
 
-# Reason families in tie-break order: on equal rank-scaled scores the earlier reason wins,
-# so the most personal explanation is the one shown.
-REASONS = ("follow", "watched", "profile", "title", "industry", "popular", "new")
 STRATEGY_RULES = "rules"
 
 
@@ -246,30 +243,19 @@ def home_page_for_member(*, member: Member, now: dt.datetime | None = None) -> H
         ]
     )
     weights = config["BLEND_WEIGHTS"]
-    follow_part = engine.member_skill_vectors(
-        followed=sp.csr_array(followed[None, :]),
-        profile=sp.csr_array((1, n_skills)),
-        cohort=sp.csr_array((1, n_skills)),
-        weights=(weights["follow"], 0.0, 0.0),
-    )
-    profile_part = engine.member_skill_vectors(
-        followed=sp.csr_array((1, n_skills)),
-        profile=sp.csr_array(profile[None, :]),
-        cohort=sp.csr_array((1, n_skills)),
-        weights=(0.0, weights["profile"], 0.0),
-    )
     blend = engine.member_skill_vectors(
         followed=sp.csr_array(followed[None, :]),
         profile=sp.csr_array(profile[None, :]),
         cohort=cohort,
         weights=(weights["follow"], weights["profile"], weights["cohort"]),
     )
-
-    def affinity(vector: sp.csr_array) -> np.ndarray:
-        return engine.affinity_scores(vector, snapshot.course_skill, snapshot.idf).toarray()[0]
-
-    blended = affinity(blend)
+    blended = engine.affinity_scores(blend, snapshot.course_skill, snapshot.idf).toarray()[0]
     relevance = blended / blended.max() if blended.max() > 0 else blended
+    # Within one reason, courses matching more of the member's whole skill vector go first, and
+    # among equally matching courses the more popular ones.
+    personal = 1.0 + relevance
+    peak = snapshot.popularity.max()
+    popular_share = snapshot.popularity / peak if peak > 0 else snapshot.popularity
 
     # Finished, in-progress and dismissed courses are not recommended.
     valid = np.ones(n_courses, dtype=bool)
@@ -292,94 +278,86 @@ def home_page_for_member(*, member: Member, now: dt.datetime | None = None) -> H
         decay=config["DISCOUNT_DECAY"],
         floor=config["DISCOUNT_FLOOR"],
     )
-
-    title_row = snapshot.title_position(member.title_id)
-    industry_row = snapshot.industry_position(member.industry_id)
-    personal = 1.0 + relevance
     recency = _recency(snapshot, now)
 
-    # "Because you watched": the most recent engaged courses are anchors; each similar course
-    # is explained by the anchor it is most similar to.
-    anchors = [
-        (course_id, title) for course_id, title, _, _ in enrolment_rows[: config["WATCHED_ANCHORS"]]
-    ]
-    anchor_positions = snapshot.course_positions(np.array([a[0] for a in anchors], dtype=np.int64))
-    watched_by_anchor = np.zeros((len(anchors), n_courses))
-    for row, position in enumerate(anchor_positions):
-        if position >= 0:
-            watched_by_anchor[row] = snapshot.course_similarity[[position], :].toarray()[0]
-    watched = watched_by_anchor.max(axis=0) if anchors else np.zeros(n_courses)
+    # One reason per followed skill, per anchor course and per profile skill, then the cohort
+    # and global reasons. On equal rank-scaled scores the earlier row wins the course.
+    reasons: list[tuple[str, str, str, np.ndarray]] = []
+    course_skill = snapshot.course_skill_by_column
 
-    raw = {
-        "follow": affinity(follow_part),
-        "watched": watched,
-        "profile": affinity(profile_part),
-        "title": (
-            snapshot.title_trending[[title_row], :].toarray()[0] * personal
-            if title_row >= 0
-            else np.zeros(n_courses)
-        ),
-        "industry": (
-            snapshot.industry_trending[[industry_row], :].toarray()[0] * personal
-            if industry_row >= 0
-            else np.zeros(n_courses)
-        ),
-        "popular": snapshot.popularity * personal,
-        "new": recency * (0.25 + relevance),
-    }
+    def skill_reason(reason: str, verb: str, skill_id: int, weight: float) -> None:
+        position = int(snapshot.skill_positions(np.array([skill_id]))[0])
+        if position < 0 or snapshot.idf[position] == 0:
+            return
+        column = course_skill[:, [position]].toarray()[:, 0]
+        reasons.append(
+            (
+                reason,
+                f"{reason}:{skill_id}",
+                f"Because you {verb} {skill_names[skill_id]}",
+                column * snapshot.idf[position] * weight * personal * (1.0 + 0.5 * popular_share),
+            )
+        )
+
+    followed_set = set()
+    for skill_id, _ in followed_rows:
+        followed_set.add(skill_id)
+        skill_reason("follow", "follow", skill_id, 1.0)
+    # "Because you watched": the most recent engaged courses are anchors.
+    for course_id, title, _, _ in enrolment_rows[: config["WATCHED_ANCHORS"]]:
+        position = int(snapshot.course_positions(np.array([course_id]))[0])
+        if position >= 0:
+            reasons.append(
+                (
+                    "watched",
+                    f"watched:{course_id}",
+                    f"Because you watched {title}",
+                    snapshot.course_similarity[[position], :].toarray()[0],
+                )
+            )
+    for skill_id, weight, _ in profile_rows:
+        if skill_id not in followed_set:
+            skill_reason("profile", "have", skill_id, weight)
+    title_row = snapshot.title_position(member.title_id)
+    if title_row >= 0:
+        reasons.append(
+            (
+                "title",
+                f"title:{member.title_id}",
+                f"Popular with {_plural(member.title.name)}",
+                snapshot.title_trending[[title_row], :].toarray()[0] * personal,
+            )
+        )
+    industry_row = snapshot.industry_position(member.industry_id)
+    if industry_row >= 0:
+        reasons.append(
+            (
+                "industry",
+                f"industry:{member.industry_id}",
+                f"Trending in {member.industry.name}",
+                snapshot.industry_trending[[industry_row], :].toarray()[0] * personal,
+            )
+        )
+    reasons.append(("popular", "popular", "Popular", snapshot.popularity * personal))
+    # "New" stays about newness: relevance only breaks near-ties between fresh courses.
+    reasons.append(("new", "new", "New", recency * (1.0 + 0.25 * relevance)))
+
     limit = config["CANDIDATES_PER_REASON"]
-    stacked = np.vstack([_top_candidates(raw[r] * discount, valid, limit) for r in REASONS])
+    stacked = np.vstack(
+        [_top_candidates(scores * discount, valid, limit) for *_, scores in reasons]
+    )
     scaled = engine.rank_scale(stacked, stacked > 0)
     best_reason, best_score = engine.argmax_reasons(scaled)
 
+    groups = [_Group(reason, key, label, [], []) for reason, key, label, _ in reasons]
     assigned = np.flatnonzero(best_reason >= 0)
-    # Explain follow/profile picks by the member's skill that contributes most to them.
-    explanation: dict[int, int] = {}
-    for reason, part in (("follow", follow_part), ("profile", profile_part)):
-        picked = assigned[best_reason[assigned] == REASONS.index(reason)]
-        if picked.size:
-            skills, _ = engine.top_contributing_skill(
-                part,
-                snapshot.course_skill,
-                snapshot.idf,
-                members=np.zeros(picked.size, dtype=np.int64),
-                courses=picked,
-            )
-            explanation.update(zip(picked.tolist(), skills.tolist(), strict=True))
-    if anchors:
-        picked = assigned[best_reason[assigned] == REASONS.index("watched")]
-        explanation.update(
-            zip(picked.tolist(), watched_by_anchor[:, picked].argmax(axis=0).tolist(), strict=True)
-        )
-
-    title_label = f"Popular with {_plural(member.title.name)}" if member.title_id else ""
-    industry_label = f"Trending in {member.industry.name}" if member.industry_id else ""
-    groups: dict[str, _Group] = {}
-    order = assigned[np.lexsort((assigned, -best_score[assigned]))]
-    for position in order.tolist():
-        reason = REASONS[best_reason[position]]
-        if reason in ("follow", "profile"):
-            skill_position = explanation.get(position, -1)
-            if skill_position < 0:
-                continue
-            skill_id = int(snapshot.skill_ids[skill_position])
-            verb = "follow" if reason == "follow" else "have"
-            key = f"{reason}:{skill_id}"
-            label = f"Because you {verb} {skill_names.get(skill_id, 'this skill')}"
-        elif reason == "watched":
-            anchor_id, anchor_title = anchors[explanation[position]]
-            key, label = f"watched:{anchor_id}", f"Because you watched {anchor_title}"
-        elif reason == "title":
-            key, label = f"title:{member.title_id}", title_label
-        elif reason == "industry":
-            key, label = f"industry:{member.industry_id}", industry_label
-        else:
-            key, label = reason, reason.capitalize()
-        group = groups.setdefault(key, _Group(reason, key, label, [], []))
+    for position in assigned[np.lexsort((assigned, -best_score[assigned]))].tolist():
+        group = groups[best_reason[position]]
         group.positions.append(position)
         group.scores.append(float(best_score[position]))
+    groups = [group for group in groups if group.positions]
 
-    group_list = _merge_small_skill_groups(list(groups.values()), skill_names=skill_names)
+    group_list = _merge_small_skill_groups(groups, skill_names=skill_names)
     families = [group.reason for group in group_list]
     priors = config["CTR_PRIOR"]
     carousel_order = engine.order_by_ctr(

@@ -1,0 +1,79 @@
+"""Hyper-parameter search for ALS, chosen by NDCG@k on a validation split."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from recommendations.engine.als import als_fit, als_scorer
+from recommendations.engine.metrics import evaluate_scorer
+from recommendations.engine.sparse_ops import Sparse
+
+__all__ = ["ALS_GRID", "als_search"]
+
+#: The default search space (3⁴ = 81 combinations).
+ALS_GRID: dict[str, tuple[float, ...]] = {
+    "factors": (32, 64, 128),
+    "regularization": (0.01, 0.05, 0.1),
+    "alpha": (5.0, 15.0, 40.0),
+    "iterations": (10, 15, 20),
+}
+
+
+def als_search(
+    train: Sparse,
+    validation: Sparse,
+    *,
+    grid: Mapping[str, Sequence[float]] | None = None,
+    n_trials: int | None = None,
+    seed: int = 0,
+    k: int = 10,
+    time_budget_s: float | None = None,
+    batch_size: int = 512,
+    clock: Callable[[], float] = time.monotonic,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Fit ALS on ``train`` for each trial and keep the best NDCG@k on ``validation``.
+
+    ``grid`` maps ``als_fit`` keyword names to candidate values (default :data:`ALS_GRID`).
+    With ``n_trials`` a seeded random sample of that many distinct combinations is tried (a
+    small random search); without it, the whole grid in order. Every fit uses ``seed``.
+
+    ``time_budget_s`` stops the search once that much time has passed since the start (checked
+    after each trial, so at least one trial runs; ``clock`` is injectable for tests). Returns
+    ``(best_params, trials)``: each trial is ``{"params", "metrics", "seconds"}``, in the order
+    run; ties in NDCG go to the earlier trial.
+    """
+    space = dict(ALS_GRID if grid is None else grid)
+    names = list(space)
+    combos = list(itertools.product(*(space[name] for name in names)))
+    if not combos:
+        raise ValueError("the grid is empty")
+    if n_trials is not None:
+        rng = np.random.default_rng(seed)
+        picked = rng.permutation(len(combos))[: max(n_trials, 1)]
+        combos = [combos[i] for i in picked]
+
+    start = clock()
+    trials: list[dict[str, Any]] = []
+    best_params: dict[str, Any] = {}
+    best_ndcg = -np.inf
+    for combo in combos:
+        params = {name: _plain(value) for name, value in zip(names, combo, strict=True)}
+        trial_start = clock()
+        model = als_fit(train, seed=seed, **params)
+        metrics = evaluate_scorer(als_scorer(model), train, validation, k=k, batch_size=batch_size)
+        trials.append({"params": params, "metrics": metrics, "seconds": clock() - trial_start})
+        if metrics["ndcg"] > best_ndcg:
+            best_ndcg, best_params = metrics["ndcg"], params
+        if time_budget_s is not None and clock() - start >= time_budget_s:
+            break
+    return best_params, trials
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars to Python numbers (keeps params JSON-friendly)."""
+    return value.item() if isinstance(value, np.generic) else value
