@@ -1,9 +1,26 @@
+from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 
-from catalog.models import Category, Course, CourseSkill, Skill, SkillSynonym
-from catalog.services import course_skills_review
+from catalog.models import (
+    Category,
+    Course,
+    CourseSkill,
+    Skill,
+    SkillSynonym,
+    TaggerEvaluation,
+    TagSuggestion,
+    TaxonomyOverview,
+)
+from catalog.selectors import skills_with_curation_counts, taxonomy_overview
+from catalog.services import course_skills_review, skill_merge
+from catalog.tagging.chart import line_chart
 
 APPROVED = CourseSkill.Status.APPROVED
 PENDING = CourseSkill.Status.PENDING
@@ -42,7 +59,14 @@ class SkillSynonymInline(admin.TabularInline):
 
 @admin.register(Skill)
 class SkillAdmin(admin.ModelAdmin):
-    list_display = ["name", "category", "course_count", "created_at"]
+    list_display = [
+        "name",
+        "category",
+        "course_count",
+        "follower_count",
+        "member_count",
+        "created_at",
+    ]
     list_filter = ["category"]
     list_select_related = ["category"]
     search_fields = ["name", "slug", "synonyms__name"]
@@ -50,14 +74,56 @@ class SkillAdmin(admin.ModelAdmin):
     # Autocomplete rather than select boxes: the taxonomy has hundreds of skills and grows.
     autocomplete_fields = ["category", "related"]
     inlines = [SkillSynonymInline]
+    actions = ["merge_selected"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Skill]:
-        approved = Count("course_tags", filter=Q(course_tags__status=APPROVED))
-        return _ordered(super().get_queryset(request).annotate(course_count=approved))
+        return skills_with_curation_counts(skills=super().get_queryset(request))
 
     @admin.display(description="courses (approved tags)", ordering="course_count")
     def course_count(self, obj: Skill) -> int:
         return obj.course_count
+
+    @admin.display(description="followers", ordering="follower_count")
+    def follower_count(self, obj: Skill) -> int:
+        return obj.follower_count
+
+    @admin.display(description="members (profile)", ordering="member_count")
+    def member_count(self, obj: Skill) -> int:
+        return obj.member_count
+
+    @admin.action(description="Merge the two selected skills…", permissions=["change", "delete"])
+    def merge_selected(
+        self, request: HttpRequest, queryset: QuerySet[Skill]
+    ) -> HttpResponse | None:
+        skills = list(queryset.order_by("name"))
+        if len(skills) != 2:
+            self.message_user(request, "Select exactly two skills to merge.", messages.ERROR)
+            return None
+        by_pk = {str(skill.pk): skill for skill in skills}
+        survivor_pk = request.POST.get("survivor")
+        if request.POST.get("confirm") == "yes" and survivor_pk in by_pk:
+            survivor = by_pk.pop(survivor_pk)
+            merged = next(iter(by_pk.values()))
+            result = skill_merge(survivor=survivor, merged=merged, actor=request.user)
+            self.message_user(
+                request,
+                f"Merged {merged.name!r} into {survivor.name!r}: "
+                f"{result.course_tags_moved + result.course_tags_combined} course tag(s), "
+                f"{result.follows_moved + result.follows_combined} follow(s), "
+                f"{result.profile_skills_moved + result.profile_skills_combined} profile "
+                f"skill(s) now on {survivor.name!r}.",
+                messages.SUCCESS,
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Merge skills",
+            "opts": self.model._meta,
+            "skills": skills,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "survivor_missing": request.POST.get("confirm") == "yes",
+        }
+        return TemplateResponse(request, "admin/catalog/skill/merge_confirmation.html", context)
 
 
 class CourseSkillInline(admin.TabularInline):
@@ -140,3 +206,164 @@ class SkillSynonymAdmin(admin.ModelAdmin):
     list_select_related = ["skill"]
     search_fields = ["name", "skill__name"]
     autocomplete_fields = ["skill"]
+
+
+@admin.register(TagSuggestion)
+class TagSuggestionAdmin(admin.ModelAdmin):
+    """The review queue: pending tagger and model suggestions, most confident first."""
+
+    list_display = ["course", "skill", "source", "confidence", "created_at", "review_buttons"]
+    list_filter = ["source"]
+    list_select_related = ["course", "skill"]
+    search_fields = ["course__title", "skill__name"]
+    ordering = ["-confidence", "course_id", "skill_id"]
+    actions = ["approve_selected", "reject_selected"]
+    readonly_fields = ["course", "skill", "source", "confidence", "status", "created_at"]
+    fields = readonly_fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Suggestions come from the tagger; a curator's own tag is added on the course.
+        return False
+
+    def get_urls(self):
+        review = self.admin_site.admin_view(self.review_view)
+        return [
+            path(
+                "<int:pk>/<str:decision>/",
+                review,
+                name="catalog_tagsuggestion_review",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="review")
+    def review_buttons(self, obj: TagSuggestion) -> str:
+        # `formaction` buttons post through the changelist form (and its CSRF token): a form of
+        # their own cannot sit inside it.
+        return format_html(
+            '<button type="submit" class="button" formaction="{}" formmethod="post">Approve'
+            '</button> <button type="submit" class="button" formaction="{}" '
+            'formmethod="post">Reject</button>',
+            reverse("admin:catalog_tagsuggestion_review", args=[obj.pk, "approve"]),
+            reverse("admin:catalog_tagsuggestion_review", args=[obj.pk, "reject"]),
+        )
+
+    def review_view(self, request: HttpRequest, pk: int, decision: str) -> HttpResponse:
+        statuses = {"approve": CourseSkill.Status.APPROVED, "reject": CourseSkill.Status.REJECTED}
+        if request.method != "POST" or decision not in statuses:
+            return HttpResponse(status=405 if decision in statuses else 404)
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        tag = get_object_or_404(TagSuggestion, pk=pk)
+        course_skills_review(tag_ids=[tag.pk], status=statuses[decision], reviewer=request.user)
+        label = CourseSkill.Status(statuses[decision]).label.lower()
+        self.message_user(request, f"{tag.skill} on {tag.course}: {label}.", messages.SUCCESS)
+        changelist = reverse("admin:catalog_tagsuggestion_changelist")
+        preserved = request.GET.urlencode()
+        return HttpResponseRedirect(f"{changelist}?{preserved}" if preserved else changelist)
+
+    def _review(self, request: HttpRequest, queryset: QuerySet[CourseSkill], status: str) -> None:
+        tag_ids = list(queryset.values_list("pk", flat=True))
+        updated = course_skills_review(tag_ids=tag_ids, status=status, reviewer=request.user)
+        label = CourseSkill.Status(status).label.lower()
+        self.message_user(request, f"{updated} suggestion(s) marked {label}.", messages.SUCCESS)
+
+    @admin.action(description="Approve selected suggestions", permissions=["change"])
+    def approve_selected(self, request: HttpRequest, queryset: QuerySet[CourseSkill]) -> None:
+        self._review(request, queryset, CourseSkill.Status.APPROVED)
+
+    @admin.action(description="Reject selected suggestions", permissions=["change"])
+    def reject_selected(self, request: HttpRequest, queryset: QuerySet[CourseSkill]) -> None:
+        self._review(request, queryset, CourseSkill.Status.REJECTED)
+
+
+@admin.register(TaggerEvaluation)
+class TaggerEvaluationAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "precision", "recall", "f1"]
+    readonly_fields = ["created_at", "params", "metrics"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Evaluations are measurements: `tag_courses --evaluate` writes them.
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def _headline(self, obj: TaggerEvaluation, key: str) -> str:
+        value = obj.metrics.get("combined", {}).get("at_threshold", {}).get(key)
+        return "—" if value is None else f"{value:.1%}"
+
+    @admin.display(description="precision (combined)")
+    def precision(self, obj: TaggerEvaluation) -> str:
+        return self._headline(obj, "precision")
+
+    @admin.display(description="recall (combined)")
+    def recall(self, obj: TaggerEvaluation) -> str:
+        return self._headline(obj, "recall")
+
+    @admin.display(description="F1 (combined)")
+    def f1(self, obj: TaggerEvaluation) -> str:
+        return self._headline(obj, "f1")
+
+
+@admin.register(TaxonomyOverview)
+class TaxonomyOverviewAdmin(admin.ModelAdmin):
+    """A read-only page for every staff member: the changelist is the overview itself."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_active and request.user.is_staff
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return request.user.is_active and request.user.is_staff
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def changelist_view(self, request: HttpRequest, extra_context=None) -> HttpResponse:
+        overview = taxonomy_overview(min_skills=settings.TAGGER["COVERAGE_MIN_SKILLS"])
+        history = overview.history
+        chart = line_chart(
+            series={
+                "precision": [point.precision for point in history],
+                "recall": [point.recall for point in history],
+            },
+            x_labels=[f"{point.created_at:%Y-%m-%d}" for point in history],
+        )
+        latest = overview.latest
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Taxonomy overview",
+            "opts": self.model._meta,
+            "overview": overview,
+            "chart": chart if history else None,
+            "latest_params": latest.params if latest else {},
+            "latest_rows": _evaluation_rows(latest) if latest else [],
+        }
+        return TemplateResponse(request, "admin/catalog/taxonomy_overview.html", context)
+
+
+def _evaluation_rows(evaluation: TaggerEvaluation) -> list[dict]:
+    """One table row per tagger variant in an evaluation, for the overview page."""
+    metrics = evaluation.metrics
+    variants = [("Stage 1 (text matching)", metrics.get("stage1", {}))]
+    variants.append(
+        (f"Combined ({evaluation.params.get('model', '?')})", metrics.get("combined", {}))
+    )
+    rows = []
+    top_key = f"top_{evaluation.params.get('top_k', 5)}"
+    for label, values in variants:
+        rows.append(
+            {
+                "label": label,
+                "at_threshold": values.get("at_threshold", {}),
+                "top_k": values.get(top_key, {}),
+                "skill_coverage": values.get("skill_coverage"),
+            }
+        )
+    return rows

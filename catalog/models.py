@@ -143,3 +143,54 @@ class CourseSkill(models.Model):
 
     def __str__(self) -> str:
         return f"{self.course} → {self.skill} ({self.source}, {self.status})"
+
+
+class TagSuggestionManager(models.Manager["TagSuggestion"]):
+    def get_queryset(self) -> models.QuerySet["TagSuggestion"]:
+        return (
+            super()
+            .get_queryset()
+            .filter(
+                status=CourseSkill.Status.PENDING,
+                source__in=[CourseSkill.Source.TAGGER, CourseSkill.Source.MODEL],
+            )
+        )
+
+
+class TagSuggestion(CourseSkill):
+    """The review queue: the tagger's and the model's pending course-skill tags."""
+
+    objects = TagSuggestionManager()
+
+    class Meta:
+        proxy = True
+        ordering = ["-confidence", "course_id", "skill_id"]
+        verbose_name = "tag suggestion"
+        verbose_name_plural = "tag suggestions (review queue)"
+
+
+class TaggerEvaluation(models.Model):
+    """One cross-validated measurement of the automatic tagger against the curated tags."""
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    params = models.JSONField(default=dict, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Tagger evaluation {self.pk} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class TaxonomyOverview(TaggerEvaluation):
+    """Admin entry for the taxonomy overview page (coverage and tagger quality over time).
+
+    A proxy only so the page gets a link on the admin index like any model; it has no rows of
+    its own.
+    """
+
+    class Meta:
+        proxy = True
+        verbose_name = "taxonomy overview"
+        verbose_name_plural = "taxonomy overview"

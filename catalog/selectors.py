@@ -7,6 +7,7 @@ guesses that a curator has not confirmed (or has turned down).
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.db.models import (
     Case,
@@ -23,7 +24,15 @@ from django.db.models import (
 from django.db.models.functions import Length, Lower
 from django.utils import timezone
 
-from catalog.models import Category, Course, CourseSkill, Skill, SkillSynonym
+from catalog.models import (
+    Category,
+    Course,
+    CourseSkill,
+    Skill,
+    SkillSynonym,
+    TaggerEvaluation,
+    TagSuggestion,
+)
 
 APPROVED = CourseSkill.Status.APPROVED
 
@@ -237,3 +246,94 @@ def courses_in_bulk(*, course_ids: Iterable[int]) -> list[Course]:
     ids = list(course_ids)
     found = _courses_for_cards(_published_courses()).in_bulk(ids)
     return [found[pk] for pk in ids if pk in found]
+
+
+# Curation ---------------------------------------------------------------------------------------
+
+
+def skills_with_curation_counts(*, skills: QuerySet[Skill]) -> QuerySet[Skill]:
+    """`skills` with `course_count` (approved tags), `follower_count` and `member_count`
+    (members with the skill on their profile).
+
+    Correlated counts rather than Count() over joins: three one-to-many joins in one query would
+    multiply each other's rows, and a changelist page stays one query however many skills.
+    """
+    from members.models import FollowedSkill, MemberSkill
+
+    return skills.annotate(
+        course_count=_SubqueryCount(
+            CourseSkill.objects.filter(skill=OuterRef("pk"), status=APPROVED).values("pk")
+        ),
+        follower_count=_SubqueryCount(
+            FollowedSkill.objects.filter(skill=OuterRef("pk")).values("pk")
+        ),
+        member_count=_SubqueryCount(MemberSkill.objects.filter(skill=OuterRef("pk")).values("pk")),
+    )
+
+
+@dataclass(frozen=True)
+class EvaluationPoint:
+    evaluation_id: int
+    created_at: dt.datetime
+    precision: float
+    recall: float
+    f1: float
+
+
+@dataclass(frozen=True)
+class TaxonomyOverview:
+    skills_total: int
+    skills_covered: int  # skills with at least one approved course tag
+    courses_total: int
+    courses_covered: int  # courses with at least `min_skills` approved skills
+    min_skills: int
+    pending_suggestions: int
+    latest: TaggerEvaluation | None
+    history: list[EvaluationPoint]  # oldest first
+
+    @property
+    def skill_coverage(self) -> float:
+        return self.skills_covered / self.skills_total if self.skills_total else 0.0
+
+    @property
+    def course_coverage(self) -> float:
+        return self.courses_covered / self.courses_total if self.courses_total else 0.0
+
+
+def tagger_evaluation_headline(*, evaluation: TaggerEvaluation) -> dict[str, float]:
+    """Precision, recall and F1 of the combined tagger at the operating threshold."""
+    at_threshold = evaluation.metrics.get("combined", {}).get("at_threshold", {})
+    return {key: float(at_threshold.get(key, 0.0)) for key in ("precision", "recall", "f1")}
+
+
+def taxonomy_overview(*, min_skills: int, history_limit: int = 50) -> TaxonomyOverview:
+    """Coverage of the taxonomy by approved tags, and the tagger's measured quality over time."""
+    approved_per_course = (
+        CourseSkill.objects.filter(status=APPROVED)
+        .values("course_id")
+        .annotate(n=Count("pk"))
+        .filter(n__gte=min_skills)
+    )
+    recent = list(TaggerEvaluation.objects.order_by("-created_at", "-id")[:history_limit])
+    history = [
+        EvaluationPoint(
+            evaluation_id=evaluation.pk,
+            created_at=evaluation.created_at,
+            **tagger_evaluation_headline(evaluation=evaluation),
+        )
+        for evaluation in reversed(recent)
+    ]
+    return TaxonomyOverview(
+        skills_total=Skill.objects.count(),
+        skills_covered=Skill.objects.filter(pk__in=_approved_skill_ids()).count(),
+        courses_total=Course.objects.count(),
+        courses_covered=approved_per_course.count(),
+        min_skills=min_skills,
+        pending_suggestions=TagSuggestion.objects.count(),
+        latest=recent[0] if recent else None,
+        history=history,
+    )
+
+
+def _approved_skill_ids() -> QuerySet[CourseSkill]:
+    return CourseSkill.objects.filter(status=APPROVED).values("skill_id")

@@ -1,11 +1,14 @@
 """Writes to the catalog."""
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import transaction
 from django.utils import timezone
 
-from catalog.models import CourseSkill
+from catalog.models import CourseSkill, Skill, SkillSynonym, TaggerEvaluation
 
 REVIEW_DECISIONS = frozenset({CourseSkill.Status.APPROVED, CourseSkill.Status.REJECTED})
 
@@ -21,3 +24,287 @@ def course_skills_review(*, tag_ids: Iterable[int], status: str, reviewer: Abstr
     return CourseSkill.objects.filter(pk__in=list(tag_ids)).update(
         status=status, reviewed_by=reviewer, reviewed_at=timezone.now()
     )
+
+
+# Skill merging ----------------------------------------------------------------------------------
+
+_STATUS_RANK = {
+    CourseSkill.Status.APPROVED: 2,
+    CourseSkill.Status.PENDING: 1,
+    CourseSkill.Status.REJECTED: 0,
+}
+
+
+@dataclass(frozen=True)
+class SkillMergeResult:
+    """How many rows of each kind moved to the survivor, and how many were folded into one."""
+
+    course_tags_moved: int
+    course_tags_combined: int
+    profile_skills_moved: int
+    profile_skills_combined: int
+    follows_moved: int
+    follows_combined: int
+    synonyms_moved: int
+    related_added: int
+
+
+def _course_tag_winner(kept: CourseSkill, other: CourseSkill) -> CourseSkill:
+    """The tag whose decision survives: the better status, then a taxonomist's, then confidence.
+
+    Approved beats pending beats rejected, so one curator's approval under either name is never
+    lost; a rejection only survives where nobody approved or still proposes the tag.
+    """
+
+    def rank(tag: CourseSkill) -> tuple[int, int, float]:
+        return (
+            _STATUS_RANK[tag.status],
+            int(tag.source == CourseSkill.Source.TAXONOMIST),
+            tag.confidence,
+        )
+
+    return other if rank(other) > rank(kept) else kept
+
+
+def _merge_course_tags(*, survivor: Skill, merged: Skill) -> tuple[int, int]:
+    kept_by_course = {t.course_id: t for t in CourseSkill.objects.filter(skill=survivor)}
+    moved = combined = 0
+    for tag in CourseSkill.objects.filter(skill=merged):
+        kept = kept_by_course.get(tag.course_id)
+        if kept is None:
+            tag.skill = survivor
+            tag.save(update_fields=["skill"])
+            moved += 1
+            continue
+        winner = _course_tag_winner(kept, tag)
+        kept.confidence = max(kept.confidence, tag.confidence)
+        kept.status, kept.source = winner.status, winner.source
+        kept.reviewed_by_id, kept.reviewed_at = winner.reviewed_by_id, winner.reviewed_at
+        tag.delete()
+        kept.save(update_fields=["confidence", "status", "source", "reviewed_by", "reviewed_at"])
+        combined += 1
+    return moved, combined
+
+
+def _merge_profile_skills(*, survivor: Skill, merged: Skill) -> tuple[int, int]:
+    from members.models import MemberSkill
+
+    kept_by_member = {p.member_id: p for p in MemberSkill.objects.filter(skill=survivor)}
+    moved = combined = 0
+    for profile in MemberSkill.objects.filter(skill=merged):
+        kept = kept_by_member.get(profile.member_id)
+        if kept is None:
+            profile.skill = survivor
+            profile.save(update_fields=["skill"])
+            moved += 1
+            continue
+        if profile.weight > kept.weight:
+            kept.weight, kept.source = profile.weight, profile.source
+        profile.delete()
+        kept.save(update_fields=["weight", "source"])
+        combined += 1
+    return moved, combined
+
+
+def _merge_follows(*, survivor: Skill, merged: Skill) -> tuple[int, int]:
+    from members.models import FollowedSkill
+
+    kept_by_member = {f.member_id: f for f in FollowedSkill.objects.filter(skill=survivor)}
+    moved = combined = 0
+    for follow in FollowedSkill.objects.filter(skill=merged):
+        kept = kept_by_member.get(follow.member_id)
+        if kept is None:
+            follow.skill = survivor
+            follow.save(update_fields=["skill"])
+            moved += 1
+            continue
+        # The member has followed the skill since the earlier of the two dates.
+        if follow.followed_at < kept.followed_at:
+            FollowedSkill.objects.filter(pk=kept.pk).update(followed_at=follow.followed_at)
+        follow.delete()
+        combined += 1
+    return moved, combined
+
+
+@transaction.atomic
+def skill_merge(*, survivor: Skill, merged: Skill, actor: AbstractBaseUser) -> SkillMergeResult:
+    """Fold `merged` into `survivor` and delete it, losing no tag, follow or profile skill.
+
+    Where both skills sit on the same course or member, one row is kept: for course tags the
+    higher confidence and the better decision (see `_course_tag_winner`), for profile skills the
+    stronger weight, for follows the earlier date. `merged`'s synonyms move over and its name
+    becomes a synonym of `survivor`; related skills are unioned; `survivor` keeps its own name,
+    slug and category. Dismissals are per course, so a merge leaves them alone. The merge is
+    recorded in the admin log under `actor`.
+    """
+    if survivor.pk is None or merged.pk is None:
+        raise ValueError("Both skills must be saved before they can be merged.")
+    if survivor.pk == merged.pk:
+        raise ValueError("A skill cannot be merged into itself.")
+    # Lock both rows so a concurrent merge or edit of either waits for this one.
+    locked = Skill.objects.select_for_update().in_bulk([survivor.pk, merged.pk])
+    if len(locked) != 2:
+        raise ValueError("Both skills must still exist to be merged.")
+    survivor, merged = locked[survivor.pk], locked[merged.pk]
+
+    tags_moved, tags_combined = _merge_course_tags(survivor=survivor, merged=merged)
+    profiles_moved, profiles_combined = _merge_profile_skills(survivor=survivor, merged=merged)
+    follows_moved, follows_combined = _merge_follows(survivor=survivor, merged=merged)
+    synonyms_moved = SkillSynonym.objects.filter(skill=merged).update(skill=survivor)
+    related = set(merged.related.exclude(pk=survivor.pk).values_list("pk", flat=True))
+    related -= set(survivor.related.values_list("pk", flat=True))
+    survivor.related.add(*related)
+
+    merged_name, merged_pk = merged.name, merged.pk
+    merged.delete()
+    # After the delete: a synonym may not repeat a skill's name, and the merged name is free now.
+    if not SkillSynonym.objects.filter(name__iexact=merged_name).exists():
+        SkillSynonym.objects.create(skill=survivor, name=merged_name)
+
+    result = SkillMergeResult(
+        course_tags_moved=tags_moved,
+        course_tags_combined=tags_combined,
+        profile_skills_moved=profiles_moved,
+        profile_skills_combined=profiles_combined,
+        follows_moved=follows_moved,
+        follows_combined=follows_combined,
+        synonyms_moved=synonyms_moved,
+        related_added=len(related),
+    )
+    LogEntry.objects.log_actions(
+        user_id=actor.pk,
+        queryset=Skill.objects.filter(pk=survivor.pk),
+        action_flag=CHANGE,
+        change_message=f"Merged skill {merged_name!r} (id {merged_pk}) into this skill: {result}",
+        single_object=True,
+    )
+    return result
+
+
+# Tagger suggestions -----------------------------------------------------------------------------
+
+MACHINE_SOURCES = frozenset({CourseSkill.Source.TAGGER, CourseSkill.Source.MODEL})
+
+
+@dataclass(frozen=True)
+class TagSuggestionInput:
+    course_id: int
+    skill_id: int
+    confidence: float
+    source: str  # CourseSkill.Source.TAGGER or MODEL
+
+
+@dataclass(frozen=True)
+class SuggestionsStoreResult:
+    created: int
+    updated: int
+    auto_approved: int
+    protected: int  # suggestions left alone: a taxonomist's tag, a decision already made
+    below_threshold: int
+
+
+def course_skill_suggestions_store(
+    *,
+    suggestions: Iterable[TagSuggestionInput],
+    threshold: float,
+    auto_approve_threshold: float | None = None,
+    dry_run: bool = False,
+) -> SuggestionsStoreResult:
+    """Store the tagger's suggestions as pending tags, never touching a human decision.
+
+    A suggestion at or above `threshold` becomes a new pending tag (approved outright when
+    `auto_approve_threshold` is given and reached). A (course, skill) pair that already has a
+    tag is never duplicated: a pending machine tag gets the new confidence and source; a
+    taxonomist's tag, an approved tag and a rejected tag are left exactly as they are, so a
+    rejected suggestion is never suggested again. Safe to run twice: the second run changes
+    nothing.
+    """
+    wanted: dict[tuple[int, int], TagSuggestionInput] = {}
+    below = 0
+    for suggestion in suggestions:
+        if suggestion.source not in MACHINE_SOURCES:
+            raise ValueError(
+                f"Suggestions come from the tagger or the model, not {str(suggestion.source)!r}."
+            )
+        if suggestion.confidence < threshold:
+            below += 1
+            continue
+        key = (suggestion.course_id, suggestion.skill_id)
+        if key not in wanted or suggestion.confidence > wanted[key].confidence:
+            wanted[key] = suggestion
+
+    course_ids = {course_id for course_id, _ in wanted}
+    existing = {
+        (tag.course_id, tag.skill_id): tag
+        for tag in CourseSkill.objects.filter(course_id__in=course_ids).only(
+            "pk", "course_id", "skill_id", "source", "status", "confidence"
+        )
+    }
+
+    def approves(confidence: float) -> bool:
+        return auto_approve_threshold is not None and confidence >= auto_approve_threshold
+
+    to_create, to_update, protected = [], [], 0
+    for key, suggestion in wanted.items():
+        confidence = min(1.0, max(0.0, float(suggestion.confidence)))
+        tag = existing.get(key)
+        if tag is None:
+            status = (
+                CourseSkill.Status.APPROVED if approves(confidence) else CourseSkill.Status.PENDING
+            )
+            to_create.append(
+                CourseSkill(
+                    course_id=suggestion.course_id,
+                    skill_id=suggestion.skill_id,
+                    source=suggestion.source,
+                    confidence=confidence,
+                    status=status,
+                )
+            )
+        elif tag.status == CourseSkill.Status.PENDING and tag.source in MACHINE_SOURCES:
+            changed = abs(tag.confidence - confidence) > 1e-9 or tag.source != suggestion.source
+            if changed or approves(confidence):
+                to_update.append((tag.pk, confidence, suggestion.source, approves(confidence)))
+        else:
+            protected += 1
+
+    auto_approved = sum(1 for tag in to_create if tag.status == CourseSkill.Status.APPROVED)
+    updated = 0
+    if not dry_run:
+        with transaction.atomic():
+            # ignore_conflicts: a curator who tags the same pair meanwhile keeps their tag.
+            CourseSkill.objects.bulk_create(to_create, batch_size=500, ignore_conflicts=True)
+            for pk, confidence, source, approve in to_update:
+                fields: dict[str, object] = {"confidence": confidence, "source": source}
+                if approve:
+                    fields["status"] = CourseSkill.Status.APPROVED
+                # Filtered on pending again: a curator's decision since the read above wins.
+                updated += CourseSkill.objects.filter(
+                    pk=pk, status=CourseSkill.Status.PENDING
+                ).update(**fields)
+                auto_approved += int(approve)
+    else:
+        updated = len(to_update)
+        auto_approved += sum(1 for *_, approve in to_update if approve)
+    return SuggestionsStoreResult(
+        created=len(to_create),
+        updated=updated,
+        auto_approved=auto_approved,
+        protected=protected,
+        below_threshold=below,
+    )
+
+
+def tagger_evaluation_record(*, params: dict, metrics: dict) -> TaggerEvaluation:
+    return TaggerEvaluation.objects.create(params=params, metrics=metrics)
+
+
+def course_tagging_enqueue() -> None:
+    """Queue a tagging run for after the current transaction commits (now, outside one).
+
+    Called by catalog imports: the worker must see the imported courses, and an import that
+    rolls back must not leave a run behind.
+    """
+    from django_q.tasks import async_task
+
+    transaction.on_commit(lambda: async_task("catalog.tasks.courses_tag", task_name="courses_tag"))

@@ -211,3 +211,22 @@ RECOMMENDATIONS = {
     # How long a web process keeps the active model snapshot before checking for a newer one.
     "SNAPSHOT_CHECK_SECONDS": float(os.environ.get("REC_SNAPSHOT_CHECK_SECONDS", "30")),
 }
+
+# The automatic course-to-skill tagger (catalog/tagging/): every threshold in one place.
+TAGGER = {
+    # Suggestions at least this confident are stored as pending tags for review.
+    "SUGGEST_THRESHOLD": float(os.environ.get("TAGGER_SUGGEST_THRESHOLD", "0.4")),
+    # With AUTO_APPROVE on, suggestions at least AUTO_APPROVE_THRESHOLD confident skip review.
+    "AUTO_APPROVE": env_bool("TAGGER_AUTO_APPROVE", False),
+    "AUTO_APPROVE_THRESHOLD": float(os.environ.get("TAGGER_AUTO_APPROVE_THRESHOLD", "0.95")),
+    # Stage 2 candidate ("logistic" or "neighbours"), chosen by `tag_courses --evaluate`.
+    "MODEL": os.environ.get("TAGGER_MODEL", "logistic"),
+    # Skills approved on fewer courses than this are left to stage 1 (text matching).
+    "MIN_POSITIVES": int(os.environ.get("TAGGER_MIN_POSITIVES", "5")),
+    "EVALUATION_FOLDS": 5,
+    "EVALUATION_TOP_K": 5,
+    # The taxonomy overview counts a course as covered once it has this many approved skills.
+    "COVERAGE_MIN_SKILLS": int(os.environ.get("TAGGER_COVERAGE_MIN_SKILLS", "2")),
+    # django-q2 schedule of `catalog.tasks.courses_tag` (minutes between runs).
+    "SCHEDULE_MINUTES": int(os.environ.get("TAGGER_SCHEDULE_MINUTES", "1440")),
+}
