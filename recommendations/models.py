@@ -32,6 +32,11 @@ class FeedbackEvent(models.Model):
         CLICK = "click", "Click"
         DISMISS = "dismiss", "Dismiss"
         UNDO_DISMISS = "undo_dismiss", "Undo dismiss"
+        ENROL = "enrol", "Enrol"
+        WATCH = "watch", "Watch progress"
+        FINISH = "finish", "Finish"
+        BOOKMARK = "bookmark", "Bookmark"
+        UNBOOKMARK = "unbookmark", "Remove bookmark"
 
     event_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -49,13 +54,28 @@ class FeedbackEvent(models.Model):
     strategy = models.CharField(max_length=40, blank=True, help_text="Which model produced it.")
     carousel_position = models.PositiveSmallIntegerField(null=True, blank=True)
     position = models.PositiveSmallIntegerField(null=True, blank=True)
+    value = models.FloatField(
+        null=True, blank=True, help_text="Event payload, e.g. watch progress in percent."
+    )
     created_at = models.DateTimeField(db_index=True)
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(kind__in=["impression", "click", "dismiss", "undo_dismiss"]),
+                condition=Q(
+                    kind__in=[
+                        "impression",
+                        "click",
+                        "dismiss",
+                        "undo_dismiss",
+                        "enrol",
+                        "watch",
+                        "finish",
+                        "bookmark",
+                        "unbookmark",
+                    ]
+                ),
                 name="feedback_event_kind_valid",
             ),
         ]
