@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_ARGS ?=
 
-.PHONY: install demo serve test lint format worker clean-demo
+.PHONY: install demo serve test lint format worker clean-demo audit
 
 install: $(VENV)/.installed
 
@@ -38,6 +38,12 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Known vulnerabilities in the installed dependencies (PyPI's advisory database; needs pypi.org's
+# JSON API). The project itself is installed editable and is not on PyPI: skip it. Not part of
+# `make test`: the build machines' package mirror does not serve the per-version JSON it queries.
+audit: install
+	$(BIN)/pip-audit --strict --skip-editable --progress-spinner off
 
 format: install
 	$(BIN)/ruff check --fix .

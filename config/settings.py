@@ -4,6 +4,7 @@ The defaults make `make demo` work on a bare machine (SQLite file, ORM broker, D
 production sets DATABASE_URL, REDIS_URL, SECRET_KEY, DEBUG=0 and ALLOWED_HOSTS.
 """
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -49,8 +50,11 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "django_q",
+    "axes",
     "rest_framework",
+    "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "catalog",
     "members",
     "recommendations",
@@ -65,6 +69,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a flagged (locked out) login request into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -107,6 +113,27 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Login rate limiting (django-axes). The axes backend goes first: it refuses a locked-out username
+# and IP before any password is checked, so a correct password is refused too during the lockout.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Axes refuses authenticate() calls without a request (the test client's login() makes those):
+# the test settings turn it off and the lockout tests turn it back on.
+AXES_ENABLED = env_bool("AXES_ENABLED", True)
+# Five failures for one username from one IP address lock that pair out for 15 minutes; another
+# account from the same address, or the same account from elsewhere, is not affected.
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "members/locked_out.html"
+# The client address is REMOTE_ADDR (axes' default), never a client-supplied X-Forwarded-For,
+# which would let anyone pick a fresh "address" per attempt. Behind a proxy that sets REMOTE_ADDR
+# to its own address, locks are effectively per username.
+AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
 
 LOGIN_URL = "members:login"
 LOGIN_REDIRECT_URL = "home"
@@ -152,10 +179,40 @@ else:
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Token first: a request without credentials then gets 401 with `WWW-Authenticate: Token`.
+    # Session authentication serves the site's own JavaScript and enforces CSRF.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # AnonRateThrottle only counts requests without credentials (the public catalog, tokens).
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": os.environ.get("API_THROTTLE_ANON", "120/min"),
+        "events": os.environ.get("API_THROTTLE_EVENTS", "120/min"),
+    },
+    "EXCEPTION_HANDLER": "config.api_errors.api_exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "SkillPath API",
+    "DESCRIPTION": (
+        "Catalog, the member's profile and learning, recommendations with their reasons, and "
+        "idempotent event ingestion. Authenticate with `Authorization: Token <key>` (from "
+        "`POST /api/v1/auth/token/`) or the site's session. Every error has the shape "
+        '`{"error": {"code", "message", "fields"}}`. See docs/api.md.'
+    ),
     "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The docs page must render without internet access: UI assets come from the sidecar app.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 LOGGING = {
@@ -196,9 +253,11 @@ RECOMMENDATIONS = {
     "DISCOUNT_WINDOW_DAYS": int(os.environ.get("REC_DISCOUNT_WINDOW_DAYS", "30")),
     # Carousel order: the member's click-through per reason, smoothed toward these priors.
     "CTR_PRIOR": {
+        "als": 0.085,
         "follow": 0.08,
         "watched": 0.07,
         "profile": 0.06,
+        "text": 0.055,
         "title": 0.05,
         "industry": 0.045,
         "popular": 0.03,
@@ -208,6 +267,28 @@ RECOMMENDATIONS = {
     "POPULAR_WINDOW_DAYS": 90,
     "TRENDING_HALF_LIFE_DAYS": 14.0,
     "NEW_HALF_LIFE_DAYS": 60.0,
+    # Learned models. Below ALS_MIN_INTERACTIONS the run stays rule-based and says so.
+    "ALS_MIN_INTERACTIONS": int(os.environ.get("REC_ALS_MIN_INTERACTIONS", "1000")),
+    "ALS_DEFAULTS": {"factors": 32, "regularization": 0.1, "alpha": 5.0, "iterations": 15},
+    # The automatic search: this many random trials on a member sample, within the budget.
+    "ALS_SEARCH_TRIALS": int(os.environ.get("REC_ALS_SEARCH_TRIALS", "6")),
+    "ALS_GRID": None,  # None: the engine's default grid (recommendations.engine.ALS_GRID)
+    "ALS_SEARCH_BUDGET_SECONDS": float(os.environ.get("REC_ALS_SEARCH_BUDGET_SECONDS", "60")),
+    "ALS_SEARCH_MAX_MEMBERS": int(os.environ.get("REC_ALS_SEARCH_MAX_MEMBERS", "20000")),
+    "HOLDOUT_FRACTION": 0.2,
+    "EVALUATION_K": 10,
+    "SEED": 7,
+    # Candidates stored per member: ALS picks, "Because you watched" picks, text picks.
+    "LEARNED_PERSONAL": 30,
+    "LEARNED_SIMILAR": 15,
+    "LEARNED_TEXT": 15,
+    # Courses taken by at most this many members count as cold: the text model covers them.
+    "COLD_COURSE_MAX_MEMBERS": 3,
+    "PRECOMPUTE_SHARD_MEMBERS": int(os.environ.get("REC_PRECOMPUTE_SHARD_MEMBERS", "25000")),
+    "PRECOMPUTE_BATCH_MEMBERS": 2048,
+    # A run still "running" after this long lost its worker; the next retrain takes over.
+    "RUN_STALE_SECONDS": int(os.environ.get("REC_RUN_STALE_SECONDS", "3600")),
+    "RETRAIN_EVERY_MINUTES": int(os.environ.get("REC_RETRAIN_EVERY_MINUTES", "360")),
     # How long a web process keeps the active model snapshot before checking for a newer one.
     "SNAPSHOT_CHECK_SECONDS": float(os.environ.get("REC_SNAPSHOT_CHECK_SECONDS", "30")),
 }

@@ -108,7 +108,7 @@ TITLE_TEMPLATES: tuple[tuple[str, str | None, int], ...] = (
 )
 
 # Interaction mixture: a preferred skill's course, a taste-cluster course, a popular course.
-MIXTURE = (0.55, 0.30, 0.15)
+MIXTURE = (0.45, 0.45, 0.10)
 _COMPLETION_BY_MODE = (0.5, 0.42, 0.22)
 _BOOKMARK_BY_MODE = (0.12, 0.2, 0.06)
 

@@ -24,6 +24,7 @@ from members.models import (
     Member,
     MemberSkill,
 )
+from members.signals import member_activity_announce
 
 # What one press of the course page's "Watch" button stands for.
 WATCH_STEP_SECONDS = 10 * 60
@@ -76,6 +77,7 @@ def member_onboarding_submit(
 
     member.title, member.industry, member.seniority = title, industry, seniority
     member.onboarded_at = locked.onboarded_at
+    member_activity_announce(member_id=member.pk)
     return member
 
 
@@ -111,9 +113,11 @@ def _completion_time(enrolment: Enrolment, now: dt.datetime) -> dt.datetime:
 
 
 def enrolment_start(*, member: Member, course: Course, now: dt.datetime | None = None) -> Enrolment:
-    enrolment, _ = Enrolment.objects.get_or_create(
+    enrolment, created = Enrolment.objects.get_or_create(
         member=member, course=course, defaults={"enrolled_at": now or timezone.now()}
     )
+    if created:
+        member_activity_announce(member_id=member.pk)
     return enrolment
 
 
@@ -142,6 +146,7 @@ def enrolment_watch(
         enrolment.progress_percent = min(100, enrolment.progress_percent + step)
         if enrolment.progress_percent == 100:
             enrolment.completed_at = _completion_time(enrolment, now)
+            member_activity_announce(member_id=member.pk)
     enrolment.save(
         update_fields=["watched_seconds", "last_watched_at", "progress_percent", "completed_at"]
     )
@@ -159,6 +164,7 @@ def enrolment_finish(
         enrolment.progress_percent = 100
         enrolment.completed_at = _completion_time(enrolment, now)
         enrolment.save(update_fields=["progress_percent", "completed_at"])
+        member_activity_announce(member_id=member.pk)
     return enrolment
 
 
@@ -166,6 +172,7 @@ def enrolment_finish(
 def bookmark_toggle(*, member: Member, course: Course, now: dt.datetime | None = None) -> bool:
     """Save the course if it is not saved, unsave it if it is; returns whether it is now saved."""
     deleted, _ = Bookmark.objects.filter(member=member, course=course).delete()
+    member_activity_announce(member_id=member.pk)
     if deleted:
         return False
     Bookmark.objects.get_or_create(

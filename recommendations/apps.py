@@ -1,6 +1,46 @@
 from django.apps import AppConfig
+from django.db import DEFAULT_DB_ALIAS
+from django.db.models.signals import post_migrate
+
+RETRAIN_SCHEDULE_NAME = "recommendations.retrain"
+
+
+def retrain_schedule_ensure(*, using: str = DEFAULT_DB_ALIAS, **_: object) -> None:
+    """Create the periodic retrain once; an admin's later edits to it are kept."""
+    from django.conf import settings
+    from django.db import connections
+    from django_q.models import Schedule
+
+    if Schedule._meta.db_table not in connections[using].introspection.table_names():
+        return
+    Schedule.objects.using(using).get_or_create(
+        name=RETRAIN_SCHEDULE_NAME,
+        defaults={
+            "func": "recommendations.tasks.retrain",
+            "schedule_type": Schedule.MINUTES,
+            "minutes": settings.RECOMMENDATIONS["RETRAIN_EVERY_MINUTES"],
+            "repeats": -1,
+        },
+    )
+
+
+def member_refresh_enqueue(*, member_id: int, **_: object) -> None:
+    """Recompute the member's learned row in the background (a fold-in, not a retrain)."""
+    from django_q.tasks import async_task
+
+    async_task("recommendations.tasks.member_refresh", member_id, group="member-refresh")
 
 
 class RecommendationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "recommendations"
+
+    def ready(self) -> None:
+        from members.signals import member_activity_changed
+
+        post_migrate.connect(
+            retrain_schedule_ensure, sender=self, dispatch_uid="recommendations.retrain_schedule"
+        )
+        member_activity_changed.connect(
+            member_refresh_enqueue, dispatch_uid="recommendations.member_refresh"
+        )

@@ -94,6 +94,7 @@ class TrainingRun(models.Model):
 
     class Kind(models.TextChoices):
         RULES = "rules", "Rule-based (skills, popularity, recency)"
+        LEARNED = "learned", "Rules + collaborative filtering (ALS) + text similarity"
 
     class Status(models.TextChoices):
         RUNNING = "running", "Running"
@@ -101,6 +102,7 @@ class TrainingRun(models.Model):
         FAILED = "failed", "Failed"
 
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.RULES)
+    trigger = models.CharField(max_length=40, blank=True, help_text="Who or what started it.")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.RUNNING)
     is_active = models.BooleanField(default=False)
     params = models.JSONField(default=dict, blank=True)
@@ -109,13 +111,25 @@ class TrainingRun(models.Model):
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
     duration_seconds = models.FloatField(null=True, blank=True)
-    artifact = models.BinaryField(null=True, blank=True, editable=False)
+    artifact = models.BinaryField(
+        null=True, blank=True, editable=False, help_text="The rules snapshot web processes load."
+    )
+    model_artifact = models.BinaryField(
+        null=True, blank=True, editable=False, help_text="Learned models workers load (ALS)."
+    )
+    precompute_shards = models.PositiveIntegerField(default=0)
+    precompute_shards_done = models.PositiveIntegerField(default=0)
+    precomputed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at"]
         constraints = [
             models.UniqueConstraint(
                 fields=["is_active"], condition=Q(is_active=True), name="one_active_training_run"
+            ),
+            # Two retrains never run at once: a second one cannot even create its row.
+            models.UniqueConstraint(
+                fields=["status"], condition=Q(status="running"), name="one_running_training_run"
             ),
             models.CheckConstraint(
                 condition=Q(is_active=False) | Q(status="succeeded"),
@@ -129,3 +143,25 @@ class TrainingRun(models.Model):
 
     def __str__(self) -> str:
         return f"Run {self.pk} ({self.kind}, {self.status})"
+
+
+class MemberRecommendations(models.Model):
+    """One compact row per member: the learned candidates precomputed by the active run.
+
+    `payload` packs, for every candidate course, its id, reason family, anchor course and raw
+    score (see recommendations/precompute.py). A row is replaced in one statement, so readers
+    see the old list or the new one, never a mix.
+    """
+
+    member = models.OneToOneField(
+        Member, primary_key=True, on_delete=models.CASCADE, related_name="recommendations"
+    )
+    run = models.ForeignKey(TrainingRun, on_delete=models.CASCADE, related_name="member_rows")
+    computed_at = models.DateTimeField()
+    payload = models.BinaryField()
+
+    class Meta:
+        verbose_name_plural = "member recommendations"
+
+    def __str__(self) -> str:
+        return f"Recommendations of member {self.member_id} from run {self.run_id}"

@@ -15,15 +15,23 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from catalog.models import Course, CourseSkill, Skill
 from members.models import Enrolment, FollowedSkill, Member, MemberSkill
 from recommendations import engine
 from recommendations.artifacts import artifact_dumps, artifact_loads
+from recommendations.indexing import positions_of
+from recommendations.learning import (
+    interactions_extract,
+    learned_models_dumps,
+    learned_models_fit,
+)
 from recommendations.models import TrainingRun
+from recommendations.precompute import precompute_plan, precompute_shard
 
 logger = logging.getLogger(__name__)
 
@@ -59,32 +67,22 @@ class RulesSnapshot:
         return sp.csc_array(self.course_skill)
 
     def skill_positions(self, skill_ids: np.ndarray) -> np.ndarray:
-        return _positions(self.skill_ids, skill_ids)
+        return positions_of(self.skill_ids, skill_ids)
 
     def course_positions(self, course_ids: np.ndarray) -> np.ndarray:
-        return _positions(self.course_ids, course_ids)
+        return positions_of(self.course_ids, course_ids)
 
     def title_position(self, title_id: int | None) -> int:
-        return int(_positions(self.title_ids, np.array([title_id or -1]))[0])
+        return int(positions_of(self.title_ids, np.array([title_id or -1]))[0])
 
     def industry_position(self, industry_id: int | None) -> int:
-        return int(_positions(self.industry_ids, np.array([industry_id or -1]))[0])
+        return int(positions_of(self.industry_ids, np.array([industry_id or -1]))[0])
 
     def pair_position(self, title_id: int | None, industry_id: int | None) -> int:
         if title_id is None or industry_id is None:
             return -1
         hits = np.flatnonzero((self.pair_title == title_id) & (self.pair_industry == industry_id))
         return int(hits[0]) if hits.size else -1
-
-
-def _positions(sorted_ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """Position of each wanted id in a sorted id array, -1 where absent."""
-    wanted = np.asarray(wanted, dtype=np.int64)
-    if sorted_ids.size == 0:
-        return np.full(wanted.shape, -1, dtype=np.int64)
-    found = np.searchsorted(sorted_ids, wanted)
-    found = np.clip(found, 0, sorted_ids.size - 1)
-    return np.where(sorted_ids[found] == wanted, found, -1).astype(np.int64)
 
 
 def _epoch(moment: dt.datetime) -> float:
@@ -141,8 +139,8 @@ def rules_snapshot_build(*, now: dt.datetime | None = None) -> RulesSnapshot:
         CourseSkill.objects.filter(course_tag_filter()).values_list("course_id", "skill_id")
     )
     course_skill = _indicator(
-        _positions(course_ids, tag_course),
-        _positions(skill_ids, tag_skill),
+        positions_of(course_ids, tag_course),
+        positions_of(skill_ids, tag_skill),
         shape=(n_courses, n_skills),
     )
 
@@ -163,8 +161,8 @@ def rules_snapshot_build(*, now: dt.datetime | None = None) -> RulesSnapshot:
     )
     member_skill = engine.presence(
         _indicator(
-            _positions(member_ids, held_member),
-            _positions(skill_ids, held_skill),
+            positions_of(member_ids, held_member),
+            positions_of(skill_ids, held_skill),
             shape=(n_members, n_skills),
         )
     )
@@ -172,8 +170,8 @@ def rules_snapshot_build(*, now: dt.datetime | None = None) -> RulesSnapshot:
 
     title_ids = np.unique(member_title[member_title >= 0])
     industry_ids = np.unique(member_industry[member_industry >= 0])
-    title_of_member = _positions(title_ids, member_title)
-    industry_of_member = _positions(industry_ids, member_industry)
+    title_of_member = positions_of(title_ids, member_title)
+    industry_of_member = positions_of(industry_ids, member_industry)
     has_pair = (title_of_member >= 0) & (industry_of_member >= 0)
     pair_keys = np.unique(
         np.stack([member_title[has_pair], member_industry[has_pair]], axis=1), axis=0
@@ -182,7 +180,7 @@ def rules_snapshot_build(*, now: dt.datetime | None = None) -> RulesSnapshot:
     if pair_keys.size:
         encoded_keys = pair_keys[:, 0] * (industry_ids.max() + 1) + pair_keys[:, 1]
         encoded_members = member_title * (industry_ids.max() + 1) + member_industry
-        pair_of_member[has_pair] = _positions(encoded_keys, encoded_members[has_pair])
+        pair_of_member[has_pair] = positions_of(encoded_keys, encoded_members[has_pair])
 
     min_cohort = config["COHORT_MIN_SIZE"]
     pair_profiles = engine.cohort_skill_profiles(
@@ -205,8 +203,8 @@ def rules_snapshot_build(*, now: dt.datetime | None = None) -> RulesSnapshot:
         ],
         dtype=np.float64,
     ).reshape(-1, 3)
-    event_member = _positions(member_ids, enrol_rows[:, 0].astype(np.int64))
-    event_course = _positions(course_ids, enrol_rows[:, 1].astype(np.int64))
+    event_member = positions_of(member_ids, enrol_rows[:, 0].astype(np.int64))
+    event_course = positions_of(course_ids, enrol_rows[:, 1].astype(np.int64))
     event_time = enrol_rows[:, 2]
     known = (event_member >= 0) & (event_course >= 0)
     event_member, event_course, event_time = (
@@ -280,20 +278,64 @@ def rules_snapshot_loads(payload: bytes) -> RulesSnapshot:
     return RulesSnapshot(**values)
 
 
-def training_run_execute(*, now: dt.datetime | None = None) -> TrainingRun:
-    """Build a snapshot, store it on a new run, and activate it if it passes its checks.
+class TrainingRunBusy(Exception):
+    """Another retrain is running; two never run at once."""
+
+
+def training_run_start(*, trigger: str, now: dt.datetime | None = None) -> TrainingRun:
+    """Create the running run, or raise TrainingRunBusy if another one holds the slot.
+
+    A run still "running" after RUN_STALE_SECONDS lost its worker (killed, machine gone); it is
+    marked failed so retraining is never blocked for good.
+    """
+    now = now or timezone.now()
+    stale_before = now - dt.timedelta(seconds=settings.RECOMMENDATIONS["RUN_STALE_SECONDS"])
+    TrainingRun.objects.filter(
+        status=TrainingRun.Status.RUNNING, started_at__lt=stale_before
+    ).update(
+        status=TrainingRun.Status.FAILED,
+        finished_at=now,
+        message="Abandoned: its worker stopped before finishing (killed or lost).",
+    )
+    try:
+        with transaction.atomic():
+            return TrainingRun.objects.create(
+                kind=TrainingRun.Kind.RULES, started_at=now, trigger=trigger
+            )
+    except IntegrityError as busy:
+        raise TrainingRunBusy("A retrain is already running.") from busy
+
+
+def training_run_execute(
+    *, trigger: str = "manual", now: dt.datetime | None = None, precompute_inline: bool = True
+) -> TrainingRun:
+    """Build the snapshot and the learned models, evaluate, and activate if the checks pass.
 
     The previous active run keeps serving until the new one is activated in one transaction; a
-    failure marks the new run failed with its reason and leaves the old one active.
+    failure marks the new run failed with its reason and leaves the old one active. After
+    activation every member's learned row is precomputed, inline or as one task per shard.
     """
     started = time.perf_counter()
-    run = TrainingRun.objects.create(kind=TrainingRun.Kind.RULES, started_at=timezone.now())
+    run = training_run_start(trigger=trigger)
+    timings: dict[str, float] = {}
     try:
+        stage = time.perf_counter()
         snapshot = rules_snapshot_build(now=now)
         problems = rules_snapshot_problems(snapshot)
         if problems:
             raise ValueError("; ".join(problems))
+        timings["rules_seconds"] = time.perf_counter() - stage
+        stage = time.perf_counter()
+        member_ids = _ids(Member.objects.all())
+        interactions = interactions_extract(member_ids=member_ids, course_ids=snapshot.course_ids)
+        timings["extract_seconds"] = time.perf_counter() - stage
+        stage = time.perf_counter()
+        models, learned_metrics, message = learned_models_fit(
+            member_ids=member_ids, course_ids=snapshot.course_ids, interactions=interactions
+        )
+        timings["learn_seconds"] = time.perf_counter() - stage
         payload = rules_snapshot_dumps(snapshot)
+        model_payload = learned_models_dumps(models) if models is not None else None
     except Exception as error:
         logger.exception("training run %s failed", run.pk)
         run.status = TrainingRun.Status.FAILED
@@ -302,19 +344,29 @@ def training_run_execute(*, now: dt.datetime | None = None) -> TrainingRun:
         run.duration_seconds = time.perf_counter() - started
         run.save()
         return run
+
     run.artifact = payload
+    run.model_artifact = model_payload
+    run.kind = TrainingRun.Kind.LEARNED if models is not None else TrainingRun.Kind.RULES
+    run.message = message
     run.metrics = {
         "courses": int(snapshot.course_ids.size),
+        "members": int(member_ids.size),
         "skills": int(snapshot.skill_ids.size),
         "skills_with_idf": int(np.count_nonzero(snapshot.idf)),
         "title_cohorts": int(np.count_nonzero(np.diff(snapshot.title_profiles.indptr))),
         "industry_cohorts": int(np.count_nonzero(np.diff(snapshot.industry_profiles.indptr))),
         "artifact_bytes": len(payload),
+        "model_artifact_bytes": len(model_payload or b""),
+        **learned_metrics,
+        **timings,
     }
     run.params = {
         key: settings.RECOMMENDATIONS[key]
         for key in ("IDF_MIN_MEMBERS", "COHORT_MIN_SIZE", "TAG_MIN_CONFIDENCE", "BLEND_WEIGHTS")
-    }
+    } | ({"als": models.params} if models is not None else {})
+    plan = precompute_plan() if models is not None else []
+    run.precompute_shards = len(plan)
     run.status = TrainingRun.Status.SUCCEEDED
     run.finished_at = timezone.now()
     run.duration_seconds = time.perf_counter() - started
@@ -322,6 +374,50 @@ def training_run_execute(*, now: dt.datetime | None = None) -> TrainingRun:
         TrainingRun.objects.filter(is_active=True).update(is_active=False)
         run.is_active = True
         run.save()
+    if plan:
+        precompute_enqueue(run=run, plan=plan, inline=precompute_inline)
+        if precompute_inline:
+            run.refresh_from_db()
+    return run
+
+
+def precompute_enqueue(*, run: TrainingRun, plan: list[tuple[int, int]], inline: bool) -> None:
+    """Run every shard now, or queue one django-q2 task per shard after commit."""
+    stage = time.perf_counter()
+    for first, last in plan:
+        if inline:
+            precompute_shard(run_id=run.pk, first_member_id=first, last_member_id=last)
+        else:
+            transaction.on_commit(
+                functools.partial(
+                    async_task,
+                    "recommendations.tasks.precompute_shard",
+                    run.pk,
+                    first,
+                    last,
+                    group=f"precompute-{run.pk}",
+                )
+            )
+    if inline:
+        TrainingRun.objects.filter(pk=run.pk).update(
+            metrics={**run.metrics, "precompute_seconds": time.perf_counter() - stage}
+        )
+
+
+def training_run_activate(*, run: TrainingRun, inline: bool = False) -> TrainingRun:
+    """Serve an older succeeded run again (rollback), recomputing members' learned rows."""
+    if run.status != TrainingRun.Status.SUCCEEDED or not run.artifact:
+        raise ValueError("Only a succeeded run with its snapshot can be activated.")
+    with transaction.atomic():
+        TrainingRun.objects.filter(is_active=True).update(is_active=False)
+        run.is_active = True
+        run.precompute_shards_done = 0
+        run.precomputed_at = None
+        plan = precompute_plan() if run.model_artifact else []
+        run.precompute_shards = len(plan)
+        run.save()
+    if plan:
+        precompute_enqueue(run=run, plan=plan, inline=inline)
     return run
 
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 from catalog.models import Course
 from members.models import Enrolment, FollowedSkill, Member, MemberSkill
 from recommendations import engine
-from recommendations.models import Dismissal, FeedbackEvent
+from recommendations.models import Dismissal, FeedbackEvent, MemberRecommendations
 from recommendations.pipeline import RulesSnapshot
 from recommendations.services import ShownCourse
 from recommendations.snapshots import snapshot_active
@@ -190,6 +190,11 @@ def home_page_for_member(*, member: Member, now: dt.datetime | None = None) -> H
         .order_by("-enrolled_at")
         .values_list("course_id", "course__title", "enrolled_at", "last_watched_at")
     )
+    learned_payload = (
+        MemberRecommendations.objects.filter(member=member)
+        .values_list("payload", flat=True)
+        .first()
+    )
     dismissed_ids = list(
         Dismissal.objects.filter(member=member).values_list("course_id", flat=True)
     )
@@ -303,10 +308,40 @@ def home_page_for_member(*, member: Member, now: dt.datetime | None = None) -> H
     for skill_id, _ in followed_rows:
         followed_set.add(skill_id)
         skill_reason("follow", "follow", skill_id, 1.0)
-    # "Because you watched": the most recent engaged courses are anchors.
+    # Learned candidates precomputed by the active run: ALS picks, ALS item-item "Because you
+    # watched" and text similarity for courses too new for ALS. Scores are raw; rank scaling
+    # below makes them comparable with the live reasons.
+    course_titles = {course_id: title for course_id, title, _, _ in enrolment_rows}
+    learned: dict[tuple[int, int], np.ndarray] = {}
+    if learned_payload is not None:
+        records = engine.candidates_decode(learned_payload)
+        positions = snapshot.course_positions(records["course"].astype(np.int64))
+        for family, anchor, position, score in zip(
+            records["family"].tolist(),
+            records["anchor"].tolist(),
+            positions.tolist(),
+            records["score"].tolist(),
+            strict=True,
+        ):
+            if position >= 0:
+                row = learned.setdefault((family, anchor), np.zeros(n_courses))
+                row[position] = score
+    # "Because you watched": the most recent engaged courses are anchors. Learned similarity
+    # (ALS item factors) replaces skill similarity for an anchor once it exists.
+    learned_anchors = {anchor for family, anchor in learned if family == engine.FAMILY_WATCHED}
+    for (family, anchor), scores in learned.items():
+        if family == engine.FAMILY_WATCHED and anchor in course_titles:
+            reasons.append(
+                (
+                    "watched",
+                    f"watched:{anchor}",
+                    f"Because you watched {course_titles[anchor]}",
+                    scores,
+                )
+            )
     for course_id, title, _, _ in enrolment_rows[: config["WATCHED_ANCHORS"]]:
         position = int(snapshot.course_positions(np.array([course_id]))[0])
-        if position >= 0:
+        if position >= 0 and course_id not in learned_anchors:
             reasons.append(
                 (
                     "watched",
@@ -315,9 +350,22 @@ def home_page_for_member(*, member: Member, now: dt.datetime | None = None) -> H
                     snapshot.course_similarity[[position], :].toarray()[0],
                 )
             )
+    if (engine.FAMILY_ALS, -1) in learned:
+        reasons.append(
+            ("als", "als", "Learners like you also took", learned[(engine.FAMILY_ALS, -1)])
+        )
     for skill_id, weight, _ in profile_rows:
         if skill_id not in followed_set:
             skill_reason("profile", "have", skill_id, weight)
+    if (engine.FAMILY_TEXT, -1) in learned:
+        reasons.append(
+            (
+                "text",
+                "text",
+                "New courses close to what you learn",
+                learned[(engine.FAMILY_TEXT, -1)],
+            )
+        )
     title_row = snapshot.title_position(member.title_id)
     if title_row >= 0:
         reasons.append(

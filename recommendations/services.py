@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from catalog.models import Course
 from members.models import Member
+from members.signals import member_activity_announce
 from recommendations.models import Dismissal, FeedbackEvent
 
 
@@ -129,6 +130,7 @@ def course_dismiss(
                 dismissal = Dismissal.objects.create(member=member, course=course)
         except IntegrityError:
             return Dismissal.objects.get(member=member, course=course)
+        member_activity_announce(member_id=member.pk)
         _context_event(
             kind=FeedbackEvent.Kind.DISMISS,
             member=member,
@@ -162,6 +164,7 @@ def dismissal_undo(
         )
         course = dismissal.course
         dismissal.delete()
+        member_activity_announce(member_id=member.pk)
         _context_event(
             kind=FeedbackEvent.Kind.UNDO_DISMISS,
             member=member,

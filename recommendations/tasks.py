@@ -1,8 +1,31 @@
 """django-q2 task entry points: thin wrappers that take ids and are safe to run twice."""
 
-from recommendations.pipeline import training_run_execute
+import logging
+
+from recommendations.pipeline import TrainingRunBusy, training_run_execute
+from recommendations.precompute import member_recommendations_refresh
+from recommendations.precompute import precompute_shard as shard_compute
+
+logger = logging.getLogger(__name__)
 
 
-def retrain() -> int:
-    """Build and (if it passes its checks) activate a new training run; returns its id."""
-    return training_run_execute().pk
+def retrain(trigger: str = "schedule") -> int | None:
+    """Train, evaluate and (if it passes) activate a new run, then queue its precompute shards.
+
+    Returns the run id, or None when another retrain holds the slot.
+    """
+    try:
+        return training_run_execute(trigger=trigger, precompute_inline=False).pk
+    except TrainingRunBusy:
+        logger.info("retrain skipped: another one is running")
+        return None
+
+
+def precompute_shard(run_id: int, first_member_id: int, last_member_id: int) -> int:
+    return shard_compute(
+        run_id=run_id, first_member_id=first_member_id, last_member_id=last_member_id
+    )
+
+
+def member_refresh(member_id: int) -> bool:
+    return member_recommendations_refresh(member_id=member_id)

@@ -319,7 +319,7 @@ def test_homepage_query_count_does_not_grow_with_carousels(world, client, settin
         counts.append((len(captured), len(response.context["page"].carousels)))
     (small_queries, small_carousels), (large_queries, large_carousels) = counts
     assert large_carousels > small_carousels
-    assert small_queries == large_queries == 13
+    assert small_queries == large_queries == 14
 
 
 @pytest.mark.django_db

@@ -1,0 +1,104 @@
+"""Learned candidate lists per member, packed as compact fixed-size records.
+
+A member's precomputed row is an array of :data:`CANDIDATE` records, one per (course, family):
+the course index is translated to a database id by the caller, ``anchor`` is the course that
+explains a "Because you watched" pick (-1 otherwise), ``score`` is the family's raw score
+(rank scaling happens when the page is served, together with the live reasons).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import ArrayLike, NDArray
+
+from recommendations.engine.metrics import top_k_indices
+from recommendations.engine.similarity import because_you_watched
+from recommendations.engine.sparse_ops import Sparse, as_csr, presence, row_ids, top_k_per_row
+from recommendations.engine.text import text_profile_scores
+
+__all__ = [
+    "CANDIDATE",
+    "FAMILY_ALS",
+    "FAMILY_TEXT",
+    "FAMILY_WATCHED",
+    "candidates_decode",
+    "candidates_encode",
+    "learned_candidates",
+]
+
+CANDIDATE = np.dtype([("course", "<i4"), ("anchor", "<i4"), ("score", "<f4"), ("family", "u1")])
+FAMILY_ALS, FAMILY_WATCHED, FAMILY_TEXT = 0, 1, 2
+
+
+def candidates_encode(records: NDArray) -> bytes:
+    return np.ascontiguousarray(records, dtype=CANDIDATE).tobytes()
+
+
+def candidates_decode(payload: bytes | memoryview) -> NDArray:
+    return np.frombuffer(bytes(payload), dtype=CANDIDATE)
+
+
+def _records(rows: NDArray, courses: NDArray, anchors: NDArray, scores: NDArray, family: int):
+    return rows, courses, anchors, scores.astype(np.float32), np.full(rows.size, family, np.uint8)
+
+
+def learned_candidates(
+    *,
+    user_vectors: NDArray[np.float32],
+    item_factors: NDArray[np.float32],
+    interactions: Sparse,
+    anchors: ArrayLike,
+    item_similarity: Sparse,
+    text_similarity: Sparse,
+    cold_courses: ArrayLike,
+    n_personal: int,
+    n_similar: int,
+    n_text: int,
+) -> list[NDArray]:
+    """One record array per member of a batch (positions index courses, not ids).
+
+    ``user_vectors`` (b × f) are the members' ALS factors (fitted or folded in; zero rows get no
+    personal picks); ``interactions`` (b × c) their current weighted interactions, whose courses
+    are never candidates; ``anchors`` (b,) each member's most recent course or -1;
+    ``item_similarity`` and ``text_similarity`` (c × c) top-k similarity matrices;
+    ``cold_courses`` (c,) bool marks courses with too little activity for ALS, the only ones
+    the text family proposes (that is what it is for: new courses nobody has touched yet).
+    """
+    seen = presence(as_csr(interactions))
+    n_members = seen.shape[0]
+    anchors = np.asarray(anchors, dtype=np.int64)
+    parts = []
+
+    scores = np.asarray(user_vectors, dtype=np.float32) @ np.asarray(item_factors).T
+    seen_rows = row_ids(seen)
+    scores[seen_rows, seen.indices] = -np.inf
+    scores[scores <= 0] = -np.inf
+    top, top_scores = top_k_indices(scores, k=n_personal)
+    keep = top >= 0
+    rows = np.broadcast_to(np.arange(n_members)[:, None], top.shape)[keep]
+    parts.append(_records(rows, top[keep], np.full(rows.size, -1), top_scores[keep], FAMILY_ALS))
+
+    similar = top_k_per_row(
+        because_you_watched(item_similarity, anchor_of_member=anchors, exclude=seen), k=n_similar
+    )
+    rows = row_ids(similar)
+    parts.append(_records(rows, similar.indices, anchors[rows], similar.data, FAMILY_WATCHED))
+
+    cold = np.asarray(cold_courses, dtype=bool)
+    text = text_profile_scores(interactions, text_similarity)
+    text = as_csr(text.multiply(sp.csr_array(cold[None, :].astype(np.float64))))
+    text = top_k_per_row(text, k=n_text)
+    rows = row_ids(text)
+    parts.append(_records(rows, text.indices, np.full(rows.size, -1), text.data, FAMILY_TEXT))
+
+    member = np.concatenate([p[0] for p in parts]).astype(np.int64)
+    records = np.empty(member.size, dtype=CANDIDATE)
+    records["course"] = np.concatenate([p[1] for p in parts])
+    records["anchor"] = np.concatenate([p[2] for p in parts])
+    records["score"] = np.concatenate([p[3] for p in parts])
+    records["family"] = np.concatenate([p[4] for p in parts])
+    order = np.argsort(member, kind="stable")
+    bounds = np.searchsorted(member[order], np.arange(n_members + 1))
+    records = records[order]
+    return [records[bounds[i] : bounds[i + 1]] for i in range(n_members)]

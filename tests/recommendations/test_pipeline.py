@@ -1,0 +1,225 @@
+import datetime as dt
+
+import numpy as np
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from catalog.models import Course
+from members.demo_data import demo_dataset_build
+from members.demo_seed import demo_dataset_write
+from members.models import Enrolment, Member
+from members.services import enrolment_start
+from recommendations import engine, learning, pipeline
+from recommendations.models import MemberRecommendations, TrainingRun
+from recommendations.pipeline import TrainingRunBusy, training_run_activate, training_run_execute
+from recommendations.selectors import home_page_for_member
+from recommendations.snapshots import snapshot_forget
+
+
+@pytest.fixture
+def demo(db, settings):
+    settings.RECOMMENDATIONS = {
+        **settings.RECOMMENDATIONS,
+        "ALS_SEARCH_TRIALS": 2,
+        # A small catalog: few factors, as the automatic search finds on the default grid.
+        "ALS_GRID": {
+            "factors": [16],
+            "regularization": [0.1, 0.05],
+            "alpha": [5.0],
+            "iterations": [15],
+        },
+        "PRECOMPUTE_SHARD_MEMBERS": 100,
+    }
+    dataset = demo_dataset_build(members=400, courses=100, interactions=10000, seed=3)
+    demo_dataset_write(dataset=dataset)
+    return dataset
+
+
+def test_learned_run_beats_popularity_and_precomputes_every_member(demo):
+    run = training_run_execute(trigger="test")
+    assert run.status == TrainingRun.Status.SUCCEEDED
+    assert run.kind == TrainingRun.Kind.LEARNED
+    assert run.is_active
+    assert run.metrics["als"]["ndcg"] > run.metrics["popularity"]["ndcg"]
+    assert run.metrics["als"]["members_evaluated"] > 200
+    assert set(run.metrics["params"]) == {"factors", "regularization", "alpha", "iterations"}
+    assert len(run.metrics["search"]) == 2
+    # 400 generated members: four shards of 100 ids.
+    assert run.precompute_shards == 4
+    assert run.precompute_shards_done == 4
+    assert run.precomputed_at is not None
+    members = Member.objects.count()
+    assert MemberRecommendations.objects.filter(run=run).count() == members
+
+    course_ids = set(Course.objects.values_list("pk", flat=True))
+    for row in MemberRecommendations.objects.all()[:50]:
+        records = engine.candidates_decode(row.payload)
+        seen = set(
+            Enrolment.objects.filter(member_id=row.member_id).values_list("course_id", flat=True)
+        )
+        assert set(records["course"].tolist()) <= course_ids
+        assert not set(records["course"].tolist()) & seen
+        assert set(records["family"].tolist()) <= {
+            engine.FAMILY_ALS,
+            engine.FAMILY_WATCHED,
+            engine.FAMILY_TEXT,
+        }
+
+
+def test_homepage_shows_learned_reasons_after_retrain(demo):
+    training_run_execute(trigger="test")
+    snapshot_forget()
+    member = Member.objects.filter(enrolments__isnull=False).distinct().order_by("pk").first()
+    page = home_page_for_member(member=member)
+    keys = [carousel.key for carousel in page.carousels]
+    assert "als" in keys
+    assert any(key.startswith("watched:") for key in keys)
+
+
+def test_too_little_activity_stays_rule_based_and_says_so(demo, settings):
+    settings.RECOMMENDATIONS = {**settings.RECOMMENDATIONS, "ALS_MIN_INTERACTIONS": 10**9}
+    run = training_run_execute(trigger="test")
+    assert run.status == TrainingRun.Status.SUCCEEDED
+    assert run.kind == TrainingRun.Kind.RULES
+    assert run.model_artifact is None
+    assert run.message.startswith("Rule-based only:")
+    assert "fewer than the 1000000000 needed" in run.message
+    assert not MemberRecommendations.objects.exists()
+
+
+def test_failed_run_leaves_the_previous_one_serving(demo, monkeypatch):
+    good = training_run_execute(trigger="test")
+
+    def explode(**kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(pipeline, "learned_models_fit", explode)
+    bad = training_run_execute(trigger="test")
+    assert bad.status == TrainingRun.Status.FAILED
+    assert bad.message == "RuntimeError: disk full"
+    assert not bad.is_active
+    good.refresh_from_db()
+    assert good.is_active
+    assert MemberRecommendations.objects.filter(run=good).count() == Member.objects.count()
+
+
+def test_two_retrains_never_run_at_once(demo):
+    TrainingRun.objects.create(started_at=timezone.now(), status=TrainingRun.Status.RUNNING)
+    with pytest.raises(TrainingRunBusy):
+        training_run_execute(trigger="test")
+    assert TrainingRun.objects.count() == 1
+
+
+def test_a_run_abandoned_by_a_killed_worker_does_not_block_retraining(demo, settings):
+    stale = TrainingRun.objects.create(
+        started_at=timezone.now()
+        - dt.timedelta(seconds=settings.RECOMMENDATIONS["RUN_STALE_SECONDS"] + 1),
+        status=TrainingRun.Status.RUNNING,
+    )
+    run = training_run_execute(trigger="test")
+    stale.refresh_from_db()
+    assert stale.status == TrainingRun.Status.FAILED
+    assert stale.message.startswith("Abandoned:")
+    assert run.status == TrainingRun.Status.SUCCEEDED and run.is_active
+
+
+def test_rollback_activates_an_older_run_and_recomputes_rows(demo):
+    first = training_run_execute(trigger="test")
+    second = training_run_execute(trigger="test")
+    assert MemberRecommendations.objects.filter(run=second).count() == Member.objects.count()
+    training_run_activate(run=first, inline=True)
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.is_active and not second.is_active
+    assert MemberRecommendations.objects.filter(run=first).count() == Member.objects.count()
+    with pytest.raises(ValueError):
+        training_run_activate(
+            run=TrainingRun.objects.create(
+                started_at=timezone.now(), status=TrainingRun.Status.FAILED
+            )
+        )
+
+
+def test_member_activity_refreshes_their_row_without_retraining(
+    demo, django_capture_on_commit_callbacks
+):
+    run = training_run_execute(trigger="test")
+    member = Member.objects.filter(enrolments__isnull=False).distinct().order_by("pk").first()
+    before = MemberRecommendations.objects.get(member=member)
+    candidate = int(engine.candidates_decode(before.payload)["course"][0])
+    course = Course.objects.get(pk=candidate)
+    with django_capture_on_commit_callbacks(execute=True):
+        enrolment_start(member=member, course=course)
+    after = MemberRecommendations.objects.get(member=member)
+    assert after.computed_at > before.computed_at
+    assert after.run_id == run.pk
+    assert candidate not in engine.candidates_decode(after.payload)["course"].tolist()
+
+
+def test_interaction_weights_order_enrol_watch_finish_and_drop_dismissals(db):
+    from recommendations.models import Dismissal
+    from tests.factories import CourseFactory, MemberFactory
+
+    member = MemberFactory()
+    now = timezone.now()
+    enrolled, half, finished, dismissed = (CourseFactory() for _ in range(4))
+    Enrolment.objects.create(member=member, course=enrolled, enrolled_at=now)
+    Enrolment.objects.create(member=member, course=half, enrolled_at=now, progress_percent=50)
+    Enrolment.objects.create(
+        member=member, course=finished, enrolled_at=now, progress_percent=100, completed_at=now
+    )
+    Enrolment.objects.create(member=member, course=dismissed, enrolled_at=now)
+    Dismissal.objects.create(member=member, course=dismissed)
+    course_ids = np.array(sorted([enrolled.pk, half.pk, finished.pk, dismissed.pk]))
+    data = learning.interactions_extract(member_ids=np.array([member.pk]), course_ids=course_ids)
+    row = dict(
+        zip(course_ids[data.matrix.indices].tolist(), data.matrix.data.tolist(), strict=True)
+    )
+    assert row == {enrolled.pk: 1.0, half.pk: 2.5, finished.pk: 9.0}
+
+
+def test_evaluate_command_prints_metrics_for_both_models(demo, capsys, tmp_path):
+    import json
+
+    run = training_run_execute(trigger="test")
+    call_command("evaluate")
+    report = json.loads(capsys.readouterr().out)
+    # The run's own held-out split, evaluated again: exactly the metrics stored on the run.
+    assert report["als"] == run.metrics["als"]
+    assert report["popularity"] == run.metrics["popularity"]
+    call_command("evaluate", "--k", "5")
+    report = json.loads(capsys.readouterr().out)
+    assert report["k"] == 5
+    assert set(report["als"]) == {
+        "hit_rate",
+        "precision",
+        "recall",
+        "ndcg",
+        "map",
+        "catalog_coverage",
+        "k",
+        "members_evaluated",
+    }
+    assert report["als"]["k"] == 5
+
+    member = Member.objects.order_by("pk").first()
+    unseen = Course.objects.exclude(enrolments__member=member).order_by("pk")[:2]
+    test_file = tmp_path / "test.csv"
+    test_file.write_text(
+        "member_id,course_id\n"
+        + "".join(f"{member.pk},{course.pk}\n" for course in unseen)
+        + "999999,1\n"
+    )
+    call_command("evaluate", "--test", str(test_file))
+    external = json.loads(capsys.readouterr().out)
+    assert external["test"] == str(test_file)
+    assert external["als"]["members_evaluated"] == 1
+    assert external["test_rows_unknown_ids"] == 1
+
+
+def test_evaluate_without_a_learned_run_is_refused(db):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="No learned run is active"):
+        call_command("evaluate")
