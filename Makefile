@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_ARGS ?=
 
-.PHONY: install demo serve test lint format worker clean-demo audit
+.PHONY: install demo serve test lint format worker clean-demo bench audit
 
 install: $(VENV)/.installed
 
@@ -21,7 +21,10 @@ demo: install
 	$(BIN)/python manage.py seed_demo --if-empty $(DEMO_ARGS)
 	$(BIN)/python manage.py retrain
 	$(BIN)/python manage.py demo_logins
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	@# A worker beside the server: per-member refreshes and admin-started retrains run at once.
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python manage.py qcluster & worker=$$!; \
+		trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+		$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 serve: install
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
@@ -51,3 +54,11 @@ format: install
 
 clean-demo:
 	rm -f var/db.sqlite3
+
+# Benchmark scale on PostgreSQL: 100k members, 10k courses, 2M interactions (seeded once).
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/skillpath_bench
+bench: install
+	psql "$(dir $(BENCH_DATABASE_URL))postgres" -tAc "SELECT 1 FROM pg_database WHERE datname='$(notdir $(BENCH_DATABASE_URL))'" | grep -q 1 \
+		|| psql "$(dir $(BENCH_DATABASE_URL))postgres" -c "CREATE DATABASE $(notdir $(BENCH_DATABASE_URL))"
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py migrate --noinput -v0
+	DATABASE_URL=$(BENCH_DATABASE_URL) OPENBLAS_NUM_THREADS=1 $(BIN)/python manage.py bench

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from catalog.models import Category, Course, CourseSkill, Skill, SkillSynonym
+from catalog.services import course_tagging_enqueue
 
 SKILL_SEPARATOR = "|"
 
@@ -515,6 +516,9 @@ def catalog_import(
     if result.errors and not skip_invalid:
         return result
     catalog_rows_write(rows=result.rows, result=result, now=now, on_row=on_row)
+    if result.written:
+        # New or changed course text: let the tagger suggest skills for it.
+        course_tagging_enqueue()
     return result
 
 

@@ -3,6 +3,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from catalog import selectors
 from catalog.forms import CourseFilterForm, SkillSearchForm
@@ -17,6 +18,7 @@ def _page(request: HttpRequest, courses: QuerySet[Course]) -> Page:
     return Paginator(courses, settings.CATALOG_PAGE_SIZE).get_page(request.GET.get("page"))
 
 
+@require_safe
 def course_list(request: HttpRequest) -> HttpResponse:
     form = CourseFilterForm(request.GET)
     if form.is_valid():
@@ -36,6 +38,7 @@ def course_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_safe
 def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
     course = selectors.course_get_by_slug(slug=slug, include_unpublished=request.user.is_staff)
     if course is None:
@@ -52,6 +55,7 @@ def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "catalog/course_detail.html", context)
 
 
+@require_safe
 def skill_list(request: HttpRequest) -> HttpResponse:
     form = SkillSearchForm(request.GET)
     valid = form.is_valid()
@@ -64,6 +68,7 @@ def skill_list(request: HttpRequest) -> HttpResponse:
     return render(request, "catalog/skill_list.html", context)
 
 
+@require_safe
 def skill_detail(request: HttpRequest, slug: str) -> HttpResponse:
     skill = selectors.skill_get_by_slug(slug=slug)
     if skill is None:
@@ -72,6 +77,7 @@ def skill_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "catalog/skill_detail.html", context)
 
 
+@require_safe
 def skill_search(request: HttpRequest) -> HttpResponse:
     """htmx partial: `<li>` items of skills matching `q`, for search-as-you-type."""
     form = SkillSearchForm(request.GET)

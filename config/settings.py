@@ -69,7 +69,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    # Last, as django-axes asks: it turns a flagged (locked out) login request into the lockout page.
+    # Last, as django-axes asks: it turns a locked-out login request into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -195,7 +195,6 @@ REST_FRAMEWORK = {
         "events": os.environ.get("API_THROTTLE_EVENTS", "120/min"),
     },
     "EXCEPTION_HANDLER": "config.api_errors.api_exception_handler",
-    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "SkillPath API",
@@ -273,10 +272,11 @@ RECOMMENDATIONS = {
     # The automatic search: this many random trials on a member sample, within the budget.
     "ALS_SEARCH_TRIALS": int(os.environ.get("REC_ALS_SEARCH_TRIALS", "6")),
     "ALS_GRID": None,  # None: the engine's default grid (recommendations.engine.ALS_GRID)
-    "ALS_SEARCH_BUDGET_SECONDS": float(os.environ.get("REC_ALS_SEARCH_BUDGET_SECONDS", "60")),
-    "ALS_SEARCH_MAX_MEMBERS": int(os.environ.get("REC_ALS_SEARCH_MAX_MEMBERS", "20000")),
+    "ALS_SEARCH_BUDGET_SECONDS": float(os.environ.get("REC_ALS_SEARCH_BUDGET_SECONDS", "20")),
+    "ALS_SEARCH_MAX_MEMBERS": int(os.environ.get("REC_ALS_SEARCH_MAX_MEMBERS", "10000")),
     "HOLDOUT_FRACTION": 0.2,
     "EVALUATION_K": 10,
+    "EVALUATION_MAX_MEMBERS": int(os.environ.get("REC_EVALUATION_MAX_MEMBERS", "20000")),
     "SEED": 7,
     # Candidates stored per member: ALS picks, "Because you watched" picks, text picks.
     "LEARNED_PERSONAL": 30,

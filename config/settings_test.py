@@ -9,3 +9,6 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# django-axes refuses authenticate() without a request, which the test client's login() omits;
+# tests of the login rate limit turn it back on (tests/security/test_login_rate_limit.py).
+AXES_ENABLED = False

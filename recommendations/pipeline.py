@@ -21,8 +21,9 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from catalog.models import Course, CourseSkill, Skill
-from members.models import Enrolment, FollowedSkill, Member, MemberSkill
+from members.models import FollowedSkill, Member, MemberSkill
 from recommendations import engine
+from recommendations.activity import ActivityArrays, activity_read
 from recommendations.artifacts import artifact_dumps, artifact_loads
 from recommendations.indexing import positions_of
 from recommendations.learning import (
@@ -116,7 +117,9 @@ def course_tag_filter() -> Q:
     )
 
 
-def rules_snapshot_build(*, now: dt.datetime | None = None) -> RulesSnapshot:
+def rules_snapshot_build(
+    *, now: dt.datetime | None = None, activity: ActivityArrays | None = None
+) -> RulesSnapshot:
     """Read the catalog, members and activity, and compute every all-members statistic."""
     config = settings.RECOMMENDATIONS
     now = now or timezone.now()
@@ -193,19 +196,13 @@ def rules_snapshot_build(*, now: dt.datetime | None = None) -> RulesSnapshot:
         member_skill, industry_of_member, n_cohorts=industry_ids.size, min_cohort_size=min_cohort
     )
 
-    window_start = now - dt.timedelta(days=config["POPULAR_WINDOW_DAYS"])
-    enrol_rows = np.array(
-        [
-            (member, course, _epoch(at))
-            for member, course, at in Enrolment.objects.filter(
-                enrolled_at__gte=window_start
-            ).values_list("member_id", "course_id", "enrolled_at")
-        ],
-        dtype=np.float64,
-    ).reshape(-1, 3)
-    event_member = positions_of(member_ids, enrol_rows[:, 0].astype(np.int64))
-    event_course = positions_of(course_ids, enrol_rows[:, 1].astype(np.int64))
-    event_time = enrol_rows[:, 2]
+    if activity is None:
+        activity = activity_read()
+    window_start = now_s - config["POPULAR_WINDOW_DAYS"] * 86400.0
+    recent = activity.enrol_started >= window_start
+    event_member = positions_of(member_ids, activity.enrol_member[recent])
+    event_course = positions_of(course_ids, activity.enrol_course[recent])
+    event_time = activity.enrol_started[recent]
     known = (event_member >= 0) & (event_course >= 0)
     event_member, event_course, event_time = (
         event_member[known],
@@ -320,14 +317,19 @@ def training_run_execute(
     timings: dict[str, float] = {}
     try:
         stage = time.perf_counter()
-        snapshot = rules_snapshot_build(now=now)
+        activity = activity_read()
+        timings["read_activity_seconds"] = time.perf_counter() - stage
+        stage = time.perf_counter()
+        snapshot = rules_snapshot_build(now=now, activity=activity)
         problems = rules_snapshot_problems(snapshot)
         if problems:
             raise ValueError("; ".join(problems))
         timings["rules_seconds"] = time.perf_counter() - stage
         stage = time.perf_counter()
         member_ids = _ids(Member.objects.all())
-        interactions = interactions_extract(member_ids=member_ids, course_ids=snapshot.course_ids)
+        interactions = interactions_extract(
+            member_ids=member_ids, course_ids=snapshot.course_ids, activity=activity
+        )
         timings["extract_seconds"] = time.perf_counter() - stage
         stage = time.perf_counter()
         models, learned_metrics, message = learned_models_fit(

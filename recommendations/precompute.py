@@ -62,16 +62,16 @@ def _user_vectors(
     vectors = np.zeros((member_ids.size, models.als.factors), dtype=np.float32)
     known = models.member_positions(member_ids)
     matrix = interactions.matrix
-    for row in range(member_ids.size):
-        if known[row] >= 0 and not fold_in_all:
-            vectors[row] = models.als.user_factors[known[row]]
-        elif matrix.indptr[row + 1] > matrix.indptr[row]:
-            vectors[row] = engine.als_fold_in(
-                models.als,
-                matrix[[row]],
-                regularization=models.params["regularization"],
-                alpha=models.params["alpha"],
-            )
+    use_fitted = (known >= 0) & (not fold_in_all)
+    vectors[use_fitted] = models.als.user_factors[known[use_fitted]]
+    active = np.diff(matrix.indptr) > 0
+    for row in np.flatnonzero(~use_fitted & active).tolist():
+        vectors[row] = engine.als_fold_in(
+            models.als,
+            matrix[[row]],
+            regularization=models.params["regularization"],
+            alpha=models.params["alpha"],
+        )
     return vectors
 
 
@@ -91,7 +91,7 @@ def _candidate_rows(
         stop = min(start + batch, member_ids.size)
         chunk = slice(start, stop)
         sub = type(interactions)(matrix=interactions.matrix[chunk], times=interactions.times[chunk])
-        records = engine.learned_candidates(
+        records, bounds = engine.learned_candidates(
             user_vectors=_user_vectors(models, member_ids[chunk], sub, fold_in_all=fold_in_all),
             item_factors=models.als.item_factors,
             interactions=sub.matrix,
@@ -103,14 +103,14 @@ def _candidate_rows(
             n_similar=config["LEARNED_SIMILAR"],
             n_text=config["LEARNED_TEXT"],
         )
-        for member_id, member_records in zip(member_ids[chunk].tolist(), records, strict=True):
-            translated = member_records.copy()
-            translated["course"] = models.course_ids[member_records["course"]]
-            has_anchor = member_records["anchor"] >= 0
-            translated["anchor"][has_anchor] = models.course_ids[
-                member_records["anchor"][has_anchor]
-            ]
-            rows.append((member_id, engine.candidates_encode(translated)))
+        # Positions to database ids once for the whole batch, then one slice per member.
+        has_anchor = records["anchor"] >= 0
+        records["anchor"][has_anchor] = models.course_ids[records["anchor"][has_anchor]]
+        records["course"] = models.course_ids[records["course"]]
+        payload = engine.candidates_encode(records)
+        width = engine.CANDIDATE.itemsize
+        for offset, member_id in enumerate(member_ids[chunk].tolist()):
+            rows.append((member_id, payload[bounds[offset] * width : bounds[offset + 1] * width]))
     return rows
 
 

@@ -153,21 +153,20 @@ def _cards(
 
 
 def home_page_for_visitor(*, now: dt.datetime | None = None) -> HomePage:
-    """Non-personalised baseline: popular and new courses."""
+    """Non-personalised baseline: popular and new courses, each course under its better one."""
     now = now or timezone.now()
     snapshot = snapshot_active()
     recency = _recency(snapshot, now)
     limit = _config()["CANDIDATES_PER_REASON"]
     valid = np.ones(snapshot.course_ids.size, dtype=bool)
-    groups = []
-    for reason, label, scores in (
-        ("popular", "Popular", snapshot.popularity),
-        ("new", "New", recency),
-    ):
-        kept = _top_candidates(scores, valid, limit)
-        positions = np.flatnonzero(kept)
-        positions = positions[np.lexsort((positions, -kept[positions]))]
-        groups.append(_Group(reason, reason, label, positions.tolist(), kept[positions].tolist()))
+    reasons = [("popular", "Popular", snapshot.popularity), ("new", "New", recency)]
+    stacked = np.vstack([_top_candidates(scores, valid, limit) for *_, scores in reasons])
+    best_reason, best_score = engine.argmax_reasons(engine.rank_scale(stacked, stacked > 0))
+    groups = [_Group(reason, reason, label, [], []) for reason, label, _ in reasons]
+    assigned = np.flatnonzero(best_reason >= 0)
+    for position in assigned[np.lexsort((assigned, -best_score[assigned]))].tolist():
+        groups[best_reason[position]].positions.append(position)
+        groups[best_reason[position]].scores.append(float(best_score[position]))
     carousels = _cards(groups, snapshot=snapshot, recency=recency, order=range(len(groups)))
     return HomePage(page_view_id=uuid.uuid4(), carousels=carousels)
 
@@ -255,11 +254,13 @@ def home_page_for_member(*, member: Member, now: dt.datetime | None = None) -> H
         weights=(weights["follow"], weights["profile"], weights["cohort"]),
     )
     blended = engine.affinity_scores(blend, snapshot.course_skill, snapshot.idf).toarray()[0]
-    relevance = blended / blended.max() if blended.max() > 0 else blended
+    # An empty catalog (fresh install) has nothing to normalise.
+    top_match = blended.max() if blended.size else 0.0
+    relevance = blended / top_match if top_match > 0 else blended
     # Within one reason, courses matching more of the member's whole skill vector go first, and
     # among equally matching courses the more popular ones.
     personal = 1.0 + relevance
-    peak = snapshot.popularity.max()
+    peak = snapshot.popularity.max() if snapshot.popularity.size else 0.0
     popular_share = snapshot.popularity / peak if peak > 0 else snapshot.popularity
 
     # Finished, in-progress and dismissed courses are not recommended.

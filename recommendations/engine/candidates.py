@@ -12,7 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
-from recommendations.engine.metrics import top_k_indices
+from recommendations.engine.als import AlsModel, als_recommend
 from recommendations.engine.similarity import because_you_watched
 from recommendations.engine.sparse_ops import Sparse, as_csr, presence, row_ids, top_k_per_row
 from recommendations.engine.text import text_profile_scores
@@ -55,9 +55,10 @@ def learned_candidates(
     n_personal: int,
     n_similar: int,
     n_text: int,
-) -> list[NDArray]:
-    """One record array per member of a batch (positions index courses, not ids).
+) -> tuple[NDArray, NDArray[np.int64]]:
+    """Candidate records of a batch of members, grouped by member (positions index courses).
 
+    Returns ``(records, bounds)``: member i's records are ``records[bounds[i]:bounds[i + 1]]``.
     ``user_vectors`` (b × f) are the members' ALS factors (fitted or folded in; zero rows get no
     personal picks); ``interactions`` (b × c) their current weighted interactions, whose courses
     are never candidates; ``anchors`` (b,) each member's most recent course or -1;
@@ -70,12 +71,12 @@ def learned_candidates(
     anchors = np.asarray(anchors, dtype=np.int64)
     parts = []
 
-    scores = np.asarray(user_vectors, dtype=np.float32) @ np.asarray(item_factors).T
-    seen_rows = row_ids(seen)
-    scores[seen_rows, seen.indices] = -np.inf
-    scores[scores <= 0] = -np.inf
-    top, top_scores = top_k_indices(scores, k=n_personal)
-    keep = top >= 0
+    batch_model = AlsModel(
+        user_factors=np.asarray(user_vectors, dtype=np.float32),
+        item_factors=np.asarray(item_factors, dtype=np.float32),
+    )
+    top, top_scores = als_recommend(batch_model, seen, members=np.arange(n_members), n=n_personal)
+    keep = (top >= 0) & (top_scores > 0)
     rows = np.broadcast_to(np.arange(n_members)[:, None], top.shape)[keep]
     parts.append(_records(rows, top[keep], np.full(rows.size, -1), top_scores[keep], FAMILY_ALS))
 
@@ -93,12 +94,9 @@ def learned_candidates(
     parts.append(_records(rows, text.indices, np.full(rows.size, -1), text.data, FAMILY_TEXT))
 
     member = np.concatenate([p[0] for p in parts]).astype(np.int64)
-    records = np.empty(member.size, dtype=CANDIDATE)
-    records["course"] = np.concatenate([p[1] for p in parts])
-    records["anchor"] = np.concatenate([p[2] for p in parts])
-    records["score"] = np.concatenate([p[3] for p in parts])
-    records["family"] = np.concatenate([p[4] for p in parts])
     order = np.argsort(member, kind="stable")
+    records = np.empty(member.size, dtype=CANDIDATE)
+    for field, index in (("course", 1), ("anchor", 2), ("score", 3), ("family", 4)):
+        records[field] = np.concatenate([p[index] for p in parts])[order]
     bounds = np.searchsorted(member[order], np.arange(n_members + 1))
-    records = records[order]
-    return [records[bounds[i] : bounds[i + 1]] for i in range(n_members)]
+    return records, bounds

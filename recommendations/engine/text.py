@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import ArrayLike
 
 from recommendations.engine.sparse_ops import Sparse, as_csr, presence, top_k_per_row
 
@@ -40,24 +41,37 @@ def tfidf_vectors(texts: Sequence[str], *, min_df: int = 1) -> sp.csr_array:
 
 
 def text_similarity(
-    texts: Sequence[str], *, top_k: int | None = 20, min_df: int = 1, block_size: int = 2048
+    texts: Sequence[str],
+    *,
+    top_k: int | None = 20,
+    min_df: int = 1,
+    block_size: int = 2048,
+    columns: ArrayLike | None = None,
 ) -> sp.csr_array:
     """Cosine similarity of course texts' TF-IDF vectors, shape (courses × courses).
 
     The diagonal is zero. With ``top_k`` each row keeps its k most similar courses (ties: lower
     index), so row i answers "what reads most like course i"; without it the matrix is
-    symmetric. Rows are computed ``block_size`` at a time.
+    symmetric. ``columns`` (courses,) bool limits the courses that may appear as neighbours
+    (e.g. only cold courses), which is much cheaper when they are few. Rows are computed
+    ``block_size`` at a time.
     """
     vectors = tfidf_vectors(texts, min_df=min_df)
     n_courses = vectors.shape[0]
-    transposed = vectors.T.tocsr()
+    targets = np.arange(n_courses) if columns is None else np.flatnonzero(columns)
+    transposed = vectors[targets].T.tocsr()
     blocks = []
     for start in range(0, n_courses, block_size):
         stop = min(start + block_size, n_courses)
         block = as_csr(vectors[start:stop] @ transposed, copy=False)
+        # Back from target numbering to course indices, then drop self-similarity.
+        block = sp.csr_array(
+            (block.data, targets[block.indices], block.indptr), shape=(stop - start, n_courses)
+        )
         rows = np.repeat(np.arange(stop - start), np.diff(block.indptr))
         block.data[block.indices == rows + start] = 0.0
         block.eliminate_zeros()
+        block = as_csr(block, copy=False)
         blocks.append(block if top_k is None else top_k_per_row(block, k=top_k))
     if not blocks:
         return sp.csr_array((n_courses, n_courses))

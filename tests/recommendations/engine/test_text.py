@@ -44,3 +44,19 @@ def test_a_new_course_gets_a_text_profile_score():
     assert scores[0, 0] == 0 and scores[1, 1] == 0 and scores[1, 3] == 0
     kept = text_profile_scores(member_course, text_similarity(TEXTS), exclude_seen=False)
     assert kept[0, 2] == scores[0, 2]
+
+
+def test_text_similarity_limited_to_target_columns():
+    texts = [
+        "sql window functions for analysts",
+        "advanced sql window functions",
+        "sql for analysts",
+        "photoshop layers and masks",
+    ]
+    full = text_similarity(texts, top_k=None)
+    limited = text_similarity(texts, top_k=None, columns=np.array([False, True, False, True]))
+    assert set(limited.indices.tolist()) <= {1, 3}
+    # The kept entries are exactly the full matrix's entries in those columns.
+    expected = full.toarray()
+    expected[:, [0, 2]] = 0.0
+    np.testing.assert_allclose(limited.toarray(), expected)
