@@ -6,6 +6,7 @@ from recommendations import views as recommendation_views
 urlpatterns = [
     path("", recommendation_views.home, name="home"),
     path("admin/", admin.site.urls),
+    path("api/", include("config.api_urls")),
     path("recommendations/", include("recommendations.urls")),
     path("", include("catalog.urls")),
     path("", include("members.urls")),

@@ -1,0 +1,176 @@
+"""Catalog API: courses, skills, categories. Public and read-only.
+
+Courses are addressed by id (`/api/v1/courses/42/`), the id the recommendation and event
+endpoints use; the slug is in every course's body for building site links. Skills are addressed
+by slug, as on the site and in the course list's `skill` filter.
+"""
+
+from typing import Any
+
+from django.core.paginator import EmptyPage, Paginator
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from catalog import selectors
+from catalog.serializers import (
+    CategorySerializer,
+    CourseDetailSerializer,
+    CourseListQuerySerializer,
+    CourseSummarySerializer,
+    SkillDetailQuerySerializer,
+    SkillDetailSerializer,
+    SkillListQuerySerializer,
+    SkillSerializer,
+    paginated,
+)
+from config.api_errors import error_responses
+
+
+def query_params(request: Request, serializer_class: type[serializers.Serializer]) -> dict:
+    """The request's query string, validated; a 400 with field messages otherwise."""
+    serializer = serializer_class(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def paginated_body(
+    request: Request,
+    items: QuerySet | list,
+    *,
+    page: int,
+    page_size: int,
+    item_serializer: type[serializers.Serializer],
+) -> dict[str, Any]:
+    paginator = Paginator(items, page_size)
+    try:
+        current = paginator.page(page)
+    except EmptyPage as empty:
+        raise exceptions.NotFound(
+            f"There is no page {page}; there are {paginator.num_pages}."
+        ) from empty
+
+    def link(number: int) -> str:
+        params = request.query_params.copy()
+        params["page"] = str(number)
+        return request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
+
+    return {
+        "count": paginator.count,
+        "page": current.number,
+        "page_size": page_size,
+        "num_pages": paginator.num_pages,
+        "next": link(current.next_page_number()) if current.has_next() else None,
+        "previous": link(current.previous_page_number()) if current.has_previous() else None,
+        "results": item_serializer(current.object_list, many=True).data,
+    }
+
+
+class PublicAPIView(APIView):
+    permission_classes = [AllowAny]
+
+
+class CourseListView(PublicAPIView):
+    @extend_schema(
+        operation_id="courses_list",
+        tags=["catalog"],
+        summary="Search and filter published courses",
+        description=(
+            "Every word of `q` must match the title, the description, or the name or a synonym "
+            "of a skill the course is approved for. Newest first."
+        ),
+        parameters=[CourseListQuerySerializer],
+        responses={200: paginated(CourseSummarySerializer), **error_responses(400, 404, 429)},
+    )
+    def get(self, request: Request) -> Response:
+        data = query_params(request, CourseListQuerySerializer)
+        courses = selectors.courses_search(
+            query=data["q"],
+            skill=data.get("skill"),
+            category=data.get("category"),
+            level=data.get("level"),
+        )
+        return Response(
+            paginated_body(
+                request,
+                courses,
+                page=data["page"],
+                page_size=data["page_size"],
+                item_serializer=CourseSummarySerializer,
+            )
+        )
+
+
+class CourseDetailView(PublicAPIView):
+    @extend_schema(
+        operation_id="courses_retrieve",
+        tags=["catalog"],
+        summary="One published course by id",
+        parameters=[OpenApiParameter("course_id", int, OpenApiParameter.PATH)],
+        responses={200: CourseDetailSerializer, **error_responses(404, 429)},
+    )
+    def get(self, request: Request, course_id: int) -> Response:
+        found = selectors.courses_in_bulk(course_ids=[course_id])
+        if not found:
+            raise exceptions.NotFound("No published course has this id.")
+        return Response(CourseDetailSerializer(found[0]).data)
+
+
+class SkillListView(PublicAPIView):
+    @extend_schema(
+        operation_id="skills_list",
+        tags=["catalog"],
+        summary="Skills with their course counts",
+        description=(
+            "Without `q`: every skill, by category then name. With `q`: skills whose name or a "
+            "synonym contains it, names starting with it first (at most 20 matches)."
+        ),
+        parameters=[SkillListQuerySerializer],
+        responses={200: paginated(SkillSerializer), **error_responses(400, 404, 429)},
+    )
+    def get(self, request: Request) -> Response:
+        data = query_params(request, SkillListQuerySerializer)
+        skills = selectors.skills_with_course_counts(query=data["q"])
+        return Response(
+            paginated_body(
+                request,
+                skills,
+                page=data["page"],
+                page_size=data["page_size"],
+                item_serializer=SkillSerializer,
+            )
+        )
+
+
+class SkillDetailView(PublicAPIView):
+    @extend_schema(
+        operation_id="skills_retrieve",
+        tags=["catalog"],
+        summary="One skill by slug, with its newest courses",
+        parameters=[SkillDetailQuerySerializer],
+        responses={200: SkillDetailSerializer, **error_responses(400, 404, 429)},
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        data = query_params(request, SkillDetailQuerySerializer)
+        skill = selectors.skill_get_by_slug(slug=slug)
+        if skill is None:
+            raise exceptions.NotFound("No skill has this slug.")
+        courses = selectors.courses_for_skill(skill=skill)
+        skill.course_count = courses.count()
+        skill.listed_courses = list(courses[: data["limit"]])
+        return Response(SkillDetailSerializer(skill).data)
+
+
+class CategoryListView(PublicAPIView):
+    @extend_schema(
+        operation_id="categories_list",
+        tags=["catalog"],
+        summary="Every category with course and skill counts",
+        responses={200: CategorySerializer(many=True), **error_responses(429)},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(CategorySerializer(selectors.categories_with_counts(), many=True).data)

@@ -1,0 +1,171 @@
+"""Input and output serializers of the catalog API (catalog/api.py).
+
+Output serializers read what the selectors prepared (`card_skill_tags` from
+`course_card_skills_prefetch`, `course_count` annotations) and never query on their own.
+"""
+
+from django.conf import settings
+from rest_framework import serializers
+
+from catalog.models import Category, Course, Skill
+from catalog.selectors import skill_get_by_slug
+
+MAX_PAGE_SIZE = 100
+
+
+# Output -----------------------------------------------------------------------------------------
+
+
+class SkillRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Skill
+        fields = ["id", "slug", "name"]
+
+
+class CategoryRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Category
+        fields = ["id", "slug", "name"]
+
+
+class CourseSummarySerializer(serializers.ModelSerializer):
+    """A course as a card shows it; `skills` are its approved skills, most confident first."""
+
+    skills = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Course
+        fields = [
+            "id",
+            "slug",
+            "title",
+            "level",
+            "duration_minutes",
+            "teacher",
+            "published_at",
+            "skills",
+        ]
+
+    def get_skills(self, course: Course) -> list[dict]:
+        tags = getattr(course, "card_skill_tags", None)
+        if tags is None:
+            # Every caller prefetches; a missing prefetch must fail loudly in tests, not turn
+            # into one query per card in production.
+            raise AttributeError("course_card_skills_prefetch() was not applied to this course")
+        return SkillRefSerializer([tag.skill for tag in tags], many=True).data
+
+
+class CourseDetailSerializer(CourseSummarySerializer):
+    categories = CategoryRefSerializer(many=True)
+    url = serializers.SerializerMethodField()
+
+    class Meta(CourseSummarySerializer.Meta):
+        fields = [*CourseSummarySerializer.Meta.fields, "description", "categories", "url"]
+
+    def get_url(self, course: Course) -> str:
+        """The course's page on the site."""
+        return f"/courses/{course.slug}/"
+
+
+class SkillSerializer(serializers.ModelSerializer):
+    category = CategoryRefSerializer()
+    course_count = serializers.IntegerField(help_text="Published courses approved as teaching it.")
+
+    class Meta:
+        model = Skill
+        fields = ["id", "slug", "name", "category", "course_count"]
+
+
+class SkillDetailSerializer(serializers.ModelSerializer):
+    category = CategoryRefSerializer()
+    synonyms = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
+    related = SkillRefSerializer(many=True)
+    course_count = serializers.IntegerField(help_text="Published courses approved as teaching it.")
+    courses = CourseSummarySerializer(
+        many=True, source="listed_courses", help_text="Newest first, at most `limit`."
+    )
+
+    class Meta:
+        model = Skill
+        fields = [
+            "id",
+            "slug",
+            "name",
+            "description",
+            "category",
+            "synonyms",
+            "related",
+            "course_count",
+            "courses",
+        ]
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    course_count = serializers.IntegerField()
+    skill_count = serializers.IntegerField()
+
+    class Meta:
+        model = Category
+        fields = ["id", "slug", "name", "description", "course_count", "skill_count"]
+
+
+def paginated(item_serializer: type[serializers.Serializer]) -> type[serializers.Serializer]:
+    """The envelope of a paginated list of `item_serializer` items (one schema component each)."""
+    name = item_serializer.__name__.removesuffix("Serializer")
+    return type(
+        f"Paginated{name}ListSerializer",
+        (serializers.Serializer,),
+        {
+            "count": serializers.IntegerField(help_text="Items over all pages."),
+            "page": serializers.IntegerField(),
+            "page_size": serializers.IntegerField(),
+            "num_pages": serializers.IntegerField(),
+            "next": serializers.CharField(allow_null=True, help_text="URL of the next page."),
+            "previous": serializers.CharField(allow_null=True),
+            "results": item_serializer(many=True),
+        },
+    )
+
+
+# Input ------------------------------------------------------------------------------------------
+
+
+class PageQuerySerializer(serializers.Serializer):
+    page = serializers.IntegerField(min_value=1, default=1)
+    page_size = serializers.IntegerField(
+        min_value=1, max_value=MAX_PAGE_SIZE, default=settings.CATALOG_PAGE_SIZE
+    )
+
+
+class CourseListQuerySerializer(PageQuerySerializer):
+    q = serializers.CharField(
+        required=False, default="", allow_blank=True, max_length=200, help_text="Search words."
+    )
+    skill = serializers.CharField(
+        required=False, max_length=140, help_text="A skill's slug (see /api/v1/skills/)."
+    )
+    category = serializers.SlugRelatedField(
+        required=False,
+        slug_field="slug",
+        queryset=Category.objects.all(),
+        help_text="A category's slug.",
+    )
+    level = serializers.ChoiceField(required=False, choices=Course.Level.choices)
+
+    def validate_skill(self, value: str) -> Skill:
+        skill = skill_get_by_slug(slug=value.strip().lower())
+        if skill is None:
+            raise serializers.ValidationError(f"No skill has the slug “{value}”.")
+        return skill
+
+
+class SkillListQuerySerializer(PageQuerySerializer):
+    q = serializers.CharField(
+        required=False, default="", allow_blank=True, max_length=120, help_text="Search words."
+    )
+
+
+class SkillDetailQuerySerializer(serializers.Serializer):
+    limit = serializers.IntegerField(
+        min_value=0, max_value=MAX_PAGE_SIZE, default=20, help_text="How many courses to embed."
+    )

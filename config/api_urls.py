@@ -1,0 +1,75 @@
+"""The JSON API, mounted at /api/ by config/urls.py.
+
+/api/v1/...      the endpoints (docs/api.md)
+/api/schema/     the OpenAPI 3 schema (drf-spectacular)
+/api/docs/       Swagger UI over that schema, its assets served locally (drf-spectacular-sidecar)
+"""
+
+from django.urls import include, path, re_path, register_converter
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from catalog import api as catalog_api
+from config.api_errors import api_not_found
+from members import api as members_api
+from recommendations import api as recommendations_api
+
+
+class IdConverter:
+    """A database id: digits that fit a 64-bit integer, so an oversized id is a 404 rather than
+    an overflow inside the database driver."""
+
+    regex = "[0-9]{1,18}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: int) -> str:
+        return str(value)
+
+
+register_converter(IdConverter, "id")
+
+v1 = [
+    path("auth/token/", members_api.TokenView.as_view(), name="auth_token"),
+    path("courses/", catalog_api.CourseListView.as_view(), name="courses"),
+    path("courses/<id:course_id>/", catalog_api.CourseDetailView.as_view(), name="course"),
+    path(
+        "courses/<id:course_id>/similar/",
+        recommendations_api.SimilarCoursesView.as_view(),
+        name="course_similar",
+    ),
+    path("skills/", catalog_api.SkillListView.as_view(), name="skills"),
+    path("skills/<slug:slug>/", catalog_api.SkillDetailView.as_view(), name="skill"),
+    path("categories/", catalog_api.CategoryListView.as_view(), name="categories"),
+    path("me/", members_api.MeView.as_view(), name="me"),
+    path("me/onboarding/", members_api.OnboardingView.as_view(), name="me_onboarding"),
+    path("me/learning/", members_api.LearningView.as_view(), name="me_learning"),
+    path("titles/", members_api.JobTitleSearchView.as_view(), name="titles"),
+    path(
+        "recommendations/",
+        recommendations_api.RecommendationsView.as_view(),
+        name="recommendations",
+    ),
+    path("events/", recommendations_api.EventsView.as_view(), name="events"),
+    path("admin/retrain/", recommendations_api.RetrainView.as_view(), name="admin_retrain"),
+    path(
+        "admin/training-runs/",
+        recommendations_api.TrainingRunListView.as_view(),
+        name="admin_training_runs",
+    ),
+    path(
+        "admin/recommendations/",
+        recommendations_api.BatchRecommendationsView.as_view(),
+        name="admin_recommendations",
+    ),
+]
+
+app_name = "api"
+
+urlpatterns = [
+    path("v1/", include(v1)),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    # [\s\S], not ".": a path with an encoded newline must reach the JSON 404 too.
+    re_path(r"^(?P<unmatched>[\s\S]*)$", api_not_found),
+]

@@ -1,0 +1,211 @@
+"""The member's own data: profile, onboarding questionnaire, learning.
+
+Every endpoint here is about the authenticated member only (`/me/...`), so no id in a URL can
+point at another member's data.
+"""
+
+from django.contrib.auth import authenticate
+from django.db.models import prefetch_related_objects
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import exceptions, status
+from rest_framework.authtoken.models import Token
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from catalog.selectors import course_card_skills_prefetch
+from config.api_errors import error_responses
+from members import services
+from members.models import Industry, Member
+from members.selectors import (
+    job_titles_search,
+    member_learning,
+    member_profile,
+    skills_suggested_for_title,
+)
+from members.serializers import (
+    LearningSerializer,
+    NamedRefSerializer,
+    OnboardingAnswersSerializer,
+    OnboardingInputSerializer,
+    ProfileSerializer,
+    TitleQuerySerializer,
+    TokenInputSerializer,
+    TokenSerializer,
+)
+
+SUGGESTION_LIMIT = 12
+
+
+def request_member(request: Request) -> Member:
+    """The authenticated user's member row (created for accounts made outside sign-up)."""
+    return services.member_get_or_create_for_user(user=request.user)
+
+
+class MeView(APIView):
+    @extend_schema(
+        operation_id="me_retrieve",
+        tags=["me"],
+        summary="The member's profile",
+        responses={200: ProfileSerializer, **error_responses(401, 403)},
+    )
+    def get(self, request: Request) -> Response:
+        profile = member_profile(member=request_member(request))
+        return Response(ProfileSerializer(profile).data)
+
+
+def _answers(member: Member) -> dict:
+    profile = member_profile(member=member)
+    member = profile.member
+    followed_ids = sorted(row.skill_id for row in profile.followed_skills)
+    suggested = skills_suggested_for_title(
+        title=member.title, limit=SUGGESTION_LIMIT + len(followed_ids)
+    )
+    return {
+        "title": member.title.name if member.title_id else None,
+        "industry": member.industry_id,
+        "seniority": member.seniority,
+        "skills": followed_ids,
+        "suggested_skills": [s for s in suggested if s.pk not in set(followed_ids)][
+            :SUGGESTION_LIMIT
+        ],
+        "industries": list(Industry.objects.order_by("name")),
+        "seniorities": [value for value, _ in Member.Seniority.choices],
+    }
+
+
+class OnboardingView(APIView):
+    @extend_schema(
+        operation_id="me_onboarding_retrieve",
+        tags=["me"],
+        summary="The questionnaire's current answers, with skill suggestions",
+        responses={200: OnboardingAnswersSerializer, **error_responses(401, 403)},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(OnboardingAnswersSerializer(_answers(request_member(request))).data)
+
+    @extend_schema(
+        operation_id="me_onboarding_submit",
+        tags=["me"],
+        summary="Submit the questionnaire",
+        description=(
+            "Same rules as the site's questionnaire: `title` must name a known job title (any "
+            "case), `skills` must hold at least one known skill id and becomes the followed set "
+            "(skills already followed keep their follow date). The first submit completes "
+            "onboarding."
+        ),
+        request=OnboardingInputSerializer,
+        responses={200: OnboardingAnswersSerializer, **error_responses(400, 401, 403, 415)},
+        examples=[
+            OpenApiExample(
+                "Answers",
+                value={
+                    "title": "Data Analyst",
+                    "industry": None,
+                    "seniority": "mid",
+                    "skills": [12, 40],
+                },
+                request_only=True,
+            )
+        ],
+    )
+    def put(self, request: Request) -> Response:
+        member = request_member(request)
+        serializer = OnboardingInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        services.member_onboarding_submit(
+            member=member,
+            title=data["title"],
+            industry=data["industry"],
+            seniority=data["seniority"],
+            skills=data["skills"],
+        )
+        return Response(OnboardingAnswersSerializer(_answers(member)).data)
+
+
+class LearningView(APIView):
+    @extend_schema(
+        operation_id="me_learning_retrieve",
+        tags=["me"],
+        summary="Courses in progress, finished and bookmarked",
+        responses={200: LearningSerializer, **error_responses(401, 403)},
+    )
+    def get(self, request: Request) -> Response:
+        learning = member_learning(member=request_member(request))
+        courses = [
+            row.course
+            for rows in (learning.in_progress, learning.finished, learning.bookmarked)
+            for row in rows
+        ]
+        prefetch_related_objects(courses, course_card_skills_prefetch())
+        return Response(LearningSerializer(learning).data)
+
+
+class TokenView(APIView):
+    """Obtain (POST, with username and password) or revoke (DELETE) the caller's API token.
+
+    A user has one token; obtaining it again returns the same one until it is revoked here or
+    by an admin (Django admin, "Tokens").
+    """
+
+    def get_authenticators(self) -> list:
+        # Obtaining a token authenticates by the posted password alone; a session cookie the
+        # client happens to hold must not turn the request into a CSRF-checked session one.
+        # (The schema generator asks before it has set a request.)
+        if getattr(self.request, "method", None) == "POST":
+            return []
+        return super().get_authenticators()
+
+    def get_permissions(self) -> list:
+        if self.request.method == "POST":
+            return [AllowAny()]
+        return super().get_permissions()
+
+    @extend_schema(
+        operation_id="auth_token_create",
+        tags=["auth"],
+        summary="Obtain an API token with username and password",
+        request=TokenInputSerializer,
+        responses={200: TokenSerializer, **error_responses(400, 415, 429)},
+        auth=[],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = TokenInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = authenticate(
+            request._request,
+            username=serializer.validated_data["username"],
+            password=serializer.validated_data["password"],
+        )
+        if user is None:
+            raise exceptions.ValidationError("Unable to log in with these credentials.")
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+    @extend_schema(
+        operation_id="auth_token_revoke",
+        tags=["auth"],
+        summary="Revoke the caller's API token",
+        responses={204: None, **error_responses(401, 403)},
+    )
+    def delete(self, request: Request) -> Response:
+        Token.objects.filter(user=request.user).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class JobTitleSearchView(APIView):
+    @extend_schema(
+        operation_id="titles_list",
+        tags=["me"],
+        summary="Job titles matching `q`, for the questionnaire's title answer",
+        description="At most 20, titles starting with `q` first.",
+        parameters=[TitleQuerySerializer],
+        responses={200: NamedRefSerializer(many=True), **error_responses(400, 401, 403)},
+    )
+    def get(self, request: Request) -> Response:
+        serializer = TitleQuerySerializer(data=request.query_params)
+        serializer.is_valid(raise_exception=True)
+        titles = job_titles_search(query=serializer.validated_data["q"])
+        return Response(NamedRefSerializer(titles, many=True).data)

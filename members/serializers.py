@@ -1,0 +1,166 @@
+"""Input and output serializers of the members API (members/api.py)."""
+
+from rest_framework import serializers
+
+from catalog.models import Skill
+from catalog.serializers import CourseSummarySerializer, SkillRefSerializer
+from members.models import Bookmark, Enrolment, FollowedSkill, Industry, JobTitle, Member
+from members.selectors import job_title_by_name, skills_by_ids
+
+# Beyond this a questionnaire is not a list of interests but the taxonomy.
+MAX_FOLLOWED_SKILLS = 100
+MAX_ID = 2**63 - 1
+
+
+# Output -----------------------------------------------------------------------------------------
+
+
+class NamedRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class FollowedSkillSerializer(serializers.ModelSerializer):
+    skill = SkillRefSerializer()
+
+    class Meta:
+        model = FollowedSkill
+        fields = ["skill", "followed_at"]
+
+
+class ProfileSkillSerializer(serializers.Serializer):
+    skill = SkillRefSerializer()
+    weight = serializers.FloatField(help_text="How strongly the member holds it, in (0, 1].")
+    source = serializers.CharField(help_text="self, import or inferred.")
+
+
+class ProfileSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="member.pk")
+    username = serializers.CharField(source="member.user.username")
+    email = serializers.EmailField(source="member.user.email")
+    title = NamedRefSerializer(source="member.title", allow_null=True)
+    industry = NamedRefSerializer(source="member.industry", allow_null=True)
+    seniority = serializers.CharField(source="member.seniority", help_text="Empty when not said.")
+    onboarded_at = serializers.DateTimeField(source="member.onboarded_at", allow_null=True)
+    needs_onboarding = serializers.SerializerMethodField()
+    followed_skills = FollowedSkillSerializer(many=True)
+    profile_skills = ProfileSkillSerializer(many=True)
+
+    def get_needs_onboarding(self, profile) -> bool:
+        return profile.member.onboarded_at is None
+
+
+class OnboardingAnswersSerializer(serializers.Serializer):
+    """What the member answered last (empty before the first submit), and suggestions."""
+
+    title = serializers.CharField(allow_null=True, help_text="The job title's name.")
+    industry = serializers.IntegerField(allow_null=True, help_text="An industry's id.")
+    seniority = serializers.CharField()
+    skills = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Followed skill ids."
+    )
+    suggested_skills = SkillRefSerializer(
+        many=True, help_text="Skills common among members with the title, for the next answer."
+    )
+    industries = NamedRefSerializer(many=True, help_text="Every industry the answer may name.")
+    seniorities = serializers.ListField(child=serializers.CharField())
+
+
+class EnrolmentSerializer(serializers.ModelSerializer):
+    course = CourseSummarySerializer()
+
+    class Meta:
+        model = Enrolment
+        fields = [
+            "course",
+            "enrolled_at",
+            "progress_percent",
+            "watched_seconds",
+            "last_watched_at",
+            "completed_at",
+        ]
+
+
+class BookmarkSerializer(serializers.ModelSerializer):
+    course = CourseSummarySerializer()
+
+    class Meta:
+        model = Bookmark
+        fields = ["course", "created_at"]
+
+
+class LearningSerializer(serializers.Serializer):
+    in_progress = EnrolmentSerializer(many=True, help_text="Most recently watched first.")
+    finished = EnrolmentSerializer(many=True, help_text="Most recently finished first.")
+    bookmarked = BookmarkSerializer(many=True, help_text="Most recently saved first.")
+
+
+# Input ------------------------------------------------------------------------------------------
+
+
+class OnboardingInputSerializer(serializers.Serializer):
+    """The questionnaire, with the site's rules: a known title (by name, any case), an optional
+    industry and seniority, and at least one known skill."""
+
+    title = serializers.CharField(max_length=150, help_text="A job title's name, any case.")
+    industry = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_ID,
+        allow_null=True,
+        required=False,
+        default=None,
+        help_text="An industry's id, or null for no answer.",
+    )
+    seniority = serializers.ChoiceField(
+        choices=[("", "Prefer not to say"), *Member.Seniority.choices],
+        required=False,
+        default="",
+        allow_blank=True,
+    )
+    skills = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        min_length=1,
+        max_length=MAX_FOLLOWED_SKILLS,
+        error_messages={"min_length": "Follow at least one skill."},
+        help_text="Ids of the skills to follow; replaces the followed set.",
+    )
+
+    def validate_title(self, value: str) -> JobTitle:
+        title = job_title_by_name(name=value)
+        if title is None:
+            raise serializers.ValidationError("Pick a job title from the list.")
+        return title
+
+    def validate_industry(self, value: int | None) -> Industry | None:
+        if value is None:
+            return None
+        industry = Industry.objects.filter(pk=value).first()
+        if industry is None:
+            raise serializers.ValidationError(f"No industry has the id {value}.")
+        return industry
+
+    def validate_skills(self, value: list[int]) -> list[Skill]:
+        wanted = set(value)
+        found = {skill.pk: skill for skill in skills_by_ids(ids=wanted)}
+        unknown = sorted(wanted - set(found))
+        if unknown:
+            raise serializers.ValidationError(
+                f"Not skills we know: {', '.join(str(pk) for pk in unknown)}."
+            )
+        return [found[pk] for pk in sorted(wanted)]
+
+
+# Tokens -----------------------------------------------------------------------------------------
+
+
+class TokenInputSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=4096, trim_whitespace=False)
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="Send as `Authorization: Token <token>`.")
+
+
+class TitleQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(max_length=150, help_text="Part of a job title.")

@@ -1,0 +1,301 @@
+"""Recommendations API: the member's carousels, similar courses, events, and admin endpoints."""
+
+from django_q.tasks import async_task
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework import exceptions, status
+from rest_framework.permissions import AllowAny, IsAdminUser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from catalog.api import paginated_body, query_params
+from catalog.selectors import courses_in_bulk
+from catalog.serializers import PageQuerySerializer, paginated
+from config.api_errors import error_responses
+from members.api import request_member
+from recommendations import api_selectors
+from recommendations.events import ACCEPTED, DUPLICATE, REJECTED, EventInput, events_ingest
+from recommendations.selectors import HomePage, home_page_for_member
+from recommendations.serializers import (
+    BatchRecommendationsInputSerializer,
+    BatchRecommendationsSerializer,
+    EventBatchInputSerializer,
+    EventBatchResultSerializer,
+    EventBatchSerializer,
+    EventSerializer,
+    HomePageSerializer,
+    RecommendationsQuerySerializer,
+    RetrainAcceptedSerializer,
+    SimilarCourseSerializer,
+    SimilarQuerySerializer,
+    TrainingRunSerializer,
+)
+from recommendations.services import impressions_log
+
+
+def _home_page_body(page: HomePage) -> dict:
+    carousels = []
+    for index, carousel in enumerate(page.carousels):
+        carousels.append(
+            {
+                "reason": carousel.reason,
+                "key": carousel.key,
+                "label": carousel.label,
+                "position": (
+                    carousel.cards[0].shown.carousel_position if carousel.cards else index
+                ),
+                "courses": [
+                    {
+                        "rank": card.shown.position + 1,
+                        "position": card.shown.position,
+                        "score": card.score,
+                        "course": card.course,
+                    }
+                    for card in carousel.cards
+                ],
+            }
+        )
+    return {"page_view_id": page.page_view_id, "carousels": carousels}
+
+
+class RecommendationsView(APIView):
+    @extend_schema(
+        operation_id="recommendations_retrieve",
+        tags=["recommendations"],
+        summary="The member's homepage carousels",
+        description=(
+            "Exactly the carousels the homepage shows this member, in the same order, each with "
+            "its reason family, reason key and label. Every returned course is logged as an "
+            "impression of this page view, as the homepage does; send `page_view_id` with click "
+            "events so they are attributed to the carousel that showed the course."
+        ),
+        parameters=[RecommendationsQuerySerializer],
+        responses={200: HomePageSerializer, **error_responses(400, 401, 403)},
+    )
+    def get(self, request: Request) -> Response:
+        data = query_params(request, RecommendationsQuerySerializer)
+        member = request_member(request)
+        page = api_selectors.home_page_trim(
+            page=home_page_for_member(member=member),
+            reason=data.get("reason"),
+            limit=data["limit"],
+        )
+        # Only what the response holds was shown, so only that is an impression.
+        impressions_log(member=member, page_view_id=page.page_view_id, shown=page.shown)
+        return Response(HomePageSerializer(_home_page_body(page)).data)
+
+
+class SimilarCoursesView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="courses_similar",
+        tags=["catalog"],
+        summary="Courses similar to a course",
+        description="By shared skills (IDF-weighted cosine), from the active model; best first.",
+        parameters=[
+            OpenApiParameter("course_id", int, OpenApiParameter.PATH),
+            SimilarQuerySerializer,
+        ],
+        responses={200: SimilarCourseSerializer(many=True), **error_responses(400, 404, 429)},
+    )
+    def get(self, request: Request, course_id: int) -> Response:
+        data = query_params(request, SimilarQuerySerializer)
+        found = courses_in_bulk(course_ids=[course_id])
+        if not found:
+            raise exceptions.NotFound("No published course has this id.")
+        similar = api_selectors.courses_similar(course=found[0], limit=data["limit"])
+        return Response(SimilarCourseSerializer(similar, many=True).data)
+
+
+class EventsView(APIView):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "events"
+
+    @extend_schema(
+        operation_id="events_create",
+        tags=["events"],
+        summary="Report a batch of events (idempotent)",
+        description=(
+            "Up to 500 events, applied in order. Each has a client-generated `event_id`: an id "
+            "already stored answers `duplicate` and changes nothing, so a batch can be retried "
+            "safely. A malformed or refused event is `rejected` with a reason and does not stop "
+            "the others; the request itself fails (400) only when the envelope is wrong.\n\n"
+            "Types: `impression` (for surfaces the server did not render; recommendations "
+            "responses are logged already), `click` (needs the `page_view_id` that showed the "
+            "course), `enrol`, `watch` (`value`: furthest point reached, in percent), `finish`, "
+            "`bookmark`, `unbookmark`, `dismiss` (not interested), `undo_dismiss`."
+        ),
+        request=EventBatchSerializer,
+        responses={
+            200: EventBatchResultSerializer,
+            **error_responses(400, 401, 403, 415, 429),
+        },
+        examples=[
+            OpenApiExample(
+                "A click then an enrolment",
+                value={
+                    "events": [
+                        {
+                            "event_id": "0b5bd9b4-34c8-4c43-9b43-2f0f2a4e3f61",
+                            "type": "click",
+                            "course_id": 17,
+                            "page_view_id": "6f1c1f3e-8d5e-4b7a-9a4c-3c2b1d0e9f8a",
+                        },
+                        {
+                            "event_id": "a3c3a3e2-5d1b-4e0e-8f2a-7b6c5d4e3f2a",
+                            "type": "enrol",
+                            "course_id": 17,
+                        },
+                    ]
+                },
+                request_only=True,
+            )
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        envelope = EventBatchInputSerializer(data=request.data)
+        envelope.is_valid(raise_exception=True)
+        raw_events = envelope.validated_data["events"]
+        results: list[dict | None] = [None] * len(raw_events)
+        parsed: list[tuple[int, EventInput]] = []
+        for index, raw in enumerate(raw_events):
+            serializer = EventSerializer(data=raw)
+            if serializer.is_valid():
+                data = serializer.validated_data
+                parsed.append(
+                    (
+                        index,
+                        EventInput(
+                            event_id=data["event_id"],
+                            kind=data["type"],
+                            course_id=data["course_id"],
+                            page_view_id=data["page_view_id"],
+                            value=data["value"],
+                        ),
+                    )
+                )
+            else:
+                results[index] = _invalid_result(index, raw, serializer.errors)
+        if parsed:
+            outcomes = events_ingest(
+                member=request_member(request), events=[event for _, event in parsed]
+            )
+            for (index, _), outcome in zip(parsed, outcomes, strict=True):
+                results[index] = {
+                    "index": index,
+                    "event_id": outcome.event_id,
+                    "status": outcome.status,
+                    "reason": outcome.reason or None,
+                    "message": outcome.message or None,
+                    "fields": {},
+                }
+        body = {
+            "accepted": sum(r["status"] == ACCEPTED for r in results),
+            "duplicate": sum(r["status"] == DUPLICATE for r in results),
+            "rejected": sum(r["status"] == REJECTED for r in results),
+            "results": results,
+        }
+        return Response(EventBatchResultSerializer(body).data)
+
+
+def _invalid_result(index: int, raw: object, errors: dict) -> dict:
+    event_id = None
+    if isinstance(raw, dict) and "event_id" not in errors:
+        event_id = EventSerializer().fields["event_id"].to_internal_value(raw.get("event_id"))
+    return {
+        "index": index,
+        "event_id": event_id,
+        "status": REJECTED,
+        "reason": "invalid",
+        "message": "This event is not valid; see `fields`.",
+        "fields": {
+            field: [str(message) for message in messages] for field, messages in errors.items()
+        },
+    }
+
+
+# Admin ------------------------------------------------------------------------------------------
+
+
+class RetrainView(APIView):
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(
+        operation_id="admin_retrain",
+        tags=["admin"],
+        summary="Queue a retrain (staff only)",
+        description="Enqueues recommendations.tasks.retrain on the django-q2 cluster.",
+        request=None,
+        responses={202: RetrainAcceptedSerializer, **error_responses(401, 403)},
+    )
+    def post(self, request: Request) -> Response:
+        task_id = async_task("recommendations.tasks.retrain", task_name="retrain (API)")
+        return Response({"task_id": task_id}, status=status.HTTP_202_ACCEPTED)
+
+
+class TrainingRunListView(APIView):
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(
+        operation_id="admin_training_runs_list",
+        tags=["admin"],
+        summary="Training runs with their metrics, newest first (staff only)",
+        parameters=[PageQuerySerializer],
+        responses={
+            200: paginated(TrainingRunSerializer),
+            **error_responses(400, 401, 403, 404),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        data = query_params(request, PageQuerySerializer)
+        return Response(
+            paginated_body(
+                request,
+                api_selectors.training_runs_recent(),
+                page=data["page"],
+                page_size=data["page_size"],
+                item_serializer=TrainingRunSerializer,
+            )
+        )
+
+
+class BatchRecommendationsView(APIView):
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(
+        operation_id="admin_recommendations_batch",
+        tags=["admin"],
+        summary="Recommendations for up to 100 members (staff only)",
+        description=(
+            "Each member's homepage carousels, as `/recommendations/` would return them to that "
+            "member. Nothing is logged as an impression: the caller has shown nothing yet."
+        ),
+        request=BatchRecommendationsInputSerializer,
+        responses={
+            200: BatchRecommendationsSerializer,
+            **error_responses(400, 401, 403, 415),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = BatchRecommendationsInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        wanted = list(dict.fromkeys(data["member_ids"]))
+        members = api_selectors.members_in_bulk(member_ids=wanted)
+        results = []
+        for member_id in wanted:
+            if member_id not in members:
+                continue
+            page = api_selectors.home_page_trim(
+                page=home_page_for_member(member=members[member_id]),
+                reason=data.get("reason"),
+                limit=data["limit"],
+            )
+            results.append({"member_id": member_id, **_home_page_body(page)})
+        body = {
+            "results": results,
+            "missing_member_ids": [pk for pk in wanted if pk not in members],
+        }
+        return Response(BatchRecommendationsSerializer(body).data)

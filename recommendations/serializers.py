@@ -1,0 +1,172 @@
+"""Input and output serializers of the recommendations API (recommendations/api.py)."""
+
+from django.conf import settings
+from rest_framework import serializers
+
+from catalog.serializers import CourseSummarySerializer
+from recommendations.api_selectors import REASON_FAMILIES
+from recommendations.events import EVENT_KINDS, MAX_BATCH
+from recommendations.models import TrainingRun
+
+MAX_ID = 2**63 - 1
+MAX_BATCH_MEMBERS = 100
+MAX_SIMILAR = 50
+
+
+# Recommendations --------------------------------------------------------------------------------
+
+
+class RecommendationsQuerySerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(
+        choices=REASON_FAMILIES, required=False, help_text="Only carousels of this reason family."
+    )
+    limit = serializers.IntegerField(
+        min_value=1,
+        max_value=settings.RECOMMENDATIONS["CAROUSEL_SIZE"],
+        default=settings.RECOMMENDATIONS["CAROUSEL_SIZE"],
+        help_text="Courses per carousel.",
+    )
+
+
+class RecommendedCourseSerializer(serializers.Serializer):
+    rank = serializers.IntegerField(help_text="1 for the carousel's first course.")
+    position = serializers.IntegerField(help_text="0-based position, as logged in impressions.")
+    score = serializers.FloatField(help_text="Rank-scaled score of the course for this reason.")
+    course = CourseSummarySerializer()
+
+
+class CarouselSerializer(serializers.Serializer):
+    reason = serializers.CharField(help_text="Reason family: " + ", ".join(REASON_FAMILIES) + ".")
+    key = serializers.CharField(help_text="The carousel's reason key, e.g. follow:42.")
+    label = serializers.CharField(help_text="What the homepage shows, e.g. Because you follow SQL.")
+    position = serializers.IntegerField(help_text="0-based carousel position on the homepage.")
+    courses = RecommendedCourseSerializer(many=True)
+
+
+class HomePageSerializer(serializers.Serializer):
+    page_view_id = serializers.UUIDField(
+        help_text="Send it with click (and other) events to attribute them to this page view."
+    )
+    carousels = CarouselSerializer(many=True)
+
+
+class SimilarQuerySerializer(serializers.Serializer):
+    limit = serializers.IntegerField(min_value=1, max_value=MAX_SIMILAR, default=10)
+
+
+class SimilarCourseSerializer(serializers.Serializer):
+    score = serializers.FloatField(help_text="Cosine similarity of IDF-weighted skills, in (0, 1].")
+    course = CourseSummarySerializer()
+
+
+# Events -----------------------------------------------------------------------------------------
+
+
+class EventSerializer(serializers.Serializer):
+    event_id = serializers.UUIDField(help_text="Client-generated; the same id is stored once.")
+    type = serializers.ChoiceField(choices=EVENT_KINDS)
+    course_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    page_view_id = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The recommendations response it came from; required for click.",
+    )
+    value = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=0,
+        max_value=100,
+        help_text="watch only (and required there): the furthest point reached, in percent.",
+    )
+
+    def validate(self, data: dict) -> dict:
+        if data["type"] == "watch" and data["value"] is None:
+            raise serializers.ValidationError({"value": "A watch event needs its progress."})
+        if data["type"] != "watch" and data["value"] is not None:
+            raise serializers.ValidationError({"value": "Only watch events carry a value."})
+        return data
+
+
+class EventBatchInputSerializer(serializers.Serializer):
+    """The envelope as parsed: each item is then read on its own, so that one malformed event
+    is refused alone instead of failing the batch."""
+
+    events = serializers.ListField(
+        child=serializers.JSONField(), min_length=1, max_length=MAX_BATCH
+    )
+
+
+class EventBatchSerializer(serializers.Serializer):
+    """The request as documented."""
+
+    events = EventSerializer(many=True, min_length=1, max_length=MAX_BATCH)
+
+
+class EventResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="The event's index in the batch.")
+    event_id = serializers.UUIDField(allow_null=True, help_text="Null when it was unreadable.")
+    status = serializers.ChoiceField(choices=["accepted", "duplicate", "rejected"])
+    reason = serializers.CharField(
+        allow_null=True,
+        help_text=(
+            "For rejected events: invalid, unknown_course, no_impression, already_logged, "
+            "not_dismissed or event_id_taken."
+        ),
+    )
+    message = serializers.CharField(allow_null=True)
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Field messages of an invalid event.",
+    )
+
+
+class EventBatchResultSerializer(serializers.Serializer):
+    accepted = serializers.IntegerField()
+    duplicate = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    results = EventResultSerializer(many=True, help_text="One per event, in batch order.")
+
+
+# Admin ------------------------------------------------------------------------------------------
+
+
+class RetrainAcceptedSerializer(serializers.Serializer):
+    task_id = serializers.CharField(help_text="The django-q2 task id.")
+
+
+class TrainingRunSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TrainingRun
+        fields = [
+            "id",
+            "kind",
+            "status",
+            "is_active",
+            "params",
+            "metrics",
+            "message",
+            "started_at",
+            "finished_at",
+            "duration_seconds",
+        ]
+
+
+class BatchRecommendationsInputSerializer(RecommendationsQuerySerializer):
+    member_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        min_length=1,
+        max_length=MAX_BATCH_MEMBERS,
+    )
+
+
+class MemberHomePageSerializer(HomePageSerializer):
+    member_id = serializers.IntegerField()
+
+
+class BatchRecommendationsSerializer(serializers.Serializer):
+    results = MemberHomePageSerializer(many=True, help_text="In the order asked, once per member.")
+    missing_member_ids = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Asked for, but no such member."
+    )

@@ -1,0 +1,60 @@
+import pytest
+from django.core.cache import cache
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests.factories import FollowedSkillFactory, MemberFactory, UserFactory
+from tests.recommendations import conftest as recommendations_conftest
+
+# The recommendations suite's catalog and cohorts, and its fresh snapshot per test.
+world = recommendations_conftest.world
+fresh_snapshot = recommendations_conftest.fresh_snapshot
+
+
+@pytest.fixture(autouse=True)
+def empty_throttle_cache():
+    # Throttle counters live in the cache; one test's requests must not throttle the next's.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def token_client(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+@pytest.fixture
+def anon():
+    return APIClient()
+
+
+@pytest.fixture
+def api(member):
+    """The `member` fixture's API client, authenticated with a token."""
+    return token_client(member.user)
+
+
+@pytest.fixture
+def other_member(db):
+    return MemberFactory()
+
+
+@pytest.fixture
+def staff_api(db):
+    return token_client(UserFactory(is_staff=True))
+
+
+@pytest.fixture
+def analyst(world):
+    """A Data Analyst in Finance following SQL and Python: a member with full carousels."""
+    member = MemberFactory(title=world["analyst"], industry=world["finance"])
+    FollowedSkillFactory(member=member, skill=world["skills"]["SQL"])
+    FollowedSkillFactory(member=member, skill=world["skills"]["Python"])
+    return member
+
+
+@pytest.fixture
+def analyst_api(analyst):
+    return token_client(analyst.user)

@@ -1,0 +1,213 @@
+"""Authentication, the error shape, refusals common to every endpoint, schema and docs."""
+
+import json
+
+import pytest
+from django.test import Client
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests.factories import PASSWORD, UserFactory
+
+
+def error(response) -> dict:
+    return response.json()["error"]
+
+
+def test_no_credentials_is_401_with_the_error_shape_and_a_token_challenge(anon, db):
+    response = anon.get("/api/v1/me/")
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Token"
+    assert response.json() == {
+        "error": {
+            "code": "not_authenticated",
+            "message": "Authentication credentials were not provided.",
+            "fields": {},
+        }
+    }
+
+
+def test_an_unknown_token_is_401(anon, db):
+    anon.credentials(HTTP_AUTHORIZATION="Token " + "0" * 40)
+    response = anon.get("/api/v1/me/")
+    assert response.status_code == 401
+    assert error(response) == {
+        "code": "authentication_failed",
+        "message": "Invalid token.",
+        "fields": {},
+    }
+
+
+def test_token_obtain_returns_the_users_single_token(anon, member):
+    body = {"username": member.user.username, "password": PASSWORD}
+    first = anon.post("/api/v1/auth/token/", body, format="json")
+    again = anon.post("/api/v1/auth/token/", body, format="json")
+    assert first.status_code == again.status_code == 200
+    assert first.json() == again.json() == {"token": Token.objects.get(user=member.user).key}
+
+
+def test_token_obtain_refuses_wrong_password_and_missing_fields(anon, member):
+    wrong = anon.post(
+        "/api/v1/auth/token/",
+        {"username": member.user.username, "password": "nope"},
+        format="json",
+    )
+    assert wrong.status_code == 400
+    assert error(wrong) == {
+        "code": "invalid",
+        "message": "Unable to log in with these credentials.",
+        "fields": {},
+    }
+    missing = anon.post("/api/v1/auth/token/", {}, format="json")
+    assert missing.status_code == 400
+    assert error(missing)["fields"] == {
+        "username": ["This field is required."],
+        "password": ["This field is required."],
+    }
+    assert not Token.objects.exists()
+
+
+def test_a_revoked_token_no_longer_authenticates(api, member):
+    assert api.delete("/api/v1/auth/token/").status_code == 204
+    assert not Token.objects.filter(user=member.user).exists()
+    assert api.get("/api/v1/me/").status_code == 401
+
+
+def test_malformed_json_is_400_parse_error(api):
+    response = api.generic(
+        "PUT", "/api/v1/me/onboarding/", "{not json", content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert error(response)["code"] == "parse_error"
+    assert error(response)["message"].startswith("JSON parse error")
+
+
+def test_a_form_body_is_415(api):
+    response = api.post(
+        "/api/v1/events/", "events=1", content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 415
+    assert error(response)["code"] == "unsupported_media_type"
+
+
+def test_wrong_method_is_405(api):
+    response = api.delete("/api/v1/me/")
+    assert response.status_code == 405
+    assert error(response) == {
+        "code": "method_not_allowed",
+        "message": 'Method "DELETE" not allowed.',
+        "fields": {},
+    }
+
+
+def test_an_unknown_api_path_is_a_json_404(api):
+    response = api.get("/api/v1/nothing-here/")
+    assert response.status_code == 404
+    assert response.json() == {
+        "error": {"code": "not_found", "message": "No API endpoint at this path.", "fields": {}}
+    }
+
+
+def test_a_post_without_trailing_slash_is_a_404_that_says_so(api):
+    response = api.post("/api/v1/events", {"events": []}, format="json")
+    assert response.status_code == 404
+    assert error(response)["message"] == (
+        "No API endpoint at this path. Did you mean /api/v1/events/ ? "
+        "Every API path ends with a slash."
+    )
+
+
+def test_an_id_too_large_for_the_database_is_404(api):
+    assert api.get("/api/v1/courses/99999999999999999999999/").status_code == 404
+    assert api.get("/api/v1/courses/99999999999999999999999/similar/").status_code == 404
+
+
+def test_session_authentication_needs_the_csrf_token_for_writes(member):
+    client = Client(enforce_csrf_checks=True)
+    client.login(username=member.user.username, password=PASSWORD)
+    assert client.get("/api/v1/me/").status_code == 200
+    response = client.put("/api/v1/me/onboarding/", json.dumps({}), content_type="application/json")
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "permission_denied"
+    assert "CSRF" in response.json()["error"]["message"]
+
+
+def test_anonymous_requests_are_throttled(anon, db):
+    from rest_framework.throttling import AnonRateThrottle
+
+    limit = int(AnonRateThrottle().get_rate().split("/")[0])
+    statuses = [anon.get("/api/v1/categories/").status_code for _ in range(limit + 1)]
+    assert statuses[:limit] == [200] * limit
+    assert statuses[limit] == 429
+    last = anon.get("/api/v1/categories/")
+    assert error(last)["code"] == "throttled"
+    assert int(last.headers["Retry-After"]) > 0
+
+
+def test_schema_documents_every_endpoint_with_errors(anon, db):
+    response = anon.get("/api/schema/?format=json")
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    assert sorted(paths) == [
+        "/api/v1/admin/recommendations/",
+        "/api/v1/admin/retrain/",
+        "/api/v1/admin/training-runs/",
+        "/api/v1/auth/token/",
+        "/api/v1/categories/",
+        "/api/v1/courses/",
+        "/api/v1/courses/{course_id}/",
+        "/api/v1/courses/{course_id}/similar/",
+        "/api/v1/events/",
+        "/api/v1/me/",
+        "/api/v1/me/learning/",
+        "/api/v1/me/onboarding/",
+        "/api/v1/recommendations/",
+        "/api/v1/skills/",
+        "/api/v1/skills/{slug}/",
+        "/api/v1/titles/",
+    ]
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            errors = [code for code in operation["responses"] if code.startswith("4")]
+            assert errors, f"{method.upper()} {path} documents no error response"
+            for code in errors:
+                schema = operation["responses"][code]["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/Error"}
+
+
+@pytest.mark.django_db
+def test_docs_page_renders_with_local_assets_only():
+    response = APIClient().get("/api/docs/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in page
+    assert "/api/schema/" in page
+    assert "cdn" not in page.lower() and "https://" not in page
+
+
+def test_a_member_without_member_row_gets_one(db):
+    user = UserFactory()
+    client = APIClient()
+    client.force_authenticate(user)
+    response = client.get("/api/v1/me/")
+    assert response.status_code == 200
+    assert response.json()["username"] == user.username
+    assert response.json()["needs_onboarding"] is True
+
+
+def test_token_obtain_works_for_a_client_that_also_holds_a_session(member):
+    client = Client(enforce_csrf_checks=True)
+    client.login(username=member.user.username, password=PASSWORD)
+    response = client.post(
+        "/api/v1/auth/token/",
+        json.dumps({"username": member.user.username, "password": PASSWORD}),
+        content_type="application/json",
+    )
+    assert response.status_code == 200
+    assert response.json() == {"token": Token.objects.get(user=member.user).key}
+
+
+def test_a_path_with_a_newline_is_a_json_404(api):
+    response = api.get("/api/v1/skills/a%0A/")
+    assert response.status_code == 404
+    assert error(response)["code"] == "not_found"
