@@ -10,12 +10,16 @@ from catalog.forms import CourseFilterForm, SkillSearchForm
 from catalog.models import Course
 from members.selectors import course_activity_for_member
 from members.services import member_get_or_create_for_user
+from recommendations.selectors import courses_similar
 
 SKILL_SEARCH_LIMIT = 20
 
 
 def _page(request: HttpRequest, courses: QuerySet[Course]) -> Page:
     return Paginator(courses, settings.CATALOG_PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+SIMILAR_SHOWN = 6
 
 
 @require_safe
@@ -51,6 +55,7 @@ def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "skills": selectors.course_approved_skills(course=course),
         "member": member,
         "activity": course_activity_for_member(member=member, course=course) if member else None,
+        "similar": [item.course for item in courses_similar(course=course, limit=SIMILAR_SHOWN)],
     }
     return render(request, "catalog/course_detail.html", context)
 

@@ -102,8 +102,10 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     (BASE_DIR / "var").mkdir(exist_ok=True)
-    # The demo server and a worker share one SQLite file: wait for locks instead of failing.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # The demo server and a worker share one SQLite file: wait for locks instead of failing,
+    # and take the write lock when a transaction starts, so two writers queue instead of one
+    # failing with "database is locked" when it upgrades a read lock.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(timeout=20, transaction_mode="IMMEDIATE")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -161,6 +163,11 @@ X_FRAME_OPTIONS = "DENY"
 
 # Background tasks: django-q2 with the ORM broker unless REDIS_URL names a Redis server.
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Throttle and lockout counters must be shared by every web process: Redis when there is one.
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
 Q_CLUSTER: dict = {
     "name": "skillpath",
     "workers": int(os.environ.get("Q_WORKERS", "2")),

@@ -16,7 +16,7 @@ from config.api_errors import error_responses
 from members.api import request_member
 from recommendations import api_selectors
 from recommendations.events import ACCEPTED, DUPLICATE, REJECTED, EventInput, events_ingest
-from recommendations.selectors import HomePage, home_page_for_member
+from recommendations.selectors import HomePage, courses_similar, home_page_for_member
 from recommendations.serializers import (
     BatchRecommendationsInputSerializer,
     BatchRecommendationsSerializer,
@@ -105,7 +105,7 @@ class SimilarCoursesView(APIView):
         found = courses_in_bulk(course_ids=[course_id])
         if not found:
             raise exceptions.NotFound("No published course has this id.")
-        similar = api_selectors.courses_similar(course=found[0], limit=data["limit"])
+        similar = courses_similar(course=found[0], limit=data["limit"])
         return Response(SimilarCourseSerializer(similar, many=True).data)
 
 

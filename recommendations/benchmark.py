@@ -44,6 +44,7 @@ def _peak_memory_mb() -> float:
 def _copy_floor(rows: list[tuple[int, bytes]]) -> float:
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_copy")
         cursor.execute(
             "CREATE TEMP TABLE bench_copy (member_id bigint, payload bytea) ON COMMIT DROP"
         )

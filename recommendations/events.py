@@ -262,26 +262,6 @@ def _apply_unbookmark(
     _store(member=member, event=event, course=course, now=now)
 
 
-def _claim_service_event(
-    *, member: Member, course: Course, kind: str, event: EventInput, now: dt.datetime
-) -> None:
-    """Give the event row a dismissal service just wrote the client's event id.
-
-    course_dismiss and dismissal_undo write their own FeedbackEvent (with a server-made id); the
-    member's row lock makes the newest such row for this course, kind and `now` theirs.
-    """
-    written = (
-        FeedbackEvent.objects.filter(member=member, course=course, kind=kind, created_at=now)
-        .order_by("-pk")
-        .first()
-    )
-    if written is None:
-        raise RuntimeError(f"the {kind} service wrote no event")
-    written.event_id = event.event_id
-    written.value = event.value
-    written.save(update_fields=["event_id", "value"])
-
-
 def _apply_dismiss(*, member: Member, event: EventInput, course: Course, now: dt.datetime) -> None:
     impression = _impression_of(member=member, course=course, page_view_id=event.page_view_id)
     if Dismissal.objects.filter(member=member, course=course).exists():
@@ -294,8 +274,8 @@ def _apply_dismiss(*, member: Member, event: EventInput, course: Course, now: dt
         context=_context(impression),
         page_view_id=event.page_view_id,
         now=now,
+        event_id=event.event_id,
     )
-    _claim_service_event(member=member, course=course, kind=Kind.DISMISS, event=event, now=now)
 
 
 def _apply_undo_dismiss(
@@ -313,8 +293,8 @@ def _apply_undo_dismiss(
         context=_context(impression),
         page_view_id=event.page_view_id,
         now=now,
+        event_id=event.event_id,
     )
-    _claim_service_event(member=member, course=course, kind=Kind.UNDO_DISMISS, event=event, now=now)
 
 
 _APPLY = {

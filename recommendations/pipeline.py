@@ -6,6 +6,7 @@ part; it runs in a background task and is stored on a TrainingRun, so a page vie
 per-member work.
 """
 
+import dataclasses
 import datetime as dt
 import functools
 import logging
@@ -60,6 +61,9 @@ class RulesSnapshot:
     title_trending: sp.csr_array
     industry_trending: sp.csr_array
     course_similarity: sp.csr_array
+    # "Similar courses" on the course page: ALS item-item where the course has activity, else
+    # shared skills.
+    similar_courses: sp.csr_array
     course_bucket: np.ndarray
 
     @functools.cached_property
@@ -255,8 +259,17 @@ def rules_snapshot_build(
         title_trending=sp.csr_array(title_trending),
         industry_trending=sp.csr_array(industry_trending),
         course_similarity=course_similarity,
+        similar_courses=course_similarity,
         course_bucket=engine.skill_set_bucket_ids(course_skill),
     )
+
+
+def similar_courses_blend(*, learned: sp.csr_array, by_skills: sp.csr_array) -> sp.csr_array:
+    """Rows of the learned similarity where a course has any, skill-similarity rows elsewhere."""
+    has_learned = np.diff(learned.indptr) > 0
+    keep = sp.diags_array(has_learned.astype(np.float64))
+    fallback = sp.diags_array((~has_learned).astype(np.float64))
+    return engine.as_csr(keep @ learned + fallback @ by_skills)
 
 
 def rules_snapshot_dumps(snapshot: RulesSnapshot) -> bytes:
@@ -272,6 +285,8 @@ def rules_snapshot_dumps(snapshot: RulesSnapshot) -> bytes:
 def rules_snapshot_loads(payload: bytes) -> RulesSnapshot:
     values = artifact_loads(payload)
     values["built_at"] = float(values["built_at"][0])
+    # Snapshots stored before the learned similarity existed.
+    values.setdefault("similar_courses", values["course_similarity"])
     return RulesSnapshot(**values)
 
 
@@ -336,6 +351,13 @@ def training_run_execute(
             member_ids=member_ids, course_ids=snapshot.course_ids, interactions=interactions
         )
         timings["learn_seconds"] = time.perf_counter() - stage
+        if models is not None:
+            snapshot = dataclasses.replace(
+                snapshot,
+                similar_courses=similar_courses_blend(
+                    learned=models.item_similarity, by_skills=snapshot.course_similarity
+                ),
+            )
         payload = rules_snapshot_dumps(snapshot)
         model_payload = learned_models_dumps(models) if models is not None else None
     except Exception as error:

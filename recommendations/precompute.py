@@ -122,6 +122,9 @@ def member_rows_write(*, run_id: int, rows: list[tuple[int, bytes]], now: dt.dat
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
+                # Inside an outer transaction (a test, a caller's atomic block) ON COMMIT DROP
+                # has not fired yet for an earlier batch: start from a fresh table either way.
+                cursor.execute("DROP TABLE IF EXISTS recommendation_stage")
                 cursor.execute(
                     "CREATE TEMP TABLE recommendation_stage "
                     "(member_id bigint, run_id bigint, computed_at timestamptz, payload bytea) "

@@ -99,8 +99,10 @@ def _context_event(
     context: ShownCourse | None,
     page_view_id: uuid.UUID | None,
     now: dt.datetime,
+    event_id: uuid.UUID | None,
 ) -> FeedbackEvent:
     return FeedbackEvent.objects.create(
+        event_id=event_id or uuid.uuid4(),
         kind=kind,
         member=member,
         course=course,
@@ -121,6 +123,7 @@ def course_dismiss(
     context: ShownCourse | None = None,
     page_view_id: uuid.UUID | None = None,
     now: dt.datetime | None = None,
+    event_id: uuid.UUID | None = None,
 ) -> Dismissal:
     """'Not interested': idempotent; the course leaves every list of this member until undone."""
     now = now or timezone.now()
@@ -138,6 +141,7 @@ def course_dismiss(
             context=context,
             page_view_id=page_view_id,
             now=now,
+            event_id=event_id,
         )
     return dismissal
 
@@ -149,6 +153,7 @@ def dismissal_undo(
     context: ShownCourse | None = None,
     page_view_id: uuid.UUID | None = None,
     now: dt.datetime | None = None,
+    event_id: uuid.UUID | None = None,
 ) -> Course:
     """Bring a dismissed course back. Only the member who dismissed it can undo it.
 
@@ -172,5 +177,6 @@ def dismissal_undo(
             context=context,
             page_view_id=page_view_id,
             now=now,
+            event_id=event_id,
         )
     return course

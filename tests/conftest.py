@@ -1,4 +1,5 @@
 import pytest
+from django.core.cache import cache
 
 from tests.factories import PASSWORD, MemberFactory
 
@@ -12,3 +13,11 @@ def member(db):
 def member_client(client, member):
     client.login(username=member.user.username, password=PASSWORD)
     return client
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    # Throttle counters live in the cache; one test's requests must not throttle the next.
+    cache.clear()
+    yield
+    cache.clear()

@@ -223,3 +223,25 @@ def test_evaluate_without_a_learned_run_is_refused(db):
 
     with pytest.raises(CommandError, match="No learned run is active"):
         call_command("evaluate")
+
+
+def test_course_page_shows_similar_courses_from_the_learned_run(demo, client):
+    from django.urls import reverse
+
+    from recommendations.selectors import courses_similar
+
+    run = training_run_execute(trigger="test")
+    snapshot_forget()
+    models = learning.learned_models_loads(
+        bytes(TrainingRun.objects.values_list("model_artifact", flat=True).get(pk=run.pk))
+    )
+    course_id = int(models.course_ids[np.argmax(np.diff(models.item_similarity.indptr))])
+    course = Course.objects.get(pk=course_id)
+    similar = courses_similar(course=course, limit=6)
+    row = models.item_similarity[[int(np.searchsorted(models.course_ids, course_id))], :]
+    best = models.course_ids[row.indices[np.argsort(-row.data, kind="stable")]][:6].tolist()
+    # A course with activity: its neighbours are the ALS item-item ones, best first.
+    assert [item.course.pk for item in similar] == best
+    response = client.get(reverse("catalog:course_detail", args=[course.slug]))
+    assert [c.pk for c in response.context["similar"]] == best
+    assert b"Similar courses" in response.content
