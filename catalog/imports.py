@@ -238,20 +238,26 @@ class CatalogRow:
 
 
 @dataclass
-class CatalogImportResult:
-    rows: list[CatalogRow] = field(default_factory=list)
+class ImportOutcome:
+    """What every import reports: its row errors and whether anything was written."""
+
     errors: list[RowError] = field(default_factory=list)
     written: bool = False
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    categories_created: int = 0
-    skills_created: int = 0
 
     @property
     def skipped(self) -> int:
         """Rows not imported because they are invalid (a row may have several errors)."""
         return len({error.line for error in self.errors})
+
+
+@dataclass
+class CatalogImportResult(ImportOutcome):
+    rows: list[CatalogRow] = field(default_factory=list)
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    categories_created: int = 0
+    skills_created: int = 0
 
 
 def _text(

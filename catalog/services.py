@@ -86,46 +86,6 @@ def _merge_course_tags(*, survivor: Skill, merged: Skill) -> tuple[int, int]:
     return moved, combined
 
 
-def _merge_profile_skills(*, survivor: Skill, merged: Skill) -> tuple[int, int]:
-    from members.models import MemberSkill
-
-    kept_by_member = {p.member_id: p for p in MemberSkill.objects.filter(skill=survivor)}
-    moved = combined = 0
-    for profile in MemberSkill.objects.filter(skill=merged):
-        kept = kept_by_member.get(profile.member_id)
-        if kept is None:
-            profile.skill = survivor
-            profile.save(update_fields=["skill"])
-            moved += 1
-            continue
-        if profile.weight > kept.weight:
-            kept.weight, kept.source = profile.weight, profile.source
-        profile.delete()
-        kept.save(update_fields=["weight", "source"])
-        combined += 1
-    return moved, combined
-
-
-def _merge_follows(*, survivor: Skill, merged: Skill) -> tuple[int, int]:
-    from members.models import FollowedSkill
-
-    kept_by_member = {f.member_id: f for f in FollowedSkill.objects.filter(skill=survivor)}
-    moved = combined = 0
-    for follow in FollowedSkill.objects.filter(skill=merged):
-        kept = kept_by_member.get(follow.member_id)
-        if kept is None:
-            follow.skill = survivor
-            follow.save(update_fields=["skill"])
-            moved += 1
-            continue
-        # The member has followed the skill since the earlier of the two dates.
-        if follow.followed_at < kept.followed_at:
-            FollowedSkill.objects.filter(pk=kept.pk).update(followed_at=follow.followed_at)
-        follow.delete()
-        combined += 1
-    return moved, combined
-
-
 @transaction.atomic
 def skill_merge(*, survivor: Skill, merged: Skill, actor: AbstractBaseUser) -> SkillMergeResult:
     """Fold `merged` into `survivor` and delete it, losing no tag, follow or profile skill.
@@ -148,8 +108,13 @@ def skill_merge(*, survivor: Skill, merged: Skill, actor: AbstractBaseUser) -> S
     survivor, merged = locked[survivor.pk], locked[merged.pk]
 
     tags_moved, tags_combined = _merge_course_tags(survivor=survivor, merged=merged)
-    profiles_moved, profiles_combined = _merge_profile_skills(survivor=survivor, merged=merged)
-    follows_moved, follows_combined = _merge_follows(survivor=survivor, merged=merged)
+    # Members' rows belong to the members app; it merges them by its own rules.
+    from members.services import member_follows_merge, member_profile_skills_merge
+
+    profiles_moved, profiles_combined = member_profile_skills_merge(
+        survivor=survivor, merged=merged
+    )
+    follows_moved, follows_combined = member_follows_merge(survivor=survivor, merged=merged)
     synonyms_moved = SkillSynonym.objects.filter(skill=merged).update(skill=survivor)
     related = set(merged.related.exclude(pk=survivor.pk).values_list("pk", flat=True))
     related -= set(survivor.related.values_list("pk", flat=True))

@@ -30,6 +30,7 @@ from catalog.imports import (
     UNKNOWN_DURATION_MINUTES,
     UNKNOWN_TEACHER,
     CsvHeader,
+    ImportOutcome,
     RowError,
     SkillIndex,
     category_get_or_create,
@@ -91,21 +92,14 @@ class MemberRow:
 
 
 @dataclass
-class MemberImportResult:
+class MemberImportResult(ImportOutcome):
     rows: list[MemberRow] = field(default_factory=list)
-    errors: list[RowError] = field(default_factory=list)
-    written: bool = False
     created: int = 0
     updated: int = 0
     unchanged: int = 0
     titles_created: int = 0
     industries_created: int = 0
     skills_created: int = 0
-
-    @property
-    def skipped(self) -> int:
-        """Rows not imported because they are invalid (a row may have several errors)."""
-        return len({error.line for error in self.errors})
 
 
 def _field(fields: list[str], header: CsvHeader, name: str) -> str:
@@ -419,10 +413,8 @@ BATCH_SIZE = 2000
 
 
 @dataclass
-class InteractionImportResult:
-    errors: list[RowError] = field(default_factory=list)
+class InteractionImportResult(ImportOutcome):
     rows: int = 0
-    written: bool = False
     members_created: int = 0
     courses_created: int = 0
     enrolments_created: int = 0
@@ -432,11 +424,6 @@ class InteractionImportResult:
     dismissals_created: int = 0
     dismissals_updated: int = 0
     feedback_events_created: int = 0
-
-    @property
-    def skipped(self) -> int:
-        """Rows not imported because they are invalid (a row may have several errors)."""
-        return len({error.line for error in self.errors})
 
     @property
     def created(self) -> int:

@@ -179,3 +179,43 @@ def bookmark_toggle(*, member: Member, course: Course, now: dt.datetime | None =
         member=member, course=course, defaults={"created_at": now or timezone.now()}
     )
     return True
+
+
+def member_profile_skills_merge(*, survivor: Skill, merged: Skill) -> tuple[int, int]:
+    """Move profile skills from `merged` to `survivor`; a member holding both keeps one row,
+    with the stronger weight. Returns (moved, combined)."""
+    kept_by_member = {p.member_id: p for p in MemberSkill.objects.filter(skill=survivor)}
+    moved = combined = 0
+    for profile in MemberSkill.objects.filter(skill=merged):
+        kept = kept_by_member.get(profile.member_id)
+        if kept is None:
+            profile.skill = survivor
+            profile.save(update_fields=["skill"])
+            moved += 1
+            continue
+        if profile.weight > kept.weight:
+            kept.weight, kept.source = profile.weight, profile.source
+        profile.delete()
+        kept.save(update_fields=["weight", "source"])
+        combined += 1
+    return moved, combined
+
+
+def member_follows_merge(*, survivor: Skill, merged: Skill) -> tuple[int, int]:
+    """Move follows from `merged` to `survivor`; a member following both keeps one row, followed
+    since the earlier date. Returns (moved, combined)."""
+    kept_by_member = {f.member_id: f for f in FollowedSkill.objects.filter(skill=survivor)}
+    moved = combined = 0
+    for follow in FollowedSkill.objects.filter(skill=merged):
+        kept = kept_by_member.get(follow.member_id)
+        if kept is None:
+            follow.skill = survivor
+            follow.save(update_fields=["skill"])
+            moved += 1
+            continue
+        # The member has followed the skill since the earlier of the two dates.
+        if follow.followed_at < kept.followed_at:
+            FollowedSkill.objects.filter(pk=kept.pk).update(followed_at=follow.followed_at)
+        follow.delete()
+        combined += 1
+    return moved, combined
