@@ -13,8 +13,10 @@ messages, and is empty when the error is not about particular fields.
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.urls import Resolver404, resolve
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers
@@ -127,3 +129,34 @@ def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
         status: OpenApiResponse(response=ErrorSerializer, description=_ERROR_DESCRIPTIONS[status])
         for status in statuses
     }
+
+
+def login_lockout_response(
+    request: HttpRequest, original_response: Any = None, credentials: dict | None = None
+) -> HttpResponse:
+    """django-axes' lockout answer: the API's JSON error under /api/, the lockout page elsewhere.
+
+    Same status (429) and the same facts either way: how many failures locked it and how long
+    it stays locked.
+    """
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {
+                "error": {
+                    "code": "locked_out",
+                    "message": (
+                        f"Too many failed login attempts: logging in is locked for {minutes} "
+                        "minutes, and until then even the right password is refused."
+                    ),
+                    "fields": {},
+                }
+            },
+            status=429,
+        )
+    context = {
+        "failure_limit": settings.AXES_FAILURE_LIMIT,
+        "username": (credentials or {}).get("username", ""),
+        "cooloff_timedelta": settings.AXES_COOLOFF_TIME,
+    }
+    return render(request, settings.AXES_LOCKOUT_TEMPLATE, context, status=429)

@@ -132,6 +132,8 @@ AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTE
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "members/locked_out.html"
+# The page above for the site, the API's JSON error shape under /api/.
+AXES_LOCKOUT_CALLABLE = "config.api_errors.login_lockout_response"
 # The client address is REMOTE_ADDR (axes' default), never a client-supplied X-Forwarded-For,
 # which would let anyone pick a fresh "address" per attempt. Behind a proxy that sets REMOTE_ADDR
 # to its own address, locks are effectively per username.

@@ -129,5 +129,6 @@ def test_failures_on_the_site_form_lock_the_api_token_endpoint(learner):
         REMOTE_ADDR="203.0.113.7",
     )
     assert response.status_code == 429
-    assert b"Too many failed login attempts" in response.content
+    assert response.json()["error"]["code"] == "locked_out"
+    assert response.json()["error"]["message"].startswith("Too many failed login attempts")
     assert b'"token"' not in response.content
