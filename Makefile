@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_ARGS ?=
 
-.PHONY: install demo serve test lint format worker clean-demo bench audit
+.PHONY: install demo serve test lint format worker clean-demo bench audit loadtest faults
 
 install: $(VENV)/.installed
 
@@ -62,3 +62,16 @@ bench: install
 		|| psql "$(dir $(BENCH_DATABASE_URL))postgres" -c "CREATE DATABASE $(notdir $(BENCH_DATABASE_URL))"
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py migrate --noinput -v0
 	DATABASE_URL=$(BENCH_DATABASE_URL) OPENBLAS_NUM_THREADS=1 $(BIN)/python manage.py bench
+
+# The site under gunicorn on the benchmark database, driven by locust; then the same load during
+# a full retrain + precompute. Needs `make bench` first. See docs/operations.md.
+LOADTEST_ARGS ?=
+loadtest: install
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py migrate --noinput -v0
+	$(BIN)/python tests/load/run_loadtest.py --database-url $(BENCH_DATABASE_URL) $(LOADTEST_ARGS)
+
+# Fault drills (killed workers, a PostgreSQL restart, interrupted event batches) on a scratch
+# database seeded on first use. Restarts the machine's PostgreSQL for a few seconds.
+FAULTS_ARGS ?=
+faults: install
+	$(BIN)/python tests/faults/run_faults.py $(FAULTS_ARGS)

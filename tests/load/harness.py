@@ -1,0 +1,211 @@
+"""Process plumbing shared by the load test and the fault drills: the production-like
+environment, gunicorn and qcluster as child process groups that stop by themselves, and small
+HTTP helpers over the standard library (so the checks do not depend on the load generator).
+
+Every child runs under coreutils `timeout`, so it ends even if the script driving it is killed.
+"""
+
+import http.cookiejar
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+MEMBER_PASSWORD = "member-demo-password"
+
+
+def site_env(*, database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
+    """Production settings (DEBUG off) on loopback, with a throwaway secret key."""
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        DEBUG="0",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        # Plain HTTP on loopback: no TLS in front of gunicorn here.
+        SECURE_SSL_REDIRECT="0",
+        SESSION_COOKIE_SECURE="0",
+        CSRF_COOKIE_SECURE="0",
+        ALLOWED_HOSTS="127.0.0.1",
+        OPENBLAS_NUM_THREADS="1",
+        PYTHONUNBUFFERED="1",
+        LOG_LEVEL="WARNING",
+        DJANGO_SETTINGS_MODULE="config.settings",
+    )
+    env.update(extra)
+    return env
+
+
+def django_setup(env: dict[str, str]) -> None:
+    """Configure Django in this process with the same settings (and key) as the site."""
+    os.environ.update(env)
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def spawn(command: list[str], *, env: dict[str, str], lifetime: int, log: Path) -> subprocess.Popen:
+    """Start `command` in its own process group, ended by `timeout` after `lifetime` seconds."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(
+        ["timeout", "--signal=TERM", "--kill-after=15", str(lifetime), *command],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def gunicorn_command(*, port: int, workers: int, threads: int) -> list[str]:
+    return [
+        str(BIN / "gunicorn"),
+        "config.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(threads),
+        "--timeout",
+        "30",
+        "--graceful-timeout",
+        "5",
+    ]
+
+
+def qcluster_command() -> list[str]:
+    return [str(BIN / "python"), "manage.py", "qcluster"]
+
+
+def qcluster_env(env: dict[str, str], *, workers: int = 1) -> dict[str, str]:
+    return {
+        **env,
+        "DJANGO_SETTINGS_MODULE": "tests.load.qcluster_settings",
+        "Q_WORKERS": str(workers),
+    }
+
+
+def stop_group(process: subprocess.Popen, *, grace: float = 10.0) -> None:
+    """SIGTERM the child's whole process group, SIGKILL what is left after `grace` seconds."""
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=grace)
+    except ProcessLookupError:
+        pass
+
+
+def group_pids(process: subprocess.Popen) -> list[int]:
+    """Every live process of the child's group (the `timeout` wrapper included)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # Fields after the parenthesised command name: state, ppid, pgrp, ...
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[2]) == process.pid and fields[0] != "Z":
+            pids.append(int(entry.name))
+    return sorted(pids)
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+def http_request(
+    url: str,
+    *,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+    body: bytes | None = None,
+    timeout: float = 10.0,
+) -> tuple[int, dict[str, str], bytes]:
+    """(status, headers, body); HTTP errors are answers here, not exceptions."""
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+def wait_until_serving(base: str, *, seconds: float = 60.0) -> float:
+    """Seconds until the login page answers 200."""
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        try:
+            if http_request(f"{base}/accounts/login/", timeout=2)[0] == 200:
+                return time.monotonic() - started
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"{base} did not start serving within {seconds:.0f}s")
+
+
+def login_through_form(base: str, username: str, password: str = MEMBER_PASSWORD) -> str:
+    """Sign in with the site's login form (CSRF token and all); returns the session key."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect)
+    with opener.open(f"{base}/accounts/login/", timeout=10) as response:
+        page = response.read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    if token is None:
+        raise RuntimeError("the login page has no CSRF token")
+    form = urllib.parse.urlencode(
+        {"csrfmiddlewaretoken": token.group(1), "username": username, "password": password}
+    ).encode()
+    try:
+        opener.open(f"{base}/accounts/login/", data=form, timeout=30)
+        raise RuntimeError(f"login of {username} did not redirect (wrong password?)")
+    except urllib.error.HTTPError as answer:
+        if answer.code != 302:
+            raise RuntimeError(f"login of {username} answered {answer.code}") from answer
+    session = next((cookie.value for cookie in jar if cookie.name == "sessionid"), None)
+    if session is None:
+        raise RuntimeError(f"login of {username} set no session cookie")
+    return session

@@ -1,0 +1,507 @@
+"""`make loadtest`: the site under gunicorn on PostgreSQL, driven by locust, then again while a
+full retrain and precompute run, with a checker that no member's list is ever empty.
+
+Phases:
+  1. steady load for --duration seconds: requests per second, p50/p95/p99 per endpoint, errors;
+  2. the same load while `manage.py retrain --queue-precompute` trains and a qcluster worker
+     writes every member's row, until the new run's precompute is done; meanwhile a checker
+     polls the recommendations API for some members and reads a sample of MemberRecommendations
+     rows, asserting every answer has carousels with courses and every row decodes non-empty;
+  3. one profile of the slowest endpoint (pyinstrument, in process).
+
+Rows the load writes for its members (impressions, events, enrolments, bookmarks, tokens,
+sessions) are deleted at the end, so the benchmark database stays as `make bench` left it
+apart from the new training run. Exits non-zero on any failed request or checker violation.
+"""
+
+import argparse
+import csv
+import datetime as dt
+import json
+import random
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.load import harness
+
+OUT = harness.ROOT / "var" / "loadtest"
+LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--database-url", default="postgres://postgres@127.0.0.1:5432/skillpath_bench"
+    )
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/1")
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
+    parser.add_argument("--users", type=int, default=10, help="concurrent locust users")
+    parser.add_argument("--spawn-rate", type=float, default=10.0)
+    parser.add_argument("--duration", type=int, default=60, help="steady phase, seconds")
+    parser.add_argument("--members", type=int, default=200, help="members with credentials")
+    parser.add_argument("--min-carousels", type=int, default=3)
+    parser.add_argument("--no-retrain", action="store_true", help="skip phase 2")
+    parser.add_argument("--retrain-timeout", type=int, default=480)
+    parser.add_argument("--no-profile", action="store_true", help="skip phase 3")
+    return parser.parse_args()
+
+
+# Set-up and clean-up, through Django in this process ------------------------------------------
+
+
+def credentials_create(*, count: int, form_logins: int, base: str) -> dict:
+    """Tokens and sessions for `count` members spread over the id range (all with a precomputed
+    row). The first `form_logins` sign in through the login form over HTTP; the rest get a
+    session made here, which is what that form would store, without paying the password hash
+    for every one of them inside the measured run."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from rest_framework.authtoken.models import Token
+
+    from catalog.models import Course
+    from members.models import Member
+    from recommendations.models import MemberRecommendations
+
+    with_rows = list(
+        MemberRecommendations.objects.order_by("member_id").values_list("member_id", flat=True)
+    )
+    step = max(1, len(with_rows) // count)
+    chosen = with_rows[::step][:count]
+    members = []
+    created_tokens = []
+    for number, member in enumerate(
+        Member.objects.filter(pk__in=chosen).select_related("user").order_by("pk")
+    ):
+        user = member.user
+        token, created = Token.objects.get_or_create(user=user)
+        if created:
+            created_tokens.append(token.key)
+        if number < form_logins:
+            session_key = harness.login_through_form(base, user.get_username())
+        else:
+            session = SessionStore()
+            session[SESSION_KEY] = str(user.pk)
+            session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+            session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+            session.create()
+            session_key = session.session_key
+        members.append(
+            {
+                "member_id": member.pk,
+                "username": user.get_username(),
+                "token": token.key,
+                "session": session_key,
+            }
+        )
+    slugs = list(Course.objects.order_by("?").values_list("slug", flat=True)[:1000])
+    return {"members": members, "course_slugs": slugs, "created_tokens": created_tokens}
+
+
+def load_rows_delete(setup: dict, since: dt.datetime) -> dict[str, int]:
+    from axes.models import AccessLog
+    from django.contrib.sessions.models import Session
+    from rest_framework.authtoken.models import Token
+
+    from members.models import Bookmark, Enrolment
+    from recommendations.models import FeedbackEvent
+
+    member_ids = [m["member_id"] for m in setup["members"]]
+    usernames = [m["username"] for m in setup["members"]]
+    return {
+        "feedback events": FeedbackEvent.objects.filter(
+            member_id__in=member_ids, created_at__gte=since
+        ).delete()[0],
+        "enrolments": Enrolment.objects.filter(
+            member_id__in=member_ids, enrolled_at__gte=since
+        ).delete()[0],
+        "bookmarks": Bookmark.objects.filter(
+            member_id__in=member_ids, created_at__gte=since
+        ).delete()[0],
+        "sessions": Session.objects.filter(
+            session_key__in=[m["session"] for m in setup["members"]]
+        ).delete()[0],
+        "tokens": Token.objects.filter(key__in=setup["created_tokens"]).delete()[0],
+        "login records": AccessLog.objects.filter(
+            username__in=usernames, attempt_time__gte=since
+        ).delete()[0],
+    }
+
+
+# Locust ------------------------------------------------------------------------------------
+
+
+def locust_start(
+    *, base: str, users: int, spawn_rate: float, seconds: int, prefix: Path, env: dict
+) -> subprocess.Popen:
+    command = [
+        str(harness.BIN / "locust"),
+        "-f",
+        str(LOCUSTFILE),
+        "--headless",
+        "--host",
+        base,
+        "--users",
+        str(users),
+        "--spawn-rate",
+        str(spawn_rate),
+        "--run-time",
+        f"{seconds}s",
+        "--stop-timeout",
+        "5",
+        "--csv",
+        str(prefix),
+        "--only-summary",
+        "--loglevel",
+        "WARNING",
+    ]
+    return harness.spawn(command, env=env, lifetime=seconds + 60, log=prefix.with_suffix(".log"))
+
+
+def locust_table(prefix: Path, title: str) -> dict[str, dict]:
+    """Print locust's CSV stats as a table; returns the rows by endpoint name."""
+    rows = {}
+    with Path(f"{prefix}_stats.csv").open() as handle:
+        for row in csv.DictReader(handle):
+            rows[row["Name"]] = row
+    print(f"\n{title}")
+    header = f"{'endpoint':<24}{'requests':>9}{'errors':>8}{'req/s':>8}"
+    header += f"{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}{'max ms':>8}"
+    print(header)
+    print("-" * len(header))
+    for name, row in rows.items():
+        print(
+            f"{name:<24}{row['Request Count']:>9}{row['Failure Count']:>8}"
+            f"{float(row['Requests/s']):>8.1f}{row['50%']:>8}{row['95%']:>8}{row['99%']:>8}"
+            f"{float(row['Max Response Time']):>8.0f}"
+        )
+    failures = Path(f"{prefix}_failures.csv")
+    if failures.exists():
+        for row in csv.DictReader(failures.open()):
+            print(f"  failure: {row['Name']}: {row['Error']} x{row['Occurrences']}")
+    return rows
+
+
+def targets_report(rows: dict[str, dict], users: int) -> None:
+    checks = [("api recommendations", 20), ("home /", 50)]
+    for name, limit in checks:
+        p95 = float(rows[name]["95%"])
+        verdict = "met" if p95 < limit else "MISSED"
+        print(f"  target {name} p95 < {limit} ms at {users} users: {p95:.0f} ms, {verdict}")
+
+
+# The checker -------------------------------------------------------------------------------
+
+
+class Checker(threading.Thread):
+    """Polls the recommendations API for some members and reads a sample of stored rows until
+    stopped; records every violation."""
+
+    def __init__(self, *, base: str, members: list[dict], row_sample: list[int], minimum: int):
+        super().__init__(daemon=True)
+        self.base = base
+        self.members = members
+        self.row_sample = row_sample
+        self.minimum = minimum
+        self.stop = threading.Event()
+        self.violations: list[str] = []
+        self.api_checks = 0
+        self.api_fewest = None
+        self.row_checks = 0
+        self.row_polls = 0
+        self.runs_seen: dict[int, int] = {}
+        self.fewest_candidates = None
+
+    def run(self) -> None:
+        from django.db import connection
+
+        try:
+            while not self.stop.is_set():
+                self._poll_api()
+                self._poll_rows()
+                self.stop.wait(0.5)
+        except Exception as error:  # a crash is a finding, not a reason to stop reporting
+            self.violations.append(f"checker crashed: {type(error).__name__}: {error}")
+        finally:
+            connection.close()
+
+    def _poll_api(self) -> None:
+        for member in self.members:
+            status, _, body = harness.http_request(
+                f"{self.base}/api/v1/recommendations/",
+                headers={"Authorization": f"Token {member['token']}"},
+            )
+            self.api_checks += 1
+            if status != 200:
+                self.violations.append(f"API {member['username']}: status {status}")
+                continue
+            full = sum(1 for c in json.loads(body)["carousels"] if c["courses"])
+            self.api_fewest = full if self.api_fewest is None else min(self.api_fewest, full)
+            if full < self.minimum:
+                self.violations.append(f"API {member['username']}: {full} carousels")
+
+    def _poll_rows(self) -> None:
+        from recommendations.engine import candidates_decode
+        from recommendations.models import MemberRecommendations
+
+        rows = MemberRecommendations.objects.filter(member_id__in=self.row_sample).values_list(
+            "member_id", "run_id", "payload"
+        )
+        seen = 0
+        runs: dict[int, int] = {}
+        for member_id, run_id, payload in rows:
+            seen += 1
+            try:
+                records = candidates_decode(payload)
+            except ValueError as error:
+                self.violations.append(f"row of member {member_id}: undecodable ({error})")
+                continue
+            if records.size == 0:
+                self.violations.append(f"row of member {member_id}: empty")
+            fewest = self.fewest_candidates
+            self.fewest_candidates = records.size if fewest is None else min(fewest, records.size)
+            runs[run_id] = runs.get(run_id, 0) + 1
+        self.row_polls += 1
+        self.row_checks += seen
+        if seen != len(self.row_sample):
+            self.violations.append(f"{len(self.row_sample) - seen} sampled rows missing")
+        for run_id, count in runs.items():
+            self.runs_seen[run_id] = max(self.runs_seen.get(run_id, 0), count)
+
+
+def retrain_under_load(args, *, base: str, env: dict, setup: dict) -> bool:
+    from recommendations.engine import candidates_decode
+    from recommendations.models import MemberRecommendations, TrainingRun
+
+    before = TrainingRun.objects.filter(is_active=True).values_list("pk", flat=True).first()
+    # Members whose row holds candidates now (a member with no activity has an empty one):
+    # these must never see an empty or unreadable row.
+    sample = [
+        member_id
+        for member_id, payload in MemberRecommendations.objects.order_by("?").values_list(
+            "member_id", "payload"
+        )[:2400]
+        if candidates_decode(payload).size
+    ][:2000]
+    checker = Checker(
+        base=base,
+        members=setup["members"][-10:],
+        row_sample=sample,
+        minimum=args.min_carousels,
+    )
+    prefix = OUT / "retrain"
+    locust = locust_start(
+        base=base,
+        users=args.users,
+        spawn_rate=args.spawn_rate,
+        seconds=args.retrain_timeout,
+        prefix=prefix,
+        env=env,
+    )
+    checker.start()
+    time.sleep(5)
+    print(f"\nphase 2: retrain + precompute under {args.users} users (active run: {before})")
+    started = time.monotonic()
+    retrain = subprocess.run(
+        [
+            "timeout",
+            str(args.retrain_timeout),
+            str(harness.BIN / "python"),
+            *("manage.py", "retrain", "--queue-precompute"),
+        ],
+        cwd=harness.ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    trained = time.monotonic() - started
+    print(f"  retrain command exit {retrain.returncode} after {trained:.1f}s")
+    print("  " + (retrain.stdout.strip().splitlines() or [retrain.stderr.strip()])[0])
+    run = TrainingRun.objects.order_by("-pk").first()
+    done = False
+    deadline = started + args.retrain_timeout - 10
+    while time.monotonic() < deadline and retrain.returncode == 0:
+        run.refresh_from_db()
+        if run.precomputed_at is not None:
+            done = True
+            break
+        time.sleep(1)
+    total = time.monotonic() - started
+    print(
+        f"  run {run.pk}: {run.status}, active={run.is_active}, precompute shards "
+        f"{run.precompute_shards_done}/{run.precompute_shards}, "
+        f"{'done' if done else 'NOT done'} {total:.1f}s after the retrain started"
+    )
+    time.sleep(5)
+    checker.stop.set()
+    checker.join(timeout=60)
+    harness.stop_group(locust, grace=30)
+    rows = locust_table(prefix, "phase 2: during retrain + precompute")
+    targets_report(rows, args.users)
+    print(
+        f"  checker: {checker.api_checks} API answers (fewest carousels with courses: "
+        f"{checker.api_fewest}, minimum {args.min_carousels}), {checker.row_checks} row reads "
+        f"over {checker.row_polls} polls of {len(sample)} members (fewest candidates in a "
+        f"row: {checker.fewest_candidates}); largest count of sampled rows per run: "
+        f"{checker.runs_seen}"
+    )
+    for violation in checker.violations[:20]:
+        print(f"  VIOLATION {violation}")
+    errors = int(rows["Aggregated"]["Failure Count"])
+    ok = done and not checker.violations and errors == 0
+    print(
+        f"  retrain under load: {'PASS' if ok else 'FAIL'} ({errors} failed requests, "
+        f"{len(checker.violations)} checker violations)"
+    )
+    return ok
+
+
+# The profile -------------------------------------------------------------------------------
+
+ENDPOINTS = {
+    "home /": ("/", "site"),
+    "api recommendations": ("/api/v1/recommendations/", "api"),
+    "course page": (None, "site"),
+}
+
+
+def profile_slowest(rows: dict[str, dict], setup: dict) -> None:
+    from django.test import Client
+    from pyinstrument import Profiler
+
+    name = max(
+        (n for n in rows if n in ENDPOINTS), key=lambda n: float(rows[n]["95%"]), default=None
+    )
+    if name is None:
+        return
+    path, auth = ENDPOINTS[name]
+    path = path or f"/courses/{setup['course_slugs'][0]}/"
+    member = setup["members"][0]
+    client = Client(HTTP_HOST="127.0.0.1")
+    headers = {}
+    if auth == "site":
+        client.cookies["sessionid"] = member["session"]
+    else:
+        headers["Authorization"] = f"Token {member['token']}"
+    # The first request loads the model snapshot; the profile is of warm requests.
+    client.get(path, headers=headers)
+    repeats = 20
+    durations = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        client.get(path, headers=headers)
+        durations.append(1000 * (time.perf_counter() - started))
+    durations.sort()
+    print(
+        f"\nphase 3: {name} ({path}) alone, in process, no profiler, {repeats} warm requests: "
+        f"median {durations[repeats // 2]:.1f} ms, fastest {durations[0]:.1f} ms"
+    )
+    profiler = Profiler(interval=0.0005)
+    profiler.start()
+    for _ in range(repeats):
+        response = client.get(path, headers=headers)
+        assert response.status_code == 200, response.status_code
+    profiler.stop()
+    report = OUT / "profile.html"
+    report.write_text(profiler.output_html())
+    session = profiler.last_session
+    print(
+        f"  profile of the same {repeats} requests (slowest endpoint by p95): "
+        f"{1000 * session.duration / repeats:.1f} ms each with the profiler on "
+        f"(full tree: {report.relative_to(harness.ROOT)})"
+    )
+    text = profiler.output_text(unicode=True, processor_options={"filter_threshold": 0.02})
+    for line in text.splitlines()[:70]:
+        print("  " + line)
+
+
+def main() -> int:
+    args = parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    port = harness.free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = harness.site_env(
+        database_url=args.database_url,
+        redis_url=args.redis_url,
+        # Throttles raised for the run: the load would otherwise hit 120/min per member.
+        API_THROTTLE_EVENTS="100000/min",
+        API_THROTTLE_ANON="100000/min",
+        LOADTEST_CREDENTIALS=str(OUT / "credentials.json"),
+        LOADTEST_MIN_CAROUSELS=str(args.min_carousels),
+    )
+    harness.django_setup(env)
+    from django.utils import timezone
+
+    since = timezone.now()
+    random.seed(7)
+    lifetime = args.duration + args.retrain_timeout + 600
+    web = harness.spawn(
+        harness.gunicorn_command(port=port, workers=args.workers, threads=args.threads),
+        env=env,
+        lifetime=lifetime,
+        log=OUT / "gunicorn.log",
+    )
+    worker = harness.spawn(
+        harness.qcluster_command(),
+        env=harness.qcluster_env(env, workers=1),
+        lifetime=lifetime,
+        log=OUT / "qcluster.log",
+    )
+    setup = None
+    ok = True
+    try:
+        print(
+            f"gunicorn on {base}: {args.workers} workers x {args.threads} threads (gthread), "
+            f"DEBUG=0, database {args.database_url.rsplit('/', 1)[1]}; API throttles raised "
+            "to 100000/min for the run; one qcluster worker (scheduler off)"
+        )
+        print(f"  serving after {harness.wait_until_serving(base):.1f}s")
+        setup = credentials_create(count=args.members, form_logins=5, base=base)
+        (OUT / "credentials.json").write_text(json.dumps(setup))
+        print(
+            f"  {len(setup['members'])} members with tokens and sessions (5 signed in through "
+            "the login form)"
+        )
+        # Each worker loads the model snapshot on its first request: warm them all first.
+        for member in setup["members"][: 4 * args.workers * args.threads]:
+            harness.http_request(
+                f"{base}/", headers={"Cookie": f"sessionid={member['session']}"}, timeout=30
+            )
+
+        prefix = OUT / "steady"
+        print(f"\nphase 1: {args.users} users for {args.duration}s")
+        locust = locust_start(
+            base=base,
+            users=args.users,
+            spawn_rate=args.spawn_rate,
+            seconds=args.duration,
+            prefix=prefix,
+            env=env,
+        )
+        locust.wait(timeout=args.duration + 90)
+        rows = locust_table(prefix, f"phase 1: steady load, {args.users} users")
+        targets_report(rows, args.users)
+        ok = int(rows["Aggregated"]["Failure Count"]) == 0
+
+        if not args.no_retrain:
+            ok = retrain_under_load(args, base=base, env=env, setup=setup) and ok
+        if not args.no_profile:
+            profile_slowest(rows, setup)
+    finally:
+        harness.stop_group(web)
+        harness.stop_group(worker, grace=20)
+        if setup is not None:
+            deleted = load_rows_delete(setup, since)
+            counts = ", ".join(f"{count} {what}" for what, count in deleted.items())
+            print(f"\ncleaned up the load's rows: {counts}")
+    print(f"\nloadtest: {'PASS' if ok else 'FAIL'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
