@@ -18,6 +18,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import Resolver404, resolve
+from django.views import defaults
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
@@ -160,3 +161,20 @@ def login_lockout_response(
         "cooloff_timedelta": settings.AXES_COOLOFF_TIME,
     }
     return render(request, settings.AXES_LOCKOUT_TEMPLATE, context, status=429)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: the API keeps its JSON error shape even when the failure is outside a view
+    (a database outage during middleware, say); the site shows its friendly page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {
+                "error": {
+                    "code": "server_error",
+                    "message": "The server could not complete this request; try again shortly.",
+                    "fields": {},
+                }
+            },
+            status=500,
+        )
+    return defaults.server_error(request)

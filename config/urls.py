@@ -11,3 +11,5 @@ urlpatterns = [
     path("", include("catalog.urls")),
     path("", include("members.urls")),
 ]
+
+handler500 = "config.api_errors.server_error"

@@ -211,3 +211,14 @@ def test_a_path_with_a_newline_is_a_json_404(api):
     response = api.get("/api/v1/skills/a%0A/")
     assert response.status_code == 404
     assert error(response)["code"] == "not_found"
+
+
+def test_server_errors_keep_the_json_shape_under_api_and_the_page_elsewhere(rf):
+    from config.api_errors import server_error
+
+    api = server_error(rf.get("/api/v1/recommendations/"))
+    assert api.status_code == 500
+    assert json.loads(api.content)["error"]["code"] == "server_error"
+    site = server_error(rf.get("/"))
+    assert site.status_code == 500
+    assert b"<html" in site.content.lower()
