@@ -52,7 +52,11 @@ class CourseSummarySerializer(serializers.ModelSerializer):
             # Every caller prefetches; a missing prefetch must fail loudly in tests, not turn
             # into one query per card in production.
             raise AttributeError("course_card_skills_prefetch() was not applied to this course")
-        return SkillRefSerializer([tag.skill for tag in tags], many=True).data
+        # Plain dicts with SkillRefSerializer's fields: a serializer per card costs more than the
+        # rest of a recommendations response.
+        return [
+            {"id": tag.skill.pk, "slug": tag.skill.slug, "name": tag.skill.name} for tag in tags
+        ]
 
 
 class CourseDetailSerializer(CourseSummarySerializer):
