@@ -300,6 +300,36 @@ RECOMMENDATIONS = {
     "RETRAIN_EVERY_MINUTES": int(os.environ.get("REC_RETRAIN_EVERY_MINUTES", "360")),
     # How long a web process keeps the active model snapshot before checking for a newer one.
     "SNAPSHOT_CHECK_SECONDS": float(os.environ.get("REC_SNAPSHOT_CHECK_SECONDS", "30")),
+    # The learned ranker (recommendations/ranking.py): trained in each retrain once this many
+    # impressions are logged; an impression is positive when clicked, or when the member
+    # enrolled in the course within RANKER_ENROL_WINDOW_HOURS of seeing it.
+    "RANKER_MIN_IMPRESSIONS": int(os.environ.get("REC_RANKER_MIN_IMPRESSIONS", "2000")),
+    "RANKER_WINDOW_DAYS": int(os.environ.get("REC_RANKER_WINDOW_DAYS", "60")),
+    "RANKER_MAX_EXAMPLES": int(os.environ.get("REC_RANKER_MAX_EXAMPLES", "300000")),
+    "RANKER_ENROL_WINDOW_HOURS": 24,
+    # Keep at most this many ignored impressions per positive (1.0 keeps all) ...
+    "RANKER_NEGATIVE_RATE": float(os.environ.get("REC_RANKER_NEGATIVE_RATE", "1.0")),
+    # ... and add this many never-shown random courses per positive as extra negatives.
+    "RANKER_RANDOM_NEGATIVES": float(os.environ.get("REC_RANKER_RANDOM_NEGATIVES", "0.0")),
+    "RANKER_TEST_FRACTION": 0.2,
+    "RANKER_C": 1.0,
+    "RANKER_L2_MEMBER": 10.0,
+    "RANKER_L2_COURSE": 10.0,
+    "RANKER_ROUNDS": 3,
+    # The ranker serves only when its within-carousel AUC beats the unranked order's by this.
+    "RANKER_MIN_AUC_GAIN": 0.0,
+}
+
+# A/B experiments on the homepage (recommendations/experiments.py, docs/experiments.md).
+EXPERIMENTS = {
+    # An impression counts as enrolled when the member enrolled within this window after it.
+    "ENROL_WINDOW_HOURS": 24,
+    "CONFIDENCE": 0.95,
+    # A difference against the control is called significant below this p-value.
+    "ALPHA": 0.05,
+    # Every variant of a running experiment shows at most this many carousels, so variants
+    # compete on the same number of slots (the default homepage is not cut).
+    "MAX_CAROUSELS": int(os.environ.get("EXPERIMENT_MAX_CAROUSELS", "3")),
 }
 
 # The automatic course-to-skill tagger (catalog/tagging/): every threshold in one place.

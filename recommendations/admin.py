@@ -1,12 +1,19 @@
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
-from django.shortcuts import redirect
-from django.urls import path
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.forms.models import BaseInlineFormSet
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 from django_q.tasks import async_task
 
 from catalog.tagging.chart import line_chart
+from recommendations.experiments import experiment_results, experiment_variants_problems
 from recommendations.models import (
     Dismissal,
+    Experiment,
+    ExperimentAssignment,
+    ExperimentVariant,
     FeedbackEvent,
     MemberRecommendations,
     TrainingRun,
@@ -33,12 +40,14 @@ class FeedbackEventAdmin(admin.ModelAdmin):
         "reason_key",
         "carousel_position",
         "position",
+        "strategy",
+        "variant",
     ]
-    list_filter = ["kind", "reason", "strategy"]
+    list_filter = ["kind", "reason", "strategy", "variant__experiment"]
     search_fields = ["member__user__username", "course__title", "reason_key"]
     date_hierarchy = "created_at"
-    raw_id_fields = ["member", "course"]
-    list_select_related = ["member__user", "course"]
+    raw_id_fields = ["member", "course", "variant"]
+    list_select_related = ["member__user", "course", "variant__experiment"]
     show_full_result_count = False
 
 
@@ -58,6 +67,7 @@ class TrainingRunAdmin(admin.ModelAdmin):
         "duration",
         "als_ndcg",
         "popularity_ndcg",
+        "ranker_auc",
         "precomputed",
         "short_message",
     ]
@@ -77,12 +87,12 @@ class TrainingRunAdmin(admin.ModelAdmin):
         "precompute_shards_done",
         "precomputed_at",
     ]
-    exclude = ["artifact", "model_artifact"]
+    exclude = ["artifact", "model_artifact", "ranker_artifact"]
     actions = ["activate_run"]
     change_list_template = "admin/recommendations/trainingrun/change_list.html"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).defer("artifact", "model_artifact")
+        return super().get_queryset(request).defer("artifact", "model_artifact", "ranker_artifact")
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -98,6 +108,14 @@ class TrainingRunAdmin(admin.ModelAdmin):
     @admin.display(description="popularity NDCG@10")
     def popularity_ndcg(self, run: TrainingRun) -> str:
         return _metric(run, "popularity", "ndcg")
+
+    @admin.display(description="ranker AUC global / mixed")
+    def ranker_auc(self, run: TrainingRun) -> str:
+        ranker = (run.metrics or {}).get("ranker") or {}
+        if ranker.get("auc_global") is None:
+            return "—"
+        used = "used" if ranker.get("used") else "not used"
+        return f"{ranker['auc_global']:.3f} / {ranker['auc_mixed'] or 0:.3f} ({used})"
 
     @admin.display(description="precompute")
     def precomputed(self, run: TrainingRun) -> str:
@@ -177,4 +195,84 @@ class MemberRecommendationsAdmin(admin.ModelAdmin):
     readonly_fields = ["member", "run", "computed_at"]
 
     def has_add_permission(self, request) -> bool:
+        return False
+
+
+class VariantFormSet(BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        variants = [
+            (
+                form.cleaned_data.get("code", ""),
+                form.cleaned_data.get("strategy", ""),
+                form.cleaned_data.get("weight") or 0,
+                bool(form.cleaned_data.get("is_control")),
+            )
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+        problems = experiment_variants_problems(variants=variants)
+        if problems:
+            raise ValidationError(problems)
+
+
+class ExperimentVariantInline(admin.TabularInline):
+    model = ExperimentVariant
+    formset = VariantFormSet
+    extra = 0
+    min_num = 2
+    fields = ["code", "strategy", "weight", "is_control"]
+
+
+@admin.register(Experiment)
+class ExperimentAdmin(admin.ModelAdmin):
+    list_display = ["name", "key", "starts_at", "ends_at", "exploration_share", "results_link"]
+    search_fields = ["name", "key"]
+    prepopulated_fields = {"key": ["name"]}
+    inlines = [ExperimentVariantInline]
+
+    @admin.display(description="results")
+    def results_link(self, experiment: Experiment) -> str:
+        url = reverse("admin:recommendations_experiment_results", args=[experiment.pk])
+        return format_html('<a href="{}">Results</a>', url)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:experiment_id>/results/",
+                self.admin_site.admin_view(self.results_view),
+                name="recommendations_experiment_results",
+            ),
+            *super().get_urls(),
+        ]
+
+    def results_view(self, request, experiment_id: int):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        experiment = get_object_or_404(Experiment, pk=experiment_id)
+        return TemplateResponse(
+            request,
+            "admin/recommendations/experiment/results.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": f"Results: {experiment.name}",
+                "results": experiment_results(experiment=experiment),
+            },
+        )
+
+
+@admin.register(ExperimentAssignment)
+class ExperimentAssignmentAdmin(admin.ModelAdmin):
+    list_display = ["experiment", "member", "variant", "assigned_at"]
+    list_filter = ["experiment", "variant__strategy"]
+    search_fields = ["member__user__username"]
+    list_select_related = ["experiment", "member__user", "variant__experiment"]
+    readonly_fields = ["experiment", "member", "variant", "assigned_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # An assignment is what the member saw; editing it would corrupt the results.
         return False

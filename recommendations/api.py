@@ -16,6 +16,7 @@ from config.api_errors import error_responses
 from members.api import request_member
 from recommendations import api_selectors
 from recommendations.events import ACCEPTED, DUPLICATE, REJECTED, EventInput, events_ingest
+from recommendations.experiments import home_page_serve
 from recommendations.selectors import HomePage, courses_similar, home_page_for_member
 from recommendations.serializers import (
     BatchRecommendationsInputSerializer,
@@ -77,7 +78,7 @@ class RecommendationsView(APIView):
         data = query_params(request, RecommendationsQuerySerializer)
         member = request_member(request)
         page = api_selectors.home_page_trim(
-            page=home_page_for_member(member=member),
+            page=home_page_serve(member=member),
             reason=data.get("reason"),
             limit=data["limit"],
         )

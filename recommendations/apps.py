@@ -31,12 +31,23 @@ def member_refresh_enqueue(*, member_id: int, **_: object) -> None:
     async_task("recommendations.tasks.member_refresh", member_id, group="member-refresh")
 
 
+def experiments_changed(**_: object) -> None:
+    """An experiment was saved or deleted: this process re-reads experiments at once (others
+    within SNAPSHOT_CHECK_SECONDS)."""
+    from recommendations.snapshots import experiments_forget
+
+    experiments_forget()
+
+
 class RecommendationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "recommendations"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
         from members.signals import member_activity_changed
+        from recommendations.models import Experiment, ExperimentVariant
 
         post_migrate.connect(
             retrain_schedule_ensure, sender=self, dispatch_uid="recommendations.retrain_schedule"
@@ -44,3 +55,10 @@ class RecommendationsConfig(AppConfig):
         member_activity_changed.connect(
             member_refresh_enqueue, dispatch_uid="recommendations.member_refresh"
         )
+        for model in (Experiment, ExperimentVariant):
+            for name, signal in (("save", post_save), ("delete", post_delete)):
+                signal.connect(
+                    experiments_changed,
+                    sender=model,
+                    dispatch_uid=f"recommendations.experiments_changed.{model.__name__}.{name}",
+                )

@@ -168,6 +168,7 @@ def _context(impression: FeedbackEvent | None) -> ShownCourse | None:
         strategy=impression.strategy,
         carousel_position=impression.carousel_position,
         position=impression.position,
+        variant_id=impression.variant_id,
     )
 
 
@@ -194,6 +195,7 @@ def _store(
         strategy=impression.strategy if impression else "",
         carousel_position=impression.carousel_position if impression else None,
         position=impression.position if impression else None,
+        variant_id=impression.variant_id if impression else None,
         value=event.value,
         created_at=now,
     )

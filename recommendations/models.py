@@ -57,6 +57,16 @@ class FeedbackEvent(models.Model):
     value = models.FloatField(
         null=True, blank=True, help_text="Event payload, e.g. watch progress in percent."
     )
+    variant = models.ForeignKey(
+        "ExperimentVariant",
+        null=True,
+        blank=True,
+        # Results outlive a deleted variant only as unattributed events; deleting an
+        # experiment must not delete what members did.
+        on_delete=models.SET_NULL,
+        related_name="events",
+        help_text="The experiment variant that served the page it came from.",
+    )
     created_at = models.DateTimeField(db_index=True)
 
     class Meta:
@@ -117,6 +127,12 @@ class TrainingRun(models.Model):
     model_artifact = models.BinaryField(
         null=True, blank=True, editable=False, help_text="Learned models workers load (ALS)."
     )
+    ranker_artifact = models.BinaryField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The learned ranker's coefficients (global, per-member, per-course).",
+    )
     precompute_shards = models.PositiveIntegerField(default=0)
     precompute_shards_done = models.PositiveIntegerField(default=0)
     precomputed_at = models.DateTimeField(null=True, blank=True)
@@ -165,3 +181,96 @@ class MemberRecommendations(models.Model):
 
     def __str__(self) -> str:
         return f"Recommendations of member {self.member_id} from run {self.run_id}"
+
+
+class Experiment(models.Model):
+    """An A/B test of homepage strategies: members split across variants by a stable hash."""
+
+    name = models.CharField(max_length=120)
+    key = models.SlugField(
+        max_length=60,
+        unique=True,
+        help_text="Salt of the assignment hash: changing it reshuffles members.",
+    )
+    description = models.TextField(blank=True)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField(null=True, blank=True, help_text="Empty: runs until stopped.")
+    exploration_share = models.FloatField(
+        default=0.0,
+        help_text="Share of slots given to random eligible courses (strategy 'explore').",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__isnull=True) | Q(ends_at__gt=models.F("starts_at")),
+                name="experiment_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(exploration_share__gte=0) & Q(exploration_share__lte=0.5),
+                name="experiment_exploration_share_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ExperimentVariant(models.Model):
+    """One arm: a serving strategy the homepage understands, and its share of traffic."""
+
+    class Strategy(models.TextChoices):
+        RECENCY = "recency", "Recency baseline (new and popular, not personalised)"
+        AFFINITY = "affinity", "Skill affinity (rule-based reasons only)"
+        ALS = "als", "Rule-based reasons + learned candidates (ALS, similar, text)"
+        RANKED = "ranked", "Learned candidates re-ordered by the ranker"
+        DEFAULT = "default", "Whatever the site serves without an experiment"
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="variants")
+    code = models.SlugField(max_length=40)
+    strategy = models.CharField(max_length=20, choices=Strategy.choices)
+    weight = models.PositiveIntegerField(default=1, help_text="Relative share of traffic.")
+    is_control = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["experiment_id", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["experiment", "code"], name="variant_code_unique"),
+            models.UniqueConstraint(
+                fields=["experiment"], condition=Q(is_control=True), name="one_control_variant"
+            ),
+            models.CheckConstraint(condition=Q(weight__gt=0), name="variant_weight_positive"),
+            models.CheckConstraint(
+                condition=Q(strategy__in=["recency", "affinity", "als", "ranked", "default"]),
+                name="variant_strategy_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.experiment.key}/{self.code}"
+
+
+class ExperimentAssignment(models.Model):
+    """A member's variant, written on first exposure and never changed afterwards."""
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="assignments")
+    member = models.ForeignKey(
+        Member, on_delete=models.CASCADE, related_name="experiment_assignments"
+    )
+    variant = models.ForeignKey(
+        ExperimentVariant, on_delete=models.CASCADE, related_name="assignments"
+    )
+    assigned_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["experiment_id", "member_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["experiment", "member"], name="one_assignment_per_experiment"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"member {self.member_id} in {self.variant}"

@@ -34,6 +34,7 @@ from recommendations.learning import (
 )
 from recommendations.models import TrainingRun
 from recommendations.precompute import precompute_plan, precompute_shard
+from recommendations.ranking import ranker_dumps, ranker_train
 
 logger = logging.getLogger(__name__)
 
@@ -360,6 +361,11 @@ def training_run_execute(
             )
         payload = rules_snapshot_dumps(snapshot)
         model_payload = learned_models_dumps(models) if models is not None else None
+        stage = time.perf_counter()
+        ranker_payload, ranker_metrics = _ranker_build(
+            snapshot=snapshot, activity=activity, now=now or timezone.now()
+        )
+        timings["ranker_seconds"] = time.perf_counter() - stage
     except Exception as error:
         logger.exception("training run %s failed", run.pk)
         run.status = TrainingRun.Status.FAILED
@@ -371,8 +377,9 @@ def training_run_execute(
 
     run.artifact = payload
     run.model_artifact = model_payload
+    run.ranker_artifact = ranker_payload
     run.kind = TrainingRun.Kind.LEARNED if models is not None else TrainingRun.Kind.RULES
-    run.message = message
+    run.message = f"{message} Ranker {ranker_metrics['why']}."
     run.metrics = {
         "courses": int(snapshot.course_ids.size),
         "members": int(member_ids.size),
@@ -382,6 +389,7 @@ def training_run_execute(
         "industry_cohorts": int(np.count_nonzero(np.diff(snapshot.industry_profiles.indptr))),
         "artifact_bytes": len(payload),
         "model_artifact_bytes": len(model_payload or b""),
+        "ranker": ranker_metrics,
         **learned_metrics,
         **timings,
     }
@@ -403,6 +411,19 @@ def training_run_execute(
         if precompute_inline:
             run.refresh_from_db()
     return run
+
+
+def _ranker_build(
+    *, snapshot: RulesSnapshot, activity: ActivityArrays, now: dt.datetime
+) -> tuple[bytes | None, dict]:
+    """The ranker's artifact and metrics. A ranker that fails to train costs the run nothing
+    but the ranker: the run still serves its snapshot and learned candidates."""
+    try:
+        ranker, metrics = ranker_train(snapshot=snapshot, activity=activity, now=now)
+    except Exception as error:
+        logger.exception("ranker training failed")
+        return None, {"used": False, "why": f"failed: {type(error).__name__}: {error}"}
+    return (ranker_dumps(ranker) if ranker is not None else None), metrics
 
 
 def precompute_enqueue(*, run: TrainingRun, plan: list[tuple[int, int]], inline: bool) -> None:

@@ -4,6 +4,7 @@ Per page view: a constant number of queries (the member's skills, activity, dism
 feedback counts, then the shown courses), and numpy work over the cached rules snapshot.
 """
 
+import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Sequence
@@ -21,10 +22,26 @@ from members.models import Enrolment, FollowedSkill, Member, MemberSkill
 from recommendations import engine
 from recommendations.models import Dismissal, FeedbackEvent, MemberRecommendations
 from recommendations.pipeline import RulesSnapshot
+from recommendations.ranking import ActiveRanker, ranker_page_scores
 from recommendations.services import ShownCourse
-from recommendations.snapshots import snapshot_active
+from recommendations.snapshots import serving_state, snapshot_active
 
+# What FeedbackEvent.strategy records for a card. The default homepage logs "rules" (or
+# "ranked" once a ranker is active); experiment variants log their strategy.
 STRATEGY_RULES = "rules"
+STRATEGY_DEFAULT = "default"
+STRATEGY_RECENCY = "recency"
+STRATEGY_AFFINITY = "affinity"
+STRATEGY_ALS = "als"
+STRATEGY_RANKED = "ranked"
+STRATEGY_EXPLORE = "explore"
+STRATEGIES = (
+    STRATEGY_DEFAULT,
+    STRATEGY_RECENCY,
+    STRATEGY_AFFINITY,
+    STRATEGY_ALS,
+    STRATEGY_RANKED,
+)
 
 
 @dataclass(frozen=True)
@@ -112,13 +129,16 @@ def _cards(
     snapshot: RulesSnapshot,
     recency: np.ndarray,
     order: Sequence[int],
+    strategy: str = STRATEGY_RULES,
+    variant_id: int | None = None,
+    max_carousels: int | None = None,
 ) -> list[Carousel]:
     config = _config()
     wanted = [
         groups[index]
         for index in order
         if len(groups[index].positions) >= config["CAROUSEL_MIN_SIZE"]
-    ][: config["MAX_CAROUSELS"]]
+    ][: config["MAX_CAROUSELS"] if max_carousels is None else max_carousels]
     layout: list[tuple[_Group, list[int], dict[int, float]]] = []
     for group in wanted:
         score_of = dict(zip(group.positions, group.scores, strict=True))
@@ -141,9 +161,10 @@ def _cards(
                         course_id=course.pk,
                         reason=group.reason,
                         reason_key=group.key,
-                        strategy=STRATEGY_RULES,
+                        strategy=strategy,
                         carousel_position=carousel_position,
                         position=len(cards),
+                        variant_id=variant_id,
                     ),
                 )
             )
@@ -172,12 +193,38 @@ def home_page_for_visitor(*, now: dt.datetime | None = None) -> HomePage:
     return HomePage(page_view_id=uuid.uuid4(), carousels=carousels)
 
 
-def home_page_for_member(*, member: Member, now: dt.datetime | None = None) -> HomePage:
-    """The member's carousels, one per reason, each course under its best (argmax) reason."""
+def home_page_for_member(
+    *,
+    member: Member,
+    now: dt.datetime | None = None,
+    strategy: str = STRATEGY_DEFAULT,
+    variant_id: int | None = None,
+    exploration_share: float = 0.0,
+    max_carousels: int | None = None,
+    page_view_id: uuid.UUID | None = None,
+) -> HomePage:
+    """The member's carousels, one per reason, each course under its best (argmax) reason.
+
+    `strategy` picks what serves the page (experiments pass their variant's; see
+    recommendations/README.md): `default` is the site's homepage (learned candidates, and the
+    ranker inside each carousel when the active run's ranker beat the unranked order),
+    `recency` new and popular courses without personalisation, `affinity` the rule-based
+    reasons only (the learned row is not read), `als` rule-based and learned candidates
+    without the ranker, `ranked` the same re-ordered by the active run's ranker whatever its
+    offline verdict. `exploration_share` of the slots go to random eligible courses, drawn
+    from a generator seeded by the page view id (a new random one unless given).
+    """
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown homepage strategy {strategy!r}")
     config = _config()
     now = now or timezone.now()
-    snapshot = snapshot_active()
+    state = serving_state()
+    snapshot = state.snapshot
+    ranker = _ranker_for(strategy, state.ranker)
+    logged = _logged_strategy(strategy, ranker)
     n_courses, n_skills = snapshot.course_ids.size, snapshot.skill_ids.size
+    uses_learned = strategy in (STRATEGY_DEFAULT, STRATEGY_ALS, STRATEGY_RANKED)
+    personalised = strategy != STRATEGY_RECENCY
 
     followed_rows = list(
         FollowedSkill.objects.filter(member=member).values_list("skill_id", "skill__name")
@@ -194,6 +241,8 @@ def home_page_for_member(*, member: Member, now: dt.datetime | None = None) -> H
         MemberRecommendations.objects.filter(member=member)
         .values_list("payload", flat=True)
         .first()
+        if uses_learned
+        else None
     )
     dismissed_ids = list(
         Dismissal.objects.filter(member=member).values_list("course_id", flat=True)
@@ -290,6 +339,9 @@ def home_page_for_member(*, member: Member, now: dt.datetime | None = None) -> H
     # One reason per followed skill, per anchor course and per profile skill, then the cohort
     # and global reasons. On equal rank-scaled scores the earlier row wins the course.
     reasons: list[tuple[str, str, str, np.ndarray]] = []
+    if not personalised:
+        reasons.append(("new", "new", "New", recency))
+        reasons.append(("popular", "popular", "Popular", snapshot.popularity))
     course_skill = snapshot.course_skill_by_column
 
     def skill_reason(reason: str, verb: str, skill_id: int, weight: float) -> None:
@@ -307,7 +359,7 @@ def home_page_for_member(*, member: Member, now: dt.datetime | None = None) -> H
         )
 
     followed_set = set()
-    for skill_id, _ in followed_rows:
+    for skill_id, _ in followed_rows if personalised else []:
         followed_set.add(skill_id)
         skill_reason("follow", "follow", skill_id, 1.0)
     # Learned candidates precomputed by the active run: ALS picks, ALS item-item "Because you
@@ -341,7 +393,8 @@ def home_page_for_member(*, member: Member, now: dt.datetime | None = None) -> H
                     scores,
                 )
             )
-    for course_id, title, _, _ in enrolment_rows[: config["WATCHED_ANCHORS"]]:
+    anchors = enrolment_rows[: config["WATCHED_ANCHORS"]] if personalised else []
+    for course_id, title, _, _ in anchors:
         position = int(snapshot.course_positions(np.array([course_id]))[0])
         if position >= 0 and course_id not in learned_anchors:
             reasons.append(
@@ -357,7 +410,7 @@ def home_page_for_member(*, member: Member, now: dt.datetime | None = None) -> H
             ("als", "als", "Learners like you also took", learned[(engine.FAMILY_ALS, -1)])
         )
     for skill_id, weight, _ in profile_rows:
-        if skill_id not in followed_set:
+        if skill_id not in followed_set and personalised:
             skill_reason("profile", "have", skill_id, weight)
     if (engine.FAMILY_TEXT, -1) in learned:
         reasons.append(
@@ -369,7 +422,7 @@ def home_page_for_member(*, member: Member, now: dt.datetime | None = None) -> H
             )
         )
     title_row = snapshot.title_position(member.title_id)
-    if title_row >= 0:
+    if title_row >= 0 and personalised:
         reasons.append(
             (
                 "title",
@@ -379,7 +432,7 @@ def home_page_for_member(*, member: Member, now: dt.datetime | None = None) -> H
             )
         )
     industry_row = snapshot.industry_position(member.industry_id)
-    if industry_row >= 0:
+    if industry_row >= 0 and personalised:
         reasons.append(
             (
                 "industry",
@@ -388,9 +441,10 @@ def home_page_for_member(*, member: Member, now: dt.datetime | None = None) -> H
                 snapshot.industry_trending[[industry_row], :].toarray()[0] * personal,
             )
         )
-    reasons.append(("popular", "popular", "Popular", snapshot.popularity * personal))
-    # "New" stays about newness: relevance only breaks near-ties between fresh courses.
-    reasons.append(("new", "new", "New", recency * (1.0 + 0.25 * relevance)))
+    if personalised:
+        reasons.append(("popular", "popular", "Popular", snapshot.popularity * personal))
+        # "New" stays about newness: relevance only breaks near-ties between fresh courses.
+        reasons.append(("new", "new", "New", recency * (1.0 + 0.25 * relevance)))
 
     limit = config["CANDIDATES_PER_REASON"]
     stacked = np.vstack(
@@ -419,9 +473,145 @@ def home_page_for_member(*, member: Member, now: dt.datetime | None = None) -> H
     # Within a skill-set bucket courses go newest first; a course the member keeps ignoring
     # counts as older, so it sinks behind its siblings as well as losing reason rank.
     carousels = _cards(
-        group_list, snapshot=snapshot, recency=recency * discount, order=carousel_order
+        group_list,
+        snapshot=snapshot,
+        recency=recency * discount,
+        order=carousel_order,
+        strategy=logged,
+        variant_id=variant_id,
+        max_carousels=max_carousels,
     )
-    return HomePage(page_view_id=uuid.uuid4(), carousels=carousels)
+    if ranker is not None and carousels:
+        carousels = _reranked(
+            carousels,
+            ranker=ranker,
+            snapshot=snapshot,
+            member=member,
+            relevance=relevance,
+            held_skills=np.maximum(followed, profile),
+            enrolled_positions=enrolled_positions[enrolled_positions >= 0],
+            learned=learned,
+            now=now,
+        )
+    page_view_id = page_view_id or uuid.uuid4()
+    if exploration_share > 0 and carousels:
+        carousels = _explored(
+            carousels,
+            snapshot=snapshot,
+            valid=valid,
+            share=exploration_share,
+            rng=np.random.default_rng(page_view_id.int % 2**63),
+        )
+    return HomePage(page_view_id=page_view_id, carousels=carousels)
+
+
+def _ranker_for(strategy: str, ranker: ActiveRanker | None) -> ActiveRanker | None:
+    if strategy == STRATEGY_RANKED:
+        return ranker
+    if strategy == STRATEGY_DEFAULT and ranker is not None and ranker.used:
+        return ranker
+    return None
+
+
+def _logged_strategy(strategy: str, ranker: ActiveRanker | None) -> str:
+    if ranker is not None:
+        return STRATEGY_RANKED
+    if strategy == STRATEGY_DEFAULT:
+        return STRATEGY_RULES
+    # A "ranked" variant without a stored ranker serves (and logs) the ALS order.
+    return STRATEGY_ALS if strategy == STRATEGY_RANKED else strategy
+
+
+def _reranked(
+    carousels: list[Carousel],
+    *,
+    ranker: ActiveRanker,
+    snapshot: RulesSnapshot,
+    member: Member,
+    relevance: np.ndarray,
+    held_skills: np.ndarray,
+    enrolled_positions: np.ndarray,
+    learned: dict[tuple[int, int], np.ndarray],
+    now: dt.datetime,
+) -> list[Carousel]:
+    """Each carousel's cards re-ordered by the ranker (best first); carousels keep their
+    order and their courses, so reasons and diversity are untouched."""
+    course_ids = np.array([c.course.pk for k in carousels for c in k.cards], dtype=np.int64)
+    positions = snapshot.course_positions(course_ids)
+    families = {
+        engine.FAMILY_ALS: learned.get((engine.FAMILY_ALS, -1)),
+        engine.FAMILY_TEXT: learned.get((engine.FAMILY_TEXT, -1)),
+    }
+    scores = ranker_page_scores(
+        ranker=ranker,
+        snapshot=snapshot,
+        member=member,
+        positions=np.maximum(positions, 0),
+        relevance=relevance,
+        held_skills=held_skills,
+        enrolled_positions=enrolled_positions,
+        learned={family: row for family, row in families.items() if row is not None},
+        now=now,
+    )
+    scores[positions < 0] = -np.inf
+    result = []
+    offset = 0
+    for carousel in carousels:
+        size = len(carousel.cards)
+        mine = scores[offset : offset + size]
+        offset += size
+        order = np.lexsort((np.arange(size), -mine))
+        cards = [
+            dataclasses.replace(
+                carousel.cards[index],
+                shown=dataclasses.replace(carousel.cards[index].shown, position=rank),
+            )
+            for rank, index in enumerate(order.tolist())
+        ]
+        result.append(dataclasses.replace(carousel, cards=cards))
+    return result
+
+
+def _explored(
+    carousels: list[Carousel],
+    *,
+    snapshot: RulesSnapshot,
+    valid: np.ndarray,
+    share: float,
+    rng: np.random.Generator,
+) -> list[Carousel]:
+    """Give `share` of the slots to random eligible courses not already on the page.
+
+    The training data then holds courses the models would not have picked, so the next
+    ranker does not only learn from its predecessors' choices.
+    """
+    shown = snapshot.course_positions(
+        np.array([c.course.pk for k in carousels for c in k.cards], dtype=np.int64)
+    )
+    eligible = valid.copy()
+    eligible[shown[shown >= 0]] = False
+    slots = [(k, i) for k, carousel in enumerate(carousels) for i in range(len(carousel.cards))]
+    picked = engine.exploration_slots(len(slots), share=share, rng=rng)
+    pool = rng.permutation(np.flatnonzero(eligible))[: picked.size]
+    if pool.size == 0:
+        return carousels
+    courses = Course.objects.in_bulk([int(snapshot.course_ids[p]) for p in pool.tolist()])
+    replaced = [list(carousel.cards) for carousel in carousels]
+    for slot, position in zip(picked.tolist(), pool.tolist(), strict=False):
+        course = courses.get(int(snapshot.course_ids[position]))
+        if course is None:
+            continue
+        k, i = slots[slot]
+        old = replaced[k][i]
+        replaced[k][i] = Card(
+            course=course,
+            score=0.0,
+            shown=dataclasses.replace(old.shown, course_id=course.pk, strategy=STRATEGY_EXPLORE),
+        )
+    return [
+        dataclasses.replace(carousel, cards=cards)
+        for carousel, cards in zip(carousels, replaced, strict=True)
+    ]
 
 
 def _merge_small_skill_groups(groups: list[_Group], *, skill_names: dict[int, str]) -> list[_Group]:

@@ -24,6 +24,8 @@ class ShownCourse:
     strategy: str
     carousel_position: int
     position: int
+    # The experiment variant that served the page (None outside experiments).
+    variant_id: int | None = None
 
 
 def impressions_log(
@@ -49,6 +51,7 @@ def impressions_log(
                 strategy=card.strategy,
                 carousel_position=card.carousel_position,
                 position=card.position,
+                variant_id=card.variant_id,
                 created_at=now,
             )
             for card in shown
@@ -87,6 +90,7 @@ def click_log(
         strategy=impression.strategy,
         carousel_position=impression.carousel_position,
         position=impression.position,
+        variant_id=impression.variant_id,
         created_at=now or timezone.now(),
     )
 
@@ -112,6 +116,7 @@ def _context_event(
         strategy=context.strategy if context else "",
         carousel_position=context.carousel_position if context else None,
         position=context.position if context else None,
+        variant_id=context.variant_id if context else None,
         created_at=now,
     )
 

@@ -1,22 +1,35 @@
-"""The active rules snapshot, loaded once per process and refreshed when a new run activates."""
+"""What a web process serves, loaded once per process and refreshed when something changes:
+the active run's rules snapshot and ranker, and the experiments not yet ended."""
 
 import logging
 import threading
 import time
+from dataclasses import dataclass
 
 from django.conf import settings
 
+from recommendations.assignment import ExperimentDefinition, experiments_load
 from recommendations.models import TrainingRun
 from recommendations.pipeline import RulesSnapshot, rules_snapshot_build, rules_snapshot_loads
+from recommendations.ranking import ActiveRanker, ranker_loads
 
 logger = logging.getLogger(__name__)
 
+
+@dataclass(frozen=True)
+class ServingState:
+    snapshot: RulesSnapshot
+    ranker: ActiveRanker | None
+    experiments: list[ExperimentDefinition]
+
+
 _lock = threading.Lock()
-_state: dict = {"run_id": None, "snapshot": None, "checked_at": float("-inf")}
+_state: dict = {"run_id": None, "serving": None, "checked_at": float("-inf")}
 
 
-def snapshot_active() -> RulesSnapshot:
-    """The active run's snapshot. Costs one query at most every SNAPSHOT_CHECK_SECONDS.
+def serving_state() -> ServingState:
+    """Snapshot, ranker and experiments, consistent with each other. Costs two queries at most
+    every SNAPSHOT_CHECK_SECONDS (plus the artifacts' when a new run is active).
 
     With no active run yet (a fresh install before the first retrain), a snapshot is built in
     this process from the live data so pages still work; it is not stored.
@@ -24,23 +37,40 @@ def snapshot_active() -> RulesSnapshot:
     interval = settings.RECOMMENDATIONS["SNAPSHOT_CHECK_SECONDS"]
     with _lock:
         now = time.monotonic()
-        if _state["snapshot"] is not None and now - _state["checked_at"] < interval:
-            return _state["snapshot"]
+        current: ServingState | None = _state["serving"]
+        if current is not None and now - _state["checked_at"] < interval:
+            return current
         run_id = TrainingRun.objects.filter(is_active=True).values_list("pk", flat=True).first()
-        if _state["snapshot"] is None or run_id != _state["run_id"] or run_id is None:
+        if current is None or run_id != _state["run_id"] or run_id is None:
+            ranker = None
             if run_id is None:
                 logger.warning("no active training run; building a snapshot in-process")
                 snapshot = rules_snapshot_build()
             else:
-                payload = TrainingRun.objects.values_list("artifact", flat=True).get(pk=run_id)
+                payload, ranker_payload = TrainingRun.objects.values_list(
+                    "artifact", "ranker_artifact"
+                ).get(pk=run_id)
                 snapshot = rules_snapshot_loads(bytes(payload))
-            _state["snapshot"] = snapshot
-            _state["run_id"] = run_id
-        _state["checked_at"] = now
-        return _state["snapshot"]
+                ranker = ranker_loads(bytes(ranker_payload)) if ranker_payload else None
+        else:
+            snapshot, ranker = current.snapshot, current.ranker
+        current = ServingState(snapshot=snapshot, ranker=ranker, experiments=experiments_load())
+        _state.update(serving=current, run_id=run_id, checked_at=now)
+        return current
+
+
+def snapshot_active() -> RulesSnapshot:
+    """The active run's snapshot (see `serving_state`)."""
+    return serving_state().snapshot
 
 
 def snapshot_forget() -> None:
-    """Drop the cached snapshot (tests, and after data changes that must show at once)."""
+    """Drop the cached state (tests, and after data changes that must show at once)."""
     with _lock:
-        _state.update(run_id=None, snapshot=None, checked_at=float("-inf"))
+        _state.update(run_id=None, serving=None, checked_at=float("-inf"))
+
+
+def experiments_forget() -> None:
+    """Re-read experiments (and the active run id) on the next page view of this process."""
+    with _lock:
+        _state["checked_at"] = float("-inf")

@@ -6,11 +6,11 @@ from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from catalog.models import Course
 from members.services import member_get_or_create_for_user
+from recommendations.experiments import home_page_serve
 from recommendations.forms import CardContextForm
 from recommendations.models import Dismissal
 from recommendations.selectors import (
     dismissals_for_member,
-    home_page_for_member,
     home_page_for_visitor,
 )
 from recommendations.services import (
@@ -28,7 +28,7 @@ def home(request: HttpRequest) -> HttpResponse:
         page = home_page_for_visitor()
         return render(request, "recommendations/home.html", {"page": page, "member": None})
     member = member_get_or_create_for_user(user=request.user)
-    page = home_page_for_member(member=member)
+    page = home_page_serve(member=member)
     impressions_log(member=member, page_view_id=page.page_view_id, shown=page.shown)
     return render(request, "recommendations/home.html", {"page": page, "member": member})
 

@@ -16,6 +16,7 @@ from recommendations.engine.sparse_ops import BoolArray, FloatArray, IntArray
 __all__ = [
     "argmax_reasons",
     "ctr_with_prior",
+    "exploration_slots",
     "impression_discount",
     "order_by_ctr",
     "rank_scale",
@@ -118,3 +119,11 @@ def order_by_ctr(
     smoothed = ctr_with_prior(clicks, impressions, prior_ctr=prior, prior_strength=prior_strength)
     order = np.lexsort((np.arange(smoothed.size), -prior, -smoothed))
     return [int(i) for i in order]
+
+
+def exploration_slots(n_slots: int, *, share: float, rng: np.random.Generator) -> IntArray:
+    """Indices (ascending) of the slots given to exploration: each slot independently with
+    probability `share`, so the share holds on average over pages, not exactly per page."""
+    if not 0.0 <= share <= 1.0:
+        raise ValueError("share must be in [0, 1]")
+    return np.flatnonzero(rng.random(n_slots) < share)

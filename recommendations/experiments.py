@@ -1,0 +1,343 @@
+"""A/B experiments on the homepage: serving a member their variant, and measuring the variants.
+
+A member's variant is fixed by a hash of the experiment key and the member id (see
+`assignment.py`) and stored on first exposure, so it never changes during the experiment even
+if an admin edits the weights later. Only the assigned variant's strategy is computed. Every
+impression and click carries the variant, and the results compare each variant with the
+control: click-through per impression, engaged learners (exposed members who clicked at least
+once) and enrolments per impression, each with a Wilson interval and a two-proportion z-test.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+from django.db.models import Count, Q
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from catalog.tagging.chart import LineChart, line_chart
+from members.models import Enrolment, Member
+from recommendations import engine
+from recommendations.assignment import (
+    ExperimentDefinition,
+    VariantDefinition,
+    experiment_running,
+    variant_for_member,
+)
+from recommendations.models import (
+    Experiment,
+    ExperimentAssignment,
+    ExperimentVariant,
+    FeedbackEvent,
+)
+from recommendations.selectors import HomePage, home_page_for_member
+from recommendations.snapshots import serving_state
+
+
+def experiment_variant_assign(
+    *, experiment: ExperimentDefinition, member: Member, now: dt.datetime
+) -> VariantDefinition:
+    """The member's variant: the stored one, or the hash's, stored now (first exposure)."""
+    hashed = variant_for_member(experiment=experiment, member_id=member.pk)
+    assignment, _ = ExperimentAssignment.objects.get_or_create(
+        experiment_id=experiment.id,
+        member=member,
+        defaults={"variant_id": hashed.id, "assigned_at": now},
+    )
+    stored = next((v for v in experiment.variants if v.id == assignment.variant_id), None)
+    return stored or hashed
+
+
+def home_page_serve(
+    *, member: Member, now: dt.datetime | None = None, page_view_id: uuid.UUID | None = None
+) -> HomePage:
+    """The homepage a member gets: their variant's, inside a running experiment, else the
+    default one (exactly `home_page_for_member(member=member)`)."""
+    now = now or timezone.now()
+    experiment = experiment_running(experiments=serving_state().experiments, now=now)
+    if experiment is None:
+        return home_page_for_member(member=member, now=now, page_view_id=page_view_id)
+    variant = experiment_variant_assign(experiment=experiment, member=member, now=now)
+    return home_page_for_member(
+        member=member,
+        now=now,
+        strategy=variant.strategy,
+        variant_id=variant.id,
+        exploration_share=experiment.exploration_share,
+        max_carousels=settings.EXPERIMENTS["MAX_CAROUSELS"],
+        page_view_id=page_view_id,
+    )
+
+
+def experiment_variants_problems(*, variants: Sequence[tuple[str, str, int, bool]]) -> list[str]:
+    """What is wrong with an experiment's variants (code, strategy, weight, is_control)."""
+    problems = []
+    if len(variants) < 2:
+        problems.append("An experiment needs at least two variants.")
+    if sum(1 for *_, control in variants if control) != 1:
+        problems.append("Exactly one variant must be the control.")
+    codes = [code for code, *_ in variants]
+    if len(set(codes)) != len(codes):
+        problems.append("Variant codes must be different.")
+    if any(weight <= 0 for _, _, weight, _ in variants):
+        problems.append("Every variant needs a positive weight.")
+    return problems
+
+
+# Results --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rate:
+    successes: int
+    trials: int
+    rate: float
+    low: float
+    high: float
+    # Against the control (None for the control itself).
+    lift: float | None = None
+    p_value: float | None = None
+    significant: bool = False
+
+
+@dataclass(frozen=True)
+class VariantResult:
+    id: int
+    code: str
+    strategy: str
+    is_control: bool
+    assigned: int
+    exposed: int
+    ctr: Rate
+    engaged: Rate
+    enrol_rate: Rate
+
+
+@dataclass(frozen=True)
+class ExperimentResults:
+    experiment: Experiment
+    variants: list[VariantResult]
+    winner: str | None  # a variant code, or None: no significant difference
+    verdict: str
+    alpha: float
+    days: list[dt.date]
+    daily_ctr: dict[str, list[float | None]]  # variant code → CTR per day (None: no traffic)
+    chart: LineChart | None
+
+
+def _rate(successes: int, trials: int, *, confidence: float) -> Rate:
+    low, high = engine.wilson_interval(successes, trials, confidence=confidence)
+    return Rate(
+        successes=successes,
+        trials=trials,
+        rate=successes / trials if trials else 0.0,
+        low=low,
+        high=high,
+    )
+
+
+def _against(rate: Rate, control: Rate, *, alpha: float) -> Rate:
+    if rate.trials == 0 or control.trials == 0:
+        return rate
+    test = engine.two_proportion_z_test(
+        control.successes, control.trials, rate.successes, rate.trials
+    )
+    return dataclasses.replace(
+        rate,
+        lift=None if math.isnan(test.lift) else test.lift,
+        p_value=test.p_value,
+        significant=test.p_value < alpha,
+    )
+
+
+def _enrolled_impressions(
+    *, experiment: Experiment, variant_ids: list[int], window_hours: float
+) -> dict[int, int]:
+    """Per variant: impressions followed by an enrolment in that course within the window."""
+    rows = list(
+        FeedbackEvent.objects.filter(
+            kind=FeedbackEvent.Kind.IMPRESSION, variant_id__in=variant_ids
+        ).values_list("variant_id", "member_id", "course_id", "created_at")
+    )
+    if not rows:
+        return dict.fromkeys(variant_ids, 0)
+    variant = np.array([r[0] for r in rows], dtype=np.int64)
+    key = np.array([r[1] * (1 << 32) + r[2] for r in rows], dtype=np.int64)
+    seen = np.array([r[3].timestamp() for r in rows])
+    enrolments = list(
+        Enrolment.objects.filter(
+            member_id__in=FeedbackEvent.objects.filter(
+                kind=FeedbackEvent.Kind.IMPRESSION, variant_id__in=variant_ids
+            ).values("member_id"),
+            enrolled_at__gte=experiment.starts_at,
+        ).values_list("member_id", "course_id", "enrolled_at")
+    )
+    counts = dict.fromkeys(variant_ids, 0)
+    if not enrolments:
+        return counts
+    enrol_key = np.array([m * (1 << 32) + c for m, c, _ in enrolments], dtype=np.int64)
+    enrol_time = np.array([t.timestamp() for *_, t in enrolments])
+    order = np.argsort(enrol_key)
+    enrol_key, enrol_time = enrol_key[order], enrol_time[order]
+    found = np.minimum(np.searchsorted(enrol_key, key), enrol_key.size - 1)
+    delay = enrol_time[found] - seen
+    hit = (enrol_key[found] == key) & (delay >= 0) & (delay <= window_hours * 3600.0)
+    for variant_id, n in zip(*np.unique(variant[hit], return_counts=True), strict=True):
+        counts[int(variant_id)] = int(n)
+    return counts
+
+
+def experiment_results(*, experiment: Experiment) -> ExperimentResults:
+    """Per-variant rates with intervals, tests against the control, a verdict and a chart.
+
+    The verdict reads click-through: a winner is a variant significantly better than the
+    control at ALPHA / (number of comparisons) (Bonferroni, since every treatment is compared
+    with the same control), or the control when every other variant is significantly worse.
+    """
+    config = settings.EXPERIMENTS
+    confidence = config["CONFIDENCE"]
+    variants = list(ExperimentVariant.objects.filter(experiment=experiment).order_by("pk"))
+    ids = [v.pk for v in variants]
+    comparisons = max(1, len(variants) - 1)
+    alpha = config["ALPHA"] / comparisons
+
+    counts = {
+        row["variant_id"]: row
+        for row in FeedbackEvent.objects.filter(variant_id__in=ids)
+        .values("variant_id")
+        .annotate(
+            impressions=Count("pk", filter=Q(kind=FeedbackEvent.Kind.IMPRESSION)),
+            clicks=Count("pk", filter=Q(kind=FeedbackEvent.Kind.CLICK)),
+            exposed=Count("member_id", filter=Q(kind=FeedbackEvent.Kind.IMPRESSION), distinct=True),
+            clickers=Count("member_id", filter=Q(kind=FeedbackEvent.Kind.CLICK), distinct=True),
+        )
+    }
+    assigned = dict(
+        ExperimentAssignment.objects.filter(experiment=experiment)
+        .values("variant_id")
+        .annotate(n=Count("pk"))
+        .values_list("variant_id", "n")
+    )
+    enrolled = _enrolled_impressions(
+        experiment=experiment, variant_ids=ids, window_hours=config["ENROL_WINDOW_HOURS"]
+    )
+
+    def raw(variant: ExperimentVariant) -> VariantResult:
+        row = counts.get(variant.pk, {})
+        impressions = row.get("impressions", 0)
+        exposed = row.get("exposed", 0)
+        return VariantResult(
+            id=variant.pk,
+            code=variant.code,
+            strategy=variant.strategy,
+            is_control=variant.is_control,
+            assigned=assigned.get(variant.pk, 0),
+            exposed=exposed,
+            ctr=_rate(min(row.get("clicks", 0), impressions), impressions, confidence=confidence),
+            engaged=_rate(min(row.get("clickers", 0), exposed), exposed, confidence=confidence),
+            enrol_rate=_rate(enrolled.get(variant.pk, 0), impressions, confidence=confidence),
+        )
+
+    results = [raw(v) for v in variants]
+    control = next((r for r in results if r.is_control), None)
+    if control is not None:
+        results = [
+            r
+            if r.is_control
+            else dataclasses.replace(
+                r,
+                ctr=_against(r.ctr, control.ctr, alpha=alpha),
+                engaged=_against(r.engaged, control.engaged, alpha=alpha),
+                enrol_rate=_against(r.enrol_rate, control.enrol_rate, alpha=alpha),
+            )
+            for r in results
+        ]
+    winner, verdict = _verdict(results, alpha=alpha)
+    days, daily = _daily_ctr(variants)
+    return ExperimentResults(
+        experiment=experiment,
+        variants=results,
+        winner=winner,
+        verdict=verdict,
+        alpha=alpha,
+        days=days,
+        daily_ctr=daily,
+        chart=_chart(days, daily),
+    )
+
+
+def _verdict(results: list[VariantResult], *, alpha: float) -> tuple[str | None, str]:
+    control = next((r for r in results if r.is_control), None)
+    treatments = [r for r in results if not r.is_control]
+    if control is None or not treatments:
+        return None, "No control variant: nothing to compare against."
+    if any(r.ctr.trials == 0 for r in results):
+        return None, "No significant difference yet: some variant has no impressions."
+    better = [r for r in treatments if r.ctr.significant and (r.ctr.lift or 0) > 0]
+    if better:
+        best = max(better, key=lambda r: r.ctr.rate)
+        return best.code, (
+            f"{best.code} wins: click-through {best.ctr.rate:.2%} vs control "
+            f"{control.ctr.rate:.2%} (lift {best.ctr.lift:+.1%}, p = {best.ctr.p_value:.2g}, "
+            f"significant at {alpha:.3g})."
+        )
+    if all(r.ctr.significant and (r.ctr.lift or 0) < 0 for r in treatments):
+        return control.code, (
+            f"The control {control.code} wins: every other variant's click-through is "
+            f"significantly lower (at {alpha:.3g})."
+        )
+    return None, f"No significant difference in click-through (at {alpha:.3g})."
+
+
+def _daily_ctr(
+    variants: list[ExperimentVariant],
+) -> tuple[list[dt.date], dict[str, list[float | None]]]:
+    rows = list(
+        FeedbackEvent.objects.filter(variant__in=variants)
+        .annotate(day=TruncDate("created_at"))
+        .values("variant_id", "day")
+        .annotate(
+            impressions=Count("pk", filter=Q(kind=FeedbackEvent.Kind.IMPRESSION)),
+            clicks=Count("pk", filter=Q(kind=FeedbackEvent.Kind.CLICK)),
+        )
+        .order_by("day")
+    )
+    days = sorted({row["day"] for row in rows})
+    code_of = {v.pk: v.code for v in variants}
+    daily: dict[str, list[float | None]] = {v.code: [None] * len(days) for v in variants}
+    index = {day: i for i, day in enumerate(days)}
+    for row in rows:
+        if row["impressions"]:
+            daily[code_of[row["variant_id"]]][index[row["day"]]] = (
+                row["clicks"] / row["impressions"]
+            )
+    return days, daily
+
+
+def _chart(days: list[dt.date], daily: dict[str, list[float | None]]) -> LineChart | None:
+    """CTR per day, scaled so the highest day fills the plot (CTRs are a few percent)."""
+    values = [v for series in daily.values() for v in series if v is not None]
+    if not days or not values:
+        return None
+    top = max(values) or 1.0
+    # Days without traffic carry the previous day's value so the line stays continuous.
+    filled = {}
+    for code, series in daily.items():
+        last, points = 0.0, []
+        for value in series:
+            last = value if value is not None else last
+            points.append(last / top)
+        filled[code] = points
+    chart = line_chart(series=filled, x_labels=[day.isoformat() for day in days])
+    # line_chart's ticks sit at 0, ¼, ½, ¾ and 1 of the axis: relabel them in CTR.
+    fractions = (0.0, 0.25, 0.5, 0.75, 1.0)
+    ticks = [(y, f"{f * top:.1%}") for (y, _), f in zip(chart.y_ticks, fractions, strict=True)]
+    return dataclasses.replace(chart, y_ticks=ticks)

@@ -1,0 +1,725 @@
+"""The learned ranker's Django side: training examples from logged impressions, features, and
+scoring a rendered page's cards.
+
+Training (inside a retrain): every impression of the last RANKER_WINDOW_DAYS is an example,
+positive when it was clicked or the member enrolled in the course within
+RANKER_ENROL_WINDOW_HOURS; negatives may be down-sampled and never-shown random courses
+injected. Features are built in bulk from the run's snapshot, the members' skills, the activity
+arrays and the members' stored learned rows; the split is by time (the last
+RANKER_TEST_FRACTION of impressions is the test set). The engine fits the global and mixed
+models (`engine.ranker_fit`) and the run stores both and their offline AUCs.
+
+Serving: the same features for the few dozen cards of one page, from what the homepage selector
+already computed, and one dot product per card (see recommendations/README.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from django.conf import settings
+
+from catalog.models import Course
+from members.models import FollowedSkill, Member, MemberSkill
+from recommendations import engine
+from recommendations.activity import ActivityArrays
+from recommendations.artifacts import artifact_dumps, artifact_loads
+from recommendations.indexing import positions_of
+from recommendations.models import FeedbackEvent, TrainingRun
+from recommendations.precompute import learned_models_for_run
+
+logger = logging.getLogger(__name__)
+
+HASH_BUCKETS = 8
+SENIORITY_ORDER = {"entry": 0, "mid": 1, "senior": 2, "lead": 3, "executive": 4}
+LEVELS = ("beginner", "intermediate", "advanced")
+CTR_PRIOR_STRENGTH = 20.0
+
+MEMBER_FEATURES = (
+    "seniority",
+    "activity",
+    *(f"industry_{b}" for b in range(HASH_BUCKETS)),
+    *(f"title_{b}" for b in range(HASH_BUCKETS)),
+)
+COURSE_FEATURES = (
+    *(f"level_{level}" for level in LEVELS),
+    "log_duration",
+    "log_age_days",
+    "log_popularity",
+    "ctr",
+    *(f"category_{b}" for b in range(HASH_BUCKETS)),
+)
+INTERACTION_FEATURES = (
+    "affinity",
+    "idf_overlap",
+    "als",
+    "skill_history",
+    "dow_sin",
+    "dow_cos",
+)
+# Where on the page an impression was: it explains part of every click (people look at the top
+# first), so the model learns it and serving sets it to the same value for every card.
+POSITION_FEATURES = ("position", "carousel_position")
+FEATURES = MEMBER_FEATURES + COURSE_FEATURES + INTERACTION_FEATURES + POSITION_FEATURES
+MEMBER_COLUMNS = np.arange(len(MEMBER_FEATURES))
+COURSE_COLUMNS = np.arange(len(COURSE_FEATURES)) + len(MEMBER_FEATURES)
+# Course columns stored per course at training time; age and popularity are read live.
+_STORED_COURSE = [i for i, name in enumerate(COURSE_FEATURES) if name not in ("log_age_days",)]
+
+
+@dataclass(frozen=True)
+class ActiveRanker:
+    """What serving needs: the model, its entity index maps and the per-course features."""
+
+    model: engine.RankerModel
+    member_ids: np.ndarray
+    course_ids: np.ndarray
+    course_table: np.ndarray  # courses × COURSE_FEATURES (age column unused: computed live)
+    used: bool  # serve it on the default homepage (it beat the unranked order offline)
+    mixed: bool  # add per-member and per-course effects (they beat the global model offline)
+
+
+def ranker_dumps(ranker: ActiveRanker) -> bytes:
+    model = ranker.model
+    return artifact_dumps(
+        {
+            "mean": model.mean,
+            "scale": model.scale,
+            "coef": model.coef,
+            "intercept": np.array([model.intercept]),
+            "course_columns": model.course_columns,
+            "member_columns": model.member_columns,
+            "member_effects": model.member_effects,
+            "course_effects": model.course_effects,
+            "member_ids": ranker.member_ids,
+            "course_ids": ranker.course_ids,
+            "course_table": ranker.course_table,
+            "flags": np.array([ranker.used, ranker.mixed]),
+            "features": np.array(FEATURES),
+        }
+    )
+
+
+def ranker_loads(payload: bytes) -> ActiveRanker | None:
+    values = artifact_loads(payload)
+    if tuple(values["features"].tolist()) != FEATURES:
+        # Trained with another feature layout (an older release): it cannot score this one.
+        logger.warning("stored ranker has a different feature layout; not serving it")
+        return None
+    used, mixed = values["flags"].astype(bool).tolist()
+    return ActiveRanker(
+        model=engine.RankerModel(
+            mean=values["mean"],
+            scale=values["scale"],
+            coef=values["coef"],
+            intercept=float(values["intercept"][0]),
+            course_columns=values["course_columns"],
+            member_columns=values["member_columns"],
+            member_effects=values["member_effects"],
+            course_effects=values["course_effects"],
+        ),
+        member_ids=values["member_ids"],
+        course_ids=values["course_ids"],
+        course_table=values["course_table"],
+        used=bool(used),
+        mixed=bool(mixed),
+    )
+
+
+# Feature blocks ------------------------------------------------------------------------------
+
+
+def member_block(
+    *, title_id: np.ndarray, industry_id: np.ndarray, seniority: np.ndarray, activity: np.ndarray
+) -> np.ndarray:
+    return np.column_stack(
+        [
+            seniority / 4.0,
+            np.log1p(activity),
+            engine.hashed_one_hot(industry_id, buckets=HASH_BUCKETS),
+            engine.hashed_one_hot(title_id, buckets=HASH_BUCKETS),
+        ]
+    )
+
+
+def course_table_build(
+    *, course_ids: np.ndarray, popularity: np.ndarray, ctr: np.ndarray
+) -> np.ndarray:
+    """Per-course features in `course_ids` order; the age column is left at 0 (live)."""
+    level = np.zeros(course_ids.size, dtype=np.int64)
+    duration = np.zeros(course_ids.size)
+    for pk, course_level, minutes in Course.objects.values_list("pk", "level", "duration_minutes"):
+        position = int(positions_of(course_ids, np.array([pk]))[0])
+        if position >= 0:
+            level[position] = LEVELS.index(course_level) if course_level in LEVELS else 0
+            duration[position] = minutes
+    category = np.full(course_ids.size, -1, dtype=np.int64)
+    for pk, category_id in Course.categories.through.objects.order_by(
+        "course_id", "-category_id"
+    ).values_list("course_id", "category_id"):
+        position = int(positions_of(course_ids, np.array([pk]))[0])
+        if position >= 0:
+            category[position] = category_id  # ordered so the lowest id is written last
+    return np.column_stack(
+        [
+            np.eye(len(LEVELS))[level],
+            np.log1p(duration),
+            np.zeros(course_ids.size),
+            np.log1p(popularity),
+            ctr,
+            engine.hashed_one_hot(category, buckets=HASH_BUCKETS),
+        ]
+    )
+
+
+def _course_block(
+    table_rows: np.ndarray, *, published: np.ndarray, at: np.ndarray, popularity: np.ndarray
+) -> np.ndarray:
+    block = table_rows.copy()
+    age_days = np.maximum(at - published, 0.0) / 86400.0
+    block[:, COURSE_FEATURES.index("log_age_days")] = np.log1p(age_days)
+    block[:, COURSE_FEATURES.index("log_popularity")] = np.log1p(popularity)
+    return block
+
+
+def _position_block(position: np.ndarray, carousel_position: np.ndarray) -> np.ndarray:
+    return np.column_stack([1.0 / (1.0 + position), 1.0 / (1.0 + carousel_position)])
+
+
+# Serving --------------------------------------------------------------------------------------
+
+
+def ranker_page_scores(
+    *,
+    ranker: ActiveRanker,
+    snapshot,
+    member: Member,
+    positions: np.ndarray,
+    relevance: np.ndarray,
+    held_skills: np.ndarray,
+    enrolled_positions: np.ndarray,
+    learned: dict[int, np.ndarray],
+    now: dt.datetime,
+) -> np.ndarray:
+    """Ranker logits for the cards at course `positions` (snapshot order) of one page.
+
+    Everything comes from what the homepage already holds: the member's blended relevance,
+    held skills (snapshot skill positions, weight per skill), enrolled courses and learned
+    rows, so scoring costs no query.
+    """
+    n = positions.size
+    ranker_course = positions_of(ranker.course_ids, snapshot.course_ids[positions])
+    table = np.zeros((n, len(COURSE_FEATURES)))
+    known = ranker_course >= 0
+    table[known] = ranker.course_table[ranker_course[known]]
+    now_s = now.timestamp()
+    courses = _course_block(
+        table,
+        published=snapshot.course_published[positions],
+        at=np.full(n, now_s),
+        popularity=snapshot.popularity[positions],
+    )
+    members = member_block(
+        title_id=np.full(n, member.title_id or -1),
+        industry_id=np.full(n, member.industry_id or -1),
+        seniority=np.full(n, SENIORITY_ORDER.get(member.seniority, 0), dtype=np.float64),
+        activity=np.full(n, float(enrolled_positions.size)),
+    )
+    course_skill = snapshot.course_skill
+    binary = engine.presence(course_skill)
+    idf_overlap = binary[positions] @ (held_skills * snapshot.idf)
+    history_vector = np.asarray(binary[enrolled_positions].sum(axis=0)).ravel()
+    history = binary[positions] @ history_vector
+    interactions = np.column_stack(
+        [
+            relevance[positions],
+            idf_overlap,
+            learned.get(engine.FAMILY_ALS, np.zeros(snapshot.course_ids.size))[positions],
+            np.log1p(history),
+            engine.day_of_week_features(np.full(n, now_s)),
+        ]
+    )
+    features = np.column_stack(
+        [members, courses, interactions, _position_block(np.zeros(n), np.zeros(n))]
+    )
+    member_index = positions_of(ranker.member_ids, np.full(n, member.pk))
+    return engine.ranker_scores(
+        ranker.model, features, member_index, ranker_course, mixed=ranker.mixed
+    )
+
+
+# Training -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Examples:
+    features: np.ndarray
+    labels: np.ndarray
+    member: np.ndarray  # positions in member_ids
+    course: np.ndarray  # positions in snapshot.course_ids
+    time: np.ndarray  # epoch seconds
+    group: np.ndarray  # page view × carousel; -1 for injected random negatives
+    position: np.ndarray  # -1 for injected random negatives
+    carousel_position: np.ndarray
+
+
+def _member_relevance_and_held(
+    snapshot, member_ids: np.ndarray, member_rows: np.ndarray
+) -> tuple[sp.csr_array, sp.csr_array]:
+    """Per member (rows of `member_ids`): the homepage's blended relevance over courses, row
+    max 1, and the held-skill weights (followed 1, profile its weight), as the selector does."""
+    n_members, n_skills = member_ids.size, snapshot.skill_ids.size
+
+    def skill_matrix(rows) -> sp.csr_array:
+        data = np.array(list(rows), dtype=np.float64).reshape(-1, 3)
+        member = positions_of(member_ids, data[:, 0].astype(np.int64))
+        skill = snapshot.skill_positions(data[:, 1].astype(np.int64))
+        keep = (member >= 0) & (skill >= 0)
+        matrix = sp.csr_array(
+            (data[keep, 2], (member[keep], skill[keep])), shape=(n_members, n_skills)
+        )
+        matrix.sum_duplicates()
+        return matrix
+
+    followed = engine.presence(
+        skill_matrix(
+            (m, s, 1.0)
+            for m, s in FollowedSkill.objects.filter(member_id__in=member_ids.tolist()).values_list(
+                "member_id", "skill_id"
+            )
+        )
+    )
+    profile = skill_matrix(
+        MemberSkill.objects.filter(member_id__in=member_ids.tolist()).values_list(
+            "member_id", "skill_id", "weight"
+        )
+    )
+    title, industry = member_rows[:, 0], member_rows[:, 1]
+    pair = np.array(
+        [
+            snapshot.pair_position(int(t), int(i)) if t >= 0 and i >= 0 else -1
+            for t, i in member_rows[:, :2].tolist()
+        ],
+        dtype=np.int64,
+    )
+    cohort = engine.member_cohort_vectors(
+        [
+            (pair, snapshot.pair_profiles),
+            (positions_of(snapshot.title_ids, title), snapshot.title_profiles),
+            (positions_of(snapshot.industry_ids, industry), snapshot.industry_profiles),
+        ]
+    )
+    weights = settings.RECOMMENDATIONS["BLEND_WEIGHTS"]
+    blend = engine.member_skill_vectors(
+        followed=followed,
+        profile=profile,
+        cohort=cohort,
+        weights=(weights["follow"], weights["profile"], weights["cohort"]),
+    )
+    affinity = engine.as_csr(engine.affinity_scores(blend, snapshot.course_skill, snapshot.idf))
+    peaks = np.zeros(n_members)
+    has = np.diff(affinity.indptr) > 0
+    peaks[has] = np.maximum.reduceat(affinity.data, affinity.indptr[:-1][has])
+    scale = np.divide(1.0, peaks, out=np.zeros(n_members), where=peaks > 0)
+    relevance = engine.as_csr(sp.diags_array(scale) @ affinity)
+    # Followed skills weigh 1; a profile skill its weight, unless also followed.
+    held = engine.as_csr(followed.maximum(profile))
+    return relevance, held
+
+
+def ranker_examples_build(
+    *,
+    snapshot,
+    activity: ActivityArrays,
+    now: dt.datetime,
+    seed: int,
+) -> tuple[Examples, np.ndarray, np.ndarray] | None:
+    """The window's impressions as labelled feature rows; None when there are none.
+
+    Returns (examples, member_ids of the member positions, per-course table).
+    """
+    config = settings.RECOMMENDATIONS
+    since = now - dt.timedelta(days=config["RANKER_WINDOW_DAYS"])
+    rows = list(
+        FeedbackEvent.objects.filter(
+            kind=FeedbackEvent.Kind.IMPRESSION, created_at__gte=since, created_at__lte=now
+        )
+        .order_by("-created_at", "-pk")
+        .values_list(
+            "member_id", "course_id", "page_view_id", "carousel_position", "position", "created_at"
+        )[: config["RANKER_MAX_EXAMPLES"]]
+    )
+    if not rows:
+        return None
+    page_index: dict = {}
+    impression = np.array(
+        [
+            (
+                member_id,
+                course_id,
+                page_index.setdefault(page_view_id, len(page_index)),
+                -1 if carousel is None else carousel,
+                -1 if position is None else position,
+                created.timestamp(),
+            )
+            for member_id, course_id, page_view_id, carousel, position, created in rows
+        ],
+        dtype=np.float64,
+    )
+    i_member = impression[:, 0].astype(np.int64)
+    i_course = impression[:, 1].astype(np.int64)
+    i_page = impression[:, 2].astype(np.int64)
+    i_carousel = impression[:, 3].astype(np.int64)
+    i_position = impression[:, 4].astype(np.int64)
+    i_time = impression[:, 5]
+
+    # Positive: clicked on that page, or enrolled in the course soon after seeing it.
+    clicked = set(
+        FeedbackEvent.objects.filter(
+            kind=FeedbackEvent.Kind.CLICK, created_at__gte=since
+        ).values_list("page_view_id", "course_id")
+    )
+    page_of = {index: page for page, index in page_index.items()}
+    label = np.array(
+        [
+            (page_of[p], c) in clicked
+            for p, c in zip(i_page.tolist(), i_course.tolist(), strict=True)
+        ],
+        dtype=np.float64,
+    )
+    window = config["RANKER_ENROL_WINDOW_HOURS"] * 3600.0
+    enrol_key = activity.enrol_member.astype(np.int64) * (1 << 32) + activity.enrol_course
+    order = np.argsort(enrol_key, kind="stable")
+    keys, started = enrol_key[order], activity.enrol_started[order]
+    probe = i_member * (1 << 32) + i_course
+    found = np.searchsorted(keys, probe)
+    found = np.minimum(found, max(keys.size - 1, 0))
+    if keys.size:
+        hit = keys[found] == probe
+        delay = started[found] - i_time
+        label = np.maximum(label, (hit & (delay >= 0) & (delay <= window)).astype(np.float64))
+
+    rng = np.random.default_rng(seed)
+    keep = (label > 0) | (rng.random(label.size) < config["RANKER_NEGATIVE_RATE"])
+    i_member, i_course, i_page, i_carousel, i_position, i_time, label = (
+        a[keep] for a in (i_member, i_course, i_page, i_carousel, i_position, i_time, label)
+    )
+    group = i_page * 1024 + np.maximum(i_carousel, 0)
+
+    n_random = round(float(config["RANKER_RANDOM_NEGATIVES"] * label.sum()))
+    if n_random > 0:
+        # Never-shown courses: negatives the logged policy could not produce. Shown or taken
+        # pairs are dropped so an injected negative never contradicts a logged positive.
+        source = rng.choice(np.flatnonzero(label > 0), size=n_random)
+        random_course = snapshot.course_ids[rng.integers(snapshot.course_ids.size, size=n_random)]
+        seen = set(zip(i_member.tolist(), i_course.tolist(), strict=True)) | set(
+            zip(activity.enrol_member.tolist(), activity.enrol_course.tolist(), strict=True)
+        )
+        fresh = np.array(
+            [
+                (m, c) not in seen
+                for m, c in zip(i_member[source].tolist(), random_course.tolist(), strict=True)
+            ],
+            dtype=bool,
+        )
+        source, random_course = source[fresh], random_course[fresh]
+        i_member = np.r_[i_member, i_member[source]]
+        i_course = np.r_[i_course, random_course]
+        i_time = np.r_[i_time, i_time[source]]
+        i_carousel = np.r_[i_carousel, np.full(source.size, -1)]
+        i_position = np.r_[i_position, np.full(source.size, -1)]
+        group = np.r_[group, np.full(source.size, -1)]
+        label = np.r_[label, np.zeros(source.size)]
+
+    course = snapshot.course_positions(i_course)
+    known = course >= 0
+    i_member, course, i_time, i_carousel, i_position, group, label = (
+        a[known] for a in (i_member, course, i_time, i_carousel, i_position, group, label)
+    )
+    member_ids = np.unique(i_member)
+    member = positions_of(member_ids, i_member)
+    member_info = {
+        pk: (title or -1, industry or -1, SENIORITY_ORDER.get(seniority, 0))
+        for pk, title, industry, seniority in Member.objects.filter(
+            pk__in=member_ids.tolist()
+        ).values_list("pk", "title_id", "industry_id", "seniority")
+    }
+    member_rows = np.array(
+        [member_info.get(pk, (-1, -1, 0)) for pk in member_ids.tolist()], dtype=np.int64
+    ).reshape(-1, 3)
+
+    # Prior activity: the member's enrolments before the impression (the course itself aside).
+    enrol_member = positions_of(member_ids, activity.enrol_member.astype(np.int64))
+    enrol_course = snapshot.course_positions(activity.enrol_course.astype(np.int64))
+    usable = (enrol_member >= 0) & (enrol_course >= 0)
+    e_member, e_course, e_time = (
+        enrol_member[usable],
+        enrol_course[usable],
+        activity.enrol_started[usable],
+    )
+    by_member = np.argsort(e_member, kind="stable")
+    e_member, e_course, e_time = e_member[by_member], e_course[by_member], e_time[by_member]
+    starts = np.searchsorted(e_member, np.arange(member_ids.size))
+    counts = np.bincount(e_member, minlength=member_ids.size)
+    per_example = counts[member]
+    example_of_pair = np.repeat(np.arange(member.size), per_example)
+    first_pair = np.cumsum(per_example) - per_example
+    offsets = np.arange(example_of_pair.size) - np.repeat(first_pair, per_example)
+    pair_enrolment = starts[member][example_of_pair] + offsets
+    before = (e_time[pair_enrolment] < i_time[example_of_pair]) & (
+        e_course[pair_enrolment] != course[example_of_pair]
+    )
+    activity_count = np.bincount(example_of_pair[before], minlength=member.size).astype(float)
+    binary = engine.presence(snapshot.course_skill)
+    shared = engine.as_csr(binary @ binary.T)
+    overlap = (
+        np.asarray(
+            shared[e_course[pair_enrolment[before]], course[example_of_pair[before]]]
+        ).ravel()
+        if before.any()
+        else np.zeros(0)
+    )
+    history = np.bincount(example_of_pair[before], weights=overlap, minlength=member.size)
+
+    relevance, held = _member_relevance_and_held(snapshot, member_ids, member_rows)
+    # Row-wise dot products per example, never the full members × courses product.
+    weighted = engine.as_csr(binary @ sp.diags_array(snapshot.idf))
+    idf_overlap = np.asarray(held[member].multiply(weighted[course]).sum(axis=1)).ravel()
+    window_start = since.timestamp()
+    taken_before = e_time < window_start
+    als = _als_training_scores(
+        snapshot=snapshot,
+        member_ids=member_ids,
+        member=member,
+        course=course,
+        taken=(e_member[taken_before], e_course[taken_before]),
+    )
+
+    # Course click-through from the shown impressions; each example's own outcome is left out,
+    # otherwise the feature would contain the label.
+    shown = i_position >= 0
+    clicks = np.bincount(course[shown], weights=label[shown], minlength=snapshot.course_ids.size)
+    views = np.bincount(course[shown], minlength=snapshot.course_ids.size).astype(float)
+    prior = float(label[shown].mean()) if shown.any() else 0.0
+    own_click = np.where(shown, label, 0.0)
+    own_view = shown.astype(float)
+    ctr = (clicks[course] - own_click + CTR_PRIOR_STRENGTH * prior) / (
+        views[course] - own_view + CTR_PRIOR_STRENGTH
+    )
+    table = course_table_build(
+        course_ids=snapshot.course_ids,
+        popularity=snapshot.popularity,
+        ctr=(clicks + CTR_PRIOR_STRENGTH * prior) / (views + CTR_PRIOR_STRENGTH),
+    )
+    courses = _course_block(
+        table[course],
+        published=snapshot.course_published[course],
+        at=i_time,
+        popularity=snapshot.popularity[course],
+    )
+    courses[:, COURSE_FEATURES.index("ctr")] = ctr
+    members = member_block(
+        title_id=member_rows[member, 0],
+        industry_id=member_rows[member, 1],
+        seniority=member_rows[member, 2].astype(np.float64),
+        activity=activity_count,
+    )
+    interactions = np.column_stack(
+        [
+            np.asarray(relevance[member, course]).ravel(),
+            idf_overlap,
+            als,
+            np.log1p(history),
+            engine.day_of_week_features(i_time),
+        ]
+    )
+    # Injected negatives were never on a page: they get the weakest slot.
+    position_features = _position_block(
+        np.where(i_position >= 0, i_position, 1e9), np.where(i_carousel >= 0, i_carousel, 1e9)
+    )
+    examples = Examples(
+        features=np.column_stack([members, courses, interactions, position_features]),
+        labels=label,
+        member=member,
+        course=course,
+        time=i_time,
+        group=group,
+        position=i_position,
+        carousel_position=i_carousel,
+    )
+    return examples, member_ids, table
+
+
+def _als_training_scores(
+    *,
+    snapshot,
+    member_ids: np.ndarray,
+    member: np.ndarray,
+    course: np.ndarray,
+    taken: tuple[np.ndarray, np.ndarray],
+) -> np.ndarray:
+    """Per example, the ALS score its card had in the member's row, rebuilt from the serving
+    run's factors: U·V where the course is among the member's LEARNED_PERSONAL best courses
+    not taken before the window, else 0.
+
+    The stored rows cannot be used: a row is refreshed after every enrolment and drops the
+    courses taken, so exactly the positives would read 0 (a leak that teaches "high ALS score,
+    no click").
+    """
+    out = np.zeros(member.size)
+    run_id = (
+        TrainingRun.objects.filter(is_active=True, model_artifact__isnull=False)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    models = learned_models_for_run(run_id) if run_id is not None else None
+    if models is None:
+        return out
+    known = models.member_positions(member_ids)
+    # The serving run's course order → the snapshot's (courses added since score 0).
+    model_course = positions_of(models.course_ids, snapshot.course_ids)
+    has_course = model_course >= 0
+    limit = settings.RECOMMENDATIONS["LEARNED_PERSONAL"]
+    taken_member, taken_course = taken
+    batch = settings.RECOMMENDATIONS["PRECOMPUTE_BATCH_MEMBERS"]
+    for start in range(0, member_ids.size, batch):
+        rows = np.arange(start, min(start + batch, member_ids.size))
+        scores = np.full((rows.size, snapshot.course_ids.size), -np.inf)
+        usable = known[rows] >= 0
+        factors = models.als.user_factors[known[rows[usable]]]
+        block = factors @ models.als.item_factors[model_course[has_course]].T
+        scores[np.ix_(np.flatnonzero(usable), np.flatnonzero(has_course))] = block
+        mine = (taken_member >= start) & (taken_member < start + rows.size)
+        scores[taken_member[mine] - start, taken_course[mine]] = -np.inf
+        k = max(1, min(limit, scores.shape[1]))
+        threshold = -np.partition(-scores, k - 1, axis=1)[:, k - 1]
+        examples = np.flatnonzero((member >= start) & (member < start + rows.size))
+        local = member[examples] - start
+        value = scores[local, course[examples]]
+        keep = np.isfinite(value) & (value >= threshold[local])
+        out[examples[keep]] = value[keep]
+    return out
+
+
+def _subset(examples: Examples, mask: np.ndarray) -> Examples:
+    fields = Examples.__dataclass_fields__
+    return Examples(**{name: getattr(examples, name)[mask] for name in fields})
+
+
+def ranker_train(
+    *, snapshot, activity: ActivityArrays, now: dt.datetime
+) -> tuple[ActiveRanker | None, dict]:
+    """Fit and evaluate the ranker on the logged impressions; (ranker or None, metrics).
+
+    metrics: examples, positives, AUCs on the time split (pooled ROC-AUC and within-carousel
+    AUC, for the global model, the mixed model and the unranked order), `used` and `why`.
+    A ranker is returned (stored) whenever it could be fitted, so an experiment can test it;
+    `used` says whether the default homepage applies it.
+    """
+    config = settings.RECOMMENDATIONS
+    started = time.perf_counter()
+    count = FeedbackEvent.objects.filter(
+        kind=FeedbackEvent.Kind.IMPRESSION,
+        created_at__gte=now - dt.timedelta(days=config["RANKER_WINDOW_DAYS"]),
+        created_at__lte=now,
+    ).count()
+    metrics: dict = {"impressions": count, "used": False}
+    if count < config["RANKER_MIN_IMPRESSIONS"]:
+        metrics["why"] = (
+            f"not trained: {count} impressions logged, fewer than the "
+            f"{config['RANKER_MIN_IMPRESSIONS']} needed"
+        )
+        return None, metrics
+    built = ranker_examples_build(
+        snapshot=snapshot, activity=activity, now=now, seed=config["SEED"]
+    )
+    if built is None:
+        metrics["why"] = "not trained: no impressions in the window"
+        return None, metrics
+    examples, member_ids, table = built
+    cut = np.quantile(examples.time, 1.0 - config["RANKER_TEST_FRACTION"])
+    # Injected negatives train only: the test set is what pages really showed.
+    train = _subset(examples, examples.time <= cut)
+    test = _subset(examples, (examples.time > cut) & (examples.position >= 0))
+    metrics.update(
+        examples=int(examples.labels.size),
+        positives=int(examples.labels.sum()),
+        train_examples=int(train.labels.size),
+        test_examples=int(test.labels.size),
+    )
+    if np.unique(train.labels).size < 2 or np.unique(test.labels).size < 2:
+        metrics["why"] = "not trained: the train or test split lacks clicks or ignored cards"
+        return None, metrics
+    model = engine.ranker_fit(
+        train.features,
+        train.labels,
+        train.member,
+        train.course,
+        n_members=member_ids.size,
+        n_courses=snapshot.course_ids.size,
+        course_columns=COURSE_COLUMNS,
+        member_columns=MEMBER_COLUMNS,
+        c=config["RANKER_C"],
+        l2_member=config["RANKER_L2_MEMBER"],
+        l2_course=config["RANKER_L2_COURSE"],
+        rounds=config["RANKER_ROUNDS"],
+        seed=config["SEED"],
+    )
+    global_scores = engine.ranker_scores(
+        model, test.features, test.member, test.course, mixed=False
+    )
+    mixed_scores = engine.ranker_scores(model, test.features, test.member, test.course)
+    # The unranked order: earlier carousels and earlier slots were ranked higher.
+    unranked = -(test.carousel_position * 1000.0 + test.position)
+    metrics.update(
+        auc_global=engine.pooled_auc(test.labels, global_scores),
+        auc_mixed=engine.pooled_auc(test.labels, mixed_scores),
+        auc_unranked=engine.pooled_auc(test.labels, unranked),
+        auc_within_global=engine.grouped_auc(test.labels, global_scores, test.group),
+        auc_within_mixed=engine.grouped_auc(test.labels, mixed_scores, test.group),
+        auc_within_unranked=engine.grouped_auc(test.labels, unranked, test.group),
+    )
+    mixed = metrics["auc_within_mixed"] > metrics["auc_within_global"]
+    best = metrics["auc_within_mixed"] if mixed else metrics["auc_within_global"]
+    baseline = metrics["auc_within_unranked"]
+    gain = config["RANKER_MIN_AUC_GAIN"]
+    metrics["mixed"] = bool(mixed)
+    if math.isnan(best) or math.isnan(baseline):
+        metrics["why"] = "not used: no carousel in the test split has both a click and a miss"
+        used = False
+    elif best > baseline + gain:
+        used = True
+        metrics["why"] = (
+            f"used: within-carousel AUC {best:.4f} ({'mixed' if mixed else 'global'}) beats "
+            f"the unranked order's {baseline:.4f}"
+        )
+    else:
+        used = False
+        metrics["why"] = (
+            f"not used: within-carousel AUC {best:.4f} does not beat the unranked order's "
+            f"{baseline:.4f}"
+        )
+    metrics["used"] = used
+    metrics["seconds"] = time.perf_counter() - started
+    ranker = ActiveRanker(
+        model=model,
+        member_ids=member_ids,
+        course_ids=snapshot.course_ids,
+        course_table=table,
+        used=used,
+        mixed=bool(mixed),
+    )
+    return ranker, {key: _json_number(value) for key, value in metrics.items()}
+
+
+def _json_number(value):
+    # JSONField cannot hold NaN on every backend; None reads as "not measurable".
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value

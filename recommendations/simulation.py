@@ -1,0 +1,376 @@
+"""An offline A/B test: simulated learners with hidden preferences use the real homepage.
+
+The demo generator (`members.demo_data`) draws every member's activity from hidden preferences
+and `demo_relevance` returns them. Rebuilding the dataset from the same seed and sizes gives the
+same preferences, so the truth never needs to be stored: members are matched by their generated
+username and courses by slug (`simulation_dataset_match` refuses a database that does not match).
+
+Each simulated day, every learner visits with their own probability. A visit goes through the
+site's code paths: `home_page_serve` (their experiment variant), `impressions_log`, then for each
+card a look with a probability that falls with the carousel and the slot, a click with a
+probability rising with the course's true relevance (`click_log`), possibly an enrolment and a
+finish (`members.services`), and "not interested" for clearly irrelevant courses
+(`course_dismiss`). Members' learned rows are refreshed after their activity (the fold-in the
+workers would run), and the models are retrained every `retrain_every_days` days.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import logging
+import math
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from catalog.models import Course
+from members import services as member_services
+from members.demo_data import DemoDataset, demo_member_username, demo_relevance
+from members.models import Member
+from members.signals import member_activity_changed
+from recommendations import engine
+from recommendations.apps import member_refresh_enqueue
+from recommendations.experiments import ExperimentResults, experiment_results, home_page_serve
+from recommendations.models import Experiment, ExperimentVariant, TrainingRun
+from recommendations.pipeline import training_run_execute
+from recommendations.precompute import member_recommendations_refresh
+from recommendations.services import click_log, course_dismiss, impressions_log
+from recommendations.snapshots import snapshot_forget
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """How simulated learners react. Attraction a = 1 − exp(−β · relevance · n_courses), so a
+    course of average relevance attracts with ≈ β and a favourite with nearly 1."""
+
+    beta: float = 0.06
+    look_first: float = 0.95  # chance to look at the first slot of the first carousel
+    look_carousel_decay: float = 0.7  # each carousel further down is looked at this much less
+    look_slot_decay: float = 0.85  # each slot further right
+    enrol_base: float = 0.35  # P(enrol | click) = base + gain · a
+    enrol_gain: float = 0.5
+    finish_given_enrol: float = 0.3  # times a
+    dismiss_below: float = 0.15  # relevance · n_courses under which a look may dismiss ...
+    dismiss_chance: float = 0.03  # ... with this probability
+    visit_rate: float = 0.35  # mean daily visit probability (each learner's own varies)
+
+
+@dataclass(frozen=True)
+class SimulatedVariant:
+    code: str
+    strategy: str
+    weight: int = 1
+
+
+@dataclass(frozen=True)
+class PairwiseLift:
+    base: str
+    other: str
+    lift: float | None
+    p_value: float
+
+
+@dataclass(frozen=True)
+class SimulationReport:
+    experiment: Experiment
+    results: ExperimentResults
+    pairwise: list[PairwiseLift]
+    page_views: int
+    runs: list[TrainingRun]
+
+
+def simulation_dataset_match(
+    *, dataset: DemoDataset
+) -> tuple[dict[int, Member], dict[int, int], np.ndarray]:
+    """(dataset member index → Member, course id → dataset course index, course ids by dataset
+    index) for the generated rows of this dataset in the database.
+
+    Raises ValueError when the database does not hold this dataset (other seed or sizes)."""
+    users = dict(
+        get_user_model()
+        .objects.filter(
+            username__in=[demo_member_username(index=i) for i in range(len(dataset.members))]
+        )
+        .values_list("username", "pk")
+    )
+    by_user = {m.user_id: m for m in Member.objects.filter(user_id__in=users.values())}
+    members = {}
+    for index in range(len(dataset.members)):
+        user_id = users.get(demo_member_username(index=index))
+        if user_id is None or user_id not in by_user:
+            raise ValueError(
+                f"member {demo_member_username(index=index)} of the dataset is not in the "
+                "database: seed it with the same --seed and sizes (or use --seed-demo)"
+            )
+        members[index] = by_user[user_id]
+    slugs = dict(Course.objects.values_list("slug", "pk"))
+    course_ids = np.full(len(dataset.courses), -1, dtype=np.int64)
+    for index, course in enumerate(dataset.courses):
+        if course.slug not in slugs:
+            raise ValueError(
+                f"course {course.slug!r} of the dataset is not in the database: seed it with "
+                "the same --seed and sizes (or use --seed-demo)"
+            )
+        course_ids[index] = slugs[course.slug]
+    index_of_course = {int(pk): index for index, pk in enumerate(course_ids.tolist())}
+    return members, index_of_course, course_ids
+
+
+def simulation_experiment_create(
+    *,
+    key: str,
+    variants: list[SimulatedVariant],
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    exploration_share: float,
+) -> Experiment:
+    """The experiment the simulation runs; the first variant is the control."""
+    with transaction.atomic():
+        experiment = Experiment.objects.create(
+            name=f"Simulation {key}",
+            key=key,
+            description="Created by manage.py simulate.",
+            starts_at=starts_at,
+            ends_at=ends_at,
+            exploration_share=exploration_share,
+        )
+        for position, variant in enumerate(variants):
+            ExperimentVariant.objects.create(
+                experiment=experiment,
+                code=variant.code,
+                strategy=variant.strategy,
+                weight=variant.weight,
+                is_control=position == 0,
+            )
+    return experiment
+
+
+def simulation_run(
+    *,
+    dataset: DemoDataset,
+    start: dt.datetime,
+    days: int,
+    variants: list[SimulatedVariant],
+    seed: int,
+    retrain_every_days: int = 7,
+    exploration_share: float = 0.05,
+    behaviour: Behaviour | None = None,
+    key: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> SimulationReport:
+    """Play `days` days of the dataset's learners against an experiment of `variants`."""
+    behaviour = behaviour or Behaviour()
+    say = progress or (lambda message: None)
+    members, index_of_course, course_ids = simulation_dataset_match(dataset=dataset)
+    rng = np.random.default_rng(seed)
+    n_courses = len(dataset.courses)
+    member_index = np.arange(len(dataset.members))
+    relevance = demo_relevance(dataset=dataset, members=member_index) * n_courses
+    # Each learner's own visit rate: some come most days, some rarely.
+    visit_rate = np.clip(rng.gamma(2.0, behaviour.visit_rate / 2.0, size=member_index.size), 0, 1)
+    end = start + dt.timedelta(days=days)
+    experiment = simulation_experiment_create(
+        key=key or f"sim-{seed}-{int(timezone.now().timestamp())}",
+        variants=variants,
+        starts_at=start,
+        ends_at=end,
+        exploration_share=exploration_share,
+    )
+    courses = Course.objects.in_bulk(course_ids.tolist())
+    runs: list[TrainingRun] = []
+    page_views = 0
+    touched: set[int] = set()
+
+    def collect(*, member_id: int, **_: object) -> None:
+        touched.add(member_id)
+
+    # Refresh learned rows inline after each day instead of queueing one task per change: the
+    # same function a worker runs, without a worker.
+    member_activity_changed.disconnect(dispatch_uid="recommendations.member_refresh")
+    member_activity_changed.connect(collect, dispatch_uid="recommendations.simulation_collect")
+    try:
+        for day in range(days):
+            day_start = start + dt.timedelta(days=day)
+            if day % retrain_every_days == 0:
+                run = training_run_execute(trigger="simulation", now=day_start)
+                runs.append(run)
+                snapshot_forget()
+                say(f"day {day}: retrained, run {run.pk} ({run.kind}): {run.message}")
+            visitors = np.flatnonzero(rng.random(member_index.size) < visit_rate)
+            moments = np.sort(rng.uniform(60, 86_000, size=visitors.size))
+            for member_at, offset in zip(rng.permutation(visitors).tolist(), moments, strict=True):
+                now = day_start + dt.timedelta(seconds=float(offset))
+                _visit(
+                    member=members[member_at],
+                    relevance=relevance[member_at],
+                    index_of_course=index_of_course,
+                    courses=courses,
+                    now=now,
+                    rng=rng,
+                    behaviour=behaviour,
+                )
+                page_views += 1
+            for member_id in sorted(touched):
+                member_recommendations_refresh(member_id=member_id)
+            touched.clear()
+            say(f"day {day}: {visitors.size} visits")
+        runs.append(training_run_execute(trigger="simulation", now=end))
+    finally:
+        member_activity_changed.disconnect(dispatch_uid="recommendations.simulation_collect")
+        member_activity_changed.connect(
+            member_refresh_enqueue, dispatch_uid="recommendations.member_refresh"
+        )
+        snapshot_forget()
+    results = experiment_results(experiment=experiment)
+    return SimulationReport(
+        experiment=experiment,
+        results=results,
+        pairwise=_pairwise(results),
+        page_views=page_views,
+        runs=runs,
+    )
+
+
+def _visit(
+    *,
+    member: Member,
+    relevance: np.ndarray,
+    index_of_course: dict[int, int],
+    courses: dict[int, Course],
+    now: dt.datetime,
+    rng: np.random.Generator,
+    behaviour: Behaviour,
+) -> None:
+    # Page view ids from the simulation's generator: exploration draws, and so the whole run,
+    # are reproducible for a seed.
+    page_view_id = uuid.UUID(bytes=rng.bytes(16), version=4)
+    page = home_page_serve(member=member, now=now, page_view_id=page_view_id)
+    impressions_log(member=member, page_view_id=page.page_view_id, shown=page.shown, now=now)
+    later = 0
+    for carousel_position, carousel in enumerate(page.carousels):
+        for position, card in enumerate(carousel.cards):
+            look = (
+                behaviour.look_first
+                * behaviour.look_carousel_decay**carousel_position
+                * behaviour.look_slot_decay**position
+            )
+            if rng.random() >= look:
+                continue
+            truth = relevance[index_of_course[card.course.pk]]
+            attraction = 1.0 - math.exp(-behaviour.beta * truth)
+            course = courses[card.course.pk]
+            if rng.random() < attraction:
+                later += 1
+                moment = now + dt.timedelta(seconds=5 * later)
+                click_log(member=member, page_view_id=page.page_view_id, course=course, now=moment)
+                enrol = behaviour.enrol_base + behaviour.enrol_gain * attraction
+                if rng.random() < enrol:
+                    member_services.enrolment_start(member=member, course=course, now=moment)
+                    if rng.random() < behaviour.finish_given_enrol * attraction:
+                        finish = moment + dt.timedelta(minutes=course.duration_minutes)
+                        member_services.enrolment_finish(member=member, course=course, now=finish)
+            elif truth < behaviour.dismiss_below and rng.random() < behaviour.dismiss_chance:
+                course_dismiss(
+                    member=member,
+                    course=course,
+                    context=card.shown,
+                    page_view_id=page.page_view_id,
+                    now=now,
+                )
+
+
+def _pairwise(results: ExperimentResults) -> list[PairwiseLift]:
+    """Each variant against the one listed before it (recency → affinity → als → ranked)."""
+    lifts = []
+    ordered = results.variants
+    for base, other in itertools.pairwise(ordered):
+        if base.ctr.trials == 0 or other.ctr.trials == 0:
+            continue
+        test = engine.two_proportion_z_test(
+            base.ctr.successes, base.ctr.trials, other.ctr.successes, other.ctr.trials
+        )
+        lifts.append(
+            PairwiseLift(
+                base=base.code,
+                other=other.code,
+                lift=None if math.isnan(test.lift) else test.lift,
+                p_value=test.p_value,
+            )
+        )
+    return lifts
+
+
+def simulation_report_lines(report: SimulationReport) -> list[str]:
+    """The A/B report as text lines (what `manage.py simulate` prints)."""
+    results = report.results
+    lines = [
+        f"Experiment {report.experiment.key}: {report.page_views} page views, "
+        f"{sum(v.assigned for v in results.variants)} members assigned",
+        "",
+        f"{'variant':<10} {'strategy':<9} {'members':>7} {'impr.':>7} {'clicks':>6} "
+        f"{'CTR':>7} {'95% interval':>17} {'lift':>8} {'p':>9} "
+        f"{'engaged':>8} {'enrol/impr.':>11}",
+    ]
+    for v in results.variants:
+        lift = "control" if v.is_control else _percent(v.ctr.lift)
+        p_value = "" if v.ctr.p_value is None else f"{v.ctr.p_value:.2g}"
+        lines.append(
+            f"{v.code:<10} {v.strategy:<9} {v.exposed:>7} {v.ctr.trials:>7} "
+            f"{v.ctr.successes:>6} {v.ctr.rate:>7.2%} "
+            f"{f'[{v.ctr.low:.2%}, {v.ctr.high:.2%}]':>17} {lift:>8} {p_value:>9} "
+            f"{v.engaged.rate:>8.1%} {v.enrol_rate.rate:>11.2%}"
+        )
+    lines += ["", f"Verdict: {results.verdict}", "", "Each variant against the previous one:"]
+    for pair in report.pairwise:
+        lines.append(
+            f"  {pair.other} vs {pair.base}: CTR lift {_percent(pair.lift)}, p = {pair.p_value:.2g}"
+        )
+    lines += ["", "Ranker per retrain (offline, time split):"]
+    for run in report.runs:
+        ranker = (run.metrics or {}).get("ranker", {})
+        if "auc_global" in ranker:
+            lines.append(
+                f"  run {run.pk}: {ranker.get('examples')} examples, "
+                f"AUC global {_number(ranker.get('auc_global'))}, "
+                f"mixed {_number(ranker.get('auc_mixed'))}, "
+                f"unranked {_number(ranker.get('auc_unranked'))}; within carousels global "
+                f"{_number(ranker.get('auc_within_global'))}, mixed "
+                f"{_number(ranker.get('auc_within_mixed'))}, unranked "
+                f"{_number(ranker.get('auc_within_unranked'))}; {ranker.get('why')}"
+            )
+        else:
+            lines.append(f"  run {run.pk}: {ranker.get('why', 'no ranker')}")
+    return lines
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{value:+.1%}"
+
+
+def _number(value: float | None) -> str:
+    return "—" if value is None else f"{value:.4f}"
+
+
+def simulation_variants_parse(text: str) -> list[SimulatedVariant]:
+    """ "recency,affinity,als" or "base=recency:2,als=als" (code=strategy:weight) → variants."""
+    variants = []
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        spec, _, weight = part.partition(":")
+        code, _, strategy = spec.partition("=")
+        strategy = strategy or code
+        if strategy not in ExperimentVariant.Strategy.values:
+            raise ValueError(f"unknown strategy {strategy!r}")
+        variants.append(
+            SimulatedVariant(code=code, strategy=strategy, weight=int(weight) if weight else 1)
+        )
+    if len(variants) < 2:
+        raise ValueError("an experiment needs at least two variants")
+    return variants
