@@ -438,6 +438,12 @@ def demo_dataset_write(
             len(saved),
         )
         _sequences_reset(touched)
+    if text:
+        # Fresh statistics: before autovacuum gets to them, the planner would estimate millions
+        # of bulk-loaded rows as empty tables and pick sequential scans for per-member reads.
+        with connection.cursor() as cursor:
+            for model in touched:
+                cursor.execute(f"ANALYZE {model._meta.db_table}")
     return counts
 
 
