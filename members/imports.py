@@ -679,6 +679,12 @@ def interactions_import(
             else:
                 _interactions_write_orm(lines=lines, result=result, on_rows=on_write)
         result.written = True
+    if use_copy:
+        # Millions of new rows: refresh the planner's statistics now rather than whenever
+        # autovacuum gets there, or per-member reads get sequential-scan plans meanwhile.
+        with connection.cursor() as cursor:
+            for model in (Enrolment, Bookmark, Dismissal, FeedbackEvent):
+                cursor.execute(f"ANALYZE {model._meta.db_table}")
     return result
 
 
