@@ -6,21 +6,15 @@ RETRAIN_SCHEDULE_NAME = "recommendations.retrain"
 
 
 def retrain_schedule_ensure(*, using: str = DEFAULT_DB_ALIAS, **_: object) -> None:
-    """Create the periodic retrain once; an admin's later edits to it are kept."""
     from django.conf import settings
-    from django.db import connections
-    from django_q.models import Schedule
 
-    if Schedule._meta.db_table not in connections[using].introspection.table_names():
-        return
-    Schedule.objects.using(using).get_or_create(
+    from config.schedules import schedule_ensure
+
+    schedule_ensure(
         name=RETRAIN_SCHEDULE_NAME,
-        defaults={
-            "func": "recommendations.tasks.retrain",
-            "schedule_type": Schedule.MINUTES,
-            "minutes": settings.RECOMMENDATIONS["RETRAIN_EVERY_MINUTES"],
-            "repeats": -1,
-        },
+        func="recommendations.tasks.retrain",
+        minutes=settings.RECOMMENDATIONS["RETRAIN_EVERY_MINUTES"],
+        using=using,
     )
 
 

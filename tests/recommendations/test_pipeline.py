@@ -245,3 +245,18 @@ def test_course_page_shows_similar_courses_from_the_learned_run(demo, client):
     response = client.get(reverse("catalog:course_detail", args=[course.slug]))
     assert [c.pk for c in response.context["similar"]] == best
     assert b"Similar courses" in response.content
+
+
+def test_retrain_schedule_exists_once_after_migrate_and_survives_edits(db, settings):
+    from django_q.models import Schedule
+
+    from recommendations.apps import RETRAIN_SCHEDULE_NAME, retrain_schedule_ensure
+
+    schedule = Schedule.objects.get(name=RETRAIN_SCHEDULE_NAME)
+    assert schedule.func == "recommendations.tasks.retrain"
+    assert schedule.minutes == settings.RECOMMENDATIONS["RETRAIN_EVERY_MINUTES"]
+    Schedule.objects.filter(pk=schedule.pk).update(minutes=5)
+    retrain_schedule_ensure()
+    assert list(Schedule.objects.filter(name=RETRAIN_SCHEDULE_NAME).values_list("minutes")) == [
+        (5,)
+    ]
