@@ -65,11 +65,13 @@ def bench_run(*, refresh_samples: int = 50) -> BenchReport:
         raise RuntimeError(f"the run did not produce learned models: {run.message}")
     metrics = run.metrics
     for key, label in [
+        ("read_activity_seconds", "read activity (one query per table)"),
         ("rules_seconds", "rules snapshot"),
         ("extract_seconds", "extract interactions"),
         ("search_seconds", "ALS search (sample)"),
         ("fit_seconds", "ALS fit"),
         ("learn_seconds", "learn (split, search, fit, evaluate, similarities)"),
+        ("ranker_seconds", "ranker (features, global + mixed fit, AUC)"),
         ("precompute_seconds", "precompute all members (candidates + COPY upsert)"),
     ]:
         if key in metrics:
