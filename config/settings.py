@@ -298,6 +298,9 @@ RECOMMENDATIONS = {
     # A run still "running" after this long lost its worker; the next retrain takes over.
     "RUN_STALE_SECONDS": int(os.environ.get("REC_RUN_STALE_SECONDS", "3600")),
     "RETRAIN_EVERY_MINUTES": int(os.environ.get("REC_RETRAIN_EVERY_MINUTES", "360")),
+    # Member ranges still without rows this long after they were queued were lost (a killed
+    # worker); a scheduled task queues them again.
+    "PRECOMPUTE_STALL_SECONDS": int(os.environ.get("REC_PRECOMPUTE_STALL_SECONDS", "1800")),
     # How long a web process keeps the active model snapshot before checking for a newer one.
     "SNAPSHOT_CHECK_SECONDS": float(os.environ.get("REC_SNAPSHOT_CHECK_SECONDS", "30")),
     # The learned ranker (recommendations/ranking.py): trained in each retrain once this many

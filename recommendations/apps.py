@@ -3,6 +3,7 @@ from django.db import DEFAULT_DB_ALIAS
 from django.db.models.signals import post_migrate
 
 RETRAIN_SCHEDULE_NAME = "recommendations.retrain"
+PRECOMPUTE_RESUME_SCHEDULE_NAME = "recommendations.precompute_resume"
 
 
 def retrain_schedule_ensure(*, using: str = DEFAULT_DB_ALIAS, **_: object) -> None:
@@ -14,6 +15,12 @@ def retrain_schedule_ensure(*, using: str = DEFAULT_DB_ALIAS, **_: object) -> No
         name=RETRAIN_SCHEDULE_NAME,
         func="recommendations.tasks.retrain",
         minutes=settings.RECOMMENDATIONS["RETRAIN_EVERY_MINUTES"],
+        using=using,
+    )
+    schedule_ensure(
+        name=PRECOMPUTE_RESUME_SCHEDULE_NAME,
+        func="recommendations.tasks.precompute_resume_missing",
+        minutes=10,
         using=using,
     )
 

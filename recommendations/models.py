@@ -135,6 +135,9 @@ class TrainingRun(models.Model):
     )
     precompute_shards = models.PositiveIntegerField(default=0)
     precompute_shards_done = models.PositiveIntegerField(default=0)
+    precompute_started_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its member ranges were last queued."
+    )
     precomputed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -17,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -429,6 +429,7 @@ def _ranker_build(
 def precompute_enqueue(*, run: TrainingRun, plan: list[tuple[int, int]], inline: bool) -> None:
     """Run every shard now, or queue one django-q2 task per shard after commit."""
     stage = time.perf_counter()
+    TrainingRun.objects.filter(pk=run.pk).update(precompute_started_at=timezone.now())
     for first, last in plan:
         if inline:
             precompute_shard(run_id=run.pk, first_member_id=first, last_member_id=last)
@@ -447,6 +448,45 @@ def precompute_enqueue(*, run: TrainingRun, plan: list[tuple[int, int]], inline:
         TrainingRun.objects.filter(pk=run.pk).update(
             metrics={**run.metrics, "precompute_seconds": time.perf_counter() - stage}
         )
+
+
+def precompute_resume(*, now: dt.datetime | None = None) -> int:
+    """Queue again the member ranges of the active run whose rows were never written.
+
+    A worker killed mid-precompute loses the shard tasks it had already taken from the queue
+    (the Redis broker has no acknowledgement), and the run would wait for the next retrain. A
+    range counts as missing when one of its members has no row from the active run; runs
+    queued less than PRECOMPUTE_STALL_SECONDS ago are left alone, since their shards may still
+    be on their way. Returns the number of ranges queued.
+    """
+    now = now or timezone.now()
+    run = (
+        TrainingRun.objects.filter(is_active=True, precomputed_at=None)
+        .exclude(model_artifact=None)
+        .defer("artifact", "model_artifact")
+        .first()
+    )
+    stall = dt.timedelta(seconds=settings.RECOMMENDATIONS["PRECOMPUTE_STALL_SECONDS"])
+    if run is None or (run.precompute_started_at and now - run.precompute_started_at < stall):
+        return 0
+    missing = np.fromiter(
+        Member.objects.exclude(recommendations__run=run).values_list("pk", flat=True),
+        dtype=np.int64,
+    )
+    ranges = [
+        (first, last)
+        for first, last in precompute_plan()
+        if np.any((missing >= first) & (missing <= last))
+    ]
+    if not ranges:
+        TrainingRun.objects.filter(pk=run.pk).update(precomputed_at=now)
+        return 0
+    logger.warning("run %s: re-queueing %d precompute ranges", run.pk, len(ranges))
+    TrainingRun.objects.filter(pk=run.pk).update(
+        precompute_shards=F("precompute_shards_done") + len(ranges)
+    )
+    precompute_enqueue(run=run, plan=ranges, inline=False)
+    return len(ranges)
 
 
 def training_run_activate(*, run: TrainingRun, inline: bool = False) -> TrainingRun:

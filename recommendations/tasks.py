@@ -2,7 +2,7 @@
 
 import logging
 
-from recommendations.pipeline import TrainingRunBusy, training_run_execute
+from recommendations.pipeline import TrainingRunBusy, precompute_resume, training_run_execute
 from recommendations.precompute import member_recommendations_refresh
 from recommendations.precompute import precompute_shard as shard_compute
 
@@ -29,3 +29,8 @@ def precompute_shard(run_id: int, first_member_id: int, last_member_id: int) -> 
 
 def member_refresh(member_id: int) -> bool:
     return member_recommendations_refresh(member_id=member_id)
+
+
+def precompute_resume_missing() -> int:
+    """Scheduled: re-queue member ranges a killed worker lost (see pipeline.precompute_resume)."""
+    return precompute_resume()

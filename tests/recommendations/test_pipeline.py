@@ -260,3 +260,32 @@ def test_retrain_schedule_exists_once_after_migrate_and_survives_edits(db, setti
     assert list(Schedule.objects.filter(name=RETRAIN_SCHEDULE_NAME).values_list("minutes")) == [
         (5,)
     ]
+
+
+def test_member_ranges_lost_with_a_killed_worker_are_queued_again(
+    demo, settings, django_capture_on_commit_callbacks
+):
+    from django.db.models import F as Field
+
+    from recommendations.pipeline import precompute_resume
+
+    # Queued precompute shards never run inside a test transaction (they wait for a commit):
+    # exactly what a worker killed after taking them from the queue leaves behind.
+    run = training_run_execute(trigger="test", precompute_inline=False)
+    assert run.precompute_shards == 4
+    assert not MemberRecommendations.objects.filter(run=run).exists()
+
+    # Too early: the shards may still be on their way.
+    assert precompute_resume() == 0
+
+    stall = settings.RECOMMENDATIONS["PRECOMPUTE_STALL_SECONDS"]
+    TrainingRun.objects.filter(pk=run.pk).update(
+        precompute_started_at=Field("precompute_started_at") - dt.timedelta(seconds=stall + 1)
+    )
+    # The ranges are queued after commit, and tasks run inline in the test settings.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert precompute_resume() == 4
+    run.refresh_from_db()
+    assert MemberRecommendations.objects.filter(run=run).count() == Member.objects.count()
+    assert run.precomputed_at is not None
+    assert precompute_resume() == 0
