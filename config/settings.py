@@ -278,14 +278,15 @@ RECOMMENDATIONS = {
     # Learned models. Below ALS_MIN_INTERACTIONS the run stays rule-based and says so.
     "ALS_MIN_INTERACTIONS": int(os.environ.get("REC_ALS_MIN_INTERACTIONS", "1000")),
     "ALS_DEFAULTS": {"factors": 32, "regularization": 0.1, "alpha": 5.0, "iterations": 15},
-    # The automatic search: this many random trials on a member sample, within the budget.
-    "ALS_SEARCH_TRIALS": int(os.environ.get("REC_ALS_SEARCH_TRIALS", "6")),
+    # The automatic search on a member sample, within the budget: this many trials, the serving
+    # run's parameters first, then random new combinations (a different draw every retrain).
+    "ALS_SEARCH_TRIALS": int(os.environ.get("REC_ALS_SEARCH_TRIALS", "4")),
     "ALS_GRID": None,  # None: the engine's default grid (recommendations.engine.ALS_GRID)
-    "ALS_SEARCH_BUDGET_SECONDS": float(os.environ.get("REC_ALS_SEARCH_BUDGET_SECONDS", "20")),
+    "ALS_SEARCH_BUDGET_SECONDS": float(os.environ.get("REC_ALS_SEARCH_BUDGET_SECONDS", "6")),
     "ALS_SEARCH_MAX_MEMBERS": int(os.environ.get("REC_ALS_SEARCH_MAX_MEMBERS", "10000")),
     "HOLDOUT_FRACTION": 0.2,
     "EVALUATION_K": 10,
-    "EVALUATION_MAX_MEMBERS": int(os.environ.get("REC_EVALUATION_MAX_MEMBERS", "20000")),
+    "EVALUATION_MAX_MEMBERS": int(os.environ.get("REC_EVALUATION_MAX_MEMBERS", "10000")),
     "SEED": 7,
     # Candidates stored per member: ALS picks, "Because you watched" picks, text picks.
     "LEARNED_PERSONAL": 30,

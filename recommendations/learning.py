@@ -84,18 +84,32 @@ def interactions_extract(
             np.full(activity.dismiss_member.size, float(engine.DISMISS_WEIGHT)),
         ]
     )
-    times = np.concatenate([activity.enrol_latest, activity.bookmark_time, activity.dismiss_time])
     shape = (member_ids.size, course_ids.size)
-    rows = positions_of(member_ids, members)
-    cols = positions_of(course_ids, courses)
-    known = (rows >= 0) & (cols >= 0)
-    rows, cols, weights, times = rows[known], cols[known], weights[known], times[known]
-    matrix = engine.interaction_matrix(rows, cols, weights, n_members=shape[0], n_courses=shape[1])
-    # Latest event time per pair: after sorting by (pair, time) the pair's last entry is newest.
-    order = np.lexsort((times, cols, rows))
-    pair = rows[order] * shape[1] + cols[order]
-    last = order[np.r_[pair[1:] != pair[:-1], True]] if order.size else order
-    latest = sp.csr_array((times[last], (rows[last], cols[last])), shape=shape)
+    all_rows = positions_of(member_ids, members)
+    all_cols = positions_of(course_ids, courses)
+    known = (all_rows >= 0) & (all_cols >= 0)
+    matrix = engine.interaction_matrix(
+        all_rows[known], all_cols[known], weights[known], n_members=shape[0], n_courses=shape[1]
+    )
+    # Latest event time per pair: each table holds one row per (member, course) (unique
+    # constraints), so the element-wise maximum of the three tables' time matrices is it.
+    sizes = np.cumsum([activity.enrol_member.size, activity.bookmark_member.size])
+    latest = None
+    for table_known, table_rows, table_cols, table_times in zip(
+        np.split(known, sizes),
+        np.split(all_rows, sizes),
+        np.split(all_cols, sizes),
+        np.split(
+            np.concatenate([activity.enrol_latest, activity.bookmark_time, activity.dismiss_time]),
+            sizes,
+        ),
+        strict=True,
+    ):
+        table = sp.csr_array(
+            (table_times[table_known], (table_rows[table_known], table_cols[table_known])),
+            shape=shape,
+        )
+        latest = table if latest is None else latest.maximum(table)
     latest = engine.as_csr(latest.multiply(engine.presence(matrix)))
     return Interactions(matrix=matrix, times=latest)
 
@@ -125,9 +139,17 @@ def _sample_rows(matrix: sp.csr_array, *, limit: int, seed: int) -> sp.csr_array
 
 
 def learned_models_fit(
-    *, member_ids: np.ndarray, course_ids: np.ndarray, interactions: Interactions
+    *,
+    member_ids: np.ndarray,
+    course_ids: np.ndarray,
+    interactions: Interactions,
+    incumbent: dict | None = None,
+    search_round: int = 0,
 ) -> tuple[LearnedModels | None, dict, str]:
     """Search, fit and evaluate ALS against popularity on a time-ordered held-out split.
+
+    The search re-tries `incumbent` (the serving run's parameters) beside new random
+    combinations; `search_round` (the number of earlier learned runs) varies which ones.
 
     Returns (models or None, metrics, message). None with a message when there is too little
     data or ALS does not beat popularity, so the run serves rule-based reasons only.
@@ -160,7 +182,8 @@ def learned_models_fit(
             validation,
             grid=config["ALS_GRID"],
             n_trials=config["ALS_SEARCH_TRIALS"],
-            seed=seed,
+            seed=seed + search_round,
+            incumbent=incumbent,
             k=k,
             time_budget_s=config["ALS_SEARCH_BUDGET_SECONDS"],
         )

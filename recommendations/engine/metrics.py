@@ -24,10 +24,11 @@ from collections.abc import Callable
 from typing import Any, TypeAlias
 
 import numpy as np
+import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
 from recommendations.engine.popularity import popularity_scores
-from recommendations.engine.sparse_ops import IntArray, Sparse, as_csr, select_rows
+from recommendations.engine.sparse_ops import IntArray, Sparse, as_csr, row_ids, select_rows
 
 __all__ = [
     "ScoreFn",
@@ -182,8 +183,11 @@ def evaluate_scorer(
     recommended = np.full((evaluated.size, k), -1, dtype=np.int64)
     for start in range(0, evaluated.size, batch_size):
         batch = evaluated[start : start + batch_size]
-        scores = np.array(score_fn(batch), dtype=np.float32, copy=True)
         seen = train_csr[batch]
+        if isinstance(score_fn, GlobalScorer):
+            recommended[start : start + batch.size] = _global_top_k(score_fn, seen, k=k)
+            continue
+        scores = np.array(score_fn(batch), dtype=np.float32, copy=True)
         rows = np.repeat(np.arange(batch.size), np.diff(seen.indptr))
         scores[rows, seen.indices] = -np.inf
         recommended[start : start + batch.size], _ = top_k_indices(scores, k=k)
@@ -200,11 +204,45 @@ def evaluate_scorer(
     }
 
 
-def popularity_scorer(train: Sparse) -> ScoreFn:
+class GlobalScorer:
+    """A scorer that gives every member the same scores (a ``ScoreFn``).
+
+    :func:`evaluate_scorer` ranks the courses once for it and walks that order per member,
+    skipping their train courses, instead of sorting a full score row per member.
+    """
+
+    def __init__(self, scores: NDArray[np.floating[Any]]) -> None:
+        self.scores = np.asarray(scores, dtype=np.float32)
+
+    def __call__(self, members: IntArray) -> NDArray[np.float32]:
+        return np.broadcast_to(self.scores, (len(members), self.scores.size))
+
+
+def popularity_scorer(train: Sparse) -> GlobalScorer:
     """Baseline scorer: every member gets each course's count of members in ``train``."""
-    popularity = popularity_scores(train).astype(np.float32)
+    return GlobalScorer(popularity_scores(train))
 
-    def score(members: IntArray) -> NDArray[np.float32]:
-        return np.broadcast_to(popularity, (len(members), popularity.size))
 
-    return score
+def _global_top_k(scorer: GlobalScorer, seen: sp.csr_array, *, k: int) -> IntArray:
+    """Each row's k best unseen courses under one shared order (ties: lower index first)."""
+    n_rows, n_courses = seen.shape
+    order = np.argsort(-scorer.scores, kind="stable")
+    excluded = np.isneginf(scorer.scores[order]) | np.isnan(scorer.scores[order])
+    order = order[~excluded]
+    rank_of = np.full(n_courses, np.iinfo(np.int64).max, dtype=np.int64)
+    rank_of[order] = np.arange(order.size)
+    # A member's k best unseen courses lie within the first k + (their seen count) of the order.
+    width = min(order.size, k + int(np.diff(seen.indptr).max(initial=0)))
+    window = order[:width]
+    blocked = np.zeros((n_rows, width), dtype=bool)
+    ranks = rank_of[seen.indices]
+    inside = ranks < width
+    blocked[row_ids(seen)[inside], ranks[inside]] = True
+    # A stable sort of the blocked flags lists each row's unblocked positions first, in order.
+    first = np.argsort(blocked, axis=1, kind="stable")[:, :k]
+    recommended = np.where(np.take_along_axis(blocked, first, axis=1), -1, window[first])
+    if recommended.shape[1] < k:
+        recommended = np.pad(
+            recommended, ((0, 0), (0, k - recommended.shape[1])), constant_values=-1
+        )
+    return recommended.astype(np.int64)

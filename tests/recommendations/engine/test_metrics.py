@@ -5,6 +5,8 @@ import pytest
 import scipy.sparse as sp
 
 from recommendations.engine.metrics import (
+    GlobalScorer,
+    _global_top_k,
     catalog_coverage,
     evaluate_scorer,
     hit_rate_at_k,
@@ -98,3 +100,28 @@ def test_popularity_scorer_counts_members():
     train = sp.csr_array(np.array([[1.0, 0, 2.0], [3.0, 0, 0], [1.0, 0, 0]]))
     scores = popularity_scorer(train)(np.array([0, 2]))
     np.testing.assert_array_equal(scores, [[3, 0, 1], [3, 0, 1]])
+
+
+def test_global_scorer_ranks_like_a_full_score_matrix():
+    """The shared-order shortcut recommends exactly what sorting every member's row does."""
+    rng = np.random.default_rng(3)
+    dense = (rng.random((300, 40)) < 0.3).astype(float)
+    train = sp.csr_array(dense * (rng.random(dense.shape) < 0.7))
+    test = sp.csr_array(dense - train.toarray())
+    # Distinct scores: among equal scores at the k-th place the full sort's pick is unspecified.
+    scores = rng.permutation(40).astype(np.float32)
+    scores[7] = -np.inf  # never recommended
+
+    def full_rows(members):
+        return np.broadcast_to(scores, (len(members), scores.size))
+
+    fast = evaluate_scorer(GlobalScorer(scores), train, test, k=10, batch_size=64)
+    slow = evaluate_scorer(full_rows, train, test, k=10, batch_size=64)
+    assert fast == slow
+
+
+def test_global_scorer_pads_when_a_member_has_seen_almost_everything():
+    train = sp.csr_array(np.array([[1, 1, 1, 0], [0, 0, 0, 0]], dtype=float))
+    seen = train[[0, 1]]
+    recommended = _global_top_k(GlobalScorer(np.array([4.0, 3.0, 2.0, 1.0])), seen, k=3)
+    assert recommended.tolist() == [[3, -1, -1], [0, 1, 2]]
