@@ -14,9 +14,10 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+import psycopg
 import scipy.sparse as sp
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django_q.tasks import async_task
@@ -33,8 +34,14 @@ from recommendations.learning import (
     learned_models_fit,
 )
 from recommendations.models import TrainingRun
-from recommendations.precompute import precompute_plan, precompute_shard
+from recommendations.precompute import (
+    InMemoryActivity,
+    learned_models_remember,
+    precompute_plan,
+    precompute_shards_inline,
+)
 from recommendations.ranking import ranker_dumps, ranker_train
+from recommendations.table_arrays import query_arrays
 
 logger = logging.getLogger(__name__)
 
@@ -152,21 +159,24 @@ def rules_snapshot_build(
         shape=(n_courses, n_skills),
     )
 
-    member_rows = np.array(
-        [
-            (pk, title or -1, industry or -1)
-            for pk, title, industry in Member.objects.values_list("pk", "title_id", "industry_id")
+    member_table = query_arrays(
+        columns=[
+            ("id", "id", "int"),
+            ("title", "COALESCE(title_id, -1)", "int"),
+            ("industry", "COALESCE(industry_id, -1)", "int"),
         ],
-        dtype=np.int64,
-    ).reshape(-1, 3)
+        source=Member._meta.db_table,
+    )
+    member_rows = np.stack([member_table["id"], member_table["title"], member_table["industry"]], 1)
     member_rows = member_rows[np.argsort(member_rows[:, 0], kind="stable")]
     member_ids, member_title, member_industry = member_rows.T
     n_members = member_ids.size
 
-    held_member, held_skill = _pairs(
-        list(MemberSkill.objects.values_list("member_id", "skill_id"))
-        + list(FollowedSkill.objects.values_list("member_id", "skill_id"))
-    )
+    held = [("member", "member_id", "int"), ("skill", "skill_id", "int")]
+    profile = query_arrays(columns=held, source=MemberSkill._meta.db_table)
+    followed = query_arrays(columns=held, source=FollowedSkill._meta.db_table)
+    held_member = np.concatenate([profile["member"], followed["member"]])
+    held_skill = np.concatenate([profile["skill"], followed["skill"]])
     member_skill = engine.presence(
         _indicator(
             positions_of(member_ids, held_member),
@@ -348,8 +358,16 @@ def training_run_execute(
         )
         timings["extract_seconds"] = time.perf_counter() - stage
         stage = time.perf_counter()
+        earlier = TrainingRun.objects.filter(
+            status=TrainingRun.Status.SUCCEEDED, kind=TrainingRun.Kind.LEARNED
+        )
+        serving = earlier.order_by("-is_active", "-pk").values_list("params", flat=True).first()
         models, learned_metrics, message = learned_models_fit(
-            member_ids=member_ids, course_ids=snapshot.course_ids, interactions=interactions
+            member_ids=member_ids,
+            course_ids=snapshot.course_ids,
+            interactions=interactions,
+            incumbent=(serving or {}).get("als"),
+            search_round=earlier.count(),
         )
         timings["learn_seconds"] = time.perf_counter() - stage
         if models is not None:
@@ -375,9 +393,6 @@ def training_run_execute(
         run.save()
         return run
 
-    run.artifact = payload
-    run.model_artifact = model_payload
-    run.ranker_artifact = ranker_payload
     run.kind = TrainingRun.Kind.LEARNED if models is not None else TrainingRun.Kind.RULES
     run.message = f"{message} Ranker {ranker_metrics['why']}."
     run.metrics = {
@@ -397,6 +412,17 @@ def training_run_execute(
         key: settings.RECOMMENDATIONS[key]
         for key in ("IDF_MIN_MEMBERS", "COHORT_MIN_SIZE", "TAG_MIN_CONFIDENCE", "BLEND_WEIGHTS")
     } | ({"als": models.params} if models is not None else {})
+    stage = time.perf_counter()
+    # Stored while the run is still "running": nothing reads it until activation below.
+    _artifacts_store(
+        run_id=run.pk,
+        payloads={
+            "artifact": payload,
+            "model_artifact": model_payload,
+            "ranker_artifact": ranker_payload,
+        },
+    )
+    run.metrics["store_seconds"] = time.perf_counter() - stage
     plan = precompute_plan() if models is not None else []
     run.precompute_shards = len(plan)
     run.status = TrainingRun.Status.SUCCEEDED
@@ -405,12 +431,42 @@ def training_run_execute(
     with transaction.atomic():
         TrainingRun.objects.filter(is_active=True).update(is_active=False)
         run.is_active = True
-        run.save()
+        run.save(update_fields=[f for f in _RUN_FIELDS if f not in ARTIFACT_FIELDS])
     if plan:
-        precompute_enqueue(run=run, plan=plan, inline=precompute_inline)
+        # This process already holds the models and every member's activity: shards computed
+        # here use them instead of reading them back (queued shards read their own range).
+        learned_models_remember(run_id=run.pk, models=models)
+        precompute_enqueue(
+            run=run,
+            plan=plan,
+            inline=precompute_inline,
+            in_memory=InMemoryActivity(member_ids=member_ids, interactions=interactions),
+        )
         if precompute_inline:
-            run.refresh_from_db()
+            run.refresh_from_db(fields=[f for f in _RUN_FIELDS if f not in ARTIFACT_FIELDS])
     return run
+
+
+ARTIFACT_FIELDS = ("artifact", "model_artifact", "ranker_artifact")
+_RUN_FIELDS = [field.name for field in TrainingRun._meta.concrete_fields if not field.primary_key]
+
+
+def _artifacts_store(*, run_id: int, payloads: dict[str, bytes | None]) -> None:
+    """Write a run's artifacts (tens of MB at benchmark scale).
+
+    On PostgreSQL they go as binary parameters: Django binds parameters client-side, which
+    escapes every byte into SQL text and takes seconds for what binary takes milliseconds.
+    """
+    if connection.vendor != "postgresql":
+        TrainingRun.objects.filter(pk=run_id).update(**payloads)
+        return
+    assignments = ", ".join(f"{name} = %b" for name in payloads)
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(
+            f"UPDATE {TrainingRun._meta.db_table} SET {assignments} WHERE id = %s",
+            [*payloads.values(), run_id],
+        )
 
 
 def _ranker_build(
@@ -426,27 +482,35 @@ def _ranker_build(
     return (ranker_dumps(ranker) if ranker is not None else None), metrics
 
 
-def precompute_enqueue(*, run: TrainingRun, plan: list[tuple[int, int]], inline: bool) -> None:
-    """Run every shard now, or queue one django-q2 task per shard after commit."""
+def precompute_enqueue(
+    *,
+    run: TrainingRun,
+    plan: list[tuple[int, int]],
+    inline: bool,
+    in_memory: InMemoryActivity | None = None,
+) -> None:
+    """Run every shard now, or queue one django-q2 task per shard after commit.
+
+    Shards run now use `in_memory` (the activity the run was trained on) when given.
+    """
     stage = time.perf_counter()
     TrainingRun.objects.filter(pk=run.pk).update(precompute_started_at=timezone.now())
-    for first, last in plan:
-        if inline:
-            precompute_shard(run_id=run.pk, first_member_id=first, last_member_id=last)
-        else:
-            transaction.on_commit(
-                functools.partial(
-                    async_task,
-                    "recommendations.tasks.precompute_shard",
-                    run.pk,
-                    first,
-                    last,
-                    group=f"precompute-{run.pk}",
-                )
-            )
     if inline:
+        precompute_shards_inline(run_id=run.pk, plan=plan, in_memory=in_memory)
         TrainingRun.objects.filter(pk=run.pk).update(
             metrics={**run.metrics, "precompute_seconds": time.perf_counter() - stage}
+        )
+        return
+    for first, last in plan:
+        transaction.on_commit(
+            functools.partial(
+                async_task,
+                "recommendations.tasks.precompute_shard",
+                run.pk,
+                first,
+                last,
+                group=f"precompute-{run.pk}",
+            )
         )
 
 
@@ -491,16 +555,26 @@ def precompute_resume(*, now: dt.datetime | None = None) -> int:
 
 def training_run_activate(*, run: TrainingRun, inline: bool = False) -> TrainingRun:
     """Serve an older succeeded run again (rollback), recomputing members' learned rows."""
-    if run.status != TrainingRun.Status.SUCCEEDED or not run.artifact:
+    # Artifacts are checked in the database: the instance may have been loaded without them.
+    stored = TrainingRun.objects.filter(pk=run.pk, artifact__isnull=False)
+    if run.status != TrainingRun.Status.SUCCEEDED or not stored.exists():
         raise ValueError("Only a succeeded run with its snapshot can be activated.")
+    has_models = stored.filter(model_artifact__isnull=False).exists()
     with transaction.atomic():
         TrainingRun.objects.filter(is_active=True).update(is_active=False)
         run.is_active = True
         run.precompute_shards_done = 0
         run.precomputed_at = None
-        plan = precompute_plan() if run.model_artifact else []
+        plan = precompute_plan() if has_models else []
         run.precompute_shards = len(plan)
-        run.save()
+        run.save(
+            update_fields=[
+                "is_active",
+                "precompute_shards_done",
+                "precomputed_at",
+                "precompute_shards",
+            ]
+        )
     if plan:
         precompute_enqueue(run=run, plan=plan, inline=inline)
     return run

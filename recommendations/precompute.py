@@ -8,7 +8,10 @@ the new one.
 
 import datetime as dt
 import logging
+import struct
 import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
@@ -18,7 +21,9 @@ from django.utils import timezone
 
 from members.models import Member
 from recommendations import engine
+from recommendations.indexing import positions_of
 from recommendations.learning import (
+    Interactions,
     LearnedModels,
     interactions_extract,
     learned_models_loads,
@@ -40,6 +45,29 @@ def learned_models_for_run(run_id: int) -> LearnedModels | None:
         models = learned_models_loads(bytes(payload)) if payload else None
         _cache.update(run_id=run_id, models=models)
         return models
+
+
+def learned_models_remember(*, run_id: int, models: LearnedModels) -> None:
+    """Keep models this process just built as the run's, instead of loading them back."""
+    with _cache_lock:
+        _cache.update(run_id=run_id, models=models)
+
+
+@dataclass(frozen=True)
+class InMemoryActivity:
+    """Every member's interactions as a retrain read them; rows follow `member_ids` (sorted)."""
+
+    member_ids: np.ndarray
+    interactions: Interactions
+
+    def rows_of(self, member_ids: np.ndarray) -> Interactions | None:
+        """The rows of these members, or None if one of them was not read (joined since)."""
+        positions = positions_of(self.member_ids, member_ids)
+        if np.any(positions < 0):
+            return None
+        return Interactions(
+            matrix=self.interactions.matrix[positions], times=self.interactions.times[positions]
+        )
 
 
 def precompute_plan(*, shard_members: int | None = None) -> list[tuple[int, int]]:
@@ -76,14 +104,20 @@ def _user_vectors(
 
 
 def _candidate_rows(
-    models: LearnedModels, member_ids: np.ndarray, *, fold_in_all: bool = False
+    models: LearnedModels,
+    member_ids: np.ndarray,
+    *,
+    fold_in_all: bool = False,
+    interactions: Interactions | None = None,
 ) -> list[tuple[int, bytes]]:
+    """Packed rows of `member_ids` (sorted), from `interactions` if given, else read."""
     config = settings.RECOMMENDATIONS
-    interactions = interactions_extract(
-        member_ids=member_ids,
-        course_ids=models.course_ids,
-        member_id_range=(int(member_ids.min()), int(member_ids.max())),
-    )
+    if interactions is None:
+        interactions = interactions_extract(
+            member_ids=member_ids,
+            course_ids=models.course_ids,
+            member_id_range=(int(member_ids.min()), int(member_ids.max())),
+        )
     anchors, _ = engine.row_argmax(interactions.times)
     rows: list[tuple[int, bytes]] = []
     batch = config["PRECOMPUTE_BATCH_MEMBERS"]
@@ -114,6 +148,29 @@ def _candidate_rows(
     return rows
 
 
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, no extension
+_COPY_TRAILER = b"\xff\xff"
+_POSTGRES_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+
+def _binary_copy(*, run_id: int, rows: list[tuple[int, bytes]], now: dt.datetime) -> bytes:
+    """The rows in COPY's binary format: (member_id, run_id, computed_at, payload) each.
+
+    Encoded here in one pass: psycopg's per-row `write_row` costs more than the COPY itself at
+    100,000 rows.
+    """
+    micros = (now - _POSTGRES_EPOCH) // dt.timedelta(microseconds=1)
+    shared = struct.pack(">iqiq", 8, run_id, 8, micros)
+    parts = [_COPY_HEADER]
+    for member_id, payload in rows:
+        parts.append(struct.pack(">hiq", 4, 8, member_id))
+        parts.append(shared)
+        parts.append(struct.pack(">i", len(payload)))
+        parts.append(payload)
+    parts.append(_COPY_TRAILER)
+    return b"".join(parts)
+
+
 def member_rows_write(*, run_id: int, rows: list[tuple[int, bytes]], now: dt.datetime) -> None:
     """Replace the rows of these members in one transaction (COPY + upsert on PostgreSQL)."""
     if not rows:
@@ -131,10 +188,10 @@ def member_rows_write(*, run_id: int, rows: list[tuple[int, bytes]], now: dt.dat
                     "ON COMMIT DROP"
                 )
                 with cursor.cursor.copy(
-                    "COPY recommendation_stage (member_id, run_id, computed_at, payload) FROM STDIN"
+                    "COPY recommendation_stage (member_id, run_id, computed_at, payload) "
+                    "FROM STDIN (FORMAT binary)"
                 ) as copy:
-                    for member_id, payload in rows:
-                        copy.write_row((member_id, run_id, now, payload))
+                    copy.write(_binary_copy(run_id=run_id, rows=rows, now=now))
                 cursor.execute(
                     f"INSERT INTO {table} (member_id, run_id, computed_at, payload) "
                     "SELECT member_id, run_id, computed_at, payload FROM recommendation_stage "
@@ -156,22 +213,82 @@ def member_rows_write(*, run_id: int, rows: list[tuple[int, bytes]], now: dt.dat
             )
 
 
-def precompute_shard(*, run_id: int, first_member_id: int, last_member_id: int) -> int:
+def precompute_shard(
+    *,
+    run_id: int,
+    first_member_id: int,
+    last_member_id: int,
+    in_memory: InMemoryActivity | None = None,
+) -> int:
     """Compute and store the rows of members with ids in [first, last]; returns the count.
 
-    Safe to run twice: rows are upserted, and the shard counter only completes the run once.
+    Activity comes from `in_memory` when it covers every member of the range (the retrain's
+    own process), else it is read for the range. Safe to run twice: rows are upserted, and the
+    shard counter only completes the run once.
     """
+    rows, now = _shard_rows(
+        run_id=run_id,
+        first_member_id=first_member_id,
+        last_member_id=last_member_id,
+        in_memory=in_memory,
+    )
+    _shard_store(run_id=run_id, rows=rows, now=now)
+    return len(rows)
+
+
+def precompute_shards_inline(
+    *, run_id: int, plan: list[tuple[int, int]], in_memory: InMemoryActivity | None = None
+) -> None:
+    """Run every shard in this process, one after another.
+
+    Outside a transaction each shard's rows are stored by a second thread, with its own
+    database connection, while the next shard is computed: PostgreSQL's upsert work overlaps
+    the numpy work instead of following it.
+    """
+    if connection.in_atomic_block:
+        for first, last in plan:
+            precompute_shard(
+                run_id=run_id, first_member_id=first, last_member_id=last, in_memory=in_memory
+            )
+        return
+    with ThreadPoolExecutor(max_workers=1) as writer:
+        pending = None
+        for first, last in plan:
+            rows, now = _shard_rows(
+                run_id=run_id, first_member_id=first, last_member_id=last, in_memory=in_memory
+            )
+            if pending is not None:
+                pending.result()  # re-raises a failed write
+            pending = writer.submit(_shard_store_in_thread, run_id=run_id, rows=rows, now=now)
+        if pending is not None:
+            pending.result()
+
+
+def _shard_rows(
+    *,
+    run_id: int,
+    first_member_id: int,
+    last_member_id: int,
+    in_memory: InMemoryActivity | None,
+) -> tuple[list[tuple[int, bytes]], dt.datetime]:
+    now = timezone.now()
     models = learned_models_for_run(run_id)
     if models is None:
-        return 0
+        return [], now
     member_ids = np.fromiter(
         Member.objects.filter(pk__gte=first_member_id, pk__lte=last_member_id)
         .order_by("pk")
         .values_list("pk", flat=True),
         dtype=np.int64,
     )
-    now = timezone.now()
-    rows = _candidate_rows(models, member_ids) if member_ids.size else []
+    if member_ids.size == 0:
+        return [], now
+    known = in_memory.rows_of(member_ids) if in_memory is not None else None
+    return _candidate_rows(models, member_ids, interactions=known), now
+
+
+def _shard_store(*, run_id: int, rows: list[tuple[int, bytes]], now: dt.datetime) -> None:
+    """Write the shard's rows and count the shard done (completing the run after the last)."""
     member_rows_write(run_id=run_id, rows=rows, now=now)
     with transaction.atomic():
         TrainingRun.objects.filter(pk=run_id).update(
@@ -180,7 +297,13 @@ def precompute_shard(*, run_id: int, first_member_id: int, last_member_id: int) 
         TrainingRun.objects.filter(
             pk=run_id, precompute_shards_done__gte=F("precompute_shards"), precomputed_at=None
         ).update(precomputed_at=now)
-    return len(rows)
+
+
+def _shard_store_in_thread(*, run_id: int, rows: list[tuple[int, bytes]], now: dt.datetime) -> None:
+    try:
+        _shard_store(run_id=run_id, rows=rows, now=now)
+    finally:
+        connection.close()  # this thread's own connection
 
 
 def member_recommendations_refresh(*, member_id: int) -> bool:
