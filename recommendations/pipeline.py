@@ -431,7 +431,7 @@ def training_run_execute(
     with transaction.atomic():
         TrainingRun.objects.filter(is_active=True).update(is_active=False)
         run.is_active = True
-        run.save(update_fields=[f for f in _RUN_FIELDS if f not in ARTIFACT_FIELDS])
+        run.save(update_fields=_RUN_FIELDS_BUT_ARTIFACTS)
     if plan:
         # This process already holds the models and every member's activity: shards computed
         # here use them instead of reading them back (queued shards read their own range).
@@ -443,12 +443,17 @@ def training_run_execute(
             in_memory=InMemoryActivity(member_ids=member_ids, interactions=interactions),
         )
         if precompute_inline:
-            run.refresh_from_db(fields=[f for f in _RUN_FIELDS if f not in ARTIFACT_FIELDS])
+            run.refresh_from_db(fields=_RUN_FIELDS_BUT_ARTIFACTS)
     return run
 
 
 ARTIFACT_FIELDS = ("artifact", "model_artifact", "ranker_artifact")
-_RUN_FIELDS = [field.name for field in TrainingRun._meta.concrete_fields if not field.primary_key]
+# What activation saves and an inline run reloads: everything but the tens of MB of artifacts.
+_RUN_FIELDS_BUT_ARTIFACTS = [
+    field.name
+    for field in TrainingRun._meta.concrete_fields
+    if not field.primary_key and field.name not in ARTIFACT_FIELDS
+]
 
 
 def _artifacts_store(*, run_id: int, payloads: dict[str, bytes | None]) -> None:
