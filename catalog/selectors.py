@@ -56,6 +56,46 @@ def course_card_skills_prefetch() -> Prefetch:
     )
 
 
+# What a recommendation card shows of a course (the homepage and the recommendations API), in
+# the model's field order, which `Model.from_db` expects.
+CARD_FIELDS = tuple(
+    field.attname
+    for field in Course._meta.concrete_fields
+    if field.attname
+    in {"id", "slug", "title", "level", "duration_minutes", "teacher", "published_at"}
+)
+
+
+def course_cards_by_id(*, course_ids: Iterable[int]) -> dict[int, Course]:
+    """Courses by id with only `CARD_FIELDS` loaded (the others load on first access), for the
+    dozens of cards one page view shows; unknown ids are left out, published or not.
+
+    Rows are read as tuples and turned into models by `Model.from_db`, the step the ORM itself
+    ends with: a queryset of model instances costs about three times as much per row, and a
+    homepage reads close to a hundred of them on every view.
+    """
+    ids = list(course_ids)
+    if not ids:
+        return {}
+    rows = Course.objects.filter(pk__in=ids).values_list(*CARD_FIELDS)
+    return {row[0]: Course.from_db(rows.db, CARD_FIELDS, row) for row in rows}
+
+
+def course_card_skills(*, course_ids: Iterable[int]) -> dict[int, list[dict]]:
+    """Approved skills of each course as `{"id", "slug", "name"}` dicts, most confident first
+    (ties by name), as the API's course summaries list them; courses without any map to []."""
+    ids = list(course_ids)
+    skills: dict[int, list[dict]] = {course_id: [] for course_id in ids}
+    rows = (
+        CourseSkill.objects.filter(course_id__in=ids, status=APPROVED)
+        .order_by("course_id", "-confidence", "skill__name")
+        .values_list("course_id", "skill_id", "skill__slug", "skill__name")
+    )
+    for course_id, skill_id, slug, name in rows:
+        skills[course_id].append({"id": skill_id, "slug": slug, "name": name})
+    return skills
+
+
 def _courses_for_cards(queryset: QuerySet[Course]) -> QuerySet[Course]:
     return queryset.prefetch_related(course_card_skills_prefetch())
 

@@ -1,7 +1,8 @@
 """Input and output serializers of the catalog API (catalog/api.py).
 
 Output serializers read what the selectors prepared (`card_skill_tags` from
-`course_card_skills_prefetch`, `course_count` annotations) and never query on their own.
+`course_card_skills_prefetch` or `card_skills` from `course_card_skills`, `course_count`
+annotations) and never query on their own.
 """
 
 from django.conf import settings
@@ -47,6 +48,10 @@ class CourseSummarySerializer(serializers.ModelSerializer):
         ]
 
     def get_skills(self, course: Course) -> list[dict]:
+        # `course_card_skills` (recommendation cards) attaches the dicts themselves.
+        skills = getattr(course, "card_skills", None)
+        if skills is not None:
+            return skills
         tags = getattr(course, "card_skill_tags", None)
         if tags is None:
             # Every caller prefetches; a missing prefetch must fail loudly in tests, not turn

@@ -40,7 +40,8 @@ def member_sign_up(*, username: str, email: str, password: str) -> Member:
 def member_get_or_create_for_user(*, user: AbstractBaseUser) -> Member:
     """The user's member row, created on first use for accounts made outside sign-up
     (createsuperuser, admin, imports)."""
-    member, _ = Member.objects.get_or_create(user=user)
+    # Title and industry come along: the homepage names them in its reasons.
+    member, _ = Member.objects.select_related("title", "industry").get_or_create(user=user)
     return member
 
 

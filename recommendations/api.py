@@ -31,6 +31,7 @@ from recommendations.serializers import (
     SimilarCourseSerializer,
     SimilarQuerySerializer,
     TrainingRunSerializer,
+    home_page_data,
 )
 from recommendations.services import impressions_log
 
@@ -84,7 +85,7 @@ class RecommendationsView(APIView):
         )
         # Only what the response holds was shown, so only that is an impression.
         impressions_log(member=member, page_view_id=page.page_view_id, shown=page.shown)
-        return Response(HomePageSerializer(_home_page_body(page)).data)
+        return Response(home_page_data(_home_page_body(page)))
 
 
 class SimilarCoursesView(APIView):

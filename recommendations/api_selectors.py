@@ -3,9 +3,9 @@
 from collections.abc import Iterable
 from dataclasses import replace
 
-from django.db.models import QuerySet, prefetch_related_objects
+from django.db.models import QuerySet
 
-from catalog.selectors import course_card_skills_prefetch
+from catalog.selectors import course_card_skills
 from members.models import Member
 from recommendations.models import TrainingRun
 from recommendations.selectors import HomePage
@@ -15,7 +15,7 @@ REASON_FAMILIES = ("follow", "watched", "profile", "title", "industry", "popular
 
 def home_page_trim(*, page: HomePage, reason: str | None, limit: int) -> HomePage:
     """`page` with only the carousels of one reason family (all when None), each cut to `limit`
-    cards, and the card courses ready for serialization (approved skills prefetched).
+    cards, and the card courses ready for serialization (approved skills attached).
 
     Cards keep their carousel position and position from the full page, so impressions logged
     for the trimmed page attribute clicks exactly as the homepage would.
@@ -25,10 +25,10 @@ def home_page_trim(*, page: HomePage, reason: str | None, limit: int) -> HomePag
         for carousel in page.carousels
         if reason is None or carousel.reason == reason
     ]
-    prefetch_related_objects(
-        [card.course for carousel in carousels for card in carousel.cards],
-        course_card_skills_prefetch(),
-    )
+    courses = [card.course for carousel in carousels for card in carousel.cards]
+    skills = course_card_skills(course_ids={course.pk for course in courses})
+    for course in courses:
+        course.card_skills = skills[course.pk]
     return replace(page, carousels=carousels)
 
 

@@ -79,6 +79,31 @@ class RulesSnapshot:
         """The course skill matrix in column form, for cheap per-skill course lists."""
         return sp.csc_array(self.course_skill)
 
+    @functools.cached_property
+    def _cohort_vectors(self) -> dict[tuple[int | None, int | None], np.ndarray]:
+        return {}
+
+    def cohort_vector(self, title_id: int | None, industry_id: int | None) -> np.ndarray:
+        """The inferred skill vector (skills,) of members with this title and industry: the
+        title+industry profile, else the title's, else the industry's (read-only).
+
+        Kept per (title, industry) for the snapshot's lifetime: every page view needs it, and
+        there are at most a few thousand such pairs.
+        """
+        key = (title_id, industry_id)
+        vector = self._cohort_vectors.get(key)
+        if vector is None:
+            vector = engine.member_cohort_vectors(
+                [
+                    ([self.pair_position(title_id, industry_id)], self.pair_profiles),
+                    ([self.title_position(title_id)], self.title_profiles),
+                    ([self.industry_position(industry_id)], self.industry_profiles),
+                ]
+            ).toarray()[0]
+            vector.flags.writeable = False
+            self._cohort_vectors[key] = vector
+        return vector
+
     def skill_positions(self, skill_ids: np.ndarray) -> np.ndarray:
         return positions_of(self.skill_ids, skill_ids)
 

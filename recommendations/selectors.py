@@ -11,13 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.sparse as sp
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import CharField, Count, DateTimeField, F, FloatField, Q, Value
 from django.utils import timezone
 
 from catalog.models import Course
-from catalog.selectors import courses_in_bulk
+from catalog.selectors import course_cards_by_id, courses_in_bulk
 from members.models import Enrolment, FollowedSkill, Member, MemberSkill
 from recommendations import engine
 from recommendations.models import Dismissal, FeedbackEvent, MemberRecommendations
@@ -100,23 +99,6 @@ def _recency(snapshot: RulesSnapshot, now: dt.datetime) -> np.ndarray:
     )
 
 
-def _top_candidates(scores: np.ndarray, valid: np.ndarray, limit: int) -> np.ndarray:
-    """Scores kept for the `limit` best valid, positive entries; zero elsewhere.
-
-    Linear time (a partition, not a sort: this runs for every reason on every page), with ties
-    at the cut going to the lower course index, the same rule as rank scaling.
-    """
-    masked = np.where(valid & (scores > 0), scores, 0.0)
-    positive = masked[masked > 0]
-    if positive.size > limit:
-        cut = np.partition(positive, positive.size - limit)[positive.size - limit]
-        keep = masked > cut
-        ties = np.flatnonzero(masked == cut)[: limit - int(keep.sum())]
-        keep[ties] = True
-        masked[~keep] = 0.0
-    return masked
-
-
 def _diversified(
     snapshot: RulesSnapshot, positions: list[int], now_recency: np.ndarray
 ) -> list[int]:
@@ -151,8 +133,7 @@ def _cards(
         chosen = _diversified(snapshot, group.positions, recency)[: config["CAROUSEL_SIZE"]]
         layout.append((group, chosen, score_of))
     course_ids = [int(snapshot.course_ids[p]) for _, chosen, _ in layout for p in chosen]
-    # Cards never show the description, the largest column.
-    courses = Course.objects.defer("description").in_bulk(course_ids)
+    courses = course_cards_by_id(course_ids=course_ids)
     carousels = []
     for carousel_position, (group, chosen, score_of) in enumerate(layout):
         cards = []
@@ -186,11 +167,12 @@ def home_page_for_visitor(*, now: dt.datetime | None = None) -> HomePage:
     now = now or timezone.now()
     snapshot = snapshot_active()
     recency = _recency(snapshot, now)
-    limit = _config()["CANDIDATES_PER_REASON"]
-    valid = np.ones(snapshot.course_ids.size, dtype=bool)
     reasons = [("popular", "Popular", snapshot.popularity), ("new", "New", recency)]
-    stacked = np.vstack([_top_candidates(scores, valid, limit) for *_, scores in reasons])
-    best_reason, best_score = engine.argmax_reasons(engine.rank_scale(stacked, stacked > 0))
+    best_reason, best_score = engine.best_reason_per_course(
+        [scores for *_, scores in reasons],
+        valid=np.ones(snapshot.course_ids.size, dtype=bool),
+        limit=_config()["CANDIDATES_PER_REASON"],
+    )
     groups = [_Group(reason, reason, label, [], []) for reason, label, _ in reasons]
     assigned = np.flatnonzero(best_reason >= 0)
     for position in assigned[np.lexsort((assigned, -best_score[assigned]))].tolist():
@@ -233,26 +215,14 @@ def home_page_for_member(
     uses_learned = strategy in (STRATEGY_DEFAULT, STRATEGY_ALS, STRATEGY_RANKED)
     personalised = strategy != STRATEGY_RECENCY
 
-    followed_rows = list(
-        FollowedSkill.objects.filter(member=member).values_list("skill_id", "skill__name")
-    )
-    profile_rows = list(
-        MemberSkill.objects.filter(member=member).values_list("skill_id", "weight", "skill__name")
-    )
-    enrolment_rows = list(
-        Enrolment.objects.filter(member=member)
-        .order_by("-enrolled_at")
-        .values_list("course_id", "course__title", "enrolled_at", "last_watched_at")
-    )
+    followed_rows, profile_rows = _member_skill_rows(member)
+    enrolment_rows, dismissed_ids = _member_course_rows(member)
     learned_payload = (
         MemberRecommendations.objects.filter(member=member)
         .values_list("payload", flat=True)
         .first()
         if uses_learned
         else None
-    )
-    dismissed_ids = list(
-        Dismissal.objects.filter(member=member).values_list("course_id", flat=True)
     )
     window_start = now - dt.timedelta(days=config["DISCOUNT_WINDOW_DAYS"])
     course_feedback = list(
@@ -293,24 +263,14 @@ def home_page_for_member(
         snapshot.skill_positions(profile_ids),
         np.array([row[1] for row in profile_rows], dtype=np.float64),
     )
-    cohort = engine.member_cohort_vectors(
-        [
-            (
-                [snapshot.pair_position(member.title_id, member.industry_id)],
-                snapshot.pair_profiles,
-            ),
-            ([snapshot.title_position(member.title_id)], snapshot.title_profiles),
-            ([snapshot.industry_position(member.industry_id)], snapshot.industry_profiles),
-        ]
-    )
     weights = config["BLEND_WEIGHTS"]
-    blend = engine.member_skill_vectors(
-        followed=sp.csr_array(followed[None, :]),
-        profile=sp.csr_array(profile[None, :]),
-        cohort=cohort,
+    blend = engine.member_skill_vector(
+        followed=followed,
+        profile=profile,
+        cohort=snapshot.cohort_vector(member.title_id, member.industry_id),
         weights=(weights["follow"], weights["profile"], weights["cohort"]),
     )
-    blended = engine.affinity_scores(blend, snapshot.course_skill, snapshot.idf).toarray()[0]
+    blended = engine.member_affinity(blend, snapshot.course_skill, snapshot.idf)
     # An empty catalog (fresh install) has nothing to normalise.
     top_match = blended.max() if blended.size else 0.0
     relevance = blended / top_match if top_match > 0 else blended
@@ -355,7 +315,7 @@ def home_page_for_member(
         position = int(snapshot.skill_positions(np.array([skill_id]))[0])
         if position < 0 or snapshot.idf[position] == 0:
             return
-        column = course_skill[:, [position]].toarray()[:, 0]
+        column = engine.dense_column(course_skill, position)
         reasons.append(
             (
                 reason,
@@ -409,7 +369,7 @@ def home_page_for_member(
                     "watched",
                     f"watched:{course_id}",
                     f"Because you watched {title}",
-                    snapshot.course_similarity[[position], :].toarray()[0],
+                    engine.dense_row(snapshot.course_similarity, position),
                 )
             )
     if (engine.FAMILY_ALS, -1) in learned:
@@ -435,7 +395,7 @@ def home_page_for_member(
                 "title",
                 f"title:{member.title_id}",
                 f"Popular with {_plural(member.title.name)}",
-                snapshot.title_trending[[title_row], :].toarray()[0] * personal,
+                engine.dense_row(snapshot.title_trending, title_row) * personal,
             )
         )
     industry_row = snapshot.industry_position(member.industry_id)
@@ -445,7 +405,7 @@ def home_page_for_member(
                 "industry",
                 f"industry:{member.industry_id}",
                 f"Trending in {member.industry.name}",
-                snapshot.industry_trending[[industry_row], :].toarray()[0] * personal,
+                engine.dense_row(snapshot.industry_trending, industry_row) * personal,
             )
         )
     if personalised:
@@ -453,12 +413,11 @@ def home_page_for_member(
         # "New" stays about newness: relevance only breaks near-ties between fresh courses.
         reasons.append(("new", "new", "New", recency * (1.0 + 0.25 * relevance)))
 
-    limit = config["CANDIDATES_PER_REASON"]
-    stacked = np.vstack(
-        [_top_candidates(scores * discount, valid, limit) for *_, scores in reasons]
+    best_reason, best_score = engine.best_reason_per_course(
+        [scores * discount for *_, scores in reasons],
+        valid=valid,
+        limit=config["CANDIDATES_PER_REASON"],
     )
-    scaled = engine.rank_scale(stacked, stacked > 0)
-    best_reason, best_score = engine.argmax_reasons(scaled)
 
     groups = [_Group(reason, key, label, [], []) for reason, key, label, _ in reasons]
     assigned = np.flatnonzero(best_reason >= 0)
@@ -510,6 +469,77 @@ def home_page_for_member(
             rng=np.random.default_rng(page_view_id.int % 2**63),
         )
     return HomePage(page_view_id=page_view_id, carousels=carousels)
+
+
+# Each read below is one query for two of a member's tables: a page view pays a round trip
+# per query, and these run on every one.
+
+
+def _member_skill_rows(
+    member: Member,
+) -> tuple[list[tuple[int, str]], list[tuple[int, float, str]]]:
+    """(followed (skill id, name), newest first; profile (skill id, weight, name), heaviest
+    first)."""
+    followed = (
+        FollowedSkill.objects.filter(member=member)
+        .order_by()
+        .annotate(
+            origin=Value(0),
+            skill_weight=Value(1.0, output_field=FloatField()),
+            since=F("followed_at"),
+        )
+        .values_list("origin", "skill_id", "skill_weight", "skill__name", "since")
+    )
+    profile = (
+        MemberSkill.objects.filter(member=member)
+        .order_by()
+        .annotate(
+            origin=Value(1),
+            skill_weight=F("weight"),
+            since=Value(None, output_field=DateTimeField()),
+        )
+        .values_list("origin", "skill_id", "skill_weight", "skill__name", "since")
+    )
+    rows = followed.union(profile, all=True).order_by("origin", "-skill_weight", "-since")
+    followed_rows, profile_rows = [], []
+    for origin, skill_id, weight, name, _ in rows:
+        if origin == 0:
+            followed_rows.append((skill_id, name))
+        else:
+            profile_rows.append((skill_id, weight, name))
+    return followed_rows, profile_rows
+
+
+def _member_course_rows(
+    member: Member,
+) -> tuple[list[tuple[int, str, dt.datetime, dt.datetime | None]], list[int]]:
+    """(enrolments (course id, title, enrolled at, last watched at), newest first; dismissed
+    course ids)."""
+    enrolments = (
+        Enrolment.objects.filter(member=member)
+        .order_by()
+        .annotate(origin=Value(0))
+        .values_list("origin", "course_id", "course__title", "enrolled_at", "last_watched_at")
+    )
+    dismissals = (
+        Dismissal.objects.filter(member=member)
+        .order_by()
+        .annotate(
+            origin=Value(1),
+            title=Value("", output_field=CharField()),
+            enrolled=F("created_at"),
+            watched=Value(None, output_field=DateTimeField()),
+        )
+        .values_list("origin", "course_id", "title", "enrolled", "watched")
+    )
+    rows = enrolments.union(dismissals, all=True).order_by("origin", "-enrolled_at")
+    enrolment_rows, dismissed_ids = [], []
+    for origin, course_id, title, enrolled_at, last_watched_at in rows:
+        if origin == 0:
+            enrolment_rows.append((course_id, title, enrolled_at, last_watched_at))
+        else:
+            dismissed_ids.append(course_id)
+    return enrolment_rows, dismissed_ids
 
 
 def _ranker_for(strategy: str, ranker: ActiveRanker | None) -> ActiveRanker | None:
@@ -602,7 +632,7 @@ def _explored(
     pool = rng.permutation(np.flatnonzero(eligible))[: picked.size]
     if pool.size == 0:
         return carousels
-    courses = Course.objects.in_bulk([int(snapshot.course_ids[p]) for p in pool.tolist()])
+    courses = course_cards_by_id(course_ids=[int(snapshot.course_ids[p]) for p in pool.tolist()])
     replaced = [list(carousel.cards) for carousel in carousels]
     for slot, position in zip(picked.tolist(), pool.tolist(), strict=False):
         course = courses.get(int(snapshot.course_ids[position]))

@@ -50,6 +50,52 @@ class HomePageSerializer(serializers.Serializer):
     carousels = CarouselSerializer(many=True)
 
 
+_PUBLISHED_AT = CourseSummarySerializer().fields["published_at"]
+
+
+def home_page_data(body: dict) -> dict:
+    """`HomePageSerializer(body).data`, built directly.
+
+    A recommendations response holds close to a hundred courses; walking the serializer's
+    fields for each costs more than choosing them. The serializer stays the documented schema,
+    and a test keeps the two outputs equal.
+    """
+    return {
+        "page_view_id": str(body["page_view_id"]),
+        "carousels": [
+            {
+                "reason": carousel["reason"],
+                "key": carousel["key"],
+                "label": carousel["label"],
+                "position": carousel["position"],
+                "courses": [
+                    {
+                        "rank": card["rank"],
+                        "position": card["position"],
+                        "score": float(card["score"]),
+                        "course": _course_summary_data(card["course"]),
+                    }
+                    for card in carousel["courses"]
+                ],
+            }
+            for carousel in body["carousels"]
+        ],
+    }
+
+
+def _course_summary_data(course) -> dict:
+    return {
+        "id": course.pk,
+        "slug": course.slug,
+        "title": course.title,
+        "level": course.level,
+        "duration_minutes": course.duration_minutes,
+        "teacher": course.teacher,
+        "published_at": _PUBLISHED_AT.to_representation(course.published_at),
+        "skills": course.card_skills,
+    }
+
+
 class SimilarQuerySerializer(serializers.Serializer):
     limit = serializers.IntegerField(min_value=1, max_value=MAX_SIMILAR, default=10)
 

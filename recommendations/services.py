@@ -5,7 +5,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from catalog.models import Course
@@ -35,10 +35,15 @@ def impressions_log(
     shown: Sequence[ShownCourse],
     now: dt.datetime | None = None,
 ) -> int:
-    """Record every card of one page view in a single bulk insert; returns how many."""
+    """Record every card of one page view in a single insert; returns how many."""
     if not shown:
         return 0
     now = now or timezone.now()
+    if connection.vendor == "postgresql":
+        _impressions_insert_postgresql(
+            member_id=member.pk, page_view_id=page_view_id, shown=shown, now=now
+        )
+        return len(shown)
     FeedbackEvent.objects.bulk_create(
         [
             FeedbackEvent(
@@ -58,6 +63,48 @@ def impressions_log(
         ]
     )
     return len(shown)
+
+
+_IMPRESSIONS_INSERT = """
+    INSERT INTO recommendations_feedbackevent (
+        event_id, kind, member_id, course_id, page_view_id, reason, reason_key, strategy,
+        carousel_position, position, variant_id, created_at
+    )
+    SELECT gen_random_uuid(), %s, %s, card.course_id, %s, card.reason, card.reason_key,
+        card.strategy, card.carousel_position, card.position, card.variant_id, %s
+    FROM unnest(
+        %s::bigint[], %s::text[], %s::text[], %s::text[], %s::smallint[], %s::smallint[],
+        %s::bigint[]
+    ) AS card(course_id, reason, reason_key, strategy, carousel_position, position, variant_id)
+"""
+
+
+def _impressions_insert_postgresql(
+    *, member_id: int, page_view_id: uuid.UUID, shown: Sequence[ShownCourse], now: dt.datetime
+) -> None:
+    """The page's impressions as one array per column, unnested by PostgreSQL.
+
+    Every page view writes close to a hundred rows; `bulk_create` spends three times as long
+    building model instances and a thousand-parameter statement as the database spends storing
+    them. Event ids come from `gen_random_uuid()` (PostgreSQL 13+), like the model's default.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _IMPRESSIONS_INSERT,
+            [
+                FeedbackEvent.Kind.IMPRESSION.value,
+                member_id,
+                page_view_id,
+                now,
+                [card.course_id for card in shown],
+                [card.reason for card in shown],
+                [card.reason_key for card in shown],
+                [card.strategy for card in shown],
+                [card.carousel_position for card in shown],
+                [card.position for card in shown],
+                [card.variant_id for card in shown],
+            ],
+        )
 
 
 def click_log(

@@ -8,7 +8,9 @@ index array allows it. Sparse results are canonical ``scipy.sparse.csr_array``. 
 from recommendations.engine.affinity import (
     affinity_scores,
     cohort_skill_profiles,
+    member_affinity,
     member_cohort_vectors,
+    member_skill_vector,
     member_skill_vectors,
     skill_contributions,
     skill_idf,
@@ -76,6 +78,7 @@ from recommendations.engine.ranker import (
 )
 from recommendations.engine.ranking import (
     argmax_reasons,
+    best_reason_per_course,
     ctr_with_prior,
     exploration_slots,
     impression_discount,
@@ -89,6 +92,8 @@ from recommendations.engine.similarity import (
 )
 from recommendations.engine.sparse_ops import (
     as_csr,
+    dense_column,
+    dense_row,
     group_matrix,
     l2_normalize_rows,
     presence,
@@ -135,6 +140,7 @@ __all__ = [
     "argmax_reasons",
     "as_csr",
     "because_you_watched",
+    "best_reason_per_course",
     "candidates_decode",
     "candidates_encode",
     "catalog_coverage",
@@ -146,6 +152,8 @@ __all__ = [
     "ctr_with_prior",
     "day_of_week_features",
     "decay_weights",
+    "dense_column",
+    "dense_row",
     "entity_logistic_fit",
     "evaluate_scorer",
     "exploration_slots",
@@ -159,7 +167,9 @@ __all__ = [
     "l2_normalize_rows",
     "learned_candidates",
     "map_at_k",
+    "member_affinity",
     "member_cohort_vectors",
+    "member_skill_vector",
     "member_skill_vectors",
     "most_recent_course",
     "ndcg_at_k",

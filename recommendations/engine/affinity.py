@@ -30,7 +30,9 @@ from recommendations.engine.sparse_ops import (
 __all__ = [
     "affinity_scores",
     "cohort_skill_profiles",
+    "member_affinity",
     "member_cohort_vectors",
+    "member_skill_vector",
     "member_skill_vectors",
     "skill_contributions",
     "skill_idf",
@@ -143,6 +145,34 @@ def affinity_scores(member_vectors: Sparse, course_skill: Sparse, idf: ArrayLike
     # CSR @ CSR is much faster than CSR @ CSC (what ``.T`` alone gives).
     product = scale_columns(member_vectors, idf) @ as_csr(course_skill).T.tocsr()
     return as_csr(product, copy=False)
+
+
+def member_skill_vector(
+    *,
+    followed: ArrayLike,
+    profile: ArrayLike,
+    cohort: ArrayLike,
+    weights: tuple[float, float, float] = (1.0, 0.6, 0.3),
+) -> FloatArray:
+    """One member's blend as a dense vector (skills,): :func:`member_skill_vectors` for a single
+    member, which a page view computes without building sparse matrices."""
+    sources = [np.asarray(source, dtype=np.float64) for source in (followed, profile, cohort)]
+    shapes = {source.shape for source in sources}
+    if len(shapes) != 1 or sources[0].ndim != 1:
+        raise ValueError(f"sources must be vectors of one length, got {sorted(shapes)}")
+    blend = np.zeros(sources[0].size)
+    for weight, source in zip(weights, sources, strict=True):
+        norm = np.sqrt(np.dot(source, source))
+        if norm > 0:
+            blend += (weight / norm) * source
+    return blend
+
+
+def member_affinity(member_vector: ArrayLike, course_skill: Sparse, idf: ArrayLike) -> FloatArray:
+    """One member's IDF-weighted affinity to every course (courses,): one row of
+    :func:`affinity_scores`, dense."""
+    weighted = np.asarray(member_vector, dtype=np.float64) * np.asarray(idf, dtype=np.float64)
+    return np.asarray(as_csr(course_skill, copy=False) @ weighted, dtype=np.float64)
 
 
 def skill_contributions(

@@ -8,6 +8,8 @@ per-reason click-through) are cheap enough to run on every page view.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -15,6 +17,7 @@ from recommendations.engine.sparse_ops import BoolArray, FloatArray, IntArray
 
 __all__ = [
     "argmax_reasons",
+    "best_reason_per_course",
     "ctr_with_prior",
     "exploration_slots",
     "impression_discount",
@@ -62,6 +65,62 @@ def argmax_reasons(scaled: ArrayLike, *, axis: int = -2) -> tuple[IntArray, Floa
     best = np.argmax(scaled, axis=axis)  # first occurrence wins, i.e. the earlier reason
     score = np.take_along_axis(scaled, np.expand_dims(best, axis), axis=axis).squeeze(axis)
     return np.where(score > 0, best, -1).astype(np.int64), np.where(score > 0, score, 0.0)
+
+
+def best_reason_per_course(
+    reason_scores: Sequence[ArrayLike], *, valid: ArrayLike, limit: int
+) -> tuple[IntArray, FloatArray]:
+    """Each course's best reason among each reason's top ``limit`` valid, positive scores.
+
+    ``reason_scores`` is one (courses,) row per reason, in order of preference; ``valid`` masks
+    the courses that may be shown. Per reason, the ``limit`` best finite, positive, valid courses
+    (ties to the lower course index) get reciprocal ranks 1, 1/2, ...; each course then goes to
+    the reason under which it ranks best, the earlier reason on equal ranks. Returns (best reason
+    (courses,), -1 for none; its reciprocal rank, 0 for none).
+
+    The same result as :func:`rank_scale` and :func:`argmax_reasons` over the stacked rows cut to
+    their top ``limit``, in time linear in the courses: only the kept candidates are sorted, where
+    the dense route sorts every row in full on every page view.
+    """
+    valid = np.asarray(valid, dtype=bool)
+    if valid.ndim != 1:
+        raise ValueError(f"valid must be one flag per course, got shape {valid.shape}")
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
+    n_courses = valid.size
+    reasons, courses, scaled = [], [], []
+    for index, scores in enumerate(reason_scores):
+        scores = np.asarray(scores, dtype=np.float64)
+        if scores.shape != (n_courses,):
+            raise ValueError(f"reason {index} has shape {scores.shape}, expected ({n_courses},)")
+        candidates = np.flatnonzero(valid & np.isfinite(scores) & (scores > 0))
+        values = scores[candidates]
+        if candidates.size > limit:
+            # Linear-time cut first; only the survivors are sorted.
+            cut = np.partition(values, values.size - limit)[values.size - limit]
+            above = values > cut
+            at_cut = np.flatnonzero(values == cut)[: limit - int(above.sum())]
+            above[at_cut] = True
+            candidates, values = candidates[above], values[above]
+        order = np.lexsort((candidates, -values))
+        reasons.append(np.full(order.size, index, dtype=np.int64))
+        courses.append(candidates[order])
+        scaled.append(1.0 / np.arange(1, order.size + 1, dtype=np.float64))
+    best_reason = np.full(n_courses, -1, dtype=np.int64)
+    best_score = np.zeros(n_courses)
+    if not reasons:
+        return best_reason, best_score
+    reason = np.concatenate(reasons)
+    course = np.concatenate(courses)
+    score = np.concatenate(scaled)
+    # Per course: highest reciprocal rank first, then the earlier reason.
+    order = np.lexsort((reason, -score, course))
+    first = np.ones(order.size, dtype=bool)
+    first[1:] = course[order][1:] != course[order][:-1]
+    winners = order[first]
+    best_reason[course[winners]] = reason[winners]
+    best_score[course[winners]] = score[winners]
+    return best_reason, best_score
 
 
 def impression_discount(

@@ -24,6 +24,8 @@ __all__ = [
     "IntArray",
     "Sparse",
     "as_csr",
+    "dense_column",
+    "dense_row",
     "group_matrix",
     "l2_normalize_rows",
     "presence",
@@ -146,3 +148,27 @@ def top_k_per_row(matrix: Sparse, *, k: int) -> sp.csr_array:
     rank[order] = np.arange(csr.nnz) - csr.indptr[rows[order]]
     keep = rank < k
     return as_csr(sp.csr_array((csr.data[keep], (rows[keep], csr.indices[keep])), shape=csr.shape))
+
+
+def dense_row(matrix: sp.csr_array, row: int) -> FloatArray:
+    """Row ``row`` of a CSR matrix as a dense vector, read straight from its arrays.
+
+    For one row of a large matrix on a hot path: slicing and ``toarray`` build two intermediate
+    sparse matrices, which costs more than the row itself.
+    """
+    return _dense_slice(matrix, row, length=matrix.shape[1])
+
+
+def dense_column(matrix: sp.csc_array, column: int) -> FloatArray:
+    """Column ``column`` of a CSC matrix as a dense vector (see :func:`dense_row`)."""
+    return _dense_slice(matrix, column, length=matrix.shape[0])
+
+
+def _dense_slice(matrix: sp.csr_array | sp.csc_array, index: int, *, length: int) -> FloatArray:
+    if not 0 <= index < matrix.indptr.size - 1:
+        raise IndexError(f"index {index} out of range for {matrix.indptr.size - 1}")
+    start, end = matrix.indptr[index], matrix.indptr[index + 1]
+    vector = np.zeros(length)
+    # Duplicate entries (an unsummed matrix) add up, as toarray() does.
+    np.add.at(vector, matrix.indices[start:end], matrix.data[start:end])
+    return vector

@@ -1,9 +1,14 @@
+import json
 import uuid
 
 import pytest
+from django.core.serializers.json import DjangoJSONEncoder
 
+from recommendations.api import _home_page_body
+from recommendations.api_selectors import home_page_trim
 from recommendations.models import FeedbackEvent
 from recommendations.selectors import home_page_for_member
+from recommendations.serializers import HomePageSerializer, home_page_data
 
 
 def shape(page) -> list[tuple]:
@@ -88,3 +93,37 @@ def test_recommendations_refuse_bad_parameters(analyst_api, analyst, params, fie
 
 def test_recommendations_need_a_member(anon, db):
     assert anon.get("/api/v1/recommendations/").status_code == 401
+
+
+def _as_json(data) -> dict:
+    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+
+
+@pytest.mark.parametrize(("reason", "limit"), [(None, 12), ("follow", 2)])
+def test_home_page_data_equals_the_home_page_serializer(analyst, reason, limit):
+    page = home_page_trim(page=home_page_for_member(member=analyst), reason=reason, limit=limit)
+    body = _home_page_body(page)
+    courses = [card["course"] for carousel in body["carousels"] for card in carousel["courses"]]
+    # Not vacuous: several carousels, and courses with one and with two approved skills.
+    assert len(body["carousels"]) >= 2
+    assert len(courses) >= 4
+    assert {len(course.card_skills) for course in courses} >= {1, 2}
+    assert all("description" in course.get_deferred_fields() for course in courses)
+
+    direct = _as_json(home_page_data(body))
+    expected = _as_json(dict(HomePageSerializer(body).data))
+
+    assert direct == expected
+    # Same keys in the same order, card by card, as the documented schema.
+    assert list(direct) == list(expected)
+    first = direct["carousels"][0]["courses"][0]
+    expected_first = expected["carousels"][0]["courses"][0]
+    assert list(first) == list(expected_first)
+    assert list(first["course"]) == list(expected_first["course"])
+    assert direct["page_view_id"] == str(page.page_view_id)
+
+
+def test_home_page_data_of_a_page_without_carousels(db):
+    body = {"page_view_id": uuid.uuid4(), "carousels": []}
+    assert _as_json(home_page_data(body)) == _as_json(dict(HomePageSerializer(body).data))
+    assert home_page_data(body) == {"page_view_id": str(body["page_view_id"]), "carousels": []}

@@ -304,3 +304,93 @@ class TestPopularAndNewest:
 
         assert titles(result) == ["B", "A"]
         assert result[0].card_skill_tags == []
+
+
+class TestCourseCards:
+    CARD_VALUES = ("id", "title", "slug", "level", "duration_minutes", "teacher", "published_at")
+
+    def test_course_cards_by_id_returns_exactly_the_requested_existing_courses(self):
+        first, second, _other = CourseFactory(), CourseFactory(), CourseFactory()
+        unpublished = CourseFactory(published_at=timezone.now() + dt.timedelta(days=3))
+        missing = unpublished.pk + 1000
+
+        cards = selectors.course_cards_by_id(
+            course_ids=[second.pk, missing, first.pk, unpublished.pk, first.pk]
+        )
+
+        assert set(cards) == {first.pk, second.pk, unpublished.pk}
+        assert all(isinstance(course, Course) for course in cards.values())
+        assert {pk: course.pk for pk, course in cards.items()} == {
+            first.pk: first.pk,
+            second.pk: second.pk,
+            unpublished.pk: unpublished.pk,
+        }
+
+    def test_course_cards_by_id_of_nothing_or_only_unknown_ids(self, django_assert_num_queries):
+        with django_assert_num_queries(0):
+            assert selectors.course_cards_by_id(course_ids=[]) == {}
+            assert selectors.course_cards_by_id(course_ids=iter(())) == {}
+        assert selectors.course_cards_by_id(course_ids=[987654]) == {}
+
+    def test_course_cards_load_the_card_fields_and_defer_the_rest(self, django_assert_num_queries):
+        saved = CourseFactory(
+            title="Window functions",
+            level=Course.Level.ADVANCED,
+            duration_minutes=95,
+            teacher="Grace Hopper",
+            description="Rows, frames and ranks.",
+            published_at=days_ago(4),
+        )
+        saved.refresh_from_db()
+
+        with django_assert_num_queries(1):
+            course = selectors.course_cards_by_id(course_ids=[saved.pk])[saved.pk]
+            loaded = {name: getattr(course, name) for name in self.CARD_VALUES}
+
+        assert loaded == {name: getattr(saved, name) for name in self.CARD_VALUES}
+        assert loaded["title"] == "Window functions"
+        assert loaded["level"] == Course.Level.ADVANCED
+        assert loaded["duration_minutes"] == 95
+        assert "description" in course.get_deferred_fields()
+        assert course.get_deferred_fields() == {
+            "external_id",
+            "description",
+            "created_at",
+            "updated_at",
+        }
+        assert course._state.adding is False
+        with django_assert_num_queries(1):
+            assert course.description == "Rows, frames and ranks."
+        assert "description" not in course.get_deferred_fields()
+
+    def test_course_card_skills_lists_approved_tags_most_confident_first_then_by_name(self):
+        course = CourseFactory()
+        untagged = CourseFactory()
+        only_pending = CourseFactory()
+        sql = SkillFactory(name="SQL", slug="sql")
+        bi = SkillFactory(name="BI", slug="bi")
+        excel = SkillFactory(name="Excel", slug="excel")
+        CourseSkillFactory(course=course, skill=excel, confidence=0.7)
+        CourseSkillFactory(course=course, skill=sql, confidence=0.9)
+        CourseSkillFactory(course=course, skill=bi, confidence=0.7)
+        CourseSkillFactory(course=course, status=CourseSkill.Status.PENDING, confidence=1.0)
+        CourseSkillFactory(course=course, status=CourseSkill.Status.REJECTED, confidence=1.0)
+        CourseSkillFactory(course=only_pending, skill=sql, status=CourseSkill.Status.PENDING)
+        # Another course's approved tag stays with that course.
+        CourseSkillFactory(course=CourseFactory(), skill=sql)
+
+        skills = selectors.course_card_skills(course_ids=[course.pk, untagged.pk, only_pending.pk])
+
+        assert skills == {
+            course.pk: [
+                {"id": sql.pk, "slug": "sql", "name": "SQL"},
+                {"id": bi.pk, "slug": "bi", "name": "BI"},
+                {"id": excel.pk, "slug": "excel", "name": "Excel"},
+            ],
+            untagged.pk: [],
+            only_pending.pk: [],
+        }
+
+    def test_course_card_skills_of_nothing_and_of_unknown_ids(self):
+        assert selectors.course_card_skills(course_ids=[]) == {}
+        assert selectors.course_card_skills(course_ids=[987654]) == {987654: []}

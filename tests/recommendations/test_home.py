@@ -1,4 +1,5 @@
 import datetime as dt
+import uuid
 
 import pytest
 from django.db import connection
@@ -8,10 +9,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from members.models import Enrolment, FollowedSkill
-from recommendations.models import Dismissal, FeedbackEvent
+from recommendations.models import Dismissal, Experiment, ExperimentVariant, FeedbackEvent
 from recommendations.selectors import home_page_for_member, home_page_for_visitor
 from recommendations.services import ShownCourse, click_log, impressions_log
-from tests.factories import PASSWORD, MemberFactory
+from tests.factories import PASSWORD, CourseFactory, MemberFactory
 
 
 def _labels(page) -> list[str]:
@@ -328,7 +329,9 @@ def test_homepage_query_count_does_not_grow_with_carousels(world, client, settin
         counts.append((len(captured), len(response.context["page"].carousels)))
     (small_queries, small_carousels), (large_queries, large_carousels) = counts
     assert large_carousels > small_carousels
-    assert small_queries == large_queries == 14
+    # Session and user, member (with title and industry), skills (followed and profile), courses
+    # (enrolled and dismissed), learned row, two feedback counts, the cards, the impressions.
+    assert small_queries == large_queries == 10
 
 
 @pytest.mark.django_db
@@ -451,3 +454,137 @@ def test_dismiss_requires_post_login_and_csrf(world):
     assert csrf_client.get(url).status_code == 405
     assert csrf_client.post(url).status_code == 403
     assert not Dismissal.objects.exists()
+
+
+def _stored_impressions(member) -> list[tuple]:
+    return list(
+        FeedbackEvent.objects.filter(member=member)
+        .order_by("carousel_position", "position")
+        .values_list(
+            "kind",
+            "member_id",
+            "course_id",
+            "page_view_id",
+            "reason",
+            "reason_key",
+            "strategy",
+            "carousel_position",
+            "position",
+            "variant_id",
+            "value",
+            "created_at",
+        )
+    )
+
+
+def test_impressions_log_stores_exactly_one_row_per_card(db):
+    # Runs on SQLite (bulk_create) and on PostgreSQL (one INSERT ... SELECT FROM unnest).
+    member, other = MemberFactory(), MemberFactory()
+    first, second, third = CourseFactory(), CourseFactory(), CourseFactory()
+    experiment = Experiment.objects.create(
+        name="Exp", key="exp", starts_at=timezone.now() - dt.timedelta(days=1)
+    )
+    variant = ExperimentVariant.objects.create(
+        experiment=experiment, code="a", strategy="affinity", is_control=True
+    )
+    page_view_id = uuid.uuid4()
+    now = dt.datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=dt.UTC)
+    shown = [
+        ShownCourse(first.pk, "follow", f"follow:{first.pk}", "affinity", 0, 0, variant.pk),
+        ShownCourse(second.pk, "follow", f"follow:{first.pk}", "affinity", 0, 1, None),
+        ShownCourse(third.pk, "popular", "popular", "rules", 1, 0, variant.pk),
+    ]
+
+    assert impressions_log(member=member, page_view_id=page_view_id, shown=shown, now=now) == 3
+
+    assert _stored_impressions(member) == [
+        (
+            "impression",
+            member.pk,
+            first.pk,
+            page_view_id,
+            "follow",
+            f"follow:{first.pk}",
+            "affinity",
+            0,
+            0,
+            variant.pk,
+            None,
+            now,
+        ),
+        (
+            "impression",
+            member.pk,
+            second.pk,
+            page_view_id,
+            "follow",
+            f"follow:{first.pk}",
+            "affinity",
+            0,
+            1,
+            None,
+            None,
+            now,
+        ),
+        (
+            "impression",
+            member.pk,
+            third.pk,
+            page_view_id,
+            "popular",
+            "popular",
+            "rules",
+            1,
+            0,
+            variant.pk,
+            None,
+            now,
+        ),
+    ]
+    event_ids = list(FeedbackEvent.objects.values_list("event_id", flat=True))
+    assert len(event_ids) == 3
+    assert all(isinstance(event_id, uuid.UUID) for event_id in event_ids)
+    assert len(set(event_ids)) == 3
+    assert not FeedbackEvent.objects.filter(member=other).exists()
+
+    # A second page view adds its own rows, with new event ids.
+    later = now + dt.timedelta(seconds=5)
+    logged = impressions_log(member=member, page_view_id=uuid.uuid4(), shown=shown[:1], now=later)
+    assert logged == 1
+    assert FeedbackEvent.objects.filter(member=member).count() == 4
+    assert len(set(FeedbackEvent.objects.values_list("event_id", flat=True))) == 4
+
+
+def test_impressions_log_outside_experiments_and_of_an_empty_page(db, django_assert_num_queries):
+    member = MemberFactory()
+    courses = [CourseFactory(), CourseFactory()]
+    page_view_id = uuid.uuid4()
+    now = timezone.now()
+    # No card has a variant: a column of nothing but NULLs.
+    shown = [
+        ShownCourse(course.pk, "new", "new", "recency", 2, position)
+        for position, course in enumerate(courses)
+    ]
+
+    with django_assert_num_queries(0):
+        assert impressions_log(member=member, page_view_id=page_view_id, shown=[], now=now) == 0
+    with django_assert_num_queries(1):
+        assert impressions_log(member=member, page_view_id=page_view_id, shown=shown, now=now) == 2
+
+    assert _stored_impressions(member) == [
+        (
+            "impression",
+            member.pk,
+            course.pk,
+            page_view_id,
+            "new",
+            "new",
+            "recency",
+            2,
+            position,
+            None,
+            None,
+            now,
+        )
+        for position, course in enumerate(courses)
+    ]

@@ -5,7 +5,9 @@ import scipy.sparse as sp
 from recommendations.engine import (
     affinity_scores,
     cohort_skill_profiles,
+    member_affinity,
     member_cohort_vectors,
+    member_skill_vector,
     member_skill_vectors,
     skill_contributions,
     skill_idf,
@@ -157,3 +159,103 @@ def test_top_contributing_skill_ties_go_to_the_lower_skill_index():
         csr([[0, 1, 1]]), csr([[0, 1, 1]]), np.ones(3), members=[0], courses=[0]
     )
     assert skill.tolist() == [1]
+
+
+def _random_source(rng: np.random.Generator, n_skills: int, density: float) -> np.ndarray:
+    return np.where(rng.random(n_skills) < density, rng.random(n_skills) * 3, 0.0)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_member_skill_vector_equals_one_row_of_member_skill_vectors(seed):
+    rng = np.random.default_rng(seed)
+    n_skills = int(rng.integers(1, 12))
+    # Density 0 makes some sources empty: they must contribute nothing.
+    followed, profile, cohort = (
+        _random_source(rng, n_skills, density) for density in rng.choice([0.0, 0.3, 1.0], 3)
+    )
+    weights = (1.0, 0.6, 0.3) if seed % 2 else (0.7, 1.5, 0.2)
+
+    vector = member_skill_vector(followed=followed, profile=profile, cohort=cohort, weights=weights)
+    expected = member_skill_vectors(
+        followed=sp.csr_array(followed[None, :]),
+        profile=sp.csr_array(profile[None, :]),
+        cohort=sp.csr_array(cohort[None, :]),
+        weights=weights,
+    ).toarray()[0]
+
+    assert vector.shape == (n_skills,)
+    np.testing.assert_allclose(vector, expected, rtol=1e-12)
+
+
+def test_member_skill_vector_by_hand_with_an_empty_source_and_default_weights():
+    vector = member_skill_vector(
+        followed=np.array([3.0, 4.0, 0.0]), profile=np.zeros(3), cohort=np.array([0.0, 0.0, 5.0])
+    )
+    np.testing.assert_allclose(vector, [0.6, 0.8, 0.3], rtol=1e-12)
+    np.testing.assert_allclose(
+        vector,
+        member_skill_vectors(
+            followed=csr([[3, 4, 0]]), profile=sp.csr_array((1, 3)), cohort=csr([[0, 0, 5]])
+        ).toarray()[0],
+        rtol=1e-12,
+    )
+
+
+def test_member_skill_vector_of_all_empty_sources_stays_zero():
+    empty = np.zeros(4)
+    vector = member_skill_vector(followed=empty, profile=empty, cohort=empty)
+    np.testing.assert_array_equal(vector, np.zeros(4))
+    np.testing.assert_array_equal(
+        vector,
+        member_skill_vectors(
+            followed=sp.csr_array((1, 4)), profile=sp.csr_array((1, 4)), cohort=sp.csr_array((1, 4))
+        ).toarray()[0],
+    )
+    assert member_skill_vector(followed=[], profile=[], cohort=[]).shape == (0,)
+
+
+def test_member_skill_vector_rejects_sources_of_different_lengths_and_2d_input():
+    with pytest.raises(ValueError, match="sources must be vectors of one length"):
+        member_skill_vector(followed=np.ones(3), profile=np.ones(4), cohort=np.ones(3))
+    with pytest.raises(ValueError, match="sources must be vectors of one length"):
+        member_skill_vector(followed=np.ones(3), profile=np.ones(3), cohort=np.ones(2))
+    with pytest.raises(ValueError, match="sources must be vectors of one length"):
+        member_skill_vector(
+            followed=np.ones((1, 3)), profile=np.ones((1, 3)), cohort=np.ones((1, 3))
+        )
+
+
+@pytest.mark.parametrize("member", [0, 1])
+def test_member_affinity_equals_one_row_of_affinity_scores(member):
+    vector = MEMBERS.toarray()[member]
+    affinity = member_affinity(vector, COURSES, IDF)
+    assert isinstance(affinity, np.ndarray) and affinity.shape == (3,)
+    np.testing.assert_allclose(
+        affinity, affinity_scores(MEMBERS[[member], :], COURSES, IDF).toarray()[0], rtol=1e-12
+    )
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_member_affinity_equals_affinity_scores_on_random_inputs(seed):
+    rng = np.random.default_rng(seed)
+    n_skills, n_courses = int(rng.integers(1, 10)), int(rng.integers(0, 15))
+    course_skill = sp.random_array(
+        (n_courses, n_skills), density=0.3, format="csr", rng=rng, dtype=np.float64
+    )
+    idf = np.where(rng.random(n_skills) < 0.2, 0.0, rng.random(n_skills) * 2)
+    vector = member_skill_vector(
+        followed=_random_source(rng, n_skills, 0.4),
+        profile=_random_source(rng, n_skills, 0.4),
+        cohort=_random_source(rng, n_skills, 0.0),
+    )
+
+    affinity = member_affinity(vector, course_skill, idf)
+    expected = affinity_scores(sp.csr_array(vector[None, :]), course_skill, idf).toarray()[0]
+
+    assert affinity.shape == (n_courses,)
+    np.testing.assert_allclose(affinity, expected, rtol=1e-12)
+
+
+def test_member_affinity_of_an_empty_member_or_catalog():
+    np.testing.assert_array_equal(member_affinity(np.zeros(3), COURSES, IDF), [0.0, 0.0, 0.0])
+    assert member_affinity(np.ones(3), sp.csr_array((0, 3)), IDF).shape == (0,)

@@ -4,6 +4,8 @@ import scipy.sparse as sp
 
 from recommendations.engine import (
     as_csr,
+    dense_column,
+    dense_row,
     group_matrix,
     l2_normalize_rows,
     row_argmax,
@@ -55,3 +57,68 @@ def test_top_k_per_row():
         top_k_per_row(matrix, k=2).toarray(), [[0, 3, 0, 3], [0, 0, 0, 0], [5, 0, 0, 0]]
     )
     assert top_k_per_row(matrix, k=0).nnz == 0
+
+
+def _random_with_empty_rows_and_columns() -> sp.csr_array:
+    rng = np.random.default_rng(7)
+    dense = np.where(rng.random((6, 5)) < 0.4, rng.normal(size=(6, 5)), 0.0)
+    dense[[0, 3, 5], :] = 0.0  # empty rows, the last one included
+    dense[:, [1, 4]] = 0.0  # empty columns, the last one included
+    return sp.csr_array(dense)
+
+
+def test_dense_row_equals_slicing_every_row_including_empty_ones():
+    matrix = _random_with_empty_rows_and_columns()
+    assert matrix.nnz > 0
+    for i in range(matrix.shape[0]):
+        row = dense_row(matrix, i)
+        assert row.dtype == np.float64 and row.shape == (matrix.shape[1],)
+        np.testing.assert_array_equal(row, matrix[[i], :].toarray()[0])
+    np.testing.assert_array_equal(dense_row(matrix, 3), np.zeros(5))
+
+
+def test_dense_column_equals_slicing_every_column_including_empty_ones():
+    matrix = _random_with_empty_rows_and_columns().tocsc()
+    for j in range(matrix.shape[1]):
+        column = dense_column(matrix, j)
+        assert column.dtype == np.float64 and column.shape == (matrix.shape[0],)
+        np.testing.assert_array_equal(column, matrix[:, [j]].toarray()[:, 0])
+    np.testing.assert_array_equal(dense_column(matrix, 4), np.zeros(6))
+
+
+def test_dense_row_and_column_add_up_duplicates_of_an_unsummed_matrix():
+    # Row 0 holds (0, 2) twice and an explicit zero; row 1 is empty; row 2 holds (2, 0) twice.
+    data = np.array([1.5, 2.0, 0.0, 0.25, 4.0, -1.0])
+    indices = np.array([2, 2, 1, 0, 0, 0])
+    indptr = np.array([0, 4, 4, 6])
+    csr = sp.csr_array((data, indices, indptr), shape=(3, 3))
+    assert not csr.has_canonical_format
+    np.testing.assert_array_equal(dense_row(csr, 0), [0.25, 0.0, 3.5])
+    np.testing.assert_array_equal(dense_row(csr, 1), [0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(dense_row(csr, 2), [3.0, 0.0, 0.0])
+    for i in range(3):
+        np.testing.assert_array_equal(dense_row(csr, i), csr.toarray()[i])
+
+    # The same entries as an unsummed CSC (columns play the part of rows).
+    csc = sp.csc_array((data, indices, indptr), shape=(3, 3))
+    assert not csc.has_canonical_format
+    np.testing.assert_array_equal(dense_column(csc, 0), [0.25, 0.0, 3.5])
+    np.testing.assert_array_equal(dense_column(csc, 2), [3.0, 0.0, 0.0])
+    for j in range(3):
+        np.testing.assert_array_equal(dense_column(csc, j), csc.toarray()[:, j])
+
+
+def test_dense_row_and_column_reject_out_of_range_indices():
+    matrix = _random_with_empty_rows_and_columns()
+    for index in (-1, 6):
+        with pytest.raises(IndexError, match=rf"index {index} out of range for 6"):
+            dense_row(matrix, index)
+    for index in (-1, 5):
+        with pytest.raises(IndexError, match=rf"index {index} out of range for 5"):
+            dense_column(matrix.tocsc(), index)
+    with pytest.raises(IndexError):
+        dense_row(sp.csr_array((0, 3)), 0)
+
+
+def test_dense_row_of_a_matrix_without_columns():
+    np.testing.assert_array_equal(dense_row(sp.csr_array((2, 0)), 1), np.zeros(0))
