@@ -46,6 +46,7 @@ from catalog.imports import (
 from catalog.models import Category, Course
 from members.models import Bookmark, Enrolment, Industry, JobTitle, Member, MemberSkill
 from recommendations.models import Dismissal, FeedbackEvent
+from recommendations.services import FeedbackDelta, feedback_counts_add
 
 # Skills created by `import_members --create-skills` need a category; the file gives none.
 IMPORTED_SKILLS_CATEGORY = "Imported skills"
@@ -751,18 +752,42 @@ WITH upserted AS (
 SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upserted
 """
 
+# New impressions and clicks, and the same added to the counts the homepage reads
+# (recommendations.services.feedback_counts_add), days taken in the site's time zone (%s).
 _FEEDBACK_SQL = f"""
-INSERT INTO recommendations_feedbackevent (
-    event_id, kind, member_id, course_id, reason, reason_key, strategy, created_at
+WITH inserted AS (
+    INSERT INTO recommendations_feedbackevent (
+        event_id, kind, member_id, course_id, reason, reason_key, strategy, created_at
+    )
+    SELECT
+        event_id,
+        CASE kind WHEN {IMPRESSION} THEN '{FEEDBACK_KINDS[IMPRESSION]}'
+            ELSE '{FEEDBACK_KINDS[CLICK]}' END,
+        member_id, course_id, '', '', '', ts
+    FROM import_interaction
+    WHERE kind IN ({IMPRESSION}, {CLICK})
+    ON CONFLICT (event_id) DO NOTHING
+    RETURNING member_id, course_id, kind, created_at
+), by_day AS (
+    INSERT INTO recommendations_coursefeedbackday AS t (
+        member_id, course_id, day, impressions, clicks
+    )
+    SELECT member_id, course_id, timezone(%s, created_at)::date,
+        count(*) FILTER (WHERE kind = '{FEEDBACK_KINDS[IMPRESSION]}'),
+        count(*) FILTER (WHERE kind = '{FEEDBACK_KINDS[CLICK]}')
+    FROM inserted GROUP BY 1, 2, 3
+    ON CONFLICT (member_id, course_id, day) DO UPDATE SET
+        impressions = t.impressions + EXCLUDED.impressions, clicks = t.clicks + EXCLUDED.clicks
+), by_reason AS (
+    INSERT INTO recommendations_reasonfeedback AS t (member_id, reason, impressions, clicks)
+    SELECT member_id, '',
+        count(*) FILTER (WHERE kind = '{FEEDBACK_KINDS[IMPRESSION]}'),
+        count(*) FILTER (WHERE kind = '{FEEDBACK_KINDS[CLICK]}')
+    FROM inserted GROUP BY 1
+    ON CONFLICT (member_id, reason) DO UPDATE SET
+        impressions = t.impressions + EXCLUDED.impressions, clicks = t.clicks + EXCLUDED.clicks
 )
-SELECT
-    event_id,
-    CASE kind WHEN {IMPRESSION} THEN '{FEEDBACK_KINDS[IMPRESSION]}'
-        ELSE '{FEEDBACK_KINDS[CLICK]}' END,
-    member_id, course_id, '', '', '', ts
-FROM import_interaction
-WHERE kind IN ({IMPRESSION}, {CLICK})
-ON CONFLICT (event_id) DO NOTHING
+SELECT count(*) FROM inserted
 """
 
 
@@ -799,8 +824,8 @@ def _interactions_write_copy(
         result.bookmarks_created, result.bookmarks_updated = cursor.fetchone()
         cursor.execute(_EARLIEST_SQL.format(table=Dismissal._meta.db_table, kind=DISMISS))
         result.dismissals_created, result.dismissals_updated = cursor.fetchone()
-        cursor.execute(_FEEDBACK_SQL)
-        result.feedback_events_created = cursor.rowcount
+        cursor.execute(_FEEDBACK_SQL, [timezone.get_current_timezone_name()])
+        (result.feedback_events_created,) = cursor.fetchone()
         cursor.execute("DROP TABLE import_interaction")
 
 
@@ -902,6 +927,19 @@ def _batch_write(
         )
         new = [event for event_id, event in events.items() if event_id not in known]
         FeedbackEvent.objects.bulk_create(new)
+        feedback_counts_add(
+            deltas=[
+                FeedbackDelta(
+                    event.member_id,
+                    event.course_id,
+                    "",
+                    timezone.localdate(event.created_at),
+                    impressions=int(event.kind == FeedbackEvent.Kind.IMPRESSION),
+                    clicks=int(event.kind == FeedbackEvent.Kind.CLICK),
+                )
+                for event in new
+            ]
+        )
         result.feedback_events_created += len(new)
 
 

@@ -28,7 +28,13 @@ from members import services as member_services
 from members.models import Member
 from members.selectors import course_activity_for_member
 from recommendations.models import Dismissal, FeedbackEvent
-from recommendations.services import ShownCourse, course_dismiss, dismissal_undo
+from recommendations.services import (
+    FeedbackDelta,
+    ShownCourse,
+    course_dismiss,
+    dismissal_undo,
+    feedback_counts_add,
+)
 
 Kind = FeedbackEvent.Kind
 MAX_BATCH = 500
@@ -210,6 +216,9 @@ def _apply_impression(
             "The server logged this impression when it served that page view.",
         )
     _store(member=member, event=event, course=course, now=now)
+    feedback_counts_add(
+        deltas=[FeedbackDelta(member.pk, course.pk, "", timezone.localdate(now), impressions=1)]
+    )
 
 
 def _apply_click(*, member: Member, event: EventInput, course: Course, now: dt.datetime) -> None:
@@ -220,6 +229,13 @@ def _apply_click(*, member: Member, event: EventInput, course: Course, now: dt.d
             "A click needs the page_view_id of a page that showed this course to this member.",
         )
     _store(member=member, event=event, course=course, now=now, impression=impression)
+    feedback_counts_add(
+        deltas=[
+            FeedbackDelta(
+                member.pk, course.pk, impression.reason, timezone.localdate(now), clicks=1
+            )
+        ]
+    )
 
 
 def _apply_enrol(*, member: Member, event: EventInput, course: Course, now: dt.datetime) -> None:

@@ -99,6 +99,48 @@ class FeedbackEvent(models.Model):
         return f"{self.kind} {self.course_id} by {self.member_id}"
 
 
+class CourseFeedbackDay(models.Model):
+    """Impressions and clicks of one course for one member on one day: what impression
+    discounting reads, so a page view sums a window of these instead of counting raw events
+    (thousands per active member)."""
+
+    # The unique and (member, day) indexes lead with member: no index of its own.
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+", db_index=False)
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    impressions = models.PositiveIntegerField(default=0)
+    clicks = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member", "course", "day"], name="course_feedback_day_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["member", "day"], name="course_feedback_member_day")]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} x {self.course_id} on {self.day}"
+
+
+class ReasonFeedback(models.Model):
+    """All-time impressions and clicks per reason family for one member: the click-through that
+    orders the member's carousels."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+", db_index=False)
+    reason = models.CharField(max_length=20, blank=True)
+    impressions = models.PositiveIntegerField(default=0)
+    clicks = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["member", "reason"], name="reason_feedback_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} x {self.reason or '(none)'}"
+
+
 class TrainingRun(models.Model):
     """One build of the recommendation models; exactly one succeeded run serves at a time."""
 

@@ -12,14 +12,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from django.conf import settings
-from django.db.models import CharField, Count, DateTimeField, F, FloatField, Q, Value
+from django.db.models import CharField, DateTimeField, F, FloatField, Sum, Value
 from django.utils import timezone
 
 from catalog.models import Course
 from catalog.selectors import course_cards_by_id, courses_in_bulk
 from members.models import Enrolment, FollowedSkill, Member, MemberSkill
 from recommendations import engine
-from recommendations.models import Dismissal, FeedbackEvent, MemberRecommendations
+from recommendations.models import (
+    CourseFeedbackDay,
+    Dismissal,
+    MemberRecommendations,
+    ReasonFeedback,
+)
 from recommendations.pipeline import RulesSnapshot
 from recommendations.ranking import ActiveRanker, ranker_page_scores
 from recommendations.services import ShownCourse
@@ -224,31 +229,20 @@ def home_page_for_member(
         if uses_learned
         else None
     )
-    window_start = now - dt.timedelta(days=config["DISCOUNT_WINDOW_DAYS"])
+    # Whole days: the counts are kept per day (see CourseFeedbackDay).
+    window_start = timezone.localdate(now) - dt.timedelta(days=config["DISCOUNT_WINDOW_DAYS"])
     course_feedback = list(
-        FeedbackEvent.objects.filter(
-            member=member,
-            created_at__gte=window_start,
-            kind__in=[FeedbackEvent.Kind.IMPRESSION, FeedbackEvent.Kind.CLICK],
-        )
+        CourseFeedbackDay.objects.filter(member=member, day__gt=window_start)
         .values("course_id")
-        .annotate(
-            impressions=Count("pk", filter=Q(kind=FeedbackEvent.Kind.IMPRESSION)),
-            clicks=Count("pk", filter=Q(kind=FeedbackEvent.Kind.CLICK)),
-        )
+        .annotate(impressions=Sum("impressions"), clicks=Sum("clicks"))
         .values_list("course_id", "impressions", "clicks")
+        .order_by()
     )
     reason_feedback = {
         reason: (impressions, clicks)
-        for reason, impressions, clicks in FeedbackEvent.objects.filter(
-            member=member, kind__in=[FeedbackEvent.Kind.IMPRESSION, FeedbackEvent.Kind.CLICK]
+        for reason, impressions, clicks in ReasonFeedback.objects.filter(member=member).values_list(
+            "reason", "impressions", "clicks"
         )
-        .values("reason")
-        .annotate(
-            impressions=Count("pk", filter=Q(kind=FeedbackEvent.Kind.IMPRESSION)),
-            clicks=Count("pk", filter=Q(kind=FeedbackEvent.Kind.CLICK)),
-        )
-        .values_list("reason", "impressions", "clicks")
     }
 
     skill_names = {skill_id: name for skill_id, name in followed_rows}

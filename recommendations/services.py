@@ -2,16 +2,18 @@
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Q
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from catalog.models import Course
 from members.models import Member
 from members.signals import member_activity_announce
-from recommendations.models import Dismissal, FeedbackEvent
+from recommendations.models import CourseFeedbackDay, Dismissal, FeedbackEvent, ReasonFeedback
 
 
 @dataclass(frozen=True)
@@ -39,29 +41,37 @@ def impressions_log(
     if not shown:
         return 0
     now = now or timezone.now()
-    if connection.vendor == "postgresql":
-        _impressions_insert_postgresql(
-            member_id=member.pk, page_view_id=page_view_id, shown=shown, now=now
-        )
-        return len(shown)
-    FeedbackEvent.objects.bulk_create(
-        [
-            FeedbackEvent(
-                kind=FeedbackEvent.Kind.IMPRESSION,
-                member=member,
-                course_id=card.course_id,
-                page_view_id=page_view_id,
-                reason=card.reason,
-                reason_key=card.reason_key,
-                strategy=card.strategy,
-                carousel_position=card.carousel_position,
-                position=card.position,
-                variant_id=card.variant_id,
-                created_at=now,
+    day = timezone.localdate(now)
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            _impressions_insert_postgresql(
+                member_id=member.pk, page_view_id=page_view_id, shown=shown, now=now
             )
-            for card in shown
-        ]
-    )
+        else:
+            FeedbackEvent.objects.bulk_create(
+                [
+                    FeedbackEvent(
+                        kind=FeedbackEvent.Kind.IMPRESSION,
+                        member=member,
+                        course_id=card.course_id,
+                        page_view_id=page_view_id,
+                        reason=card.reason,
+                        reason_key=card.reason_key,
+                        strategy=card.strategy,
+                        carousel_position=card.carousel_position,
+                        position=card.position,
+                        variant_id=card.variant_id,
+                        created_at=now,
+                    )
+                    for card in shown
+                ]
+            )
+        feedback_counts_add(
+            deltas=[
+                FeedbackDelta(member.pk, card.course_id, card.reason, day, impressions=1)
+                for card in shown
+            ]
+        )
     return len(shown)
 
 
@@ -107,6 +117,124 @@ def _impressions_insert_postgresql(
         )
 
 
+@dataclass(frozen=True)
+class FeedbackDelta:
+    """Impressions and clicks to add to a member's counts (see `feedback_counts_add`)."""
+
+    member_id: int
+    course_id: int
+    reason: str
+    day: dt.date
+    impressions: int = 0
+    clicks: int = 0
+
+
+def feedback_counts_add(*, deltas: Iterable[FeedbackDelta]) -> None:
+    """Add impressions and clicks to the per-day course counts and per-reason counts that the
+    homepage reads (impression discounting, carousel click-through).
+
+    Every writer of impression and click events calls this in the same transaction, so the
+    counts always equal what the events say (`feedback_counts_rebuild` recomputes them).
+    """
+    by_course: dict[tuple[int, int, dt.date], list[int]] = {}
+    by_reason: dict[tuple[int, str], list[int]] = {}
+    for delta in deltas:
+        for totals in (
+            by_course.setdefault((delta.member_id, delta.course_id, delta.day), [0, 0]),
+            by_reason.setdefault((delta.member_id, delta.reason), [0, 0]),
+        ):
+            totals[0] += delta.impressions
+            totals[1] += delta.clicks
+    if not by_course:
+        return
+    adapt_day = connection.ops.adapt_datefield_value
+    _counts_upsert(
+        table=CourseFeedbackDay._meta.db_table,
+        keys=("member_id", "course_id", "day"),
+        key_types=("bigint", "bigint", "date"),
+        rows=[
+            (member_id, course_id, adapt_day(day), impressions, clicks)
+            for (member_id, course_id, day), (impressions, clicks) in by_course.items()
+        ],
+    )
+    _counts_upsert(
+        table=ReasonFeedback._meta.db_table,
+        keys=("member_id", "reason"),
+        key_types=("bigint", "text"),
+        rows=[
+            (member_id, reason, impressions, clicks)
+            for (member_id, reason), (impressions, clicks) in by_reason.items()
+        ],
+    )
+
+
+def _counts_upsert(
+    *, table: str, keys: tuple[str, ...], key_types: tuple[str, ...], rows: list[tuple]
+) -> None:
+    """INSERT ... ON CONFLICT DO UPDATE adding to the stored counts (PostgreSQL and SQLite).
+
+    PostgreSQL gets one array per column (`unnest`): a statement with a parameter per value
+    costs more to build than to run at a hundred rows.
+    """
+    columns = (*keys, "impressions", "clicks")
+    update = (
+        f"impressions = {table}.impressions + excluded.impressions, "
+        f"clicks = {table}.clicks + excluded.clicks"
+    )
+    conflict = f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {update}"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            arrays = ", ".join(f"%s::{kind}[]" for kind in (*key_types, "bigint", "bigint"))
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(columns)}) "
+                f"SELECT * FROM unnest({arrays}) {conflict}",
+                [list(column) for column in zip(*rows, strict=True)],
+            )
+            return
+        placeholders = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES {placeholders} {conflict}",
+            [value for row in rows for value in row],
+        )
+
+
+def feedback_counts_rebuild(*, member_ids: Iterable[int] | None = None) -> None:
+    """Recompute the counts from the impression and click events, for some members or all.
+
+    For writes that bypass `feedback_counts_add` (bulk imports, the load test's clean-up) and
+    for the migration that introduced the counts.
+    """
+    events = FeedbackEvent.objects.filter(
+        kind__in=[FeedbackEvent.Kind.IMPRESSION, FeedbackEvent.Kind.CLICK]
+    )
+    course_days = CourseFeedbackDay.objects.all()
+    reasons = ReasonFeedback.objects.all()
+    if member_ids is not None:
+        member_ids = list(member_ids)
+        events = events.filter(member_id__in=member_ids)
+        course_days = course_days.filter(member_id__in=member_ids)
+        reasons = reasons.filter(member_id__in=member_ids)
+    with transaction.atomic():
+        course_days.delete()
+        reasons.delete()
+        rows = (
+            events.annotate(day=TruncDate("created_at"))
+            .values("member_id", "course_id", "reason", "day")
+            .annotate(
+                impressions=Count("pk", filter=Q(kind=FeedbackEvent.Kind.IMPRESSION)),
+                clicks=Count("pk", filter=Q(kind=FeedbackEvent.Kind.CLICK)),
+            )
+            .order_by()
+        )
+        batch: list[FeedbackDelta] = []
+        for row in rows.iterator(chunk_size=5000):
+            batch.append(FeedbackDelta(**row))
+            if len(batch) == 5000:
+                feedback_counts_add(deltas=batch)
+                batch = []
+        feedback_counts_add(deltas=batch)
+
+
 def click_log(
     *, member: Member, page_view_id: uuid.UUID, course: Course, now: dt.datetime | None = None
 ) -> FeedbackEvent | None:
@@ -127,19 +255,28 @@ def click_log(
     )
     if impression is None:
         return None
-    return FeedbackEvent.objects.create(
-        kind=FeedbackEvent.Kind.CLICK,
-        member=member,
-        course=course,
-        page_view_id=page_view_id,
-        reason=impression.reason,
-        reason_key=impression.reason_key,
-        strategy=impression.strategy,
-        carousel_position=impression.carousel_position,
-        position=impression.position,
-        variant_id=impression.variant_id,
-        created_at=now or timezone.now(),
-    )
+    now = now or timezone.now()
+    with transaction.atomic():
+        feedback_counts_add(
+            deltas=[
+                FeedbackDelta(
+                    member.pk, course.pk, impression.reason, timezone.localdate(now), clicks=1
+                )
+            ]
+        )
+        return FeedbackEvent.objects.create(
+            kind=FeedbackEvent.Kind.CLICK,
+            member=member,
+            course=course,
+            page_view_id=page_view_id,
+            reason=impression.reason,
+            reason_key=impression.reason_key,
+            strategy=impression.strategy,
+            carousel_position=impression.carousel_position,
+            position=impression.position,
+            variant_id=impression.variant_id,
+            created_at=now,
+        )
 
 
 def _context_event(

@@ -8,9 +8,10 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from members.models import Bookmark, Enrolment
 from recommendations.models import Dismissal, FeedbackEvent
-from recommendations.services import course_dismiss
+from recommendations.services import course_dismiss, feedback_counts_rebuild
 from tests.api.conftest import token_client
 from tests.factories import EnrolmentFactory
+from tests.recommendations.counts import feedback_counts_read
 
 URL = "/api/v1/events/"
 
@@ -354,3 +355,32 @@ def test_two_identical_batches_racing_are_stored_once(member, world):
     assert FeedbackEvent.objects.filter(member=member).count() == 7
     assert Enrolment.objects.get(member=member, course=course).progress_percent == 50
     assert Dismissal.objects.filter(member=member).count() == 1
+
+
+def test_api_impressions_and_clicks_count_once_for_the_homepage(analyst_api, analyst, world):
+    page = analyst_api.get("/api/v1/recommendations/").json()
+    carousel = page["carousels"][0]
+    shown_id = carousel["courses"][0]["course"]["id"]
+    unseen = world["courses"]["Illustrator Basics"]
+    batch = [
+        {
+            "event_id": str(uuid.uuid4()),
+            "type": "click",
+            "course_id": shown_id,
+            "page_view_id": page["page_view_id"],
+        },
+        # An impression the client saw in a page the server did not log (e.g. a cached list).
+        event("impression", unseen),
+    ]
+    assert statuses(post(analyst_api, batch)) == [("accepted", None), ("accepted", None)]
+    assert statuses(post(analyst_api, batch)) == [("duplicate", None), ("duplicate", None)]
+
+    counts = feedback_counts_read()
+    reasons = {reason: (shown, clicked) for _, reason, shown, clicked in counts["reasons"]}
+    shown_cards = sum(
+        len(c["courses"]) for c in page["carousels"] if c["reason"] == carousel["reason"]
+    )
+    assert reasons[carousel["reason"]] == (shown_cards, 1)
+    assert reasons[""] == (1, 0)
+    feedback_counts_rebuild(member_ids=[analyst.pk])
+    assert feedback_counts_read() == counts

@@ -110,13 +110,16 @@ def load_rows_delete(setup: dict, since: dt.datetime) -> dict[str, int]:
 
     from members.models import Bookmark, Enrolment
     from recommendations.models import FeedbackEvent
+    from recommendations.services import feedback_counts_rebuild
 
     member_ids = [m["member_id"] for m in setup["members"]]
     usernames = [m["username"] for m in setup["members"]]
+    deleted_events = FeedbackEvent.objects.filter(
+        member_id__in=member_ids, created_at__gte=since
+    ).delete()[0]
+    feedback_counts_rebuild(member_ids=member_ids)
     return {
-        "feedback events": FeedbackEvent.objects.filter(
-            member_id__in=member_ids, created_at__gte=since
-        ).delete()[0],
+        "feedback events": deleted_events,
         "enrolments": Enrolment.objects.filter(
             member_id__in=member_ids, enrolled_at__gte=since
         ).delete()[0],

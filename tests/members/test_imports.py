@@ -11,6 +11,7 @@ from catalog.models import Course, Skill
 from members.imports import RowError, interactions_import, members_import
 from members.models import Bookmark, Enrolment, Industry, JobTitle, Member
 from recommendations.models import Dismissal, FeedbackEvent
+from recommendations.services import feedback_counts_rebuild
 from tests.factories import (
     BookmarkFactory,
     CategoryFactory,
@@ -23,6 +24,7 @@ from tests.factories import (
     SkillSynonymFactory,
     UserFactory,
 )
+from tests.recommendations.counts import feedback_counts_read
 
 pytestmark = pytest.mark.django_db
 
@@ -558,3 +560,8 @@ def test_twenty_thousand_rows_import_in_bulk(tmp_path, use_copy, django_assert_m
     again = interactions_import(path=path, now=NOW, use_copy=use_copy)
     assert (again.created, again.updated) == (0, 0)
     assert FeedbackEvent.objects.count() == len(expected_feedback)
+    # The homepage's impression and click counts took the new events once, not the replay.
+    stored = feedback_counts_read()
+    assert sum(row[3] + row[4] for row in stored["course_days"]) == len(expected_feedback)
+    feedback_counts_rebuild()
+    assert feedback_counts_read() == stored

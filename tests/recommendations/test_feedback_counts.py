@@ -1,0 +1,133 @@
+"""The per-day course counts and per-reason counts behind impression discounting and the
+carousel click-through order: kept by every writer of impressions and clicks, equal to what the
+events say."""
+
+import datetime as dt
+import uuid
+
+import pytest
+from django.utils import timezone
+
+from recommendations.models import CourseFeedbackDay, FeedbackEvent, ReasonFeedback
+from recommendations.services import (
+    FeedbackDelta,
+    ShownCourse,
+    click_log,
+    feedback_counts_add,
+    feedback_counts_rebuild,
+    impressions_log,
+)
+from tests.factories import CourseFactory, MemberFactory
+from tests.recommendations.counts import feedback_counts_read
+
+pytestmark = pytest.mark.django_db
+
+NOW = dt.datetime(2026, 3, 10, 15, 0, tzinfo=dt.UTC)
+
+
+def _card(course, reason: str, carousel: int, position: int) -> ShownCourse:
+    return ShownCourse(course.pk, reason, f"{reason}:1", "rules", carousel, position)
+
+
+def test_deltas_are_summed_per_course_day_and_per_reason_and_added_to_stored_counts():
+    member = MemberFactory()
+    sql, python = CourseFactory(), CourseFactory()
+    day = NOW.date()
+    feedback_counts_add(
+        deltas=[
+            FeedbackDelta(member.pk, sql.pk, "follow", day, impressions=1),
+            FeedbackDelta(member.pk, sql.pk, "popular", day, impressions=1),
+            FeedbackDelta(member.pk, python.pk, "follow", day, impressions=1, clicks=1),
+        ]
+    )
+    feedback_counts_add(
+        deltas=[
+            FeedbackDelta(member.pk, sql.pk, "follow", day, clicks=1),
+            FeedbackDelta(member.pk, sql.pk, "follow", day + dt.timedelta(days=1), impressions=2),
+        ]
+    )
+    assert feedback_counts_read() == {
+        "course_days": sorted(
+            [
+                (member.pk, sql.pk, day, 2, 1),
+                (member.pk, sql.pk, day + dt.timedelta(days=1), 2, 0),
+                (member.pk, python.pk, day, 1, 1),
+            ]
+        ),
+        "reasons": sorted([(member.pk, "follow", 4, 2), (member.pk, "popular", 1, 0)]),
+    }
+
+
+def test_no_deltas_write_nothing(django_assert_num_queries):
+    with django_assert_num_queries(0):
+        feedback_counts_add(deltas=[])
+    assert not CourseFeedbackDay.objects.exists()
+    assert not ReasonFeedback.objects.exists()
+
+
+def test_impressions_and_clicks_keep_the_counts_equal_to_the_events():
+    member, other = MemberFactory(), MemberFactory()
+    sql, python = CourseFactory(), CourseFactory()
+    page = uuid.uuid4()
+    shown = [_card(sql, "follow", 0, 0), _card(python, "popular", 1, 0)]
+    impressions_log(member=member, page_view_id=page, shown=shown, now=NOW)
+    impressions_log(member=member, page_view_id=uuid.uuid4(), shown=shown[:1], now=NOW)
+    impressions_log(member=other, page_view_id=uuid.uuid4(), shown=shown[1:], now=NOW)
+    click_log(member=member, page_view_id=page, course=python, now=NOW)
+    # A click without a matching impression is not logged, so it counts nowhere either.
+    assert click_log(member=other, page_view_id=page, course=sql, now=NOW) is None
+
+    stored = feedback_counts_read()
+    assert stored == {
+        "course_days": sorted(
+            [
+                (member.pk, sql.pk, NOW.date(), 2, 0),
+                (member.pk, python.pk, NOW.date(), 1, 1),
+                (other.pk, python.pk, NOW.date(), 1, 0),
+            ]
+        ),
+        "reasons": sorted(
+            [
+                (member.pk, "follow", 2, 0),
+                (member.pk, "popular", 1, 1),
+                (other.pk, "popular", 1, 0),
+            ]
+        ),
+    }
+    feedback_counts_rebuild()
+    assert feedback_counts_read() == stored
+
+
+def test_rebuild_for_some_members_recounts_only_theirs():
+    member, other = MemberFactory(), MemberFactory()
+    course = CourseFactory()
+    for who in (member, other):
+        impressions_log(
+            member=who, page_view_id=uuid.uuid4(), shown=[_card(course, "new", 0, 0)], now=NOW
+        )
+    FeedbackEvent.objects.filter(member=member).delete()
+    FeedbackEvent.objects.filter(member=other).delete()
+
+    feedback_counts_rebuild(member_ids=[member.pk])
+
+    assert feedback_counts_read() == {
+        "course_days": [(other.pk, course.pk, NOW.date(), 1, 0)],
+        "reasons": [(other.pk, "new", 1, 0)],
+    }
+
+
+def test_counts_are_kept_per_day_in_the_sites_time_zone():
+    member, course = MemberFactory(), CourseFactory()
+    late = dt.datetime(2026, 3, 10, 23, 59, tzinfo=dt.UTC)
+    for moment in (late, late + dt.timedelta(minutes=2)):
+        impressions_log(
+            member=member,
+            page_view_id=uuid.uuid4(),
+            shown=[_card(course, "new", 0, 0)],
+            now=moment,
+        )
+    assert list(CourseFeedbackDay.objects.order_by("day").values_list("day", "impressions")) == [
+        (dt.date(2026, 3, 10), 1),
+        (dt.date(2026, 3, 11), 1),
+    ]
+    assert timezone.get_current_timezone_name() == "UTC"
