@@ -191,11 +191,15 @@ def _counts_upsert(
                 [list(column) for column in zip(*rows, strict=True)],
             )
             return
-        placeholders = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
-        cursor.execute(
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES {placeholders} {conflict}",
-            [value for row in rows for value in row],
-        )
+        # Chunks keep each statement under SQLite's limit on parameters (32766).
+        for start in range(0, len(rows), 1000):
+            chunk = rows[start : start + 1000]
+            placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(columns)}) "
+                f"VALUES {', '.join([placeholder] * len(chunk))} {conflict}",
+                [value for row in chunk for value in row],
+            )
 
 
 def feedback_counts_rebuild(*, member_ids: Iterable[int] | None = None) -> None:

@@ -131,3 +131,18 @@ def test_counts_are_kept_per_day_in_the_sites_time_zone():
         (dt.date(2026, 3, 11), 1),
     ]
     assert timezone.get_current_timezone_name() == "UTC"
+
+
+def test_thousands_of_deltas_in_one_call_are_all_counted():
+    member, course = MemberFactory(), CourseFactory()
+    first = NOW.date()
+    days = [first + dt.timedelta(days=offset) for offset in range(2500)]
+    feedback_counts_add(
+        deltas=[FeedbackDelta(member.pk, course.pk, "new", day, impressions=2) for day in days]
+    )
+    assert CourseFeedbackDay.objects.count() == 2500
+    assert sorted(CourseFeedbackDay.objects.values_list("day", flat=True)) == days
+    assert set(CourseFeedbackDay.objects.values_list("impressions", flat=True)) == {2}
+    assert list(ReasonFeedback.objects.values_list("reason", "impressions", "clicks")) == [
+        ("new", 5000, 0)
+    ]
