@@ -88,6 +88,18 @@ TEMPLATES = [
             ],
         },
     },
+    # Only the recommendation cards (~100 a page), where DTL's per-node cost dominated the
+    # homepage. Its templates end in `.jinja` under templates/ and are only ever loaded through
+    # `engines["jinja2"]` (recommendations.rendering): DTL, first in this list, would parse a
+    # `.jinja` file as DTL if asked for it by name, and every name DTL misses is missed here too
+    # (same directory, no app directories), so neither engine renders the other's templates.
+    {
+        "NAME": "jinja2",
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": False,
+        "OPTIONS": {"environment": "config.jinja2.environment"},
+    },
 ]
 
 WSGI_APPLICATION = "config.wsgi.application"

@@ -9,6 +9,7 @@ from members.services import member_get_or_create_for_user
 from recommendations.experiments import home_page_serve
 from recommendations.forms import CardContextForm
 from recommendations.models import Dismissal
+from recommendations.rendering import card_render, carousels_render
 from recommendations.selectors import (
     dismissals_for_member,
     home_page_for_visitor,
@@ -24,13 +25,19 @@ from recommendations.services import (
 
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_authenticated:
+    if request.user.is_authenticated:
+        member = member_get_or_create_for_user(user=request.user)
+        page = home_page_serve(member=member)
+        impressions_log(member=member, page_view_id=page.page_view_id, shown=page.shown)
+    else:
+        member = None
         page = home_page_for_visitor()
-        return render(request, "recommendations/home.html", {"page": page, "member": None})
-    member = member_get_or_create_for_user(user=request.user)
-    page = home_page_serve(member=member)
-    impressions_log(member=member, page_view_id=page.page_view_id, shown=page.shown)
-    return render(request, "recommendations/home.html", {"page": page, "member": member})
+    context = {
+        "page": page,
+        "member": member,
+        "carousels_html": carousels_render(request=request, page=page),
+    }
+    return render(request, "recommendations/home.html", context)
 
 
 def _card_context(request: HttpRequest) -> tuple[ShownCourse | None, object, dict] | None:
@@ -80,7 +87,7 @@ def undo_dismiss(request: HttpRequest, dismissal_id: int) -> HttpResponse:
     parsed = _card_context(request)
     if parsed is None:
         return HttpResponseBadRequest("The card's context is malformed.")
-    context, page_view_id, data = parsed
+    context, page_view_id, _ = parsed
     member = member_get_or_create_for_user(user=request.user)
     try:
         course = dismissal_undo(
@@ -89,15 +96,8 @@ def undo_dismiss(request: HttpRequest, dismissal_id: int) -> HttpResponse:
     except Dismissal.DoesNotExist as missing:
         raise Http404("No such dismissal.") from missing
     if request.htmx:
-        return render(
-            request,
-            "recommendations/_card.html",
-            {
-                "course": course,
-                "page_view_id": page_view_id,
-                "shown": context,
-                "context": data,
-            },
+        return HttpResponse(
+            card_render(request=request, course=course, shown=context, page_view_id=page_view_id)
         )
     messages.success(request, f"“{course.title}” can be recommended to you again.")
     return redirect("recommendations:dismissed")

@@ -1,0 +1,275 @@
+"""Recommendation cards rendered by Jinja2 (recommendations/rendering.py, `_card.jinja`)."""
+
+import re
+import uuid
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.test import RequestFactory
+from django.test.utils import override_script_prefix
+from django.urls import path, register_converter, reverse
+
+from recommendations.rendering import (
+    card_links_build,
+    card_render,
+    carousels_render,
+    url_format_reverse,
+)
+from recommendations.selectors import Card, Carousel, HomePage
+from recommendations.services import ShownCourse
+from tests.factories import CourseFactory, UserFactory
+
+PAGE_VIEW = uuid.UUID("6f1c1a8e-1234-4000-8000-00000000abcd")
+HOSTILE = """Tom's <script>alert("x")</script> & co"""
+HOSTILE_ESCAPED = "Tom&#39;s &lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; co"
+CSRF_INPUT = re.compile(r'<input type="hidden" name="csrfmiddlewaretoken" value="[A-Za-z0-9]{64}">')
+
+
+class _HexConverter:
+    regex = "[0-9a-f]+"
+
+    def to_python(self, value: str) -> int:
+        return int(value, 16)
+
+    def to_url(self, value: int) -> str:
+        return format(value, "x")
+
+
+register_converter(_HexConverter, "hexid_for_rendering_tests")
+
+
+def _nothing(request):
+    raise AssertionError("never resolved")
+
+
+# Routes for the refused cases of url_format_reverse (used through @pytest.mark.urls).
+urlpatterns = [
+    path("918273645/<int:course_id>/", _nothing, name="stand_in_in_prefix"),
+    path("hex/<hexid_for_rendering_tests:course_id>/", _nothing, name="converted"),
+]
+
+
+def _request(user=None):
+    request = RequestFactory().get("/")
+    request.user = user if user is not None else AnonymousUser()
+    return request
+
+
+def _member_request():
+    return _request(UserFactory.build(username="ada"))
+
+
+def _course(**fields):
+    defaults = {
+        "id": 41,
+        "title": "SQL Window Functions",
+        "slug": "sql-window-functions",
+        "level": "advanced",
+        "duration_minutes": 95,
+        "teacher": "Ada Lovelace",
+    }
+    return CourseFactory.build(**{**defaults, **fields})
+
+
+def _shown(course_id=41, carousel_position=2, position=5):
+    return ShownCourse(
+        course_id=course_id,
+        reason="follow",
+        reason_key="follow:3",
+        strategy="rules",
+        carousel_position=carousel_position,
+        position=position,
+    )
+
+
+def _without_csrf(html: str) -> str:
+    assert len(CSRF_INPUT.findall(html)) == html.count("<form"), html
+    return CSRF_INPUT.sub("CSRF", html)
+
+
+# URLs: one reversal per route and response, equal to reversing per card.
+
+
+@pytest.mark.parametrize(
+    "page_view_id",
+    [PAGE_VIEW, uuid.UUID(int=0), uuid.UUID("c0ffee00-5e17-4e15-8e17-c0ffee005e17"), uuid.uuid4()],
+)
+def test_card_urls_equal_reverse_for_every_course_and_page_view(page_view_id):
+    links = card_links_build(request=_member_request(), page_view_id=page_view_id)
+    for course_id in (1, 7, 10, 41, 918_273_645, 2_147_483_647):
+        assert links.click_url(course_id) == reverse(
+            "recommendations:click", args=[page_view_id, course_id]
+        )
+        assert links.dismiss_url(course_id) == reverse("recommendations:dismiss", args=[course_id])
+    for slug in ("sql", "learning-python-3", "a_b-c", "card-slug-sentinel", "918273645"):
+        assert links.detail_url(slug) == reverse("catalog:course_detail", args=[slug])
+
+
+def test_card_urls_follow_the_script_prefix_of_the_response():
+    with override_script_prefix("/skillpath/"):
+        links = card_links_build(request=_member_request(), page_view_id=PAGE_VIEW)
+        expected = (
+            reverse("recommendations:click", args=[PAGE_VIEW, 41]),
+            reverse("recommendations:dismiss", args=[41]),
+            reverse("catalog:course_detail", args=["sql"]),
+        )
+    assert expected[0].startswith("/skillpath/")
+    assert (links.click_url(41), links.dismiss_url(41), links.detail_url("sql")) == expected
+
+
+def test_url_format_reverse_leaves_one_field_per_argument():
+    assert (
+        url_format_reverse(
+            viewname="recommendations:click", arguments=("page_view_id", "course_id")
+        )
+        == "/recommendations/go/{page_view_id}/{course_id}/"
+    )
+    assert (
+        url_format_reverse(viewname="catalog:course_detail", arguments=("slug",))
+        == "/courses/{slug}/"
+    )
+
+
+@pytest.mark.urls("tests.recommendations.test_rendering")
+def test_url_format_reverse_refuses_a_stand_in_that_is_not_in_the_url_exactly_once():
+    with pytest.raises(ValueError, match="stand_in_in_prefix: the course_id stand-in"):
+        url_format_reverse(viewname="stand_in_in_prefix", arguments=("course_id",))
+    with pytest.raises(ValueError, match="converted: the course_id stand-in"):
+        url_format_reverse(viewname="converted", arguments=("course_id",))
+
+
+# The card's markup.
+
+
+def test_member_card_with_its_page_view_logs_clicks_and_posts_its_context():
+    html = card_render(
+        request=_member_request(), course=_course(), shown=_shown(), page_view_id=PAGE_VIEW
+    )
+    click = reverse("recommendations:click", args=[PAGE_VIEW, 41])
+    dismiss = reverse("recommendations:dismiss", args=[41])
+    assert _without_csrf(html) == (
+        '<article class="card course-card rec-card" id="rec-card-41">\n'
+        '  <h3 class="card-title">\n'
+        f'      <a href="{click}">SQL Window Functions</a>\n'
+        "  </h3>\n"
+        '  <p class="card-meta">Advanced · 95 min · Ada Lovelace</p>\n'
+        f'    <form method="post" action="{dismiss}"\n'
+        f'          hx-post="{dismiss}" hx-target="closest article" hx-swap="outerHTML">\n'
+        "      CSRF\n"
+        f'      <input type="hidden" name="page_view_id" value="{PAGE_VIEW}">\n'
+        '      <input type="hidden" name="reason" value="follow">\n'
+        '      <input type="hidden" name="reason_key" value="follow:3">\n'
+        '      <input type="hidden" name="strategy" value="rules">\n'
+        '      <input type="hidden" name="carousel_position" value="2">\n'
+        '      <input type="hidden" name="position" value="5">\n'
+        '      <button type="submit" class="link-button dismiss-button"'
+        ' aria-label="Not interested in SQL Window Functions">Not interested</button>\n'
+        "    </form>\n"
+        "</article>\n"
+    )
+
+
+def test_member_card_without_page_view_or_context_links_to_the_course_and_keeps_the_form():
+    html = card_render(request=_member_request(), course=_course(), shown=None, page_view_id=None)
+    detail = reverse("catalog:course_detail", args=["sql-window-functions"])
+    assert f'<a href="{detail}">SQL Window Functions</a>' in html
+    assert "/go/" not in html
+    assert len(CSRF_INPUT.findall(html)) == 1
+    assert re.findall(r'name="(\w+)"', html) == ["csrfmiddlewaretoken"]
+    assert 'aria-label="Not interested in SQL Window Functions"' in html
+
+
+def test_visitor_card_links_to_the_course_and_has_no_form():
+    html = card_render(request=_request(), course=_course(), shown=_shown(), page_view_id=PAGE_VIEW)
+    detail = reverse("catalog:course_detail", args=["sql-window-functions"])
+    assert html == (
+        '<article class="card course-card rec-card" id="rec-card-41">\n'
+        '  <h3 class="card-title">\n'
+        f'      <a href="{detail}">SQL Window Functions</a>\n'
+        "  </h3>\n"
+        '  <p class="card-meta">Advanced · 95 min · Ada Lovelace</p>\n'
+        "</article>\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "level, label", [("beginner", "Beginner"), ("intermediate", "Intermediate")]
+)
+def test_card_shows_the_level_label(level, label):
+    html = card_render(
+        request=_request(), course=_course(level=level), shown=None, page_view_id=None
+    )
+    assert f'<p class="card-meta">{label} · 95 min · Ada Lovelace</p>' in html
+
+
+def test_hostile_title_and_teacher_are_escaped_in_text_and_in_the_aria_label():
+    html = card_render(
+        request=_member_request(),
+        course=_course(title=HOSTILE, teacher='Eve "<b>"'),
+        shown=_shown(),
+        page_view_id=PAGE_VIEW,
+    )
+    assert f">{HOSTILE_ESCAPED}</a>" in html
+    assert f'aria-label="Not interested in {HOSTILE_ESCAPED}">' in html
+    assert "· Eve &#34;&lt;b&gt;&#34;</p>" in html
+    assert "<script>" not in html
+    assert "<b>" not in html
+    assert "Tom's" not in html
+
+
+# All the carousels of a page.
+
+
+def _page(*carousels: Carousel) -> HomePage:
+    return HomePage(page_view_id=PAGE_VIEW, carousels=list(carousels))
+
+
+def _carousel(reason: str, key: str, label: str, courses, carousel_position: int) -> Carousel:
+    return Carousel(
+        reason=reason,
+        key=key,
+        label=label,
+        cards=[
+            Card(
+                course=course,
+                score=1.0,
+                shown=_shown(course.pk, carousel_position=carousel_position, position=position),
+            )
+            for position, course in enumerate(courses)
+        ],
+    )
+
+
+def test_carousels_render_each_carousel_with_its_cards_in_order():
+    first = [_course(id=1, title="One", slug="one"), _course(id=2, title="Two", slug="two")]
+    second = [_course(id=3, title="Three", slug="three")]
+    page = _page(
+        _carousel("follow", "follow:9", f"Because you follow {HOSTILE}", first, 0),
+        _carousel("new", "new", "New", second, 1),
+    )
+    request = _member_request()
+    # No database here (no db fixture): rendering never queries, whatever the page holds.
+    html = carousels_render(request=request, page=page)
+    assert re.findall(r'<section class="carousel"[^>]*>', html) == [
+        '<section class="carousel" aria-labelledby="carousel-1" data-reason="follow"'
+        ' data-reason-key="follow:9">',
+        '<section class="carousel" aria-labelledby="carousel-2" data-reason="new"'
+        ' data-reason-key="new">',
+    ]
+    assert f'<h2 id="carousel-1">Because you follow {HOSTILE_ESCAPED}</h2>' in html
+    assert '<h2 id="carousel-2">New</h2>' in html
+    assert re.findall(r'id="rec-card-(\d+)"', html) == ["1", "2", "3"]
+    assert re.findall(r'name="carousel_position" value="(\d+)"', html) == ["0", "0", "1"]
+    assert re.findall(r'name="position" value="(\d+)"', html) == ["0", "1", "0"]
+    # One token for the page, in every form.
+    assert len(set(CSRF_INPUT.findall(html))) == 1
+    assert len(CSRF_INPUT.findall(html)) == 3
+    # Each card is the macro's output, the same markup undo swaps back in.
+    card = card_render(
+        request=request, course=first[1], shown=_shown(2, 0, 1), page_view_id=PAGE_VIEW
+    )
+    assert _without_csrf(card) in _without_csrf(html)
+
+
+def test_a_page_without_carousels_renders_nothing():
+    assert carousels_render(request=_member_request(), page=_page()) == ""
