@@ -194,3 +194,23 @@ class TaxonomyOverview(TaggerEvaluation):
         proxy = True
         verbose_name = "taxonomy overview"
         verbose_name_plural = "taxonomy overview"
+
+
+class CatalogRevision(models.Model):
+    """A number that changes whenever a course, a course's skill tag or a skill is written.
+
+    Database triggers keep it (migration 0003), so every write path moves it: the admin, imports
+    and COPY alike. It is a transaction id (PostgreSQL) or a random 64-bit number (SQLite),
+    never reused, so a value cached from a rolled-back write cannot come back. Readers that keep
+    catalog data between requests (see `catalog/card_cache.py`) compare it on each use.
+    """
+
+    revision = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="catalog_revision_single_row"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Catalog revision {self.revision}"

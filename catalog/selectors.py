@@ -9,6 +9,8 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.db import router
 from django.db.models import (
     Case,
     Count,
@@ -24,6 +26,7 @@ from django.db.models import (
 from django.db.models.functions import Length, Lower
 from django.utils import timezone
 
+from catalog.card_cache import CardData, card_cache
 from catalog.models import (
     Category,
     Course,
@@ -68,31 +71,63 @@ CARD_FIELDS = tuple(
 
 def course_cards_by_id(*, course_ids: Iterable[int]) -> dict[int, Course]:
     """Courses by id with only `CARD_FIELDS` loaded (the others load on first access), for the
-    dozens of cards one page view shows; unknown ids are left out, published or not.
+    dozens of cards one page view shows; unknown ids are left out, published or not. Each
+    course carries `card_skills`, as `course_card_skills` gives them.
 
-    Rows are read as tuples and turned into models by `Model.from_db`, the step the ORM itself
-    ends with: a queryset of model instances costs about three times as much per row, and a
-    homepage reads close to a hundred of them on every view.
+    Kept per process between requests while the catalog does not change (`card_cache`), when
+    settings.CATALOG_CARD_CACHE is on. Each call gets new model instances, built by
+    `Model.from_db`, the step the ORM itself ends with.
     """
     ids = list(course_ids)
     if not ids:
         return {}
-    rows = Course.objects.filter(pk__in=ids).values_list(*CARD_FIELDS)
-    return {row[0]: Course.from_db(rows.db, CARD_FIELDS, row) for row in rows}
+    if settings.CATALOG_CARD_CACHE:
+        cards = card_cache.get_many(ids, load=_card_data_load)
+    else:
+        cards = _card_data_load(ids)
+    db = router.db_for_read(Course)
+    courses = {}
+    for course_id, card in cards.items():
+        course = Course.from_db(db, CARD_FIELDS, card.row)
+        course.card_skills = list(card.skills)
+        courses[course_id] = course
+    return courses
+
+
+def _card_data_load(course_ids: list[int] | None) -> dict[int, CardData]:
+    """Card data of the given courses, or of every course for None."""
+    courses, tags = Course.objects.all(), CourseSkill.objects.all()
+    if course_ids is not None:
+        courses, tags = courses.filter(pk__in=course_ids), tags.filter(course_id__in=course_ids)
+    cards = {row[0]: row for row in courses.values_list(*CARD_FIELDS)}
+    if not cards:
+        return {}
+    skills = _approved_skills_by_course(tags, course_ids=cards)
+    return {
+        course_id: CardData(row=row, skills=tuple(skills[course_id]))
+        for course_id, row in cards.items()
+    }
 
 
 def course_card_skills(*, course_ids: Iterable[int]) -> dict[int, list[dict]]:
     """Approved skills of each course as `{"id", "slug", "name"}` dicts, most confident first
     (ties by name), as the API's course summaries list them; courses without any map to []."""
     ids = list(course_ids)
-    skills: dict[int, list[dict]] = {course_id: [] for course_id in ids}
+    return _approved_skills_by_course(CourseSkill.objects.filter(course_id__in=ids), course_ids=ids)
+
+
+def _approved_skills_by_course(
+    tags: QuerySet[CourseSkill], *, course_ids: Iterable[int]
+) -> dict[int, list[dict]]:
+    skills: dict[int, list[dict]] = {course_id: [] for course_id in course_ids}
     rows = (
-        CourseSkill.objects.filter(course_id__in=ids, status=APPROVED)
+        tags.filter(status=APPROVED)
         .order_by("course_id", "-confidence", "skill__name")
         .values_list("course_id", "skill_id", "skill__slug", "skill__name")
     )
     for course_id, skill_id, slug, name in rows:
-        skills[course_id].append({"id": skill_id, "slug": slug, "name": name})
+        if course_id in skills:  # a course added after the courses were read
+            skills[course_id].append({"id": skill_id, "slug": slug, "name": name})
     return skills
 
 

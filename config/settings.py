@@ -203,7 +203,7 @@ REST_FRAMEWORK = {
     # Token first: a request without credentials then gets 401 with `WWW-Authenticate: Token`.
     # Session authentication serves the site's own JavaScript and enforces CSRF.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "members.authentication.MemberTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -245,6 +245,9 @@ LOGGING = {
 
 # Catalog presentation.
 CATALOG_PAGE_SIZE = 24
+
+# Course card data kept per web process while the catalog is unchanged (catalog/card_cache.py).
+CATALOG_CARD_CACHE = os.environ.get("CATALOG_CARD_CACHE", "1") == "1"
 
 # Recommendations: every threshold and weight the homepage uses, in one place.
 RECOMMENDATIONS = {

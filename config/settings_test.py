@@ -12,3 +12,6 @@ STORAGES = {
 # django-axes refuses authenticate() without a request, which the test client's login() omits;
 # tests of the login rate limit turn it back on (tests/security/test_login_rate_limit.py).
 AXES_ENABLED = False
+# A card cache outliving one test's rolled-back transaction would serve the next test's courses
+# from it; the cache's own tests turn it on in tests that commit (tests/catalog/test_card_cache.py).
+CATALOG_CARD_CACHE = False

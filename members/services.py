@@ -40,6 +40,10 @@ def member_sign_up(*, username: str, email: str, password: str) -> Member:
 def member_get_or_create_for_user(*, user: AbstractBaseUser) -> Member:
     """The user's member row, created on first use for accounts made outside sign-up
     (createsuperuser, admin, imports)."""
+    # Already read with the user (API token authentication, see members/authentication.py).
+    cached = Member._meta.get_field("user").remote_field.get_cached_value(user, default=None)
+    if cached is not None:
+        return cached
     # Title and industry come along: the homepage names them in its reasons.
     member, _ = Member.objects.select_related("title", "industry").get_or_create(user=user)
     return member

@@ -15,6 +15,7 @@ from catalog.serializers import PageQuerySerializer, paginated
 from config.api_errors import error_responses
 from members.api import request_member
 from recommendations import api_selectors
+from recommendations.after_response import impressions_log_after_response
 from recommendations.events import ACCEPTED, DUPLICATE, REJECTED, EventInput, events_ingest
 from recommendations.experiments import home_page_serve
 from recommendations.selectors import HomePage, courses_similar, home_page_for_member
@@ -33,7 +34,6 @@ from recommendations.serializers import (
     TrainingRunSerializer,
     home_page_data,
 )
-from recommendations.services import impressions_log
 
 
 def _home_page_body(page: HomePage) -> dict:
@@ -83,9 +83,12 @@ class RecommendationsView(APIView):
             reason=data.get("reason"),
             limit=data["limit"],
         )
+        response = Response(home_page_data(_home_page_body(page)))
         # Only what the response holds was shown, so only that is an impression.
-        impressions_log(member=member, page_view_id=page.page_view_id, shown=page.shown)
-        return Response(home_page_data(_home_page_body(page)))
+        impressions_log_after_response(
+            response, member=member, page_view_id=page.page_view_id, shown=page.shown
+        )
+        return response
 
 
 class SimilarCoursesView(APIView):

@@ -5,7 +5,6 @@ from dataclasses import replace
 
 from django.db.models import QuerySet
 
-from catalog.selectors import course_card_skills
 from members.models import Member
 from recommendations.models import TrainingRun
 from recommendations.selectors import HomePage
@@ -15,7 +14,7 @@ REASON_FAMILIES = ("follow", "watched", "profile", "title", "industry", "popular
 
 def home_page_trim(*, page: HomePage, reason: str | None, limit: int) -> HomePage:
     """`page` with only the carousels of one reason family (all when None), each cut to `limit`
-    cards, and the card courses ready for serialization (approved skills attached).
+    cards (their courses carry their approved skills: see `course_cards_by_id`).
 
     Cards keep their carousel position and position from the full page, so impressions logged
     for the trimmed page attribute clicks exactly as the homepage would.
@@ -25,10 +24,6 @@ def home_page_trim(*, page: HomePage, reason: str | None, limit: int) -> HomePag
         for carousel in page.carousels
         if reason is None or carousel.reason == reason
     ]
-    courses = [card.course for carousel in carousels for card in carousel.cards]
-    skills = course_card_skills(course_ids={course.pk for course in courses})
-    for course in courses:
-        course.card_skills = skills[course.pk]
     return replace(page, carousels=carousels)
 
 

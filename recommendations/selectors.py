@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from django.conf import settings
-from django.db.models import CharField, DateTimeField, F, FloatField, Sum, Value
+from django.db import connection
+from django.db.models import Sum
 from django.utils import timezone
 
 from catalog.models import Course
@@ -220,30 +221,18 @@ def home_page_for_member(
     uses_learned = strategy in (STRATEGY_DEFAULT, STRATEGY_ALS, STRATEGY_RANKED)
     personalised = strategy != STRATEGY_RECENCY
 
-    followed_rows, profile_rows = _member_skill_rows(member)
-    enrolment_rows, dismissed_ids = _member_course_rows(member)
-    learned_payload = (
-        MemberRecommendations.objects.filter(member=member)
-        .values_list("payload", flat=True)
-        .first()
-        if uses_learned
-        else None
-    )
     # Whole days: the counts are kept per day (see CourseFeedbackDay).
     window_start = timezone.localdate(now) - dt.timedelta(days=config["DISCOUNT_WINDOW_DAYS"])
-    course_feedback = list(
-        CourseFeedbackDay.objects.filter(member=member, day__gt=window_start)
-        .values("course_id")
-        .annotate(impressions=Sum("impressions"), clicks=Sum("clicks"))
-        .values_list("course_id", "impressions", "clicks")
-        .order_by()
+    inputs = member_serving_inputs(
+        member_id=member.pk,
+        window_start=window_start,
+        discount_threshold=config["DISCOUNT_THRESHOLD"],
+        with_learned=uses_learned,
     )
-    reason_feedback = {
-        reason: (impressions, clicks)
-        for reason, impressions, clicks in ReasonFeedback.objects.filter(member=member).values_list(
-            "reason", "impressions", "clicks"
-        )
-    }
+    followed_rows, profile_rows = inputs.followed, inputs.profile
+    enrolment_rows, dismissed_ids = inputs.enrolled, inputs.dismissed
+    learned_payload, course_feedback = inputs.learned_payload, inputs.discounted
+    reason_feedback = inputs.reason_feedback
 
     skill_names = {skill_id: name for skill_id, name in followed_rows}
     skill_names.update({skill_id: name for skill_id, _, name in profile_rows})
@@ -287,7 +276,7 @@ def home_page_for_member(
     if course_feedback:
         feedback = np.array(course_feedback, dtype=np.int64)
         positions = snapshot.course_positions(feedback[:, 0])
-        keep = (positions >= 0) & (feedback[:, 2] == 0)
+        keep = positions >= 0
         unclicked[positions[keep]] = feedback[keep, 1]
     discount = engine.impression_discount(
         unclicked,
@@ -326,7 +315,7 @@ def home_page_for_member(
     # Learned candidates precomputed by the active run: ALS picks, ALS item-item "Because you
     # watched" and text similarity for courses too new for ALS. Scores are raw; rank scaling
     # below makes them comparable with the live reasons.
-    course_titles = {course_id: title for course_id, title, _, _ in enrolment_rows}
+    course_titles = dict(enrolment_rows)
     learned: dict[tuple[int, int], np.ndarray] = {}
     if learned_payload is not None:
         records = engine.candidates_decode(learned_payload)
@@ -355,7 +344,7 @@ def home_page_for_member(
                 )
             )
     anchors = enrolment_rows[: config["WATCHED_ANCHORS"]] if personalised else []
-    for course_id, title, _, _ in anchors:
+    for course_id, title in anchors:
         position = int(snapshot.course_positions(np.array([course_id]))[0])
         if position >= 0 and course_id not in learned_anchors:
             reasons.append(
@@ -465,75 +454,162 @@ def home_page_for_member(
     return HomePage(page_view_id=page_view_id, carousels=carousels)
 
 
-# Each read below is one query for two of a member's tables: a page view pays a round trip
-# per query, and these run on every one.
+@dataclass(frozen=True)
+class MemberServingInputs:
+    """What one page view reads of a member besides the member row itself."""
+
+    # (skill id, name), newest follow first.
+    followed: list[tuple[int, str]]
+    # (skill id, weight, name), heaviest first.
+    profile: list[tuple[int, float, str]]
+    # (course id, title) of enrolled courses (in progress or finished), newest first.
+    enrolled: list[tuple[int, str]]
+    dismissed: list[int]
+    # The precomputed learned candidates (None when not asked for or not computed yet).
+    learned_payload: bytes | None
+    # (course id, impressions) of the courses the impression discount applies to: shown more
+    # than the threshold within the window and never clicked in it.
+    discounted: list[tuple[int, int]]
+    # Reason family: (impressions, clicks), all time.
+    reason_feedback: dict[str, tuple[int, int]]
 
 
-def _member_skill_rows(
-    member: Member,
-) -> tuple[list[tuple[int, str]], list[tuple[int, float, str]]]:
-    """(followed (skill id, name), newest first; profile (skill id, weight, name), heaviest
-    first)."""
-    followed = (
-        FollowedSkill.objects.filter(member=member)
-        .order_by()
-        .annotate(
-            origin=Value(0),
-            skill_weight=Value(1.0, output_field=FloatField()),
-            since=F("followed_at"),
+def member_serving_inputs(
+    *, member_id: int, window_start: dt.date, discount_threshold: int, with_learned: bool
+) -> MemberServingInputs:
+    """The member's skills, courses, precomputed row and feedback counts for one page view.
+
+    Ties in every ordering go to the lower id, so both database paths agree row for row. Only
+    discounted courses come back: a member who visits often has thousands of shown courses,
+    and the others would multiply their scores by 1.
+    """
+    if connection.vendor == "postgresql":
+        return _member_serving_inputs_postgresql(
+            member_id=member_id,
+            window_start=window_start,
+            discount_threshold=discount_threshold,
+            with_learned=with_learned,
         )
-        .values_list("origin", "skill_id", "skill_weight", "skill__name", "since")
+    return _member_serving_inputs_portable(
+        member_id=member_id,
+        window_start=window_start,
+        discount_threshold=discount_threshold,
+        with_learned=with_learned,
     )
-    profile = (
-        MemberSkill.objects.filter(member=member)
-        .order_by()
-        .annotate(
-            origin=Value(1),
-            skill_weight=F("weight"),
-            since=Value(None, output_field=DateTimeField()),
-        )
-        .values_list("origin", "skill_id", "skill_weight", "skill__name", "since")
-    )
-    rows = followed.union(profile, all=True).order_by("origin", "-skill_weight", "-since")
-    followed_rows, profile_rows = [], []
-    for origin, skill_id, weight, name, _ in rows:
-        if origin == 0:
-            followed_rows.append((skill_id, name))
-        else:
-            profile_rows.append((skill_id, weight, name))
-    return followed_rows, profile_rows
 
 
-def _member_course_rows(
-    member: Member,
-) -> tuple[list[tuple[int, str, dt.datetime, dt.datetime | None]], list[int]]:
-    """(enrolments (course id, title, enrolled at, last watched at), newest first; dismissed
-    course ids)."""
-    enrolments = (
-        Enrolment.objects.filter(member=member)
-        .order_by()
-        .annotate(origin=Value(0))
-        .values_list("origin", "course_id", "course__title", "enrolled_at", "last_watched_at")
-    )
-    dismissals = (
-        Dismissal.objects.filter(member=member)
-        .order_by()
-        .annotate(
-            origin=Value(1),
-            title=Value("", output_field=CharField()),
-            enrolled=F("created_at"),
-            watched=Value(None, output_field=DateTimeField()),
+# One statement, one row: seven reads on every page view, where each ORM query would cost a
+# round trip plus building its SQL and converting its rows in Python. Lists come back as JSON
+# or arrays, which psycopg decodes in C.
+_MEMBER_INPUTS_SQL = """
+SELECT
+    (SELECT json_agg(json_build_array(f.skill_id, s.name) ORDER BY f.followed_at DESC, f.skill_id)
+        FROM members_followedskill f JOIN catalog_skill s ON s.id = f.skill_id
+        WHERE f.member_id = %(member)s),
+    (SELECT json_agg(json_build_array(p.skill_id, p.weight, s.name)
+            ORDER BY p.weight DESC, p.skill_id)
+        FROM members_memberskill p JOIN catalog_skill s ON s.id = p.skill_id
+        WHERE p.member_id = %(member)s),
+    (SELECT json_agg(json_build_array(e.course_id, c.title)
+            ORDER BY e.enrolled_at DESC, e.course_id)
+        FROM members_enrolment e JOIN catalog_course c ON c.id = e.course_id
+        WHERE e.member_id = %(member)s),
+    ARRAY(SELECT course_id FROM recommendations_dismissal
+        WHERE member_id = %(member)s ORDER BY course_id),
+    CASE WHEN %(learned)s THEN (SELECT payload FROM recommendations_memberrecommendations
+        WHERE member_id = %(member)s) END,
+    discounted.ids,
+    discounted.impressions,
+    (SELECT json_agg(json_build_array(reason, impressions, clicks) ORDER BY reason)
+        FROM recommendations_reasonfeedback WHERE member_id = %(member)s)
+FROM (
+    SELECT array_agg(course_id ORDER BY course_id) AS ids,
+        array_agg(impressions ORDER BY course_id) AS impressions
+    FROM (
+        SELECT course_id, SUM(impressions) AS impressions
+        FROM recommendations_coursefeedbackday
+        WHERE member_id = %(member)s AND day > %(window_start)s
+        GROUP BY course_id
+        HAVING SUM(clicks) = 0 AND SUM(impressions) > %(threshold)s
+    ) AS per_course
+) AS discounted
+"""
+
+
+def _member_serving_inputs_postgresql(
+    *, member_id: int, window_start: dt.date, discount_threshold: int, with_learned: bool
+) -> MemberServingInputs:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _MEMBER_INPUTS_SQL,
+            {
+                "member": member_id,
+                "window_start": window_start,
+                "threshold": discount_threshold,
+                "learned": with_learned,
+            },
         )
-        .values_list("origin", "course_id", "title", "enrolled", "watched")
+        followed, profile, enrolled, dismissed, payload, ids, counts, reasons = cursor.fetchone()
+    return MemberServingInputs(
+        followed=[(skill_id, name) for skill_id, name in followed or []],
+        profile=[(skill_id, float(weight), name) for skill_id, weight, name in profile or []],
+        enrolled=[(course_id, title) for course_id, title in enrolled or []],
+        dismissed=list(dismissed),
+        learned_payload=bytes(payload) if payload is not None else None,
+        discounted=list(zip(ids or [], counts or [], strict=True)),
+        reason_feedback={reason: (shown, clicks) for reason, shown, clicks in reasons or []},
     )
-    rows = enrolments.union(dismissals, all=True).order_by("origin", "-enrolled_at")
-    enrolment_rows, dismissed_ids = [], []
-    for origin, course_id, title, enrolled_at, last_watched_at in rows:
-        if origin == 0:
-            enrolment_rows.append((course_id, title, enrolled_at, last_watched_at))
-        else:
-            dismissed_ids.append(course_id)
-    return enrolment_rows, dismissed_ids
+
+
+def _member_serving_inputs_portable(
+    *, member_id: int, window_start: dt.date, discount_threshold: int, with_learned: bool
+) -> MemberServingInputs:
+    """The same reads through the ORM, one query each (SQLite: the demo and local tests)."""
+    learned_payload = None
+    if with_learned:
+        learned_payload = (
+            MemberRecommendations.objects.filter(member_id=member_id)
+            .values_list("payload", flat=True)
+            .first()
+        )
+    return MemberServingInputs(
+        followed=list(
+            FollowedSkill.objects.filter(member_id=member_id)
+            .order_by("-followed_at", "skill_id")
+            .values_list("skill_id", "skill__name")
+        ),
+        profile=[
+            (skill_id, float(weight), name)
+            for skill_id, weight, name in MemberSkill.objects.filter(member_id=member_id)
+            .order_by("-weight", "skill_id")
+            .values_list("skill_id", "weight", "skill__name")
+        ],
+        enrolled=list(
+            Enrolment.objects.filter(member_id=member_id)
+            .order_by("-enrolled_at", "course_id")
+            .values_list("course_id", "course__title")
+        ),
+        dismissed=list(
+            Dismissal.objects.filter(member_id=member_id)
+            .order_by("course_id")
+            .values_list("course_id", flat=True)
+        ),
+        learned_payload=bytes(learned_payload) if learned_payload is not None else None,
+        discounted=list(
+            CourseFeedbackDay.objects.filter(member_id=member_id, day__gt=window_start)
+            .values("course_id")
+            .annotate(impressions=Sum("impressions"), clicks=Sum("clicks"))
+            .filter(clicks=0, impressions__gt=discount_threshold)
+            .order_by("course_id")
+            .values_list("course_id", "impressions")
+        ),
+        reason_feedback={
+            reason: (impressions, clicks)
+            for reason, impressions, clicks in ReasonFeedback.objects.filter(member_id=member_id)
+            .order_by("reason")
+            .values_list("reason", "impressions", "clicks")
+        },
+    )
 
 
 def _ranker_for(strategy: str, ranker: ActiveRanker | None) -> ActiveRanker | None:

@@ -1,6 +1,10 @@
 """Input and output serializers of the recommendations API (recommendations/api.py)."""
 
+import datetime as dt
+import functools
+
 from django.conf import settings
+from django.utils import timezone
 from rest_framework import serializers
 
 from catalog.serializers import CourseSummarySerializer
@@ -83,6 +87,14 @@ def home_page_data(body: dict) -> dict:
     }
 
 
+@functools.lru_cache(maxsize=16_384)
+def _published_at_text(published_at: dt.datetime, zone: str) -> str:
+    """The serializer field's text for a publication time, remembered: each response formats
+    close to a hundred of them, mostly the same courses as the last one. `zone` (the active
+    time zone, which the text depends on) is part of the key."""
+    return _PUBLISHED_AT.to_representation(published_at)
+
+
 def _course_summary_data(course) -> dict:
     return {
         "id": course.pk,
@@ -91,7 +103,9 @@ def _course_summary_data(course) -> dict:
         "level": course.level,
         "duration_minutes": course.duration_minutes,
         "teacher": course.teacher,
-        "published_at": _PUBLISHED_AT.to_representation(course.published_at),
+        "published_at": _published_at_text(
+            course.published_at, timezone.get_current_timezone_name()
+        ),
         "skills": course.card_skills,
     }
 

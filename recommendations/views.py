@@ -6,6 +6,7 @@ from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from catalog.models import Course
 from members.services import member_get_or_create_for_user
+from recommendations.after_response import impressions_log_after_response
 from recommendations.experiments import home_page_serve
 from recommendations.forms import CardContextForm
 from recommendations.models import Dismissal
@@ -19,7 +20,6 @@ from recommendations.services import (
     click_log,
     course_dismiss,
     dismissal_undo,
-    impressions_log,
 )
 
 
@@ -28,7 +28,6 @@ def home(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         member = member_get_or_create_for_user(user=request.user)
         page = home_page_serve(member=member)
-        impressions_log(member=member, page_view_id=page.page_view_id, shown=page.shown)
     else:
         member = None
         page = home_page_for_visitor()
@@ -37,7 +36,12 @@ def home(request: HttpRequest) -> HttpResponse:
         "member": member,
         "carousels_html": carousels_render(request=request, page=page),
     }
-    return render(request, "recommendations/home.html", context)
+    response = render(request, "recommendations/home.html", context)
+    if member is not None:
+        impressions_log_after_response(
+            response, member=member, page_view_id=page.page_view_id, shown=page.shown
+        )
+    return response
 
 
 def _card_context(request: HttpRequest) -> tuple[ShownCourse | None, object, dict] | None:

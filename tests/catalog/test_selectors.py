@@ -343,7 +343,8 @@ class TestCourseCards:
         )
         saved.refresh_from_db()
 
-        with django_assert_num_queries(1):
+        # The course row and its approved skills (the card cache is off in tests).
+        with django_assert_num_queries(2):
             course = selectors.course_cards_by_id(course_ids=[saved.pk])[saved.pk]
             loaded = {name: getattr(course, name) for name in self.CARD_VALUES}
 

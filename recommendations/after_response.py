@@ -1,0 +1,45 @@
+"""Writes a view hands over to run once its response has gone out.
+
+A homepage or recommendations response logs close to a hundred impressions: about a third of
+the time the request takes on its own. The member does not wait for that write, so it runs from
+the response's close(), which the WSGI server calls after sending the last byte (and Django's
+test client calls before returning). The worker is busy until it is done, so the site serves no
+more requests per second; each response arrives that much sooner.
+"""
+
+import logging
+import uuid
+from collections.abc import Sequence
+
+from django.http import HttpResponseBase
+
+from members.models import Member
+from recommendations.services import ShownCourse, impressions_log
+
+logger = logging.getLogger(__name__)
+
+
+def impressions_log_after_response(
+    response: HttpResponseBase,
+    *,
+    member: Member,
+    page_view_id: uuid.UUID,
+    shown: Sequence[ShownCourse],
+) -> None:
+    """Log `shown` as the impressions of `page_view_id` once `response` is sent.
+
+    If the write fails the member already has the page: the error is logged (Django ignores
+    errors raised while closing a response) and that page's impressions are lost, as they would
+    be if the worker died after sending it. A click on such a page is refused like any click
+    without its impression (see `click_log`).
+    """
+
+    def log() -> None:
+        try:
+            impressions_log(member=member, page_view_id=page_view_id, shown=shown)
+        except Exception:
+            logger.exception("impressions of page view %s were not logged", page_view_id)
+
+    # Django's own hook for work at close(): it runs before request_finished, whose handler
+    # returns the database connection, so the write still has it.
+    response._resource_closers.append(log)
