@@ -80,6 +80,12 @@ class RulesSnapshot:
         return sp.csc_array(self.course_skill)
 
     @functools.cached_property
+    def course_skill_presence(self) -> sp.csr_array:
+        """`course_skill` as 0/1 (the ranker's skill-overlap features): built once per snapshot,
+        not on every page view a ranker re-orders."""
+        return engine.presence(self.course_skill)
+
+    @functools.cached_property
     def _cohort_vectors(self) -> dict[tuple[int | None, int | None], np.ndarray]:
         return {}
 

@@ -231,8 +231,7 @@ def ranker_page_scores(
         seniority=np.full(n, SENIORITY_ORDER.get(member.seniority, 0), dtype=np.float64),
         activity=np.full(n, float(enrolled_positions.size)),
     )
-    course_skill = snapshot.course_skill
-    binary = engine.presence(course_skill)
+    binary = snapshot.course_skill_presence
     idf_overlap = binary[positions] @ (held_skills * snapshot.idf)
     history_vector = np.asarray(binary[enrolled_positions].sum(axis=0)).ravel()
     history = binary[positions] @ history_vector

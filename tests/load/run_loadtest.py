@@ -18,6 +18,7 @@ import argparse
 import csv
 import datetime as dt
 import json
+import os
 import random
 import subprocess
 import sys
@@ -39,7 +40,15 @@ def parse_args() -> argparse.Namespace:
         "--database-url", default="postgres://postgres@127.0.0.1:5432/skillpath_bench"
     )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/1")
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
+    # gunicorn's own rule of thumb, (2 x cores) + 1: keep-alive ties each user's connection to
+    # one worker, and a worker also writes its last page's impressions after the response, so
+    # a few users per worker queue behind one another (docs/operations.md).
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2 * (os.cpu_count() or 1) + 1,
+        help="gunicorn worker processes",
+    )
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
     parser.add_argument("--users", type=int, default=10, help="concurrent locust users")
     parser.add_argument("--spawn-rate", type=float, default=10.0)
