@@ -20,7 +20,7 @@ demo: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo --if-empty $(DEMO_ARGS)
 	$(BIN)/python manage.py retrain
-	$(BIN)/python manage.py demo_logins
+	$(BIN)/python manage.py demo_logins --url http://$(HOST):$(PORT)
 	@# A worker beside the server: per-member refreshes and admin-started retrains run at once.
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python manage.py qcluster & worker=$$!; \
 		trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \

@@ -209,6 +209,13 @@ def test_demo_logins_is_idempotent_and_repairs_passwords():
     assert demo_accounts_ensure()[1].username == "learner"
 
 
+@pytest.mark.django_db
+def test_demo_logins_prints_the_address_it_is_given():
+    out = StringIO()
+    call_command("demo_logins", "--url", "http://127.0.0.1:8123", stdout=out)
+    assert out.getvalue().splitlines()[0] == "SkillPath demo: http://127.0.0.1:8123"
+
+
 def test_learner_history_is_recent_relative_to_catalog():
     # The generator's catalog always has courses older than the learner's 30-day history window.
     data = demo_dataset_build(members=10, courses=40, interactions=50, seed=5)
