@@ -72,7 +72,8 @@ CARD_FIELDS = tuple(
 def course_cards_by_id(*, course_ids: Iterable[int]) -> dict[int, Course]:
     """Courses by id with only `CARD_FIELDS` loaded (the others load on first access), for the
     dozens of cards one page view shows; unknown ids are left out, published or not. Each
-    course carries `card_skills`, as `course_card_skills` gives them.
+    course carries `card_skills`: its approved skills as `{"id", "slug", "name"}` dicts, most
+    confident first (ties by name), as the API's course summaries list them.
 
     Kept per process between requests while the catalog does not change (`card_cache`), when
     settings.CATALOG_CARD_CACHE is on. Each call gets new model instances, built by
@@ -107,13 +108,6 @@ def _card_data_load(course_ids: list[int] | None) -> dict[int, CardData]:
         course_id: CardData(row=row, skills=tuple(skills[course_id]))
         for course_id, row in cards.items()
     }
-
-
-def course_card_skills(*, course_ids: Iterable[int]) -> dict[int, list[dict]]:
-    """Approved skills of each course as `{"id", "slug", "name"}` dicts, most confident first
-    (ties by name), as the API's course summaries list them; courses without any map to []."""
-    ids = list(course_ids)
-    return _approved_skills_by_course(CourseSkill.objects.filter(course_id__in=ids), course_ids=ids)
 
 
 def _approved_skills_by_course(

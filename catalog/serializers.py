@@ -1,7 +1,7 @@
 """Input and output serializers of the catalog API (catalog/api.py).
 
 Output serializers read what the selectors prepared (`card_skill_tags` from
-`course_card_skills_prefetch` or `card_skills` from `course_card_skills`, `course_count`
+`course_card_skills_prefetch` or `card_skills` from `course_cards_by_id`, `course_count`
 annotations) and never query on their own.
 """
 
@@ -48,7 +48,7 @@ class CourseSummarySerializer(serializers.ModelSerializer):
         ]
 
     def get_skills(self, course: Course) -> list[dict]:
-        # `course_card_skills` (recommendation cards) attaches the dicts themselves.
+        # `course_cards_by_id` (recommendation cards) attaches the dicts themselves.
         skills = getattr(course, "card_skills", None)
         if skills is not None:
             return skills

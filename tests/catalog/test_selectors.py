@@ -364,7 +364,7 @@ class TestCourseCards:
             assert course.description == "Rows, frames and ranks."
         assert "description" not in course.get_deferred_fields()
 
-    def test_course_card_skills_lists_approved_tags_most_confident_first_then_by_name(self):
+    def test_card_skills_list_approved_tags_most_confident_first_then_by_name(self):
         course = CourseFactory()
         untagged = CourseFactory()
         only_pending = CourseFactory()
@@ -380,9 +380,9 @@ class TestCourseCards:
         # Another course's approved tag stays with that course.
         CourseSkillFactory(course=CourseFactory(), skill=sql)
 
-        skills = selectors.course_card_skills(course_ids=[course.pk, untagged.pk, only_pending.pk])
+        cards = selectors.course_cards_by_id(course_ids=[course.pk, untagged.pk, only_pending.pk])
 
-        assert skills == {
+        assert {pk: card.card_skills for pk, card in cards.items()} == {
             course.pk: [
                 {"id": sql.pk, "slug": "sql", "name": "SQL"},
                 {"id": bi.pk, "slug": "bi", "name": "BI"},
@@ -391,7 +391,3 @@ class TestCourseCards:
             untagged.pk: [],
             only_pending.pk: [],
         }
-
-    def test_course_card_skills_of_nothing_and_of_unknown_ids(self):
-        assert selectors.course_card_skills(course_ids=[]) == {}
-        assert selectors.course_card_skills(course_ids=[987654]) == {987654: []}
