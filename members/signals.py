@@ -1,6 +1,8 @@
 """Signals other apps listen to, so members never imports them."""
 
-from django.db import transaction
+from functools import partial
+
+from django.db import connection, transaction
 from django.dispatch import Signal
 
 # Sent after commit whenever a member's activity or questionnaire answers change, with
@@ -9,6 +11,25 @@ member_activity_changed = Signal()
 
 
 def member_activity_announce(*, member_id: int) -> None:
-    transaction.on_commit(
-        lambda: member_activity_changed.send(sender="members", member_id=member_id)
+    """Send `member_activity_changed` for the member once the transaction commits, once per
+    member however many changes the transaction makes (an event batch makes several, and each
+    announcement costs the worker a refresh of the member's row)."""
+    if connection.in_atomic_block and _announcement_pending(member_id):
+        return
+    transaction.on_commit(partial(_announce, member_id=member_id))
+
+
+def _announce(*, member_id: int) -> None:
+    member_activity_changed.send(sender="members", member_id=member_id)
+
+
+def _announcement_pending(member_id: int) -> bool:
+    # Callbacks of a rolled-back savepoint are dropped from this list (and any announcement
+    # still in it is in a scope that encloses, or equals, the caller's), so one found here is
+    # certain to run if this caller's changes commit.
+    return any(
+        isinstance(callback, partial)
+        and callback.func is _announce
+        and callback.keywords["member_id"] == member_id
+        for _, callback, _ in connection.run_on_commit
     )
