@@ -317,6 +317,9 @@ RECOMMENDATIONS = {
     # Member ranges still without rows this long after they were queued were lost (a killed
     # worker); a scheduled task queues them again.
     "PRECOMPUTE_STALL_SECONDS": int(os.environ.get("REC_PRECOMPUTE_STALL_SECONDS", "1800")),
+    # How long a click or dismissal waits for its page's impressions, written after the
+    # response by another worker (recommendations/page_views.py), before it counts as without.
+    "IMPRESSIONS_WAIT_SECONDS": float(os.environ.get("REC_IMPRESSIONS_WAIT_SECONDS", "2")),
     # How long a web process keeps the active model snapshot before checking for a newer one.
     "SNAPSHOT_CHECK_SECONDS": float(os.environ.get("REC_SNAPSHOT_CHECK_SECONDS", "30")),
     # The learned ranker (recommendations/ranking.py): trained in each retrain once this many

@@ -4,7 +4,8 @@ A homepage or recommendations response logs close to a hundred impressions: abou
 the time the request takes on its own. The member does not wait for that write, so it runs from
 the response's close(), which the WSGI server calls after sending the last byte (and Django's
 test client calls before returning). The worker is busy until it is done, so the site serves no
-more requests per second; each response arrives that much sooner.
+more requests per second; each response arrives that much sooner. Clicks on the page wait for
+the write (`page_views`); on SQLite, where they cannot, the write happens before the response.
 """
 
 import logging
@@ -14,6 +15,11 @@ from collections.abc import Sequence
 from django.http import HttpResponseBase
 
 from members.models import Member
+from recommendations.page_views import (
+    impressions_deferrable,
+    page_view_pending_clear,
+    page_view_pending_mark,
+)
 from recommendations.services import ShownCourse, impressions_log
 
 logger = logging.getLogger(__name__)
@@ -32,14 +38,30 @@ def impressions_log_after_response(
     errors raised while closing a response) and that page's impressions are lost, as they would
     be if the worker died after sending it. A click on such a page is refused like any click
     without its impression (see `click_log`).
+
+    Until they commit, the page view is marked pending (`page_views`), so a click sent at once
+    to another worker waits for them. Where readers cannot wait (SQLite), they are written now.
     """
+    if not impressions_deferrable():
+        _log(member=member, page_view_id=page_view_id, shown=shown)
+        return
+    page_view_pending_mark(page_view_id)
 
     def log() -> None:
         try:
-            impressions_log(member=member, page_view_id=page_view_id, shown=shown)
-        except Exception:
-            logger.exception("impressions of page view %s were not logged", page_view_id)
+            _log(member=member, page_view_id=page_view_id, shown=shown)
+        finally:
+            # If this fails the connection is broken, and Django closes it at the end of the
+            # request: the lock ends with its session.
+            page_view_pending_clear(page_view_id)
 
     # Django's own hook for work at close(): it runs before request_finished, whose handler
     # returns the database connection, so the write still has it.
     response._resource_closers.append(log)
+
+
+def _log(*, member: Member, page_view_id: uuid.UUID, shown: Sequence[ShownCourse]) -> None:
+    try:
+        impressions_log(member=member, page_view_id=page_view_id, shown=shown)
+    except Exception:
+        logger.exception("impressions of page view %s were not logged", page_view_id)

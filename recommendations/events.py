@@ -28,6 +28,7 @@ from members import services as member_services
 from members.models import Member
 from members.selectors import course_activity_for_member
 from recommendations.models import Dismissal, FeedbackEvent
+from recommendations.page_views import impression_of_page_view
 from recommendations.services import (
     FeedbackDelta,
     ShownCourse,
@@ -153,15 +154,7 @@ def _ingest_one(
 def _impression_of(
     *, member: Member, course: Course, page_view_id: uuid.UUID | None
 ) -> FeedbackEvent | None:
-    if page_view_id is None:
-        return None
-    return (
-        FeedbackEvent.objects.filter(
-            member=member, page_view_id=page_view_id, course=course, kind=Kind.IMPRESSION
-        )
-        .order_by("carousel_position", "position")
-        .first()
-    )
+    return impression_of_page_view(member=member, page_view_id=page_view_id, course_id=course.pk)
 
 
 def _context(impression: FeedbackEvent | None) -> ShownCourse | None:

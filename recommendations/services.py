@@ -14,6 +14,7 @@ from catalog.models import Course
 from members.models import Member
 from members.signals import member_activity_announce
 from recommendations.models import CourseFeedbackDay, Dismissal, FeedbackEvent, ReasonFeedback
+from recommendations.page_views import impression_of_page_view
 
 
 @dataclass(frozen=True)
@@ -253,15 +254,8 @@ def click_log(
     A click that matches no impression of this member on that page (a forged or stale link) is
     not recorded: it would credit a reason that never showed the course.
     """
-    impression = (
-        FeedbackEvent.objects.filter(
-            member=member,
-            page_view_id=page_view_id,
-            course=course,
-            kind=FeedbackEvent.Kind.IMPRESSION,
-        )
-        .order_by("carousel_position", "position")
-        .first()
+    impression = impression_of_page_view(
+        member=member, page_view_id=page_view_id, course_id=course.pk
     )
     if impression is None:
         return None

@@ -75,7 +75,9 @@ def spawn(command: list[str], *, env: dict[str, str], lifetime: int, log: Path) 
     )
 
 
-def gunicorn_command(*, port: int, workers: int, threads: int) -> list[str]:
+def gunicorn_command(
+    *, port: int, workers: int, threads: int, worker_class: str = "gthread"
+) -> list[str]:
     return [
         str(BIN / "gunicorn"),
         "config.wsgi:application",
@@ -84,7 +86,7 @@ def gunicorn_command(*, port: int, workers: int, threads: int) -> list[str]:
         "--workers",
         str(workers),
         "--worker-class",
-        "gthread",
+        worker_class,
         "--threads",
         str(threads),
         "--timeout",

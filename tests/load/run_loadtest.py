@@ -50,6 +50,11 @@ def parse_args() -> argparse.Namespace:
         help="gunicorn worker processes",
     )
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
+    # sync (platform/Procfile's, no keep-alive) spreads one user's requests over the workers,
+    # so a click can reach a worker other than the one still writing its page's impressions.
+    parser.add_argument(
+        "--worker-class", default="gthread", choices=["gthread", "sync"], help="gunicorn's"
+    )
     parser.add_argument("--users", type=int, default=10, help="concurrent locust users")
     parser.add_argument("--spawn-rate", type=float, default=10.0)
     parser.add_argument("--duration", type=int, default=60, help="steady phase, seconds")
@@ -473,7 +478,9 @@ def main() -> int:
     random.seed(7)
     lifetime = args.duration + args.retrain_timeout + 600
     web = harness.spawn(
-        harness.gunicorn_command(port=port, workers=args.workers, threads=args.threads),
+        harness.gunicorn_command(
+            port=port, workers=args.workers, threads=args.threads, worker_class=args.worker_class
+        ),
         env=env,
         lifetime=lifetime,
         log=OUT / "gunicorn.log",
@@ -488,7 +495,8 @@ def main() -> int:
     ok = True
     try:
         print(
-            f"gunicorn on {base}: {args.workers} workers x {args.threads} threads (gthread), "
+            f"gunicorn on {base}: {args.workers} workers x {args.threads} threads "
+            f"({args.worker_class}), "
             f"DEBUG=0, database {args.database_url.rsplit('/', 1)[1]}; API throttles raised "
             "to 100000/min for the run; one qcluster worker (scheduler off)"
         )

@@ -2,10 +2,11 @@
 close(), which the WSGI server calls after the last byte), and a failed write loses only them."""
 
 import logging
+import uuid
 
 import pytest
 from django.core.signals import request_finished
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from rest_framework.test import APIRequestFactory, force_authenticate
 
 from recommendations import after_response
@@ -33,12 +34,25 @@ def _served(member):
     return response
 
 
+def _page_view_pending(page_view_id: str) -> bool:
+    """Whether some database session holds the page view's pending lock."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            " AND ((classid::bigint << 32) | objid::bigint) = %s",
+            [uuid.UUID(page_view_id).int & (2**63 - 1)],
+        )
+        return cursor.fetchone()[0] > 0
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite writes them at once")
 def test_the_impressions_are_written_when_the_response_is_closed(world):
     member = _new_analyst(world, "SQL", "Python")
 
     response = _served(member)
 
     assert response.status_code == 200
+    assert _page_view_pending(response.data["page_view_id"])
     shown = [
         (card["course"]["id"], carousel["key"], carousel["position"], card["position"])
         for carousel in response.data["carousels"]
@@ -56,6 +70,20 @@ def test_the_impressions_are_written_when_the_response_is_closed(world):
     assert {str(pv) for pv in events.values_list("page_view_id", flat=True)} == {
         response.data["page_view_id"]
     }
+    assert not _page_view_pending(response.data["page_view_id"])
+
+
+@pytest.mark.skipif(connection.vendor == "postgresql", reason="PostgreSQL writes them at close")
+def test_where_clicks_cannot_wait_the_impressions_are_written_before_the_response(world):
+    member = _new_analyst(world, "SQL", "Python")
+
+    response = _served(member)
+
+    cards = sum(len(carousel["courses"]) for carousel in response.data["carousels"])
+    assert cards
+    assert FeedbackEvent.objects.filter(member=member, kind="impression").count() == cards
+    _close(response)
+    assert FeedbackEvent.objects.filter(member=member, kind="impression").count() == cards
 
 
 def test_a_failed_write_is_logged_and_the_response_stands(world, monkeypatch, caplog):
@@ -65,8 +93,8 @@ def test_a_failed_write_is_logged_and_the_response_stands(world, monkeypatch, ca
         raise RuntimeError("database went away")
 
     monkeypatch.setattr(after_response, "impressions_log", refuse)
-    response = _served(member)
     with caplog.at_level(logging.ERROR, logger="recommendations.after_response"):
+        response = _served(member)
         _close(response)
 
     assert response.status_code == 200
@@ -77,6 +105,9 @@ def test_a_failed_write_is_logged_and_the_response_stands(world, monkeypatch, ca
         f"impressions of page view {response.data['page_view_id']} were not logged"
     )
     assert record.exc_info[1].args == ("database went away",)
+    if connection.vendor == "postgresql":
+        # Clicks on the page stop waiting: it will never have impressions.
+        assert not _page_view_pending(response.data["page_view_id"])
 
 
 @pytest.mark.parametrize("closes", [1, 2])

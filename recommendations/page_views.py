@@ -1,0 +1,92 @@
+"""A page view's impressions between the response and their commit.
+
+Pages write their impressions after the response has gone out (see `after_response`). A client
+can act on the page before that write commits: the recommendations API returns the
+`page_view_id`, and a click event sent at once may reach another worker (gunicorn's sync
+workers take each request on a new connection) while the first is still writing. Without a
+wait, that click finds no impression and is refused.
+
+On PostgreSQL the serving worker holds a session advisory lock on the page view from before the
+response until the impressions are committed; a reader that finds no impression takes the same
+lock in shared mode, waiting at most `IMPRESSIONS_WAIT_SECONDS`, and looks again. The lock dies
+with the worker's database session, so a killed worker never leaves readers waiting. Elsewhere
+(SQLite: the demo and local tests) impressions are written before the response, and nothing is
+ever in flight.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import DatabaseError, connection, transaction
+
+from members.models import Member
+from recommendations.models import FeedbackEvent
+
+
+def impressions_deferrable() -> bool:
+    """Whether impressions may be written after the response (readers can wait for them)."""
+    return connection.vendor == "postgresql"
+
+
+def page_view_pending_mark(page_view_id: uuid.UUID) -> None:
+    """Hold the page view's lock until `page_view_pending_clear`; call before the response."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [_lock_key(page_view_id)])
+
+
+def page_view_pending_clear(page_view_id: uuid.UUID) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_unlock(%s)", [_lock_key(page_view_id)])
+
+
+def impression_of_page_view(
+    *, member: Member, page_view_id: uuid.UUID | None, course_id: int
+) -> FeedbackEvent | None:
+    """The member's impression of the course on that page view (its first slot), waiting for
+    the page's impressions if they are still being written; None if there is none."""
+    if page_view_id is None:
+        return None
+    impression = _impression_read(member=member, page_view_id=page_view_id, course_id=course_id)
+    if impression is None and impressions_deferrable() and _written_wait(page_view_id):
+        impression = _impression_read(member=member, page_view_id=page_view_id, course_id=course_id)
+    return impression
+
+
+def _impression_read(
+    *, member: Member, page_view_id: uuid.UUID, course_id: int
+) -> FeedbackEvent | None:
+    return (
+        FeedbackEvent.objects.filter(
+            member=member,
+            page_view_id=page_view_id,
+            course_id=course_id,
+            kind=FeedbackEvent.Kind.IMPRESSION,
+        )
+        .order_by("carousel_position", "position")
+        .first()
+    )
+
+
+def _written_wait(page_view_id: uuid.UUID) -> bool:
+    """Wait until no worker is writing the page view's impressions; False if that took longer
+    than the limit. Returns at once for a page view nobody is writing (forged or old)."""
+    milliseconds = int(1000 * settings.RECOMMENDATIONS["IMPRESSIONS_WAIT_SECONDS"])
+    try:
+        # A savepoint, so a timed-out wait leaves the caller's transaction usable; the lock
+        # timeout is set for this transaction only, and the shared lock ends with it.
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT current_setting('lock_timeout'), set_config('lock_timeout', %s, true)",
+                [f"{max(milliseconds, 1)}ms"],
+            )
+            (previous, _) = cursor.fetchone()
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [_lock_key(page_view_id)])
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
+    except DatabaseError:
+        return False
+    return True
+
+
+def _lock_key(page_view_id: uuid.UUID) -> int:
+    # 63 random bits of the id, as a signed bigint: collisions only cost a needless short wait.
+    return page_view_id.int & (2**63 - 1)

@@ -1,0 +1,149 @@
+"""A click sent while its page's impressions are still being written, by another worker, after
+that page's response: it waits for them (PostgreSQL), within a limit."""
+
+import threading
+import time
+import uuid
+
+import pytest
+from django.db import connection, connections
+
+from recommendations.models import FeedbackEvent
+from recommendations.page_views import (
+    impression_of_page_view,
+    page_view_pending_clear,
+    page_view_pending_mark,
+)
+from recommendations.services import ShownCourse, click_log, impressions_log
+from tests.factories import CourseFactory, MemberFactory
+
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="only PostgreSQL writes impressions after the response",
+)
+
+
+def _shown(course, position=0):
+    return ShownCourse(
+        course_id=course.pk,
+        reason="popular",
+        reason_key="popular",
+        strategy="default",
+        carousel_position=0,
+        position=position,
+    )
+
+
+class _Writer(threading.Thread):
+    """Another worker: marks the page pending, then writes its impressions `delay` later (or
+    never, for `delay=None`, until told to stop)."""
+
+    def __init__(self, *, member, course, page_view_id, delay):
+        super().__init__(daemon=True)
+        self.member, self.course, self.page_view_id, self.delay = (
+            member,
+            course,
+            page_view_id,
+            delay,
+        )
+        self.marked, self.stop = threading.Event(), threading.Event()
+        self.written_at = None
+
+    def run(self):
+        try:
+            page_view_pending_mark(self.page_view_id)
+            self.marked.set()
+            if self.delay is None:
+                self.stop.wait(10)
+            else:
+                time.sleep(self.delay)
+                impressions_log(
+                    member=self.member, page_view_id=self.page_view_id, shown=[_shown(self.course)]
+                )
+                self.written_at = time.monotonic()
+            page_view_pending_clear(self.page_view_id)
+        finally:
+            connections.close_all()
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_click_waits_for_its_pages_impressions_being_written():
+    member, course = MemberFactory(), CourseFactory()
+    page_view_id = uuid.uuid4()
+    writer = _Writer(member=member, course=course, page_view_id=page_view_id, delay=0.3)
+    writer.start()
+    assert writer.marked.wait(5)
+
+    click = click_log(member=member, page_view_id=page_view_id, course=course)
+    clicked_at = time.monotonic()
+    writer.join(5)
+
+    assert click is not None
+    assert (click.kind, click.reason_key, click.carousel_position, click.position) == (
+        "click",
+        "popular",
+        0,
+        0,
+    )
+    assert clicked_at >= writer.written_at
+    assert FeedbackEvent.objects.filter(page_view_id=page_view_id).count() == 2
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_the_wait_is_bounded_and_leaves_the_transaction_usable(settings):
+    settings.RECOMMENDATIONS = {**settings.RECOMMENDATIONS, "IMPRESSIONS_WAIT_SECONDS": 0.2}
+    member, course = MemberFactory(), CourseFactory()
+    page_view_id = uuid.uuid4()
+    writer = _Writer(member=member, course=course, page_view_id=page_view_id, delay=None)
+    writer.start()
+    assert writer.marked.wait(5)
+    try:
+        from django.db import transaction
+
+        started = time.monotonic()
+        with transaction.atomic():
+            found = impression_of_page_view(
+                member=member, page_view_id=page_view_id, course_id=course.pk
+            )
+            waited = time.monotonic() - started
+            # The caller's transaction goes on, with its own lock timeout back.
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT current_setting('lock_timeout')")
+                assert cursor.fetchone() == ("0",)
+            assert FeedbackEvent.objects.filter(member=member).count() == 0
+    finally:
+        writer.stop.set()
+        writer.join(5)
+    assert found is None
+    assert 0.2 <= waited < 2
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_page_view_nobody_is_writing_is_refused_at_once():
+    member, course = MemberFactory(), CourseFactory()
+    started = time.monotonic()
+    assert click_log(member=member, page_view_id=uuid.uuid4(), course=course) is None
+    assert time.monotonic() - started < 0.5
+    assert not FeedbackEvent.objects.filter(member=member).exists()
+
+
+@pytest.mark.django_db
+def test_an_impression_already_written_is_found_without_waiting():
+    member, course, other = MemberFactory(), CourseFactory(), CourseFactory()
+    page_view_id = uuid.uuid4()
+    impressions_log(
+        member=member, page_view_id=page_view_id, shown=[_shown(course), _shown(other, 1)]
+    )
+    found = impression_of_page_view(member=member, page_view_id=page_view_id, course_id=other.pk)
+    assert (found.course_id, found.position) == (other.pk, 1)
+    assert impression_of_page_view(member=member, page_view_id=None, course_id=other.pk) is None
+    # Another member's page view is not this member's.
+    assert (
+        impression_of_page_view(
+            member=MemberFactory(), page_view_id=page_view_id, course_id=other.pk
+        )
+        is None
+    )
