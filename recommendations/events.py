@@ -28,7 +28,7 @@ from members import services as member_services
 from members.models import Member
 from members.selectors import course_activity_for_member
 from recommendations.models import Dismissal, FeedbackEvent
-from recommendations.page_views import impression_of_page_view
+from recommendations.page_views import impression_of_page_view, page_view_written_wait
 from recommendations.services import (
     FeedbackDelta,
     ShownCourse,
@@ -77,8 +77,13 @@ def events_ingest(
         raise ValueError(f"A batch holds at most {MAX_BATCH} events.")
     now = now or timezone.now()
     with transaction.atomic():
-        # The lock that serialises this member's batches (see the module docstring).
-        Member.objects.select_for_update().filter(pk=member.pk).values_list("pk").get()
+        # Before any lock or write: the pages' impressions may still be committing, and their
+        # transaction needs the member's rows this one is about to lock (see page_views).
+        for page_view_id in sorted({e.page_view_id for e in events if e.page_view_id}):
+            page_view_written_wait(page_view_id)
+        # The lock that serialises this member's batches (see the module docstring). NO KEY
+        # UPDATE: it leaves the member row to other transactions' foreign-key checks.
+        Member.objects.select_for_update(no_key=True).filter(pk=member.pk).values_list("pk").get()
         owners = dict(
             FeedbackEvent.objects.filter(
                 event_id__in={event.event_id for event in events}

@@ -47,7 +47,7 @@ def impression_of_page_view(
     if page_view_id is None:
         return None
     impression = _impression_read(member=member, page_view_id=page_view_id, course_id=course_id)
-    if impression is None and impressions_deferrable() and _written_wait(page_view_id):
+    if impression is None and impressions_deferrable() and page_view_written_wait(page_view_id):
         impression = _impression_read(member=member, page_view_id=page_view_id, course_id=course_id)
     return impression
 
@@ -67,9 +67,16 @@ def _impression_read(
     )
 
 
-def _written_wait(page_view_id: uuid.UUID) -> bool:
+def page_view_written_wait(page_view_id: uuid.UUID) -> bool:
     """Wait until no worker is writing the page view's impressions; False if that took longer
-    than the limit. Returns at once for a page view nobody is writing (forged or old)."""
+    than the limit. Returns at once for a page view nobody is writing (forged or old).
+
+    Call it before the transaction writes or locks anything the impressions' transaction needs
+    (the member's count rows, the member row itself for their foreign keys): that transaction
+    would then wait for this one, while this one waits for it.
+    """
+    if not impressions_deferrable():
+        return True
     milliseconds = int(1000 * settings.RECOMMENDATIONS["IMPRESSIONS_WAIT_SECONDS"])
     try:
         # A savepoint, so a timed-out wait leaves the caller's transaction usable; the lock

@@ -8,6 +8,7 @@ import uuid
 import pytest
 from django.db import connection, connections
 
+from recommendations.events import EventInput, events_ingest
 from recommendations.models import FeedbackEvent
 from recommendations.page_views import (
     impression_of_page_view,
@@ -88,6 +89,44 @@ def test_a_click_waits_for_its_pages_impressions_being_written():
     )
     assert clicked_at >= writer.written_at
     assert FeedbackEvent.objects.filter(page_view_id=page_view_id).count() == 2
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_an_event_batch_waits_for_the_page_before_locking_what_its_impressions_need():
+    """The batch locks its member, and the impressions' commit checks its foreign key to that
+    member: waiting for the page while holding that lock would deadlock the two."""
+    member, course, other = MemberFactory(), CourseFactory(), CourseFactory()
+    page_view_id = uuid.uuid4()
+    writer = _Writer(member=member, course=course, page_view_id=page_view_id, delay=0.3)
+    writer.start()
+    assert writer.marked.wait(5)
+
+    results = events_ingest(
+        member=member,
+        events=[
+            EventInput(event_id=uuid.uuid4(), kind="bookmark", course_id=other.pk),
+            EventInput(
+                event_id=uuid.uuid4(), kind="click", course_id=course.pk, page_view_id=page_view_id
+            ),
+            EventInput(
+                event_id=uuid.uuid4(), kind="enrol", course_id=course.pk, page_view_id=page_view_id
+            ),
+        ],
+    )
+    writer.join(5)
+
+    assert [result.status for result in results] == ["accepted"] * 3
+    assert sorted(
+        FeedbackEvent.objects.filter(member=member).values_list("kind", "course_id", "reason_key")
+    ) == sorted(
+        [
+            ("bookmark", other.pk, ""),
+            ("click", course.pk, "popular"),
+            ("enrol", course.pk, ""),
+            ("impression", course.pk, "popular"),
+        ]
+    )
 
 
 @postgresql_only
