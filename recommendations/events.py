@@ -159,7 +159,11 @@ def _ingest_one(
 def _impression_of(
     *, member: Member, course: Course, page_view_id: uuid.UUID | None
 ) -> FeedbackEvent | None:
-    return impression_of_page_view(member=member, page_view_id=page_view_id, course_id=course.pk)
+    # events_ingest waited for the batch's pages before locking the member; waiting here, under
+    # that lock and after the batch's first writes, could deadlock with a slow page's write.
+    return impression_of_page_view(
+        member=member, page_view_id=page_view_id, course_id=course.pk, wait=False
+    )
 
 
 def _context(impression: FeedbackEvent | None) -> ShownCourse | None:

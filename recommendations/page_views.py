@@ -40,14 +40,15 @@ def page_view_pending_clear(page_view_id: uuid.UUID) -> None:
 
 
 def impression_of_page_view(
-    *, member: Member, page_view_id: uuid.UUID | None, course_id: int
+    *, member: Member, page_view_id: uuid.UUID | None, course_id: int, wait: bool = True
 ) -> FeedbackEvent | None:
     """The member's impression of the course on that page view (its first slot), waiting for
-    the page's impressions if they are still being written; None if there is none."""
+    the page's impressions if they are still being written; None if there is none. Callers
+    that already waited (`page_view_written_wait`) pass `wait=False`."""
     if page_view_id is None:
         return None
     impression = _impression_read(member=member, page_view_id=page_view_id, course_id=course_id)
-    if impression is None and impressions_deferrable() and page_view_written_wait(page_view_id):
+    if impression is None and wait and page_view_written_wait(page_view_id):
         impression = _impression_read(member=member, page_view_id=page_view_id, course_id=course_id)
     return impression
 
