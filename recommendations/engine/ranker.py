@@ -91,7 +91,30 @@ def entity_logistic_fit(
     design = np.column_stack([np.ones(int(keep.sum())), features[keep]])
     y = np.asarray(labels, dtype=np.float64)[keep]
     base = np.asarray(offset, dtype=np.float64)[keep]
-    owner = np.asarray(entity, dtype=np.int64)[keep]
+    # Only entities with examples are solved for: the others' coefficients are zero exactly,
+    # and logged impressions name a few thousand of the 100,000 members at most.
+    present, owner = np.unique(np.asarray(entity, dtype=np.int64)[keep], return_inverse=True)
+    if present.size and present[-1] >= n_entities:
+        raise ValueError(f"entity {present[-1]} out of range for {n_entities} entities")
+    coefs = np.zeros((n_entities, design.shape[1]))
+    coefs[present] = _entity_newton(
+        design, y, base, owner, n_entities=present.size, l2=l2, iterations=iterations, chunk=chunk
+    )
+    return coefs
+
+
+def _entity_newton(
+    design: FloatArray,
+    y: FloatArray,
+    base: FloatArray,
+    owner: IntArray,
+    *,
+    n_entities: int,
+    l2: float,
+    iterations: int,
+    chunk: int,
+) -> FloatArray:
+    """Newton's method for `entity_logistic_fit`, over entities 0..n_entities-1."""
     n, k = design.shape
     coefs = np.zeros((n_entities, k))
     eye = np.eye(k)

@@ -51,6 +51,31 @@ def test_entity_effects_are_zero_without_examples_and_shrink_with_ridge():
         entity_logistic_fit(x, labels, np.zeros(400), entity, n_entities=3, l2=0.0)
 
 
+def test_entity_fit_solves_only_entities_with_examples_and_places_them_by_id():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(600, 2))
+    offset = rng.normal(size=600) * 0.3
+    dense = np.repeat([0, 1, 2], 200)
+    labels = (rng.random(600) < np.array([0.7, 0.4, 0.1])[dense]).astype(float)
+    compact = entity_logistic_fit(x, labels, offset, dense, n_entities=3, l2=1.0)
+    # The same examples under ids 2, 7 and 9 of 12, plus rows of no entity (-1), which are
+    # skipped: the same coefficients, at those ids; zero everywhere else.
+    sparse_ids = np.array([2, 7, 9])[dense]
+    spread = entity_logistic_fit(
+        np.vstack([x, x[:50]]),
+        np.concatenate([labels, np.ones(50)]),
+        np.concatenate([offset, np.zeros(50)]),
+        np.concatenate([sparse_ids, -np.ones(50, dtype=np.int64)]),
+        n_entities=12,
+        l2=1.0,
+    )
+    assert spread.shape == (12, 3)
+    assert np.array_equal(spread[[2, 7, 9]], compact)
+    assert np.array_equal(np.delete(spread, [2, 7, 9], axis=0), np.zeros((9, 3)))
+    with pytest.raises(ValueError, match="entity 12 out of range for 12 entities"):
+        entity_logistic_fit(x, labels, offset, np.array([0, 12])[dense % 2], n_entities=12, l2=1.0)
+
+
 def test_mixed_model_beats_global_when_courses_differ_beyond_features():
     rng = np.random.default_rng(1)
     n, n_members, n_courses = 20_000, 100, 60
