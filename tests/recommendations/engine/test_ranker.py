@@ -72,6 +72,8 @@ def test_entity_fit_solves_only_entities_with_examples_and_places_them_by_id():
     assert spread.shape == (12, 3)
     assert np.array_equal(spread[[2, 7, 9]], compact)
     assert np.array_equal(np.delete(spread, [2, 7, 9], axis=0), np.zeros((9, 3)))
+    none = entity_logistic_fit(x, labels, offset, -np.ones(600, dtype=np.int64), n_entities=4, l2=1)
+    assert np.array_equal(none, np.zeros((4, 3)))
     with pytest.raises(ValueError, match="entity 12 out of range for 12 entities"):
         entity_logistic_fit(x, labels, offset, np.array([0, 12])[dense % 2], n_entities=12, l2=1.0)
 
