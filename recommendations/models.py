@@ -40,7 +40,11 @@ class FeedbackEvent(models.Model):
 
     event_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="feedback_events")
+    # Every page view inserts about a hundred rows, each updating every index: the member is
+    # served by the composite indexes that start with it, not an index of its own.
+    member = models.ForeignKey(
+        Member, on_delete=models.CASCADE, related_name="feedback_events", db_index=False
+    )
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="feedback_events")
     page_view_id = models.UUIDField(
         null=True, blank=True, help_text="The homepage render it came from."
@@ -66,6 +70,8 @@ class FeedbackEvent(models.Model):
         on_delete=models.SET_NULL,
         related_name="events",
         help_text="The experiment variant that served the page it came from.",
+        # Indexed only where set (see Meta): most events come from outside experiments.
+        db_index=False,
     )
     created_at = models.DateTimeField(db_index=True)
 
@@ -93,6 +99,9 @@ class FeedbackEvent(models.Model):
             models.Index(fields=["member", "course", "kind"], name="feedback_member_course_kind"),
             models.Index(fields=["member", "kind", "created_at"], name="feedback_member_kind_time"),
             models.Index(fields=["page_view_id", "course"], name="feedback_page_view_course"),
+            models.Index(
+                fields=["variant"], condition=Q(variant__isnull=False), name="feedback_variant"
+            ),
         ]
 
     def __str__(self) -> str:
