@@ -130,9 +130,10 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # Login rate limiting (django-axes). The axes backend goes first: it refuses a locked-out username
 # and IP before any password is checked, so a correct password is refused too during the lockout.
+# Then Django's ModelBackend, whose session lookup also reads the member (members.authentication).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "members.authentication.MemberModelBackend",
 ]
 # Axes refuses authenticate() calls without a request (the test client's login() makes those):
 # the test settings turn it off and the lockout tests turn it back on.

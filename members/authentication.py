@@ -1,12 +1,19 @@
-"""API token authentication that loads the member row with the user.
+"""Authentication that loads the member row with the user: API tokens and site sessions.
 
-Nearly every API request then asks for the member (`request_member`): reading it in the token's
-query, with the title and industry the homepage names, saves a query per request.
+Nearly every request then asks for the member (`member_get_or_create_for_user`): reading it in
+the query that reads the user, with the title and industry the homepage names, saves a query
+per request.
 """
 
+from asgiref.sync import sync_to_async
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
+
+# The user's member, with what the homepage shows of it.
+MEMBER_RELATED = ("member__title", "member__industry")
 
 
 class MemberTokenAuthentication(TokenAuthentication):
@@ -19,10 +26,26 @@ class MemberTokenAuthentication(TokenAuthentication):
         model = self.get_model()
         try:
             token = model.objects.select_related(
-                "user__member__title", "user__member__industry"
+                *(f"user__{related}" for related in MEMBER_RELATED)
             ).get(key=key)
         except model.DoesNotExist:
             raise exceptions.AuthenticationFailed(_("Invalid token.")) from None
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
         return (token.user, token)
+
+
+class MemberModelBackend(ModelBackend):
+    """Django's `ModelBackend` (passwords and permissions unchanged), whose `get_user`, run on
+    every request of a signed-in session, reads the member (title, industry) with the user."""
+
+    def get_user(self, user_id):
+        user_model = get_user_model()
+        try:
+            user = user_model._default_manager.select_related(*MEMBER_RELATED).get(pk=user_id)
+        except user_model.DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None
+
+    async def aget_user(self, user_id):
+        return await sync_to_async(self.get_user)(user_id)

@@ -46,7 +46,7 @@ def signup(request: HttpRequest) -> HttpResponse:
             email=form.cleaned_data["email"],
             password=form.cleaned_data["password1"],
         )
-        login(request, member.user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, member.user, backend="members.authentication.MemberModelBackend")
         messages.success(request, "Welcome! Tell us a little about you to tailor your courses.")
         return redirect("members:onboarding")
     return render(request, "members/signup.html", {"form": form})

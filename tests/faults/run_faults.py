@@ -123,7 +123,7 @@ def member_credentials(member) -> dict:
     user = member.user
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = "members.authentication.MemberModelBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
     token, _ = Token.objects.get_or_create(user=user)

@@ -121,7 +121,7 @@ def credentials_create(*, count: int, form_logins: int, base: str) -> dict:
         else:
             session = SessionStore()
             session[SESSION_KEY] = str(user.pk)
-            session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+            session[BACKEND_SESSION_KEY] = "members.authentication.MemberModelBackend"
             session[HASH_SESSION_KEY] = user.get_session_auth_hash()
             session.create()
             session_key = session.session_key

@@ -55,3 +55,55 @@ def test_refused_tokens_keep_drf_messages(header, detail):
     response = client.get("/api/v1/me/")
     assert response.status_code == 401
     assert response.json()["error"]["message"] == detail
+
+
+def test_the_member_comes_with_the_session_user_and_costs_no_query(django_assert_num_queries):
+    from members.authentication import MemberModelBackend
+
+    member = MemberFactory(title=JobTitleFactory(name="Data Analyst"), industry=IndustryFactory())
+
+    with django_assert_num_queries(1):
+        user = MemberModelBackend().get_user(member.user.pk)
+        found = member_get_or_create_for_user(user=user)
+        assert (found.pk, found.title.name, found.industry.pk) == (
+            member.pk,
+            "Data Analyst",
+            member.industry.pk,
+        )
+
+
+def test_a_signed_in_page_reads_the_member_with_the_user(client):
+    from django.contrib.auth import BACKEND_SESSION_KEY
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    member = MemberFactory()
+    client.force_login(member.user)
+    assert client.session[BACKEND_SESSION_KEY] == "members.authentication.MemberModelBackend"
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/")
+    assert response.status_code == 200
+    # The user's query reads the member; no query reads the member row on its own.
+    reads = [query["sql"] for query in queries if query["sql"].startswith("SELECT")]
+    assert sum('FROM "auth_user"' in sql and '"members_member"' in sql for sql in reads) == 1
+    assert not any('FROM "members_member"' in sql for sql in reads)
+
+
+def test_the_session_backend_refuses_inactive_and_unknown_users():
+    from members.authentication import MemberModelBackend
+
+    member = MemberFactory()
+    member.user.is_active = False
+    member.user.save()
+    backend = MemberModelBackend()
+    assert backend.get_user(member.user.pk) is None
+    assert backend.get_user(member.user.pk + 1000) is None
+
+
+def test_a_session_user_without_a_member_row_gets_one(client):
+    user = UserFactory()
+    client.force_login(user)
+    response = client.get("/")
+    assert response.status_code == 200
+    user.refresh_from_db()
+    assert user.member.pk is not None
