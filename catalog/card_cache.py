@@ -2,8 +2,9 @@
 
 Every homepage and recommendations API response shows close to a hundred course cards. Reading
 them costs two queries and a few hundred rows per response; kept here (the whole catalog, a few
-kilobytes per course), a response pays one one-row query for the catalog revision (see
-`CatalogRevision`), and the whole cache is dropped when that revision moves.
+kilobytes per course), a response pays one one-row read of the catalog revision (see
+`CatalogRevision`; the member's homepage and recommendations read it in the statement that
+reads the member's inputs), and the whole cache is dropped when that revision moves.
 Entries are plain tuples: each request builds its own model instances from them.
 """
 
@@ -36,8 +37,14 @@ class CardCache:
         self._revision: int | None = None
         self._cards: dict[int, CardData] = {}
 
-    def get_many(self, course_ids: Iterable[int], *, load: Loader) -> dict[int, CardData]:
+    def get_many(
+        self, course_ids: Iterable[int], *, load: Loader, revision: int | None = None
+    ) -> dict[int, CardData]:
         """The cards of the known courses among `course_ids`.
+
+        `revision` is the catalog revision when the caller read it earlier in this request
+        (the homepage reads it in the member's inputs statement, saving a round trip); None
+        reads it here.
 
         The first read under a revision loads the whole catalog: impression discounting turns
         each member's page over from view to view, so a process filling up course by course
@@ -47,7 +54,8 @@ class CardCache:
         request, never kept.
         """
         ids = list(course_ids)
-        revision = catalog_revision_current()
+        if revision is None:
+            revision = catalog_revision_current()
         if revision is None:  # no revision row (a flushed database): nothing can be trusted
             return load(ids)
         with self._lock:

@@ -69,21 +69,24 @@ CARD_FIELDS = tuple(
 )
 
 
-def course_cards_by_id(*, course_ids: Iterable[int]) -> dict[int, Course]:
+def course_cards_by_id(
+    *, course_ids: Iterable[int], catalog_revision: int | None = None
+) -> dict[int, Course]:
     """Courses by id with only `CARD_FIELDS` loaded (the others load on first access), for the
     dozens of cards one page view shows; unknown ids are left out, published or not. Each
     course carries `card_skills`: its approved skills as `{"id", "slug", "name"}` dicts, most
     confident first (ties by name), as the API's course summaries list them.
 
     Kept per process between requests while the catalog does not change (`card_cache`), when
-    settings.CATALOG_CARD_CACHE is on. Each call gets new model instances, built by
+    settings.CATALOG_CARD_CACHE is on; `catalog_revision`, when the caller has read it already
+    in this request, saves reading it again. Each call gets new model instances, built by
     `Model.from_db`, the step the ORM itself ends with.
     """
     ids = list(course_ids)
     if not ids:
         return {}
     if settings.CATALOG_CARD_CACHE:
-        cards = card_cache.get_many(ids, load=_card_data_load)
+        cards = card_cache.get_many(ids, load=_card_data_load, revision=catalog_revision)
     else:
         cards = _card_data_load(ids)
     db = router.db_for_read(Course)

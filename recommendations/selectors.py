@@ -16,6 +16,7 @@ from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
+from catalog.card_cache import catalog_revision_current
 from catalog.models import Course
 from catalog.selectors import course_cards_by_id, courses_in_bulk
 from members.models import Enrolment, FollowedSkill, Member, MemberSkill
@@ -126,6 +127,7 @@ def _cards(
     strategy: str = STRATEGY_RULES,
     variant_id: int | None = None,
     max_carousels: int | None = None,
+    catalog_revision: int | None = None,
 ) -> list[Carousel]:
     config = _config()
     wanted = [
@@ -139,7 +141,7 @@ def _cards(
         chosen = _diversified(snapshot, group.positions, recency)[: config["CAROUSEL_SIZE"]]
         layout.append((group, chosen, score_of))
     course_ids = [int(snapshot.course_ids[p]) for _, chosen, _ in layout for p in chosen]
-    courses = course_cards_by_id(course_ids=course_ids)
+    courses = course_cards_by_id(course_ids=course_ids, catalog_revision=catalog_revision)
     carousels = []
     for carousel_position, (group, chosen, score_of) in enumerate(layout):
         cards = []
@@ -429,6 +431,7 @@ def home_page_for_member(
         strategy=logged,
         variant_id=variant_id,
         max_carousels=max_carousels,
+        catalog_revision=inputs.catalog_revision,
     )
     if ranker is not None and carousels:
         carousels = _reranked(
@@ -472,6 +475,9 @@ class MemberServingInputs:
     discounted: list[tuple[int, int]]
     # Reason family: (impressions, clicks), all time.
     reason_feedback: dict[str, tuple[int, int]]
+    # The catalog's revision (see `CatalogRevision`), for the card cache: read here, it costs
+    # no round trip of its own. None: no revision row.
+    catalog_revision: int | None
 
 
 def member_serving_inputs(
@@ -498,9 +504,9 @@ def member_serving_inputs(
     )
 
 
-# One statement, one row: seven reads on every page view, where each ORM query would cost a
-# round trip plus building its SQL and converting its rows in Python. Lists come back as JSON
-# or arrays, which psycopg decodes in C.
+# One statement, one row: eight reads on every page view (the last, the catalog revision, is
+# the card cache's), where each ORM query would cost a round trip plus building its SQL and
+# converting its rows in Python. Lists come back as JSON or arrays, which psycopg decodes in C.
 _MEMBER_INPUTS_SQL = """
 SELECT
     (SELECT json_agg(json_build_array(f.skill_id, s.name) ORDER BY f.followed_at DESC, f.skill_id)
@@ -521,7 +527,8 @@ SELECT
     discounted.ids,
     discounted.impressions,
     (SELECT json_agg(json_build_array(reason, impressions, clicks) ORDER BY reason)
-        FROM recommendations_reasonfeedback WHERE member_id = %(member)s)
+        FROM recommendations_reasonfeedback WHERE member_id = %(member)s),
+    (SELECT revision FROM catalog_catalogrevision WHERE id = 1)
 FROM (
     SELECT array_agg(course_id ORDER BY course_id) AS ids,
         array_agg(impressions ORDER BY course_id) AS impressions
@@ -549,7 +556,17 @@ def _member_serving_inputs_postgresql(
                 "learned": with_learned,
             },
         )
-        followed, profile, enrolled, dismissed, payload, ids, counts, reasons = cursor.fetchone()
+        (
+            followed,
+            profile,
+            enrolled,
+            dismissed,
+            payload,
+            ids,
+            counts,
+            reasons,
+            catalog_revision,
+        ) = cursor.fetchone()
     return MemberServingInputs(
         followed=[(skill_id, name) for skill_id, name in followed or []],
         profile=[(skill_id, float(weight), name) for skill_id, weight, name in profile or []],
@@ -558,6 +575,7 @@ def _member_serving_inputs_postgresql(
         learned_payload=bytes(payload) if payload is not None else None,
         discounted=list(zip(ids or [], counts or [], strict=True)),
         reason_feedback={reason: (shown, clicks) for reason, shown, clicks in reasons or []},
+        catalog_revision=catalog_revision,
     )
 
 
@@ -609,6 +627,7 @@ def _member_serving_inputs_portable(
             .order_by("reason")
             .values_list("reason", "impressions", "clicks")
         },
+        catalog_revision=catalog_revision_current(),
     )
 
 

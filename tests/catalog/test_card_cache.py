@@ -62,6 +62,25 @@ def test_a_second_read_of_the_same_courses_costs_only_the_revision(django_assert
     assert card_view(course_cards_by_id(course_ids=[first.pk]))[first.pk] == ("SQL", ["Databases"])
 
 
+def test_a_revision_the_caller_read_costs_no_query_and_a_newer_one_reloads(
+    django_assert_num_queries,
+):
+    course = CourseFactory(title="SQL")
+    revision = catalog_revision_current()
+    course_cards_by_id(course_ids=[course.pk])
+
+    with django_assert_num_queries(0):
+        cards = course_cards_by_id(course_ids=[course.pk], catalog_revision=revision)
+    assert card_view(cards) == {course.pk: ("SQL", [])}
+
+    Course.objects.filter(pk=course.pk).update(title="SQL, revised")
+    newer = catalog_revision_current()
+    assert newer != revision
+    with django_assert_num_queries(2):  # courses, skills: no revision query
+        cards = course_cards_by_id(course_ids=[course.pk], catalog_revision=newer)
+    assert card_view(cards) == {course.pk: ("SQL, revised", [])}
+
+
 def test_the_first_read_loads_the_whole_catalog_and_later_ones_only_new_courses():
     first, second = CourseFactory(), CourseFactory()
     approved(second, SkillFactory(name="Statistics"))

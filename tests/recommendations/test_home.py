@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from catalog.card_cache import card_cache
 from members.models import Enrolment, FollowedSkill
 from recommendations.models import Dismissal, Experiment, ExperimentVariant, FeedbackEvent
 from recommendations.selectors import home_page_for_member, home_page_for_visitor
@@ -309,8 +310,11 @@ def test_click_without_matching_impression_is_not_logged(world, client):
     assert not FeedbackEvent.objects.filter(kind="click").exists()
 
 
-def test_homepage_query_count_does_not_grow_with_carousels(world, client, settings):
+@pytest.mark.parametrize("card_cache_on", [False, True], ids=["card-cache-off", "card-cache-on"])
+def test_homepage_query_count_does_not_grow_with_carousels(world, client, settings, card_cache_on):
     settings.RECOMMENDATIONS = {**settings.RECOMMENDATIONS, "SNAPSHOT_CHECK_SECONDS": 3600}
+    settings.CATALOG_CARD_CACHE = card_cache_on
+    card_cache.clear()
     small = _new_analyst(world, "Tableau")
     large = _new_analyst(world, "SQL", "Python", "Photoshop", "Illustrator", "Tableau")
     Enrolment.objects.create(
@@ -319,7 +323,7 @@ def test_homepage_query_count_does_not_grow_with_carousels(world, client, settin
         enrolled_at=timezone.now(),
         progress_percent=10,
     )
-    home_page_for_visitor()  # warm the process's snapshot cache
+    home_page_for_visitor()  # warm the process's snapshot cache (and the card cache when on)
     counts = []
     for member in (small, large):
         client.login(username=member.user.username, password=PASSWORD)
@@ -327,14 +331,16 @@ def test_homepage_query_count_does_not_grow_with_carousels(world, client, settin
             response = client.get(reverse("home"))
         assert response.status_code == 200
         counts.append((len(captured), len(response.context["page"].carousels)))
+    card_cache.clear()
     (small_queries, small_carousels), (large_queries, large_carousels) = counts
     assert large_carousels > small_carousels
-    # Session and user, member (with title and industry); the member's serving inputs (one
-    # statement on PostgreSQL, seven ORM queries elsewhere); the cards and their skills; then, in
-    # one transaction (a savepoint here, inside the test's), the impressions and their two counts
-    # (PostgreSQL first turns off waiting for the commit's flush, and holds the page view's
-    # pending lock from before the response until after that transaction: two more).
-    expected = 14 if connection.vendor == "postgresql" else 17
+    # Session, then the user with its member (title and industry); the member's serving inputs
+    # with the catalog revision (one statement on PostgreSQL, eight ORM queries elsewhere); the
+    # cards and their skills, unless the card cache holds them; then, in one transaction (a
+    # savepoint here, inside the test's), the impressions and their two counts (PostgreSQL
+    # first turns off waiting for the commit's flush, and holds the page view's pending lock
+    # from before the response until after that transaction: two more).
+    expected = (13 if connection.vendor == "postgresql" else 17) - (2 if card_cache_on else 0)
     assert small_queries == large_queries == expected
 
 

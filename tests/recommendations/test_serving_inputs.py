@@ -6,6 +6,7 @@ import datetime as dt
 import pytest
 from django.db import connection
 
+from catalog.models import CatalogRevision
 from recommendations import selectors
 from recommendations.models import (
     CourseFeedbackDay,
@@ -106,6 +107,7 @@ def test_the_inputs_of_one_member_exactly(rich_member):
         learned_payload=b"\x01\x02",
         discounted=[(courses[1].pk, 7), (courses[3].pk, 4)],
         reason_feedback={"follow": (4, 0), "popular": (10, 2)},
+        catalog_revision=CatalogRevision.objects.get().revision,
     )
 
 
@@ -124,6 +126,7 @@ def test_a_member_with_nothing_yet():
         learned_payload=None,
         discounted=[],
         reason_feedback={},
+        catalog_revision=CatalogRevision.objects.get().revision,
     )
 
 
@@ -138,3 +141,8 @@ def test_both_database_paths_agree(rich_member, django_assert_num_queries):
     assert _read(MemberFactory(), reader=selectors._member_serving_inputs_postgresql) == _read(
         MemberFactory(), reader=selectors._member_serving_inputs_portable
     )
+
+
+def test_without_a_catalog_revision_row_the_revision_is_none():
+    CatalogRevision.objects.all().delete()
+    assert _read(MemberFactory()).catalog_revision is None
