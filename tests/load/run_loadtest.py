@@ -40,17 +40,18 @@ def parse_args() -> argparse.Namespace:
         "--database-url", default="postgres://postgres@127.0.0.1:5432/skillpath_bench"
     )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/1")
-    # gunicorn's own rule of thumb, (2 x cores) + 1: keep-alive ties each user's connection to
-    # one worker, and a worker also writes its last page's impressions after the response, so
-    # a few users per worker queue behind one another (docs/operations.md).
+    # gunicorn's own rule of thumb, (2 x cores) + 1, with two threads each: keep-alive ties each
+    # user's connection to one worker, and a worker also writes its last page's impressions
+    # after the response; a second thread serves the other connection meanwhile instead of
+    # queueing it behind that write (docs/operations.md).
     parser.add_argument(
         "--workers",
         type=int,
         default=2 * (os.cpu_count() or 1) + 1,
         help="gunicorn worker processes",
     )
-    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
-    # sync (platform/Procfile's, no keep-alive) spreads one user's requests over the workers,
+    parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker")
+    # sync (no keep-alive) spreads one user's requests over the workers,
     # so a click can reach a worker other than the one still writing its page's impressions.
     parser.add_argument(
         "--worker-class", default="gthread", choices=["gthread", "sync"], help="gunicorn's"
