@@ -19,7 +19,6 @@ from django.utils.safestring import SafeString, mark_safe
 
 from catalog.models import Course
 from recommendations.selectors import HomePage
-from recommendations.services import ShownCourse
 
 CARD_TEMPLATE = "recommendations/_card.jinja"
 CAROUSELS_TEMPLATE = "recommendations/_carousels.jinja"
@@ -120,11 +119,10 @@ def card_render(
     *,
     request: HttpRequest,
     course: Course,
-    shown: ShownCourse | None,
     page_view_id: uuid.UUID | None,
 ) -> SafeString:
     """One card, as the homepage shows it (undo puts a dismissed card back with this)."""
     links = card_links_build(request=request, page_view_id=page_view_id)
     card = engines["jinja2"].env.get_template(CARD_TEMPLATE).module.card
     # The macro's output is Jinja2 Markup, autoescaped like the carousels above.
-    return mark_safe(str(card(course, shown, links)))
+    return mark_safe(str(card(course, links)))

@@ -27,6 +27,7 @@ from recommendations.models import (
     MemberRecommendations,
     ReasonFeedback,
 )
+from recommendations.page_views import impression_of_page_view
 from recommendations.pipeline import RulesSnapshot
 from recommendations.ranking import ActiveRanker, ranker_page_scores
 from recommendations.services import ShownCourse
@@ -814,6 +815,35 @@ def courses_similar(*, course: Course, limit: int) -> list[SimilarCourse]:
             if len(found) == limit:
                 return found
     return found
+
+
+def shown_course_of_page_view(
+    *, member: Member, page_view_id: uuid.UUID | None, course_id: int
+) -> ShownCourse | None:
+    """Where the member's page view showed the course (reason, carousel, position, strategy,
+    variant), read from its logged impression; None when it logged none (no page view, or a
+    forged or stale one). Dismiss and undo record this context, so a card's form carries only
+    the page view's id and no one can credit a reason that never showed the course. Waits for
+    the page's impressions if they are still being written."""
+    impression = impression_of_page_view(
+        member=member, page_view_id=page_view_id, course_id=course_id
+    )
+    if impression is None:
+        return None
+    return ShownCourse(
+        course_id=course_id,
+        reason=impression.reason,
+        reason_key=impression.reason_key,
+        strategy=impression.strategy,
+        carousel_position=impression.carousel_position,
+        position=impression.position,
+        variant_id=impression.variant_id,
+    )
+
+
+def dismissal_of_member(*, member: Member, dismissal_id: int) -> Dismissal | None:
+    """The member's dismissal with that id; None for an unknown id or another member's."""
+    return Dismissal.objects.filter(pk=dismissal_id, member=member).first()
 
 
 def dismissals_for_member(*, member: Member) -> list[Dismissal]:

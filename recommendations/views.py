@@ -1,3 +1,5 @@
+import uuid
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
@@ -12,11 +14,12 @@ from recommendations.forms import CardContextForm
 from recommendations.models import Dismissal
 from recommendations.rendering import card_render, carousels_render
 from recommendations.selectors import (
+    dismissal_of_member,
     dismissals_for_member,
     home_page_for_visitor,
+    shown_course_of_page_view,
 )
 from recommendations.services import (
-    ShownCourse,
     click_log,
     course_dismiss,
     dismissal_undo,
@@ -44,34 +47,27 @@ def home(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _card_context(request: HttpRequest) -> tuple[ShownCourse | None, object, dict] | None:
-    """Parse the posted card context; None when it is malformed."""
+def _posted_page_view(request: HttpRequest) -> tuple[bool, uuid.UUID | None]:
+    """(valid, page view id) of a card's dismiss or undo form."""
     form = CardContextForm(request.POST)
     if not form.is_valid():
-        return None
-    data = form.cleaned_data
-    context = None
-    if data["reason"] and data["carousel_position"] is not None and data["position"] is not None:
-        context = ShownCourse(
-            course_id=0,
-            reason=data["reason"],
-            reason_key=data["reason_key"] or data["reason"],
-            strategy=data["strategy"] or "",
-            carousel_position=data["carousel_position"],
-            position=data["position"],
-        )
-    return context, data["page_view_id"], data
+        return False, None
+    return True, form.cleaned_data["page_view_id"]
 
 
 @login_required
 @require_POST
 def dismiss(request: HttpRequest, course_id: int) -> HttpResponse:
     course = get_object_or_404(Course, pk=course_id)
-    parsed = _card_context(request)
-    if parsed is None:
-        return HttpResponseBadRequest("The card's context is malformed.")
-    context, page_view_id, data = parsed
+    valid, page_view_id = _posted_page_view(request)
+    if not valid:
+        return HttpResponseBadRequest("The card's page view id is malformed.")
     member = member_get_or_create_for_user(user=request.user)
+    # Before the dismissal's transaction: this may wait for the page's impressions.
+    context = shown_course_of_page_view(
+        member=member, page_view_id=page_view_id, course_id=course.pk
+    )
+    page_view_id = page_view_id if context is not None else None
     dismissal = course_dismiss(
         member=member, course=course, context=context, page_view_id=page_view_id
     )
@@ -79,7 +75,7 @@ def dismiss(request: HttpRequest, course_id: int) -> HttpResponse:
         return render(
             request,
             "recommendations/_dismissed_card.html",
-            {"course": course, "dismissal": dismissal, "context": data},
+            {"course": course, "dismissal": dismissal, "page_view_id": page_view_id},
         )
     messages.success(request, f"“{course.title}” won't be recommended to you again.")
     return redirect("recommendations:dismissed")
@@ -88,11 +84,19 @@ def dismiss(request: HttpRequest, course_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def undo_dismiss(request: HttpRequest, dismissal_id: int) -> HttpResponse:
-    parsed = _card_context(request)
-    if parsed is None:
-        return HttpResponseBadRequest("The card's context is malformed.")
-    context, page_view_id, _ = parsed
+    valid, page_view_id = _posted_page_view(request)
+    if not valid:
+        return HttpResponseBadRequest("The card's page view id is malformed.")
     member = member_get_or_create_for_user(user=request.user)
+    dismissal = dismissal_of_member(member=member, dismissal_id=dismissal_id)
+    context = (
+        shown_course_of_page_view(
+            member=member, page_view_id=page_view_id, course_id=dismissal.course_id
+        )
+        if dismissal is not None
+        else None
+    )
+    page_view_id = page_view_id if context is not None else None
     try:
         course = dismissal_undo(
             member=member, dismissal_id=dismissal_id, context=context, page_view_id=page_view_id
@@ -100,9 +104,7 @@ def undo_dismiss(request: HttpRequest, dismissal_id: int) -> HttpResponse:
     except Dismissal.DoesNotExist as missing:
         raise Http404("No such dismissal.") from missing
     if request.htmx:
-        return HttpResponse(
-            card_render(request=request, course=course, shown=context, page_view_id=page_view_id)
-        )
+        return HttpResponse(card_render(request=request, course=course, page_view_id=page_view_id))
     messages.success(request, f"“{course.title}” can be recommended to you again.")
     return redirect("recommendations:dismissed")
 

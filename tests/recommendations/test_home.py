@@ -359,24 +359,29 @@ def test_dismiss_via_htmx_replaces_card_with_undo_and_course_never_returns(world
     card = page.carousels[0].cards[0]
     response = client.post(
         reverse("recommendations:dismiss", args=[card.course.pk]),
-        {
-            "page_view_id": str(page.page_view_id),
-            "reason": card.shown.reason,
-            "reason_key": card.shown.reason_key,
-            "strategy": "rules",
-            "carousel_position": 0,
-            "position": 0,
-        },
+        {"page_view_id": str(page.page_view_id)},
         HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 200
     dismissal = Dismissal.objects.get(member=member, course=card.course)
     assert reverse("recommendations:undo_dismiss", args=[dismissal.pk]).encode() in response.content
     assert b"Undo" in response.content
+    # Where the card was shown comes from the page view's impression.
     event = FeedbackEvent.objects.get(member=member, kind="dismiss")
-    assert (event.course_id, event.reason_key, event.carousel_position, event.position) == (
+    assert (
+        event.course_id,
+        event.page_view_id,
+        event.reason,
+        event.reason_key,
+        event.strategy,
+        event.carousel_position,
+        event.position,
+    ) == (
         card.course.pk,
+        page.page_view_id,
+        card.shown.reason,
         card.shown.reason_key,
+        card.shown.strategy,
         0,
         0,
     )
@@ -387,12 +392,19 @@ def test_dismiss_via_htmx_replaces_card_with_undo_and_course_never_returns(world
         }
 
     undo = client.post(
-        reverse("recommendations:undo_dismiss", args=[dismissal.pk]), HTTP_HX_REQUEST="true"
+        reverse("recommendations:undo_dismiss", args=[dismissal.pk]),
+        {"page_view_id": str(page.page_view_id)},
+        HTTP_HX_REQUEST="true",
     )
     assert undo.status_code == 200
     assert card.course.title.encode() in undo.content
     assert not Dismissal.objects.filter(pk=dismissal.pk).exists()
-    assert FeedbackEvent.objects.filter(member=member, kind="undo_dismiss").count() == 1
+    undone = FeedbackEvent.objects.get(member=member, kind="undo_dismiss")
+    assert (undone.page_view_id, undone.reason_key, undone.position) == (
+        page.page_view_id,
+        card.shown.reason_key,
+        0,
+    )
     restored = client.get(reverse("home")).context["page"]
     assert card.course.pk in {
         c.course.pk for carousel in restored.carousels for c in carousel.cards
@@ -441,16 +453,51 @@ def test_someone_elses_undo_is_404_and_keeps_their_dismissal(world, client):
     assert not FeedbackEvent.objects.filter(kind="undo_dismiss").exists()
 
 
-def test_malformed_card_context_is_refused(world, client):
+def test_malformed_page_view_id_is_refused(world, client):
     member = _new_analyst(world, "SQL")
     client.login(username=member.user.username, password=PASSWORD)
     course = world["courses"]["Learning Python"]
     response = client.post(
-        reverse("recommendations:dismiss", args=[course.pk]),
-        {"page_view_id": "not-a-uuid", "position": "-4"},
+        reverse("recommendations:dismiss", args=[course.pk]), {"page_view_id": "not-a-uuid"}
     )
     assert response.status_code == 400
     assert not Dismissal.objects.exists()
+    dismissal = Dismissal.objects.create(member=member, course=course)
+    response = client.post(
+        reverse("recommendations:undo_dismiss", args=[dismissal.pk]), {"page_view_id": "4"}
+    )
+    assert response.status_code == 400
+    assert Dismissal.objects.filter(pk=dismissal.pk).exists()
+
+
+def test_a_posted_context_is_ignored_and_a_page_view_without_the_course_records_none(world, client):
+    member = _new_analyst(world, "SQL")
+    client.login(username=member.user.username, password=PASSWORD)
+    page = client.get(reverse("home")).context["page"]
+    shown = {card.course.pk for carousel in page.carousels for card in carousel.cards}
+    course = next(c for c in world["courses"].values() if c.pk not in shown)
+    response = client.post(
+        reverse("recommendations:dismiss", args=[course.pk]),
+        {
+            "page_view_id": str(page.page_view_id),
+            "reason": "follow",
+            "reason_key": "follow:1",
+            "carousel_position": "0",
+            "position": "0",
+        },
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    assert Dismissal.objects.filter(member=member, course=course).exists()
+    event = FeedbackEvent.objects.get(member=member, kind="dismiss")
+    assert (
+        event.page_view_id,
+        event.reason,
+        event.reason_key,
+        event.carousel_position,
+        event.position,
+    ) == (None, "", "", None, None)
+    assert b'name="page_view_id"' not in response.content
 
 
 def test_dismiss_requires_post_login_and_csrf(world):

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 from django.db import connection, connections
+from django.urls import reverse
 
 from recommendations.events import EventInput, events_ingest
 from recommendations.models import FeedbackEvent
@@ -15,6 +16,7 @@ from recommendations.page_views import (
     page_view_pending_clear,
     page_view_pending_mark,
 )
+from recommendations.selectors import shown_course_of_page_view
 from recommendations.services import ShownCourse, click_log, impressions_log
 from tests.factories import CourseFactory, MemberFactory
 
@@ -186,3 +188,66 @@ def test_an_impression_already_written_is_found_without_waiting():
         )
         is None
     )
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_dismiss_waits_for_its_pages_impressions_and_records_where_it_was_shown(client):
+    member, course = MemberFactory(), CourseFactory()
+    page_view_id = uuid.uuid4()
+    writer = _Writer(member=member, course=course, page_view_id=page_view_id, delay=0.3)
+    writer.start()
+    assert writer.marked.wait(5)
+
+    client.force_login(member.user)
+    response = client.post(
+        reverse("recommendations:dismiss", args=[course.pk]),
+        {"page_view_id": str(page_view_id)},
+        HTTP_HX_REQUEST="true",
+    )
+    dismissed_at = time.monotonic()
+    writer.join(5)
+
+    assert response.status_code == 200
+    assert dismissed_at >= writer.written_at
+    dismiss = FeedbackEvent.objects.get(member=member, kind="dismiss")
+    assert (dismiss.page_view_id, dismiss.reason_key, dismiss.strategy, dismiss.position) == (
+        page_view_id,
+        "popular",
+        "default",
+        0,
+    )
+
+
+@pytest.mark.django_db
+def test_where_a_page_view_showed_a_course_is_the_members_own_impression():
+    member, other, course = MemberFactory(), MemberFactory(), CourseFactory()
+    page_view_id = uuid.uuid4()
+    impressions_log(member=member, page_view_id=page_view_id, shown=[_shown(course, position=3)])
+
+    assert shown_course_of_page_view(
+        member=member, page_view_id=page_view_id, course_id=course.pk
+    ) == ShownCourse(
+        course_id=course.pk,
+        reason="popular",
+        reason_key="popular",
+        strategy="default",
+        carousel_position=0,
+        position=3,
+    )
+    # Another member's page view, another course, an unknown or missing page view: nothing.
+    assert (
+        shown_course_of_page_view(member=other, page_view_id=page_view_id, course_id=course.pk)
+        is None
+    )
+    assert (
+        shown_course_of_page_view(
+            member=member, page_view_id=page_view_id, course_id=CourseFactory().pk
+        )
+        is None
+    )
+    assert (
+        shown_course_of_page_view(member=member, page_view_id=uuid.uuid4(), course_id=course.pk)
+        is None
+    )
+    assert shown_course_of_page_view(member=member, page_view_id=None, course_id=course.pk) is None

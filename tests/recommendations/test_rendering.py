@@ -141,10 +141,8 @@ def test_url_format_reverse_refuses_a_stand_in_that_is_not_in_the_url_exactly_on
 # The card's markup.
 
 
-def test_member_card_with_its_page_view_logs_clicks_and_posts_its_context():
-    html = card_render(
-        request=_member_request(), course=_course(), shown=_shown(), page_view_id=PAGE_VIEW
-    )
+def test_member_card_with_its_page_view_logs_clicks_and_posts_only_the_page_view():
+    html = card_render(request=_member_request(), course=_course(), page_view_id=PAGE_VIEW)
     click = reverse("recommendations:click", args=[PAGE_VIEW, 41])
     dismiss = reverse("recommendations:dismiss", args=[41])
     assert _without_csrf(html) == (
@@ -157,11 +155,6 @@ def test_member_card_with_its_page_view_logs_clicks_and_posts_its_context():
         f'          hx-post="{dismiss}" hx-target="closest article" hx-swap="outerHTML">\n'
         "      CSRF\n"
         f'      <input type="hidden" name="page_view_id" value="{PAGE_VIEW}">\n'
-        '      <input type="hidden" name="reason" value="follow">\n'
-        '      <input type="hidden" name="reason_key" value="follow:3">\n'
-        '      <input type="hidden" name="strategy" value="rules">\n'
-        '      <input type="hidden" name="carousel_position" value="2">\n'
-        '      <input type="hidden" name="position" value="5">\n'
         '      <button type="submit" class="link-button dismiss-button"'
         ' aria-label="Not interested in SQL Window Functions">Not interested</button>\n'
         "    </form>\n"
@@ -169,8 +162,8 @@ def test_member_card_with_its_page_view_logs_clicks_and_posts_its_context():
     )
 
 
-def test_member_card_without_page_view_or_context_links_to_the_course_and_keeps_the_form():
-    html = card_render(request=_member_request(), course=_course(), shown=None, page_view_id=None)
+def test_member_card_without_page_view_links_to_the_course_and_keeps_the_form():
+    html = card_render(request=_member_request(), course=_course(), page_view_id=None)
     detail = reverse("catalog:course_detail", args=["sql-window-functions"])
     assert f'<a href="{detail}">SQL Window Functions</a>' in html
     assert "/go/" not in html
@@ -180,7 +173,7 @@ def test_member_card_without_page_view_or_context_links_to_the_course_and_keeps_
 
 
 def test_visitor_card_links_to_the_course_and_has_no_form():
-    html = card_render(request=_request(), course=_course(), shown=_shown(), page_view_id=PAGE_VIEW)
+    html = card_render(request=_request(), course=_course(), page_view_id=PAGE_VIEW)
     detail = reverse("catalog:course_detail", args=["sql-window-functions"])
     assert html == (
         '<article class="card course-card rec-card" id="rec-card-41">\n'
@@ -196,9 +189,7 @@ def test_visitor_card_links_to_the_course_and_has_no_form():
     "level, label", [("beginner", "Beginner"), ("intermediate", "Intermediate")]
 )
 def test_card_shows_the_level_label(level, label):
-    html = card_render(
-        request=_request(), course=_course(level=level), shown=None, page_view_id=None
-    )
+    html = card_render(request=_request(), course=_course(level=level), page_view_id=None)
     assert f'<p class="card-meta">{label} · 95 min · Ada Lovelace</p>' in html
 
 
@@ -206,7 +197,6 @@ def test_hostile_title_and_teacher_are_escaped_in_text_and_in_the_aria_label():
     html = card_render(
         request=_member_request(),
         course=_course(title=HOSTILE, teacher='Eve "<b>"'),
-        shown=_shown(),
         page_view_id=PAGE_VIEW,
     )
     assert f">{HOSTILE_ESCAPED}</a>" in html
@@ -259,15 +249,13 @@ def test_carousels_render_each_carousel_with_its_cards_in_order():
     assert f'<h2 id="carousel-1">Because you follow {HOSTILE_ESCAPED}</h2>' in html
     assert '<h2 id="carousel-2">New</h2>' in html
     assert re.findall(r'id="rec-card-(\d+)"', html) == ["1", "2", "3"]
-    assert re.findall(r'name="carousel_position" value="(\d+)"', html) == ["0", "0", "1"]
-    assert re.findall(r'name="position" value="(\d+)"', html) == ["0", "1", "0"]
+    # Each form posts the page view's id only.
+    assert re.findall(r'name="(\w+)"', html) == ["csrfmiddlewaretoken", "page_view_id"] * 3
     # One token for the page, in every form.
     assert len(set(CSRF_INPUT.findall(html))) == 1
     assert len(CSRF_INPUT.findall(html)) == 3
     # Each card is the macro's output, the same markup undo swaps back in.
-    card = card_render(
-        request=request, course=first[1], shown=_shown(2, 0, 1), page_view_id=PAGE_VIEW
-    )
+    card = card_render(request=request, course=first[1], page_view_id=PAGE_VIEW)
     assert _without_csrf(card) in _without_csrf(html)
 
 
