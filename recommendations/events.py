@@ -31,10 +31,10 @@ from recommendations.models import Dismissal, FeedbackEvent
 from recommendations.page_views import impression_of_page_view, page_view_written_wait
 from recommendations.services import (
     FeedbackDelta,
-    ShownCourse,
     course_dismiss,
     dismissal_undo,
     feedback_counts_add,
+    shown_course_of_impression,
 )
 
 Kind = FeedbackEvent.Kind
@@ -166,20 +166,6 @@ def _impression_of(
     )
 
 
-def _context(impression: FeedbackEvent | None) -> ShownCourse | None:
-    if impression is None or impression.carousel_position is None or impression.position is None:
-        return None
-    return ShownCourse(
-        course_id=impression.course_id,
-        reason=impression.reason,
-        reason_key=impression.reason_key,
-        strategy=impression.strategy,
-        carousel_position=impression.carousel_position,
-        position=impression.position,
-        variant_id=impression.variant_id,
-    )
-
-
 def _store(
     *,
     member: Member,
@@ -291,7 +277,7 @@ def _apply_dismiss(*, member: Member, event: EventInput, course: Course, now: dt
     course_dismiss(
         member=member,
         course=course,
-        context=_context(impression),
+        context=shown_course_of_impression(impression=impression),
         page_view_id=event.page_view_id,
         now=now,
         event_id=event.event_id,
@@ -310,7 +296,7 @@ def _apply_undo_dismiss(
     dismissal_undo(
         member=member,
         dismissal_id=dismissal_id,
-        context=_context(impression),
+        context=shown_course_of_impression(impression=impression),
         page_view_id=event.page_view_id,
         now=now,
         event_id=event.event_id,

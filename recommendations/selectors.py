@@ -30,7 +30,7 @@ from recommendations.models import (
 from recommendations.page_views import impression_of_page_view
 from recommendations.pipeline import RulesSnapshot
 from recommendations.ranking import ActiveRanker, ranker_page_scores
-from recommendations.services import ShownCourse
+from recommendations.services import ShownCourse, shown_course_of_impression
 from recommendations.snapshots import serving_state, snapshot_active
 
 # What FeedbackEvent.strategy records for a card. The default homepage logs "rules" (or
@@ -825,19 +825,10 @@ def shown_course_of_page_view(
     forged or stale one). Dismiss and undo record this context, so a card's form carries only
     the page view's id and no one can credit a reason that never showed the course. Waits for
     the page's impressions if they are still being written."""
-    impression = impression_of_page_view(
-        member=member, page_view_id=page_view_id, course_id=course_id
-    )
-    if impression is None:
-        return None
-    return ShownCourse(
-        course_id=course_id,
-        reason=impression.reason,
-        reason_key=impression.reason_key,
-        strategy=impression.strategy,
-        carousel_position=impression.carousel_position,
-        position=impression.position,
-        variant_id=impression.variant_id,
+    return shown_course_of_impression(
+        impression=impression_of_page_view(
+            member=member, page_view_id=page_view_id, course_id=course_id
+        )
     )
 
 

@@ -31,6 +31,22 @@ class ShownCourse:
     variant_id: int | None = None
 
 
+def shown_course_of_impression(*, impression: FeedbackEvent | None) -> ShownCourse | None:
+    """The card an impression logged (for the events that follow it: click, dismiss, undo);
+    None without one, or for one that carries no position (an imported impression)."""
+    if impression is None or impression.carousel_position is None or impression.position is None:
+        return None
+    return ShownCourse(
+        course_id=impression.course_id,
+        reason=impression.reason,
+        reason_key=impression.reason_key,
+        strategy=impression.strategy,
+        carousel_position=impression.carousel_position,
+        position=impression.position,
+        variant_id=impression.variant_id,
+    )
+
+
 def impressions_log(
     *,
     member: Member,
