@@ -43,7 +43,11 @@ RULES = {
     "GitHub token": re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{40,})"),
     "Slack token": re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}"),
     "Stripe or OpenAI style key": re.compile(r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}"),
-    "long hex secret": re.compile(r"(?<![0-9A-Za-z])[0-9a-fA-F]{32,}(?![0-9A-Za-z])"),
+    # A digest labelled with its algorithm (requirements.lock's `--hash=sha256:...`) is a
+    # published package's checksum, not a secret.
+    "long hex secret": re.compile(
+        r"(?<!sha256:)(?<!sha384:)(?<!sha512:)(?<![0-9A-Za-z])[0-9a-fA-F]{32,}(?![0-9A-Za-z])"
+    ),
 }
 # name = "literal" in any file (a whole literal: "prefix-" + random is generated, not stored),
 # name: value / NAME=value in configuration files.
@@ -137,6 +141,7 @@ BEGIN, END = "-----BEGIN ", " PRIVATE KEY-----"
         ),
         ("ci.yml", "token: " + "ghp_" + "a1B2" * 9, "GitHub token"),
         ("config/settings.py", "SIGNING = '" + "3f9a" * 10 + "'", "long hex secret"),
+        ("requirements.lock", "--hash=md5:" + "3f9a" * 10, "long hex secret"),
         ("config/settings.py", 'SECRET_KEY = "' + "x7#k!q" * 5 + '"', "secret-looking value"),
         ("members/seed.py", 'ADMIN_PASSWORD = "' + "hunter22" + '"', "secret-looking value"),
         ("platform/prod.env", "DATABASE_PASSWORD=" + "s3cr3t-value", "secret-looking value"),
@@ -167,6 +172,7 @@ def test_the_scanner_finds_planted_secrets(relative, text, kind):
         ("README.md", "`postgres://postgres@127.0.0.1:5432/skillpath`"),
         ("members/views.py", "password=form.cleaned_data['password1'],"),
         ("docs/walkthrough.py", 'password = "walk-the-api-" + uuid.uuid4().hex[:12]'),
+        ("requirements.lock", "django==5.2.19 \\\n    --hash=sha256:" + "0a1b" * 16),
     ],
 )
 def test_the_scanner_allows_the_documented_values(relative, text):

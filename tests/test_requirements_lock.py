@@ -1,0 +1,62 @@
+"""requirements.lock pins every dependency pyproject.toml declares, within its range, with hashes.
+
+`make install` installs only from the lock (hash-checked), so a dependency added to
+pyproject.toml without `make lock` would be missing from a fresh install; this catches that
+before CI's clean machine does.
+"""
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+ROOT = Path(__file__).resolve().parents[1]
+PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;\\]+)")
+
+
+def locked_pins(text: str) -> dict[str, str]:
+    pins = {}
+    for line in text.splitlines():
+        if match := PIN.match(line):
+            pins[canonicalize_name(match[1])] = match[2]
+    return pins
+
+
+def declared_requirements() -> list[Requirement]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = list(project["dependencies"])
+    for extra in project.get("optional-dependencies", {}).values():
+        declared.extend(extra)
+    return [Requirement(spec) for spec in declared]
+
+
+def test_pins_are_read_from_the_lock_format():
+    text = (
+        "django==5.2.19 \\\n    --hash=sha256:ab\n"
+        "psycopg-binary==3.3.9 ; implementation_name != 'pypy' \\\n"
+        "    # via psycopg\n"
+    )
+    assert locked_pins(text) == {"django": "5.2.19", "psycopg-binary": "3.3.9"}
+
+
+@pytest.mark.parametrize("requirement", declared_requirements(), ids=str)
+def test_every_declared_dependency_is_locked_within_its_range(requirement: Requirement):
+    pins = locked_pins((ROOT / "requirements.lock").read_text())
+    name = canonicalize_name(requirement.name)
+    assert name in pins, f"{requirement.name} is not in requirements.lock: run `make lock`"
+    assert requirement.specifier.contains(pins[name], prereleases=True), (
+        f"requirements.lock pins {requirement.name}=={pins[name]}, outside {requirement}: "
+        "run `make lock`"
+    )
+
+
+def test_every_pin_carries_a_hash():
+    text = (ROOT / "requirements.lock").read_text()
+    blocks = re.split(r"\n(?=[A-Za-z0-9])", text)
+    pinned = [block for block in blocks if PIN.match(block)]
+    assert {canonicalize_name(PIN.match(block)[1]) for block in pinned} == set(locked_pins(text))
+    unhashed = [block.split()[0] for block in pinned if "--hash=sha256:" not in block]
+    assert unhashed == []
