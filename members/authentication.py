@@ -1,19 +1,17 @@
 """Authentication that loads the member row with the user: API tokens and site sessions.
 
 Nearly every request then asks for the member (`member_get_or_create_for_user`): reading it in
-the query that reads the user, with the title and industry the homepage names, saves a query
-per request.
+the statement that reads the user, with the title and industry the homepage names, saves a
+query per request (see `members.selectors.token_with_member`).
 """
 
 from asgiref.sync import sync_to_async
-from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 
-# The user's member, with what the homepage shows of it.
-MEMBER_RELATED = ("member__title", "member__industry")
+from members.selectors import token_with_member, user_with_member
 
 
 class MemberTokenAuthentication(TokenAuthentication):
@@ -23,13 +21,9 @@ class MemberTokenAuthentication(TokenAuthentication):
     """
 
     def authenticate_credentials(self, key):
-        model = self.get_model()
-        try:
-            token = model.objects.select_related(
-                *(f"user__{related}" for related in MEMBER_RELATED)
-            ).get(key=key)
-        except model.DoesNotExist:
-            raise exceptions.AuthenticationFailed(_("Invalid token.")) from None
+        token = token_with_member(key=key)
+        if token is None:
+            raise exceptions.AuthenticationFailed(_("Invalid token."))
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
         return (token.user, token)
@@ -40,12 +34,8 @@ class MemberModelBackend(ModelBackend):
     every request of a signed-in session, reads the member (title, industry) with the user."""
 
     def get_user(self, user_id):
-        user_model = get_user_model()
-        try:
-            user = user_model._default_manager.select_related(*MEMBER_RELATED).get(pk=user_id)
-        except user_model.DoesNotExist:
-            return None
-        return user if self.user_can_authenticate(user) else None
+        user = user_with_member(user_id=user_id)
+        return user if user is not None and self.user_can_authenticate(user) else None
 
     async def aget_user(self, user_id):
         return await sync_to_async(self.get_user)(user_id)

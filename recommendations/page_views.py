@@ -19,6 +19,7 @@ import uuid
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
+from config.prepared_statements import prepared_cursor
 from members.models import Member
 from recommendations.models import FeedbackEvent
 
@@ -30,12 +31,12 @@ def impressions_deferrable() -> bool:
 
 def page_view_pending_mark(page_view_id: uuid.UUID) -> None:
     """Hold the page view's lock until `page_view_pending_clear`; call before the response."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute("SELECT pg_advisory_lock(%s)", [_lock_key(page_view_id)])
 
 
 def page_view_pending_clear(page_view_id: uuid.UUID) -> None:
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute("SELECT pg_advisory_unlock(%s)", [_lock_key(page_view_id)])
 
 

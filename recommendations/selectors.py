@@ -19,6 +19,7 @@ from django.utils import timezone
 from catalog.card_cache import catalog_revision_current
 from catalog.models import Course
 from catalog.selectors import course_cards_by_id, courses_in_bulk
+from config.prepared_statements import prepared_cursor
 from members.models import Enrolment, FollowedSkill, Member, MemberSkill
 from recommendations import engine
 from recommendations.models import (
@@ -547,7 +548,7 @@ FROM (
 def _member_serving_inputs_postgresql(
     *, member_id: int, window_start: dt.date, discount_threshold: int, with_learned: bool
 ) -> MemberServingInputs:
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             _MEMBER_INPUTS_SQL,
             {

@@ -11,6 +11,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from catalog.models import Course
+from config.prepared_statements import prepared_cursor
 from members.models import Member
 from members.signals import member_activity_announce
 from recommendations.models import CourseFeedbackDay, Dismissal, FeedbackEvent, ReasonFeedback
@@ -65,7 +66,7 @@ def impressions_log(
             # wait for its WAL flush (most of its time). A server crash can lose the last
             # moments of impressions, whole pages at a time (commits stay atomic), never
             # clicks, dismissals or anything else written without this.
-            with connection.cursor() as cursor:
+            with prepared_cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
             _impressions_insert_postgresql(
                 member_id=member.pk, page_view_id=page_view_id, shown=shown, now=now
@@ -121,7 +122,7 @@ def _impressions_insert_postgresql(
     building model instances and a thousand-parameter statement as the database spends storing
     them. Event ids come from `gen_random_uuid()` (PostgreSQL 13+), like the model's default.
     """
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             _IMPRESSIONS_INSERT,
             [
@@ -205,7 +206,7 @@ def _counts_upsert(
         f"clicks = {table}.clicks + excluded.clicks"
     )
     conflict = f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {update}"
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         if connection.vendor == "postgresql":
             arrays = ", ".join(f"%s::{kind}[]" for kind in (*key_types, "bigint", "bigint"))
             cursor.execute(

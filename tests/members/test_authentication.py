@@ -107,3 +107,74 @@ def test_a_session_user_without_a_member_row_gets_one(client):
     assert response.status_code == 200
     user.refresh_from_db()
     assert user.member.pk is not None
+
+
+def test_the_signed_in_read_matches_the_orm(django_assert_num_queries):
+    """Every field of the token, user, member, title and industry, converted as the ORM
+    converts it (aware datetimes, booleans), in one query."""
+    from django.contrib.auth import get_user_model
+
+    from members.models import Member
+    from members.selectors import token_with_member, user_with_member
+
+    member = MemberFactory(title=JobTitleFactory(), industry=IndustryFactory())
+    token = Token.objects.create(user=member.user)
+    user_model = get_user_model()
+    expected = {
+        "token": Token.objects.values().get(pk=token.pk),
+        "user": user_model.objects.values().get(pk=member.user.pk),
+        "member": Member.objects.values().get(pk=member.pk),
+        "title": type(member.title).objects.values().get(pk=member.title.pk),
+        "industry": type(member.industry).objects.values().get(pk=member.industry.pk),
+    }
+
+    def fields(instance) -> dict:
+        return {
+            field.attname: getattr(instance, field.attname)
+            for field in instance._meta.concrete_fields
+        }
+
+    with django_assert_num_queries(1):
+        found = token_with_member(key=token.key)
+        got = {
+            "token": fields(found),
+            "user": fields(found.user),
+            "member": fields(found.user.member),
+            "title": fields(found.user.member.title),
+            "industry": fields(found.user.member.industry),
+        }
+        assert found.user.member.user is found.user
+    assert got == expected
+    assert got["user"]["date_joined"].tzinfo is not None
+    assert got["user"]["is_active"] is True
+    with django_assert_num_queries(1):
+        user = user_with_member(user_id=member.user.pk)
+        assert fields(user) == expected["user"]
+        assert fields(user.member) == expected["member"]
+
+
+def test_the_signed_in_read_of_a_user_without_member_title_or_industry():
+    from members.models import Member
+    from members.selectors import token_with_member, user_with_member
+
+    bare = MemberFactory(title=None, industry=None)
+    found = user_with_member(user_id=bare.user.pk)
+    assert (found.member.pk, found.member.title, found.member.industry) == (bare.pk, None, None)
+
+    user = UserFactory()
+    key = Token.objects.create(user=user).key
+    for found in (token_with_member(key=key).user, user_with_member(user_id=user.pk)):
+        assert found.pk == user.pk
+        # As after select_related: known to have no member, without asking again.
+        with pytest.raises(Member.DoesNotExist):
+            _ = found.member
+
+
+def test_the_signed_in_read_refuses_unknown_keys_and_ids():
+    from members.selectors import token_with_member, user_with_member
+
+    member = MemberFactory()
+    Token.objects.create(user=member.user)
+    assert token_with_member(key="0" * 40) is None
+    assert token_with_member(key="") is None
+    assert user_with_member(user_id=member.user.pk + 1000) is None
