@@ -125,7 +125,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and (
     DATABASE_PREPARED_STATEMENTS
 ):
     # psycopg prepares nothing while the threshold is None, Django's default. Django's own
-    # cursors bind client-side and never prepare whatever the threshold; only those cursors do.
+    # cursors bind client-side and never prepare whatever the threshold: only the cursors of
+    # config/prepared_statements.py prepare.
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -66,7 +66,7 @@ def impressions_log(
             # wait for its WAL flush (most of its time). A server crash can lose the last
             # moments of impressions, whole pages at a time (commits stay atomic), never
             # clicks, dismissals or anything else written without this.
-            with prepared_cursor() as cursor:
+            with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
             _impressions_insert_postgresql(
                 member_id=member.pk, page_view_id=page_view_id, shown=shown, now=now
