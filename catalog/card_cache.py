@@ -5,7 +5,7 @@ them costs two queries and a few hundred rows per response; kept here (the whole
 kilobytes per course), a response pays one one-row read of the catalog revision (see
 `CatalogRevision`; the member's homepage and recommendations read it in the statement that
 reads the member's inputs), and the whole cache is dropped when that revision moves.
-Entries are plain tuples: each request builds its own model instances from them.
+Each request gets its own model instances, copied from one built when the entry was loaded.
 """
 
 import threading
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 
-from catalog.models import CatalogRevision
+from catalog.models import CatalogRevision, Course
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,8 @@ class CardData:
     row: tuple
     # Approved skills as {"id", "slug", "name"}, most confident first.
     skills: tuple[dict, ...]
+    # A model instance built from `row`, never handed out: callers get copies of it.
+    prototype: Course
 
 
 # Reads card data of the given courses, or of the whole catalog for None.

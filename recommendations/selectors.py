@@ -97,6 +97,33 @@ def _dense(size: int, positions: np.ndarray, values: np.ndarray) -> np.ndarray:
     return vector
 
 
+def _learned_rows(
+    payload: bytes | None, *, snapshot: RulesSnapshot
+) -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]:
+    """The member's precomputed candidates as (family, anchor): (course positions ascending,
+    scores), in the order the payload first names each (family, anchor); courses the snapshot
+    no longer holds are left out, and a course named twice keeps its last score."""
+    if payload is None:
+        return {}
+    records = engine.candidates_decode(payload)
+    positions = snapshot.course_positions(records["course"].astype(np.int64))
+    known = positions >= 0
+    positions, records = positions[known], records[known]
+    groups: dict[tuple[int, int], list[int]] = {}
+    for index, key in enumerate(
+        zip(records["family"].tolist(), records["anchor"].tolist(), strict=True)
+    ):
+        groups.setdefault(key, []).append(index)
+    scores = records["score"].astype(np.float64)
+    rows = {}
+    for key, indices in groups.items():
+        # Reversed, np.unique's first occurrence is the last one named.
+        mine = np.array(indices[::-1], dtype=np.int64)
+        courses, first = np.unique(positions[mine], return_index=True)
+        rows[key] = (courses, scores[mine[first]])
+    return rows
+
+
 def _recency(snapshot: RulesSnapshot, now: dt.datetime) -> np.ndarray:
     return np.asarray(
         engine.recency_scores(
@@ -241,15 +268,19 @@ def home_page_for_member(
     skill_names = {skill_id: name for skill_id, name in followed_rows}
     skill_names.update({skill_id: name for skill_id, _, name in profile_rows})
 
-    # Member skill sources as 1-row sparse matrices over the snapshot's skill positions.
+    # Member skill sources as dense vectors over the snapshot's skill positions.
     followed_ids = np.array([row[0] for row in followed_rows], dtype=np.int64)
-    followed = _dense(n_skills, snapshot.skill_positions(followed_ids), np.ones(followed_ids.size))
+    followed_positions = snapshot.skill_positions(followed_ids)
+    followed = _dense(n_skills, followed_positions, np.ones(followed_ids.size))
     profile_ids = np.array([row[0] for row in profile_rows], dtype=np.int64)
+    profile_positions = snapshot.skill_positions(profile_ids)
     profile = _dense(
         n_skills,
-        snapshot.skill_positions(profile_ids),
+        profile_positions,
         np.array([row[1] for row in profile_rows], dtype=np.float64),
     )
+    skill_position = dict(zip(followed_ids.tolist(), followed_positions.tolist(), strict=True))
+    skill_position.update(zip(profile_ids.tolist(), profile_positions.tolist(), strict=True))
     weights = config["BLEND_WEIGHTS"]
     blend = engine.member_skill_vector(
         followed=followed,
@@ -276,39 +307,48 @@ def home_page_for_member(
     dismissed_positions = snapshot.course_positions(np.array(dismissed_ids, dtype=np.int64))
     valid[dismissed_positions[dismissed_positions >= 0]] = False
 
-    unclicked = np.zeros(n_courses, dtype=np.int64)
+    # Courses below the threshold keep a multiplier of exactly 1 (the discount of 0 excess).
+    discount = np.ones(n_courses)
     if course_feedback:
         feedback = np.array(course_feedback, dtype=np.int64)
         positions = snapshot.course_positions(feedback[:, 0])
         keep = positions >= 0
-        unclicked[positions[keep]] = feedback[keep, 1]
-    discount = engine.impression_discount(
-        unclicked,
-        threshold=config["DISCOUNT_THRESHOLD"],
-        decay=config["DISCOUNT_DECAY"],
-        floor=config["DISCOUNT_FLOOR"],
-    )
+        discount[positions[keep]] = engine.impression_discount(
+            feedback[keep, 1],
+            threshold=config["DISCOUNT_THRESHOLD"],
+            decay=config["DISCOUNT_DECAY"],
+            floor=config["DISCOUNT_FLOOR"],
+        )
     recency = _recency(snapshot, now)
 
     # One reason per followed skill, per anchor course and per profile skill, then the cohort
-    # and global reasons. On equal rank-scaled scores the earlier row wins the course.
-    reasons: list[tuple[str, str, str, np.ndarray]] = []
+    # and global reasons. On equal rank-scaled scores the earlier row wins the course. Each
+    # reason is its candidates only, (course positions, scores): most reasons hold a few dozen
+    # of the catalog's courses, and the page costs work in proportion to those, not to the
+    # catalog. Popular and New score every course.
+    every_course = np.arange(n_courses, dtype=np.int64)
+    reasons: list[tuple[str, str, str, np.ndarray, np.ndarray]] = []
     if not personalised:
-        reasons.append(("new", "new", "New", recency))
-        reasons.append(("popular", "popular", "Popular", snapshot.popularity))
+        reasons.append(("new", "new", "New", every_course, recency))
+        reasons.append(("popular", "popular", "Popular", every_course, snapshot.popularity))
     course_skill = snapshot.course_skill_by_column
 
     def skill_reason(reason: str, verb: str, skill_id: int, weight: float) -> None:
-        position = int(snapshot.skill_positions(np.array([skill_id]))[0])
+        position = skill_position[skill_id]
         if position < 0 or snapshot.idf[position] == 0:
             return
-        column = engine.dense_column(course_skill, position)
+        courses, values = engine.sparse_column(course_skill, position)
         reasons.append(
             (
                 reason,
                 f"{reason}:{skill_id}",
                 f"Because you {verb} {skill_names[skill_id]}",
-                column * snapshot.idf[position] * weight * personal * (1.0 + 0.5 * popular_share),
+                courses,
+                values
+                * snapshot.idf[position]
+                * weight
+                * personal[courses]
+                * (1.0 + 0.5 * popular_share[courses]),
             )
         )
 
@@ -320,48 +360,35 @@ def home_page_for_member(
     # watched" and text similarity for courses too new for ALS. Scores are raw; rank scaling
     # below makes them comparable with the live reasons.
     course_titles = dict(enrolment_rows)
-    learned: dict[tuple[int, int], np.ndarray] = {}
-    if learned_payload is not None:
-        records = engine.candidates_decode(learned_payload)
-        positions = snapshot.course_positions(records["course"].astype(np.int64))
-        for family, anchor, position, score in zip(
-            records["family"].tolist(),
-            records["anchor"].tolist(),
-            positions.tolist(),
-            records["score"].tolist(),
-            strict=True,
-        ):
-            if position >= 0:
-                row = learned.setdefault((family, anchor), np.zeros(n_courses))
-                row[position] = score
+    learned = _learned_rows(learned_payload, snapshot=snapshot)
     # "Because you watched": the most recent engaged courses are anchors. Learned similarity
     # (ALS item factors) replaces skill similarity for an anchor once it exists.
     learned_anchors = {anchor for family, anchor in learned if family == engine.FAMILY_WATCHED}
-    for (family, anchor), scores in learned.items():
+    for (family, anchor), (courses, scores) in learned.items():
         if family == engine.FAMILY_WATCHED and anchor in course_titles:
             reasons.append(
                 (
                     "watched",
                     f"watched:{anchor}",
                     f"Because you watched {course_titles[anchor]}",
+                    courses,
                     scores,
                 )
             )
     anchors = enrolment_rows[: config["WATCHED_ANCHORS"]] if personalised else []
-    for course_id, title in anchors:
-        position = int(snapshot.course_positions(np.array([course_id]))[0])
+    for (course_id, title), position in zip(anchors, enrolled_positions.tolist(), strict=False):
         if position >= 0 and course_id not in learned_anchors:
             reasons.append(
                 (
                     "watched",
                     f"watched:{course_id}",
                     f"Because you watched {title}",
-                    engine.dense_row(snapshot.course_similarity, position),
+                    *engine.sparse_row(snapshot.course_similarity, position),
                 )
             )
     if (engine.FAMILY_ALS, -1) in learned:
         reasons.append(
-            ("als", "als", "Learners like you also took", learned[(engine.FAMILY_ALS, -1)])
+            ("als", "als", "Learners like you also took", *learned[(engine.FAMILY_ALS, -1)])
         )
     for skill_id, weight, _ in profile_rows:
         if skill_id not in followed_set and personalised:
@@ -372,41 +399,47 @@ def home_page_for_member(
                 "text",
                 "text",
                 "New courses close to what you learn",
-                learned[(engine.FAMILY_TEXT, -1)],
+                *learned[(engine.FAMILY_TEXT, -1)],
             )
         )
     title_row = snapshot.title_position(member.title_id)
     if title_row >= 0 and personalised:
+        courses, values = engine.sparse_row(snapshot.title_trending, title_row)
         reasons.append(
             (
                 "title",
                 f"title:{member.title_id}",
                 f"Popular with {_plural(member.title.name)}",
-                engine.dense_row(snapshot.title_trending, title_row) * personal,
+                courses,
+                values * personal[courses],
             )
         )
     industry_row = snapshot.industry_position(member.industry_id)
     if industry_row >= 0 and personalised:
+        courses, values = engine.sparse_row(snapshot.industry_trending, industry_row)
         reasons.append(
             (
                 "industry",
                 f"industry:{member.industry_id}",
                 f"Trending in {member.industry.name}",
-                engine.dense_row(snapshot.industry_trending, industry_row) * personal,
+                courses,
+                values * personal[courses],
             )
         )
     if personalised:
-        reasons.append(("popular", "popular", "Popular", snapshot.popularity * personal))
+        reasons.append(
+            ("popular", "popular", "Popular", every_course, snapshot.popularity * personal)
+        )
         # "New" stays about newness: relevance only breaks near-ties between fresh courses.
-        reasons.append(("new", "new", "New", recency * (1.0 + 0.25 * relevance)))
+        reasons.append(("new", "new", "New", every_course, recency * (1.0 + 0.25 * relevance)))
 
-    best_reason, best_score = engine.best_reason_per_course(
-        [scores * discount for *_, scores in reasons],
+    best_reason, best_score = engine.best_reason_among_candidates(
+        [(courses, scores * discount[courses]) for *_, courses, scores in reasons],
         valid=valid,
         limit=config["CANDIDATES_PER_REASON"],
     )
 
-    groups = [_Group(reason, key, label, [], []) for reason, key, label, _ in reasons]
+    groups = [_Group(reason, key, label, [], []) for reason, key, label, *_ in reasons]
     assigned = np.flatnonzero(best_reason >= 0)
     for position in assigned[np.lexsort((assigned, -best_score[assigned]))].tolist():
         group = groups[best_reason[position]]
@@ -444,7 +477,11 @@ def home_page_for_member(
             relevance=relevance,
             held_skills=np.maximum(followed, profile),
             enrolled_positions=enrolled_positions[enrolled_positions >= 0],
-            learned=learned,
+            learned={
+                family: _dense(n_courses, *learned[(family, -1)])
+                for family in (engine.FAMILY_ALS, engine.FAMILY_TEXT)
+                if (family, -1) in learned
+            },
             now=now,
         )
     page_view_id = page_view_id or uuid.uuid4()
@@ -659,17 +696,13 @@ def _reranked(
     relevance: np.ndarray,
     held_skills: np.ndarray,
     enrolled_positions: np.ndarray,
-    learned: dict[tuple[int, int], np.ndarray],
+    learned: dict[int, np.ndarray],
     now: dt.datetime,
 ) -> list[Carousel]:
     """Each carousel's cards re-ordered by the ranker (best first); carousels keep their
     order and their courses, so reasons and diversity are untouched."""
     course_ids = np.array([c.course.pk for k in carousels for c in k.cards], dtype=np.int64)
     positions = snapshot.course_positions(course_ids)
-    families = {
-        engine.FAMILY_ALS: learned.get((engine.FAMILY_ALS, -1)),
-        engine.FAMILY_TEXT: learned.get((engine.FAMILY_TEXT, -1)),
-    }
     scores = ranker_page_scores(
         ranker=ranker,
         snapshot=snapshot,
@@ -678,7 +711,7 @@ def _reranked(
         relevance=relevance,
         held_skills=held_skills,
         enrolled_positions=enrolled_positions,
-        learned={family: row for family, row in families.items() if row is not None},
+        learned=learned,
         now=now,
     )
     scores[positions < 0] = -np.inf

@@ -78,6 +78,7 @@ from recommendations.engine.ranker import (
 )
 from recommendations.engine.ranking import (
     argmax_reasons,
+    best_reason_among_candidates,
     best_reason_per_course,
     ctr_with_prior,
     exploration_slots,
@@ -92,13 +93,13 @@ from recommendations.engine.similarity import (
 )
 from recommendations.engine.sparse_ops import (
     as_csr,
-    dense_column,
-    dense_row,
     group_matrix,
     l2_normalize_rows,
     presence,
     row_argmax,
     select_rows,
+    sparse_column,
+    sparse_row,
     top_k_per_row,
 )
 from recommendations.engine.stats import (
@@ -140,6 +141,7 @@ __all__ = [
     "argmax_reasons",
     "as_csr",
     "because_you_watched",
+    "best_reason_among_candidates",
     "best_reason_per_course",
     "candidates_decode",
     "candidates_encode",
@@ -152,8 +154,6 @@ __all__ = [
     "ctr_with_prior",
     "day_of_week_features",
     "decay_weights",
-    "dense_column",
-    "dense_row",
     "entity_logistic_fit",
     "evaluate_scorer",
     "exploration_slots",
@@ -190,6 +190,8 @@ __all__ = [
     "skill_contributions",
     "skill_idf",
     "skill_set_bucket_ids",
+    "sparse_column",
+    "sparse_row",
     "text_profile_scores",
     "text_similarity",
     "tfidf_vectors",

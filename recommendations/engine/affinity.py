@@ -172,7 +172,11 @@ def member_affinity(member_vector: ArrayLike, course_skill: Sparse, idf: ArrayLi
     """One member's IDF-weighted affinity to every course (courses,): one row of
     :func:`affinity_scores`, dense."""
     weighted = np.asarray(member_vector, dtype=np.float64) * np.asarray(idf, dtype=np.float64)
-    return np.asarray(as_csr(course_skill, copy=False) @ weighted, dtype=np.float64)
+    # A product needs no canonical form (duplicates add up either way); canonicalising a
+    # snapshot's matrix on every page view would cost more than the product itself.
+    if not (isinstance(course_skill, sp.csr_array) and course_skill.dtype == np.float64):
+        course_skill = as_csr(course_skill)
+    return np.asarray(course_skill @ weighted, dtype=np.float64)
 
 
 def skill_contributions(

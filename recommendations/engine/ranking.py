@@ -17,6 +17,7 @@ from recommendations.engine.sparse_ops import BoolArray, FloatArray, IntArray
 
 __all__ = [
     "argmax_reasons",
+    "best_reason_among_candidates",
     "best_reason_per_course",
     "ctr_with_prior",
     "exploration_slots",
@@ -85,22 +86,52 @@ def best_reason_per_course(
     valid = np.asarray(valid, dtype=bool)
     if valid.ndim != 1:
         raise ValueError(f"valid must be one flag per course, got shape {valid.shape}")
+    every_course = np.arange(valid.size, dtype=np.int64)
+    rows = []
+    for index, scores in enumerate(reason_scores):
+        scores = np.asarray(scores, dtype=np.float64)
+        if scores.shape != valid.shape:
+            raise ValueError(f"reason {index} has shape {scores.shape}, expected {valid.shape}")
+        rows.append((every_course, scores))
+    return best_reason_among_candidates(rows, valid=valid, limit=limit)
+
+
+def best_reason_among_candidates(
+    reason_candidates: Sequence[tuple[ArrayLike, ArrayLike]], *, valid: ArrayLike, limit: int
+) -> tuple[IntArray, FloatArray]:
+    """:func:`best_reason_per_course` with each reason given as its candidates only: (course
+    indices, scores), the indices distinct, every other course scoring 0 (no signal).
+
+    A page view's reasons are mostly sparse (a skill's courses, a cohort's trending courses,
+    learned candidates): handing over those few entries instead of full rows saves work in
+    proportion to the catalog. The result is the same as for the dense rows.
+    """
+    valid = np.asarray(valid, dtype=bool)
+    if valid.ndim != 1:
+        raise ValueError(f"valid must be one flag per course, got shape {valid.shape}")
     if limit < 1:
         raise ValueError(f"limit must be at least 1, got {limit}")
     n_courses = valid.size
     reasons, courses, scaled = [], [], []
-    for index, scores in enumerate(reason_scores):
+    for index, (positions, scores) in enumerate(reason_candidates):
+        positions = np.asarray(positions, dtype=np.int64)
         scores = np.asarray(scores, dtype=np.float64)
-        if scores.shape != (n_courses,):
-            raise ValueError(f"reason {index} has shape {scores.shape}, expected ({n_courses},)")
-        candidates = np.flatnonzero(valid & np.isfinite(scores) & (scores > 0))
-        values = scores[candidates]
+        if positions.ndim != 1 or positions.shape != scores.shape:
+            raise ValueError(
+                f"reason {index} has {positions.shape} courses for {scores.shape} scores"
+            )
+        if positions.size and (positions.min() < 0 or positions.max() >= n_courses):
+            raise ValueError(f"reason {index} names a course outside 0..{n_courses - 1}")
+        keep = valid[positions] & np.isfinite(scores) & (scores > 0)
+        candidates, values = positions[keep], scores[keep]
         if candidates.size > limit:
-            # Linear-time cut first; only the survivors are sorted.
+            # Linear-time cut first; only the survivors are sorted. Ties at the cut go to the
+            # lower course index, whatever order the candidates came in.
             cut = np.partition(values, values.size - limit)[values.size - limit]
             above = values > cut
-            at_cut = np.flatnonzero(values == cut)[: limit - int(above.sum())]
-            above[at_cut] = True
+            tied = np.flatnonzero(values == cut)
+            tied = tied[np.argsort(candidates[tied], kind="stable")]
+            above[tied[: limit - int(above.sum())]] = True
             candidates, values = candidates[above], values[above]
         order = np.lexsort((candidates, -values))
         reasons.append(np.full(order.size, index, dtype=np.int64))

@@ -24,8 +24,6 @@ __all__ = [
     "IntArray",
     "Sparse",
     "as_csr",
-    "dense_column",
-    "dense_row",
     "group_matrix",
     "l2_normalize_rows",
     "presence",
@@ -34,6 +32,8 @@ __all__ = [
     "scale_columns",
     "scale_rows",
     "select_rows",
+    "sparse_column",
+    "sparse_row",
     "top_k_per_row",
 ]
 
@@ -150,25 +150,29 @@ def top_k_per_row(matrix: Sparse, *, k: int) -> sp.csr_array:
     return as_csr(sp.csr_array((csr.data[keep], (rows[keep], csr.indices[keep])), shape=csr.shape))
 
 
-def dense_row(matrix: sp.csr_array, row: int) -> FloatArray:
-    """Row ``row`` of a CSR matrix as a dense vector, read straight from its arrays.
-
-    For one row of a large matrix on a hot path: slicing and ``toarray`` build two intermediate
-    sparse matrices, which costs more than the row itself.
-    """
-    return _dense_slice(matrix, row, length=matrix.shape[1])
+def sparse_row(matrix: sp.csr_array, row: int) -> tuple[IntArray, FloatArray]:
+    """Row ``row`` of a CSR matrix as (column indices ascending, values), read straight from its
+    arrays: one row's entries for a hot path, where slicing builds intermediate matrices and a
+    dense row costs the full width. Stored zeros stay (they score as "no signal" downstream)."""
+    return _sparse_slice(matrix, row)
 
 
-def dense_column(matrix: sp.csc_array, column: int) -> FloatArray:
-    """Column ``column`` of a CSC matrix as a dense vector (see :func:`dense_row`)."""
-    return _dense_slice(matrix, column, length=matrix.shape[0])
+def sparse_column(matrix: sp.csc_array, column: int) -> tuple[IntArray, FloatArray]:
+    """Column ``column`` of a CSC matrix as (row indices ascending, values) (see
+    :func:`sparse_row`)."""
+    return _sparse_slice(matrix, column)
 
 
-def _dense_slice(matrix: sp.csr_array | sp.csc_array, index: int, *, length: int) -> FloatArray:
+def _sparse_slice(matrix: sp.csr_array | sp.csc_array, index: int) -> tuple[IntArray, FloatArray]:
     if not 0 <= index < matrix.indptr.size - 1:
         raise IndexError(f"index {index} out of range for {matrix.indptr.size - 1}")
     start, end = matrix.indptr[index], matrix.indptr[index + 1]
-    vector = np.zeros(length)
-    # Duplicate entries (an unsummed matrix) add up, as toarray() does.
-    np.add.at(vector, matrix.indices[start:end], matrix.data[start:end])
-    return vector
+    indices = matrix.indices[start:end].astype(np.int64)
+    values = matrix.data[start:end].astype(np.float64)
+    # scipy caches the flag on the matrix, so a snapshot's matrices pay for the check once.
+    if matrix.has_canonical_format:
+        return indices, values
+    # An unsummed matrix: duplicates add up, as toarray() does.
+    unique, inverse = np.unique(indices, return_inverse=True)
+    summed = np.bincount(inverse.ravel(), weights=values, minlength=unique.size)
+    return unique, summed.astype(np.float64, copy=False)  # an empty bincount is integer

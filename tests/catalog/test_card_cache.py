@@ -6,10 +6,11 @@ These tests commit (`transaction=True`): on PostgreSQL the revision moves at com
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.db.models.signals import post_init, pre_init
 
 from catalog.card_cache import card_cache, catalog_revision_current
 from catalog.models import CatalogRevision, Course, CourseSkill
-from catalog.selectors import course_cards_by_id
+from catalog.selectors import CARD_FIELDS, course_cards_by_id
 from tests.factories import CourseFactory, CourseSkillFactory, SkillFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -197,3 +198,27 @@ def test_the_revision_table_keeps_a_single_row():
     assert list(CatalogRevision.objects.values_list("id", flat=True)) == [1]
     with pytest.raises(IntegrityError), transaction.atomic():
         CatalogRevision.objects.create(id=2, revision=1)
+
+
+def test_cached_cards_are_copies_equal_to_what_the_orm_builds(django_assert_num_queries):
+    saved = CourseFactory(title="SQL", description="Joins.")
+    course_cards_by_id(course_ids=[saved.pk])
+
+    first = course_cards_by_id(course_ids=[saved.pk])[saved.pk]
+    built = Course.objects.only(*CARD_FIELDS).get(pk=saved.pk)
+    assert {name: getattr(first, name) for name in CARD_FIELDS} == {
+        name: getattr(built, name) for name in CARD_FIELDS
+    }
+    assert first.get_deferred_fields() == built.get_deferred_fields()
+    assert first._state.adding is False and first._state.db == built._state.db
+    # The copies skip Model.__init__, whose signals would have no receiver for a course.
+    assert not pre_init.has_listeners(Course) and not post_init.has_listeners(Course)
+
+    # Loading a deferred field, or changing a copy, touches neither the cache nor other copies.
+    with django_assert_num_queries(1):
+        assert first.description == "Joins."
+    first.title = "Changed"
+    second = course_cards_by_id(course_ids=[saved.pk])[saved.pk]
+    assert second is not first and second._state is not first._state
+    assert second.title == "SQL"
+    assert "description" in second.get_deferred_fields()

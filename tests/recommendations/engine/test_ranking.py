@@ -3,6 +3,7 @@ import pytest
 
 from recommendations.engine import (
     argmax_reasons,
+    best_reason_among_candidates,
     best_reason_per_course,
     ctr_with_prior,
     impression_discount,
@@ -205,3 +206,48 @@ def test_best_reason_per_course_refuses_a_limit_below_one(limit):
 def test_best_reason_per_course_refuses_a_mask_that_is_not_one_flag_per_course():
     with pytest.raises(ValueError, match="one flag per course"):
         best_reason_per_course([np.ones(2)], valid=np.ones((1, 2), dtype=bool), limit=1)
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_best_reason_among_candidates_equals_the_dense_rows_in_any_candidate_order(seed):
+    rng = np.random.default_rng(seed)
+    n_courses = int(rng.integers(1, 40))
+    alphabet = np.array([-1.0, 0.0, 0.25, 0.5, 1.0, 1.0, 3.0, np.nan])
+    rows, candidates = [], []
+    for _ in range(int(rng.integers(1, 6))):
+        # Some courses are candidates (a few with a stored 0 or a negative score), the rest 0.
+        row = np.zeros(n_courses)
+        picked = rng.permutation(n_courses)[: int(rng.integers(0, n_courses + 1))]
+        row[picked] = rng.choice(alphabet, size=picked.size)
+        rows.append(row)
+        candidates.append((picked, row[picked]))
+    valid = rng.random(n_courses) < 0.8
+    limit = int(rng.integers(1, n_courses + 3))
+
+    best, score = best_reason_among_candidates(candidates, valid=valid, limit=limit)
+    expected_best, expected_score = best_reason_per_course(rows, valid=valid, limit=limit)
+
+    np.testing.assert_array_equal(best, expected_best)
+    np.testing.assert_array_equal(score, expected_score)
+
+
+def test_best_reason_among_candidates_ties_at_the_cut_go_to_the_lower_course_index():
+    # Listed highest index first: the cut still keeps courses 0 and 2 of the three tied.
+    candidates = [(np.array([4, 3, 2, 1, 0]), np.array([0.5, 1.0, 1.0, 2.0, 1.0]))]
+    best, score = best_reason_among_candidates(candidates, valid=np.ones(5, dtype=bool), limit=3)
+    np.testing.assert_array_equal(best, [0, 0, 0, -1, -1])
+    np.testing.assert_array_equal(score, [1 / 2, 1.0, 1 / 3, 0.0, 0.0])
+
+
+def test_best_reason_among_candidates_refuses_mismatched_or_out_of_range_candidates():
+    valid = np.ones(3, dtype=bool)
+    with pytest.raises(ValueError, match=r"reason 0 has \(2,\) courses for \(3,\) scores"):
+        best_reason_among_candidates([(np.array([0, 1]), np.ones(3))], valid=valid, limit=2)
+    with pytest.raises(ValueError, match=r"reason 1 names a course outside 0\.\.2"):
+        best_reason_among_candidates(
+            [(np.array([0]), np.ones(1)), (np.array([3]), np.ones(1))], valid=valid, limit=2
+        )
+    with pytest.raises(ValueError, match="names a course outside"):
+        best_reason_among_candidates([(np.array([-1]), np.ones(1))], valid=valid, limit=2)
+    with pytest.raises(ValueError, match="limit must be at least 1"):
+        best_reason_among_candidates([], valid=valid, limit=0)

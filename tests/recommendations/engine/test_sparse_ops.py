@@ -4,12 +4,12 @@ import scipy.sparse as sp
 
 from recommendations.engine import (
     as_csr,
-    dense_column,
-    dense_row,
     group_matrix,
     l2_normalize_rows,
     row_argmax,
     select_rows,
+    sparse_column,
+    sparse_row,
     top_k_per_row,
 )
 
@@ -67,58 +67,69 @@ def _random_with_empty_rows_and_columns() -> sp.csr_array:
     return sp.csr_array(dense)
 
 
-def test_dense_row_equals_slicing_every_row_including_empty_ones():
+def _densified(length: int, entries: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    indices, values = entries
+    assert indices.dtype == np.int64 and values.dtype == np.float64
+    assert np.all(np.diff(indices) > 0), "indices ascending and distinct"
+    vector = np.zeros(length)
+    vector[indices] = values
+    return vector
+
+
+def test_sparse_row_equals_slicing_every_row_including_empty_ones():
     matrix = _random_with_empty_rows_and_columns()
     assert matrix.nnz > 0
     for i in range(matrix.shape[0]):
-        row = dense_row(matrix, i)
-        assert row.dtype == np.float64 and row.shape == (matrix.shape[1],)
+        row = _densified(matrix.shape[1], sparse_row(matrix, i))
         np.testing.assert_array_equal(row, matrix[[i], :].toarray()[0])
-    np.testing.assert_array_equal(dense_row(matrix, 3), np.zeros(5))
+    indices, values = sparse_row(matrix, 3)
+    assert indices.size == 0 and values.size == 0
 
 
-def test_dense_column_equals_slicing_every_column_including_empty_ones():
+def test_sparse_column_equals_slicing_every_column_including_empty_ones():
     matrix = _random_with_empty_rows_and_columns().tocsc()
     for j in range(matrix.shape[1]):
-        column = dense_column(matrix, j)
-        assert column.dtype == np.float64 and column.shape == (matrix.shape[0],)
+        column = _densified(matrix.shape[0], sparse_column(matrix, j))
         np.testing.assert_array_equal(column, matrix[:, [j]].toarray()[:, 0])
-    np.testing.assert_array_equal(dense_column(matrix, 4), np.zeros(6))
+    indices, values = sparse_column(matrix, 4)
+    assert indices.size == 0 and values.size == 0
 
 
-def test_dense_row_and_column_add_up_duplicates_of_an_unsummed_matrix():
+def test_sparse_row_and_column_add_up_duplicates_of_an_unsummed_matrix():
     # Row 0 holds (0, 2) twice and an explicit zero; row 1 is empty; row 2 holds (2, 0) twice.
     data = np.array([1.5, 2.0, 0.0, 0.25, 4.0, -1.0])
     indices = np.array([2, 2, 1, 0, 0, 0])
     indptr = np.array([0, 4, 4, 6])
     csr = sp.csr_array((data, indices, indptr), shape=(3, 3))
     assert not csr.has_canonical_format
-    np.testing.assert_array_equal(dense_row(csr, 0), [0.25, 0.0, 3.5])
-    np.testing.assert_array_equal(dense_row(csr, 1), [0.0, 0.0, 0.0])
-    np.testing.assert_array_equal(dense_row(csr, 2), [3.0, 0.0, 0.0])
+    row_indices, row_values = sparse_row(csr, 0)
+    np.testing.assert_array_equal(row_indices, [0, 1, 2])
+    np.testing.assert_array_equal(row_values, [0.25, 0.0, 3.5])
+    assert sparse_row(csr, 1)[0].size == 0
+    np.testing.assert_array_equal(sparse_row(csr, 2)[0], [0])
+    np.testing.assert_array_equal(sparse_row(csr, 2)[1], [3.0])
     for i in range(3):
-        np.testing.assert_array_equal(dense_row(csr, i), csr.toarray()[i])
+        np.testing.assert_array_equal(_densified(3, sparse_row(csr, i)), csr.toarray()[i])
 
     # The same entries as an unsummed CSC (columns play the part of rows).
     csc = sp.csc_array((data, indices, indptr), shape=(3, 3))
     assert not csc.has_canonical_format
-    np.testing.assert_array_equal(dense_column(csc, 0), [0.25, 0.0, 3.5])
-    np.testing.assert_array_equal(dense_column(csc, 2), [3.0, 0.0, 0.0])
     for j in range(3):
-        np.testing.assert_array_equal(dense_column(csc, j), csc.toarray()[:, j])
+        np.testing.assert_array_equal(_densified(3, sparse_column(csc, j)), csc.toarray()[:, j])
 
 
-def test_dense_row_and_column_reject_out_of_range_indices():
+def test_sparse_row_and_column_reject_out_of_range_indices():
     matrix = _random_with_empty_rows_and_columns()
     for index in (-1, 6):
         with pytest.raises(IndexError, match=rf"index {index} out of range for 6"):
-            dense_row(matrix, index)
+            sparse_row(matrix, index)
     for index in (-1, 5):
         with pytest.raises(IndexError, match=rf"index {index} out of range for 5"):
-            dense_column(matrix.tocsc(), index)
+            sparse_column(matrix.tocsc(), index)
     with pytest.raises(IndexError):
-        dense_row(sp.csr_array((0, 3)), 0)
+        sparse_row(sp.csr_array((0, 3)), 0)
 
 
-def test_dense_row_of_a_matrix_without_columns():
-    np.testing.assert_array_equal(dense_row(sp.csr_array((2, 0)), 1), np.zeros(0))
+def test_sparse_row_of_a_matrix_without_columns():
+    indices, values = sparse_row(sp.csr_array((2, 0)), 1)
+    assert indices.size == 0 and values.size == 0
