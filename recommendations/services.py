@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -55,11 +55,15 @@ def impressions_log(
     shown: Sequence[ShownCourse],
     now: dt.datetime | None = None,
 ) -> int:
-    """Record every card of one page view in a single insert; returns how many."""
+    """Record every card of one page view, with the counts they add to; returns how many.
+
+    Cards of courses deleted since the page was composed are left out, and nothing is stored
+    for a member deleted meanwhile: the tables have no foreign-key constraints to refuse them
+    (see `FeedbackEvent.member`).
+    """
     if not shown:
         return 0
     now = now or timezone.now()
-    day = timezone.localdate(now)
     with transaction.atomic():
         if connection.vendor == "postgresql":
             # Impressions are telemetry written on every page view: this transaction need not
@@ -68,54 +72,85 @@ def impressions_log(
             # clicks, dismissals or anything else written without this.
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
-            _impressions_insert_postgresql(
+            return _impressions_insert_postgresql(
                 member_id=member.pk, page_view_id=page_view_id, shown=shown, now=now
             )
-        else:
-            FeedbackEvent.objects.bulk_create(
-                [
-                    FeedbackEvent(
-                        kind=FeedbackEvent.Kind.IMPRESSION,
-                        member=member,
-                        course_id=card.course_id,
-                        page_view_id=page_view_id,
-                        reason=card.reason,
-                        reason_key=card.reason_key,
-                        strategy=card.strategy,
-                        carousel_position=card.carousel_position,
-                        position=card.position,
-                        variant_id=card.variant_id,
-                        created_at=now,
-                    )
-                    for card in shown
-                ]
-            )
+        existing = set(
+            Course.objects.filter(
+                Exists(Member.objects.filter(pk=member.pk)),
+                pk__in={card.course_id for card in shown},
+            ).values_list("pk", flat=True)
+        )
+        kept = [card for card in shown if card.course_id in existing]
+        FeedbackEvent.objects.bulk_create(
+            [
+                FeedbackEvent(
+                    kind=FeedbackEvent.Kind.IMPRESSION,
+                    member=member,
+                    course_id=card.course_id,
+                    page_view_id=page_view_id,
+                    reason=card.reason,
+                    reason_key=card.reason_key,
+                    strategy=card.strategy,
+                    carousel_position=card.carousel_position,
+                    position=card.position,
+                    variant_id=card.variant_id,
+                    created_at=now,
+                )
+                for card in kept
+            ]
+        )
+        day = timezone.localdate(now)
         feedback_counts_add(
             deltas=[
                 FeedbackDelta(member.pk, card.course_id, card.reason, day, impressions=1)
-                for card in shown
+                for card in kept
             ]
         )
-    return len(shown)
+    return len(kept)
 
 
-_IMPRESSIONS_INSERT = """
-    INSERT INTO recommendations_feedbackevent (
+# One statement: the events, then the per-day course counts and per-reason counts they add to
+# (`feedback_counts_add`'s upserts, fed by what was inserted). Each of the three would
+# otherwise cost a round trip and, for the counts, arrays built again in Python.
+_IMPRESSIONS_INSERT = f"""
+WITH card AS (
+    SELECT card.*
+    FROM unnest(
+        %(course)s::bigint[], %(reason)s::text[], %(reason_key)s::text[], %(strategy)s::text[],
+        %(carousel_position)s::smallint[], %(position)s::smallint[], %(variant)s::bigint[]
+    ) AS card(course_id, reason, reason_key, strategy, carousel_position, position, variant_id)
+    JOIN {Course._meta.db_table} course ON course.id = card.course_id
+    WHERE EXISTS (SELECT FROM {Member._meta.db_table} WHERE id = %(member)s)
+), inserted AS (
+    INSERT INTO {FeedbackEvent._meta.db_table} (
         event_id, kind, member_id, course_id, page_view_id, reason, reason_key, strategy,
         carousel_position, position, variant_id, created_at
     )
-    SELECT gen_random_uuid(), %s, %s, card.course_id, %s, card.reason, card.reason_key,
-        card.strategy, card.carousel_position, card.position, card.variant_id, %s
-    FROM unnest(
-        %s::bigint[], %s::text[], %s::text[], %s::text[], %s::smallint[], %s::smallint[],
-        %s::bigint[]
-    ) AS card(course_id, reason, reason_key, strategy, carousel_position, position, variant_id)
+    SELECT gen_random_uuid(), %(kind)s, %(member)s, course_id, %(page_view)s, reason,
+        reason_key, strategy, carousel_position, position, variant_id, %(now)s
+    FROM card
+    RETURNING course_id, reason
+), per_course AS (
+    INSERT INTO {CourseFeedbackDay._meta.db_table} AS counts
+        (member_id, course_id, day, impressions, clicks)
+    SELECT %(member)s, course_id, %(day)s, count(*), 0 FROM inserted GROUP BY course_id
+    ON CONFLICT (member_id, course_id, day)
+        DO UPDATE SET impressions = counts.impressions + excluded.impressions
+), per_reason AS (
+    INSERT INTO {ReasonFeedback._meta.db_table} AS counts
+        (member_id, reason, impressions, clicks)
+    SELECT %(member)s, reason, count(*), 0 FROM inserted GROUP BY reason
+    ON CONFLICT (member_id, reason)
+        DO UPDATE SET impressions = counts.impressions + excluded.impressions
+)
+SELECT count(*) FROM inserted
 """
 
 
 def _impressions_insert_postgresql(
     *, member_id: int, page_view_id: uuid.UUID, shown: Sequence[ShownCourse], now: dt.datetime
-) -> None:
+) -> int:
     """The page's impressions as one array per column, unnested by PostgreSQL.
 
     Every page view writes close to a hundred rows; `bulk_create` spends three times as long
@@ -125,20 +160,23 @@ def _impressions_insert_postgresql(
     with prepared_cursor() as cursor:
         cursor.execute(
             _IMPRESSIONS_INSERT,
-            [
-                FeedbackEvent.Kind.IMPRESSION.value,
-                member_id,
-                page_view_id,
-                now,
-                [card.course_id for card in shown],
-                [card.reason for card in shown],
-                [card.reason_key for card in shown],
-                [card.strategy for card in shown],
-                [card.carousel_position for card in shown],
-                [card.position for card in shown],
-                [card.variant_id for card in shown],
-            ],
+            {
+                "kind": FeedbackEvent.Kind.IMPRESSION.value,
+                "member": member_id,
+                "page_view": page_view_id,
+                "now": now,
+                "day": timezone.localdate(now),
+                "course": [card.course_id for card in shown],
+                "reason": [card.reason for card in shown],
+                "reason_key": [card.reason_key for card in shown],
+                "strategy": [card.strategy for card in shown],
+                "carousel_position": [card.carousel_position for card in shown],
+                "position": [card.position for card in shown],
+                "variant": [card.variant_id for card in shown],
+            },
         )
+        (stored,) = cursor.fetchone()
+    return stored
 
 
 @dataclass(frozen=True)

@@ -98,6 +98,66 @@ def test_impressions_and_clicks_keep_the_counts_equal_to_the_events():
     assert feedback_counts_read() == stored
 
 
+def test_impressions_of_courses_deleted_since_the_page_was_composed_are_left_out():
+    member = MemberFactory()
+    kept, deleted = CourseFactory(), CourseFactory()
+    shown = [_card(deleted, "follow", 0, 0), _card(kept, "follow", 0, 1), _card(kept, "new", 1, 0)]
+    deleted_id = deleted.pk
+    deleted.delete()
+
+    assert impressions_log(member=member, page_view_id=uuid.uuid4(), shown=shown, now=NOW) == 2
+
+    assert sorted(FeedbackEvent.objects.values_list("course_id", "reason")) == [
+        (kept.pk, "follow"),
+        (kept.pk, "new"),
+    ]
+    assert not FeedbackEvent.objects.filter(course_id=deleted_id).exists()
+    stored = feedback_counts_read()
+    assert stored == {
+        "course_days": [(member.pk, kept.pk, NOW.date(), 2, 0)],
+        "reasons": sorted([(member.pk, "follow", 1, 0), (member.pk, "new", 1, 0)]),
+    }
+    feedback_counts_rebuild()
+    assert feedback_counts_read() == stored
+
+
+def test_impressions_of_a_member_deleted_meanwhile_store_nothing():
+    member, course = MemberFactory(), CourseFactory()
+    member.user.delete()  # the member goes with its user
+
+    logged = impressions_log(
+        member=member, page_view_id=uuid.uuid4(), shown=[_card(course, "new", 0, 0)], now=NOW
+    )
+
+    assert logged == 0
+    assert not FeedbackEvent.objects.exists()
+    assert feedback_counts_read() == {"course_days": [], "reasons": []}
+
+
+def test_deleting_a_course_or_a_member_deletes_their_events_and_counts():
+    # The tables have no foreign-key constraints in the database: the ORM's cascade does this.
+    member, other = MemberFactory(), MemberFactory()
+    gone, stays = CourseFactory(), CourseFactory()
+    for who in (member, other):
+        impressions_log(
+            member=who,
+            page_view_id=uuid.uuid4(),
+            shown=[_card(gone, "follow", 0, 0), _card(stays, "new", 1, 0)],
+            now=NOW,
+        )
+
+    gone.delete()
+    member.user.delete()
+
+    assert list(FeedbackEvent.objects.values_list("member_id", "course_id")) == [
+        (other.pk, stays.pk)
+    ]
+    assert feedback_counts_read() == {
+        "course_days": [(other.pk, stays.pk, NOW.date(), 1, 0)],
+        "reasons": sorted([(other.pk, "follow", 1, 0), (other.pk, "new", 1, 0)]),
+    }
+
+
 def test_rebuild_for_some_members_recounts_only_theirs():
     member, other = MemberFactory(), MemberFactory()
     course = CourseFactory()

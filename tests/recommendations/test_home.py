@@ -337,10 +337,11 @@ def test_homepage_query_count_does_not_grow_with_carousels(world, client, settin
     # Session, then the user with its member (title and industry); the member's serving inputs
     # with the catalog revision (one statement on PostgreSQL, eight ORM queries elsewhere); the
     # cards and their skills, unless the card cache holds them; then, in one transaction (a
-    # savepoint here, inside the test's), the impressions and their two counts (PostgreSQL
-    # first turns off waiting for the commit's flush, and holds the page view's pending lock
-    # from before the response until after that transaction: two more).
-    expected = (13 if connection.vendor == "postgresql" else 17) - (2 if card_cache_on else 0)
+    # savepoint here, inside the test's), the impressions and their two counts: one statement
+    # on PostgreSQL, which first turns off waiting for the commit's flush and holds the page
+    # view's pending lock from before the response until after that transaction (two more);
+    # elsewhere the shown courses that still exist, the events and the two counts.
+    expected = (11 if connection.vendor == "postgresql" else 18) - (2 if card_cache_on else 0)
     assert small_queries == large_queries == expected
 
 
@@ -625,10 +626,11 @@ def test_impressions_log_outside_experiments_and_of_an_empty_page(db, django_ass
 
     with django_assert_num_queries(0):
         assert impressions_log(member=member, page_view_id=page_view_id, shown=[], now=now) == 0
-    # The rows, the per-course-day and per-reason counts, inside a savepoint (the test's own
-    # transaction is open): a constant count, whatever the number of cards. PostgreSQL also
-    # turns off waiting for the commit's flush.
-    with django_assert_num_queries(6 if connection.vendor == "postgresql" else 5):
+    # Inside a savepoint (the test's own transaction is open), a constant count whatever the
+    # number of cards: on PostgreSQL, turning off waiting for the commit's flush, then one
+    # statement for the rows and both counts; elsewhere the courses that still exist, the
+    # rows, the per-course-day and the per-reason counts.
+    with django_assert_num_queries(4 if connection.vendor == "postgresql" else 6):
         assert impressions_log(member=member, page_view_id=page_view_id, shown=shown, now=now) == 2
 
     assert _stored_impressions(member) == [
