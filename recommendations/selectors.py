@@ -82,8 +82,28 @@ class _Group:
     reason: str
     key: str
     label: str
-    positions: list[int]
-    scores: list[float]
+    # Course positions best first, and their rank-scaled scores.
+    positions: np.ndarray
+    scores: np.ndarray
+
+
+def _grouped(
+    best_reason: np.ndarray, best_score: np.ndarray, reasons: Sequence[tuple[str, str, str]]
+) -> list[_Group]:
+    """One group per reason (family, key, label) with the courses it won, best score first
+    (ties to the lower position)."""
+    assigned = np.flatnonzero(best_reason >= 0)
+    ranked = assigned[np.lexsort((assigned, -best_score[assigned]))]
+    # A stable sort by reason keeps each reason's courses in score order.
+    by_reason = ranked[np.argsort(best_reason[ranked], kind="stable")]
+    bounds = np.concatenate(
+        ([0], np.cumsum(np.bincount(best_reason[ranked], minlength=len(reasons))))
+    )
+    groups = []
+    for index, (reason, key, label) in enumerate(reasons):
+        positions = by_reason[bounds[index] : bounds[index + 1]]
+        groups.append(_Group(reason, key, label, positions, best_score[positions]))
+    return groups
 
 
 def _config() -> dict:
@@ -135,16 +155,14 @@ def _recency(snapshot: RulesSnapshot, now: dt.datetime) -> np.ndarray:
     )
 
 
-def _diversified(
-    snapshot: RulesSnapshot, positions: list[int], now_recency: np.ndarray
-) -> list[int]:
-    ranked = np.asarray(positions, dtype=np.int64)
-    if ranked.size <= 1:
-        return positions
-    ordered = engine.round_robin_by_bucket(
-        ranked, bucket_key=snapshot.course_bucket[ranked], recency=now_recency[ranked]
+def _diversified(snapshot: RulesSnapshot, positions: np.ndarray, recency: np.ndarray) -> np.ndarray:
+    """Indices into `positions` (best first) in the order to show them."""
+    indices = np.arange(positions.size)
+    if positions.size <= 1:
+        return indices
+    return engine.round_robin_by_bucket(
+        indices, bucket_key=snapshot.course_bucket[positions], recency=recency[positions]
     )
-    return [int(position) for position in ordered]
 
 
 def _cards(
@@ -162,28 +180,30 @@ def _cards(
     wanted = [
         groups[index]
         for index in order
-        if len(groups[index].positions) >= config["CAROUSEL_MIN_SIZE"]
+        if groups[index].positions.size >= config["CAROUSEL_MIN_SIZE"]
     ][: config["MAX_CAROUSELS"] if max_carousels is None else max_carousels]
-    layout: list[tuple[_Group, list[int], dict[int, float]]] = []
+    layout: list[tuple[_Group, list[int], list[float]]] = []
     for group in wanted:
-        score_of = dict(zip(group.positions, group.scores, strict=True))
         chosen = _diversified(snapshot, group.positions, recency)[: config["CAROUSEL_SIZE"]]
-        layout.append((group, chosen, score_of))
-    course_ids = [int(snapshot.course_ids[p]) for _, chosen, _ in layout for p in chosen]
-    courses = course_cards_by_id(course_ids=course_ids, catalog_revision=catalog_revision)
+        course_ids = snapshot.course_ids[group.positions[chosen]].tolist()
+        layout.append((group, course_ids, group.scores[chosen].tolist()))
+    courses = course_cards_by_id(
+        course_ids=[course_id for _, ids, _ in layout for course_id in ids],
+        catalog_revision=catalog_revision,
+    )
     carousels = []
-    for carousel_position, (group, chosen, score_of) in enumerate(layout):
+    for carousel_position, (group, course_ids, scores) in enumerate(layout):
         cards = []
-        for position in chosen:
-            course = courses.get(int(snapshot.course_ids[position]))
+        for course_id, score in zip(course_ids, scores, strict=True):
+            course = courses.get(course_id)
             if course is None:  # deleted since the snapshot was built
                 continue
             cards.append(
                 Card(
                     course=course,
-                    score=float(score_of[position]),
+                    score=score,
                     shown=ShownCourse(
-                        course_id=course.pk,
+                        course_id=course_id,
                         reason=group.reason,
                         reason_key=group.key,
                         strategy=strategy,
@@ -210,11 +230,9 @@ def home_page_for_visitor(*, now: dt.datetime | None = None) -> HomePage:
         valid=np.ones(snapshot.course_ids.size, dtype=bool),
         limit=_config()["CANDIDATES_PER_REASON"],
     )
-    groups = [_Group(reason, reason, label, [], []) for reason, label, _ in reasons]
-    assigned = np.flatnonzero(best_reason >= 0)
-    for position in assigned[np.lexsort((assigned, -best_score[assigned]))].tolist():
-        groups[best_reason[position]].positions.append(position)
-        groups[best_reason[position]].scores.append(float(best_score[position]))
+    groups = _grouped(
+        best_reason, best_score, [(reason, reason, label) for reason, label, _ in reasons]
+    )
     carousels = _cards(groups, snapshot=snapshot, recency=recency, order=range(len(groups)))
     return HomePage(page_view_id=uuid.uuid4(), carousels=carousels)
 
@@ -439,13 +457,8 @@ def home_page_for_member(
         limit=config["CANDIDATES_PER_REASON"],
     )
 
-    groups = [_Group(reason, key, label, [], []) for reason, key, label, *_ in reasons]
-    assigned = np.flatnonzero(best_reason >= 0)
-    for position in assigned[np.lexsort((assigned, -best_score[assigned]))].tolist():
-        group = groups[best_reason[position]]
-        group.positions.append(position)
-        group.scores.append(float(best_score[position]))
-    groups = [group for group in groups if group.positions]
+    groups = _grouped(best_reason, best_score, [reason[:3] for reason in reasons])
+    groups = [group for group in groups if group.positions.size]
 
     group_list = _merge_small_skill_groups(groups, skill_names=skill_names)
     families = [group.reason for group in group_list]
@@ -783,26 +796,27 @@ def _merge_small_skill_groups(groups: list[_Group], *, skill_names: dict[int, st
     """
     minimum = _config()["CAROUSEL_MIN_SIZE"]
     kept: list[_Group] = []
-    merged: dict[str, tuple[_Group, list[str]]] = {}
+    merged: dict[str, list[_Group]] = {}
     for group in groups:
-        if group.reason not in ("follow", "profile") or len(group.positions) >= minimum:
+        if group.reason not in ("follow", "profile") or group.positions.size >= minimum:
             kept.append(group)
-            continue
-        target, names = merged.setdefault(
-            group.reason, (_Group(group.reason, group.reason, "", [], []), [])
-        )
-        target.positions.extend(group.positions)
-        target.scores.extend(group.scores)
-        names.append(skill_names.get(int(group.key.split(":")[1]), "this skill"))
-    for reason, (group, names) in merged.items():
-        ranked = sorted(
-            zip(group.scores, group.positions, strict=True), key=lambda p: (-p[0], p[1])
-        )
-        group.scores[:] = [score for score, _ in ranked]
-        group.positions[:] = [position for _, position in ranked]
+        else:
+            merged.setdefault(group.reason, []).append(group)
+    for reason, small in merged.items():
+        positions = np.concatenate([group.positions for group in small])
+        scores = np.concatenate([group.scores for group in small])
+        ranked = np.lexsort((positions, -scores))
+        names = [skill_names.get(int(group.key.split(":")[1]), "this skill") for group in small]
         verb = "follow" if reason == "follow" else "have"
-        group.label = f"Because you {verb} {_join_names(names)}"
-        kept.append(group)
+        kept.append(
+            _Group(
+                reason,
+                reason,
+                f"Because you {verb} {_join_names(names)}",
+                positions[ranked],
+                scores[ranked],
+            )
+        )
     return kept
 
 
