@@ -97,6 +97,15 @@ class Course(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    @property
+    def level_label(self) -> str:
+        """`get_level_display()`, which rebuilds the field's choices map on every call: a
+        homepage shows close to a hundred cards."""
+        return _LEVEL_LABELS.get(self.level, self.level)
+
+
+_LEVEL_LABELS = dict(Course.Level.choices)
+
 
 class CourseSkill(models.Model):
     """A course-to-skill tag, with where it came from and what a curator decided about it."""
