@@ -559,15 +559,20 @@ def member_serving_inputs(
 # One statement, one row: eight reads on every page view (the last, the catalog revision, is
 # the card cache's), where each ORM query would cost a round trip plus building its SQL and
 # converting its rows in Python. Lists come back as JSON or arrays, which psycopg decodes in C.
+# Skill names are looked up per skill: as a join, the prepared (generic) plan hashes the whole
+# skills table for a member's handful of skills.
 _MEMBER_INPUTS_SQL = """
 SELECT
-    (SELECT json_agg(json_build_array(f.skill_id, s.name) ORDER BY f.followed_at DESC, f.skill_id)
-        FROM members_followedskill f JOIN catalog_skill s ON s.id = f.skill_id
-        WHERE f.member_id = %(member)s),
-    (SELECT json_agg(json_build_array(p.skill_id, p.weight, s.name)
+    (SELECT json_agg(
+            json_build_array(f.skill_id, (SELECT name FROM catalog_skill WHERE id = f.skill_id))
+            ORDER BY f.followed_at DESC, f.skill_id)
+        FROM members_followedskill f WHERE f.member_id = %(member)s),
+    (SELECT json_agg(
+            json_build_array(
+                p.skill_id, p.weight, (SELECT name FROM catalog_skill WHERE id = p.skill_id)
+            )
             ORDER BY p.weight DESC, p.skill_id)
-        FROM members_memberskill p JOIN catalog_skill s ON s.id = p.skill_id
-        WHERE p.member_id = %(member)s),
+        FROM members_memberskill p WHERE p.member_id = %(member)s),
     (SELECT json_agg(json_build_array(e.course_id, c.title)
             ORDER BY e.enrolled_at DESC, e.course_id)
         FROM members_enrolment e JOIN catalog_course c ON c.id = e.course_id
