@@ -75,9 +75,22 @@ def spawn(command: list[str], *, env: dict[str, str], lifetime: int, log: Path) 
     )
 
 
+# Method, path, status and milliseconds from the parsed request to the last byte sent; gunicorn
+# logs it before calling the response's close(), so work after the response is not in it.
+ACCESS_LOG_FORMAT = "%(m)s %(U)s %(s)s %(M)s"
+
+
 def gunicorn_command(
-    *, port: int, workers: int, threads: int, worker_class: str = "gthread"
+    *,
+    port: int,
+    workers: int,
+    threads: int,
+    worker_class: str = "gthread",
+    access_log: Path | None = None,
 ) -> list[str]:
+    logging = []
+    if access_log is not None:
+        logging = ["--access-logfile", str(access_log), "--access-logformat", ACCESS_LOG_FORMAT]
     return [
         str(BIN / "gunicorn"),
         "config.wsgi:application",
@@ -93,6 +106,7 @@ def gunicorn_command(
         "30",
         "--graceful-timeout",
         "5",
+        *logging,
     ]
 
 

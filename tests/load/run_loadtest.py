@@ -225,6 +225,48 @@ def locust_table(prefix: Path, title: str) -> dict[str, dict]:
     return rows
 
 
+def server_endpoint(method: str, path: str) -> str | None:
+    """The locust name of a request gunicorn logged, None for requests outside the load."""
+    if method == "GET" and path == "/":
+        return "home /"
+    if method == "GET" and path == "/api/v1/recommendations/":
+        return "api recommendations"
+    if method == "GET" and path.startswith("/courses/"):
+        return "course page"
+    if method == "POST" and path == "/api/v1/events/":
+        return "api events"
+    return None
+
+
+def server_table(access_log: Path, *, offset: int, note: str = "") -> None:
+    """Server-side latency per endpoint from gunicorn's access log past `offset`: from the
+    parsed request to the last byte sent, before the after-response writes. Against locust's
+    figures it tells time in the server from time queued for a worker, on the wire and in the
+    load generator, which shares the cores."""
+    timings: dict[str, list[int]] = {}
+    with access_log.open("rb") as handle:
+        handle.seek(offset)
+        for line in handle.read().decode().splitlines():
+            parts = line.split()
+            if len(parts) != 4 or not parts[3].isdigit():
+                continue
+            name = server_endpoint(parts[0], parts[1])
+            if name is not None:
+                timings.setdefault(name, []).append(int(parts[3]))
+    print(
+        "  server side (gunicorn: request parsed to last byte sent; events include replays"
+        + (f"; {note})" if note else ")")
+    )
+    for name, values in sorted(timings.items()):
+        values.sort()
+        p50, p95, p99 = (values[max(0, -(-len(values) * q // 100) - 1)] for q in (50, 95, 99))
+        print(f"  {name:<22}{len(values):>9}{'':>16}{p50:>8}{p95:>8}{p99:>8}{values[-1]:>8}")
+
+
+def log_size(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
+
+
 def targets_report(rows: dict[str, dict], users: int) -> None:
     checks = [("api recommendations", 20), ("home /", 50)]
     for name, limit in checks:
@@ -333,6 +375,8 @@ def retrain_under_load(args, *, base: str, env: dict, setup: dict) -> bool:
         minimum=args.min_carousels,
     )
     prefix = OUT / "retrain"
+    access_log = OUT / "access.log"
+    offset = log_size(access_log)
     locust = locust_start(
         base=base,
         users=args.users,
@@ -380,6 +424,7 @@ def retrain_under_load(args, *, base: str, env: dict, setup: dict) -> bool:
     checker.join(timeout=60)
     harness.stop_group(locust, grace=30)
     rows = locust_table(prefix, "phase 2: during retrain + precompute")
+    server_table(access_log, offset=offset, note="the API's include the checker's polls")
     targets_report(rows, args.users)
     print(
         f"  checker: {checker.api_checks} API answers (fewest carousels with courses: "
@@ -478,9 +523,15 @@ def main() -> int:
     since = timezone.now()
     random.seed(7)
     lifetime = args.duration + args.retrain_timeout + 600
+    access_log = OUT / "access.log"
+    access_log.unlink(missing_ok=True)
     web = harness.spawn(
         harness.gunicorn_command(
-            port=port, workers=args.workers, threads=args.threads, worker_class=args.worker_class
+            port=port,
+            workers=args.workers,
+            threads=args.threads,
+            worker_class=args.worker_class,
+            access_log=access_log,
         ),
         env=env,
         lifetime=lifetime,
@@ -517,6 +568,7 @@ def main() -> int:
 
         prefix = OUT / "steady"
         print(f"\nphase 1: {args.users} users for {args.duration}s")
+        offset = log_size(access_log)
         locust = locust_start(
             base=base,
             users=args.users,
@@ -527,6 +579,7 @@ def main() -> int:
         )
         locust.wait(timeout=args.duration + 90)
         rows = locust_table(prefix, f"phase 1: steady load, {args.users} users")
+        server_table(access_log, offset=offset)
         targets_report(rows, args.users)
         ok = int(rows["Aggregated"]["Failure Count"]) == 0
 
