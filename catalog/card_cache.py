@@ -19,12 +19,10 @@ from catalog.models import CatalogRevision, Course
 
 @dataclass(frozen=True)
 class CardData:
-    # The course's CARD_FIELDS values, in that order.
-    row: tuple
+    # The course with its CARD_FIELDS loaded, never handed out: callers get copies of it.
+    prototype: Course
     # Approved skills as {"id", "slug", "name"}, most confident first.
     skills: tuple[dict, ...]
-    # A model instance built from `row`, never handed out: callers get copies of it.
-    prototype: Course
 
 
 # Reads card data of the given courses, or of the whole catalog for None.

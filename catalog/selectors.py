@@ -125,10 +125,9 @@ def _card_data_load(course_ids: list[int] | None) -> dict[int, CardData]:
     db = router.db_for_read(Course)
     return {
         course_id: CardData(
-            row=row,
-            skills=tuple(skills[course_id]),
             # `Model.from_db`, the step the ORM itself ends with.
             prototype=Course.from_db(db, CARD_FIELDS, row),
+            skills=tuple(skills[course_id]),
         )
         for course_id, row in cards.items()
     }

@@ -17,6 +17,7 @@ from rest_framework.utils.encoders import JSONEncoder
 # Dates and times go to DRF's encoder (orjson's own format differs); everything orjson does not
 # know (Decimal, lazy translations, querysets, numpy scalars) too.
 _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
+_default = JSONEncoder().default
 _LINE_SEPARATOR, _PARAGRAPH_SEPARATOR = "\u2028".encode(), "\u2029".encode()
 
 
@@ -40,6 +41,3 @@ class OrjsonRenderer(JSONRenderer):
                 _PARAGRAPH_SEPARATOR, b"\\u2029"
             )
         return rendered
-
-
-_default = JSONEncoder().default
