@@ -65,17 +65,12 @@ def impressions_log(
     if not shown:
         return 0
     now = now or timezone.now()
+    if connection.vendor == "postgresql":
+        # One statement is its own transaction: no BEGIN, SET or COMMIT round trips.
+        return _impressions_insert_postgresql(
+            member_id=member.pk, page_view_id=page_view_id, shown=shown, now=now
+        )
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # Impressions are telemetry written on every page view: this transaction need not
-            # wait for its WAL flush (most of its time). A server crash can lose the last
-            # moments of impressions, whole pages at a time (commits stay atomic), never
-            # clicks, dismissals or anything else written without this.
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
-            return _impressions_insert_postgresql(
-                member_id=member.pk, page_view_id=page_view_id, shown=shown, now=now
-            )
         existing = set(
             Course.objects.filter(
                 Exists(Member.objects.filter(pk=member.pk)),
@@ -114,6 +109,12 @@ def impressions_log(
 # One statement: the events, then the per-day course counts and per-reason counts they add to
 # (`feedback_counts_add`'s upserts, fed by what was inserted). Each of the three would
 # otherwise cost a round trip and, for the counts, arrays built again in Python.
+#
+# Impressions are telemetry written on every page view, so the transaction does not wait for
+# its WAL flush (`commit_mode`, local to the transaction: the statement's own one when it runs
+# alone). A server crash can lose the last moments of impressions, whole pages at a time (the
+# statement stays atomic), never a click: a click's commit flushes the WAL written before it,
+# its page's impressions included.
 _IMPRESSIONS_INSERT = f"""
 WITH card AS (
     SELECT card.*
@@ -144,8 +145,10 @@ WITH card AS (
     SELECT %(member)s, reason, count(*), 0 FROM inserted GROUP BY reason
     ON CONFLICT (member_id, reason)
         DO UPDATE SET impressions = counts.impressions + excluded.impressions
+), commit_mode AS (
+    SELECT set_config('synchronous_commit', 'off', true)
 )
-SELECT count(*) FROM inserted
+SELECT count(*) FROM inserted WHERE EXISTS (SELECT FROM commit_mode)
 """
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from recommendations.models import CourseFeedbackDay, FeedbackEvent, ReasonFeedback
@@ -206,3 +207,39 @@ def test_thousands_of_deltas_in_one_call_are_all_counted():
     assert list(ReasonFeedback.objects.values_list("reason", "impressions", "clicks")) == [
         ("new", 5000, 0)
     ]
+
+
+def _synchronous_commit() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's commit setting")
+def test_the_impressions_transaction_does_not_wait_for_its_wal_flush():
+    member, course = MemberFactory(), CourseFactory()
+    assert _synchronous_commit() == "on"
+
+    impressions_log(
+        member=member, page_view_id=uuid.uuid4(), shown=[_card(course, "new", 0, 0)], now=NOW
+    )
+
+    # The test's transaction is the one the statement ran in.
+    assert _synchronous_commit() == "off"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's commit setting")
+@pytest.mark.django_db(transaction=True)
+def test_alone_the_impressions_statement_is_its_own_transaction_and_leaves_the_session_as_it_was():
+    member, course = MemberFactory(), CourseFactory()
+
+    logged = impressions_log(
+        member=member, page_view_id=uuid.uuid4(), shown=[_card(course, "new", 0, 0)], now=NOW
+    )
+
+    assert logged == 1
+    assert connection.get_autocommit()
+    # Committed, and the next transaction on the connection (a click) waits for its flush.
+    assert _synchronous_commit() == "on"
+    assert FeedbackEvent.objects.filter(member=member, course=course).count() == 1
+    assert feedback_counts_read()["course_days"] == [(member.pk, course.pk, NOW.date(), 1, 0)]

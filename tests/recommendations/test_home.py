@@ -336,12 +336,12 @@ def test_homepage_query_count_does_not_grow_with_carousels(world, client, settin
     assert large_carousels > small_carousels
     # Session, then the user with its member (title and industry); the member's serving inputs
     # with the catalog revision (one statement on PostgreSQL, eight ORM queries elsewhere); the
-    # cards and their skills, unless the card cache holds them; then, in one transaction (a
-    # savepoint here, inside the test's), the impressions and their two counts: one statement
-    # on PostgreSQL, which first turns off waiting for the commit's flush and holds the page
-    # view's pending lock from before the response until after that transaction (two more);
-    # elsewhere the shown courses that still exist, the events and the two counts.
-    expected = (11 if connection.vendor == "postgresql" else 18) - (2 if card_cache_on else 0)
+    # cards and their skills, unless the card cache holds them; then the impressions and their
+    # two counts: on PostgreSQL one statement (its own transaction), with the page view's
+    # pending lock held from before the response until after it (two more); elsewhere, in one
+    # transaction (a savepoint here, inside the test's), the shown courses that still exist,
+    # the events and the two counts.
+    expected = (8 if connection.vendor == "postgresql" else 18) - (2 if card_cache_on else 0)
     assert small_queries == large_queries == expected
 
 
@@ -626,11 +626,10 @@ def test_impressions_log_outside_experiments_and_of_an_empty_page(db, django_ass
 
     with django_assert_num_queries(0):
         assert impressions_log(member=member, page_view_id=page_view_id, shown=[], now=now) == 0
-    # Inside a savepoint (the test's own transaction is open), a constant count whatever the
-    # number of cards: on PostgreSQL, turning off waiting for the commit's flush, then one
-    # statement for the rows and both counts; elsewhere the courses that still exist, the
-    # rows, the per-course-day and the per-reason counts.
-    with django_assert_num_queries(4 if connection.vendor == "postgresql" else 6):
+    # A constant count whatever the number of cards: on PostgreSQL one statement for the rows
+    # and both counts; elsewhere, inside a savepoint (the test's own transaction is open), the
+    # courses that still exist, the rows, the per-course-day and the per-reason counts.
+    with django_assert_num_queries(1 if connection.vendor == "postgresql" else 6):
         assert impressions_log(member=member, page_view_id=page_view_id, shown=shown, now=now) == 2
 
     assert _stored_impressions(member) == [
