@@ -410,3 +410,60 @@ def test_keyboard_reaches_every_control_on_the_homepage_with_a_visible_focus(
     for item in seen:
         assert item["outline"] != "none" and item["width"] >= 2, item["html"]
         assert item["onScreen"], item["html"]
+
+
+@pytest.mark.browser
+def test_a_long_card_title_is_cut_at_three_lines_keeps_its_text_and_an_unclipped_focus(
+    page: Page, world, login
+):
+    long_title = (
+        "From Voice over internet protocol VoIP system software to Enterprise resource "
+        "planning ERP software and Customer relationship management CRM software: "
+        "A Practical Path for Photoshop Users"
+    )
+    course = world["courses"]["Photoshop Retouching"]
+    course.title = long_title
+    course.save()
+    member = MemberFactory(user__username="reader", title=world["analyst"])
+    FollowedSkill.objects.create(member=member, skill=world["skills"]["Photoshop"])
+    login(member.user)
+    page.goto("/")
+    link = page.locator(f"#rec-card-{course.pk} h3 a")
+    expect(link).to_be_visible()
+
+    link.focus()
+    shape = link.evaluate(
+        """a => {
+            const style = getComputedStyle(a);
+            const card = a.closest('article');
+            const ancestors = [];
+            for (let e = a.parentElement; e !== card; e = e.parentElement) {
+                ancestors.push(getComputedStyle(e).overflow);
+            }
+            return {
+                height: a.getBoundingClientRect().height,
+                lineHeight: parseFloat(style.lineHeight),
+                scrollHeight: a.scrollHeight,
+                text: a.textContent.trim(),
+                outline: style.outlineStyle,
+                ancestorsOverflow: ancestors,
+                // Per card of the row: space between its action and its bottom edge.
+                dismissGaps: [...card.parentElement.querySelectorAll('article')].map(
+                    other => Math.round(
+                        other.getBoundingClientRect().bottom
+                        - other.querySelector('form:last-child').getBoundingClientRect().bottom
+                        - parseFloat(getComputedStyle(other).paddingBottom)
+                        - parseFloat(getComputedStyle(other).borderBottomWidth)
+                    )
+                ),
+            };
+        }"""
+    )
+    assert round(shape["height"] / shape["lineHeight"]) == 3
+    assert shape["scrollHeight"] > shape["height"]  # the rest is there, only not shown
+    assert shape["text"] == long_title  # what a screen reader reads: the whole title
+    assert shape["outline"] == "solid"
+    assert shape["ancestorsOverflow"] == ["visible"]  # nothing between link and card clips it
+    # Cards of a row are as tall as its tallest; each one's action sits on its last line.
+    assert len(shape["dismissGaps"]) > 1
+    assert set(shape["dismissGaps"]) == {0}
