@@ -42,6 +42,11 @@ class OnboardingForm(forms.Form):
         },
     )
 
+    def __init__(self, *args, **kwargs) -> None:
+        # The page's other labels (the job title's, the skill groups') carry no colon.
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
     def clean_title(self) -> JobTitle:
         title = job_title_by_name(name=self.cleaned_data["title"])
         if title is None:

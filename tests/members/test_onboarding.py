@@ -396,3 +396,13 @@ def test_onboarding_post_requires_csrf(member: Member) -> None:
 
     assert response.status_code == 403
     assert not FollowedSkill.objects.filter(member=member).exists()
+
+
+def test_the_questions_are_labelled_alike_without_a_colon(
+    member_client: Client, newcomer: Member
+) -> None:
+    page = member_client.get(URL).content.decode()
+
+    assert '<label for="id_industry">Industry</label>' in page
+    assert '<label for="id_seniority">Seniority</label>' in page
+    assert '<label for="id_title">Job title</label>' in page
