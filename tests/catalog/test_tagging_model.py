@@ -132,14 +132,57 @@ def test_cross_validation_reports_stage1_and_each_candidate():
 
 def test_line_chart_places_points_on_a_shared_axis():
     chart = line_chart(
-        series={"precision": [0.0, 1.0], "recall": [0.5, 0.5]},
+        series={"p": [0.0, 1.0], "r": [0.5, 0.5]},
         x_labels=["a", "b"],
         width=200,
         height=100,
-        margin=10,
+        margin=20,
     )
 
-    assert [s.points for s in chart.series] == ["10.0,90.0 190.0,10.0", "10.0,50.0 190.0,50.0"]
-    assert chart.x_labels == [(10.0, "a"), (190.0, "b")]
+    assert [s.points for s in chart.series] == ["20.0,80.0 180.0,20.0", "20.0,50.0 180.0,50.0"]
+    assert chart.x_labels == [(20.0, "a"), (180.0, "b")]
+    assert [(s.label_x, s.label_y) for s in chart.series] == [(186.0, 20.0), (186.0, 50.0)]
+
+
+def test_line_chart_ends_the_plot_where_the_longest_series_name_still_fits():
+    chart = line_chart(
+        series={"popularity hit rate": [0.2, 0.3], "als": [0.1, 0.1]},
+        x_labels=["#1", "#2"],
+        width=640,
+        height=240,
+        margin=36,
+    )
+
+    # 6 px gap and 7 px per character for the 19 characters of the longest name.
+    assert chart.plot_width == 640 - 36 - (6 + 7 * 19)
+    assert [s.last_x for s in chart.series] == [501.0, 501.0]
+    assert all(s.label_x + 7 * len(s.label) <= chart.width for s in chart.series)
+
+
+def test_line_chart_spreads_series_names_that_would_print_over_each_other():
+    chart = line_chart(
+        series={"a": [0.50], "b": [0.51], "c": [0.9], "d": [0.50]},
+        x_labels=["#1"],
+        width=200,
+        height=100,
+        margin=20,
+    )
+
+    # Top to bottom by the lines' ends: c (y 26), b (49.4), a and d (50, a first as given).
+    assert [s.last_y for s in chart.series] == [50.0, 49.4, 26.0, 50.0]
+    assert [s.label_y for s in chart.series] == [62.4, 49.4, 26.0, 75.4]
+
+
+def test_line_chart_keeps_crowded_names_at_the_bottom_inside_the_chart():
+    chart = line_chart(
+        series={name: [0.0] for name in "abcde"},
+        x_labels=["#1"],
+        width=200,
+        height=100,
+        margin=20,
+    )
+
+    # All end on the 0 line (y 80); five names need 52 px below it, so they rise to fit.
+    assert [s.label_y for s in chart.series] == [41.5, 54.5, 67.5, 80.5, 93.5]
     with pytest.raises(ValueError):
         line_chart(series={"precision": [0.1]}, x_labels=["a", "b"])
