@@ -212,7 +212,8 @@ class SkillSynonymAdmin(admin.ModelAdmin):
 class TagSuggestionAdmin(admin.ModelAdmin):
     """The review queue: pending tagger and model suggestions, most confident first."""
 
-    list_display = ["course", "skill", "source", "confidence", "created_at", "review_buttons"]
+    # The decision next to what it is about: the admin's sidebars leave the table little room.
+    list_display = ["course", "skill", "review_buttons", "confidence", "source", "created_at"]
     list_filter = ["source"]
     list_select_related = ["course", "skill"]
     search_fields = ["course__title", "skill__name"]
