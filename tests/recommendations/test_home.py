@@ -423,6 +423,15 @@ def test_dismiss_without_htmx_redirects_to_the_dismissed_list(world, client):
     assert course.title.encode() in listing.content
 
 
+def test_the_member_homepage_links_to_the_dismissed_list_and_the_visitors_does_not(world, client):
+    link = f'<a href="{reverse("recommendations:dismissed")}">'
+
+    assert link not in client.get(reverse("home")).content.decode()
+    member = _new_analyst(world, "SQL")
+    client.login(username=member.user.username, password=PASSWORD)
+    assert link in client.get(reverse("home")).content.decode()
+
+
 def test_dismiss_twice_keeps_one_dismissal(world):
     from recommendations.services import course_dismiss
 
