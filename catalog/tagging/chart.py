@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 # Series names sit right of their last point, in the template's 11px sans-serif. The plot ends
 # early enough for the longest name to fit inside the SVG (an over-estimate of a glyph's
@@ -15,7 +15,7 @@ LABEL_CHAR_WIDTH = 7
 LABEL_LINE_HEIGHT = 13
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class ChartSeries:
     label: str
     points: str  # "x,y x,y ..." for an SVG <polyline>
@@ -25,7 +25,7 @@ class ChartSeries:
     label_y: float  # its last point's height, moved apart from the other names' if they crowd
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class LineChart:
     width: int
     height: int
@@ -108,13 +108,6 @@ def _labels_apart(drawn: list[ChartSeries], *, lowest: float) -> list[ChartSerie
         placed[index] = min(placed[index], ceiling)
         ceiling = placed[index] - LABEL_LINE_HEIGHT
     return [
-        ChartSeries(
-            label=item.label,
-            points=item.points,
-            last_x=item.last_x,
-            last_y=item.last_y,
-            label_x=item.label_x,
-            label_y=round(placed[index], 1),
-        )
+        dataclasses.replace(item, label_y=round(placed[index], 1))
         for index, item in enumerate(drawn)
     ]
