@@ -51,7 +51,7 @@ def line_chart(
     A single point is drawn in the middle, so one evaluation still shows up as a dot.
     """
     longest = max((len(label) for label in series), default=0)
-    right = max(margin, LABEL_GAP + math.ceil(LABEL_CHAR_WIDTH * longest))
+    right = max(margin, LABEL_GAP + LABEL_CHAR_WIDTH * longest)
     plot_width, plot_height = width - margin - right, height - 2 * margin
     n = len(x_labels)
 

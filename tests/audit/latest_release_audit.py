@@ -55,7 +55,7 @@ class PinAudit:
 
     @property
     def checked(self) -> bool:
-        return self.latest is not None and self.latest == self.version
+        return self.latest == self.version
 
 
 @dataclass
