@@ -17,7 +17,6 @@ services do not answer.
 import argparse
 import json
 import sys
-import urllib.error
 import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
