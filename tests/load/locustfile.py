@@ -39,6 +39,10 @@ class Learner(FastHttpUser):
         self.course_slugs = SETUP["course_slugs"]
         self.page_view_id: str | None = None
         self.shown: list[int] = []
+        # Locust starts every user's first task at the same instant: ten requests at once on
+        # two cores, a burst no steady load has, that would be a tenth of an endpoint's slowest
+        # twentieth in a minute's run. Members arrive one think time apart instead.
+        self.wait()
 
     @task(4)
     def homepage(self) -> None:

@@ -58,7 +58,7 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--users", type=int, default=10, help="concurrent locust users")
     parser.add_argument("--spawn-rate", type=float, default=10.0)
-    parser.add_argument("--duration", type=int, default=60, help="steady phase, seconds")
+    parser.add_argument("--duration", type=int, default=120, help="steady phase, seconds")
     parser.add_argument("--members", type=int, default=200, help="members with credentials")
     parser.add_argument("--min-carousels", type=int, default=3)
     parser.add_argument("--no-retrain", action="store_true", help="skip phase 2")
@@ -171,6 +171,39 @@ def load_rows_delete(setup: dict, since: dt.datetime) -> dict[str, int]:
     }
 
 
+def workers_warm(*, base: str, setup: dict, threads: int) -> str:
+    """Serve each measured endpoint from every gunicorn thread before measuring.
+
+    A worker loads the model snapshot on its first request, and each of its threads opens its
+    own database connection and prepares the statements it runs on first use. A thread pool
+    starts its second thread only when two requests overlap, so sequential requests would leave
+    half the threads cold: the warm-up sends as many requests at once as there are threads.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    members = setup["members"][: 4 * threads]
+    course = setup["course_slugs"][0]
+
+    def visit(member: dict) -> None:
+        site = {"Cookie": f"sessionid={member['session']}"}
+        for path, headers in (
+            ("/", site),
+            ("/api/v1/recommendations/", {"Authorization": f"Token {member['token']}"}),
+            (f"/courses/{course}/", site),
+        ):
+            status = harness.http_request(f"{base}{path}", headers=headers, timeout=30)[0]
+            if status != 200:
+                raise RuntimeError(f"warm-up: {path} answered {status}")
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        list(pool.map(visit, members))
+    return (
+        f"warm-up: {len(members)} members' homepage, recommendations and a course page, "
+        f"{threads} at a time, in {time.monotonic() - started:.1f}s"
+    )
+
+
 # Locust ------------------------------------------------------------------------------------
 
 
@@ -267,12 +300,20 @@ def log_size(path: Path) -> int:
     return path.stat().st_size if path.exists() else 0
 
 
-def targets_report(rows: dict[str, dict], users: int) -> None:
+def targets_report(rows: dict[str, dict], users: int, *, steady: bool = True) -> None:
+    """The p95 targets, which are for steady load; during a retrain they are shown beside it
+    for comparison, the phase's own test being that no request fails."""
     checks = [("api recommendations", 20), ("home /", 50)]
     for name, limit in checks:
         p95 = float(rows[name]["95%"])
-        verdict = "met" if p95 < limit else "MISSED"
-        print(f"  target {name} p95 < {limit} ms at {users} users: {p95:.0f} ms, {verdict}")
+        if steady:
+            verdict = "met" if p95 < limit else "MISSED"
+            print(f"  target {name} p95 < {limit} ms at {users} users: {p95:.0f} ms, {verdict}")
+        else:
+            print(
+                f"  {name} p95 {p95:.0f} ms while training shares the cores "
+                f"(steady-load target < {limit} ms)"
+            )
 
 
 # The checker -------------------------------------------------------------------------------
@@ -425,7 +466,7 @@ def retrain_under_load(args, *, base: str, env: dict, setup: dict) -> bool:
     harness.stop_group(locust, grace=30)
     rows = locust_table(prefix, "phase 2: during retrain + precompute")
     server_table(access_log, offset=offset, note="the API's include the checker's polls")
-    targets_report(rows, args.users)
+    targets_report(rows, args.users, steady=False)
     print(
         f"  checker: {checker.api_checks} API answers (fewest carousels with courses: "
         f"{checker.api_fewest}, minimum {args.min_carousels}), {checker.row_checks} row reads "
@@ -560,11 +601,7 @@ def main() -> int:
             "the login form)"
         )
         print(f"  {database_vacuum()}")
-        # Each worker loads the model snapshot on its first request: warm them all first.
-        for member in setup["members"][: 4 * args.workers * args.threads]:
-            harness.http_request(
-                f"{base}/", headers={"Cookie": f"sessionid={member['session']}"}, timeout=30
-            )
+        print(f"  {workers_warm(base=base, setup=setup, threads=args.workers * args.threads)}")
 
         prefix = OUT / "steady"
         print(f"\nphase 1: {args.users} users for {args.duration}s")
