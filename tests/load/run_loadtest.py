@@ -64,7 +64,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--no-retrain", action="store_true", help="skip phase 2")
     parser.add_argument("--retrain-timeout", type=int, default=480)
     parser.add_argument("--no-profile", action="store_true", help="skip phase 3")
-    return parser.parse_args()
+    args = parser.parse_args()
+    # gunicorn quietly runs sync workers with more than one thread as gthread workers.
+    if args.worker_class == "sync" and args.threads != 1:
+        parser.error("--worker-class sync needs --threads 1 (with more, gunicorn runs gthread)")
+    return args
 
 
 # Set-up and clean-up, through Django in this process ------------------------------------------
