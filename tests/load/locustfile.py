@@ -40,8 +40,8 @@ class Learner(FastHttpUser):
         self.page_view_id: str | None = None
         self.shown: list[int] = []
         # Locust starts every user's first task at the same instant: ten requests at once on
-        # two cores, a burst no steady load has, that would be a tenth of an endpoint's slowest
-        # twentieth in a minute's run. Members arrive one think time apart instead.
+        # two cores took 50-150 ms each, a burst no steady load has, and enough of an
+        # endpoint's slowest twentieth to set its p95. Members arrive over one think time.
         self.wait()
 
     @task(4)

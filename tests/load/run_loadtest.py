@@ -305,8 +305,8 @@ def log_size(path: Path) -> int:
 
 
 def targets_report(rows: dict[str, dict], users: int, *, steady: bool = True) -> None:
-    """The p95 targets, which are for steady load; during a retrain they are shown beside it
-    for comparison, the phase's own test being that no request fails."""
+    """The p95 targets, which apply to steady load. During a retrain each p95 is printed beside
+    its target for comparison only: that phase's test is that no request fails."""
     checks = [("api recommendations", 20), ("home /", 50)]
     for name, limit in checks:
         p95 = float(rows[name]["95%"])
