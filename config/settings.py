@@ -286,6 +286,12 @@ RECOMMENDATIONS = {
     "DISCOUNT_DECAY": float(os.environ.get("REC_DISCOUNT_DECAY", "0.6")),
     "DISCOUNT_FLOOR": float(os.environ.get("REC_DISCOUNT_FLOOR", "0.05")),
     "DISCOUNT_WINDOW_DAYS": int(os.environ.get("REC_DISCOUNT_WINDOW_DAYS", "30")),
+    # A member's next homepage is composed after each page view and served to the next one if
+    # nothing it was composed from has changed, within this many seconds (0: always compose on
+    # request). See recommendations/composed_pages.py.
+    "COMPOSED_PAGE_MAX_AGE_SECONDS": int(
+        os.environ.get("REC_COMPOSED_PAGE_MAX_AGE_SECONDS", "600")
+    ),
     # Carousel order: the member's click-through per reason, smoothed toward these priors.
     "CTR_PRIOR": {
         "als": 0.085,

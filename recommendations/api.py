@@ -15,7 +15,10 @@ from catalog.serializers import PageQuerySerializer, paginated
 from config.api_errors import error_responses
 from members.api import request_member
 from recommendations import api_selectors
-from recommendations.after_response import impressions_log_after_response
+from recommendations.after_response import (
+    impressions_log_after_response,
+    next_page_compose_after_response,
+)
 from recommendations.events import ACCEPTED, DUPLICATE, REJECTED, EventInput, events_ingest
 from recommendations.experiments import home_page_serve
 from recommendations.selectors import HomePage, courses_similar, home_page_for_member
@@ -79,7 +82,7 @@ class RecommendationsView(APIView):
         data = query_params(request, RecommendationsQuerySerializer)
         member = request_member(request)
         page = api_selectors.home_page_trim(
-            page=home_page_serve(member=member),
+            page=home_page_serve(member=member, reuse_composed=True),
             reason=data.get("reason"),
             limit=data["limit"],
         )
@@ -88,6 +91,7 @@ class RecommendationsView(APIView):
         impressions_log_after_response(
             response, member=member, page_view_id=page.page_view_id, shown=page.shown
         )
+        next_page_compose_after_response(response, member=member)
         return response
 
 

@@ -57,14 +57,21 @@ def experiment_variant_assign(
 
 
 def home_page_serve(
-    *, member: Member, now: dt.datetime | None = None, page_view_id: uuid.UUID | None = None
+    *,
+    member: Member,
+    now: dt.datetime | None = None,
+    page_view_id: uuid.UUID | None = None,
+    reuse_composed: bool = False,
 ) -> HomePage:
     """The homepage a member gets: their variant's, inside a running experiment, else the
-    default one (exactly `home_page_for_member(member=member)`)."""
+    default one (exactly `home_page_for_member(member=member)`). `reuse_composed`: see
+    `home_page_for_member`."""
     now = now or timezone.now()
     experiment = experiment_running(experiments=serving_state().experiments, now=now)
     if experiment is None:
-        return home_page_for_member(member=member, now=now, page_view_id=page_view_id)
+        return home_page_for_member(
+            member=member, now=now, page_view_id=page_view_id, reuse_composed=reuse_composed
+        )
     variant = experiment_variant_assign(experiment=experiment, member=member, now=now)
     return home_page_for_member(
         member=member,
@@ -74,6 +81,7 @@ def home_page_serve(
         exploration_share=experiment.exploration_share,
         max_carousels=settings.EXPERIMENTS["MAX_CAROUSELS"],
         page_view_id=page_view_id,
+        reuse_composed=reuse_composed,
     )
 
 

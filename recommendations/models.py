@@ -258,6 +258,34 @@ class MemberRecommendations(models.Model):
         return f"Recommendations of member {self.member_id} from run {self.run_id}"
 
 
+class ComposedPage(models.Model):
+    """A member's next homepage, composed once the last one was sent (see
+    recommendations/composed_pages.py): the carousels, and a digest of everything they were
+    composed from. A page view whose inputs have the same digest, soon enough after
+    `composed_at`, serves these carousels instead of composing them again.
+
+    A cache: on PostgreSQL the table is UNLOGGED (no WAL; emptied after a crash), and losing a
+    row only costs the next page view its composition.
+    """
+
+    # No constraint in the database, as for the feedback counts: the row is written after the
+    # response, when the member may be gone; Django's cascade still deletes it with them.
+    member = models.OneToOneField(
+        Member,
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+    )
+    digest = models.BinaryField(max_length=16)
+    composed_at = models.DateTimeField()
+    # The carousels as JSON: [reason, key, label, [course id...], [score...]] each, in order.
+    layout = models.BinaryField()
+
+    def __str__(self) -> str:
+        return f"Next homepage of member {self.member_id}, composed {self.composed_at}"
+
+
 class Experiment(models.Model):
     """An A/B test of homepage strategies: members split across variants by a stable hash."""
 

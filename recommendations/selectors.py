@@ -22,7 +22,16 @@ from catalog.selectors import course_cards_by_id, courses_in_bulk
 from config.prepared_statements import prepared_cursor
 from members.models import Enrolment, FollowedSkill, Member, MemberSkill
 from recommendations import engine
+from recommendations.composed_pages import (
+    LayoutRow,
+    StoredPage,
+    composed_page_max_age,
+    layout_loads,
+    page_digest,
+    stored_page_servable,
+)
 from recommendations.models import (
+    ComposedPage,
     CourseFeedbackDay,
     Dismissal,
     MemberRecommendations,
@@ -71,6 +80,8 @@ class Carousel:
 class HomePage:
     page_view_id: uuid.UUID
     carousels: list[Carousel]
+    # What the page was composed from (`composed_pages.page_digest`); None: not storable.
+    digest: bytes | None = None
 
     @property
     def shown(self) -> list[ShownCourse]:
@@ -182,17 +193,32 @@ def _cards(
         for index in order
         if groups[index].positions.size >= config["CAROUSEL_MIN_SIZE"]
     ][: config["MAX_CAROUSELS"] if max_carousels is None else max_carousels]
-    layout: list[tuple[_Group, list[int], list[float]]] = []
+    layout: list[LayoutRow] = []
     for group in wanted:
         chosen = _diversified(snapshot, group.positions, recency)[: config["CAROUSEL_SIZE"]]
         course_ids = snapshot.course_ids[group.positions[chosen]].tolist()
-        layout.append((group, course_ids, group.scores[chosen].tolist()))
+        layout.append(
+            (group.reason, group.key, group.label, course_ids, group.scores[chosen].tolist())
+        )
+    return _carousels_built(
+        layout, strategy=strategy, variant_id=variant_id, catalog_revision=catalog_revision
+    )
+
+
+def _carousels_built(
+    layout: Sequence[LayoutRow],
+    *,
+    strategy: str,
+    variant_id: int | None,
+    catalog_revision: int | None,
+) -> list[Carousel]:
+    """The carousels of `layout`, in its order, with each course's card."""
     courses = course_cards_by_id(
-        course_ids=[course_id for _, ids, _ in layout for course_id in ids],
+        course_ids=[course_id for *_, ids, _ in layout for course_id in ids],
         catalog_revision=catalog_revision,
     )
     carousels = []
-    for carousel_position, (group, course_ids, scores) in enumerate(layout):
+    for carousel_position, (reason, key, label, course_ids, scores) in enumerate(layout):
         cards = []
         for course_id, score in zip(course_ids, scores, strict=True):
             course = courses.get(course_id)
@@ -204,8 +230,8 @@ def _cards(
                     score=score,
                     shown=ShownCourse(
                         course_id=course_id,
-                        reason=group.reason,
-                        reason_key=group.key,
+                        reason=reason,
+                        reason_key=key,
                         strategy=strategy,
                         carousel_position=carousel_position,
                         position=len(cards),
@@ -213,9 +239,7 @@ def _cards(
                     ),
                 )
             )
-        carousels.append(
-            Carousel(reason=group.reason, key=group.key, label=group.label, cards=cards)
-        )
+        carousels.append(Carousel(reason=reason, key=key, label=label, cards=cards))
     return carousels
 
 
@@ -246,6 +270,7 @@ def home_page_for_member(
     exploration_share: float = 0.0,
     max_carousels: int | None = None,
     page_view_id: uuid.UUID | None = None,
+    reuse_composed: bool = False,
 ) -> HomePage:
     """The member's carousels, one per reason, each course under its best (argmax) reason.
 
@@ -257,6 +282,10 @@ def home_page_for_member(
     without the ranker, `ranked` the same re-ordered by the active run's ranker whatever its
     offline verdict. `exploration_share` of the slots go to random eligible courses, drawn
     from a generator seeded by the page view id (a new random one unless given).
+
+    With `reuse_composed`, the member's stored next page (`composed_pages`) is served when it
+    was composed from exactly what this page would be. The page's `digest` says what it was
+    composed from (None: a page that is never stored).
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown homepage strategy {strategy!r}")
@@ -282,6 +311,31 @@ def home_page_for_member(
     enrolment_rows, dismissed_ids = inputs.enrolled, inputs.dismissed
     learned_payload, course_feedback = inputs.learned_payload, inputs.discounted
     reason_feedback = inputs.reason_feedback
+
+    digest = None
+    max_age = composed_page_max_age()
+    if max_age > 0 and state.run_id is not None and exploration_share == 0:
+        digest = page_digest(
+            inputs=inputs,
+            member=member,
+            run_id=state.run_id,
+            strategy=strategy,
+            variant_id=variant_id,
+            max_carousels=max_carousels,
+            window_start=window_start,
+        )
+        if reuse_composed and stored_page_servable(
+            stored=inputs.composed, digest=digest, now=now, max_age=max_age
+        ):
+            carousels = _carousels_built(
+                layout_loads(inputs.composed.layout),
+                strategy=logged,
+                variant_id=variant_id,
+                catalog_revision=inputs.catalog_revision,
+            )
+            return HomePage(
+                page_view_id=page_view_id or uuid.uuid4(), carousels=carousels, digest=digest
+            )
 
     skill_names = {skill_id: name for skill_id, name in followed_rows}
     skill_names.update({skill_id: name for skill_id, _, name in profile_rows})
@@ -506,7 +560,7 @@ def home_page_for_member(
             share=exploration_share,
             rng=np.random.default_rng(page_view_id.int % 2**63),
         )
-    return HomePage(page_view_id=page_view_id, carousels=carousels)
+    return HomePage(page_view_id=page_view_id, carousels=carousels, digest=digest)
 
 
 @dataclass(frozen=True)
@@ -530,6 +584,8 @@ class MemberServingInputs:
     # The catalog's revision (see `CatalogRevision`), for the card cache: read here, it costs
     # no round trip of its own. None: no revision row.
     catalog_revision: int | None
+    # The member's stored next page (`composed_pages`), if any.
+    composed: StoredPage | None = None
 
 
 def member_serving_inputs(
@@ -556,11 +612,11 @@ def member_serving_inputs(
     )
 
 
-# One statement, one row: eight reads on every page view (the last, the catalog revision, is
-# the card cache's), where each ORM query would cost a round trip plus building its SQL and
-# converting its rows in Python. Lists come back as JSON or arrays, which psycopg decodes in C.
-# Skill names are looked up per skill: as a join, the prepared (generic) plan hashes the whole
-# skills table for a member's handful of skills.
+# One statement, one row: nine reads on every page view (the catalog revision is the card
+# cache's, the stored page `composed_pages`'), where each ORM query would cost a round trip
+# plus building its SQL and converting its rows in Python. Lists come back as JSON or arrays,
+# which psycopg decodes in C. Skill names are looked up per skill: as a join, the prepared
+# (generic) plan hashes the whole skills table for a member's handful of skills.
 _MEMBER_INPUTS_SQL = """
 SELECT
     (SELECT json_agg(
@@ -585,7 +641,10 @@ SELECT
     discounted.impressions,
     (SELECT json_agg(json_build_array(reason, impressions, clicks) ORDER BY reason)
         FROM recommendations_reasonfeedback WHERE member_id = %(member)s),
-    (SELECT revision FROM catalog_catalogrevision WHERE id = 1)
+    (SELECT revision FROM catalog_catalogrevision WHERE id = 1),
+    page.digest,
+    page.composed_at,
+    page.layout
 FROM (
     SELECT array_agg(course_id ORDER BY course_id) AS ids,
         array_agg(impressions ORDER BY course_id) AS impressions
@@ -597,6 +656,7 @@ FROM (
         HAVING SUM(clicks) = 0 AND SUM(impressions) > %(threshold)s
     ) AS per_course
 ) AS discounted
+LEFT JOIN recommendations_composedpage page ON page.member_id = %(member)s
 """
 
 
@@ -623,6 +683,9 @@ def _member_serving_inputs_postgresql(
             counts,
             reasons,
             catalog_revision,
+            composed_digest,
+            composed_at,
+            composed_layout,
         ) = cursor.fetchone()
     return MemberServingInputs(
         followed=[(skill_id, name) for skill_id, name in followed or []],
@@ -633,6 +696,11 @@ def _member_serving_inputs_postgresql(
         discounted=list(zip(ids or [], counts or [], strict=True)),
         reason_feedback={reason: (shown, clicks) for reason, shown, clicks in reasons or []},
         catalog_revision=catalog_revision,
+        composed=(
+            StoredPage(bytes(composed_digest), composed_at, bytes(composed_layout))
+            if composed_digest is not None
+            else None
+        ),
     )
 
 
@@ -685,7 +753,17 @@ def _member_serving_inputs_portable(
             .values_list("reason", "impressions", "clicks")
         },
         catalog_revision=catalog_revision_current(),
+        composed=_stored_page_portable(member_id),
     )
+
+
+def _stored_page_portable(member_id: int) -> StoredPage | None:
+    row = (
+        ComposedPage.objects.filter(member_id=member_id)
+        .values_list("digest", "composed_at", "layout")
+        .first()
+    )
+    return None if row is None else StoredPage(bytes(row[0]), row[1], bytes(row[2]))
 
 
 def _ranker_for(strategy: str, ranker: ActiveRanker | None) -> ActiveRanker | None:

@@ -21,6 +21,8 @@ class ServingState:
     snapshot: RulesSnapshot
     ranker: ActiveRanker | None
     experiments: list[ExperimentDefinition]
+    # The active run the snapshot and ranker come from; None for a snapshot built in-process.
+    run_id: int | None = None
 
 
 _lock = threading.Lock()
@@ -54,7 +56,9 @@ def serving_state() -> ServingState:
                 ranker = ranker_loads(bytes(ranker_payload)) if ranker_payload else None
         else:
             snapshot, ranker = current.snapshot, current.ranker
-        current = ServingState(snapshot=snapshot, ranker=ranker, experiments=experiments_load())
+        current = ServingState(
+            snapshot=snapshot, ranker=ranker, experiments=experiments_load(), run_id=run_id
+        )
         _state.update(serving=current, run_id=run_id, checked_at=now)
         return current
 

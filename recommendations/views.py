@@ -8,7 +8,10 @@ from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from catalog.models import Course
 from members.services import member_get_or_create_for_user
-from recommendations.after_response import impressions_log_after_response
+from recommendations.after_response import (
+    impressions_log_after_response,
+    next_page_compose_after_response,
+)
 from recommendations.experiments import home_page_serve
 from recommendations.forms import CardContextForm
 from recommendations.models import Dismissal
@@ -30,7 +33,7 @@ from recommendations.services import (
 def home(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         member = member_get_or_create_for_user(user=request.user)
-        page = home_page_serve(member=member)
+        page = home_page_serve(member=member, reuse_composed=True)
     else:
         member = None
         page = home_page_for_visitor()
@@ -44,6 +47,7 @@ def home(request: HttpRequest) -> HttpResponse:
         impressions_log_after_response(
             response, member=member, page_view_id=page.page_view_id, shown=page.shown
         )
+        next_page_compose_after_response(response, member=member)
     return response
 
 

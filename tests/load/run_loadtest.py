@@ -148,7 +148,7 @@ def load_rows_delete(setup: dict, since: dt.datetime) -> dict[str, int]:
     from rest_framework.authtoken.models import Token
 
     from members.models import Bookmark, Enrolment
-    from recommendations.models import FeedbackEvent
+    from recommendations.models import ComposedPage, FeedbackEvent
     from recommendations.services import feedback_counts_rebuild
 
     member_ids = [m["member_id"] for m in setup["members"]]
@@ -169,6 +169,8 @@ def load_rows_delete(setup: dict, since: dt.datetime) -> dict[str, int]:
             session_key__in=[m["session"] for m in setup["members"]]
         ).delete()[0],
         "tokens": Token.objects.filter(key__in=setup["created_tokens"]).delete()[0],
+        # Composed from the counts just rebuilt away: never served again, but not left behind.
+        "stored next pages": ComposedPage.objects.filter(member_id__in=member_ids).delete()[0],
         "login records": AccessLog.objects.filter(
             username__in=usernames, attempt_time__gte=since
         ).delete()[0],

@@ -1,0 +1,172 @@
+"""A member's next homepage, composed once the last one is sent, and served while nothing it
+was composed from has changed.
+
+Composing a homepage (scoring each reason's candidates, diversity, the ranker, the cards) is
+most of a page view's time. It cannot be stored for long: impression discounting and the
+carousel order by click-through read every earlier page view's impressions, so each page view
+changes the next page. What can be done is to compose that next page right after the response,
+once this page's impressions are written (`after_response`), and store it with a digest of
+everything it was composed from. The next page view reads the member's inputs as it always
+does (one statement, which also returns the stored page); when their digest is the stored one,
+it serves the stored carousels: the page it would have composed, without composing it.
+
+The digest covers the member's inputs (skills, enrolments, dismissals, learned candidates,
+discounted courses and per-reason counts, catalog revision), what the page reads of the member
+row (title, industry, seniority, and the names its labels show), the active run (snapshot and
+ranker), the strategy, variant and carousel limit, the first day of the discount window, and
+the recommendation settings. Only the clock is left out: a stored page is served within
+`COMPOSED_PAGE_MAX_AGE_SECONDS` of its composition or not at all (its recency scores are then
+minutes old, against a half-life of days). Pages with exploration, random per page view, and
+pages without an active run (a snapshot built in each process) are never stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import orjson
+from django.conf import settings
+from django.db import connection
+
+from config.prepared_statements import prepared_cursor
+from members.models import Member
+from recommendations.models import ComposedPage
+
+if TYPE_CHECKING:
+    from recommendations.selectors import Carousel, MemberServingInputs
+
+# One carousel of a stored page: reason family, reason key, label, course ids and scores in
+# the order shown.
+LayoutRow = tuple[str, str, str, list[int], list[float]]
+
+
+@dataclass(frozen=True)
+class StoredPage:
+    digest: bytes
+    composed_at: dt.datetime
+    layout: bytes
+
+
+def composed_page_max_age() -> int:
+    """Seconds a stored page stays servable; 0 turns storing and serving them off."""
+    return settings.RECOMMENDATIONS["COMPOSED_PAGE_MAX_AGE_SECONDS"]
+
+
+def page_digest(
+    *,
+    inputs: MemberServingInputs,
+    member: Member,
+    run_id: int,
+    strategy: str,
+    variant_id: int | None,
+    max_carousels: int | None,
+    window_start: dt.date,
+) -> bytes:
+    """16 bytes that change whenever anything a composed page depends on (but the clock) does."""
+    described = orjson.dumps(
+        [
+            inputs.followed,
+            inputs.profile,
+            inputs.enrolled,
+            inputs.dismissed,
+            inputs.discounted,
+            sorted(inputs.reason_feedback.items()),
+            inputs.catalog_revision,
+            member.title_id,
+            member.title.name if member.title_id else None,
+            member.industry_id,
+            member.industry.name if member.industry_id else None,
+            member.seniority,
+            run_id,
+            strategy,
+            variant_id,
+            max_carousels,
+            window_start,
+            settings.RECOMMENDATIONS,
+        ],
+        option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS,
+        default=repr,
+    )
+    digest = hashlib.blake2b(described, digest_size=16)
+    digest.update(inputs.learned_payload or b"")
+    return digest.digest()
+
+
+def stored_page_servable(
+    *, stored: StoredPage | None, digest: bytes, now: dt.datetime, max_age: int
+) -> bool:
+    """Whether `stored` is the page composing now would give: same digest, composed at most
+    `max_age` seconds ago (and not after `now`)."""
+    if stored is None or stored.digest != digest:
+        return False
+    age = (now - stored.composed_at).total_seconds()
+    return 0 <= age <= max_age
+
+
+def layout_dumps(carousels: Sequence[Carousel]) -> bytes:
+    return orjson.dumps(
+        [
+            (
+                carousel.reason,
+                carousel.key,
+                carousel.label,
+                [card.shown.course_id for card in carousel.cards],
+                [card.score for card in carousel.cards],
+            )
+            for carousel in carousels
+        ]
+    )
+
+
+def layout_loads(layout: bytes) -> list[LayoutRow]:
+    return [
+        (reason, key, label, course_ids, scores)
+        for reason, key, label, course_ids, scores in orjson.loads(layout)
+    ]
+
+
+# One statement; the member may have been deleted since the page was sent (no foreign key in
+# the database, see ComposedPage).
+_STORE_SQL = f"""
+INSERT INTO {ComposedPage._meta.db_table} AS page (member_id, digest, composed_at, layout)
+SELECT %(member)s, %(digest)s, %(composed_at)s, %(layout)s
+WHERE EXISTS (SELECT FROM {Member._meta.db_table} WHERE id = %(member)s)
+ON CONFLICT (member_id) DO UPDATE SET
+    digest = excluded.digest, composed_at = excluded.composed_at, layout = excluded.layout
+"""
+
+
+def composed_page_store(
+    *,
+    member_id: int,
+    digest: bytes,
+    composed_at: dt.datetime,
+    carousels: Sequence[Carousel],
+) -> None:
+    """Keep `carousels` as the member's next page, replacing the one stored before.
+
+    Two page views of one member finishing together each store their own page with its own
+    digest; whichever is written last stays, and is served only if its digest still matches.
+    """
+    layout = layout_dumps(carousels)
+    if connection.vendor == "postgresql":
+        with prepared_cursor() as cursor:
+            cursor.execute(
+                _STORE_SQL,
+                {
+                    "member": member_id,
+                    "digest": digest,
+                    "composed_at": composed_at,
+                    "layout": layout,
+                },
+            )
+        return
+    if Member.objects.filter(pk=member_id).exists():
+        ComposedPage.objects.update_or_create(
+            member_id=member_id,
+            defaults={"digest": digest, "composed_at": composed_at, "layout": layout},
+        )

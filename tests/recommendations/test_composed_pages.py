@@ -1,0 +1,465 @@
+"""A member's next homepage is composed after each page view and served to the next one only
+while everything it was composed from is unchanged (recommendations/composed_pages.py)."""
+
+import dataclasses
+import datetime as dt
+import functools
+import logging
+import re
+import uuid
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from catalog.card_cache import card_cache
+from members.models import FollowedSkill
+from recommendations import after_response
+from recommendations.after_response import home_page_compose_next
+from recommendations.composed_pages import (
+    composed_page_store,
+    layout_dumps,
+    layout_loads,
+    page_digest,
+)
+from recommendations.experiments import home_page_serve
+from recommendations.models import (
+    ComposedPage,
+    Dismissal,
+    ExperimentAssignment,
+    FeedbackEvent,
+    TrainingRun,
+)
+from recommendations.pipeline import training_run_execute
+from recommendations.selectors import (
+    home_page_for_member,
+    home_page_for_visitor,
+    member_serving_inputs,
+)
+from recommendations.services import impressions_log
+from recommendations.snapshots import snapshot_forget
+from tests.factories import EnrolmentFactory
+from tests.recommendations.test_after_response import _close, _served
+from tests.recommendations.test_experiments import _experiment
+from tests.recommendations.test_home import _new_analyst
+
+NOW = dt.datetime(2026, 12, 2, 9, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def served(world):
+    """The world with an active run: pages are stored only with one."""
+    run = training_run_execute(trigger="test")
+    assert run.is_active
+    snapshot_forget()
+    return world
+
+
+def _keys(page) -> list[str]:
+    return [carousel.key for carousel in page.carousels]
+
+
+def _store_reversed(member, *, now):
+    """Store the member's page of `now`, carousels in reverse order, under its true digest: a
+    page served in that order can only have come from the store."""
+    page = home_page_for_member(member=member, now=now)
+    assert len(page.carousels) >= 2 and page.digest is not None
+    composed_page_store(
+        member_id=member.pk,
+        digest=page.digest,
+        composed_at=now,
+        carousels=page.carousels[::-1],
+    )
+    return page
+
+
+def test_the_stored_page_is_served_while_its_inputs_are_unchanged(served):
+    member = _new_analyst(served, "SQL", "Python")
+    live = _store_reversed(member, now=NOW)
+
+    page = home_page_for_member(
+        member=member, now=NOW + dt.timedelta(minutes=9), reuse_composed=True
+    )
+
+    assert _keys(page) == _keys(live)[::-1]
+    assert page.digest == live.digest
+    assert page.page_view_id != live.page_view_id
+    # Cards carry their own positions, as the composed page's do.
+    assert [(s.carousel_position, s.position) for s in page.shown] == [
+        (k, i) for k, carousel in enumerate(page.carousels) for i in range(len(carousel.cards))
+    ]
+    assert [[card.course.pk for card in c.cards] for c in page.carousels] == [
+        [card.course.pk for card in c.cards] for c in live.carousels[::-1]
+    ]
+    assert {s.strategy for s in page.shown} == {s.strategy for s in live.shown}
+
+
+def _follow_python(member, world):
+    FollowedSkill.objects.create(member=member, skill=world["skills"]["Python"])
+
+
+def _dismiss_one(member, world):
+    Dismissal.objects.create(member=member, course=world["courses"]["Advanced SQL for Analysts"])
+
+
+def _enrol_one(member, world):
+    EnrolmentFactory(member=member, course=world["courses"]["Advanced SQL for Analysts"])
+
+
+def _see_the_page(member, world):
+    page = home_page_for_member(member=member, now=NOW)
+    impressions_log(member=member, page_view_id=uuid.uuid4(), shown=page.shown, now=NOW)
+
+
+def _change_title(member, world):
+    member.title = world["designer"]
+    member.save()
+
+
+def _rename_the_industry(member, world):
+    member.industry.name = "Banking"
+    member.industry.save()
+
+
+def _retrain(member, world):
+    training_run_execute(trigger="test")
+    snapshot_forget()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        _follow_python,
+        _dismiss_one,
+        _enrol_one,
+        _see_the_page,
+        _change_title,
+        _rename_the_industry,
+        _retrain,
+    ],
+)
+def test_a_stored_page_is_not_served_once_what_it_was_composed_from_changes(served, change):
+    member = _new_analyst(served, "SQL")
+    _store_reversed(member, now=NOW)
+
+    change(member, served)
+    later = NOW + dt.timedelta(minutes=1)
+    page = home_page_for_member(member=member, now=later, reuse_composed=True)
+
+    assert _keys(page) == _keys(home_page_for_member(member=member, now=later))
+    assert page.digest != ComposedPage.objects.get(member=member).digest
+
+
+def test_a_changed_setting_changes_the_digest(served, settings):
+    member = _new_analyst(served, "SQL", "Python")
+    live = _store_reversed(member, now=NOW)
+    settings.RECOMMENDATIONS = {**settings.RECOMMENDATIONS, "CAROUSEL_SIZE": 4}
+
+    page = home_page_for_member(member=member, now=NOW, reuse_composed=True)
+
+    assert page.digest != live.digest
+    assert _keys(page) != _keys(live)[::-1]
+    assert max(len(c.cards) for c in page.carousels) == 4
+
+
+@pytest.mark.parametrize(
+    "served_at",
+    [
+        NOW + dt.timedelta(seconds=601),  # older than COMPOSED_PAGE_MAX_AGE_SECONDS (600)
+        NOW - dt.timedelta(seconds=1),  # composed after the page asked for
+    ],
+)
+def test_a_stored_page_is_served_only_within_its_age(served, served_at):
+    member = _new_analyst(served, "SQL", "Python")
+    live = _store_reversed(member, now=NOW)
+
+    page = home_page_for_member(member=member, now=served_at, reuse_composed=True)
+
+    assert _keys(page) == _keys(live)
+    assert page.digest == live.digest
+
+
+def test_without_reuse_the_page_is_composed(served):
+    member = _new_analyst(served, "SQL", "Python")
+    live = _store_reversed(member, now=NOW)
+
+    assert _keys(home_page_for_member(member=member, now=NOW)) == _keys(live)
+
+
+def test_pages_are_not_stored_without_an_active_run(world):
+    member = _new_analyst(world, "SQL", "Python")
+    assert not TrainingRun.objects.exists()
+
+    assert home_page_for_member(member=member, now=NOW).digest is None
+    assert home_page_compose_next(member=member, now=NOW) is False
+    assert not ComposedPage.objects.exists()
+
+
+def test_pages_with_exploration_are_not_stored(served):
+    member = _new_analyst(served, "SQL", "Python")
+
+    page = home_page_for_member(member=member, now=NOW, exploration_share=0.25)
+
+    assert page.digest is None
+
+
+def test_an_experiment_with_exploration_stores_no_page(served):
+    member = _new_analyst(served, "SQL", "Python")
+    _experiment(("a", "default", 1), ("b", "als", 1), exploration=0.1)
+    snapshot_forget()
+
+    assert home_page_serve(member=member).digest is None
+    assert home_page_compose_next(member=member) is False
+    assert not ComposedPage.objects.exists()
+
+
+def test_an_experiment_variant_is_stored_and_served_as_its_own_page(served):
+    member = _new_analyst(served, "SQL", "Python")
+    _experiment(("a", "recency", 1), ("b", "recency", 1))
+    snapshot_forget()
+    now = timezone.now()
+
+    assert home_page_compose_next(member=member, now=now) is True
+    stored = ComposedPage.objects.get(member=member)
+    page = home_page_serve(member=member, now=now, reuse_composed=True)
+
+    assert page.digest == bytes(stored.digest)
+    assert layout_dumps(page.carousels) == bytes(stored.layout)
+    assert {s.strategy for s in page.shown} == {"recency"}
+    assert {s.variant_id for s in page.shown} == {
+        ExperimentAssignment.objects.get(member=member).variant_id
+    }
+    # The default page is another page: not the variant's digest.
+    assert home_page_for_member(member=member, now=now).digest != page.digest
+
+
+def test_a_max_age_of_zero_turns_storing_off(served, settings):
+    settings.RECOMMENDATIONS = {**settings.RECOMMENDATIONS, "COMPOSED_PAGE_MAX_AGE_SECONDS": 0}
+    member = _new_analyst(served, "SQL", "Python")
+
+    assert home_page_for_member(member=member, now=NOW).digest is None
+    _close(_served(member))
+
+    assert not ComposedPage.objects.exists()
+
+
+def test_compose_next_stores_the_page_composing_would_give(served):
+    member = _new_analyst(served, "SQL", "Python")
+
+    assert home_page_compose_next(member=member, now=NOW) is True
+
+    stored = ComposedPage.objects.get(member=member)
+    live = home_page_for_member(member=member, now=NOW)
+    assert bytes(stored.digest) == live.digest
+    assert stored.composed_at == NOW
+    assert bytes(stored.layout) == layout_dumps(live.carousels)
+    assert [row[1] for row in layout_loads(bytes(stored.layout))] == _keys(live)
+
+
+def test_a_page_for_a_deleted_member_is_not_stored(served):
+    member = _new_analyst(served, "SQL", "Python")
+    page = home_page_for_member(member=member, now=NOW)
+    member_id = member.pk
+    member.delete()
+
+    composed_page_store(
+        member_id=member_id, digest=page.digest, composed_at=NOW, carousels=page.carousels
+    )
+
+    assert not ComposedPage.objects.filter(member_id=member_id).exists()
+
+
+def test_deleting_a_member_deletes_their_stored_page(served):
+    member = _new_analyst(served, "SQL", "Python")
+    home_page_compose_next(member=member, now=NOW)
+    assert ComposedPage.objects.filter(member=member).exists()
+
+    member.delete()
+
+    assert not ComposedPage.objects.exists()
+
+
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="stored after the response on PostgreSQL only"
+)
+
+
+@postgresql_only
+def test_a_page_view_stores_the_next_page_after_its_impressions(served):
+    member = _new_analyst(served, "SQL", "Python")
+
+    response = _served(member)
+    assert not ComposedPage.objects.exists()
+    _close(response)
+
+    stored = ComposedPage.objects.get(member=member)
+    # Composed after this page's impressions were written: the next page view, reading the
+    # same inputs, serves it.
+    assert FeedbackEvent.objects.filter(member=member, kind="impression").exists()
+    page = home_page_for_member(member=member, now=stored.composed_at, reuse_composed=True)
+    assert page.digest == bytes(stored.digest)
+    assert layout_dumps(page.carousels) == bytes(stored.layout)
+
+    second = _served(member)
+    assert [c["key"] for c in second.data["carousels"]] == [
+        row[1] for row in layout_loads(bytes(stored.layout))
+    ]
+    _close(second)
+    assert ComposedPage.objects.get(member=member).composed_at > stored.composed_at
+
+
+@postgresql_only
+def test_nothing_is_stored_before_the_response_is_closed(served):
+    member = _new_analyst(served, "SQL", "Python")
+    _served(member)
+    assert not ComposedPage.objects.exists()
+
+
+@postgresql_only
+def test_a_failed_composition_is_logged_and_the_impressions_stand(served, monkeypatch, caplog):
+    member = _new_analyst(served, "SQL")
+
+    def refuse(**kwargs):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(after_response, "home_page_serve", refuse)
+    with caplog.at_level(logging.ERROR, logger="recommendations.after_response"):
+        response = _served(member)
+        _close(response)
+
+    assert response.status_code == 200
+    cards = sum(len(c["courses"]) for c in response.data["carousels"])
+    assert FeedbackEvent.objects.filter(member=member, kind="impression").count() == cards
+    assert not ComposedPage.objects.exists()
+    [record] = [r for r in caplog.records if r.name == "recommendations.after_response"]
+    assert record.getMessage() == f"the next homepage of member {member.pk} was not composed"
+    assert record.exc_info[1].args == ("out of memory",)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="an UNLOGGED table")
+def test_the_table_is_unlogged(db):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relpersistence FROM pg_class WHERE relname = %s",
+            [ComposedPage._meta.db_table],
+        )
+        assert cursor.fetchone() == ("u",)
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [
+        {"followed": [(1, "SQL")]},
+        {"profile": [(1, 0.5, "SQL")]},
+        {"enrolled": [(1, "SQL Essential Training")]},
+        {"dismissed": [1]},
+        {"learned_payload": b"\x00"},
+        {"discounted": [(1, 4)]},
+        {"reason_feedback": {"follow": (10, 1)}},
+        {"catalog_revision": 12345},
+    ],
+    ids=lambda changed: next(iter(changed)),
+)
+def test_the_digest_covers_each_of_the_member_inputs(served, changed):
+    member = _new_analyst(served, "SQL", "Python")
+    inputs = member_serving_inputs(
+        member_id=member.pk,
+        window_start=NOW.date(),
+        discount_threshold=3,
+        with_learned=True,
+    )
+    digest = functools.partial(
+        page_digest,
+        member=member,
+        run_id=1,
+        strategy="default",
+        variant_id=None,
+        max_carousels=None,
+        window_start=NOW.date(),
+    )
+
+    assert digest(inputs=inputs) == digest(inputs=dataclasses.replace(inputs))
+    assert digest(inputs=inputs) != digest(inputs=dataclasses.replace(inputs, **changed))
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [
+        {"run_id": 2},
+        {"strategy": "als"},
+        {"variant_id": 7},
+        {"max_carousels": 3},
+        {"window_start": NOW.date() - dt.timedelta(days=1)},
+    ],
+    ids=lambda changed: next(iter(changed)),
+)
+def test_the_digest_covers_the_run_the_variant_and_the_window(served, changed):
+    member = _new_analyst(served, "SQL", "Python")
+    inputs = member_serving_inputs(
+        member_id=member.pk, window_start=NOW.date(), discount_threshold=3, with_learned=True
+    )
+    given = {
+        "run_id": 1,
+        "strategy": "default",
+        "variant_id": None,
+        "max_carousels": None,
+        "window_start": NOW.date(),
+    }
+
+    assert page_digest(inputs=inputs, member=member, **given) != page_digest(
+        inputs=inputs, member=member, **{**given, **changed}
+    )
+
+
+def test_the_seniority_is_in_the_digest(served):
+    member = _new_analyst(served, "SQL", "Python")
+    before = home_page_for_member(member=member, now=NOW).digest
+    member.seniority = "senior" if member.seniority != "senior" else "entry"
+
+    assert home_page_for_member(member=member, now=NOW).digest != before
+
+
+def test_now_is_left_out_of_the_digest(served):
+    member = _new_analyst(served, "SQL", "Python")
+    first = home_page_for_member(member=member, now=NOW)
+    later = home_page_for_member(member=member, now=NOW + dt.timedelta(hours=1))
+    assert first.digest == later.digest
+    # The discount window starts a day later from the next day on.
+    assert home_page_for_member(member=member, now=NOW + dt.timedelta(days=1)).digest != (
+        first.digest
+    )
+    assert timezone.localdate(NOW) != timezone.localdate(NOW + dt.timedelta(days=1))
+
+
+@postgresql_only
+def test_a_page_view_runs_two_statements_before_its_response_and_four_after(served, settings):
+    settings.CATALOG_CARD_CACHE = True
+    card_cache.clear()
+    member = _new_analyst(served, "SQL", "Python")
+    _close(_served(member))  # the first page view stores the second's page
+    home_page_for_visitor()  # and the card cache holds every course shown
+
+    with CaptureQueriesContext(connection) as before:
+        response = _served(member)
+    with CaptureQueriesContext(connection) as after:
+        _close(response)
+    card_cache.clear()
+
+    def starts(captured) -> list[str]:
+        # The first two words, without the advisory lock's key.
+        return [
+            re.sub(r"\d+\)$", "", " ".join(q["sql"].split()[:2])) for q in captured.captured_queries
+        ]
+
+    # Before the response: the member's inputs with the stored page, the page view's pending
+    # lock. After: the impressions, the lock's release, then the next page: the inputs again
+    # and the store.
+    assert starts(before) == ["SELECT (SELECT", "SELECT pg_advisory_lock("]
+    assert starts(after) == [
+        "WITH card",
+        "SELECT pg_advisory_unlock(",
+        "SELECT (SELECT",
+        "INSERT INTO",
+    ]
+    assert "recommendations_composedpage" in after.captured_queries[3]["sql"]
