@@ -11,25 +11,21 @@ After the impressions, the member's next homepage is composed and stored (`compo
 so their next page view, if nothing else changes meanwhile, need not compose it.
 """
 
-import datetime as dt
 import logging
 import uuid
 from collections.abc import Sequence
 
 from django.http import HttpResponseBase
-from django.utils import timezone
 
 from members.models import Member
-from recommendations.assignment import experiment_running
-from recommendations.composed_pages import composed_page_max_age, composed_page_store
-from recommendations.experiments import home_page_serve
+from recommendations.composed_pages import composed_page_max_age
+from recommendations.experiments import home_page_compose_next
 from recommendations.page_views import (
     impressions_deferrable,
     page_view_pending_clear,
     page_view_pending_mark,
 )
 from recommendations.services import ShownCourse, impressions_log
-from recommendations.snapshots import serving_state
 
 logger = logging.getLogger(__name__)
 
@@ -76,9 +72,13 @@ def _log(*, member: Member, page_view_id: uuid.UUID, shown: Sequence[ShownCourse
         logger.exception("impressions of page view %s were not logged", page_view_id)
 
 
-def next_page_compose_after_response(response: HttpResponseBase, *, member: Member) -> None:
-    """Compose and store the member's next homepage once `response` is sent; call after
-    `impressions_log_after_response`, so the page is composed from this one's impressions.
+def next_page_compose_after_response(
+    response: HttpResponseBase, *, member: Member, only_if_stored: bool = False
+) -> None:
+    """Compose and store the member's next homepage once `response` is sent; a page view calls
+    it after `impressions_log_after_response`, so the page is composed from its impressions.
+    `only_if_stored`: see `home_page_compose_next` (for writes, which need not come from a
+    member who is browsing).
 
     Only where impressions are written after the response: elsewhere (SQLite) the member would
     wait for it. A failure is logged; the next page view then composes its page itself.
@@ -88,26 +88,8 @@ def next_page_compose_after_response(response: HttpResponseBase, *, member: Memb
 
     def compose() -> None:
         try:
-            home_page_compose_next(member=member)
+            home_page_compose_next(member=member, only_if_stored=only_if_stored)
         except Exception:
             logger.exception("the next homepage of member %s was not composed", member.pk)
 
     response._resource_closers.append(compose)
-
-
-def home_page_compose_next(*, member: Member, now: dt.datetime | None = None) -> bool:
-    """Compose the member's homepage as of now and store it for their next page view; False
-    when such a page is never stored (no active run, or exploration in their variant)."""
-    now = now or timezone.now()
-    # The pages `home_page_for_member` gives no digest, known before composing one for nothing.
-    state = serving_state()
-    experiment = experiment_running(experiments=state.experiments, now=now)
-    if state.run_id is None or (experiment is not None and experiment.exploration_share > 0):
-        return False
-    page = home_page_serve(member=member, now=now)
-    if page.digest is None:
-        return False
-    composed_page_store(
-        member_id=member.pk, digest=page.digest, composed_at=now, carousels=page.carousels
-    )
-    return True

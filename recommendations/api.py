@@ -187,10 +187,9 @@ class EventsView(APIView):
                 )
             else:
                 results[index] = _invalid_result(index, raw, serializer.errors)
+        member = request_member(request)
         if parsed:
-            outcomes = events_ingest(
-                member=request_member(request), events=[event for _, event in parsed]
-            )
+            outcomes = events_ingest(member=member, events=[event for _, event in parsed])
             for (index, _), outcome in zip(parsed, outcomes, strict=True):
                 results[index] = {
                     "index": index,
@@ -206,7 +205,12 @@ class EventsView(APIView):
             "rejected": sum(r["status"] == REJECTED for r in results),
             "results": results,
         }
-        return Response(EventBatchResultSerializer(body).data)
+        response = Response(EventBatchResultSerializer(body).data)
+        if body["accepted"]:
+            # Clicks and activity change the member's next homepage; compose it again if they
+            # are browsing (their enrolments and the like also do, from `member_refresh`).
+            next_page_compose_after_response(response, member=member, only_if_stored=True)
+        return response
 
 
 def _invalid_result(index: int, raw: object, errors: dict) -> dict:

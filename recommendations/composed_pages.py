@@ -107,6 +107,19 @@ def stored_page_servable(
     return 0 <= age <= max_age
 
 
+def composed_page_servable_exists(*, member_id: int, now: dt.datetime) -> bool:
+    """Whether the member has a stored page young enough to be served at `now`."""
+    max_age = composed_page_max_age()
+    return (
+        max_age > 0
+        and ComposedPage.objects.filter(
+            member_id=member_id,
+            composed_at__gte=now - dt.timedelta(seconds=max_age),
+            composed_at__lte=now,
+        ).exists()
+    )
+
+
 def layout_dumps(carousels: Sequence[Carousel]) -> bytes:
     return orjson.dumps(
         [

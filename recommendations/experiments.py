@@ -32,6 +32,7 @@ from recommendations.assignment import (
     experiment_running,
     variant_for_member,
 )
+from recommendations.composed_pages import composed_page_servable_exists, composed_page_store
 from recommendations.models import (
     Experiment,
     ExperimentAssignment,
@@ -83,6 +84,30 @@ def home_page_serve(
         page_view_id=page_view_id,
         reuse_composed=reuse_composed,
     )
+
+
+def home_page_compose_next(
+    *, member: Member, now: dt.datetime | None = None, only_if_stored: bool = False
+) -> bool:
+    """Compose the member's homepage as of now and store it for their next page view
+    (`composed_pages`); False when nothing was stored: such a page is never stored (no active
+    run, or exploration in their variant), or, with `only_if_stored`, the member has no stored
+    page young enough to be served (they are not browsing: composing would be for nothing)."""
+    now = now or timezone.now()
+    # The pages `home_page_for_member` gives no digest, known before composing one for nothing.
+    state = serving_state()
+    experiment = experiment_running(experiments=state.experiments, now=now)
+    if state.run_id is None or (experiment is not None and experiment.exploration_share > 0):
+        return False
+    if only_if_stored and not composed_page_servable_exists(member_id=member.pk, now=now):
+        return False
+    page = home_page_serve(member=member, now=now)
+    if page.digest is None:
+        return False
+    composed_page_store(
+        member_id=member.pk, digest=page.digest, composed_at=now, carousels=page.carousels
+    )
+    return True
 
 
 def experiment_variants_problems(*, variants: Sequence[tuple[str, str, int, bool]]) -> list[str]:

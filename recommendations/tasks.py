@@ -2,6 +2,8 @@
 
 import logging
 
+from members.models import Member
+from recommendations.experiments import home_page_compose_next
 from recommendations.pipeline import TrainingRunBusy, precompute_resume, training_run_execute
 from recommendations.precompute import member_recommendations_refresh
 from recommendations.precompute import precompute_shard as shard_compute
@@ -28,7 +30,17 @@ def precompute_shard(run_id: int, first_member_id: int, last_member_id: int) -> 
 
 
 def member_refresh(member_id: int) -> bool:
-    return member_recommendations_refresh(member_id=member_id)
+    refreshed = member_recommendations_refresh(member_id=member_id)
+    if refreshed:
+        # The new row changes the member's next homepage: compose it again if they are
+        # browsing (see composed_pages). The row stands whatever happens here.
+        try:
+            member = Member.objects.select_related("title", "industry").filter(pk=member_id).first()
+            if member is not None:
+                home_page_compose_next(member=member, only_if_stored=True)
+        except Exception:
+            logger.exception("the next homepage of member %s was not composed", member_id)
+    return refreshed
 
 
 def precompute_resume_missing() -> int:

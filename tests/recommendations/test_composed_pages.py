@@ -12,23 +12,26 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from rest_framework.test import APIRequestFactory, force_authenticate
 
 from catalog.card_cache import card_cache
-from members.models import FollowedSkill
-from recommendations import after_response
-from recommendations.after_response import home_page_compose_next
+from catalog.models import Course
+from members.models import Enrolment, FollowedSkill, Member
+from recommendations import after_response, tasks
+from recommendations.api import EventsView
 from recommendations.composed_pages import (
     composed_page_store,
     layout_dumps,
     layout_loads,
     page_digest,
 )
-from recommendations.experiments import home_page_serve
+from recommendations.experiments import home_page_compose_next, home_page_serve
 from recommendations.models import (
     ComposedPage,
     Dismissal,
     ExperimentAssignment,
     FeedbackEvent,
+    MemberRecommendations,
     TrainingRun,
 )
 from recommendations.pipeline import training_run_execute
@@ -43,6 +46,7 @@ from tests.factories import EnrolmentFactory
 from tests.recommendations.test_after_response import _close, _served
 from tests.recommendations.test_experiments import _experiment
 from tests.recommendations.test_home import _new_analyst
+from tests.recommendations.test_pipeline import demo  # noqa: F401 (a fixture)
 
 NOW = dt.datetime(2026, 12, 2, 9, 0, tzinfo=dt.UTC)
 
@@ -323,7 +327,7 @@ def test_a_failed_composition_is_logged_and_the_impressions_stand(served, monkey
     def refuse(**kwargs):
         raise RuntimeError("out of memory")
 
-    monkeypatch.setattr(after_response, "home_page_serve", refuse)
+    monkeypatch.setattr(after_response, "home_page_compose_next", refuse)
     with caplog.at_level(logging.ERROR, logger="recommendations.after_response"):
         response = _served(member)
         _close(response)
@@ -463,3 +467,141 @@ def test_a_page_view_runs_two_statements_before_its_response_and_four_after(serv
         "INSERT INTO",
     ]
     assert "recommendations_composedpage" in after.captured_queries[3]["sql"]
+
+
+def _events_posted(member, events):
+    request = APIRequestFactory().post("/api/v1/events/", {"events": events}, format="json")
+    force_authenticate(request, user=member.user)
+    response = EventsView.as_view()(request)
+    response.render()
+    return response
+
+
+@postgresql_only
+def test_an_accepted_event_batch_composes_the_next_page_of_a_browsing_member(served):
+    member = _new_analyst(served, "SQL", "Python")
+    shown = _served(member)
+    _close(shown)
+    before = ComposedPage.objects.get(member=member)
+    card = shown.data["carousels"][0]["courses"][0]["course"]["id"]
+
+    response = _events_posted(
+        member,
+        [
+            {
+                "event_id": str(uuid.uuid4()),
+                "type": "click",
+                "course_id": card,
+                "page_view_id": shown.data["page_view_id"],
+            }
+        ],
+    )
+    assert response.data["accepted"] == 1
+    assert bytes(ComposedPage.objects.get(member=member).digest) == bytes(before.digest)
+    _close(response)
+
+    after = ComposedPage.objects.get(member=member)
+    # Composed from the click: the page the next page view composes.
+    live = home_page_for_member(member=member, now=after.composed_at)
+    assert bytes(after.digest) == live.digest != bytes(before.digest)
+    assert bytes(after.layout) == layout_dumps(live.carousels)
+
+
+@postgresql_only
+def test_an_event_batch_composes_nothing_for_a_member_not_browsing(served):
+    member = _new_analyst(served, "SQL", "Python")
+    course = served["courses"]["Advanced SQL for Analysts"]
+
+    enrol = {"event_id": str(uuid.uuid4()), "type": "enrol", "course_id": course.pk}
+    _close(_events_posted(member, [enrol]))
+
+    assert Enrolment.objects.filter(member=member, course=course).exists()
+    assert not ComposedPage.objects.exists()
+
+
+@postgresql_only
+def test_a_batch_with_nothing_accepted_composes_nothing(served):
+    member = _new_analyst(served, "SQL", "Python")
+    _close(_served(member))
+    before = ComposedPage.objects.get(member=member)
+
+    response = _events_posted(
+        member, [{"event_id": str(uuid.uuid4()), "type": "enrol", "course_id": 10**9}]
+    )
+    assert response.data["rejected"] == 1
+    _close(response)
+
+    assert ComposedPage.objects.get(member=member).composed_at == before.composed_at
+
+
+def test_a_stored_page_older_than_its_age_is_not_recomposed(served):
+    member = _new_analyst(served, "SQL", "Python")
+    home_page_compose_next(member=member, now=NOW)
+
+    assert not home_page_compose_next(
+        member=member, now=NOW + dt.timedelta(seconds=601), only_if_stored=True
+    )
+    assert home_page_compose_next(
+        member=member, now=NOW + dt.timedelta(seconds=600), only_if_stored=True
+    )
+    assert ComposedPage.objects.get(member=member).composed_at == NOW + dt.timedelta(seconds=600)
+
+
+@pytest.fixture
+def learned(request):
+    """The demo data with an active learned run: member rows are refreshed by a task."""
+    request.getfixturevalue("demo")
+    run = training_run_execute(trigger="test")
+    assert run.kind == TrainingRun.Kind.LEARNED
+    snapshot_forget()
+    return Member.objects.filter(enrolments__isnull=False).distinct().order_by("pk")
+
+
+def _enrol_in_a_new_course(member) -> None:
+    taken = member.enrolments.values_list("course_id", flat=True)
+    course = Course.objects.exclude(pk__in=taken).order_by("pk").first()
+    Enrolment.objects.create(member=member, course=course, enrolled_at=timezone.now())
+
+
+def test_a_refreshed_row_composes_the_next_page_of_a_browsing_member(learned):
+    member = learned.select_related("title", "industry").first()
+    home_page_compose_next(member=member)
+    before = ComposedPage.objects.get(member=member)
+    _enrol_in_a_new_course(member)
+
+    assert tasks.member_refresh(member.pk) is True
+
+    after = ComposedPage.objects.get(member=member)
+    live = home_page_for_member(member=member, now=after.composed_at)
+    assert bytes(after.digest) == live.digest != bytes(before.digest)
+    assert bytes(after.layout) == layout_dumps(live.carousels)
+
+
+def test_a_refreshed_row_composes_nothing_for_a_member_not_browsing(learned):
+    member = learned.first()
+    _enrol_in_a_new_course(member)
+
+    assert tasks.member_refresh(member.pk) is True
+
+    assert not ComposedPage.objects.exists()
+
+
+def test_a_failed_composition_after_a_refresh_is_logged_and_the_row_stands(
+    learned, monkeypatch, caplog
+):
+    member = learned.first()
+    home_page_compose_next(member=member)
+    _enrol_in_a_new_course(member)
+
+    def refuse(**kwargs):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(tasks, "home_page_compose_next", refuse)
+    with caplog.at_level(logging.ERROR, logger="recommendations.tasks"):
+        assert tasks.member_refresh(member.pk) is True
+
+    [record] = [r for r in caplog.records if r.name == "recommendations.tasks"]
+    assert record.getMessage() == f"the next homepage of member {member.pk} was not composed"
+    assert MemberRecommendations.objects.get(member=member).computed_at > (
+        ComposedPage.objects.get(member=member).composed_at
+    )
