@@ -146,6 +146,16 @@ class PageQuerySerializer(serializers.Serializer):
     )
 
 
+class _SlugField(serializers.SlugRelatedField):
+    """A slug looked up in the database, refusing what PostgreSQL cannot compare (a NUL
+    character raised a server error instead of the field error)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data)
+        return super().to_internal_value(data)
+
+
 class CourseListQuerySerializer(PageQuerySerializer):
     q = serializers.CharField(
         required=False, default="", allow_blank=True, max_length=200, help_text="Search words."
@@ -153,7 +163,7 @@ class CourseListQuerySerializer(PageQuerySerializer):
     skill = serializers.CharField(
         required=False, max_length=140, help_text="A skill's slug (see /api/v1/skills/)."
     )
-    category = serializers.SlugRelatedField(
+    category = _SlugField(
         required=False,
         slug_field="slug",
         queryset=Category.objects.all(),

@@ -54,6 +54,9 @@ def test_course_search_by_synonym(anon, world):
     [
         ({"skill": "cobol"}, "skill", "No skill has the slug “cobol”."),
         ({"category": "nope"}, "category", "Object with slug=nope does not exist."),
+        ({"category": "de\x00sign"}, "category", "Object with slug=de\x00sign does not exist."),
+        ({"skill": "s\x00ql"}, "skill", "Null characters are not allowed."),
+        ({"q": "s\x00ql"}, "q", "Null characters are not allowed."),
         ({"level": "expert"}, "level", '"expert" is not a valid choice.'),
         ({"page_size": "101"}, "page_size", "Ensure this value is less than or equal to 100."),
         ({"page": "0"}, "page", "Ensure this value is greater than or equal to 1."),
