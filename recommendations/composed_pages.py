@@ -103,21 +103,25 @@ def stored_page_servable(
     `max_age` seconds ago (and not after `now`)."""
     if stored is None or stored.digest != digest:
         return False
-    age = (now - stored.composed_at).total_seconds()
-    return 0 <= age <= max_age
+    return _young_enough(stored.composed_at, now=now, max_age=max_age)
 
 
 def composed_page_servable_exists(*, member_id: int, now: dt.datetime) -> bool:
     """Whether the member has a stored page young enough to be served at `now`."""
     max_age = composed_page_max_age()
-    return (
-        max_age > 0
-        and ComposedPage.objects.filter(
-            member_id=member_id,
-            composed_at__gte=now - dt.timedelta(seconds=max_age),
-            composed_at__lte=now,
-        ).exists()
+    if max_age <= 0:
+        return False
+    composed_at = (
+        ComposedPage.objects.filter(member_id=member_id)
+        .values_list("composed_at", flat=True)
+        .first()
     )
+    return composed_at is not None and _young_enough(composed_at, now=now, max_age=max_age)
+
+
+def _young_enough(composed_at: dt.datetime, *, now: dt.datetime, max_age: int) -> bool:
+    age = (now - composed_at).total_seconds()
+    return 0 <= age <= max_age
 
 
 def layout_dumps(carousels: Sequence[Carousel]) -> bytes:
