@@ -94,12 +94,14 @@ def home_page_compose_next(
     run, or exploration in their variant), or, with `only_if_stored`, the member has no stored
     page young enough to be served (they are not browsing: composing would be for nothing)."""
     now = now or timezone.now()
+    # First: a worker that has not loaded the serving state (a qcluster worker refreshing the
+    # row of a member who is not browsing) need not load it.
+    if only_if_stored and not composed_page_servable_exists(member_id=member.pk, now=now):
+        return False
     # The pages `home_page_for_member` gives no digest, known before composing one for nothing.
     state = serving_state()
     experiment = experiment_running(experiments=state.experiments, now=now)
     if state.run_id is None or (experiment is not None and experiment.exploration_share > 0):
-        return False
-    if only_if_stored and not composed_page_servable_exists(member_id=member.pk, now=now):
         return False
     page = home_page_serve(member=member, now=now)
     if page.digest is None:
