@@ -82,7 +82,7 @@ class RecommendationsView(APIView):
         data = query_params(request, RecommendationsQuerySerializer)
         member = request_member(request)
         page = api_selectors.home_page_trim(
-            page=home_page_serve(member=member, reuse_composed=True),
+            page=home_page_serve(member=member, reuse_composed=True, mark_pending=True),
             reason=data.get("reason"),
             limit=data["limit"],
         )

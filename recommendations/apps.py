@@ -66,16 +66,21 @@ class RecommendationsConfig(AppConfig):
     name = "recommendations"
 
     def ready(self) -> None:
+        from django.core.signals import request_finished
         from django.db.models.signals import post_delete, post_save
 
         from members.signals import member_activity_changed
         from recommendations.models import Experiment, ExperimentVariant
+        from recommendations.page_views import page_views_pending_release
 
         post_migrate.connect(
             retrain_schedule_ensure, sender=self, dispatch_uid="recommendations.retrain_schedule"
         )
         member_activity_changed.connect(
             member_refresh_enqueue, dispatch_uid="recommendations.member_refresh"
+        )
+        request_finished.connect(
+            page_views_pending_release, dispatch_uid="recommendations.page_views_pending"
         )
         for model in (Experiment, ExperimentVariant):
             for name, signal in (("save", post_save), ("delete", post_delete)):

@@ -63,15 +63,20 @@ def home_page_serve(
     now: dt.datetime | None = None,
     page_view_id: uuid.UUID | None = None,
     reuse_composed: bool = False,
+    mark_pending: bool = False,
 ) -> HomePage:
     """The homepage a member gets: their variant's, inside a running experiment, else the
-    default one (exactly `home_page_for_member(member=member)`). `reuse_composed`: see
-    `home_page_for_member`."""
+    default one (exactly `home_page_for_member(member=member)`). `reuse_composed` and
+    `mark_pending`: see `home_page_for_member`."""
     now = now or timezone.now()
     experiment = experiment_running(experiments=serving_state().experiments, now=now)
     if experiment is None:
         return home_page_for_member(
-            member=member, now=now, page_view_id=page_view_id, reuse_composed=reuse_composed
+            member=member,
+            now=now,
+            page_view_id=page_view_id,
+            reuse_composed=reuse_composed,
+            mark_pending=mark_pending,
         )
     variant = experiment_variant_assign(experiment=experiment, member=member, now=now)
     return home_page_for_member(
@@ -83,6 +88,7 @@ def home_page_serve(
         max_carousels=settings.EXPERIMENTS["MAX_CAROUSELS"],
         page_view_id=page_view_id,
         reuse_composed=reuse_composed,
+        mark_pending=mark_pending,
     )
 
 

@@ -9,11 +9,15 @@ wait, that click finds no impression and is refused.
 On PostgreSQL the serving worker holds a session advisory lock on the page view from before the
 response until the impressions are committed; a reader that finds no impression takes the same
 lock in shared mode, waiting at most `IMPRESSIONS_WAIT_SECONDS`, and looks again. The lock dies
-with the worker's database session, so a killed worker never leaves readers waiting. Elsewhere
+with the worker's database session, so a killed worker never leaves readers waiting. The
+homepage and the recommendations API take it in the statement that reads the member's inputs
+(`member_serving_inputs`), which saves a round trip of its own; a request that fails before its
+impressions are handed over releases it when it finishes (`page_views_pending_release`). Elsewhere
 (SQLite: the demo and local tests) impressions are written before the response, and nothing is
 ever in flight.
 """
 
+import threading
 import uuid
 
 from django.conf import settings
@@ -29,15 +33,66 @@ def impressions_deferrable() -> bool:
     return connection.vendor == "postgresql"
 
 
+# The page views this thread holds pending: their lock keys. A thread serves one request at a
+# time, and each page view it marks is cleared, or released when its request finishes.
+_held = threading.local()
+
+
+def _held_keys() -> set[int]:
+    keys = getattr(_held, "keys", None)
+    if keys is None:
+        keys = _held.keys = set()
+    return keys
+
+
 def page_view_pending_mark(page_view_id: uuid.UUID) -> None:
-    """Hold the page view's lock until `page_view_pending_clear`; call before the response."""
+    """Hold the page view's lock until `page_view_pending_clear`; call before the response.
+    Nothing to do when this request holds it already (`page_view_pending_lock_key`)."""
+    key = _lock_key(page_view_id)
+    if key in _held_keys():
+        return
     with prepared_cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s)", [_lock_key(page_view_id)])
+        cursor.execute("SELECT pg_advisory_lock(%s)", [key])
+    _held_keys().add(key)
+
+
+def page_view_pending_lock_key(page_view_id: uuid.UUID) -> int:
+    """The lock key for a statement that takes the page view's lock itself (`SELECT
+    pg_advisory_lock(key)`, session level). It counts as held from now on, even if that
+    statement fails (a session lock taken by a statement that then fails stays taken): run
+    the statement next, then hand the page view to `page_view_pending_mark` and
+    `page_view_pending_clear` as usual."""
+    key = _lock_key(page_view_id)
+    _held_keys().add(key)
+    return key
 
 
 def page_view_pending_clear(page_view_id: uuid.UUID) -> None:
+    key = _lock_key(page_view_id)
+    _held_keys().discard(key)
     with prepared_cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_unlock(%s)", [_lock_key(page_view_id)])
+        cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+
+def page_views_pending_release(**kwargs) -> None:
+    """`request_finished`: release what the request still holds. A page view the request
+    marked but never handed to its impressions' write (the view failed after reading the
+    member's inputs) would otherwise stay locked as long as the connection lives."""
+    keys = _held_keys()
+    if not keys:
+        return
+    held = sorted(keys)
+    keys.clear()
+    # Closed (an error, or its age): the locks ended with the session; do not open a new one.
+    if connection.connection is None:
+        return
+    try:
+        with connection.cursor() as cursor:
+            for key in held:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+    except DatabaseError:
+        # A broken connection is closed at the end of the request; the locks end with it.
+        pass
 
 
 def impression_of_page_view(

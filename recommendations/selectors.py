@@ -37,7 +37,7 @@ from recommendations.models import (
     MemberRecommendations,
     ReasonFeedback,
 )
-from recommendations.page_views import impression_of_page_view
+from recommendations.page_views import impression_of_page_view, page_view_pending_lock_key
 from recommendations.pipeline import RulesSnapshot
 from recommendations.ranking import ActiveRanker, ranker_page_scores
 from recommendations.services import ShownCourse, shown_course_of_impression
@@ -271,6 +271,7 @@ def home_page_for_member(
     max_carousels: int | None = None,
     page_view_id: uuid.UUID | None = None,
     reuse_composed: bool = False,
+    mark_pending: bool = False,
 ) -> HomePage:
     """The member's carousels, one per reason, each course under its best (argmax) reason.
 
@@ -286,6 +287,10 @@ def home_page_for_member(
     With `reuse_composed`, the member's stored next page (`composed_pages`) is served when it
     was composed from exactly what this page would be. The page's `digest` says what it was
     composed from (None: a page that is never stored).
+
+    `mark_pending`: the page view is marked pending (`page_views`) in the statement that reads
+    the member's inputs, for a view that writes its impressions after the response
+    (`impressions_log_after_response`): one round trip fewer before the response.
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown homepage strategy {strategy!r}")
@@ -301,11 +306,13 @@ def home_page_for_member(
 
     # Whole days: the counts are kept per day (see CourseFeedbackDay).
     window_start = timezone.localdate(now) - dt.timedelta(days=config["DISCOUNT_WINDOW_DAYS"])
+    page_view_id = page_view_id or uuid.uuid4()
     inputs = member_serving_inputs(
         member_id=member.pk,
         window_start=window_start,
         discount_threshold=config["DISCOUNT_THRESHOLD"],
         with_learned=uses_learned,
+        pending_page_view_id=page_view_id if mark_pending else None,
     )
     followed_rows, profile_rows = inputs.followed, inputs.profile
     enrolment_rows, dismissed_ids = inputs.enrolled, inputs.dismissed
@@ -333,9 +340,7 @@ def home_page_for_member(
                 variant_id=variant_id,
                 catalog_revision=inputs.catalog_revision,
             )
-            return HomePage(
-                page_view_id=page_view_id or uuid.uuid4(), carousels=carousels, digest=digest
-            )
+            return HomePage(page_view_id=page_view_id, carousels=carousels, digest=digest)
 
     skill_names = {skill_id: name for skill_id, name in followed_rows}
     skill_names.update({skill_id: name for skill_id, _, name in profile_rows})
@@ -551,7 +556,6 @@ def home_page_for_member(
             },
             now=now,
         )
-    page_view_id = page_view_id or uuid.uuid4()
     if exploration_share > 0 and carousels:
         carousels = _explored(
             carousels,
@@ -589,13 +593,22 @@ class MemberServingInputs:
 
 
 def member_serving_inputs(
-    *, member_id: int, window_start: dt.date, discount_threshold: int, with_learned: bool
+    *,
+    member_id: int,
+    window_start: dt.date,
+    discount_threshold: int,
+    with_learned: bool,
+    pending_page_view_id: uuid.UUID | None = None,
 ) -> MemberServingInputs:
     """The member's skills, courses, precomputed row and feedback counts for one page view.
 
     Ties in every ordering go to the lower id, so both database paths agree row for row. Only
     discounted courses come back: a member who visits often has thousands of shown courses,
     and the others would multiply their scores by 1.
+
+    `pending_page_view_id`: on PostgreSQL the same statement marks that page view pending
+    (`page_views`), as `page_view_pending_mark` would with a round trip of its own. Elsewhere
+    impressions are written before the response and nothing is marked.
     """
     if connection.vendor == "postgresql":
         return _member_serving_inputs_postgresql(
@@ -603,6 +616,7 @@ def member_serving_inputs(
             window_start=window_start,
             discount_threshold=discount_threshold,
             with_learned=with_learned,
+            pending_page_view_id=pending_page_view_id,
         )
     return _member_serving_inputs_portable(
         member_id=member_id,
@@ -617,8 +631,7 @@ def member_serving_inputs(
 # plus building its SQL and converting its rows in Python. Lists come back as JSON or arrays,
 # which psycopg decodes in C. Skill names are looked up per skill: as a join, the prepared
 # (generic) plan hashes the whole skills table for a member's handful of skills.
-_MEMBER_INPUTS_SQL = """
-SELECT
+_MEMBER_INPUTS_COLUMNS = """\
     (SELECT json_agg(
             json_build_array(f.skill_id, (SELECT name FROM catalog_skill WHERE id = f.skill_id))
             ORDER BY f.followed_at DESC, f.skill_id)
@@ -644,7 +657,8 @@ SELECT
     (SELECT revision FROM catalog_catalogrevision WHERE id = 1),
     page.digest,
     page.composed_at,
-    page.layout
+    page.layout"""
+_MEMBER_INPUTS_FROM = """
 FROM (
     SELECT array_agg(course_id ORDER BY course_id) AS ids,
         array_agg(impressions ORDER BY course_id) AS impressions
@@ -658,21 +672,33 @@ FROM (
 ) AS discounted
 LEFT JOIN recommendations_composedpage page ON page.member_id = %(member)s
 """
+_MEMBER_INPUTS_SQL = f"SELECT\n{_MEMBER_INPUTS_COLUMNS},\n    NULL{_MEMBER_INPUTS_FROM}"
+# The same, marking a page view pending (`page_views`): its lock is taken with the reads.
+_MEMBER_INPUTS_MARKING_SQL = (
+    f"SELECT\n{_MEMBER_INPUTS_COLUMNS},\n    pg_advisory_lock(%(pending)s){_MEMBER_INPUTS_FROM}"
+)
 
 
 def _member_serving_inputs_postgresql(
-    *, member_id: int, window_start: dt.date, discount_threshold: int, with_learned: bool
+    *,
+    member_id: int,
+    window_start: dt.date,
+    discount_threshold: int,
+    with_learned: bool,
+    pending_page_view_id: uuid.UUID | None = None,
 ) -> MemberServingInputs:
+    params = {
+        "member": member_id,
+        "window_start": window_start,
+        "threshold": discount_threshold,
+        "learned": with_learned,
+    }
+    statement = _MEMBER_INPUTS_SQL
+    if pending_page_view_id is not None:
+        params["pending"] = page_view_pending_lock_key(pending_page_view_id)
+        statement = _MEMBER_INPUTS_MARKING_SQL
     with prepared_cursor() as cursor:
-        cursor.execute(
-            _MEMBER_INPUTS_SQL,
-            {
-                "member": member_id,
-                "window_start": window_start,
-                "threshold": discount_threshold,
-                "learned": with_learned,
-            },
-        )
+        cursor.execute(statement, params)
         (
             followed,
             profile,
@@ -686,6 +712,7 @@ def _member_serving_inputs_postgresql(
             composed_digest,
             composed_at,
             composed_layout,
+            _,  # the lock's (void) result, or NULL
         ) = cursor.fetchone()
     return MemberServingInputs(
         followed=[(skill_id, name) for skill_id, name in followed or []],

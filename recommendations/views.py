@@ -33,7 +33,7 @@ from recommendations.services import (
 def home(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         member = member_get_or_create_for_user(user=request.user)
-        page = home_page_serve(member=member, reuse_composed=True)
+        page = home_page_serve(member=member, reuse_composed=True, mark_pending=True)
     else:
         member = None
         page = home_page_for_visitor()

@@ -1,12 +1,15 @@
 """A click sent while its page's impressions are still being written, by another worker, after
 that page's response: it waits for them (PostgreSQL), within a limit."""
 
+import datetime as dt
 import threading
 import time
 import uuid
 
 import pytest
+from django.core.signals import request_finished
 from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from recommendations.events import EventInput, events_ingest
@@ -15,8 +18,9 @@ from recommendations.page_views import (
     impression_of_page_view,
     page_view_pending_clear,
     page_view_pending_mark,
+    page_views_pending_release,
 )
-from recommendations.selectors import shown_course_of_page_view
+from recommendations.selectors import member_serving_inputs, shown_course_of_page_view
 from recommendations.services import ShownCourse, click_log, impressions_log
 from tests.factories import CourseFactory, MemberFactory
 
@@ -251,3 +255,102 @@ def test_where_a_page_view_showed_a_course_is_the_members_own_impression():
         is None
     )
     assert shown_course_of_page_view(member=member, page_view_id=None, course_id=course.pk) is None
+
+
+def _pending_in_thread(action):
+    """Runs `action` in a thread of its own (another worker's database session)."""
+    errors = []
+
+    def run():
+        try:
+            action()
+        except Exception as error:  # surfaced in the test's thread
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(10)
+    assert not errors, errors
+
+
+def _pending_lock_held(page_view_id: uuid.UUID) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            " AND ((classid::bigint << 32) | objid::bigint) = %s",
+            [page_view_id.int & (2**63 - 1)],
+        )
+        return cursor.fetchone()[0] > 0
+
+
+def _inputs_marking(member_id: int, page_view_id: uuid.UUID) -> None:
+    member_serving_inputs(
+        member_id=member_id,
+        window_start=dt.date(2026, 1, 1),
+        discount_threshold=3,
+        with_learned=True,
+        pending_page_view_id=page_view_id,
+    )
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_the_inputs_statement_marks_the_page_view_and_marking_again_costs_nothing():
+    member = MemberFactory()
+    page_view_id = uuid.uuid4()
+    seen = {}
+
+    def serve():
+        _inputs_marking(member.pk, page_view_id)
+        seen["after inputs"] = _pending_lock_held(page_view_id)
+        with CaptureQueriesContext(connection) as marking:
+            page_view_pending_mark(page_view_id)
+        seen["mark statements"] = len(marking)
+        page_view_pending_clear(page_view_id)
+        seen["after clear"] = _pending_lock_held(page_view_id)
+
+    _pending_in_thread(serve)
+    assert seen == {"after inputs": True, "mark statements": 0, "after clear": False}
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_request_that_never_hands_its_page_view_over_releases_it_when_it_finishes():
+    member = MemberFactory()
+    page_view_id = uuid.uuid4()
+    seen = {}
+
+    def failed_request():
+        _inputs_marking(member.pk, page_view_id)
+        seen["before"] = _pending_lock_held(page_view_id)
+        # What the handler sends once the (error) response is closed.
+        request_finished.send(sender=None)
+        seen["after"] = _pending_lock_held(page_view_id)
+        # Nothing left to release: the next request sends no statement for it.
+        with CaptureQueriesContext(connection) as released:
+            page_views_pending_release()
+        seen["statements"] = len(released)
+
+    _pending_in_thread(failed_request)
+    assert seen == {"before": True, "after": False, "statements": 0}
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_closed_connection_took_its_locks_along_and_is_not_reopened_to_release_them():
+    member = MemberFactory()
+    page_view_id = uuid.uuid4()
+    seen = {}
+
+    def closed_early():
+        _inputs_marking(member.pk, page_view_id)
+        connection.close()
+        seen["held"] = _pending_lock_held(page_view_id)
+        connection.close()
+        page_views_pending_release()
+        seen["reopened"] = connection.connection is not None
+
+    _pending_in_thread(closed_early)
+    assert seen == {"held": False, "reopened": False}
