@@ -17,9 +17,9 @@ impressions are handed over releases it when it finishes (`page_views_pending_re
 ever in flight.
 """
 
-import threading
 import uuid
 
+from asgiref.local import Local
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
@@ -33,9 +33,10 @@ def impressions_deferrable() -> bool:
     return connection.vendor == "postgresql"
 
 
-# The page views this thread holds pending: their lock keys. A thread serves one request at a
-# time, and each page view it marks is cleared, or released when its request finishes.
-_held = threading.local()
+# The page views this request holds pending: their lock keys, each cleared after its
+# impressions or released when the request finishes. Local as Django's database connections
+# are: per thread, and per request context under ASGI.
+_held = Local()
 
 
 def _held_keys() -> set[int]:
