@@ -23,6 +23,7 @@ from recommendations.page_views import (
 from recommendations.selectors import member_serving_inputs, shown_course_of_page_view
 from recommendations.services import ShownCourse, click_log, impressions_log
 from tests.factories import CourseFactory, MemberFactory
+from tests.recommendations.test_after_response import _page_view_pending
 
 postgresql_only = pytest.mark.skipif(
     connection.vendor != "postgresql",
@@ -275,16 +276,6 @@ def _pending_in_thread(action):
     assert not errors, errors
 
 
-def _pending_lock_held(page_view_id: uuid.UUID) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
-            " AND ((classid::bigint << 32) | objid::bigint) = %s",
-            [page_view_id.int & (2**63 - 1)],
-        )
-        return cursor.fetchone()[0] > 0
-
-
 def _inputs_marking(member_id: int, page_view_id: uuid.UUID) -> None:
     member_serving_inputs(
         member_id=member_id,
@@ -304,12 +295,12 @@ def test_the_inputs_statement_marks_the_page_view_and_marking_again_costs_nothin
 
     def serve():
         _inputs_marking(member.pk, page_view_id)
-        seen["after inputs"] = _pending_lock_held(page_view_id)
+        seen["after inputs"] = _page_view_pending(str(page_view_id))
         with CaptureQueriesContext(connection) as marking:
             page_view_pending_mark(page_view_id)
         seen["mark statements"] = len(marking)
         page_view_pending_clear(page_view_id)
-        seen["after clear"] = _pending_lock_held(page_view_id)
+        seen["after clear"] = _page_view_pending(str(page_view_id))
 
     _pending_in_thread(serve)
     assert seen == {"after inputs": True, "mark statements": 0, "after clear": False}
@@ -324,10 +315,10 @@ def test_a_request_that_never_hands_its_page_view_over_releases_it_when_it_finis
 
     def failed_request():
         _inputs_marking(member.pk, page_view_id)
-        seen["before"] = _pending_lock_held(page_view_id)
+        seen["before"] = _page_view_pending(str(page_view_id))
         # What the handler sends once the (error) response is closed.
         request_finished.send(sender=None)
-        seen["after"] = _pending_lock_held(page_view_id)
+        seen["after"] = _page_view_pending(str(page_view_id))
         # Nothing left to release: the next request sends no statement for it.
         with CaptureQueriesContext(connection) as released:
             page_views_pending_release()
@@ -347,7 +338,7 @@ def test_a_closed_connection_took_its_locks_along_and_is_not_reopened_to_release
     def closed_early():
         _inputs_marking(member.pk, page_view_id)
         connection.close()
-        seen["held"] = _pending_lock_held(page_view_id)
+        seen["held"] = _page_view_pending(str(page_view_id))
         connection.close()
         page_views_pending_release()
         seen["reopened"] = connection.connection is not None
