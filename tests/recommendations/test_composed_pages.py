@@ -550,8 +550,10 @@ def test_a_stored_page_older_than_its_age_is_not_recomposed(served):
 
 
 @pytest.fixture
-def learned(request):
+def learned(request, db):
     """The demo data with an active learned run: member rows are refreshed by a task."""
+    # By name: a parameter would shadow the imported fixture. `db` above, so the test
+    # database is set up first when this module runs alone.
     request.getfixturevalue("demo")
     run = training_run_execute(trigger="test")
     assert run.kind == TrainingRun.Kind.LEARNED
