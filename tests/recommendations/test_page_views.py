@@ -339,7 +339,7 @@ def test_a_closed_connection_took_its_locks_along_and_is_not_reopened_to_release
         _inputs_marking(member.pk, page_view_id)
         connection.close()
         seen["held"] = _page_view_pending(str(page_view_id))
-        connection.close()
+        connection.close()  # looking opened a new one
         page_views_pending_release()
         seen["reopened"] = connection.connection is not None
 
