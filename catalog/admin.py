@@ -20,7 +20,7 @@ from catalog.models import (
 )
 from catalog.selectors import skills_with_curation_counts, taxonomy_overview
 from catalog.services import course_skills_review, skill_merge
-from catalog.tagging.chart import line_chart
+from core.charts import line_chart
 
 APPROVED = CourseSkill.Status.APPROVED
 PENDING = CourseSkill.Status.PENDING

@@ -28,7 +28,7 @@ from catalog.serializers import (
     SkillSerializer,
     paginated,
 )
-from config.api_errors import error_responses
+from core.api_errors import error_responses
 
 
 def query_params(request: Request, serializer_class: type[serializers.Serializer]) -> dict:

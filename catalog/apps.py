@@ -8,7 +8,7 @@ TAGGING_SCHEDULE_NAME = "catalog.courses_tag"
 def tagging_schedule_ensure(*, using: str = DEFAULT_DB_ALIAS, **_: object) -> None:
     from django.conf import settings
 
-    from config.schedules import schedule_ensure
+    from core.schedules import schedule_ensure
 
     schedule_ensure(
         name=TAGGING_SCHEDULE_NAME,

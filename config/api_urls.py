@@ -9,7 +9,7 @@ from django.urls import include, path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from catalog import api as catalog_api
-from config.api_errors import api_not_found
+from core.api_errors import api_not_found
 from members import api as members_api
 from recommendations import api as recommendations_api
 

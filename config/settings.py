@@ -98,7 +98,7 @@ TEMPLATES = [
         "BACKEND": "django.template.backends.jinja2.Jinja2",
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": False,
-        "OPTIONS": {"environment": "config.jinja2.environment"},
+        "OPTIONS": {"environment": "core.jinja2.environment"},
     },
 ]
 
@@ -106,10 +106,10 @@ WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
 # Each web thread keeps its connection for DB_CONN_MAX_AGE seconds. The request that opens a new
-# one pays the set-up and the hot statements' preparing (config/prepared_statements.py): a
+# one pays the set-up and the hot statements' preparing (core/prepared_statements.py): a
 # stored recommendations page took 21 ms on a new connection against 5.5 ms on a kept one. With
 # a minute, each of ten threads under load paid that once a minute. The health check
-# (config/postgresql) finds a connection the server closed, however old.
+# (core/postgresql) finds a connection the server closed, however old.
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}"),
@@ -118,21 +118,21 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Django's backend with a health check that costs no round trip (config/postgresql/base.py).
-    DATABASES["default"]["ENGINE"] = "config.postgresql"
+    # Django's backend with a health check that costs no round trip (core/postgresql/base.py).
+    DATABASES["default"]["ENGINE"] = "core.postgresql"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     (BASE_DIR / "var").mkdir(exist_ok=True)
     # The demo server and a worker share one SQLite file: wait for locks instead of failing,
     # and take the write lock when a transaction starts, so two writers queue instead of one
     # failing with "database is locked" when it upgrades a read lock.
     DATABASES["default"].setdefault("OPTIONS", {}).update(timeout=20, transaction_mode="IMMEDIATE")
-# The statements every page view runs are prepared on the server (config/prepared_statements.py);
+# The statements every page view runs are prepared on the server (core/prepared_statements.py);
 # off for a connection pooler that cannot carry prepared statements across transactions.
 DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)
-if DATABASES["default"]["ENGINE"] == "config.postgresql" and DATABASE_PREPARED_STATEMENTS:
+if DATABASES["default"]["ENGINE"] == "core.postgresql" and DATABASE_PREPARED_STATEMENTS:
     # psycopg prepares nothing while the threshold is None, Django's default. Django's own
     # cursors bind client-side and never prepare whatever the threshold: only the cursors of
-    # config/prepared_statements.py prepare.
+    # core/prepared_statements.py prepare.
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -162,7 +162,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "members/locked_out.html"
 # The page above for the site, the API's JSON error shape under /api/.
-AXES_LOCKOUT_CALLABLE = "config.api_errors.login_lockout_response"
+AXES_LOCKOUT_CALLABLE = "core.api_errors.login_lockout_response"
 # The client address is REMOTE_ADDR (axes' default), never a client-supplied X-Forwarded-For,
 # which would let anyone pick a fresh "address" per attempt. Behind a proxy that sets REMOTE_ADDR
 # to its own address, locks are effectively per username.
@@ -224,8 +224,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    # DRF's JSON, encoded by orjson (config/json_renderer.py).
-    "DEFAULT_RENDERER_CLASSES": ["config.json_renderer.OrjsonRenderer"],
+    # DRF's JSON, encoded by orjson (core/json_renderer.py).
+    "DEFAULT_RENDERER_CLASSES": ["core.json_renderer.OrjsonRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     # AnonRateThrottle only counts requests without credentials (the public catalog, tokens).
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
@@ -233,7 +233,7 @@ REST_FRAMEWORK = {
         "anon": os.environ.get("API_THROTTLE_ANON", "120/min"),
         "events": os.environ.get("API_THROTTLE_EVENTS", "120/min"),
     },
-    "EXCEPTION_HANDLER": "config.api_errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "core.api_errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "SkillPath API",

@@ -12,4 +12,4 @@ urlpatterns = [
     path("", include("members.urls")),
 ]
 
-handler500 = "config.api_errors.server_error"
+handler500 = "core.api_errors.server_error"

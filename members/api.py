@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.selectors import course_card_skills_prefetch
-from config.api_errors import error_responses
+from core.api_errors import error_responses
 from members import services
 from members.models import Industry, Member
 from members.selectors import (

@@ -29,21 +29,23 @@ from django.utils import timezone
 from catalog.imports import (
     UNKNOWN_DURATION_MINUTES,
     UNKNOWN_TEACHER,
+    SkillIndex,
+    category_get_or_create,
+    names_split,
+    skill_index_load,
+)
+from catalog.models import Category, Course
+from core.csv_import import (
     CsvHeader,
     ImportOutcome,
     RowError,
-    SkillIndex,
-    category_get_or_create,
     csv_open,
     csv_read_header,
     csv_records,
-    names_split,
-    skill_index_load,
     slug_unique,
     timestamp_parse,
     width_error,
 )
-from catalog.models import Category, Course
 from members.models import Bookmark, Enrolment, Industry, JobTitle, Member, MemberSkill
 from recommendations.models import Dismissal, FeedbackEvent
 from recommendations.services import FeedbackDelta, feedback_counts_add

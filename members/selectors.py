@@ -13,7 +13,7 @@ from django.db.models.expressions import Col
 from rest_framework.authtoken.models import Token
 
 from catalog.models import Course, Skill
-from config.prepared_statements import prepared_cursor
+from core.prepared_statements import prepared_cursor
 from members.models import (
     Bookmark,
     Enrolment,
@@ -183,7 +183,7 @@ def member_learning(*, member: Member) -> MemberLearning:
 
 # The signed-in user with their member row, its title and industry, read on every request
 # that carries an API token or a session, in one prepared statement (see
-# config/prepared_statements.py). The ORM's select_related builds the same join, but building
+# core/prepared_statements.py). The ORM's select_related builds the same join, but building
 # and planning it anew on each request cost three times what running it does. The columns come
 # from the models, and values pass through the fields' converters as the ORM's would.
 @dataclass(frozen=True)

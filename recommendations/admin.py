@@ -7,7 +7,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django_q.tasks import async_task
 
-from catalog.tagging.chart import line_chart
+from core.charts import line_chart
 from recommendations.experiments import experiment_results, experiment_variants_problems
 from recommendations.models import (
     Dismissal,

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from catalog.api import paginated_body, query_params
 from catalog.selectors import courses_in_bulk
 from catalog.serializers import PageQuerySerializer, paginated
-from config.api_errors import error_responses
+from core.api_errors import error_responses
 from members.api import request_member
 from recommendations import api_selectors
 from recommendations.after_response import (

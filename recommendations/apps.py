@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 def retrain_schedule_ensure(*, using: str = DEFAULT_DB_ALIAS, **_: object) -> None:
     from django.conf import settings
 
-    from config.schedules import schedule_ensure
+    from core.schedules import schedule_ensure
 
     schedule_ensure(
         name=RETRAIN_SCHEDULE_NAME,

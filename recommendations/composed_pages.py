@@ -32,7 +32,7 @@ import orjson
 from django.conf import settings
 from django.db import connection
 
-from config.prepared_statements import prepared_cursor
+from core.prepared_statements import prepared_cursor
 from members.models import Member
 from recommendations.models import ComposedPage
 

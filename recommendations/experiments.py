@@ -23,7 +23,7 @@ from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from catalog.tagging.chart import LineChart, line_chart
+from core.charts import LineChart, line_chart
 from members.models import Enrolment, Member
 from recommendations import engine
 from recommendations.assignment import (

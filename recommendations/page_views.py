@@ -23,7 +23,7 @@ from asgiref.local import Local
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
-from config.prepared_statements import prepared_cursor
+from core.prepared_statements import prepared_cursor
 from members.models import Member
 from recommendations.models import FeedbackEvent
 

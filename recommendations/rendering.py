@@ -111,7 +111,7 @@ def carousels_render(*, request: HttpRequest, page: HomePage) -> SafeString:
         .render({"carousels": page.carousels, "links": links})
     )
     # Safe to hand to DTL unescaped only because Jinja2 rendered it with autoescaping on
-    # (config/jinja2.py): every value in it is already escaped.
+    # (core/jinja2.py): every value in it is already escaped.
     return mark_safe(html)
 
 

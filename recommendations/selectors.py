@@ -19,7 +19,7 @@ from django.utils import timezone
 from catalog.card_cache import catalog_revision_current
 from catalog.models import Course
 from catalog.selectors import course_cards_by_id, courses_in_bulk
-from config.prepared_statements import prepared_cursor
+from core.prepared_statements import prepared_cursor
 from members.models import Enrolment, FollowedSkill, Member, MemberSkill
 from recommendations import engine
 from recommendations.composed_pages import (

@@ -12,7 +12,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from catalog.models import Course
-from config.prepared_statements import prepared_cursor
+from core.prepared_statements import prepared_cursor
 from members.models import Member
 from members.signals import member_activity_announce
 from recommendations.models import CourseFeedbackDay, Dismissal, FeedbackEvent, ReasonFeedback

@@ -214,7 +214,7 @@ def test_a_path_with_a_newline_is_a_json_404(api):
 
 
 def test_server_errors_keep_the_json_shape_under_api_and_the_page_elsewhere(rf):
-    from config.api_errors import server_error
+    from core.api_errors import server_error
 
     api = server_error(rf.get("/api/v1/recommendations/"))
     assert api.status_code == 500

@@ -5,8 +5,9 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from catalog.imports import RowError, catalog_import, timestamp_parse
+from catalog.imports import catalog_import
 from catalog.models import Category, Course, CourseSkill, Skill
+from core.csv_import import RowError, timestamp_parse
 from tests.factories import (
     CategoryFactory,
     CourseFactory,

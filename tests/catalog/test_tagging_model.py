@@ -2,7 +2,6 @@
 
 import pytest
 
-from catalog.tagging.chart import line_chart
 from catalog.tagging.evaluation import (
     cross_validate,
     fold_assignments,
@@ -11,6 +10,7 @@ from catalog.tagging.evaluation import (
     skill_coverage,
 )
 from catalog.tagging.model import LogisticTagger, NeighbourTagger, combine, tagger_build
+from core.charts import line_chart
 
 SPREADSHEETS, DATABASES, DESIGN, RARE = 1, 2, 3, 4
 

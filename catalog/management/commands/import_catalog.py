@@ -5,7 +5,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from catalog.imports import ImportFileError, catalog_import
+from catalog.imports import catalog_import
+from core.csv_import import ImportFileError
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from catalog.imports import ImportFileError
+from core.csv_import import ImportFileError
 from members.imports import InteractionImportResult, interactions_import
 
 

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection, connections
 from django.db.backends.postgresql import base as django_postgresql
 
-from config.postgresql.base import DatabaseWrapper
+from core.postgresql.base import DatabaseWrapper
 
 pytestmark = [
     pytest.mark.django_db,

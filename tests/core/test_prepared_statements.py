@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test import override_settings
 
-from config.prepared_statements import prepared_cursor
+from core.prepared_statements import prepared_cursor
 
 pytestmark = pytest.mark.django_db
 

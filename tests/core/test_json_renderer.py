@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy
 from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIClient
 
-from config.json_renderer import OrjsonRenderer
+from core.json_renderer import OrjsonRenderer
 
 MOMENT = dt.datetime(2026, 11, 22, 5, 30, 1, 250000, tzinfo=dt.UTC)
 

@@ -1,0 +1,7 @@
+"""Runtime plumbing that every app uses and none owns.
+
+Database helpers (the PostgreSQL backend, prepared statements), the API's error shape and JSON
+renderer, the Jinja2 environment, CSV reading and validation for the imports, the admin's line
+charts, and the registration of periodic tasks. A plain package, not a Django app: it has no
+models. It imports Django and the standard library, never an app of this project.
+"""
