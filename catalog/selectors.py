@@ -19,7 +19,6 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
-    Subquery,
     Value,
     When,
 )
@@ -37,6 +36,7 @@ from catalog.models import (
     TaggerEvaluation,
     TagSuggestion,
 )
+from core.queries import SubqueryCount
 
 APPROVED = CourseSkill.Status.APPROVED
 
@@ -235,21 +235,10 @@ def courses_for_skill(*, skill: Skill) -> QuerySet[Course]:
     return courses_search(query="", skill=skill)
 
 
-class _SubqueryCount(Subquery):
-    """COUNT(*) of a subquery's rows, without a GROUP BY over the outer query."""
-
-    template = "(SELECT COUNT(*) FROM (%(subquery)s) _count)"
-    output_field = IntegerField()
-
-    def __init__(self, queryset: QuerySet, **extra: object) -> None:
-        # Ordering a subquery that is only counted is wasted work for the database.
-        super().__init__(queryset.order_by(), **extra)
-
-
-def _skill_course_count() -> _SubqueryCount:
+def _skill_course_count() -> SubqueryCount:
     # A correlated count rather than Count() over a join, so unpublished courses drop out of the
     # count without dropping skills that have no courses at all.
-    return _SubqueryCount(
+    return SubqueryCount(
         CourseSkill.objects.filter(
             skill=OuterRef("pk"), status=APPROVED, course__published_at__lte=timezone.now()
         ).values("pk")
@@ -307,8 +296,8 @@ def categories_with_counts() -> QuerySet[Category]:
     category = OuterRef(OuterRef("pk"))
     courses_in_category = _published_courses().filter(_in_category(category)).values("pk")
     return Category.objects.annotate(
-        course_count=_SubqueryCount(courses_in_category),
-        skill_count=_SubqueryCount(Skill.objects.filter(category=OuterRef("pk")).values("pk")),
+        course_count=SubqueryCount(courses_in_category),
+        skill_count=SubqueryCount(Skill.objects.filter(category=OuterRef("pk")).values("pk")),
     ).order_by(Lower("name"))
 
 
@@ -343,23 +332,16 @@ def courses_in_bulk(*, course_ids: Iterable[int]) -> list[Course]:
 # Curation ---------------------------------------------------------------------------------------
 
 
-def skills_with_curation_counts(*, skills: QuerySet[Skill]) -> QuerySet[Skill]:
-    """`skills` with `course_count` (approved tags), `follower_count` and `member_count`
-    (members with the skill on their profile).
+def skills_with_tag_counts(*, skills: QuerySet[Skill]) -> QuerySet[Skill]:
+    """`skills` with `course_count`: their approved course tags.
 
-    Correlated counts rather than Count() over joins: three one-to-many joins in one query would
-    multiply each other's rows, and a changelist page stays one query however many skills.
+    A correlated count rather than Count() over a join, so more counts can be annotated beside
+    it (the members app's, in the skills changelist) without multiplying each other's rows.
     """
-    from members.models import FollowedSkill, MemberSkill
-
     return skills.annotate(
-        course_count=_SubqueryCount(
+        course_count=SubqueryCount(
             CourseSkill.objects.filter(skill=OuterRef("pk"), status=APPROVED).values("pk")
-        ),
-        follower_count=_SubqueryCount(
-            FollowedSkill.objects.filter(skill=OuterRef("pk")).values("pk")
-        ),
-        member_count=_SubqueryCount(MemberSkill.objects.filter(skill=OuterRef("pk")).values("pk")),
+        )
     )
 
 

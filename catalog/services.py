@@ -3,7 +3,6 @@
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
@@ -35,20 +34,6 @@ _STATUS_RANK = {
 }
 
 
-@dataclass(frozen=True)
-class SkillMergeResult:
-    """How many rows of each kind moved to the survivor, and how many were folded into one."""
-
-    course_tags_moved: int
-    course_tags_combined: int
-    profile_skills_moved: int
-    profile_skills_combined: int
-    follows_moved: int
-    follows_combined: int
-    synonyms_moved: int
-    related_added: int
-
-
 def _course_tag_winner(kept: CourseSkill, other: CourseSkill) -> CourseSkill:
     """The tag whose decision survives: the better status, then a taxonomist's, then confidence.
 
@@ -66,7 +51,12 @@ def _course_tag_winner(kept: CourseSkill, other: CourseSkill) -> CourseSkill:
     return other if rank(other) > rank(kept) else kept
 
 
-def _merge_course_tags(*, survivor: Skill, merged: Skill) -> tuple[int, int]:
+def course_tags_merge(*, survivor: Skill, merged: Skill) -> tuple[int, int]:
+    """Move `merged`'s course tags to `survivor`: (moved, combined into an existing tag).
+
+    Where both skills tag the same course one row is kept, with the higher confidence and the
+    better decision (see `_course_tag_winner`). Part of a skill merge (`web.services.skill_merge`).
+    """
     kept_by_course = {t.course_id: t for t in CourseSkill.objects.filter(skill=survivor)}
     moved = combined = 0
     for tag in CourseSkill.objects.filter(skill=merged):
@@ -86,64 +76,40 @@ def _merge_course_tags(*, survivor: Skill, merged: Skill) -> tuple[int, int]:
     return moved, combined
 
 
-@transaction.atomic
-def skill_merge(*, survivor: Skill, merged: Skill, actor: AbstractBaseUser) -> SkillMergeResult:
-    """Fold `merged` into `survivor` and delete it, losing no tag, follow or profile skill.
+def skills_merge_lock(*, survivor: Skill, merged: Skill) -> tuple[Skill, Skill]:
+    """Both skills of a merge, re-read and locked, so a concurrent merge or edit of either waits.
 
-    Where both skills sit on the same course or member, one row is kept: for course tags the
-    higher confidence and the better decision (see `_course_tag_winner`), for profile skills the
-    stronger weight, for follows the earlier date. `merged`'s synonyms move over and its name
-    becomes a synonym of `survivor`; related skills are unioned; `survivor` keeps its own name,
-    slug and category. Dismissals are per course, so a merge leaves them alone. The merge is
-    recorded in the admin log under `actor`.
+    Refuses unsaved skills, a skill merged into itself, and a skill deleted meanwhile. Call it
+    inside the merge's transaction.
     """
     if survivor.pk is None or merged.pk is None:
         raise ValueError("Both skills must be saved before they can be merged.")
     if survivor.pk == merged.pk:
         raise ValueError("A skill cannot be merged into itself.")
-    # Lock both rows so a concurrent merge or edit of either waits for this one.
     locked = Skill.objects.select_for_update().in_bulk([survivor.pk, merged.pk])
     if len(locked) != 2:
         raise ValueError("Both skills must still exist to be merged.")
-    survivor, merged = locked[survivor.pk], locked[merged.pk]
+    return locked[survivor.pk], locked[merged.pk]
 
-    tags_moved, tags_combined = _merge_course_tags(survivor=survivor, merged=merged)
-    # Members' rows belong to the members app; it merges them by its own rules.
-    from members.services import member_follows_merge, member_profile_skills_merge
 
-    profiles_moved, profiles_combined = member_profile_skills_merge(
-        survivor=survivor, merged=merged
-    )
-    follows_moved, follows_combined = member_follows_merge(survivor=survivor, merged=merged)
+def skill_absorb(*, survivor: Skill, merged: Skill) -> tuple[int, int]:
+    """The last step of a merge: `merged`'s synonyms and related skills go to `survivor`, then
+    `merged` is deleted and its name becomes a synonym of `survivor`.
+
+    Returns (synonyms moved, related skills added). Every row that points at `merged` must have
+    been moved before this, or the delete cascades it away.
+    """
     synonyms_moved = SkillSynonym.objects.filter(skill=merged).update(skill=survivor)
     related = set(merged.related.exclude(pk=survivor.pk).values_list("pk", flat=True))
     related -= set(survivor.related.values_list("pk", flat=True))
     survivor.related.add(*related)
 
-    merged_name, merged_pk = merged.name, merged.pk
+    merged_name = merged.name
     merged.delete()
     # After the delete: a synonym may not repeat a skill's name, and the merged name is free now.
     if not SkillSynonym.objects.filter(name__iexact=merged_name).exists():
         SkillSynonym.objects.create(skill=survivor, name=merged_name)
-
-    result = SkillMergeResult(
-        course_tags_moved=tags_moved,
-        course_tags_combined=tags_combined,
-        profile_skills_moved=profiles_moved,
-        profile_skills_combined=profiles_combined,
-        follows_moved=follows_moved,
-        follows_combined=follows_combined,
-        synonyms_moved=synonyms_moved,
-        related_added=len(related),
-    )
-    LogEntry.objects.log_actions(
-        user_id=actor.pk,
-        queryset=Skill.objects.filter(pk=survivor.pk),
-        action_flag=CHANGE,
-        change_message=f"Merged skill {merged_name!r} (id {merged_pk}) into this skill: {result}",
-        single_object=True,
-    )
-    return result
+    return synonyms_moved, len(related)
 
 
 # Tagger suggestions -----------------------------------------------------------------------------

@@ -6,7 +6,6 @@ app_name = "catalog"
 
 urlpatterns = [
     path("courses/", views.course_list, name="course_list"),
-    path("courses/<slug:slug>/", views.course_detail, name="course_detail"),
     path("skills/", views.skill_list, name="skill_list"),
     # Before skill_detail, which would otherwise take "search" for a skill's slug.
     path("skills/search/", views.skill_search, name="skill_search"),

@@ -8,18 +8,12 @@ from django.views.decorators.http import require_safe
 from catalog import selectors
 from catalog.forms import CourseFilterForm, SkillSearchForm
 from catalog.models import Course
-from members.selectors import course_activity_for_member
-from members.services import member_get_or_create_for_user
-from recommendations.selectors import courses_similar
 
 SKILL_SEARCH_LIMIT = 20
 
 
 def _page(request: HttpRequest, courses: QuerySet[Course]) -> Page:
     return Paginator(courses, settings.CATALOG_PAGE_SIZE).get_page(request.GET.get("page"))
-
-
-SIMILAR_SHOWN = 6
 
 
 @require_safe
@@ -40,24 +34,6 @@ def course_list(request: HttpRequest) -> HttpResponse:
     return render(
         request, "catalog/course_list.html", {"form": form, "page": _page(request, courses)}
     )
-
-
-@require_safe
-def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    course = selectors.course_get_by_slug(slug=slug, include_unpublished=request.user.is_staff)
-    if course is None:
-        raise Http404("No such course.")
-    member = (
-        member_get_or_create_for_user(user=request.user) if request.user.is_authenticated else None
-    )
-    context = {
-        "course": course,
-        "skills": selectors.course_approved_skills(course=course),
-        "member": member,
-        "activity": course_activity_for_member(member=member, course=course) if member else None,
-        "similar": [item.course for item in courses_similar(course=course, limit=SIMILAR_SHOWN)],
-    }
-    return render(request, "catalog/course_detail.html", context)
 
 
 @require_safe

@@ -1,14 +1,15 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from recommendations import views as recommendation_views
+from web import views as web_views
 
 urlpatterns = [
-    path("", recommendation_views.home, name="home"),
+    path("", web_views.home, name="home"),
     path("admin/", admin.site.urls),
     path("api/", include("config.api_urls")),
     path("recommendations/", include("recommendations.urls")),
     path("", include("catalog.urls")),
+    path("", include("web.urls")),
     path("", include("members.urls")),
 ]
 

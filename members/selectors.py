@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import connection, router
-from django.db.models import Count, F, Model
+from django.db.models import Count, F, Model, OuterRef, QuerySet
 from django.db.models.expressions import Col
 from rest_framework.authtoken.models import Token
 
 from catalog.models import Course, Skill
 from core.prepared_statements import prepared_cursor
+from core.queries import SubqueryCount
 from members.models import (
     Bookmark,
     Enrolment,
@@ -282,3 +283,15 @@ def user_with_member(*, user_id: int) -> AbstractBaseUser | None:
     """The user with this id and their member (title, industry) loaded; None if unknown."""
     found = _signed_in_read(by_token=False, value=user_id)
     return None if found is None else found[0]
+
+
+def skills_with_member_counts(*, skills: QuerySet[Skill]) -> QuerySet[Skill]:
+    """`skills` with `follower_count` and `member_count` (members with the skill on their
+    profile), as correlated counts: a changelist page stays one query however many skills.
+    """
+    return skills.annotate(
+        follower_count=SubqueryCount(
+            FollowedSkill.objects.filter(skill=OuterRef("pk")).values("pk")
+        ),
+        member_count=SubqueryCount(MemberSkill.objects.filter(skill=OuterRef("pk")).values("pk")),
+    )

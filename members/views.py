@@ -235,7 +235,7 @@ def _course_activity_action(
         course = course_get_by_slug(slug=slug, include_unpublished=request.user.is_staff)
         if course is None:
             raise Http404("No such course.")
-        course_url = reverse("catalog:course_detail", args=[course.slug])
+        course_url = reverse("web:course_detail", args=[course.slug])
         if not request.user.is_authenticated:
             # Back to the course page after login: the action URL itself only takes POSTs.
             if request.htmx:

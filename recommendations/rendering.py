@@ -98,7 +98,7 @@ def card_links_build(*, request: HttpRequest, page_view_id: uuid.UUID | None) ->
         dismiss_pattern=url_format_reverse(
             viewname="recommendations:dismiss", arguments=("course_id",)
         ),
-        detail_pattern=url_format_reverse(viewname="catalog:course_detail", arguments=("slug",)),
+        detail_pattern=url_format_reverse(viewname="web:course_detail", arguments=("slug",)),
     )
 
 

@@ -4,22 +4,16 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_POST, require_safe
+from django.views.decorators.http import require_GET, require_POST
 
 from catalog.models import Course
 from members.services import member_get_or_create_for_user
-from recommendations.after_response import (
-    impressions_log_after_response,
-    next_page_compose_after_response,
-)
-from recommendations.experiments import home_page_serve
 from recommendations.forms import CardContextForm
 from recommendations.models import Dismissal
-from recommendations.rendering import card_render, carousels_render
+from recommendations.rendering import card_render
 from recommendations.selectors import (
     dismissal_of_member,
     dismissals_for_member,
-    home_page_for_visitor,
     shown_course_of_page_view,
 )
 from recommendations.services import (
@@ -27,28 +21,6 @@ from recommendations.services import (
     course_dismiss,
     dismissal_undo,
 )
-
-
-@require_safe
-def home(request: HttpRequest) -> HttpResponse:
-    if request.user.is_authenticated:
-        member = member_get_or_create_for_user(user=request.user)
-        page = home_page_serve(member=member, reuse_composed=True, mark_pending=True)
-    else:
-        member = None
-        page = home_page_for_visitor()
-    context = {
-        "page": page,
-        "member": member,
-        "carousels_html": carousels_render(request=request, page=page),
-    }
-    response = render(request, "recommendations/home.html", context)
-    if member is not None:
-        impressions_log_after_response(
-            response, member=member, page_view_id=page.page_view_id, shown=page.shown
-        )
-        next_page_compose_after_response(response, member=member)
-    return response
 
 
 def _posted_page_view(request: HttpRequest) -> tuple[bool, uuid.UUID | None]:
@@ -127,4 +99,4 @@ def click(request: HttpRequest, page_view_id, course_id: int) -> HttpResponse:
     course = get_object_or_404(Course, pk=course_id)
     member = member_get_or_create_for_user(user=request.user)
     click_log(member=member, page_view_id=page_view_id, course=course)
-    return redirect("catalog:course_detail", slug=course.slug)
+    return redirect("web:course_detail", slug=course.slug)

@@ -194,7 +194,7 @@ class TestCourseDetail:
             status=CourseSkill.Status.PENDING,
         )
 
-        response = client.get(reverse("catalog:course_detail", args=["intro-to-sql"]))
+        response = client.get(reverse("web:course_detail", args=["intro-to-sql"]))
 
         assert response.status_code == 200
         html = response.content.decode()
@@ -215,7 +215,7 @@ class TestCourseDetail:
             description="<script>alert('x')</script>\nafter",
         )
 
-        html = client.get(reverse("catalog:course_detail", args=["xss"])).content.decode()
+        html = client.get(reverse("web:course_detail", args=["xss"])).content.decode()
 
         assert "<script>alert" not in html
         assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;<br>after" in html
@@ -223,7 +223,7 @@ class TestCourseDetail:
 
     def test_anonymous_visitor_gets_a_login_link(self, client):
         CourseFactory(slug="sql")
-        url = reverse("catalog:course_detail", args=["sql"])
+        url = reverse("web:course_detail", args=["sql"])
 
         html = client.get(url).content.decode()
 
@@ -235,7 +235,7 @@ class TestCourseDetail:
     def test_member_sees_the_activity_panel(self, member_client, member):
         course = CourseFactory(slug="sql")
 
-        response = member_client.get(reverse("catalog:course_detail", args=["sql"]))
+        response = member_client.get(reverse("web:course_detail", args=["sql"]))
 
         activity = response.context["activity"]
         assert activity.course == course
@@ -249,7 +249,7 @@ class TestCourseDetail:
         client.login(username=user.username, password=PASSWORD)
         course = CourseFactory(slug="sql")
 
-        response = client.get(reverse("catalog:course_detail", args=["sql"]))
+        response = client.get(reverse("web:course_detail", args=["sql"]))
 
         assert response.status_code == 200
         assert response.context["activity"].course == course
@@ -258,11 +258,11 @@ class TestCourseDetail:
         assert 'id="course-activity"' in response.content.decode()
 
     def test_unknown_slug_is_404(self, client):
-        assert client.get(reverse("catalog:course_detail", args=["nope"])).status_code == 404
+        assert client.get(reverse("web:course_detail", args=["nope"])).status_code == 404
 
     def test_unpublished_course_is_404_except_for_staff(self, client, admin_client):
         CourseFactory(slug="soon", published_at=timezone.now() + dt.timedelta(days=2))
-        url = reverse("catalog:course_detail", args=["soon"])
+        url = reverse("web:course_detail", args=["soon"])
 
         assert client.get(url).status_code == 404
         assert admin_client.get(url).status_code == 200

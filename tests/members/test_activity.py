@@ -141,7 +141,7 @@ def test_enrol_without_htmx_redirects_to_the_course(member_client: Client, membe
     response = member_client.post(reverse("members:enrol", args=[course.slug]))
 
     assert response.status_code == 302
-    assert response.url == reverse("catalog:course_detail", args=[course.slug])
+    assert response.url == reverse("web:course_detail", args=[course.slug])
     enrolment = Enrolment.objects.get(member=member, course=course)
     assert _state(enrolment) == (0, 0, None, None)
 

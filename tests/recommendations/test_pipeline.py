@@ -280,7 +280,7 @@ def test_course_page_shows_similar_courses_from_the_learned_run(demo, client):
     best = models.course_ids[row.indices[np.argsort(-row.data, kind="stable")]][:6].tolist()
     # A course with activity: its neighbours are the ALS item-item ones, best first.
     assert [item.course.pk for item in similar] == best
-    response = client.get(reverse("catalog:course_detail", args=[course.slug]))
+    response = client.get(reverse("web:course_detail", args=[course.slug]))
     assert [c.pk for c in response.context["similar"]] == best
     assert b"Similar courses" in response.content
 

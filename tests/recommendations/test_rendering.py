@@ -102,7 +102,7 @@ def test_card_urls_equal_reverse_for_every_course_and_page_view(page_view_id):
         )
         assert links.dismiss_url(course_id) == reverse("recommendations:dismiss", args=[course_id])
     for slug in ("sql", "learning-python-3", "a_b-c", "card-slug-sentinel", "918273645"):
-        assert links.detail_url(slug) == reverse("catalog:course_detail", args=[slug])
+        assert links.detail_url(slug) == reverse("web:course_detail", args=[slug])
 
 
 def test_card_urls_follow_the_script_prefix_of_the_response():
@@ -111,7 +111,7 @@ def test_card_urls_follow_the_script_prefix_of_the_response():
         expected = (
             reverse("recommendations:click", args=[PAGE_VIEW, 41]),
             reverse("recommendations:dismiss", args=[41]),
-            reverse("catalog:course_detail", args=["sql"]),
+            reverse("web:course_detail", args=["sql"]),
         )
     assert expected[0].startswith("/skillpath/")
     assert (links.click_url(41), links.dismiss_url(41), links.detail_url("sql")) == expected
@@ -125,8 +125,7 @@ def test_url_format_reverse_leaves_one_field_per_argument():
         == "/recommendations/go/{page_view_id}/{course_id}/"
     )
     assert (
-        url_format_reverse(viewname="catalog:course_detail", arguments=("slug",))
-        == "/courses/{slug}/"
+        url_format_reverse(viewname="web:course_detail", arguments=("slug",)) == "/courses/{slug}/"
     )
 
 
@@ -164,7 +163,7 @@ def test_member_card_with_its_page_view_logs_clicks_and_posts_only_the_page_view
 
 def test_member_card_without_page_view_links_to_the_course_and_keeps_the_form():
     html = card_render(request=_member_request(), course=_course(), page_view_id=None)
-    detail = reverse("catalog:course_detail", args=["sql-window-functions"])
+    detail = reverse("web:course_detail", args=["sql-window-functions"])
     assert f'<a href="{detail}">SQL Window Functions</a>' in html
     assert "/go/" not in html
     assert len(CSRF_INPUT.findall(html)) == 1
@@ -174,7 +173,7 @@ def test_member_card_without_page_view_links_to_the_course_and_keeps_the_form():
 
 def test_visitor_card_links_to_the_course_and_has_no_form():
     html = card_render(request=_request(), course=_course(), page_view_id=PAGE_VIEW)
-    detail = reverse("catalog:course_detail", args=["sql-window-functions"])
+    detail = reverse("web:course_detail", args=["sql-window-functions"])
     assert html == (
         '<article class="card course-card rec-card" id="rec-card-41">\n'
         '  <h3 class="card-title">\n'

@@ -112,7 +112,7 @@ def test_undo_without_page_context_links_to_the_course_page(world):
     )
     assert undo.status_code == 200
     card = undo.content.decode()
-    detail = reverse("catalog:course_detail", args=[course.slug])
+    detail = reverse("web:course_detail", args=[course.slug])
     assert f'<a href="{detail}">Learning Python</a>' in card
     assert list(_hidden_inputs(card)) == ["csrfmiddlewaretoken"]
 
@@ -126,7 +126,7 @@ def test_visitor_homepage_cards_link_to_course_pages_without_forms(world, client
     for carousel in page.carousels:
         for card in carousel.cards:
             markup = _card_html(html, card.course.pk)
-            detail = reverse("catalog:course_detail", args=[card.course.slug])
+            detail = reverse("web:course_detail", args=[card.course.slug])
             assert f'<a href="{detail}">{card.course.title}</a>' in markup
             assert "<form" not in markup
     assert "/go/" not in html

@@ -145,7 +145,7 @@ def test_course_activity_only_writes_ones_own(alice, bob):
     assert not bob.bookmarks.exists()
     assert Enrolment.objects.get(member=alice, course=course).completed_at is not None
     # And Alice's course page shows her progress, not Bob's.
-    html = client.get(reverse("catalog:course_detail", args=[course.slug])).content.decode()
+    html = client.get(reverse("web:course_detail", args=[course.slug])).content.decode()
     assert "Finished on" in html
     assert "Remove bookmark" in html
 

@@ -49,7 +49,7 @@ STATE_CHANGING = {
 READ_ONLY_WITHOUT_METHOD_RESTRICTION = {
     "home",
     "catalog:course_list",
-    "catalog:course_detail",
+    "web:course_detail",
     "catalog:skill_list",
     "catalog:skill_detail",
     "catalog:skill_search",

@@ -98,7 +98,7 @@ def _pages(hostile) -> dict[str, tuple[Client, str]]:
             member,
             reverse("catalog:course_list") + f"?skill={skill.slug}",
         ),
-        "course detail": (member, reverse("catalog:course_detail", args=[newest.slug])),
+        "course detail": (member, reverse("web:course_detail", args=[newest.slug])),
         "skill list": (Client(), reverse("catalog:skill_list")),
         "skill list, searched": (Client(), reverse("catalog:skill_list") + "?q=photoshop"),
         "skill detail": (Client(), reverse("catalog:skill_detail", args=[skill.slug])),
@@ -183,7 +183,7 @@ def test_home_carousel_labels_and_cards_are_escaped(hostile):
 
 def test_course_detail_escapes_every_field(hostile):
     newest = hostile["newest"]
-    html = hostile["member"].get(reverse("catalog:course_detail", args=[newest.slug]))
+    html = hostile["member"].get(reverse("web:course_detail", args=[newest.slug]))
     html = html.content.decode()
     for text in (
         f"<h1>Together {ESCAPED}</h1>",

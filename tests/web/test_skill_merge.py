@@ -7,7 +7,6 @@ from django.contrib.admin.models import LogEntry
 from django.utils import timezone
 
 from catalog.models import CourseSkill, Skill, SkillSynonym
-from catalog.services import skill_merge
 from members.models import FollowedSkill, MemberSkill
 from recommendations.models import Dismissal
 from tests.factories import (
@@ -20,6 +19,7 @@ from tests.factories import (
     SkillSynonymFactory,
     UserFactory,
 )
+from web.services import skill_merge
 
 pytestmark = pytest.mark.django_db
 

@@ -1,0 +1,66 @@
+"""Writes that span apps: merging one skill into another across catalog and members."""
+
+from dataclasses import dataclass
+
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import transaction
+
+from catalog.models import Skill
+from catalog.services import course_tags_merge, skill_absorb, skills_merge_lock
+from members.services import member_follows_merge, member_profile_skills_merge
+
+
+@dataclass(frozen=True)
+class SkillMergeResult:
+    """How many rows of each kind moved to the survivor, and how many were folded into one."""
+
+    course_tags_moved: int
+    course_tags_combined: int
+    profile_skills_moved: int
+    profile_skills_combined: int
+    follows_moved: int
+    follows_combined: int
+    synonyms_moved: int
+    related_added: int
+
+
+@transaction.atomic
+def skill_merge(*, survivor: Skill, merged: Skill, actor: AbstractBaseUser) -> SkillMergeResult:
+    """Fold `merged` into `survivor` and delete it, losing no tag, follow or profile skill.
+
+    Where both skills sit on the same course or member, one row is kept: for course tags the
+    higher confidence and the better decision (`catalog.services.course_tags_merge`), for
+    profile skills the stronger weight, for follows the earlier date (the members app's own
+    rules). `merged`'s synonyms move over and its name becomes a synonym of `survivor`; related
+    skills are unioned; `survivor` keeps its own name, slug and category. Dismissals are per
+    course, so a merge leaves them alone. The merge is recorded in the admin log under `actor`.
+    """
+    survivor, merged = skills_merge_lock(survivor=survivor, merged=merged)
+    merged_name, merged_pk = merged.name, merged.pk
+
+    tags_moved, tags_combined = course_tags_merge(survivor=survivor, merged=merged)
+    profiles_moved, profiles_combined = member_profile_skills_merge(
+        survivor=survivor, merged=merged
+    )
+    follows_moved, follows_combined = member_follows_merge(survivor=survivor, merged=merged)
+    synonyms_moved, related_added = skill_absorb(survivor=survivor, merged=merged)
+
+    result = SkillMergeResult(
+        course_tags_moved=tags_moved,
+        course_tags_combined=tags_combined,
+        profile_skills_moved=profiles_moved,
+        profile_skills_combined=profiles_combined,
+        follows_moved=follows_moved,
+        follows_combined=follows_combined,
+        synonyms_moved=synonyms_moved,
+        related_added=related_added,
+    )
+    LogEntry.objects.log_actions(
+        user_id=actor.pk,
+        queryset=Skill.objects.filter(pk=survivor.pk),
+        action_flag=CHANGE,
+        change_message=f"Merged skill {merged_name!r} (id {merged_pk}) into this skill: {result}",
+        single_object=True,
+    )
+    return result
