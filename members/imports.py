@@ -47,8 +47,8 @@ from core.csv_import import (
     width_error,
 )
 from members.models import Bookmark, Enrolment, Industry, JobTitle, Member, MemberSkill
+from recommendations.feedback.services import FeedbackDelta, feedback_counts_add
 from recommendations.models import Dismissal, FeedbackEvent
-from recommendations.services import FeedbackDelta, feedback_counts_add
 
 # Skills created by `import_members --create-skills` need a category; the file gives none.
 IMPORTED_SKILLS_CATEGORY = "Imported skills"

@@ -8,7 +8,8 @@ from django.utils.html import format_html
 from django_q.tasks import async_task
 
 from core.charts import line_chart
-from recommendations.experiments import experiment_results, experiment_variants_problems
+from recommendations.experiments.assignment import experiment_variants_problems
+from recommendations.experiments.results import experiment_results
 from recommendations.models import (
     Dismissal,
     Experiment,
@@ -18,7 +19,7 @@ from recommendations.models import (
     MemberRecommendations,
     TrainingRun,
 )
-from recommendations.pipeline import training_run_activate
+from recommendations.training.runs import training_run_activate
 
 
 @admin.register(Dismissal)

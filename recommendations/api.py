@@ -15,13 +15,8 @@ from catalog.serializers import PageQuerySerializer, paginated
 from core.api_errors import error_responses
 from members.api import request_member
 from recommendations import api_selectors
-from recommendations.after_response import (
-    impressions_log_after_response,
-    next_page_compose_after_response,
-)
-from recommendations.events import ACCEPTED, DUPLICATE, REJECTED, EventInput, events_ingest
-from recommendations.experiments import home_page_serve
-from recommendations.selectors import HomePage, courses_similar, home_page_for_member
+from recommendations.data import HomePage
+from recommendations.feedback.events import ACCEPTED, DUPLICATE, REJECTED, EventInput, events_ingest
 from recommendations.serializers import (
     BatchRecommendationsInputSerializer,
     BatchRecommendationsSerializer,
@@ -37,6 +32,12 @@ from recommendations.serializers import (
     TrainingRunSerializer,
     home_page_data,
 )
+from recommendations.serving.deferred import (
+    impressions_log_after_response,
+    next_page_compose_after_response,
+)
+from recommendations.serving.home_page import home_page_for_member, home_page_serve
+from recommendations.serving.similar import courses_similar
 
 
 def _home_page_body(page: HomePage) -> dict:

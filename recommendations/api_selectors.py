@@ -6,8 +6,8 @@ from dataclasses import replace
 from django.db.models import QuerySet
 
 from members.models import Member
+from recommendations.data import HomePage
 from recommendations.models import TrainingRun
-from recommendations.selectors import HomePage
 
 REASON_FAMILIES = ("follow", "watched", "profile", "title", "industry", "popular", "new")
 

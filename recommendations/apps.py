@@ -56,7 +56,7 @@ def _task_broker() -> "Broker":
 def experiments_changed(**_: object) -> None:
     """An experiment was saved or deleted: this process re-reads experiments at once (others
     within SNAPSHOT_CHECK_SECONDS)."""
-    from recommendations.snapshots import experiments_forget
+    from recommendations.serving.state import experiments_forget
 
     experiments_forget()
 
@@ -71,7 +71,7 @@ class RecommendationsConfig(AppConfig):
 
         from members.signals import member_activity_changed
         from recommendations.models import Experiment, ExperimentVariant
-        from recommendations.page_views import page_views_pending_release
+        from recommendations.serving.pending import page_views_pending_release
 
         post_migrate.connect(
             retrain_schedule_ensure, sender=self, dispatch_uid="recommendations.retrain_schedule"

@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 from catalog.serializers import CourseSummarySerializer
 from recommendations.api_selectors import REASON_FAMILIES
-from recommendations.events import EVENT_KINDS, MAX_BATCH
+from recommendations.feedback.events import EVENT_KINDS, MAX_BATCH
 from recommendations.models import TrainingRun
 
 MAX_ID = 2**63 - 1

@@ -3,10 +3,10 @@
 import logging
 
 from members.models import Member
-from recommendations.experiments import home_page_compose_next
-from recommendations.pipeline import TrainingRunBusy, precompute_resume, training_run_execute
-from recommendations.precompute import member_recommendations_refresh
-from recommendations.precompute import precompute_shard as shard_compute
+from recommendations.serving.home_page import home_page_compose_next
+from recommendations.training.precompute import member_recommendations_refresh, precompute_resume
+from recommendations.training.precompute import precompute_shard as shard_compute
+from recommendations.training.runs import TrainingRunBusy, training_run_execute
 
 logger = logging.getLogger(__name__)
 

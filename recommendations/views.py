@@ -8,19 +8,15 @@ from django.views.decorators.http import require_GET, require_POST
 
 from catalog.models import Course
 from members.services import member_get_or_create_for_user
-from recommendations.forms import CardContextForm
-from recommendations.models import Dismissal
-from recommendations.rendering import card_render
-from recommendations.selectors import (
+from recommendations.feedback.selectors import (
     dismissal_of_member,
     dismissals_for_member,
     shown_course_of_page_view,
 )
-from recommendations.services import (
-    click_log,
-    course_dismiss,
-    dismissal_undo,
-)
+from recommendations.feedback.services import click_log, course_dismiss, dismissal_undo
+from recommendations.forms import CardContextForm
+from recommendations.models import Dismissal
+from recommendations.serving.rendering import card_render
 
 
 def _posted_page_view(request: HttpRequest) -> tuple[bool, uuid.UUID | None]:

@@ -7,13 +7,13 @@ from django.views.decorators.http import require_safe
 from catalog import selectors as catalog_selectors
 from members.selectors import course_activity_for_member
 from members.services import member_get_or_create_for_user
-from recommendations.after_response import (
+from recommendations.serving.deferred import (
     impressions_log_after_response,
     next_page_compose_after_response,
 )
-from recommendations.experiments import home_page_serve
-from recommendations.rendering import carousels_render
-from recommendations.selectors import courses_similar, home_page_for_visitor
+from recommendations.serving.home_page import home_page_for_visitor, home_page_serve
+from recommendations.serving.rendering import carousels_render
+from recommendations.serving.similar import courses_similar
 
 # Similar courses under a course page.
 SIMILAR_SHOWN = 6

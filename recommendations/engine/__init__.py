@@ -76,7 +76,7 @@ from recommendations.engine.ranker import (
     ranker_fit,
     ranker_scores,
 )
-from recommendations.engine.ranking import (
+from recommendations.engine.reasons import (
     argmax_reasons,
     best_reason_among_candidates,
     best_reason_per_course,

@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from recommendations.models import FeedbackEvent, TrainingRun
-from recommendations.selectors import home_page_for_member
+from recommendations.serving.home_page import home_page_for_member
 from tests.factories import FollowedSkillFactory, MemberFactory
 
 ADMIN_CALLS = [

@@ -7,8 +7,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from recommendations.api import _home_page_body
 from recommendations.api_selectors import home_page_trim
 from recommendations.models import FeedbackEvent
-from recommendations.selectors import home_page_for_member
 from recommendations.serializers import HomePageSerializer, home_page_data
+from recommendations.serving.home_page import home_page_for_member
 
 
 def shape(page) -> list[tuple]:

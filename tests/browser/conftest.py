@@ -14,7 +14,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from recommendations.snapshots import snapshot_forget
+from recommendations.serving.state import snapshot_forget
 from tests.recommendations.conftest import world  # noqa: F401  (a shared fixture)
 
 CHROMIUM = "/usr/bin/chromium"

@@ -148,8 +148,8 @@ def load_rows_delete(setup: dict, since: dt.datetime) -> dict[str, int]:
     from rest_framework.authtoken.models import Token
 
     from members.models import Bookmark, Enrolment
+    from recommendations.feedback.services import feedback_counts_rebuild
     from recommendations.models import ComposedPage, FeedbackEvent
-    from recommendations.services import feedback_counts_rebuild
 
     member_ids = [m["member_id"] for m in setup["members"]]
     usernames = [m["username"] for m in setup["members"]]

@@ -10,8 +10,8 @@ from django.db import connection
 from catalog.models import Course, Skill
 from members.imports import RowError, interactions_import, members_import
 from members.models import Bookmark, Enrolment, Industry, JobTitle, Member
+from recommendations.feedback.services import feedback_counts_rebuild
 from recommendations.models import Dismissal, FeedbackEvent
-from recommendations.services import feedback_counts_rebuild
 from tests.factories import (
     BookmarkFactory,
     CategoryFactory,

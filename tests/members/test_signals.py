@@ -5,7 +5,7 @@ from django.db import transaction
 
 from members.services import bookmark_toggle, enrolment_start, enrolment_watch
 from members.signals import member_activity_announce, member_activity_changed
-from recommendations.events import EventInput, events_ingest
+from recommendations.feedback.events import EventInput, events_ingest
 from tests.factories import CourseFactory, MemberFactory
 
 pytestmark = pytest.mark.django_db

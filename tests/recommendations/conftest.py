@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from recommendations.snapshots import snapshot_forget
+from recommendations.serving.state import snapshot_forget
 from tests.factories import (
     CategoryFactory,
     CourseFactory,

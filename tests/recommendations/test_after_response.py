@@ -9,9 +9,9 @@ from django.core.signals import request_finished
 from django.db import close_old_connections, connection
 from rest_framework.test import APIRequestFactory, force_authenticate
 
-from recommendations import after_response
 from recommendations.api import RecommendationsView
 from recommendations.models import FeedbackEvent
+from recommendations.serving import deferred
 from tests.recommendations.test_home import _new_analyst
 
 
@@ -92,15 +92,15 @@ def test_a_failed_write_is_logged_and_the_response_stands(world, monkeypatch, ca
     def refuse(**kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(after_response, "impressions_log", refuse)
-    with caplog.at_level(logging.ERROR, logger="recommendations.after_response"):
+    monkeypatch.setattr(deferred, "impressions_log", refuse)
+    with caplog.at_level(logging.ERROR, logger="recommendations.serving.deferred"):
         response = _served(member)
         _close(response)
 
     assert response.status_code == 200
     assert response.data["carousels"]
     assert not FeedbackEvent.objects.filter(member=member).exists()
-    [record] = [r for r in caplog.records if r.name == "recommendations.after_response"]
+    [record] = [r for r in caplog.records if r.name == "recommendations.serving.deferred"]
     assert record.getMessage() == (
         f"impressions of page view {response.data['page_view_id']} were not logged"
     )

@@ -17,15 +17,9 @@ from rest_framework.test import APIRequestFactory, force_authenticate
 from catalog.card_cache import card_cache
 from catalog.models import Course
 from members.models import Enrolment, FollowedSkill, Member
-from recommendations import after_response, tasks
+from recommendations import tasks
 from recommendations.api import EventsView
-from recommendations.composed_pages import (
-    composed_page_store,
-    layout_dumps,
-    layout_loads,
-    page_digest,
-)
-from recommendations.experiments import home_page_compose_next, home_page_serve
+from recommendations.feedback.services import impressions_log
 from recommendations.models import (
     ComposedPage,
     Dismissal,
@@ -34,14 +28,22 @@ from recommendations.models import (
     MemberRecommendations,
     TrainingRun,
 )
-from recommendations.pipeline import training_run_execute
-from recommendations.selectors import (
+from recommendations.serving import deferred
+from recommendations.serving.home_page import (
+    home_page_compose_next,
     home_page_for_member,
     home_page_for_visitor,
-    member_serving_inputs,
+    home_page_serve,
 )
-from recommendations.services import impressions_log
-from recommendations.snapshots import snapshot_forget
+from recommendations.serving.inputs import member_serving_inputs
+from recommendations.serving.state import snapshot_forget
+from recommendations.serving.stored_pages import (
+    composed_page_store,
+    layout_dumps,
+    layout_loads,
+    page_digest,
+)
+from recommendations.training.runs import training_run_execute
 from tests.factories import EnrolmentFactory
 from tests.recommendations.test_after_response import _close, _served
 from tests.recommendations.test_experiments import _experiment
@@ -327,8 +329,8 @@ def test_a_failed_composition_is_logged_and_the_impressions_stand(served, monkey
     def refuse(**kwargs):
         raise RuntimeError("out of memory")
 
-    monkeypatch.setattr(after_response, "home_page_compose_next", refuse)
-    with caplog.at_level(logging.ERROR, logger="recommendations.after_response"):
+    monkeypatch.setattr(deferred, "home_page_compose_next", refuse)
+    with caplog.at_level(logging.ERROR, logger="recommendations.serving.deferred"):
         response = _served(member)
         _close(response)
 
@@ -336,7 +338,7 @@ def test_a_failed_composition_is_logged_and_the_impressions_stand(served, monkey
     cards = sum(len(c["courses"]) for c in response.data["carousels"])
     assert FeedbackEvent.objects.filter(member=member, kind="impression").count() == cards
     assert not ComposedPage.objects.exists()
-    [record] = [r for r in caplog.records if r.name == "recommendations.after_response"]
+    [record] = [r for r in caplog.records if r.name == "recommendations.serving.deferred"]
     assert record.getMessage() == f"the next homepage of member {member.pk} was not composed"
     assert record.exc_info[1].args == ("out of memory",)
 

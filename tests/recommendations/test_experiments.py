@@ -6,27 +6,24 @@ from django.urls import reverse
 from django.utils import timezone
 
 from members.models import Enrolment, FollowedSkill
-from recommendations.assignment import (
+from recommendations.experiments.assignment import (
     ExperimentDefinition,
     VariantDefinition,
     assignment_bucket,
+    experiment_variants_problems,
     experiments_load,
     variant_for_member,
 )
-from recommendations.events import EventInput, events_ingest
-from recommendations.experiments import (
-    experiment_results,
-    experiment_variants_problems,
-    home_page_serve,
-)
+from recommendations.experiments.results import experiment_results
+from recommendations.feedback.events import EventInput, events_ingest
+from recommendations.feedback.services import click_log, impressions_log
 from recommendations.models import (
     Experiment,
     ExperimentAssignment,
     ExperimentVariant,
     FeedbackEvent,
 )
-from recommendations.selectors import home_page_for_member
-from recommendations.services import click_log, impressions_log
+from recommendations.serving.home_page import home_page_for_member, home_page_serve
 from tests.factories import CourseFactory, MemberFactory
 
 

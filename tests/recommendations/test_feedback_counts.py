@@ -9,15 +9,15 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from recommendations.models import CourseFeedbackDay, FeedbackEvent, ReasonFeedback
-from recommendations.services import (
+from recommendations.data import ShownCourse
+from recommendations.feedback.services import (
     FeedbackDelta,
-    ShownCourse,
     click_log,
     feedback_counts_add,
     feedback_counts_rebuild,
     impressions_log,
 )
+from recommendations.models import CourseFeedbackDay, FeedbackEvent, ReasonFeedback
 from tests.factories import CourseFactory, MemberFactory
 from tests.recommendations.counts import feedback_counts_read
 

@@ -10,9 +10,10 @@ from django.utils import timezone
 
 from catalog.card_cache import card_cache
 from members.models import Enrolment, FollowedSkill
+from recommendations.data import ShownCourse
+from recommendations.feedback.services import click_log, impressions_log
 from recommendations.models import Dismissal, Experiment, ExperimentVariant, FeedbackEvent
-from recommendations.selectors import home_page_for_member, home_page_for_visitor
-from recommendations.services import ShownCourse, click_log, impressions_log
+from recommendations.serving.home_page import home_page_for_member, home_page_for_visitor
 from tests.factories import PASSWORD, CourseFactory, MemberFactory
 
 
@@ -436,7 +437,7 @@ def test_the_member_homepage_links_to_the_dismissed_list_and_the_visitors_does_n
 
 
 def test_dismiss_twice_keeps_one_dismissal(world):
-    from recommendations.services import course_dismiss
+    from recommendations.feedback.services import course_dismiss
 
     member = _new_analyst(world, "SQL")
     course = world["courses"]["SQL Window Functions"]

@@ -12,16 +12,18 @@ from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from recommendations.events import EventInput, events_ingest
+from recommendations.data import ShownCourse
+from recommendations.feedback.events import EventInput, events_ingest
+from recommendations.feedback.selectors import shown_course_of_page_view
+from recommendations.feedback.services import click_log, impressions_log
 from recommendations.models import FeedbackEvent
-from recommendations.page_views import (
+from recommendations.serving.inputs import member_serving_inputs
+from recommendations.serving.pending import (
     impression_of_page_view,
     page_view_pending_clear,
     page_view_pending_mark,
     page_views_pending_release,
 )
-from recommendations.selectors import member_serving_inputs, shown_course_of_page_view
-from recommendations.services import ShownCourse, click_log, impressions_log
 from tests.factories import CourseFactory, MemberFactory
 from tests.recommendations.test_after_response import _page_view_pending
 

@@ -10,11 +10,16 @@ from members.demo_data import demo_dataset_build
 from members.demo_seed import demo_dataset_write
 from members.models import Enrolment, Member
 from members.services import enrolment_start
-from recommendations import engine, learning, pipeline, precompute
+from recommendations import engine
 from recommendations.models import MemberRecommendations, TrainingRun
-from recommendations.pipeline import TrainingRunBusy, training_run_activate, training_run_execute
-from recommendations.selectors import home_page_for_member
-from recommendations.snapshots import snapshot_forget
+from recommendations.serving.home_page import home_page_for_member
+from recommendations.serving.state import snapshot_forget
+from recommendations.training import learned, precompute, runs
+from recommendations.training.runs import (
+    TrainingRunBusy,
+    training_run_activate,
+    training_run_execute,
+)
 
 
 @pytest.fixture
@@ -94,7 +99,7 @@ def test_failed_run_leaves_the_previous_one_serving(demo, monkeypatch):
     def explode(**kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(pipeline, "learned_models_fit", explode)
+    monkeypatch.setattr(runs, "learned_models_fit", explode)
     bad = training_run_execute(trigger="test")
     assert bad.status == TrainingRun.Status.FAILED
     assert bad.message == "RuntimeError: disk full"
@@ -147,7 +152,7 @@ def test_rows_computed_from_the_retrain_activity_equal_rows_read_back(demo):
     member_ids = np.sort(np.array(Member.objects.values_list("pk", flat=True), dtype=np.int64))
     in_memory = precompute.InMemoryActivity(
         member_ids=member_ids,
-        interactions=learning.interactions_extract(
+        interactions=learned.interactions_extract(
             member_ids=member_ids, course_ids=models.course_ids
         ),
     )
@@ -210,7 +215,7 @@ def test_interaction_weights_order_enrol_watch_finish_and_drop_dismissals(db):
     Enrolment.objects.create(member=member, course=dismissed, enrolled_at=now)
     Dismissal.objects.create(member=member, course=dismissed)
     course_ids = np.array(sorted([enrolled.pk, half.pk, finished.pk, dismissed.pk]))
-    data = learning.interactions_extract(member_ids=np.array([member.pk]), course_ids=course_ids)
+    data = learned.interactions_extract(member_ids=np.array([member.pk]), course_ids=course_ids)
     row = dict(
         zip(course_ids[data.matrix.indices].tolist(), data.matrix.data.tolist(), strict=True)
     )
@@ -266,11 +271,11 @@ def test_evaluate_without_a_learned_run_is_refused(db):
 def test_course_page_shows_similar_courses_from_the_learned_run(demo, client):
     from django.urls import reverse
 
-    from recommendations.selectors import courses_similar
+    from recommendations.serving.similar import courses_similar
 
     run = training_run_execute(trigger="test")
     snapshot_forget()
-    models = learning.learned_models_loads(
+    models = learned.learned_models_loads(
         bytes(TrainingRun.objects.values_list("model_artifact", flat=True).get(pk=run.pk))
     )
     course_id = int(models.course_ids[np.argmax(np.diff(models.item_similarity.indptr))])
@@ -305,7 +310,7 @@ def test_member_ranges_lost_with_a_killed_worker_are_queued_again(
 ):
     from django.db.models import F as Field
 
-    from recommendations.pipeline import precompute_resume
+    from recommendations.training.precompute import precompute_resume
 
     # Queued precompute shards never run inside a test transaction (they wait for a commit):
     # exactly what a worker killed after taking them from the queue leaves behind.

@@ -9,14 +9,13 @@ from django.test import RequestFactory
 from django.test.utils import override_script_prefix
 from django.urls import path, register_converter, reverse
 
-from recommendations.rendering import (
+from recommendations.data import Card, Carousel, HomePage, ShownCourse
+from recommendations.serving.rendering import (
     card_links_build,
     card_render,
     carousels_render,
     url_format_reverse,
 )
-from recommendations.selectors import Card, Carousel, HomePage
-from recommendations.services import ShownCourse
 from tests.factories import CourseFactory, UserFactory
 
 PAGE_VIEW = uuid.UUID("6f1c1a8e-1234-4000-8000-00000000abcd")

@@ -7,7 +7,6 @@ import pytest
 from django.db import connection
 
 from catalog.models import CatalogRevision
-from recommendations import selectors
 from recommendations.models import (
     CourseFeedbackDay,
     Dismissal,
@@ -15,6 +14,7 @@ from recommendations.models import (
     ReasonFeedback,
     TrainingRun,
 )
+from recommendations.serving import inputs as serving_inputs
 from tests.factories import (
     CourseFactory,
     EnrolmentFactory,
@@ -77,7 +77,7 @@ def rich_member():
     return member, {"python": python, "sql": sql, "excel": excel, "stats": stats}, courses
 
 
-def _read(member, *, with_learned=True, reader=selectors.member_serving_inputs):
+def _read(member, *, with_learned=True, reader=serving_inputs.member_serving_inputs):
     return reader(
         member_id=member.pk,
         window_start=WINDOW_START,
@@ -92,7 +92,7 @@ def test_the_inputs_of_one_member_exactly(rich_member):
 
     inputs = _read(member)
 
-    assert inputs == selectors.MemberServingInputs(
+    assert inputs == serving_inputs.MemberServingInputs(
         followed=[(low.pk, low.name), (high.pk, high.name)],
         profile=[
             (skills["stats"].pk, 0.9, "Stats"),
@@ -118,7 +118,7 @@ def test_the_learned_row_is_read_only_when_asked_for(rich_member):
 
 def test_a_member_with_nothing_yet():
     inputs = _read(MemberFactory())
-    assert inputs == selectors.MemberServingInputs(
+    assert inputs == serving_inputs.MemberServingInputs(
         followed=[],
         profile=[],
         enrolled=[],
@@ -136,10 +136,10 @@ def test_a_member_with_nothing_yet():
 def test_both_database_paths_agree(rich_member, django_assert_num_queries):
     member, _, _ = rich_member
     with django_assert_num_queries(1):
-        single = _read(member, reader=selectors._member_serving_inputs_postgresql)
-    assert single == _read(member, reader=selectors._member_serving_inputs_portable)
-    assert _read(MemberFactory(), reader=selectors._member_serving_inputs_postgresql) == _read(
-        MemberFactory(), reader=selectors._member_serving_inputs_portable
+        single = _read(member, reader=serving_inputs._member_serving_inputs_postgresql)
+    assert single == _read(member, reader=serving_inputs._member_serving_inputs_portable)
+    assert _read(MemberFactory(), reader=serving_inputs._member_serving_inputs_postgresql) == _read(
+        MemberFactory(), reader=serving_inputs._member_serving_inputs_portable
     )
 
 

@@ -11,16 +11,16 @@ from members.demo_data import demo_dataset_build
 from members.demo_seed import demo_dataset_write
 from members.models import Member
 from recommendations.models import ExperimentAssignment, FeedbackEvent, TrainingRun
-from recommendations.ranking import ranker_loads
-from recommendations.selectors import home_page_for_member
-from recommendations.simulation import (
+from recommendations.offline.simulation import (
     SimulatedVariant,
     simulation_dataset_match,
     simulation_report_lines,
     simulation_run,
     simulation_variants_parse,
 )
-from recommendations.snapshots import serving_state, snapshot_forget
+from recommendations.ranker.serving import ranker_loads
+from recommendations.serving.home_page import home_page_for_member
+from recommendations.serving.state import serving_state, snapshot_forget
 
 DAYS = 8
 

@@ -5,8 +5,8 @@ import pytest
 from django.db import connection
 
 from members.models import Enrolment
-from recommendations.activity import activity_read
-from recommendations.table_arrays import ArrayFormatError, query_arrays
+from recommendations.training.activity import activity_read
+from recommendations.training.table_arrays import ArrayFormatError, query_arrays
 from tests.factories import CourseFactory, EnrolmentFactory, MemberFactory
 
 WHEN = dt.datetime(2026, 3, 4, 5, 6, 7, 890_000, tzinfo=dt.UTC)

@@ -1,7 +1,7 @@
 import pytest
 from django.contrib.auth import get_user_model
 
-from recommendations.snapshots import snapshot_forget
+from recommendations.serving.state import snapshot_forget
 from tests.factories import MemberFactory
 from tests.recommendations.conftest import world  # noqa: F401  (a shared fixture)
 

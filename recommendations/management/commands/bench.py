@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from catalog.models import Course
 from members.models import Member
-from recommendations.benchmark import bench_run
+from recommendations.offline.benchmark import bench_run
 
 
 class Command(BaseCommand):

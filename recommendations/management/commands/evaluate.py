@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from recommendations.evaluation import EvaluationUnavailable, run_evaluate
+from recommendations.offline.evaluation import EvaluationUnavailable, run_evaluate
 
 
 class Command(BaseCommand):

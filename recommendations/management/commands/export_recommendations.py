@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
 from members.models import Member
-from recommendations.selectors import home_page_for_member
+from recommendations.serving.home_page import home_page_for_member
 
 
 class Command(BaseCommand):

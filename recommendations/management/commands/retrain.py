@@ -3,7 +3,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from recommendations.models import TrainingRun
-from recommendations.pipeline import TrainingRunBusy, training_run_execute
+from recommendations.training.runs import TrainingRunBusy, training_run_execute
 
 
 class Command(BaseCommand):

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from members.demo_data import demo_dataset_build
 from members.demo_seed import demo_data_exists, demo_data_flush, demo_dataset_write
-from recommendations.simulation import (
+from recommendations.offline.simulation import (
     simulation_report_lines,
     simulation_run,
     simulation_variants_parse,

@@ -10,9 +10,9 @@ import scipy.sparse as sp
 from catalog.models import Course
 from members.models import Member
 from recommendations import engine
-from recommendations.indexing import positions_of
+from recommendations.engine.positions import positions_of
 from recommendations.models import TrainingRun
-from recommendations.precompute import learned_models_for_run
+from recommendations.training.precompute import learned_models_for_run
 
 
 class EvaluationUnavailable(Exception):

@@ -36,12 +36,13 @@ from members.models import Member
 from members.signals import member_activity_changed
 from recommendations import engine
 from recommendations.apps import member_refresh_enqueue
-from recommendations.experiments import ExperimentResults, experiment_results, home_page_serve
+from recommendations.experiments.results import ExperimentResults, experiment_results
+from recommendations.feedback.services import click_log, course_dismiss, impressions_log
 from recommendations.models import Experiment, ExperimentVariant, TrainingRun
-from recommendations.pipeline import training_run_execute
-from recommendations.precompute import member_recommendations_refresh
-from recommendations.services import click_log, course_dismiss, impressions_log
-from recommendations.snapshots import snapshot_forget
+from recommendations.serving.home_page import home_page_serve
+from recommendations.serving.state import snapshot_forget
+from recommendations.training.precompute import member_recommendations_refresh
+from recommendations.training.runs import training_run_execute
 
 logger = logging.getLogger(__name__)
 

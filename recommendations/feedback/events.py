@@ -27,15 +27,15 @@ from catalog.selectors import courses_in_bulk
 from members import services as member_services
 from members.models import Member
 from members.selectors import course_activity_for_member
-from recommendations.models import Dismissal, FeedbackEvent
-from recommendations.page_views import impression_of_page_view, page_view_written_wait
-from recommendations.services import (
+from recommendations.feedback.services import (
     FeedbackDelta,
     course_dismiss,
     dismissal_undo,
     feedback_counts_add,
     shown_course_of_impression,
 )
+from recommendations.models import Dismissal, FeedbackEvent
+from recommendations.serving.pending import impression_of_page_view, page_view_written_wait
 
 Kind = FeedbackEvent.Kind
 MAX_BATCH = 500

@@ -15,22 +15,9 @@ from catalog.models import Course
 from core.prepared_statements import prepared_cursor
 from members.models import Member
 from members.signals import member_activity_announce
+from recommendations.data import ShownCourse
 from recommendations.models import CourseFeedbackDay, Dismissal, FeedbackEvent, ReasonFeedback
-from recommendations.page_views import impression_of_page_view
-
-
-@dataclass(frozen=True)
-class ShownCourse:
-    """One card on a rendered page: enough to log its impression and attribute its click."""
-
-    course_id: int
-    reason: str
-    reason_key: str
-    strategy: str
-    carousel_position: int
-    position: int
-    # The experiment variant that served the page (None outside experiments).
-    variant_id: int | None = None
+from recommendations.serving.pending import impression_of_page_view
 
 
 def shown_course_of_impression(*, impression: FeedbackEvent | None) -> ShownCourse | None:

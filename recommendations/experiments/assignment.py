@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from recommendations.models import ExperimentVariant
+from members.models import Member
+from recommendations.models import (
+    ExperimentAssignment,
+    ExperimentVariant,
+)
 
 
 @dataclass(frozen=True)
@@ -101,3 +106,32 @@ def variant_for_member(*, experiment: ExperimentDefinition, member_id: int) -> V
         if point < upper:
             return variant
     return experiment.variants[-1]
+
+
+def experiment_variant_assign(
+    *, experiment: ExperimentDefinition, member: Member, now: dt.datetime
+) -> VariantDefinition:
+    """The member's variant: the stored one, or the hash's, stored now (first exposure)."""
+    hashed = variant_for_member(experiment=experiment, member_id=member.pk)
+    assignment, _ = ExperimentAssignment.objects.get_or_create(
+        experiment_id=experiment.id,
+        member=member,
+        defaults={"variant_id": hashed.id, "assigned_at": now},
+    )
+    stored = next((v for v in experiment.variants if v.id == assignment.variant_id), None)
+    return stored or hashed
+
+
+def experiment_variants_problems(*, variants: Sequence[tuple[str, str, int, bool]]) -> list[str]:
+    """What is wrong with an experiment's variants (code, strategy, weight, is_control)."""
+    problems = []
+    if len(variants) < 2:
+        problems.append("An experiment needs at least two variants.")
+    if sum(1 for *_, control in variants if control) != 1:
+        problems.append("Exactly one variant must be the control.")
+    codes = [code for code, *_ in variants]
+    if len(set(codes)) != len(codes):
+        problems.append("Variant codes must be different.")
+    if any(weight <= 0 for _, _, weight, _ in variants):
+        problems.append("Every variant needs a positive weight.")
+    return problems

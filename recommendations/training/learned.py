@@ -15,9 +15,9 @@ from django.conf import settings
 
 from catalog.models import Course, CourseSkill
 from recommendations import engine
-from recommendations.activity import ActivityArrays, activity_read
-from recommendations.artifacts import artifact_dumps, artifact_loads
-from recommendations.indexing import positions_of
+from recommendations.engine.positions import positions_of
+from recommendations.training.activity import ActivityArrays, activity_read
+from recommendations.training.artifacts import artifact_dumps, artifact_loads
 
 logger = logging.getLogger(__name__)
 

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from recommendations.assignment import ExperimentDefinition, experiments_load
+from recommendations.data import RulesSnapshot
+from recommendations.experiments.assignment import ExperimentDefinition, experiments_load
 from recommendations.models import TrainingRun
-from recommendations.pipeline import RulesSnapshot, rules_snapshot_build, rules_snapshot_loads
-from recommendations.ranking import ActiveRanker, ranker_loads
+from recommendations.ranker.serving import ActiveRanker, ranker_loads
+from recommendations.training.rules import rules_snapshot_build, rules_snapshot_loads
 
 logger = logging.getLogger(__name__)
 

@@ -18,14 +18,15 @@ from collections.abc import Sequence
 from django.http import HttpResponseBase
 
 from members.models import Member
-from recommendations.composed_pages import composed_page_max_age
-from recommendations.experiments import home_page_compose_next
-from recommendations.page_views import (
+from recommendations.data import ShownCourse
+from recommendations.feedback.services import impressions_log
+from recommendations.serving.home_page import home_page_compose_next
+from recommendations.serving.pending import (
     impressions_deferrable,
     page_view_pending_clear,
     page_view_pending_mark,
 )
-from recommendations.services import ShownCourse, impressions_log
+from recommendations.serving.stored_pages import composed_page_max_age
 
 logger = logging.getLogger(__name__)
 

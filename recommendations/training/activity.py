@@ -12,7 +12,7 @@ from django.db import connection
 
 from members.models import Bookmark, Enrolment
 from recommendations.models import Dismissal
-from recommendations.table_arrays import query_arrays
+from recommendations.training.table_arrays import query_arrays
 
 
 @dataclass(frozen=True)

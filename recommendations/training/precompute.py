@@ -7,9 +7,11 @@ the new one.
 """
 
 import datetime as dt
+import functools
 import logging
 import struct
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -18,17 +20,18 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from members.models import Member
 from recommendations import engine
-from recommendations.indexing import positions_of
-from recommendations.learning import (
+from recommendations.engine.positions import positions_of
+from recommendations.models import MemberRecommendations, TrainingRun
+from recommendations.training.learned import (
     Interactions,
     LearnedModels,
     interactions_extract,
     learned_models_loads,
 )
-from recommendations.models import MemberRecommendations, TrainingRun
 
 logger = logging.getLogger(__name__)
 
@@ -322,3 +325,74 @@ def member_recommendations_refresh(*, member_id: int) -> bool:
     rows = _candidate_rows(models, np.array([member_id], dtype=np.int64), fold_in_all=True)
     member_rows_write(run_id=run_id, rows=rows, now=timezone.now())
     return True
+
+
+def precompute_enqueue(
+    *,
+    run: TrainingRun,
+    plan: list[tuple[int, int]],
+    inline: bool,
+    in_memory: InMemoryActivity | None = None,
+) -> None:
+    """Run every shard now, or queue one django-q2 task per shard after commit.
+
+    Shards run now use `in_memory` (the activity the run was trained on) when given.
+    """
+    stage = time.perf_counter()
+    TrainingRun.objects.filter(pk=run.pk).update(precompute_started_at=timezone.now())
+    if inline:
+        precompute_shards_inline(run_id=run.pk, plan=plan, in_memory=in_memory)
+        TrainingRun.objects.filter(pk=run.pk).update(
+            metrics={**run.metrics, "precompute_seconds": time.perf_counter() - stage}
+        )
+        return
+    for first, last in plan:
+        transaction.on_commit(
+            functools.partial(
+                async_task,
+                "recommendations.tasks.precompute_shard",
+                run.pk,
+                first,
+                last,
+                group=f"precompute-{run.pk}",
+            )
+        )
+
+
+def precompute_resume(*, now: dt.datetime | None = None) -> int:
+    """Queue again the member ranges of the active run whose rows were never written.
+
+    A worker killed mid-precompute loses the shard tasks it had already taken from the queue
+    (the Redis broker has no acknowledgement), and the run would wait for the next retrain. A
+    range counts as missing when one of its members has no row from the active run; runs
+    queued less than PRECOMPUTE_STALL_SECONDS ago are left alone, since their shards may still
+    be on their way. Returns the number of ranges queued.
+    """
+    now = now or timezone.now()
+    run = (
+        TrainingRun.objects.filter(is_active=True, precomputed_at=None)
+        .exclude(model_artifact=None)
+        .defer("artifact", "model_artifact")
+        .first()
+    )
+    stall = dt.timedelta(seconds=settings.RECOMMENDATIONS["PRECOMPUTE_STALL_SECONDS"])
+    if run is None or (run.precompute_started_at and now - run.precompute_started_at < stall):
+        return 0
+    missing = np.fromiter(
+        Member.objects.exclude(recommendations__run=run).values_list("pk", flat=True),
+        dtype=np.int64,
+    )
+    ranges = [
+        (first, last)
+        for first, last in precompute_plan()
+        if np.any((missing >= first) & (missing <= last))
+    ]
+    if not ranges:
+        TrainingRun.objects.filter(pk=run.pk).update(precomputed_at=now)
+        return 0
+    logger.warning("run %s: re-queueing %d precompute ranges", run.pk, len(ranges))
+    TrainingRun.objects.filter(pk=run.pk).update(
+        precompute_shards=F("precompute_shards_done") + len(ranges)
+    )
+    precompute_enqueue(run=run, plan=ranges, inline=False)
+    return len(ranges)

@@ -37,7 +37,8 @@ from members.models import Member
 from recommendations.models import ComposedPage
 
 if TYPE_CHECKING:
-    from recommendations.selectors import Carousel, MemberServingInputs
+    from recommendations.data import Carousel
+    from recommendations.serving.inputs import MemberServingInputs
 
 # One carousel of a stored page: reason family, reason key, label, course ids and scores in
 # the order shown.

@@ -1,259 +1,29 @@
-"""The learned ranker's Django side: training examples from logged impressions, features, and
-scoring a rendered page's cards.
-
-Training (inside a retrain): every impression of the last RANKER_WINDOW_DAYS is an example,
-positive when it was clicked or the member enrolled in the course within
-RANKER_ENROL_WINDOW_HOURS; negatives may be down-sampled and never-shown random courses
-injected. Features are built in bulk from the run's snapshot, the members' skills, the activity
-arrays and the members' stored learned rows; the split is by time (the last
-RANKER_TEST_FRACTION of impressions is the test set). The engine fits the global and mixed
-models (`engine.ranker_fit`) and the run stores both and their offline AUCs.
-
-Serving: the same features for the few dozen cards of one page, from what the homepage selector
-already computed, and one dot product per card (see recommendations/README.md).
-"""
+"""TODO docstring."""
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
-import math
-import time
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 from django.conf import settings
 
-from catalog.models import Course
 from members.models import FollowedSkill, Member, MemberSkill
 from recommendations import engine
-from recommendations.activity import ActivityArrays
-from recommendations.artifacts import artifact_dumps, artifact_loads
-from recommendations.indexing import positions_of
+from recommendations.engine.positions import positions_of
 from recommendations.models import FeedbackEvent, TrainingRun
-from recommendations.precompute import learned_models_for_run
-
-logger = logging.getLogger(__name__)
-
-HASH_BUCKETS = 8
-SENIORITY_ORDER = {"entry": 0, "mid": 1, "senior": 2, "lead": 3, "executive": 4}
-LEVELS = ("beginner", "intermediate", "advanced")
-CTR_PRIOR_STRENGTH = 20.0
-
-MEMBER_FEATURES = (
-    "seniority",
-    "activity",
-    *(f"industry_{b}" for b in range(HASH_BUCKETS)),
-    *(f"title_{b}" for b in range(HASH_BUCKETS)),
+from recommendations.ranker.features import (
+    COURSE_FEATURES,
+    CTR_PRIOR_STRENGTH,
+    SENIORITY_ORDER,
+    course_block,
+    course_table_build,
+    member_block,
+    position_block,
 )
-COURSE_FEATURES = (
-    *(f"level_{level}" for level in LEVELS),
-    "log_duration",
-    "log_age_days",
-    "log_popularity",
-    "ctr",
-    *(f"category_{b}" for b in range(HASH_BUCKETS)),
-)
-INTERACTION_FEATURES = (
-    "affinity",
-    "idf_overlap",
-    "als",
-    "skill_history",
-    "dow_sin",
-    "dow_cos",
-)
-# Where on the page an impression was: it explains part of every click (people look at the top
-# first), so the model learns it and serving sets it to the same value for every card.
-POSITION_FEATURES = ("position", "carousel_position")
-FEATURES = MEMBER_FEATURES + COURSE_FEATURES + INTERACTION_FEATURES + POSITION_FEATURES
-MEMBER_COLUMNS = np.arange(len(MEMBER_FEATURES))
-COURSE_COLUMNS = np.arange(len(COURSE_FEATURES)) + len(MEMBER_FEATURES)
-# Course columns stored per course at training time; age and popularity are read live.
-_STORED_COURSE = [i for i, name in enumerate(COURSE_FEATURES) if name not in ("log_age_days",)]
-
-
-@dataclass(frozen=True)
-class ActiveRanker:
-    """What serving needs: the model, its entity index maps and the per-course features."""
-
-    model: engine.RankerModel
-    member_ids: np.ndarray
-    course_ids: np.ndarray
-    course_table: np.ndarray  # courses × COURSE_FEATURES (age column unused: computed live)
-    used: bool  # serve it on the default homepage (it beat the unranked order offline)
-    mixed: bool  # add per-member and per-course effects (they beat the global model offline)
-
-
-def ranker_dumps(ranker: ActiveRanker) -> bytes:
-    model = ranker.model
-    return artifact_dumps(
-        {
-            "mean": model.mean,
-            "scale": model.scale,
-            "coef": model.coef,
-            "intercept": np.array([model.intercept]),
-            "course_columns": model.course_columns,
-            "member_columns": model.member_columns,
-            "member_effects": model.member_effects,
-            "course_effects": model.course_effects,
-            "member_ids": ranker.member_ids,
-            "course_ids": ranker.course_ids,
-            "course_table": ranker.course_table,
-            "flags": np.array([ranker.used, ranker.mixed]),
-            "features": np.array(FEATURES),
-        }
-    )
-
-
-def ranker_loads(payload: bytes) -> ActiveRanker | None:
-    values = artifact_loads(payload)
-    if tuple(values["features"].tolist()) != FEATURES:
-        # Trained with another feature layout (an older release): it cannot score this one.
-        logger.warning("stored ranker has a different feature layout; not serving it")
-        return None
-    used, mixed = values["flags"].astype(bool).tolist()
-    return ActiveRanker(
-        model=engine.RankerModel(
-            mean=values["mean"],
-            scale=values["scale"],
-            coef=values["coef"],
-            intercept=float(values["intercept"][0]),
-            course_columns=values["course_columns"],
-            member_columns=values["member_columns"],
-            member_effects=values["member_effects"],
-            course_effects=values["course_effects"],
-        ),
-        member_ids=values["member_ids"],
-        course_ids=values["course_ids"],
-        course_table=values["course_table"],
-        used=bool(used),
-        mixed=bool(mixed),
-    )
-
-
-# Feature blocks ------------------------------------------------------------------------------
-
-
-def member_block(
-    *, title_id: np.ndarray, industry_id: np.ndarray, seniority: np.ndarray, activity: np.ndarray
-) -> np.ndarray:
-    return np.column_stack(
-        [
-            seniority / 4.0,
-            np.log1p(activity),
-            engine.hashed_one_hot(industry_id, buckets=HASH_BUCKETS),
-            engine.hashed_one_hot(title_id, buckets=HASH_BUCKETS),
-        ]
-    )
-
-
-def course_table_build(
-    *, course_ids: np.ndarray, popularity: np.ndarray, ctr: np.ndarray
-) -> np.ndarray:
-    """Per-course features in `course_ids` order; the age column is left at 0 (live)."""
-    level = np.zeros(course_ids.size, dtype=np.int64)
-    duration = np.zeros(course_ids.size)
-    for pk, course_level, minutes in Course.objects.values_list("pk", "level", "duration_minutes"):
-        position = int(positions_of(course_ids, np.array([pk]))[0])
-        if position >= 0:
-            level[position] = LEVELS.index(course_level) if course_level in LEVELS else 0
-            duration[position] = minutes
-    category = np.full(course_ids.size, -1, dtype=np.int64)
-    for pk, category_id in Course.categories.through.objects.order_by(
-        "course_id", "-category_id"
-    ).values_list("course_id", "category_id"):
-        position = int(positions_of(course_ids, np.array([pk]))[0])
-        if position >= 0:
-            category[position] = category_id  # ordered so the lowest id is written last
-    return np.column_stack(
-        [
-            np.eye(len(LEVELS))[level],
-            np.log1p(duration),
-            np.zeros(course_ids.size),
-            np.log1p(popularity),
-            ctr,
-            engine.hashed_one_hot(category, buckets=HASH_BUCKETS),
-        ]
-    )
-
-
-def _course_block(
-    table_rows: np.ndarray, *, published: np.ndarray, at: np.ndarray, popularity: np.ndarray
-) -> np.ndarray:
-    block = table_rows.copy()
-    age_days = np.maximum(at - published, 0.0) / 86400.0
-    block[:, COURSE_FEATURES.index("log_age_days")] = np.log1p(age_days)
-    block[:, COURSE_FEATURES.index("log_popularity")] = np.log1p(popularity)
-    return block
-
-
-def _position_block(position: np.ndarray, carousel_position: np.ndarray) -> np.ndarray:
-    return np.column_stack([1.0 / (1.0 + position), 1.0 / (1.0 + carousel_position)])
-
-
-# Serving --------------------------------------------------------------------------------------
-
-
-def ranker_page_scores(
-    *,
-    ranker: ActiveRanker,
-    snapshot,
-    member: Member,
-    positions: np.ndarray,
-    relevance: np.ndarray,
-    held_skills: np.ndarray,
-    enrolled_positions: np.ndarray,
-    learned: dict[int, np.ndarray],
-    now: dt.datetime,
-) -> np.ndarray:
-    """Ranker logits for the cards at course `positions` (snapshot order) of one page.
-
-    Everything comes from what the homepage already holds: the member's blended relevance,
-    held skills (snapshot skill positions, weight per skill), enrolled courses and learned
-    rows, so scoring costs no query.
-    """
-    n = positions.size
-    ranker_course = positions_of(ranker.course_ids, snapshot.course_ids[positions])
-    table = np.zeros((n, len(COURSE_FEATURES)))
-    known = ranker_course >= 0
-    table[known] = ranker.course_table[ranker_course[known]]
-    now_s = now.timestamp()
-    courses = _course_block(
-        table,
-        published=snapshot.course_published[positions],
-        at=np.full(n, now_s),
-        popularity=snapshot.popularity[positions],
-    )
-    members = member_block(
-        title_id=np.full(n, member.title_id or -1),
-        industry_id=np.full(n, member.industry_id or -1),
-        seniority=np.full(n, SENIORITY_ORDER.get(member.seniority, 0), dtype=np.float64),
-        activity=np.full(n, float(enrolled_positions.size)),
-    )
-    binary = snapshot.course_skill_presence
-    idf_overlap = binary[positions] @ (held_skills * snapshot.idf)
-    history_vector = np.asarray(binary[enrolled_positions].sum(axis=0)).ravel()
-    history = binary[positions] @ history_vector
-    interactions = np.column_stack(
-        [
-            relevance[positions],
-            idf_overlap,
-            learned.get(engine.FAMILY_ALS, np.zeros(snapshot.course_ids.size))[positions],
-            np.log1p(history),
-            engine.day_of_week_features(np.full(n, now_s)),
-        ]
-    )
-    features = np.column_stack(
-        [members, courses, interactions, _position_block(np.zeros(n), np.zeros(n))]
-    )
-    member_index = positions_of(ranker.member_ids, np.full(n, member.pk))
-    return engine.ranker_scores(
-        ranker.model, features, member_index, ranker_course, mixed=ranker.mixed
-    )
-
-
-# Training -------------------------------------------------------------------------------------
+from recommendations.training.activity import ActivityArrays
+from recommendations.training.precompute import learned_models_for_run
 
 
 @dataclass(frozen=True)
@@ -516,7 +286,7 @@ def ranker_examples_build(
         popularity=snapshot.popularity,
         ctr=(clicks + CTR_PRIOR_STRENGTH * prior) / (views + CTR_PRIOR_STRENGTH),
     )
-    courses = _course_block(
+    courses = course_block(
         table[course],
         published=snapshot.course_published[course],
         at=i_time,
@@ -539,7 +309,7 @@ def ranker_examples_build(
         ]
     )
     # Injected negatives were never on a page: they get the weakest slot.
-    position_features = _position_block(
+    position_features = position_block(
         np.where(i_position >= 0, i_position, 1e9), np.where(i_carousel >= 0, i_carousel, 1e9)
     )
     examples = Examples(
@@ -604,121 +374,3 @@ def _als_training_scores(
         keep = np.isfinite(value) & (value >= threshold[local])
         out[examples[keep]] = value[keep]
     return out
-
-
-def _subset(examples: Examples, mask: np.ndarray) -> Examples:
-    fields = Examples.__dataclass_fields__
-    return Examples(**{name: getattr(examples, name)[mask] for name in fields})
-
-
-def ranker_train(
-    *, snapshot, activity: ActivityArrays, now: dt.datetime
-) -> tuple[ActiveRanker | None, dict]:
-    """Fit and evaluate the ranker on the logged impressions; (ranker or None, metrics).
-
-    metrics: examples, positives, AUCs on the time split (pooled ROC-AUC and within-carousel
-    AUC, for the global model, the mixed model and the unranked order), `used` and `why`.
-    A ranker is returned (stored) whenever it could be fitted, so an experiment can test it;
-    `used` says whether the default homepage applies it.
-    """
-    config = settings.RECOMMENDATIONS
-    started = time.perf_counter()
-    count = FeedbackEvent.objects.filter(
-        kind=FeedbackEvent.Kind.IMPRESSION,
-        created_at__gte=now - dt.timedelta(days=config["RANKER_WINDOW_DAYS"]),
-        created_at__lte=now,
-    ).count()
-    metrics: dict = {"impressions": count, "used": False}
-    if count < config["RANKER_MIN_IMPRESSIONS"]:
-        metrics["why"] = (
-            f"not trained: {count} impressions logged, fewer than the "
-            f"{config['RANKER_MIN_IMPRESSIONS']} needed"
-        )
-        return None, metrics
-    built = ranker_examples_build(
-        snapshot=snapshot, activity=activity, now=now, seed=config["SEED"]
-    )
-    if built is None:
-        metrics["why"] = "not trained: no impressions in the window"
-        return None, metrics
-    examples, member_ids, table = built
-    cut = np.quantile(examples.time, 1.0 - config["RANKER_TEST_FRACTION"])
-    # Injected negatives train only: the test set is what pages really showed.
-    train = _subset(examples, examples.time <= cut)
-    test = _subset(examples, (examples.time > cut) & (examples.position >= 0))
-    metrics.update(
-        examples=int(examples.labels.size),
-        positives=int(examples.labels.sum()),
-        train_examples=int(train.labels.size),
-        test_examples=int(test.labels.size),
-    )
-    if np.unique(train.labels).size < 2 or np.unique(test.labels).size < 2:
-        metrics["why"] = "not trained: the train or test split lacks clicks or ignored cards"
-        return None, metrics
-    model = engine.ranker_fit(
-        train.features,
-        train.labels,
-        train.member,
-        train.course,
-        n_members=member_ids.size,
-        n_courses=snapshot.course_ids.size,
-        course_columns=COURSE_COLUMNS,
-        member_columns=MEMBER_COLUMNS,
-        c=config["RANKER_C"],
-        l2_member=config["RANKER_L2_MEMBER"],
-        l2_course=config["RANKER_L2_COURSE"],
-        rounds=config["RANKER_ROUNDS"],
-        seed=config["SEED"],
-    )
-    global_scores = engine.ranker_scores(
-        model, test.features, test.member, test.course, mixed=False
-    )
-    mixed_scores = engine.ranker_scores(model, test.features, test.member, test.course)
-    # The unranked order: earlier carousels and earlier slots were ranked higher.
-    unranked = -(test.carousel_position * 1000.0 + test.position)
-    metrics.update(
-        auc_global=engine.pooled_auc(test.labels, global_scores),
-        auc_mixed=engine.pooled_auc(test.labels, mixed_scores),
-        auc_unranked=engine.pooled_auc(test.labels, unranked),
-        auc_within_global=engine.grouped_auc(test.labels, global_scores, test.group),
-        auc_within_mixed=engine.grouped_auc(test.labels, mixed_scores, test.group),
-        auc_within_unranked=engine.grouped_auc(test.labels, unranked, test.group),
-    )
-    mixed = metrics["auc_within_mixed"] > metrics["auc_within_global"]
-    best = metrics["auc_within_mixed"] if mixed else metrics["auc_within_global"]
-    baseline = metrics["auc_within_unranked"]
-    gain = config["RANKER_MIN_AUC_GAIN"]
-    metrics["mixed"] = bool(mixed)
-    if math.isnan(best) or math.isnan(baseline):
-        metrics["why"] = "not used: no carousel in the test split has both a click and a miss"
-        used = False
-    elif best > baseline + gain:
-        used = True
-        metrics["why"] = (
-            f"used: within-carousel AUC {best:.4f} ({'mixed' if mixed else 'global'}) beats "
-            f"the unranked order's {baseline:.4f}"
-        )
-    else:
-        used = False
-        metrics["why"] = (
-            f"not used: within-carousel AUC {best:.4f} does not beat the unranked order's "
-            f"{baseline:.4f}"
-        )
-    metrics["used"] = used
-    metrics["seconds"] = time.perf_counter() - started
-    ranker = ActiveRanker(
-        model=model,
-        member_ids=member_ids,
-        course_ids=snapshot.course_ids,
-        course_table=table,
-        used=used,
-        mixed=bool(mixed),
-    )
-    return ranker, {key: _json_number(value) for key, value in metrics.items()}
-
-
-def _json_number(value):
-    # JSONField cannot hold NaN on every backend; None reads as "not measurable".
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value

@@ -1,139 +1,26 @@
-"""A/B experiments on the homepage: serving a member their variant, and measuring the variants.
-
-A member's variant is fixed by a hash of the experiment key and the member id (see
-`assignment.py`) and stored on first exposure, so it never changes during the experiment even
-if an admin edits the weights later. Only the assigned variant's strategy is computed. Every
-impression and click carries the variant, and the results compare each variant with the
-control: click-through per impression, engaged learners (exposed members who clicked at least
-once) and enrolments per impression, each with a Wilson interval and a two-proportion z-test.
-"""
+"""TODO docstring."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 import math
-import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
 from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
-from django.utils import timezone
 
 from core.charts import LineChart, line_chart
-from members.models import Enrolment, Member
+from members.models import Enrolment
 from recommendations import engine
-from recommendations.assignment import (
-    ExperimentDefinition,
-    VariantDefinition,
-    experiment_running,
-    variant_for_member,
-)
-from recommendations.composed_pages import composed_page_servable_exists, composed_page_store
 from recommendations.models import (
     Experiment,
     ExperimentAssignment,
     ExperimentVariant,
     FeedbackEvent,
 )
-from recommendations.selectors import HomePage, home_page_for_member
-from recommendations.snapshots import serving_state
-
-
-def experiment_variant_assign(
-    *, experiment: ExperimentDefinition, member: Member, now: dt.datetime
-) -> VariantDefinition:
-    """The member's variant: the stored one, or the hash's, stored now (first exposure)."""
-    hashed = variant_for_member(experiment=experiment, member_id=member.pk)
-    assignment, _ = ExperimentAssignment.objects.get_or_create(
-        experiment_id=experiment.id,
-        member=member,
-        defaults={"variant_id": hashed.id, "assigned_at": now},
-    )
-    stored = next((v for v in experiment.variants if v.id == assignment.variant_id), None)
-    return stored or hashed
-
-
-def home_page_serve(
-    *,
-    member: Member,
-    now: dt.datetime | None = None,
-    page_view_id: uuid.UUID | None = None,
-    reuse_composed: bool = False,
-    mark_pending: bool = False,
-) -> HomePage:
-    """The homepage a member gets: their variant's, inside a running experiment, else the
-    default one (exactly `home_page_for_member(member=member)`). `reuse_composed` and
-    `mark_pending`: see `home_page_for_member`."""
-    now = now or timezone.now()
-    experiment = experiment_running(experiments=serving_state().experiments, now=now)
-    if experiment is None:
-        return home_page_for_member(
-            member=member,
-            now=now,
-            page_view_id=page_view_id,
-            reuse_composed=reuse_composed,
-            mark_pending=mark_pending,
-        )
-    variant = experiment_variant_assign(experiment=experiment, member=member, now=now)
-    return home_page_for_member(
-        member=member,
-        now=now,
-        strategy=variant.strategy,
-        variant_id=variant.id,
-        exploration_share=experiment.exploration_share,
-        max_carousels=settings.EXPERIMENTS["MAX_CAROUSELS"],
-        page_view_id=page_view_id,
-        reuse_composed=reuse_composed,
-        mark_pending=mark_pending,
-    )
-
-
-def home_page_compose_next(
-    *, member: Member, now: dt.datetime | None = None, only_if_stored: bool = False
-) -> bool:
-    """Compose the member's homepage as of now and store it for their next page view
-    (`composed_pages`); False when nothing was stored: such a page is never stored (no active
-    run, or exploration in their variant), or, with `only_if_stored`, the member has no stored
-    page young enough to be served (they are not browsing: composing would be for nothing)."""
-    now = now or timezone.now()
-    # First: a worker that has not loaded the serving state (a qcluster worker refreshing the
-    # row of a member who is not browsing) need not load it.
-    if only_if_stored and not composed_page_servable_exists(member_id=member.pk, now=now):
-        return False
-    # The pages `home_page_for_member` gives no digest, known before composing one for nothing.
-    state = serving_state()
-    experiment = experiment_running(experiments=state.experiments, now=now)
-    if state.run_id is None or (experiment is not None and experiment.exploration_share > 0):
-        return False
-    page = home_page_serve(member=member, now=now)
-    if page.digest is None:
-        return False
-    composed_page_store(
-        member_id=member.pk, digest=page.digest, composed_at=now, carousels=page.carousels
-    )
-    return True
-
-
-def experiment_variants_problems(*, variants: Sequence[tuple[str, str, int, bool]]) -> list[str]:
-    """What is wrong with an experiment's variants (code, strategy, weight, is_control)."""
-    problems = []
-    if len(variants) < 2:
-        problems.append("An experiment needs at least two variants.")
-    if sum(1 for *_, control in variants if control) != 1:
-        problems.append("Exactly one variant must be the control.")
-    codes = [code for code, *_ in variants]
-    if len(set(codes)) != len(codes):
-        problems.append("Variant codes must be different.")
-    if any(weight <= 0 for _, _, weight, _ in variants):
-        problems.append("Every variant needs a positive weight.")
-    return problems
-
-
-# Results --------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from catalog.models import Course
-from recommendations.selectors import HomePage
+from recommendations.data import HomePage
 
 CARD_TEMPLATE = "recommendations/_card.jinja"
 CAROUSELS_TEMPLATE = "recommendations/_carousels.jinja"

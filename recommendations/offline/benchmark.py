@@ -16,10 +16,13 @@ from django.db import connection, transaction
 
 from members.models import Member
 from recommendations import engine
-from recommendations.learning import interactions_extract
 from recommendations.models import MemberRecommendations, TrainingRun
-from recommendations.pipeline import training_run_execute
-from recommendations.precompute import learned_models_for_run, member_recommendations_refresh
+from recommendations.training.learned import interactions_extract
+from recommendations.training.precompute import (
+    learned_models_for_run,
+    member_recommendations_refresh,
+)
+from recommendations.training.runs import training_run_execute
 
 
 @dataclass

@@ -1,0 +1,170 @@
+"""TODO docstring."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+
+from catalog.selectors import course_cards_by_id
+from recommendations import engine
+from recommendations.data import (
+    STRATEGY_RULES,
+    Card,
+    Carousel,
+    RulesSnapshot,
+    ShownCourse,
+)
+from recommendations.serving.stored_pages import (
+    LayoutRow,
+)
+
+
+@dataclass
+class ReasonGroup:
+    reason: str
+    key: str
+    label: str
+    # Course positions best first, and their rank-scaled scores.
+    positions: np.ndarray
+    scores: np.ndarray
+
+
+def reason_groups(
+    best_reason: np.ndarray, best_score: np.ndarray, reasons: Sequence[tuple[str, str, str]]
+) -> list[ReasonGroup]:
+    """One group per reason (family, key, label) with the courses it won, best score first
+    (ties to the lower position)."""
+    assigned = np.flatnonzero(best_reason >= 0)
+    ranked = assigned[np.lexsort((assigned, -best_score[assigned]))]
+    # A stable sort by reason keeps each reason's courses in score order.
+    by_reason = ranked[np.argsort(best_reason[ranked], kind="stable")]
+    bounds = np.concatenate(
+        ([0], np.cumsum(np.bincount(best_reason[ranked], minlength=len(reasons))))
+    )
+    groups = []
+    for index, (reason, key, label) in enumerate(reasons):
+        positions = by_reason[bounds[index] : bounds[index + 1]]
+        groups.append(ReasonGroup(reason, key, label, positions, best_score[positions]))
+    return groups
+
+
+def _diversified(snapshot: RulesSnapshot, positions: np.ndarray, recency: np.ndarray) -> np.ndarray:
+    """Indices into `positions` (best first) in the order to show them."""
+    indices = np.arange(positions.size)
+    if positions.size <= 1:
+        return indices
+    return engine.round_robin_by_bucket(
+        indices, bucket_key=snapshot.course_bucket[positions], recency=recency[positions]
+    )
+
+
+def carousels_from_groups(
+    groups: Sequence[ReasonGroup],
+    *,
+    snapshot: RulesSnapshot,
+    recency: np.ndarray,
+    order: Sequence[int],
+    strategy: str = STRATEGY_RULES,
+    variant_id: int | None = None,
+    max_carousels: int | None = None,
+    catalog_revision: int | None = None,
+) -> list[Carousel]:
+    config = serving_config()
+    wanted = [
+        groups[index]
+        for index in order
+        if groups[index].positions.size >= config["CAROUSEL_MIN_SIZE"]
+    ][: config["MAX_CAROUSELS"] if max_carousels is None else max_carousels]
+    layout: list[LayoutRow] = []
+    for group in wanted:
+        chosen = _diversified(snapshot, group.positions, recency)[: config["CAROUSEL_SIZE"]]
+        course_ids = snapshot.course_ids[group.positions[chosen]].tolist()
+        layout.append(
+            (group.reason, group.key, group.label, course_ids, group.scores[chosen].tolist())
+        )
+    return carousels_from_layout(
+        layout, strategy=strategy, variant_id=variant_id, catalog_revision=catalog_revision
+    )
+
+
+def carousels_from_layout(
+    layout: Sequence[LayoutRow],
+    *,
+    strategy: str,
+    variant_id: int | None,
+    catalog_revision: int | None,
+) -> list[Carousel]:
+    """The carousels of `layout`, in its order, with each course's card."""
+    courses = course_cards_by_id(
+        course_ids=[course_id for *_, ids, _ in layout for course_id in ids],
+        catalog_revision=catalog_revision,
+    )
+    carousels = []
+    for carousel_position, (reason, key, label, course_ids, scores) in enumerate(layout):
+        cards = []
+        for course_id, score in zip(course_ids, scores, strict=True):
+            course = courses.get(course_id)
+            if course is None:  # deleted since the snapshot was built
+                continue
+            cards.append(
+                Card(
+                    course=course,
+                    score=score,
+                    shown=ShownCourse(
+                        course_id=course_id,
+                        reason=reason,
+                        reason_key=key,
+                        strategy=strategy,
+                        carousel_position=carousel_position,
+                        position=len(cards),
+                        variant_id=variant_id,
+                    ),
+                )
+            )
+        carousels.append(Carousel(reason=reason, key=key, label=label, cards=cards))
+    return carousels
+
+
+def small_skill_groups_merged(
+    groups: list[ReasonGroup], *, skill_names: dict[int, str]
+) -> list[ReasonGroup]:
+    """Fold too-small per-skill carousels of one family into a single carousel.
+
+    Following five skills with two matching courses each would otherwise hide all ten courses,
+    since carousels under CAROUSEL_MIN_SIZE are not shown.
+    """
+    minimum = serving_config()["CAROUSEL_MIN_SIZE"]
+    kept: list[ReasonGroup] = []
+    merged: dict[str, list[ReasonGroup]] = {}
+    for group in groups:
+        if group.reason not in ("follow", "profile") or group.positions.size >= minimum:
+            kept.append(group)
+        else:
+            merged.setdefault(group.reason, []).append(group)
+    for reason, small in merged.items():
+        positions = np.concatenate([group.positions for group in small])
+        scores = np.concatenate([group.scores for group in small])
+        ranked = np.lexsort((positions, -scores))
+        names = [skill_names.get(int(group.key.split(":")[1]), "this skill") for group in small]
+        verb = "follow" if reason == "follow" else "have"
+        kept.append(
+            ReasonGroup(
+                reason,
+                reason,
+                f"Because you {verb} {names_joined(names)}",
+                positions[ranked],
+                scores[ranked],
+            )
+        )
+    return kept
+
+
+def names_joined(names: list[str]) -> str:
+    if len(names) > 3:
+        names = [*names[:2], f"{len(names) - 2} more skills"]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def serving_config() -> dict:
+    return settings.RECOMMENDATIONS

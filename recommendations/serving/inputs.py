@@ -1,0 +1,253 @@
+"""TODO docstring."""
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import Sum
+
+from catalog.card_cache import catalog_revision_current
+from core.prepared_statements import prepared_cursor
+from members.models import Enrolment, FollowedSkill, MemberSkill
+from recommendations.models import (
+    ComposedPage,
+    CourseFeedbackDay,
+    Dismissal,
+    MemberRecommendations,
+    ReasonFeedback,
+)
+from recommendations.serving.pending import page_view_pending_lock_key
+from recommendations.serving.stored_pages import (
+    StoredPage,
+)
+
+
+@dataclass(frozen=True)
+class MemberServingInputs:
+    """What one page view reads of a member besides the member row itself."""
+
+    # (skill id, name), newest follow first.
+    followed: list[tuple[int, str]]
+    # (skill id, weight, name), heaviest first.
+    profile: list[tuple[int, float, str]]
+    # (course id, title) of enrolled courses (in progress or finished), newest first.
+    enrolled: list[tuple[int, str]]
+    dismissed: list[int]
+    # The precomputed learned candidates (None when not asked for or not computed yet).
+    learned_payload: bytes | None
+    # (course id, impressions) of the courses the impression discount applies to: shown more
+    # than the threshold within the window and never clicked in it.
+    discounted: list[tuple[int, int]]
+    # Reason family: (impressions, clicks), all time.
+    reason_feedback: dict[str, tuple[int, int]]
+    # The catalog's revision (see `CatalogRevision`), for the card cache: read here, it costs
+    # no round trip of its own. None: no revision row.
+    catalog_revision: int | None
+    # The member's stored next page (`composed_pages`), if any.
+    composed: StoredPage | None = None
+
+
+def member_serving_inputs(
+    *,
+    member_id: int,
+    window_start: dt.date,
+    discount_threshold: int,
+    with_learned: bool,
+    pending_page_view_id: uuid.UUID | None = None,
+) -> MemberServingInputs:
+    """The member's skills, courses, precomputed row and feedback counts for one page view.
+
+    Ties in every ordering go to the lower id, so both database paths agree row for row. Only
+    discounted courses come back: a member who visits often has thousands of shown courses,
+    and the others would multiply their scores by 1.
+
+    `pending_page_view_id`: on PostgreSQL the same statement marks that page view pending
+    (`page_views`), as `page_view_pending_mark` would with a round trip of its own. Elsewhere
+    impressions are written before the response and nothing is marked.
+    """
+    if connection.vendor == "postgresql":
+        return _member_serving_inputs_postgresql(
+            member_id=member_id,
+            window_start=window_start,
+            discount_threshold=discount_threshold,
+            with_learned=with_learned,
+            pending_page_view_id=pending_page_view_id,
+        )
+    return _member_serving_inputs_portable(
+        member_id=member_id,
+        window_start=window_start,
+        discount_threshold=discount_threshold,
+        with_learned=with_learned,
+    )
+
+
+# One statement, one row: nine reads on every page view (the catalog revision is the card
+# cache's, the stored page `composed_pages`'), where each ORM query would cost a round trip
+# plus building its SQL and converting its rows in Python. Lists come back as JSON or arrays,
+# which psycopg decodes in C. Skill names are looked up per skill: as a join, the prepared
+# (generic) plan hashes the whole skills table for a member's handful of skills.
+_MEMBER_INPUTS_COLUMNS = """\
+    (SELECT json_agg(
+            json_build_array(f.skill_id, (SELECT name FROM catalog_skill WHERE id = f.skill_id))
+            ORDER BY f.followed_at DESC, f.skill_id)
+        FROM members_followedskill f WHERE f.member_id = %(member)s),
+    (SELECT json_agg(
+            json_build_array(
+                p.skill_id, p.weight, (SELECT name FROM catalog_skill WHERE id = p.skill_id)
+            )
+            ORDER BY p.weight DESC, p.skill_id)
+        FROM members_memberskill p WHERE p.member_id = %(member)s),
+    (SELECT json_agg(json_build_array(e.course_id, c.title)
+            ORDER BY e.enrolled_at DESC, e.course_id)
+        FROM members_enrolment e JOIN catalog_course c ON c.id = e.course_id
+        WHERE e.member_id = %(member)s),
+    ARRAY(SELECT course_id FROM recommendations_dismissal
+        WHERE member_id = %(member)s ORDER BY course_id),
+    CASE WHEN %(learned)s THEN (SELECT payload FROM recommendations_memberrecommendations
+        WHERE member_id = %(member)s) END,
+    discounted.ids,
+    discounted.impressions,
+    (SELECT json_agg(json_build_array(reason, impressions, clicks) ORDER BY reason)
+        FROM recommendations_reasonfeedback WHERE member_id = %(member)s),
+    (SELECT revision FROM catalog_catalogrevision WHERE id = 1),
+    page.digest,
+    page.composed_at,
+    page.layout"""
+
+
+_MEMBER_INPUTS_FROM = """
+FROM (
+    SELECT array_agg(course_id ORDER BY course_id) AS ids,
+        array_agg(impressions ORDER BY course_id) AS impressions
+    FROM (
+        SELECT course_id, SUM(impressions) AS impressions
+        FROM recommendations_coursefeedbackday
+        WHERE member_id = %(member)s AND day > %(window_start)s
+        GROUP BY course_id
+        HAVING SUM(clicks) = 0 AND SUM(impressions) > %(threshold)s
+    ) AS per_course
+) AS discounted
+LEFT JOIN recommendations_composedpage page ON page.member_id = %(member)s
+"""
+
+
+_MEMBER_INPUTS_SQL = f"SELECT\n{_MEMBER_INPUTS_COLUMNS},\n    NULL{_MEMBER_INPUTS_FROM}"
+# The same, marking a page view pending (`page_views`): its lock is taken with the reads.
+_MEMBER_INPUTS_MARKING_SQL = (
+    f"SELECT\n{_MEMBER_INPUTS_COLUMNS},\n    pg_advisory_lock(%(pending)s){_MEMBER_INPUTS_FROM}"
+)
+
+
+def _member_serving_inputs_postgresql(
+    *,
+    member_id: int,
+    window_start: dt.date,
+    discount_threshold: int,
+    with_learned: bool,
+    pending_page_view_id: uuid.UUID | None = None,
+) -> MemberServingInputs:
+    params = {
+        "member": member_id,
+        "window_start": window_start,
+        "threshold": discount_threshold,
+        "learned": with_learned,
+    }
+    statement = _MEMBER_INPUTS_SQL
+    if pending_page_view_id is not None:
+        params["pending"] = page_view_pending_lock_key(pending_page_view_id)
+        statement = _MEMBER_INPUTS_MARKING_SQL
+    with prepared_cursor() as cursor:
+        cursor.execute(statement, params)
+        (
+            followed,
+            profile,
+            enrolled,
+            dismissed,
+            payload,
+            ids,
+            counts,
+            reasons,
+            catalog_revision,
+            composed_digest,
+            composed_at,
+            composed_layout,
+            _,  # the lock's (void) result, or NULL
+        ) = cursor.fetchone()
+    return MemberServingInputs(
+        followed=[(skill_id, name) for skill_id, name in followed or []],
+        profile=[(skill_id, float(weight), name) for skill_id, weight, name in profile or []],
+        enrolled=[(course_id, title) for course_id, title in enrolled or []],
+        dismissed=list(dismissed),
+        learned_payload=bytes(payload) if payload is not None else None,
+        discounted=list(zip(ids or [], counts or [], strict=True)),
+        reason_feedback={reason: (shown, clicks) for reason, shown, clicks in reasons or []},
+        catalog_revision=catalog_revision,
+        composed=(
+            StoredPage(bytes(composed_digest), composed_at, bytes(composed_layout))
+            if composed_digest is not None
+            else None
+        ),
+    )
+
+
+def _member_serving_inputs_portable(
+    *, member_id: int, window_start: dt.date, discount_threshold: int, with_learned: bool
+) -> MemberServingInputs:
+    """The same reads through the ORM, one query each (SQLite: the demo and local tests)."""
+    learned_payload = None
+    if with_learned:
+        learned_payload = (
+            MemberRecommendations.objects.filter(member_id=member_id)
+            .values_list("payload", flat=True)
+            .first()
+        )
+    return MemberServingInputs(
+        followed=list(
+            FollowedSkill.objects.filter(member_id=member_id)
+            .order_by("-followed_at", "skill_id")
+            .values_list("skill_id", "skill__name")
+        ),
+        profile=[
+            (skill_id, float(weight), name)
+            for skill_id, weight, name in MemberSkill.objects.filter(member_id=member_id)
+            .order_by("-weight", "skill_id")
+            .values_list("skill_id", "weight", "skill__name")
+        ],
+        enrolled=list(
+            Enrolment.objects.filter(member_id=member_id)
+            .order_by("-enrolled_at", "course_id")
+            .values_list("course_id", "course__title")
+        ),
+        dismissed=list(
+            Dismissal.objects.filter(member_id=member_id)
+            .order_by("course_id")
+            .values_list("course_id", flat=True)
+        ),
+        learned_payload=bytes(learned_payload) if learned_payload is not None else None,
+        discounted=list(
+            CourseFeedbackDay.objects.filter(member_id=member_id, day__gt=window_start)
+            .values("course_id")
+            .annotate(impressions=Sum("impressions"), clicks=Sum("clicks"))
+            .filter(clicks=0, impressions__gt=discount_threshold)
+            .order_by("course_id")
+            .values_list("course_id", "impressions")
+        ),
+        reason_feedback={
+            reason: (impressions, clicks)
+            for reason, impressions, clicks in ReasonFeedback.objects.filter(member_id=member_id)
+            .order_by("reason")
+            .values_list("reason", "impressions", "clicks")
+        },
+        catalog_revision=catalog_revision_current(),
+        composed=_stored_page_portable(member_id),
+    )
+
+
+def _stored_page_portable(member_id: int) -> StoredPage | None:
+    row = (
+        ComposedPage.objects.filter(member_id=member_id)
+        .values_list("digest", "composed_at", "layout")
+        .first()
+    )
+    return None if row is None else StoredPage(bytes(row[0]), row[1], bytes(row[2]))

@@ -1,0 +1,252 @@
+"""TODO docstring."""
+
+import dataclasses
+import datetime as dt
+import logging
+import time
+
+import numpy as np
+import psycopg
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from members.models import Member
+from recommendations.data import RulesSnapshot
+from recommendations.models import TrainingRun
+from recommendations.ranker.serving import ranker_dumps
+from recommendations.ranker.training import ranker_train
+from recommendations.training.activity import ActivityArrays, activity_read
+from recommendations.training.learned import (
+    interactions_extract,
+    learned_models_dumps,
+    learned_models_fit,
+)
+from recommendations.training.precompute import (
+    InMemoryActivity,
+    learned_models_remember,
+    precompute_enqueue,
+    precompute_plan,
+)
+from recommendations.training.rules import (
+    _ids,
+    rules_snapshot_build,
+    rules_snapshot_dumps,
+    rules_snapshot_problems,
+    similar_courses_blend,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class TrainingRunBusy(Exception):
+    """Another retrain is running; two never run at once."""
+
+
+def training_run_start(*, trigger: str, now: dt.datetime | None = None) -> TrainingRun:
+    """Create the running run, or raise TrainingRunBusy if another one holds the slot.
+
+    A run still "running" after RUN_STALE_SECONDS lost its worker (killed, machine gone); it is
+    marked failed so retraining is never blocked for good.
+    """
+    now = now or timezone.now()
+    stale_before = now - dt.timedelta(seconds=settings.RECOMMENDATIONS["RUN_STALE_SECONDS"])
+    TrainingRun.objects.filter(
+        status=TrainingRun.Status.RUNNING, started_at__lt=stale_before
+    ).update(
+        status=TrainingRun.Status.FAILED,
+        finished_at=now,
+        message="Abandoned: its worker stopped before finishing (killed or lost).",
+    )
+    try:
+        with transaction.atomic():
+            return TrainingRun.objects.create(
+                kind=TrainingRun.Kind.RULES, started_at=now, trigger=trigger
+            )
+    except IntegrityError as busy:
+        raise TrainingRunBusy("A retrain is already running.") from busy
+
+
+def training_run_execute(
+    *, trigger: str = "manual", now: dt.datetime | None = None, precompute_inline: bool = True
+) -> TrainingRun:
+    """Build the snapshot and the learned models, evaluate, and activate if the checks pass.
+
+    The previous active run keeps serving until the new one is activated in one transaction; a
+    failure marks the new run failed with its reason and leaves the old one active. After
+    activation every member's learned row is precomputed, inline or as one task per shard.
+    """
+    started = time.perf_counter()
+    run = training_run_start(trigger=trigger)
+    timings: dict[str, float] = {}
+    try:
+        stage = time.perf_counter()
+        activity = activity_read()
+        timings["read_activity_seconds"] = time.perf_counter() - stage
+        stage = time.perf_counter()
+        snapshot = rules_snapshot_build(now=now, activity=activity)
+        problems = rules_snapshot_problems(snapshot)
+        if problems:
+            raise ValueError("; ".join(problems))
+        timings["rules_seconds"] = time.perf_counter() - stage
+        stage = time.perf_counter()
+        member_ids = _ids(Member.objects.all())
+        interactions = interactions_extract(
+            member_ids=member_ids, course_ids=snapshot.course_ids, activity=activity
+        )
+        timings["extract_seconds"] = time.perf_counter() - stage
+        stage = time.perf_counter()
+        earlier = TrainingRun.objects.filter(
+            status=TrainingRun.Status.SUCCEEDED, kind=TrainingRun.Kind.LEARNED
+        )
+        serving = earlier.order_by("-is_active", "-pk").values_list("params", flat=True).first()
+        models, learned_metrics, message = learned_models_fit(
+            member_ids=member_ids,
+            course_ids=snapshot.course_ids,
+            interactions=interactions,
+            incumbent=(serving or {}).get("als"),
+            search_round=earlier.count(),
+        )
+        timings["learn_seconds"] = time.perf_counter() - stage
+        if models is not None:
+            snapshot = dataclasses.replace(
+                snapshot,
+                similar_courses=similar_courses_blend(
+                    learned=models.item_similarity, by_skills=snapshot.course_similarity
+                ),
+            )
+        payload = rules_snapshot_dumps(snapshot)
+        model_payload = learned_models_dumps(models) if models is not None else None
+        stage = time.perf_counter()
+        ranker_payload, ranker_metrics = _ranker_build(
+            snapshot=snapshot, activity=activity, now=now or timezone.now()
+        )
+        timings["ranker_seconds"] = time.perf_counter() - stage
+    except Exception as error:
+        logger.exception("training run %s failed", run.pk)
+        run.status = TrainingRun.Status.FAILED
+        run.message = f"{type(error).__name__}: {error}"
+        run.finished_at = timezone.now()
+        run.duration_seconds = time.perf_counter() - started
+        run.save()
+        return run
+
+    run.kind = TrainingRun.Kind.LEARNED if models is not None else TrainingRun.Kind.RULES
+    run.message = f"{message} Ranker {ranker_metrics['why']}."
+    run.metrics = {
+        "courses": int(snapshot.course_ids.size),
+        "members": int(member_ids.size),
+        "skills": int(snapshot.skill_ids.size),
+        "skills_with_idf": int(np.count_nonzero(snapshot.idf)),
+        "title_cohorts": int(np.count_nonzero(np.diff(snapshot.title_profiles.indptr))),
+        "industry_cohorts": int(np.count_nonzero(np.diff(snapshot.industry_profiles.indptr))),
+        "artifact_bytes": len(payload),
+        "model_artifact_bytes": len(model_payload or b""),
+        "ranker": ranker_metrics,
+        **learned_metrics,
+        **timings,
+    }
+    run.params = {
+        key: settings.RECOMMENDATIONS[key]
+        for key in ("IDF_MIN_MEMBERS", "COHORT_MIN_SIZE", "TAG_MIN_CONFIDENCE", "BLEND_WEIGHTS")
+    } | ({"als": models.params} if models is not None else {})
+    stage = time.perf_counter()
+    # Stored while the run is still "running": nothing reads it until activation below.
+    _artifacts_store(
+        run_id=run.pk,
+        payloads={
+            "artifact": payload,
+            "model_artifact": model_payload,
+            "ranker_artifact": ranker_payload,
+        },
+    )
+    run.metrics["store_seconds"] = time.perf_counter() - stage
+    plan = precompute_plan() if models is not None else []
+    run.precompute_shards = len(plan)
+    run.status = TrainingRun.Status.SUCCEEDED
+    run.finished_at = timezone.now()
+    run.duration_seconds = time.perf_counter() - started
+    with transaction.atomic():
+        TrainingRun.objects.filter(is_active=True).update(is_active=False)
+        run.is_active = True
+        run.save(update_fields=_RUN_FIELDS_BUT_ARTIFACTS)
+    if plan:
+        # This process already holds the models and every member's activity: shards computed
+        # here use them instead of reading them back (queued shards read their own range).
+        learned_models_remember(run_id=run.pk, models=models)
+        precompute_enqueue(
+            run=run,
+            plan=plan,
+            inline=precompute_inline,
+            in_memory=InMemoryActivity(member_ids=member_ids, interactions=interactions),
+        )
+        if precompute_inline:
+            run.refresh_from_db(fields=_RUN_FIELDS_BUT_ARTIFACTS)
+    return run
+
+
+ARTIFACT_FIELDS = ("artifact", "model_artifact", "ranker_artifact")
+# What activation saves and an inline run reloads: everything but the tens of MB of artifacts.
+_RUN_FIELDS_BUT_ARTIFACTS = [
+    field.name
+    for field in TrainingRun._meta.concrete_fields
+    if not field.primary_key and field.name not in ARTIFACT_FIELDS
+]
+
+
+def _artifacts_store(*, run_id: int, payloads: dict[str, bytes | None]) -> None:
+    """Write a run's artifacts (tens of MB at benchmark scale).
+
+    On PostgreSQL they go as binary parameters: Django binds parameters client-side, which
+    escapes every byte into SQL text and takes seconds for what binary takes milliseconds.
+    """
+    if connection.vendor != "postgresql":
+        TrainingRun.objects.filter(pk=run_id).update(**payloads)
+        return
+    assignments = ", ".join(f"{name} = %b" for name in payloads)
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(
+            f"UPDATE {TrainingRun._meta.db_table} SET {assignments} WHERE id = %s",
+            [*payloads.values(), run_id],
+        )
+
+
+def _ranker_build(
+    *, snapshot: RulesSnapshot, activity: ActivityArrays, now: dt.datetime
+) -> tuple[bytes | None, dict]:
+    """The ranker's artifact and metrics. A ranker that fails to train costs the run nothing
+    but the ranker: the run still serves its snapshot and learned candidates."""
+    try:
+        ranker, metrics = ranker_train(snapshot=snapshot, activity=activity, now=now)
+    except Exception as error:
+        logger.exception("ranker training failed")
+        return None, {"used": False, "why": f"failed: {type(error).__name__}: {error}"}
+    return (ranker_dumps(ranker) if ranker is not None else None), metrics
+
+
+def training_run_activate(*, run: TrainingRun, inline: bool = False) -> TrainingRun:
+    """Serve an older succeeded run again (rollback), recomputing members' learned rows."""
+    # Artifacts are checked in the database: the instance may have been loaded without them.
+    stored = TrainingRun.objects.filter(pk=run.pk, artifact__isnull=False)
+    if run.status != TrainingRun.Status.SUCCEEDED or not stored.exists():
+        raise ValueError("Only a succeeded run with its snapshot can be activated.")
+    has_models = stored.filter(model_artifact__isnull=False).exists()
+    with transaction.atomic():
+        TrainingRun.objects.filter(is_active=True).update(is_active=False)
+        run.is_active = True
+        run.precompute_shards_done = 0
+        run.precomputed_at = None
+        plan = precompute_plan() if has_models else []
+        run.precompute_shards = len(plan)
+        run.save(
+            update_fields=[
+                "is_active",
+                "precompute_shards_done",
+                "precomputed_at",
+                "precompute_shards",
+            ]
+        )
+    if plan:
+        precompute_enqueue(run=run, plan=plan, inline=inline)
+    return run
