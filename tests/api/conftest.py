@@ -4,11 +4,6 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from tests.factories import FollowedSkillFactory, MemberFactory, UserFactory
-from tests.recommendations import conftest as recommendations_conftest
-
-# The recommendations suite's catalog and cohorts, and its fresh snapshot per test.
-world = recommendations_conftest.world
-fresh_snapshot = recommendations_conftest.fresh_snapshot
 
 
 @pytest.fixture(autouse=True)

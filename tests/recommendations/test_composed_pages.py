@@ -46,7 +46,6 @@ from tests.factories import EnrolmentFactory
 from tests.recommendations.test_after_response import _close, _served
 from tests.recommendations.test_experiments import _experiment
 from tests.recommendations.test_home import _new_analyst
-from tests.recommendations.test_pipeline import demo  # noqa: F401 (a fixture)
 
 NOW = dt.datetime(2026, 12, 2, 9, 0, tzinfo=dt.UTC)
 
@@ -550,11 +549,8 @@ def test_a_stored_page_older_than_its_age_is_not_recomposed(served):
 
 
 @pytest.fixture
-def learned(request, db):
+def learned(demo):
     """The demo data with an active learned run: member rows are refreshed by a task."""
-    # By name: a parameter would shadow the imported fixture. `db` above, so the test
-    # database is set up first when this module runs alone.
-    request.getfixturevalue("demo")
     run = training_run_execute(trigger="test")
     assert run.kind == TrainingRun.Kind.LEARNED
     snapshot_forget()
