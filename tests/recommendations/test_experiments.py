@@ -20,7 +20,6 @@ from recommendations.experiments import (
     home_page_serve,
 )
 from recommendations.models import (
-    Experiment,
     ExperimentAssignment,
     ExperimentVariant,
     FeedbackEvent,
@@ -28,6 +27,7 @@ from recommendations.models import (
 from recommendations.selectors import home_page_for_member
 from recommendations.services import click_log, impressions_log
 from tests.factories import CourseFactory, MemberFactory
+from tests.helpers import experiment_create
 
 
 def _analyst(world, *follow):
@@ -35,26 +35,6 @@ def _analyst(world, *follow):
     for name in follow:
         FollowedSkill.objects.create(member=member, skill=world["skills"][name])
     return member
-
-
-def _experiment(*variants, key="exp", starts=None, ends=None, exploration=0.0) -> Experiment:
-    now = timezone.now()
-    experiment = Experiment.objects.create(
-        name=key,
-        key=key,
-        starts_at=starts or now - dt.timedelta(days=1),
-        ends_at=ends,
-        exploration_share=exploration,
-    )
-    for index, (code, strategy, weight) in enumerate(variants):
-        ExperimentVariant.objects.create(
-            experiment=experiment,
-            code=code,
-            strategy=strategy,
-            weight=weight,
-            is_control=index == 0,
-        )
-    return experiment
 
 
 def _definition(*weights: int, key: str = "exp") -> ExperimentDefinition:
@@ -91,8 +71,10 @@ def test_assignment_hash_is_deterministic_and_follows_the_weights():
 
 def test_without_a_running_experiment_the_default_homepage_is_served(world):
     member = _analyst(world, "SQL", "Python")
-    _experiment(("a", "recency", 1), ("b", "als", 1), starts=timezone.now() + dt.timedelta(days=1))
-    _experiment(
+    experiment_create(
+        ("a", "recency", 1), ("b", "als", 1), starts=timezone.now() + dt.timedelta(days=1)
+    )
+    experiment_create(
         ("a", "recency", 1),
         ("b", "als", 1),
         key="ended",
@@ -110,7 +92,7 @@ def test_without_a_running_experiment_the_default_homepage_is_served(world):
 
 
 def test_first_exposure_stores_the_assignment_and_it_stays(world):
-    experiment = _experiment(("base", "recency", 1), ("treat", "affinity", 1))
+    experiment = experiment_create(("base", "recency", 1), ("treat", "affinity", 1))
     member = _analyst(world, "SQL")
     page = home_page_serve(member=member)
     assignment = ExperimentAssignment.objects.get(experiment=experiment, member=member)
@@ -144,7 +126,7 @@ def test_each_strategy_serves_only_its_own_reasons(world, settings):
 
 
 def test_impressions_clicks_and_api_clicks_carry_the_variant(world):
-    experiment = _experiment(("base", "recency", 1), ("treat", "recency", 1))
+    experiment = experiment_create(("base", "recency", 1), ("treat", "recency", 1))
     member = _analyst(world, "SQL")
     page = home_page_serve(member=member)
     impressions_log(member=member, page_view_id=page.page_view_id, shown=page.shown)
@@ -231,7 +213,7 @@ def _events(variant, member, *, impressions: int, clicks: int, day: dt.datetime)
 
 
 def test_results_compare_with_the_control_and_name_a_winner(db, admin_client):
-    experiment = _experiment(("control", "recency", 1), ("treatment", "als", 1))
+    experiment = experiment_create(("control", "recency", 1), ("treatment", "als", 1))
     control, treatment = experiment.variants.order_by("pk")
     day = timezone.now() - dt.timedelta(hours=2)
     a, b = MemberFactory(), MemberFactory()
@@ -267,7 +249,7 @@ def test_results_compare_with_the_control_and_name_a_winner(db, admin_client):
 
 
 def test_close_rates_are_no_significant_difference(db):
-    experiment = _experiment(("control", "recency", 1), ("b", "als", 1), ("c", "affinity", 1))
+    experiment = experiment_create(("control", "recency", 1), ("b", "als", 1), ("c", "affinity", 1))
     control, b, c = experiment.variants.order_by("pk")
     day = timezone.now()
     member = MemberFactory()

@@ -19,7 +19,7 @@ from recommendations.services import (
     impressions_log,
 )
 from tests.factories import CourseFactory, MemberFactory
-from tests.recommendations.counts import feedback_counts_read
+from tests.helpers import feedback_counts_read
 
 pytestmark = pytest.mark.django_db
 
