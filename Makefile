@@ -61,7 +61,7 @@ audit: install
 # Where pip-audit's services do not answer but PyPI's project JSON does (the build machines'
 # mirror): checks each pin that is its project's latest release, names the others.
 audit-latest: install
-	$(BIN)/python -m tests.audit.latest_release_audit requirements.lock
+	$(BIN)/python -m tools.audit.latest_release_audit requirements.lock
 
 format: install
 	$(BIN)/ruff check --fix .
@@ -83,10 +83,10 @@ bench: install
 LOADTEST_ARGS ?=
 loadtest: install
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py migrate --noinput -v0
-	$(BIN)/python tests/load/run_loadtest.py --database-url $(BENCH_DATABASE_URL) $(LOADTEST_ARGS)
+	$(BIN)/python tools/load/run_loadtest.py --database-url $(BENCH_DATABASE_URL) $(LOADTEST_ARGS)
 
 # Fault drills (killed workers, a PostgreSQL restart, interrupted event batches) on a scratch
 # database seeded on first use. Restarts the machine's PostgreSQL for a few seconds.
 FAULTS_ARGS ?=
 faults: install
-	$(BIN)/python tests/faults/run_faults.py $(FAULTS_ARGS)
+	$(BIN)/python tools/faults/run_faults.py $(FAULTS_ARGS)

@@ -1,14 +1,9 @@
 import pytest
 from django.core.cache import cache
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from tests.factories import FollowedSkillFactory, MemberFactory, UserFactory
-from tests.recommendations import conftest as recommendations_conftest
-
-# The recommendations suite's catalog and cohorts, and its fresh snapshot per test.
-world = recommendations_conftest.world
-fresh_snapshot = recommendations_conftest.fresh_snapshot
+from tests.helpers import token_client
 
 
 @pytest.fixture(autouse=True)
@@ -17,12 +12,6 @@ def empty_throttle_cache():
     cache.clear()
     yield
     cache.clear()
-
-
-def token_client(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
 
 
 @pytest.fixture

@@ -9,9 +9,8 @@ from rest_framework.throttling import ScopedRateThrottle
 from members.models import Bookmark, Enrolment
 from recommendations.feedback.services import course_dismiss, feedback_counts_rebuild
 from recommendations.models import Dismissal, FeedbackEvent
-from tests.api.conftest import token_client
 from tests.factories import EnrolmentFactory
-from tests.recommendations.counts import feedback_counts_read
+from tests.helpers import feedback_counts_read, token_client
 
 URL = "/api/v1/events/"
 

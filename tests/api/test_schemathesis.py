@@ -18,8 +18,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.api.conftest import token_client
 from tests.factories import FollowedSkillFactory, MemberFactory, UserFactory
+from tests.helpers import token_client
 
 # Examples per operation and phase; with 17 operations this is several hundred requests.
 MAX_EXAMPLES = 25

@@ -14,9 +14,6 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from recommendations.serving.state import snapshot_forget
-from tests.recommendations.conftest import world  # noqa: F401  (a shared fixture)
-
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -53,13 +50,6 @@ def browser() -> Iterator:
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         else:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
-
-
-@pytest.fixture(autouse=True)
-def fresh_snapshot():
-    snapshot_forget()
-    yield
-    snapshot_forget()
 
 
 @pytest.fixture

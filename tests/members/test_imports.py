@@ -24,7 +24,7 @@ from tests.factories import (
     SkillSynonymFactory,
     UserFactory,
 )
-from tests.recommendations.counts import feedback_counts_read
+from tests.helpers import feedback_counts_read
 
 pytestmark = pytest.mark.django_db
 

@@ -45,10 +45,7 @@ from recommendations.serving.stored_pages import (
 )
 from recommendations.training.runs import training_run_execute
 from tests.factories import EnrolmentFactory
-from tests.recommendations.test_after_response import _close, _served
-from tests.recommendations.test_experiments import _experiment
-from tests.recommendations.test_home import _new_analyst
-from tests.recommendations.test_pipeline import demo  # noqa: F401 (a fixture)
+from tests.helpers import experiment_create, new_analyst, recommendations_served, response_close
 
 NOW = dt.datetime(2026, 12, 2, 9, 0, tzinfo=dt.UTC)
 
@@ -81,7 +78,7 @@ def _store_reversed(member, *, now):
 
 
 def test_the_stored_page_is_served_while_its_inputs_are_unchanged(served):
-    member = _new_analyst(served, "SQL", "Python")
+    member = new_analyst(served, "SQL", "Python")
     live = _store_reversed(member, now=NOW)
 
     page = home_page_for_member(
@@ -146,7 +143,7 @@ def _retrain(member, world):
     ],
 )
 def test_a_stored_page_is_not_served_once_what_it_was_composed_from_changes(served, change):
-    member = _new_analyst(served, "SQL")
+    member = new_analyst(served, "SQL")
     _store_reversed(member, now=NOW)
 
     change(member, served)
@@ -158,7 +155,7 @@ def test_a_stored_page_is_not_served_once_what_it_was_composed_from_changes(serv
 
 
 def test_a_changed_setting_changes_the_digest(served, settings):
-    member = _new_analyst(served, "SQL", "Python")
+    member = new_analyst(served, "SQL", "Python")
     live = _store_reversed(member, now=NOW)
     settings.RECOMMENDATIONS = {**settings.RECOMMENDATIONS, "CAROUSEL_SIZE": 4}
 
@@ -177,7 +174,7 @@ def test_a_changed_setting_changes_the_digest(served, settings):
     ],
 )
 def test_a_stored_page_is_served_only_within_its_age(served, served_at):
-    member = _new_analyst(served, "SQL", "Python")
+    member = new_analyst(served, "SQL", "Python")
     live = _store_reversed(member, now=NOW)
 
     page = home_page_for_member(member=member, now=served_at, reuse_composed=True)
@@ -187,14 +184,14 @@ def test_a_stored_page_is_served_only_within_its_age(served, served_at):
 
 
 def test_without_reuse_the_page_is_composed(served):
-    member = _new_analyst(served, "SQL", "Python")
+    member = new_analyst(served, "SQL", "Python")
     live = _store_reversed(member, now=NOW)
 
     assert _keys(home_page_for_member(member=member, now=NOW)) == _keys(live)
 
 
 def test_pages_are_not_stored_without_an_active_run(world):
-    member = _new_analyst(world, "SQL", "Python")
+    member = new_analyst(world, "SQL", "Python")
     assert not TrainingRun.objects.exists()
 
     assert home_page_for_member(member=member, now=NOW).digest is None
@@ -203,7 +200,7 @@ def test_pages_are_not_stored_without_an_active_run(world):
 
 
 def test_pages_with_exploration_are_not_stored(served):
-    member = _new_analyst(served, "SQL", "Python")
+    member = new_analyst(served, "SQL", "Python")
 
     page = home_page_for_member(member=member, now=NOW, exploration_share=0.25)
 
@@ -211,8 +208,8 @@ def test_pages_with_exploration_are_not_stored(served):
 
 
 def test_an_experiment_with_exploration_stores_no_page(served):
-    member = _new_analyst(served, "SQL", "Python")
-    _experiment(("a", "default", 1), ("b", "als", 1), exploration=0.1)
+    member = new_analyst(served, "SQL", "Python")
+    experiment_create(("a", "default", 1), ("b", "als", 1), exploration=0.1)
     snapshot_forget()
 
     assert home_page_serve(member=member).digest is None
@@ -221,8 +218,8 @@ def test_an_experiment_with_exploration_stores_no_page(served):
 
 
 def test_an_experiment_variant_is_stored_and_served_as_its_own_page(served):
-    member = _new_analyst(served, "SQL", "Python")
-    _experiment(("a", "recency", 1), ("b", "recency", 1))
+    member = new_analyst(served, "SQL", "Python")
+    experiment_create(("a", "recency", 1), ("b", "recency", 1))
     snapshot_forget()
     now = timezone.now()
 
@@ -242,16 +239,16 @@ def test_an_experiment_variant_is_stored_and_served_as_its_own_page(served):
 
 def test_a_max_age_of_zero_turns_storing_off(served, settings):
     settings.RECOMMENDATIONS = {**settings.RECOMMENDATIONS, "COMPOSED_PAGE_MAX_AGE_SECONDS": 0}
-    member = _new_analyst(served, "SQL", "Python")
+    member = new_analyst(served, "SQL", "Python")
 
     assert home_page_for_member(member=member, now=NOW).digest is None
-    _close(_served(member))
+    response_close(recommendations_served(member))
 
     assert not ComposedPage.objects.exists()
 
 
 def test_compose_next_stores_the_page_composing_would_give(served):
-    member = _new_analyst(served, "SQL", "Python")
+    member = new_analyst(served, "SQL", "Python")
 
     assert home_page_compose_next(member=member, now=NOW) is True
 
@@ -264,7 +261,7 @@ def test_compose_next_stores_the_page_composing_would_give(served):
 
 
 def test_a_page_for_a_deleted_member_is_not_stored(served):
-    member = _new_analyst(served, "SQL", "Python")
+    member = new_analyst(served, "SQL", "Python")
     page = home_page_for_member(member=member, now=NOW)
     member_id = member.pk
     member.delete()
@@ -277,7 +274,7 @@ def test_a_page_for_a_deleted_member_is_not_stored(served):
 
 
 def test_deleting_a_member_deletes_their_stored_page(served):
-    member = _new_analyst(served, "SQL", "Python")
+    member = new_analyst(served, "SQL", "Python")
     home_page_compose_next(member=member, now=NOW)
     assert ComposedPage.objects.filter(member=member).exists()
 
@@ -293,11 +290,11 @@ postgresql_only = pytest.mark.skipif(
 
 @postgresql_only
 def test_a_page_view_stores_the_next_page_after_its_impressions(served):
-    member = _new_analyst(served, "SQL", "Python")
+    member = new_analyst(served, "SQL", "Python")
 
-    response = _served(member)
+    response = recommendations_served(member)
     assert not ComposedPage.objects.exists()
-    _close(response)
+    response_close(response)
 
     stored = ComposedPage.objects.get(member=member)
     # Composed after this page's impressions were written: the next page view, reading the
@@ -307,32 +304,32 @@ def test_a_page_view_stores_the_next_page_after_its_impressions(served):
     assert page.digest == bytes(stored.digest)
     assert layout_dumps(page.carousels) == bytes(stored.layout)
 
-    second = _served(member)
+    second = recommendations_served(member)
     assert [c["key"] for c in second.data["carousels"]] == [
         row[1] for row in layout_loads(bytes(stored.layout))
     ]
-    _close(second)
+    response_close(second)
     assert ComposedPage.objects.get(member=member).composed_at > stored.composed_at
 
 
 @postgresql_only
 def test_nothing_is_stored_before_the_response_is_closed(served):
-    member = _new_analyst(served, "SQL", "Python")
-    _served(member)
+    member = new_analyst(served, "SQL", "Python")
+    recommendations_served(member)
     assert not ComposedPage.objects.exists()
 
 
 @postgresql_only
 def test_a_failed_composition_is_logged_and_the_impressions_stand(served, monkeypatch, caplog):
-    member = _new_analyst(served, "SQL")
+    member = new_analyst(served, "SQL")
 
     def refuse(**kwargs):
         raise RuntimeError("out of memory")
 
     monkeypatch.setattr(deferred, "home_page_compose_next", refuse)
     with caplog.at_level(logging.ERROR, logger="recommendations.serving.deferred"):
-        response = _served(member)
-        _close(response)
+        response = recommendations_served(member)
+        response_close(response)
 
     assert response.status_code == 200
     cards = sum(len(c["courses"]) for c in response.data["carousels"])
@@ -368,7 +365,7 @@ def test_the_table_is_unlogged(db):
     ids=lambda changed: next(iter(changed)),
 )
 def test_the_digest_covers_each_of_the_member_inputs(served, changed):
-    member = _new_analyst(served, "SQL", "Python")
+    member = new_analyst(served, "SQL", "Python")
     inputs = member_serving_inputs(
         member_id=member.pk,
         window_start=NOW.date(),
@@ -401,7 +398,7 @@ def test_the_digest_covers_each_of_the_member_inputs(served, changed):
     ids=lambda changed: next(iter(changed)),
 )
 def test_the_digest_covers_the_run_the_variant_and_the_window(served, changed):
-    member = _new_analyst(served, "SQL", "Python")
+    member = new_analyst(served, "SQL", "Python")
     inputs = member_serving_inputs(
         member_id=member.pk, window_start=NOW.date(), discount_threshold=3, with_learned=True
     )
@@ -419,7 +416,7 @@ def test_the_digest_covers_the_run_the_variant_and_the_window(served, changed):
 
 
 def test_the_seniority_is_in_the_digest(served):
-    member = _new_analyst(served, "SQL", "Python")
+    member = new_analyst(served, "SQL", "Python")
     before = home_page_for_member(member=member, now=NOW).digest
     member.seniority = "senior" if member.seniority != "senior" else "entry"
 
@@ -427,7 +424,7 @@ def test_the_seniority_is_in_the_digest(served):
 
 
 def test_now_is_left_out_of_the_digest(served):
-    member = _new_analyst(served, "SQL", "Python")
+    member = new_analyst(served, "SQL", "Python")
     first = home_page_for_member(member=member, now=NOW)
     later = home_page_for_member(member=member, now=NOW + dt.timedelta(hours=1))
     assert first.digest == later.digest
@@ -442,14 +439,14 @@ def test_now_is_left_out_of_the_digest(served):
 def test_a_page_view_runs_one_statement_before_its_response_and_four_after(served, settings):
     settings.CATALOG_CARD_CACHE = True
     card_cache.clear()
-    member = _new_analyst(served, "SQL", "Python")
-    _close(_served(member))  # the first page view stores the second's page
+    member = new_analyst(served, "SQL", "Python")
+    response_close(recommendations_served(member))  # the first page view stores the second's page
     home_page_for_visitor()  # and the card cache holds every course shown
 
     with CaptureQueriesContext(connection) as before:
-        response = _served(member)
+        response = recommendations_served(member)
     with CaptureQueriesContext(connection) as after:
-        _close(response)
+        response_close(response)
     card_cache.clear()
 
     def starts(captured) -> list[str]:
@@ -483,9 +480,9 @@ def _events_posted(member, events):
 
 @postgresql_only
 def test_an_accepted_event_batch_composes_the_next_page_of_a_browsing_member(served):
-    member = _new_analyst(served, "SQL", "Python")
-    shown = _served(member)
-    _close(shown)
+    member = new_analyst(served, "SQL", "Python")
+    shown = recommendations_served(member)
+    response_close(shown)
     before = ComposedPage.objects.get(member=member)
     card = shown.data["carousels"][0]["courses"][0]["course"]["id"]
 
@@ -502,7 +499,7 @@ def test_an_accepted_event_batch_composes_the_next_page_of_a_browsing_member(ser
     )
     assert response.data["accepted"] == 1
     assert bytes(ComposedPage.objects.get(member=member).digest) == bytes(before.digest)
-    _close(response)
+    response_close(response)
 
     after = ComposedPage.objects.get(member=member)
     # Composed from the click: the page the next page view composes.
@@ -513,11 +510,11 @@ def test_an_accepted_event_batch_composes_the_next_page_of_a_browsing_member(ser
 
 @postgresql_only
 def test_an_event_batch_composes_nothing_for_a_member_not_browsing(served):
-    member = _new_analyst(served, "SQL", "Python")
+    member = new_analyst(served, "SQL", "Python")
     course = served["courses"]["Advanced SQL for Analysts"]
 
     enrol = {"event_id": str(uuid.uuid4()), "type": "enrol", "course_id": course.pk}
-    _close(_events_posted(member, [enrol]))
+    response_close(_events_posted(member, [enrol]))
 
     assert Enrolment.objects.filter(member=member, course=course).exists()
     assert not ComposedPage.objects.exists()
@@ -525,21 +522,21 @@ def test_an_event_batch_composes_nothing_for_a_member_not_browsing(served):
 
 @postgresql_only
 def test_a_batch_with_nothing_accepted_composes_nothing(served):
-    member = _new_analyst(served, "SQL", "Python")
-    _close(_served(member))
+    member = new_analyst(served, "SQL", "Python")
+    response_close(recommendations_served(member))
     before = ComposedPage.objects.get(member=member)
 
     response = _events_posted(
         member, [{"event_id": str(uuid.uuid4()), "type": "enrol", "course_id": 10**9}]
     )
     assert response.data["rejected"] == 1
-    _close(response)
+    response_close(response)
 
     assert ComposedPage.objects.get(member=member).composed_at == before.composed_at
 
 
 def test_a_stored_page_older_than_its_age_is_not_recomposed(served):
-    member = _new_analyst(served, "SQL", "Python")
+    member = new_analyst(served, "SQL", "Python")
     home_page_compose_next(member=member, now=NOW)
 
     assert not home_page_compose_next(
@@ -552,11 +549,8 @@ def test_a_stored_page_older_than_its_age_is_not_recomposed(served):
 
 
 @pytest.fixture
-def learned(request, db):
+def learned(demo):
     """The demo data with an active learned run: member rows are refreshed by a task."""
-    # By name: a parameter would shadow the imported fixture. `db` above, so the test
-    # database is set up first when this module runs alone.
-    request.getfixturevalue("demo")
     run = training_run_execute(trigger="test")
     assert run.kind == TrainingRun.Kind.LEARNED
     snapshot_forget()

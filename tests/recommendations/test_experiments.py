@@ -18,13 +18,13 @@ from recommendations.experiments.results import experiment_results
 from recommendations.feedback.events import EventInput, events_ingest
 from recommendations.feedback.services import click_log, impressions_log
 from recommendations.models import (
-    Experiment,
     ExperimentAssignment,
     ExperimentVariant,
     FeedbackEvent,
 )
 from recommendations.serving.home_page import home_page_for_member, home_page_serve
 from tests.factories import CourseFactory, MemberFactory
+from tests.helpers import experiment_create
 
 
 def _analyst(world, *follow):
@@ -32,26 +32,6 @@ def _analyst(world, *follow):
     for name in follow:
         FollowedSkill.objects.create(member=member, skill=world["skills"][name])
     return member
-
-
-def _experiment(*variants, key="exp", starts=None, ends=None, exploration=0.0) -> Experiment:
-    now = timezone.now()
-    experiment = Experiment.objects.create(
-        name=key,
-        key=key,
-        starts_at=starts or now - dt.timedelta(days=1),
-        ends_at=ends,
-        exploration_share=exploration,
-    )
-    for index, (code, strategy, weight) in enumerate(variants):
-        ExperimentVariant.objects.create(
-            experiment=experiment,
-            code=code,
-            strategy=strategy,
-            weight=weight,
-            is_control=index == 0,
-        )
-    return experiment
 
 
 def _definition(*weights: int, key: str = "exp") -> ExperimentDefinition:
@@ -88,8 +68,10 @@ def test_assignment_hash_is_deterministic_and_follows_the_weights():
 
 def test_without_a_running_experiment_the_default_homepage_is_served(world):
     member = _analyst(world, "SQL", "Python")
-    _experiment(("a", "recency", 1), ("b", "als", 1), starts=timezone.now() + dt.timedelta(days=1))
-    _experiment(
+    experiment_create(
+        ("a", "recency", 1), ("b", "als", 1), starts=timezone.now() + dt.timedelta(days=1)
+    )
+    experiment_create(
         ("a", "recency", 1),
         ("b", "als", 1),
         key="ended",
@@ -107,7 +89,7 @@ def test_without_a_running_experiment_the_default_homepage_is_served(world):
 
 
 def test_first_exposure_stores_the_assignment_and_it_stays(world):
-    experiment = _experiment(("base", "recency", 1), ("treat", "affinity", 1))
+    experiment = experiment_create(("base", "recency", 1), ("treat", "affinity", 1))
     member = _analyst(world, "SQL")
     page = home_page_serve(member=member)
     assignment = ExperimentAssignment.objects.get(experiment=experiment, member=member)
@@ -141,7 +123,7 @@ def test_each_strategy_serves_only_its_own_reasons(world, settings):
 
 
 def test_impressions_clicks_and_api_clicks_carry_the_variant(world):
-    experiment = _experiment(("base", "recency", 1), ("treat", "recency", 1))
+    experiment = experiment_create(("base", "recency", 1), ("treat", "recency", 1))
     member = _analyst(world, "SQL")
     page = home_page_serve(member=member)
     impressions_log(member=member, page_view_id=page.page_view_id, shown=page.shown)
@@ -228,7 +210,7 @@ def _events(variant, member, *, impressions: int, clicks: int, day: dt.datetime)
 
 
 def test_results_compare_with_the_control_and_name_a_winner(db, admin_client):
-    experiment = _experiment(("control", "recency", 1), ("treatment", "als", 1))
+    experiment = experiment_create(("control", "recency", 1), ("treatment", "als", 1))
     control, treatment = experiment.variants.order_by("pk")
     day = timezone.now() - dt.timedelta(hours=2)
     a, b = MemberFactory(), MemberFactory()
@@ -264,7 +246,7 @@ def test_results_compare_with_the_control_and_name_a_winner(db, admin_client):
 
 
 def test_close_rates_are_no_significant_difference(db):
-    experiment = _experiment(("control", "recency", 1), ("b", "als", 1), ("c", "affinity", 1))
+    experiment = experiment_create(("control", "recency", 1), ("b", "als", 1), ("c", "affinity", 1))
     control, b, c = experiment.variants.order_by("pk")
     day = timezone.now()
     member = MemberFactory()

@@ -19,7 +19,7 @@ from recommendations.feedback.services import (
 )
 from recommendations.models import CourseFeedbackDay, FeedbackEvent, ReasonFeedback
 from tests.factories import CourseFactory, MemberFactory
-from tests.recommendations.counts import feedback_counts_read
+from tests.helpers import feedback_counts_read
 
 pytestmark = pytest.mark.django_db
 

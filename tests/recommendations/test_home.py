@@ -15,6 +15,7 @@ from recommendations.feedback.services import click_log, impressions_log
 from recommendations.models import Dismissal, Experiment, ExperimentVariant, FeedbackEvent
 from recommendations.serving.home_page import home_page_for_member, home_page_for_visitor
 from tests.factories import PASSWORD, CourseFactory, MemberFactory
+from tests.helpers import new_analyst
 
 
 def _labels(page) -> list[str]:
@@ -27,13 +28,6 @@ def _titles(carousel) -> list[str]:
 
 def _carousel(page, label):
     return next(carousel for carousel in page.carousels if carousel.label == label)
-
-
-def _new_analyst(world, *follow: str):
-    member = MemberFactory(title=world["analyst"], industry=world["finance"])
-    for name in follow:
-        FollowedSkill.objects.create(member=member, skill=world["skills"][name])
-    return member
 
 
 def test_visitor_sees_popular_and_new_diversified_by_skill_set(world):
@@ -75,7 +69,7 @@ def test_member_homepage_on_an_empty_catalog_shows_no_carousels(db):
 
 
 def test_new_member_following_two_data_skills_sees_data_courses_first(world):
-    member = _new_analyst(world, "SQL", "Python")
+    member = new_analyst(world, "SQL", "Python")
     page = home_page_for_member(member=member)
     assert _labels(page) == ["Because you follow Python", "Because you follow SQL", "New"]
     assert [carousel.key for carousel in page.carousels] == [
@@ -102,7 +96,7 @@ def test_new_member_following_two_data_skills_sees_data_courses_first(world):
 
 
 def test_one_followed_skill_gets_its_own_carousel(world):
-    member = _new_analyst(world, "Photoshop")
+    member = new_analyst(world, "Photoshop")
     page = home_page_for_member(member=member)
     assert page.carousels[0].label == "Because you follow Photoshop"
     assert page.carousels[0].key == f"follow:{world['skills']['Photoshop'].pk}"
@@ -115,7 +109,7 @@ def test_one_followed_skill_gets_its_own_carousel(world):
 
 
 def test_common_title_shows_popular_with_title(world):
-    member = _new_analyst(world, "Photoshop")
+    member = new_analyst(world, "Photoshop")
     carousel = _carousel(home_page_for_member(member=member), "Popular with Data Analysts")
     assert _titles(carousel) == [
         "Advanced SQL for Analysts",
@@ -134,14 +128,14 @@ def test_small_cohort_gets_no_title_carousel(world):
 
 def test_tiny_carousels_are_not_shown(world):
     # Tableau has one course: its follow carousel would hold one card, under the minimum of 3.
-    member = _new_analyst(world, "Tableau")
+    member = new_analyst(world, "Tableau")
     labels = _labels(home_page_for_member(member=member))
     assert "Because you follow Tableau" not in labels
     assert labels == ["Popular with Data Analysts", "New"]
 
 
 def test_followed_skills_take_effect_on_next_page_load(world):
-    member = _new_analyst(world, "SQL")
+    member = new_analyst(world, "SQL")
     assert _labels(home_page_for_member(member=member)) == ["Because you follow SQL", "New"]
     FollowedSkill.objects.create(member=member, skill=world["skills"]["Photoshop"])
     assert _labels(home_page_for_member(member=member)) == [
@@ -152,7 +146,7 @@ def test_followed_skills_take_effect_on_next_page_load(world):
 
 
 def test_finished_and_dismissed_courses_are_never_recommended(world):
-    member = _new_analyst(world, "SQL", "Python")
+    member = new_analyst(world, "SQL", "Python")
     courses = world["courses"]
     now = timezone.now()
     Enrolment.objects.create(
@@ -170,7 +164,7 @@ def test_finished_and_dismissed_courses_are_never_recommended(world):
 
 
 def test_because_you_watched_shows_courses_sharing_skills(world):
-    member = _new_analyst(world, "Tableau")
+    member = new_analyst(world, "Tableau")
     Enrolment.objects.create(
         member=member,
         course=world["courses"]["Photoshop Essential Training"],
@@ -197,7 +191,7 @@ def _log_unclicked(member, page, carousel, course, times):
 
 
 def test_impression_discounting_demotes_a_course_shown_often_without_click(world, settings):
-    member = _new_analyst(world, "SQL")
+    member = new_analyst(world, "SQL")
     page = home_page_for_member(member=member)
     carousel = _carousel(page, "Because you follow SQL")
     assert _titles(carousel) == [
@@ -228,7 +222,7 @@ def test_impression_discounting_demotes_a_course_shown_often_without_click(world
 
 
 def test_a_click_lifts_the_discount(world, settings):
-    member = _new_analyst(world, "SQL")
+    member = new_analyst(world, "SQL")
     page = home_page_for_member(member=member)
     carousel = _carousel(page, "Because you follow SQL")
     beginners = carousel.cards[0].course
@@ -240,13 +234,13 @@ def test_a_click_lifts_the_discount(world, settings):
 
 
 def test_new_member_gets_the_prior_carousel_order(world):
-    member = _new_analyst(world, "Photoshop")
+    member = new_analyst(world, "Photoshop")
     page = home_page_for_member(member=member)
     assert [carousel.reason for carousel in page.carousels] == ["follow", "title", "new"]
 
 
 def test_carousels_follow_the_members_own_click_through(world):
-    member = _new_analyst(world, "Photoshop")
+    member = new_analyst(world, "Photoshop")
     page = home_page_for_member(member=member)
     new = _carousel(page, "New")
     # This member ignores everything but "New", and clicks there a lot.
@@ -259,7 +253,7 @@ def test_carousels_follow_the_members_own_click_through(world):
 
 
 def test_homepage_logs_one_impression_per_card_with_carousel_and_position(world, client):
-    member = _new_analyst(world, "SQL", "Python")
+    member = new_analyst(world, "SQL", "Python")
     client.login(username=member.user.username, password=PASSWORD)
     response = client.get(reverse("home"))
     assert response.status_code == 200
@@ -281,7 +275,7 @@ def test_homepage_logs_one_impression_per_card_with_carousel_and_position(world,
 
 
 def test_click_is_logged_with_its_impression_context_and_redirects(world, client):
-    member = _new_analyst(world, "SQL")
+    member = new_analyst(world, "SQL")
     client.login(username=member.user.username, password=PASSWORD)
     page = client.get(reverse("home")).context["page"]
     carousel = page.carousels[1]
@@ -301,7 +295,7 @@ def test_click_is_logged_with_its_impression_context_and_redirects(world, client
 
 
 def test_click_without_matching_impression_is_not_logged(world, client):
-    member = _new_analyst(world, "SQL")
+    member = new_analyst(world, "SQL")
     client.login(username=member.user.username, password=PASSWORD)
     course = world["courses"]["Illustrator Basics"]
     response = client.get(
@@ -316,8 +310,8 @@ def test_homepage_query_count_does_not_grow_with_carousels(world, client, settin
     settings.RECOMMENDATIONS = {**settings.RECOMMENDATIONS, "SNAPSHOT_CHECK_SECONDS": 3600}
     settings.CATALOG_CARD_CACHE = card_cache_on
     card_cache.clear()
-    small = _new_analyst(world, "Tableau")
-    large = _new_analyst(world, "SQL", "Python", "Photoshop", "Illustrator", "Tableau")
+    small = new_analyst(world, "Tableau")
+    large = new_analyst(world, "SQL", "Python", "Photoshop", "Illustrator", "Tableau")
     Enrolment.objects.create(
         member=large,
         course=world["courses"]["Photoshop Essential Training"],
@@ -358,7 +352,7 @@ def test_visitor_homepage_renders_without_member_queries(world, client):
 
 
 def test_dismiss_via_htmx_replaces_card_with_undo_and_course_never_returns(world, client):
-    member = _new_analyst(world, "SQL")
+    member = new_analyst(world, "SQL")
     client.login(username=member.user.username, password=PASSWORD)
     page = client.get(reverse("home")).context["page"]
     card = page.carousels[0].cards[0]
@@ -417,7 +411,7 @@ def test_dismiss_via_htmx_replaces_card_with_undo_and_course_never_returns(world
 
 
 def test_dismiss_without_htmx_redirects_to_the_dismissed_list(world, client):
-    member = _new_analyst(world, "SQL")
+    member = new_analyst(world, "SQL")
     client.login(username=member.user.username, password=PASSWORD)
     course = world["courses"]["SQL Window Functions"]
     response = client.post(reverse("recommendations:dismiss", args=[course.pk]))
@@ -431,7 +425,7 @@ def test_the_member_homepage_links_to_the_dismissed_list_and_the_visitors_does_n
     link = f'<a href="{reverse("recommendations:dismissed")}">'
 
     assert link not in client.get(reverse("home")).content.decode()
-    member = _new_analyst(world, "SQL")
+    member = new_analyst(world, "SQL")
     client.login(username=member.user.username, password=PASSWORD)
     assert link in client.get(reverse("home")).content.decode()
 
@@ -439,7 +433,7 @@ def test_the_member_homepage_links_to_the_dismissed_list_and_the_visitors_does_n
 def test_dismiss_twice_keeps_one_dismissal(world):
     from recommendations.feedback.services import course_dismiss
 
-    member = _new_analyst(world, "SQL")
+    member = new_analyst(world, "SQL")
     course = world["courses"]["SQL Window Functions"]
     first = course_dismiss(member=member, course=course)
     second = course_dismiss(member=member, course=course)
@@ -449,7 +443,7 @@ def test_dismiss_twice_keeps_one_dismissal(world):
 
 
 def test_dismissing_an_unknown_course_is_404(world, client):
-    member = _new_analyst(world, "SQL")
+    member = new_analyst(world, "SQL")
     client.login(username=member.user.username, password=PASSWORD)
     response = client.post(reverse("recommendations:dismiss", args=[999_999]))
     assert response.status_code == 404
@@ -457,8 +451,8 @@ def test_dismissing_an_unknown_course_is_404(world, client):
 
 
 def test_someone_elses_undo_is_404_and_keeps_their_dismissal(world, client):
-    owner = _new_analyst(world, "SQL")
-    intruder = _new_analyst(world, "SQL")
+    owner = new_analyst(world, "SQL")
+    intruder = new_analyst(world, "SQL")
     dismissal = Dismissal.objects.create(member=owner, course=world["courses"]["Learning Python"])
     client.login(username=intruder.user.username, password=PASSWORD)
     response = client.post(reverse("recommendations:undo_dismiss", args=[dismissal.pk]))
@@ -468,7 +462,7 @@ def test_someone_elses_undo_is_404_and_keeps_their_dismissal(world, client):
 
 
 def test_malformed_page_view_id_is_refused(world, client):
-    member = _new_analyst(world, "SQL")
+    member = new_analyst(world, "SQL")
     client.login(username=member.user.username, password=PASSWORD)
     course = world["courses"]["Learning Python"]
     response = client.post(
@@ -485,7 +479,7 @@ def test_malformed_page_view_id_is_refused(world, client):
 
 
 def test_a_posted_context_is_ignored_and_a_page_view_without_the_course_records_none(world, client):
-    member = _new_analyst(world, "SQL")
+    member = new_analyst(world, "SQL")
     client.login(username=member.user.username, password=PASSWORD)
     page = client.get(reverse("home")).context["page"]
     shown = {card.course.pk for carousel in page.carousels for card in carousel.cards}
@@ -515,7 +509,7 @@ def test_a_posted_context_is_ignored_and_a_page_view_without_the_course_records_
 
 
 def test_dismiss_requires_post_login_and_csrf(world):
-    member = _new_analyst(world, "SQL")
+    member = new_analyst(world, "SQL")
     course = world["courses"]["Learning Python"]
     url = reverse("recommendations:dismiss", args=[course.pk])
     anonymous = Client()

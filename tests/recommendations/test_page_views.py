@@ -25,7 +25,7 @@ from recommendations.serving.pending import (
     page_views_pending_release,
 )
 from tests.factories import CourseFactory, MemberFactory
-from tests.recommendations.test_after_response import _page_view_pending
+from tests.helpers import page_view_pending
 
 postgresql_only = pytest.mark.skipif(
     connection.vendor != "postgresql",
@@ -297,12 +297,12 @@ def test_the_inputs_statement_marks_the_page_view_and_marking_again_costs_nothin
 
     def serve():
         _inputs_marking(member.pk, page_view_id)
-        seen["after inputs"] = _page_view_pending(str(page_view_id))
+        seen["after inputs"] = page_view_pending(str(page_view_id))
         with CaptureQueriesContext(connection) as marking:
             page_view_pending_mark(page_view_id)
         seen["mark statements"] = len(marking)
         page_view_pending_clear(page_view_id)
-        seen["after clear"] = _page_view_pending(str(page_view_id))
+        seen["after clear"] = page_view_pending(str(page_view_id))
 
     _pending_in_thread(serve)
     assert seen == {"after inputs": True, "mark statements": 0, "after clear": False}
@@ -317,10 +317,10 @@ def test_a_request_that_never_hands_its_page_view_over_releases_it_when_it_finis
 
     def failed_request():
         _inputs_marking(member.pk, page_view_id)
-        seen["before"] = _page_view_pending(str(page_view_id))
+        seen["before"] = page_view_pending(str(page_view_id))
         # What the handler sends once the (error) response is closed.
         request_finished.send(sender=None)
-        seen["after"] = _page_view_pending(str(page_view_id))
+        seen["after"] = page_view_pending(str(page_view_id))
         # Nothing left to release: the next request sends no statement for it.
         with CaptureQueriesContext(connection) as released:
             page_views_pending_release()
@@ -340,7 +340,7 @@ def test_a_closed_connection_took_its_locks_along_and_is_not_reopened_to_release
     def closed_early():
         _inputs_marking(member.pk, page_view_id)
         connection.close()
-        seen["held"] = _page_view_pending(str(page_view_id))
+        seen["held"] = page_view_pending(str(page_view_id))
         connection.close()  # looking opened a new one
         page_views_pending_release()
         seen["reopened"] = connection.connection is not None

@@ -1,6 +1,7 @@
-"""Process plumbing shared by the load test and the fault drills: the production-like
-environment, gunicorn and qcluster as child process groups that stop by themselves, and small
-HTTP helpers over the standard library (so the checks do not depend on the load generator).
+"""Process plumbing shared by the load test (`make loadtest`) and the fault drills (`make faults`):
+the production-like environment, gunicorn and qcluster as child process groups that stop by
+themselves, and small HTTP helpers over the standard library (so the checks do not depend on the
+load generator).
 
 Every child runs under coreutils `timeout`, so it ends even if the script driving it is killed.
 """
@@ -117,7 +118,7 @@ def qcluster_command() -> list[str]:
 def qcluster_env(env: dict[str, str], *, workers: int = 1) -> dict[str, str]:
     return {
         **env,
-        "DJANGO_SETTINGS_MODULE": "tests.load.qcluster_settings",
+        "DJANGO_SETTINGS_MODULE": "tools.load.qcluster_settings",
         "Q_WORKERS": str(workers),
     }
 

@@ -1,6 +1,6 @@
 import urllib.error
 
-from tests.audit.latest_release_audit import (
+from tools.audit.latest_release_audit import (
     AuditReport,
     PinAudit,
     Vulnerability,
@@ -132,7 +132,7 @@ def test_nothing_checked_is_not_a_pass():
 def test_the_command_prints_the_report_and_exits_with_its_status(tmp_path, capsys, monkeypatch):
     lock = tmp_path / "requirements.lock"
     lock.write_text(LOCK)
-    monkeypatch.setattr("tests.audit.latest_release_audit.fetch_project_json", _fetch)
+    monkeypatch.setattr("tools.audit.latest_release_audit.fetch_project_json", _fetch)
 
     status = main([str(lock)])
 

@@ -7,11 +7,11 @@ pip-audit reads) for the project's **latest release**. So a pin that is its proj
 release is checked exactly; a pin behind it cannot be checked from here, and is named, with
 whether a newer release of its own series (same major.minor) exists.
 
-    python -m tests.audit.latest_release_audit requirements.lock
+    python -m tools.audit.latest_release_audit requirements.lock
 
 Exit status: 1 when a checked pin has a known (not withdrawn) vulnerability, 2 when no pin could
-be checked at all (the mirror did not answer), else 0. `.ci/run` runs it where pip-audit's
-services do not answer.
+be checked at all (the mirror did not answer), else 0. `make audit-latest` runs it; `.ci/run` runs
+that where pip-audit's services do not answer.
 """
 
 import argparse
@@ -25,7 +25,7 @@ from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
-from tests.test_requirements_lock import locked_pins
+from tools.lockfile import locked_pins
 
 PROJECT_JSON = "https://pypi.org/pypi/{name}/json"
 

@@ -1,5 +1,5 @@
 """The site's hot paths under load: logged-in homepage, recommendations API, course pages and
-event batches. Driven by `tests/load/run_loadtest.py` (`make loadtest`), which writes the
+event batches. Driven by `tools/load/run_loadtest.py` (`make loadtest`), which writes the
 credentials file this reads; run it through that script, not on its own.
 
 Every response is checked for content, not only for its status: a 200 with an empty homepage

@@ -35,7 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.load import harness
+from tools.load import harness
 
 OUT = harness.ROOT / "var" / "faults"
 ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"

@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.load import harness
+from tools.load import harness
 
 OUT = harness.ROOT / "var" / "loadtest"
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"

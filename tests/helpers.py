@@ -1,0 +1,104 @@
+"""Plain functions shared by test modules of more than one file (fixtures shared by more than
+one folder live in tests/conftest.py; objects are built with tests/factories.py)."""
+
+import datetime as dt
+import uuid
+
+from django.core.signals import request_finished
+from django.db import close_old_connections, connection
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient, APIRequestFactory, force_authenticate
+
+from members.models import FollowedSkill
+from recommendations.api import RecommendationsView
+from recommendations.models import (
+    CourseFeedbackDay,
+    Experiment,
+    ExperimentVariant,
+    ReasonFeedback,
+)
+from tests.factories import MemberFactory
+
+
+def token_client(user) -> APIClient:
+    """An API client authenticated as `user` with a new token."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+def new_analyst(world, *follow: str):
+    """A new Data Analyst in Finance of the `world` fixture, following the skills named."""
+    member = MemberFactory(title=world["analyst"], industry=world["finance"])
+    for name in follow:
+        FollowedSkill.objects.create(member=member, skill=world["skills"][name])
+    return member
+
+
+def response_close(response):
+    """`response.close()` as the WSGI server calls it, keeping the test's database connection:
+    the request_finished handler that returns it would close the test's transaction (Django's
+    test client disconnects it the same way)."""
+    request_finished.disconnect(close_old_connections)
+    try:
+        response.close()
+    finally:
+        request_finished.connect(close_old_connections)
+
+
+def recommendations_served(member):
+    """The recommendations API's rendered response for `member`, not closed yet (see
+    `response_close`)."""
+    request = APIRequestFactory().get("/api/v1/recommendations/")
+    force_authenticate(request, user=member.user)
+    response = RecommendationsView.as_view()(request)
+    response.render()
+    return response
+
+
+def page_view_pending(page_view_id: str) -> bool:
+    """Whether some database session holds the page view's pending lock."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            " AND ((classid::bigint << 32) | objid::bigint) = %s",
+            [uuid.UUID(page_view_id).int & (2**63 - 1)],
+        )
+        return cursor.fetchone()[0] > 0
+
+
+def experiment_create(*variants, key="exp", starts=None, ends=None, exploration=0.0) -> Experiment:
+    """An experiment (started a day ago unless `starts`) with `variants` as (code, strategy,
+    weight) tuples, the first one its control."""
+    now = timezone.now()
+    experiment = Experiment.objects.create(
+        name=key,
+        key=key,
+        starts_at=starts or now - dt.timedelta(days=1),
+        ends_at=ends,
+        exploration_share=exploration,
+    )
+    for index, (code, strategy, weight) in enumerate(variants):
+        ExperimentVariant.objects.create(
+            experiment=experiment,
+            code=code,
+            strategy=strategy,
+            weight=weight,
+            is_control=index == 0,
+        )
+    return experiment
+
+
+def feedback_counts_read() -> dict[str, list[tuple]]:
+    """The homepage's impression and click counts read back, for tests that compare them."""
+    return {
+        "course_days": sorted(
+            CourseFeedbackDay.objects.values_list(
+                "member_id", "course_id", "day", "impressions", "clicks"
+            )
+        ),
+        "reasons": sorted(
+            ReasonFeedback.objects.values_list("member_id", "reason", "impressions", "clicks")
+        ),
+    }

@@ -1,0 +1,1 @@
+"""`make audit-latest`: the dependency audit from PyPI's project JSON."""

@@ -1,0 +1,1 @@
+"""`make loadtest`: the load test, and the process plumbing the fault drills share."""
