@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "catalog",
     "members",
     "recommendations",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from catalog.onet import OnetSubset, onet_subset_read
+from demo.onet import OnetSubset, onet_subset_read
 
 # Industry by SOC major group (first two digits of the O*NET-SOC code): a hand-written,
 # deliberately coarse guess of where people in that group work, most likely first. O*NET's
