@@ -1,7 +1,7 @@
 """A realistic, reproducible demo dataset, built in memory from the vendored O*NET subset.
 
 Django-free: `demo_dataset_build` returns plain Python objects and numpy/scipy arrays;
-`members/demo_seed.py` writes them to the database. The same seed (and `now`) always gives the
+`demo/seed.py` writes them to the database. The same seed (and `now`) always gives the
 same dataset.
 
 Learner behaviour comes from HIDDEN preferences kept in `DemoDataset.preferences`:

@@ -21,7 +21,7 @@ from django.db.models import Count, Max
 from django.utils import timezone
 
 from catalog.models import Category, Course, CourseSkill, Skill, SkillSynonym
-from members.demo_data import (
+from demo.dataset import (
     FIRST_NAMES,
     LAST_NAMES,
     NO_TIME,
