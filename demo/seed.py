@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 
 import numpy as np
@@ -136,6 +136,25 @@ def _sequences_reset(model_list: Sequence[type[models.Model]]) -> None:
                 cursor.execute(statement)
 
 
+@dataclass
+class _TableWriter:
+    """Writes a table's rows and counts them, with what every step of `demo_dataset_write` shares:
+    the first free primary key per model, the format of values, and the rows' creation time."""
+
+    first: dict[type[models.Model], int]
+    text: bool  # values as COPY text (PostgreSQL) rather than Python objects
+    stamp: object  # created_at (and updated_at) of every row written
+    on_progress: ProgressCallback | None
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def __call__(
+        self, model: type[models.Model], columns: Sequence[str], rows: Iterable[tuple], total: int
+    ) -> None:
+        self.counts[model._meta.db_table] = _rows_write(
+            model=model, columns=columns, rows=rows, total=total, on_progress=self.on_progress
+        )
+
+
 def demo_dataset_write(
     *, dataset: DemoDataset, on_progress: ProgressCallback | None = None
 ) -> dict[str, int]:
@@ -143,24 +162,15 @@ def demo_dataset_write(
     text = _is_postgres()
     now = timezone.now()
     stamp = now.isoformat() if text else now
-    counts: dict[str, int] = {}
-
-    def write(model, columns, rows, total):
-        counts[model._meta.db_table] = _rows_write(
-            model=model, columns=columns, rows=rows, total=total, on_progress=on_progress
-        )
-
-    related_through = Skill.related.through
-    categories_through = Course.categories.through
     touched = [
         Category,
         Skill,
         SkillSynonym,
-        related_through,
+        Skill.related.through,
         JobTitle,
         Industry,
         Course,
-        categories_through,
+        Course.categories.through,
         CourseSkill,
         User,
         Member,
@@ -171,272 +181,24 @@ def demo_dataset_write(
     ]
     with transaction.atomic():
         first = {model: _next_id(model) for model in touched}
-
-        # Taxonomy.
-        category_id = [first[Category] + i for i in range(len(dataset.categories))]
-        category_slugs = _unique(dataset.categories)
-        write(
-            Category,
-            ["id", "name", "slug", "description"],
-            (
-                (category_id[i], name, category_slugs[i], "")
-                for i, name in enumerate(dataset.categories)
-            ),
-            len(dataset.categories),
+        write = _TableWriter(first=first, text=text, stamp=stamp, on_progress=on_progress)
+        category_id, skill_id = _taxonomy_write(write=write, dataset=dataset)
+        title_id, industry_id = _titles_write(write=write, dataset=dataset)
+        course_id = _catalog_write(
+            write=write, dataset=dataset, category_id=category_id, skill_id=skill_id
         )
-        skill_id = [first[Skill] + i for i in range(len(dataset.skills))]
-        write(
-            Skill,
-            ["id", "name", "slug", "category_id", "description", "created_at"],
-            (
-                (
-                    skill_id[i],
-                    s.name,
-                    s.slug,
-                    category_id[s.category],
-                    f"{s.name} ({dataset.categories[s.category]}), listed for "
-                    f"{s.occupation_count} occupations in O*NET.",
-                    stamp,
-                )
-                for i, s in enumerate(dataset.skills)
-            ),
-            len(dataset.skills),
+        member_id, joined, onboarded = _members_write(
+            write=write, dataset=dataset, title_id=title_id, industry_id=industry_id
         )
-        synonyms = [
-            (skill_id[i], name) for i, s in enumerate(dataset.skills) for name in s.synonyms
-        ]
-        write(
-            SkillSynonym,
-            ["id", "skill_id", "name"],
-            ((first[SkillSynonym] + n, sid, name) for n, (sid, name) in enumerate(synonyms)),
-            len(synonyms),
+        _member_skills_write(
+            write=write,
+            dataset=dataset,
+            skill_id=skill_id,
+            member_id=member_id,
+            joined=joined,
+            onboarded=onboarded,
         )
-        # The relation is symmetrical: Django stores both directions.
-        pairs = sorted(
-            {
-                pair
-                for i, s in enumerate(dataset.skills)
-                for j in s.related
-                for pair in ((skill_id[i], skill_id[j]), (skill_id[j], skill_id[i]))
-            }
-        )
-        write(
-            related_through,
-            ["id", "from_skill_id", "to_skill_id"],
-            ((first[related_through] + n, a, b) for n, (a, b) in enumerate(pairs)),
-            len(pairs),
-        )
-        title_id = [first[JobTitle] + i for i in range(len(dataset.titles))]
-        write(
-            JobTitle,
-            ["id", "name", "onet_code"],
-            ((title_id[i], t.name, t.onet_code) for i, t in enumerate(dataset.titles)),
-            len(dataset.titles),
-        )
-        industry_id = [first[Industry] + i for i in range(len(dataset.industries))]
-        write(
-            Industry,
-            ["id", "name"],
-            ((industry_id[i], name) for i, name in enumerate(dataset.industries)),
-            len(dataset.industries),
-        )
-
-        # Catalog.
-        course_id = np.arange(len(dataset.courses), dtype=np.int64) + first[Course]
-        published = _times(
-            np.array([c.published_at for c in dataset.courses], dtype=np.int64), as_text=text
-        )
-        write(
-            Course,
-            [
-                "id",
-                "title",
-                "slug",
-                "description",
-                "level",
-                "duration_minutes",
-                "teacher",
-                "published_at",
-                "created_at",
-                "updated_at",
-            ],
-            (
-                (
-                    int(course_id[i]),
-                    c.title,
-                    c.slug,
-                    c.description,
-                    c.level,
-                    c.duration_minutes,
-                    dataset.teachers[c.teacher],
-                    published[i],
-                    stamp,
-                    stamp,
-                )
-                for i, c in enumerate(dataset.courses)
-            ),
-            len(dataset.courses),
-        )
-        course_categories = sorted(
-            {
-                (int(course_id[i]), category_id[dataset.skills[s].category])
-                for i, c in enumerate(dataset.courses)
-                for s in c.skills
-            }
-        )
-        write(
-            categories_through,
-            ["id", "course_id", "category_id"],
-            (
-                (first[categories_through] + n, cid, gid)
-                for n, (cid, gid) in enumerate(course_categories)
-            ),
-            len(course_categories),
-        )
-        tags = [
-            (int(course_id[i]), skill_id[t.skill], t.source, t.confidence, t.status)
-            for i, c in enumerate(dataset.courses)
-            for t in c.tags
-        ]
-        write(
-            CourseSkill,
-            ["id", "course_id", "skill_id", "source", "confidence", "status", "created_at"],
-            ((first[CourseSkill] + n, *tag, stamp) for n, tag in enumerate(tags)),
-            len(tags),
-        )
-
-        # People.
-        m = dataset.members
-        n_members = len(m)
-        user_id = np.arange(n_members, dtype=np.int64) + first[User]
-        member_id = np.arange(n_members, dtype=np.int64) + first[Member]
-        # Hashing is deliberately slow; every generated member shares this one hash.
-        password = make_password(MEMBER_PASSWORD)
-        joined = _times(m.joined_at, as_text=text)
-        first_names, last_names = m.first_name.tolist(), m.last_name.tolist()
-        write(
-            User,
-            [
-                "id",
-                "password",
-                "is_superuser",
-                "username",
-                "first_name",
-                "last_name",
-                "email",
-                "is_staff",
-                "is_active",
-                "date_joined",
-            ],
-            (
-                (
-                    int(user_id[i]),
-                    password,
-                    False,
-                    demo_member_username(index=i),
-                    FIRST_NAMES[first_names[i]],
-                    LAST_NAMES[last_names[i]],
-                    f"{demo_member_username(index=i)}@example.com",
-                    False,
-                    True,
-                    joined[i],
-                )
-                for i in range(n_members)
-            ),
-            n_members,
-        )
-        onboarded = _times(m.onboarded_at, as_text=text)
-        titles = [title_id[t] for t in m.title.tolist()]
-        industries = [industry_id[i] for i in m.industry.tolist()]
-        seniorities = [SENIORITIES[s] for s in m.seniority.tolist()]
-        write(
-            Member,
-            ["id", "user_id", "title_id", "industry_id", "seniority", "onboarded_at", "created_at"],
-            (
-                (
-                    int(member_id[i]),
-                    int(user_id[i]),
-                    titles[i],
-                    industries[i],
-                    seniorities[i],
-                    onboarded[i],
-                    joined[i],
-                )
-                for i in range(n_members)
-            ),
-            n_members,
-        )
-        skill_ids = np.array(skill_id, dtype=np.int64)
-        write(
-            MemberSkill,
-            ["id", "member_id", "skill_id", "source", "weight", "created_at"],
-            zip(
-                range(first[MemberSkill], first[MemberSkill] + len(m.profile_member)),
-                member_id[m.profile_member].tolist(),
-                skill_ids[m.profile_skill].tolist(),
-                np.where(m.profile_imported, "import", "self").tolist(),
-                m.profile_weight.tolist(),
-                (joined[i] for i in m.profile_member.tolist()),
-                strict=True,
-            ),
-            len(m.profile_member),
-        )
-        write(
-            FollowedSkill,
-            ["id", "member_id", "skill_id", "followed_at"],
-            zip(
-                range(first[FollowedSkill], first[FollowedSkill] + len(m.followed_member)),
-                member_id[m.followed_member].tolist(),
-                skill_ids[m.followed_skill].tolist(),
-                (onboarded[i] for i in m.followed_member.tolist()),
-                strict=True,
-            ),
-            len(m.followed_member),
-        )
-
-        # Activity.
-        a = dataset.interactions
-        n = len(a)
-        members_col = member_id[a.member].tolist()
-        courses_col = course_id[a.course].tolist()
-        write(
-            Enrolment,
-            [
-                "id",
-                "member_id",
-                "course_id",
-                "enrolled_at",
-                "progress_percent",
-                "watched_seconds",
-                "last_watched_at",
-                "completed_at",
-            ],
-            zip(
-                range(first[Enrolment], first[Enrolment] + n),
-                members_col,
-                courses_col,
-                _times(a.enrolled_at, as_text=text),
-                a.progress_percent.tolist(),
-                a.watched_seconds.tolist(),
-                _times(a.last_watched_at, as_text=text),
-                _times(a.completed_at, as_text=text),
-                strict=True,
-            ),
-            n,
-        )
-        saved = np.flatnonzero(a.bookmarked_at != NO_TIME)
-        write(
-            Bookmark,
-            ["id", "member_id", "course_id", "created_at"],
-            zip(
-                range(first[Bookmark], first[Bookmark] + len(saved)),
-                member_id[a.member[saved]].tolist(),
-                course_id[a.course[saved]].tolist(),
-                _times(a.bookmarked_at[saved], as_text=text),
-                strict=True,
-            ),
-            len(saved),
-        )
+        _activity_write(write=write, dataset=dataset, member_id=member_id, course_id=course_id)
         _sequences_reset(touched)
     if text:
         # Fresh statistics: before autovacuum gets to them, the planner would estimate millions
@@ -444,7 +206,316 @@ def demo_dataset_write(
         with connection.cursor() as cursor:
             for model in touched:
                 cursor.execute(f"ANALYZE {model._meta.db_table}")
-    return counts
+    return write.counts
+
+
+def _taxonomy_write(*, write: _TableWriter, dataset: DemoDataset) -> tuple[list[int], list[int]]:
+    """Categories, skills, their synonyms and related skills; returns category and skill ids."""
+    first, stamp = write.first, write.stamp
+    related_through = Skill.related.through
+    category_id = [first[Category] + i for i in range(len(dataset.categories))]
+    category_slugs = _unique(dataset.categories)
+    write(
+        Category,
+        ["id", "name", "slug", "description"],
+        (
+            (category_id[i], name, category_slugs[i], "")
+            for i, name in enumerate(dataset.categories)
+        ),
+        len(dataset.categories),
+    )
+    skill_id = [first[Skill] + i for i in range(len(dataset.skills))]
+    write(
+        Skill,
+        ["id", "name", "slug", "category_id", "description", "created_at"],
+        (
+            (
+                skill_id[i],
+                s.name,
+                s.slug,
+                category_id[s.category],
+                f"{s.name} ({dataset.categories[s.category]}), listed for "
+                f"{s.occupation_count} occupations in O*NET.",
+                stamp,
+            )
+            for i, s in enumerate(dataset.skills)
+        ),
+        len(dataset.skills),
+    )
+    synonyms = [(skill_id[i], name) for i, s in enumerate(dataset.skills) for name in s.synonyms]
+    write(
+        SkillSynonym,
+        ["id", "skill_id", "name"],
+        ((first[SkillSynonym] + n, sid, name) for n, (sid, name) in enumerate(synonyms)),
+        len(synonyms),
+    )
+    # The relation is symmetrical: Django stores both directions.
+    pairs = sorted(
+        {
+            pair
+            for i, s in enumerate(dataset.skills)
+            for j in s.related
+            for pair in ((skill_id[i], skill_id[j]), (skill_id[j], skill_id[i]))
+        }
+    )
+    write(
+        related_through,
+        ["id", "from_skill_id", "to_skill_id"],
+        ((first[related_through] + n, a, b) for n, (a, b) in enumerate(pairs)),
+        len(pairs),
+    )
+    return category_id, skill_id
+
+
+def _titles_write(*, write: _TableWriter, dataset: DemoDataset) -> tuple[list[int], list[int]]:
+    """Job titles and industries; returns their ids."""
+    first = write.first
+    title_id = [first[JobTitle] + i for i in range(len(dataset.titles))]
+    write(
+        JobTitle,
+        ["id", "name", "onet_code"],
+        ((title_id[i], t.name, t.onet_code) for i, t in enumerate(dataset.titles)),
+        len(dataset.titles),
+    )
+    industry_id = [first[Industry] + i for i in range(len(dataset.industries))]
+    write(
+        Industry,
+        ["id", "name"],
+        ((industry_id[i], name) for i, name in enumerate(dataset.industries)),
+        len(dataset.industries),
+    )
+    return title_id, industry_id
+
+
+def _catalog_write(
+    *, write: _TableWriter, dataset: DemoDataset, category_id: list[int], skill_id: list[int]
+) -> np.ndarray:
+    """Courses, their categories (those of the skills they teach) and their skill tags;
+    returns the course ids."""
+    first, stamp, text = write.first, write.stamp, write.text
+    categories_through = Course.categories.through
+    course_id = np.arange(len(dataset.courses), dtype=np.int64) + first[Course]
+    published = _times(
+        np.array([c.published_at for c in dataset.courses], dtype=np.int64), as_text=text
+    )
+    write(
+        Course,
+        [
+            "id",
+            "title",
+            "slug",
+            "description",
+            "level",
+            "duration_minutes",
+            "teacher",
+            "published_at",
+            "created_at",
+            "updated_at",
+        ],
+        (
+            (
+                int(course_id[i]),
+                c.title,
+                c.slug,
+                c.description,
+                c.level,
+                c.duration_minutes,
+                dataset.teachers[c.teacher],
+                published[i],
+                stamp,
+                stamp,
+            )
+            for i, c in enumerate(dataset.courses)
+        ),
+        len(dataset.courses),
+    )
+    course_categories = sorted(
+        {
+            (int(course_id[i]), category_id[dataset.skills[s].category])
+            for i, c in enumerate(dataset.courses)
+            for s in c.skills
+        }
+    )
+    write(
+        categories_through,
+        ["id", "course_id", "category_id"],
+        (
+            (first[categories_through] + n, cid, gid)
+            for n, (cid, gid) in enumerate(course_categories)
+        ),
+        len(course_categories),
+    )
+    tags = [
+        (int(course_id[i]), skill_id[t.skill], t.source, t.confidence, t.status)
+        for i, c in enumerate(dataset.courses)
+        for t in c.tags
+    ]
+    write(
+        CourseSkill,
+        ["id", "course_id", "skill_id", "source", "confidence", "status", "created_at"],
+        ((first[CourseSkill] + n, *tag, stamp) for n, tag in enumerate(tags)),
+        len(tags),
+    )
+    return course_id
+
+
+def _members_write(
+    *, write: _TableWriter, dataset: DemoDataset, title_id: list[int], industry_id: list[int]
+) -> tuple[np.ndarray, list, list]:
+    """The generated members' users and members; returns member ids, then when each joined and
+    onboarded (as written)."""
+    first, text = write.first, write.text
+    m = dataset.members
+    n_members = len(m)
+    user_id = np.arange(n_members, dtype=np.int64) + first[User]
+    member_id = np.arange(n_members, dtype=np.int64) + first[Member]
+    # Hashing is deliberately slow; every generated member shares this one hash.
+    password = make_password(MEMBER_PASSWORD)
+    joined = _times(m.joined_at, as_text=text)
+    first_names, last_names = m.first_name.tolist(), m.last_name.tolist()
+    write(
+        User,
+        [
+            "id",
+            "password",
+            "is_superuser",
+            "username",
+            "first_name",
+            "last_name",
+            "email",
+            "is_staff",
+            "is_active",
+            "date_joined",
+        ],
+        (
+            (
+                int(user_id[i]),
+                password,
+                False,
+                demo_member_username(index=i),
+                FIRST_NAMES[first_names[i]],
+                LAST_NAMES[last_names[i]],
+                f"{demo_member_username(index=i)}@example.com",
+                False,
+                True,
+                joined[i],
+            )
+            for i in range(n_members)
+        ),
+        n_members,
+    )
+    onboarded = _times(m.onboarded_at, as_text=text)
+    titles = [title_id[t] for t in m.title.tolist()]
+    industries = [industry_id[i] for i in m.industry.tolist()]
+    seniorities = [SENIORITIES[s] for s in m.seniority.tolist()]
+    write(
+        Member,
+        ["id", "user_id", "title_id", "industry_id", "seniority", "onboarded_at", "created_at"],
+        (
+            (
+                int(member_id[i]),
+                int(user_id[i]),
+                titles[i],
+                industries[i],
+                seniorities[i],
+                onboarded[i],
+                joined[i],
+            )
+            for i in range(n_members)
+        ),
+        n_members,
+    )
+    return member_id, joined, onboarded
+
+
+def _member_skills_write(
+    *,
+    write: _TableWriter,
+    dataset: DemoDataset,
+    skill_id: list[int],
+    member_id: np.ndarray,
+    joined: list,
+    onboarded: list,
+) -> None:
+    """Profile skills (dated when the member joined) and followed skills (when they onboarded)."""
+    first = write.first
+    m = dataset.members
+    skill_ids = np.array(skill_id, dtype=np.int64)
+    write(
+        MemberSkill,
+        ["id", "member_id", "skill_id", "source", "weight", "created_at"],
+        zip(
+            range(first[MemberSkill], first[MemberSkill] + len(m.profile_member)),
+            member_id[m.profile_member].tolist(),
+            skill_ids[m.profile_skill].tolist(),
+            np.where(m.profile_imported, "import", "self").tolist(),
+            m.profile_weight.tolist(),
+            (joined[i] for i in m.profile_member.tolist()),
+            strict=True,
+        ),
+        len(m.profile_member),
+    )
+    write(
+        FollowedSkill,
+        ["id", "member_id", "skill_id", "followed_at"],
+        zip(
+            range(first[FollowedSkill], first[FollowedSkill] + len(m.followed_member)),
+            member_id[m.followed_member].tolist(),
+            skill_ids[m.followed_skill].tolist(),
+            (onboarded[i] for i in m.followed_member.tolist()),
+            strict=True,
+        ),
+        len(m.followed_member),
+    )
+
+
+def _activity_write(
+    *, write: _TableWriter, dataset: DemoDataset, member_id: np.ndarray, course_id: np.ndarray
+) -> None:
+    """Enrolments and bookmarks."""
+    first, text = write.first, write.text
+    a = dataset.interactions
+    n = len(a)
+    members_col = member_id[a.member].tolist()
+    courses_col = course_id[a.course].tolist()
+    write(
+        Enrolment,
+        [
+            "id",
+            "member_id",
+            "course_id",
+            "enrolled_at",
+            "progress_percent",
+            "watched_seconds",
+            "last_watched_at",
+            "completed_at",
+        ],
+        zip(
+            range(first[Enrolment], first[Enrolment] + n),
+            members_col,
+            courses_col,
+            _times(a.enrolled_at, as_text=text),
+            a.progress_percent.tolist(),
+            a.watched_seconds.tolist(),
+            _times(a.last_watched_at, as_text=text),
+            _times(a.completed_at, as_text=text),
+            strict=True,
+        ),
+        n,
+    )
+    saved = np.flatnonzero(a.bookmarked_at != NO_TIME)
+    write(
+        Bookmark,
+        ["id", "member_id", "course_id", "created_at"],
+        zip(
+            range(first[Bookmark], first[Bookmark] + len(saved)),
+            member_id[a.member[saved]].tolist(),
+            course_id[a.course[saved]].tolist(),
+            _times(a.bookmarked_at[saved], as_text=text),
+            strict=True,
+        ),
+        len(saved),
+    )
 
 
 def _unique(names: list[str]) -> list[str]:
