@@ -1,6 +1,6 @@
 """An offline A/B test: simulated learners with hidden preferences use the real homepage.
 
-The demo generator (`members.demo_data`) draws every member's activity from hidden preferences
+The demo generator (`demo.dataset`) draws every member's activity from hidden preferences
 and `demo_relevance` returns them. Rebuilding the dataset from the same seed and sizes gives the
 same preferences, so the truth never needs to be stored: members are matched by their generated
 username and courses by slug (`simulation_dataset_match` refuses a database that does not match).
@@ -30,8 +30,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import Course
+from demo.dataset import DemoDataset, demo_member_username, demo_relevance
 from members import services as member_services
-from members.demo_data import DemoDataset, demo_member_username, demo_relevance
 from members.models import Member
 from members.signals import member_activity_changed
 from recommendations import engine

@@ -1,7 +1,7 @@
 import pytest
 
-from members.demo_data import demo_dataset_build
-from members.demo_seed import demo_dataset_write
+from demo.dataset import demo_dataset_build
+from demo.seed import demo_dataset_write
 
 
 @pytest.fixture

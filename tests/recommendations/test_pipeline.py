@@ -6,8 +6,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from catalog.models import Course
-from members.demo_data import demo_dataset_build
-from members.demo_seed import demo_dataset_write
+from demo.dataset import demo_dataset_build
+from demo.seed import demo_dataset_write
 from members.models import Enrolment, Member
 from members.services import enrolment_start
 from recommendations import engine

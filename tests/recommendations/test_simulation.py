@@ -7,8 +7,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from members.demo_data import demo_dataset_build
-from members.demo_seed import demo_dataset_write
+from demo.dataset import demo_dataset_build
+from demo.seed import demo_dataset_write
 from members.models import Member
 from recommendations.models import ExperimentAssignment, FeedbackEvent, TrainingRun
 from recommendations.offline.simulation import (

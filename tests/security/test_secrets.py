@@ -162,7 +162,7 @@ def test_the_scanner_finds_planted_secrets(relative, text, kind):
     [
         ("config/settings.py", 'SECRET_KEY = os.environ.get("SECRET_KEY", "")'),
         ("config/settings.py", f'    SECRET_KEY = "{DEV_SECRET_KEY}"'),
-        ("members/demo_seed.py", 'LEARNER_PASSWORD = "learner-demo-password"'),
+        ("demo/seed.py", 'LEARNER_PASSWORD = "learner-demo-password"'),
         ("platform/env.example", "SECRET_KEY=change-me-to-a-long-random-string"),
         (
             "platform/compose.yaml",

@@ -6,8 +6,8 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from members.demo_data import demo_dataset_build
-from members.demo_seed import demo_data_exists, demo_data_flush, demo_dataset_write
+from demo.dataset import demo_dataset_build
+from demo.seed import demo_data_exists, demo_data_flush, demo_dataset_write
 from recommendations.offline.simulation import (
     simulation_report_lines,
     simulation_run,

@@ -11,8 +11,8 @@ from django.core.management.base import CommandError
 from django.db.models import Count, F, Q
 
 from catalog.models import Category, Course, CourseSkill, Skill, SkillSynonym
-from members.demo_data import NO_TIME, demo_dataset_build
-from members.demo_seed import (
+from demo.dataset import NO_TIME, demo_dataset_build
+from demo.seed import (
     ADMIN_PASSWORD,
     LEARNER_PASSWORD,
     MEMBER_PASSWORD,

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from members.demo_seed import demo_accounts_ensure
+from demo.seed import demo_accounts_ensure
 
 DEMO_URL = "http://127.0.0.1:8000"
 

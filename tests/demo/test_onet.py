@@ -5,7 +5,7 @@ from collections import Counter
 
 import pytest
 
-from catalog.onet import (
+from demo.onet import (
     VENDORED_DIR,
     VENDORED_FILES,
     job_title_pluralize,

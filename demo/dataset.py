@@ -1,7 +1,7 @@
 """A realistic, reproducible demo dataset, built in memory from the vendored O*NET subset.
 
 Django-free: `demo_dataset_build` returns plain Python objects and numpy/scipy arrays;
-`members/demo_seed.py` writes them to the database. The same seed (and `now`) always gives the
+`demo/seed.py` writes them to the database. The same seed (and `now`) always gives the
 same dataset.
 
 Learner behaviour comes from HIDDEN preferences kept in `DemoDataset.preferences`:
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from catalog.onet import OnetSubset, onet_subset_read
+from demo.onet import OnetSubset, onet_subset_read
 
 # Industry by SOC major group (first two digits of the O*NET-SOC code): a hand-written,
 # deliberately coarse guess of where people in that group work, most likely first. O*NET's
@@ -387,13 +387,13 @@ def demo_dataset_build(
     now: dt.datetime | None = None,
     subset: OnetSubset | None = None,
 ) -> DemoDataset:
-    if members < 1 or courses < 1 or interactions < 0:
-        raise ValueError("members and courses must be positive, interactions non-negative")
-    if interactions > 0.5 * members * courses:
-        raise ValueError(
-            f"{interactions} interactions cannot be spread over {members} members and "
-            f"{courses} courses (at most half of all pairs)"
-        )
+    """The whole dataset at these sizes; the same seed and `now` always give the same one.
+
+    `now` defaults to the current hour, `subset` to the vendored O*NET subset. The steps below
+    share one random generator and draw from it in this order: reordering them, or the draws
+    inside them, changes every dataset built from a given seed.
+    """
+    _sizes_check(members=members, courses=courses, interactions=interactions)
     if now is None:
         now = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
     if subset is None:
@@ -401,7 +401,80 @@ def demo_dataset_build(
     rng = np.random.default_rng(seed)
     now_s = _epoch(now)
 
-    # Taxonomy ------------------------------------------------------------------------------
+    categories, skills = _skills_build(subset=subset)
+    industries, titles = _titles_build(subset=subset, skills=skills)
+    teachers, teacher_home = _teachers_draw(rng=rng, courses=courses, categories=categories)
+    course_rows = _courses_draw(
+        rng=rng,
+        courses=courses,
+        now_s=now_s,
+        categories=categories,
+        skills=skills,
+        titles=titles,
+        teachers=teachers,
+        teacher_home=teacher_home,
+    )
+    popularity, skill_courses, cluster_courses = _course_preferences_draw(
+        rng=rng, course_rows=course_rows, n_skills=len(skills), n_teachers=len(teachers)
+    )
+    member_rows, preference, cluster = _members_draw(
+        rng=rng,
+        members=members,
+        now_s=now_s,
+        skills=skills,
+        titles=titles,
+        title_skill_weights=_title_skill_weights(subset=subset, skills=skills, titles=titles),
+        skill_courses=skill_courses,
+        n_clusters=cluster_courses.shape[0],
+    )
+    preferences = DemoPreferences(
+        skill_preference=preference,
+        cluster=cluster,
+        cluster_courses=cluster_courses,
+        skill_courses=skill_courses,
+        popularity=popularity,
+        mixture=MIXTURE,
+    )
+    interaction_rows = _interactions_draw(
+        rng=rng,
+        count=interactions,
+        preferences=preferences,
+        courses=course_rows,
+        joined_at=member_rows.joined_at,
+        now_s=now_s,
+    )
+    return DemoDataset(
+        seed=seed,
+        now=now,
+        categories=categories,
+        skills=skills,
+        industries=industries,
+        titles=titles,
+        teachers=teachers,
+        courses=course_rows,
+        members=member_rows,
+        interactions=interaction_rows,
+        preferences=preferences,
+    )
+
+
+def _sizes_check(*, members: int, courses: int, interactions: int) -> None:
+    """ValueError unless sizes are positive and the enrolments fit in the (member, course) pairs."""
+    if members < 1 or courses < 1 or interactions < 0:
+        raise ValueError("members and courses must be positive, interactions non-negative")
+    if interactions > 0.5 * members * courses:
+        raise ValueError(
+            f"{interactions} interactions cannot be spread over {members} members and "
+            f"{courses} courses (at most half of all pairs)"
+        )
+
+
+def _skills_build(*, subset: OnetSubset) -> tuple[list[str], list[DemoSkill]]:
+    """The taxonomy: categories (sorted, case aside) and the subset's skills, in its order.
+
+    No random draws. Each skill gets a unique slug, a short label for course titles, its
+    synonyms, and its related skills as indexes into the skill list.
+    """
     categories = sorted({s.category for s in subset.skills}, key=str.lower)
     category_index = {name: i for i, name in enumerate(categories)}
     skill_index = {s.name: i for i, s in enumerate(subset.skills)}
@@ -418,8 +491,18 @@ def demo_dataset_build(
         )
         for i, s in enumerate(subset.skills)
     ]
-    n_skills = len(skills)
+    return categories, skills
 
+
+def _titles_build(
+    *, subset: OnetSubset, skills: list[DemoSkill]
+) -> tuple[list[str], list[DemoTitle]]:
+    """Industries (sorted) and one job title per O*NET occupation, in the subset's order.
+
+    No random draws. A title's skills are its occupation's, its industries those of its SOC major
+    group in `INDUSTRIES_BY_MAJOR_GROUP`, most likely first.
+    """
+    skill_index = {s.name: i for i, s in enumerate(skills)}
     industries = sorted({i for group in INDUSTRIES_BY_MAJOR_GROUP.values() for i in group})
     industry_index = {name: i for i, name in enumerate(industries)}
     titles = [
@@ -434,13 +517,30 @@ def demo_dataset_build(
         )
         for o in subset.occupations
     ]
+    return industries, titles
+
+
+def _titles_by_skill(titles: list[DemoTitle]) -> dict[int, list[int]]:
+    """For each skill, the titles (indexes, in order) whose occupation uses it."""
     titles_by_skill: dict[int, list[int]] = {}
     for t, title in enumerate(titles):
         for s in title.skills:
             titles_by_skill.setdefault(s, []).append(t)
+    return titles_by_skill
+
+
+def _title_skill_weights(
+    *, subset: OnetSubset, skills: list[DemoSkill], titles: list[DemoTitle]
+) -> list[np.ndarray]:
+    """Per title, one weight per skill of `title.skills`: what the skill says about its holders.
+
+    Specific skills (used by few titles) and O*NET's "hot" skills weigh more. No random draws.
+    """
+    skill_index = {s.name: i for i, s in enumerate(skills)}
+    titles_by_skill = _titles_by_skill(titles)
     # How much a skill says about a person in that occupation: specific and "hot" skills more.
     hot = {(o.code, skill_index[name]) for o in subset.occupations for name in o.hot_skills}
-    title_skill_weights = [
+    return [
         np.array(
             [
                 math.log(1 + len(titles) / (1 + len(titles_by_skill[s])))
@@ -451,13 +551,48 @@ def demo_dataset_build(
         for title in titles
     ]
 
-    # Teachers and courses ----------------------------------------------------------------------
+
+def _skill_weight(skills: list[DemoSkill]) -> np.ndarray:
+    """How common each skill is, summing to 1: its O*NET occupation count, damped."""
+    skill_weight = np.array([s.occupation_count for s in skills], dtype=np.float64) ** 0.8
+    skill_weight /= skill_weight.sum()
+    return skill_weight
+
+
+def _teachers_draw(
+    *, rng: np.random.Generator, courses: int, categories: list[str]
+) -> tuple[list[str], np.ndarray]:
+    """Teachers (distinct first and last name pairs, about one per 12 courses, 12 to 400) and
+    each one's home category, where most of their courses will be."""
     n_teachers = int(np.clip(courses // 12, 12, 400))
     name_pairs = rng.choice(len(FIRST_NAMES) * len(LAST_NAMES), size=n_teachers, replace=False)
     teachers = [
         f"{FIRST_NAMES[p // len(LAST_NAMES)]} {LAST_NAMES[p % len(LAST_NAMES)]}" for p in name_pairs
     ]
     teacher_home = rng.integers(len(categories), size=n_teachers)
+    return teachers, teacher_home
+
+
+def _courses_draw(
+    *,
+    rng: np.random.Generator,
+    courses: int,
+    now_s: int,
+    categories: list[str],
+    skills: list[DemoSkill],
+    titles: list[DemoTitle],
+    teachers: list[str],
+    teacher_home: np.ndarray,
+) -> list[DemoCourse]:
+    """The catalog: each course's skills, teacher, length, publication date, text and tags.
+
+    A course's primary skill is drawn by how common skills are, the others from its related
+    skills or its category. Titles are unique (case aside), slugs too. Some recently published
+    courses only have the tagger's pending suggestions, as if waiting for a curator.
+    """
+    n_skills = len(skills)
+    n_teachers = len(teachers)
+    titles_by_skill = _titles_by_skill(titles)
     teachers_by_category: dict[int, np.ndarray] = {
         c: np.flatnonzero(teacher_home == c) for c in range(len(categories))
     }
@@ -465,8 +600,7 @@ def demo_dataset_build(
     skills_by_category: dict[int, list[int]] = {}
     for s, skill in enumerate(skills):
         skills_by_category.setdefault(skill.category, []).append(s)
-    skill_weight = np.array([s.occupation_count for s in skills], dtype=np.float64) ** 0.8
-    skill_weight /= skill_weight.sum()
+    skill_weight = _skill_weight(skills)
     primaries = rng.choice(n_skills, size=courses, p=skill_weight)
     days_ago = CATALOG_WINDOW_DAYS * rng.random(courses) ** 1.4
     published = (now_s - days_ago * 86400).astype(np.int64)
@@ -480,22 +614,13 @@ def demo_dataset_build(
     used_titles: set[str] = set()
     for c in range(courses):
         primary = int(primaries[c])
-        n_course_skills = int(rng.choice(4, p=[0.3, 0.35, 0.25, 0.1])) + 1
-        chosen = [primary]
-        for _ in range(n_course_skills - 1):
-            pool = [r for r in skills[chosen[-1]].related if r not in chosen]
-            if pool and rng.random() < 0.85:
-                chosen.append(pool[rng.integers(len(pool))])
-            else:
-                same = [s for s in skills_by_category[skills[primary].category] if s not in chosen]
-                if same:
-                    chosen.append(same[rng.integers(len(same))])
-        extra: list[int] = []
-        if rng.random() < 0.15 or c in pending_only:
-            for _ in range(1 + int(rng.random() < 0.4)):
-                candidate = int(rng.integers(n_skills))
-                if candidate not in chosen and candidate not in extra:
-                    extra.append(candidate)
+        chosen, extra = _course_skills_draw(
+            rng=rng,
+            primary=primary,
+            skills=skills,
+            skills_by_category=skills_by_category,
+            pending=c in pending_only,
+        )
         duration = int(np.clip(round(rng.lognormal(math.log(75), 0.7) / 5) * 5, 10, 600))
         home = teachers_by_category.get(skills[primary].category, np.array([], dtype=int))
         teacher = int(
@@ -517,24 +642,8 @@ def demo_dataset_build(
         if level == "advanced":
             duration = int(min(600, round(duration * 1.3 / 5) * 5))
         year = dt.datetime.fromtimestamp(int(published[c]), dt.UTC).year
-        if title.lower() in used_titles:
-            title = f"{title} ({year})"
-        n = 2
-        while title.lower() in used_titles:
-            title = f"{title.rsplit(' (', 1)[0]} ({year}, Part {n})"
-            n += 1
-        used_titles.add(title.lower())
-        if c in pending_only:
-            tags = tuple(
-                DemoTag(s, "tagger", "pending", round(float(rng.uniform(0.6, 0.95)), 3))
-                for s in chosen
-            )
-        else:
-            tags = tuple(DemoTag(s, "taxonomist", "approved", 1.0) for s in chosen)
-        # The tagger's extra suggestions: text mentions, right or wrong, awaiting review.
-        tags += tuple(
-            DemoTag(s, "tagger", "pending", round(float(rng.uniform(0.4, 0.75)), 3)) for s in extra
-        )
+        title = _title_make_unique(title=title, year=year, used_titles=used_titles)
+        tags = _course_tags_draw(rng=rng, chosen=chosen, extra=extra, pending=c in pending_only)
         course_rows.append(
             DemoCourse(
                 title=title,
@@ -549,12 +658,85 @@ def demo_dataset_build(
             )
         )
     course_slugs = _unique_slugs([course.title for course in course_rows], 220)
-    course_rows = [
+    return [
         dataclasses.replace(course, slug=slug)
         for course, slug in zip(course_rows, course_slugs, strict=True)
     ]
 
-    # Hidden course-side truth -------------------------------------------------------------------
+
+def _course_skills_draw(
+    *,
+    rng: np.random.Generator,
+    primary: int,
+    skills: list[DemoSkill],
+    skills_by_category: dict[int, list[int]],
+    pending: bool,
+) -> tuple[list[int], list[int]]:
+    """The skills a course teaches (1 to 4, `primary` first) and those its text also mentions.
+
+    Further skills are mostly related to the previous one, else from the primary's category.
+    Mentioned skills are random (right or wrong), for some courses and every pending one.
+    """
+    n_skills = len(skills)
+    n_course_skills = int(rng.choice(4, p=[0.3, 0.35, 0.25, 0.1])) + 1
+    chosen = [primary]
+    for _ in range(n_course_skills - 1):
+        pool = [r for r in skills[chosen[-1]].related if r not in chosen]
+        if pool and rng.random() < 0.85:
+            chosen.append(pool[rng.integers(len(pool))])
+        else:
+            same = [s for s in skills_by_category[skills[primary].category] if s not in chosen]
+            if same:
+                chosen.append(same[rng.integers(len(same))])
+    extra: list[int] = []
+    if rng.random() < 0.15 or pending:
+        for _ in range(1 + int(rng.random() < 0.4)):
+            candidate = int(rng.integers(n_skills))
+            if candidate not in chosen and candidate not in extra:
+                extra.append(candidate)
+    return chosen, extra
+
+
+def _title_make_unique(*, title: str, year: int, used_titles: set[str]) -> str:
+    """`title`, else with its year, else with its year and a part number; adds it to the set."""
+    if title.lower() in used_titles:
+        title = f"{title} ({year})"
+    n = 2
+    while title.lower() in used_titles:
+        title = f"{title.rsplit(' (', 1)[0]} ({year}, Part {n})"
+        n += 1
+    used_titles.add(title.lower())
+    return title
+
+
+def _course_tags_draw(
+    *, rng: np.random.Generator, chosen: list[int], extra: list[int], pending: bool
+) -> tuple[DemoTag, ...]:
+    """A course's skill tags: the skills it teaches, approved by a taxonomist (or, while the
+    course is pending, only suggested by the tagger), then the tagger's pending extra ones."""
+    if pending:
+        tags = tuple(
+            DemoTag(s, "tagger", "pending", round(float(rng.uniform(0.6, 0.95)), 3)) for s in chosen
+        )
+    else:
+        tags = tuple(DemoTag(s, "taxonomist", "approved", 1.0) for s in chosen)
+    # The tagger's extra suggestions: text mentions, right or wrong, awaiting review.
+    tags += tuple(
+        DemoTag(s, "tagger", "pending", round(float(rng.uniform(0.4, 0.75)), 3)) for s in extra
+    )
+    return tags
+
+
+def _course_preferences_draw(
+    *, rng: np.random.Generator, course_rows: list[DemoCourse], n_skills: int, n_teachers: int
+) -> tuple[np.ndarray, sp.csr_matrix, sp.csr_matrix]:
+    """The hidden course-side truth: popularity, courses per skill, courses per taste cluster.
+
+    Popularity is Zipf-like, beginner courses ahead. A skill's courses weigh by popularity, less
+    where the skill is not the primary one. Each taste cluster likes the courses of a few
+    favourite teachers and a random handful, weighted by the square root of popularity.
+    """
+    courses = len(course_rows)
     level_appeal = {"beginner": 1.2, "intermediate": 1.0, "advanced": 0.7}
     popularity = _zipf_weights(rng, courses, 0.75) * np.array(
         [level_appeal[course.level] for course in course_rows]
@@ -569,7 +751,6 @@ def demo_dataset_build(
     skill_courses = _row_normalize(
         sp.csr_matrix((tag_vals, (tag_rows, tag_cols)), shape=(n_skills, courses))
     )
-    skill_has_course = np.diff(skill_courses.indptr) > 0
 
     n_clusters = int(np.clip(round(math.sqrt(courses) / 3), 4, 24))
     course_teacher = np.array([course.teacher for course in course_rows])
@@ -587,19 +768,97 @@ def demo_dataset_build(
             shape=(n_clusters, courses),
         )
     )
+    return popularity, skill_courses, cluster_courses
 
-    # Members -------------------------------------------------------------------------------------
+
+def _members_draw(
+    *,
+    rng: np.random.Generator,
+    members: int,
+    now_s: int,
+    skills: list[DemoSkill],
+    titles: list[DemoTitle],
+    title_skill_weights: list[np.ndarray],
+    skill_courses: sp.csr_matrix,
+    n_clusters: int,
+) -> tuple[DemoMembers, sp.csr_matrix, np.ndarray]:
+    """Members with their profile and followed skills, and the hidden truth behind them.
+
+    Returns the members, their skill preferences (members x skills, rows sum to 1) and their
+    taste clusters. Technology-heavy titles are the common ones, give or take chance.
+    """
+    skill_has_course = np.diff(skill_courses.indptr) > 0
     # Common titles on a skills platform are the technology-heavy ones, give or take chance.
     title_rank = np.argsort(
         np.argsort(-np.array([len(t.skills) for t in titles]) * rng.lognormal(0, 0.5, len(titles)))
     )
     title_share = 1.0 / (title_rank + 1) ** 0.8
     title_of = rng.choice(len(titles), size=members, p=title_share / title_share.sum())
-    industry_of = np.empty(members, dtype=np.int32)
     seniority = rng.choice(len(SENIORITIES), size=members, p=_SENIORITY_SHARES).astype(np.int8)
     joined = (now_s - 720 * 86400 * rng.random(members) ** 0.7).astype(np.int64)
     cluster = rng.integers(n_clusters, size=members).astype(np.int32)
 
+    industry_of, profile_parts, pref_parts = _member_title_skills_draw(
+        rng=rng,
+        members=members,
+        titles=titles,
+        title_of=title_of,
+        title_skill_weights=title_skill_weights,
+        skill_has_course=skill_has_course,
+    )
+    profile_member = np.concatenate([p[0] for p in profile_parts]).astype(np.int32)
+    profile_skill = np.concatenate([p[1] for p in profile_parts]).astype(np.int32)
+    order = np.lexsort((profile_skill, profile_member))
+    profile_member, profile_skill = profile_member[order], profile_skill[order]
+    profile_weight = np.round(np.clip(rng.beta(2.0, 1.2, size=len(order)), 0.05, 1.0), 2)
+    profile_imported = rng.random(len(order)) < 0.3
+
+    preference = _member_preferences_draw(
+        rng=rng,
+        members=members,
+        skills=skills,
+        skill_courses=skill_courses,
+        pref_parts=pref_parts,
+    )
+    followed_member, followed_skill, onboarded = _followed_skills_draw(
+        rng=rng, members=members, preference=preference, joined=joined, now_s=now_s
+    )
+    member_rows = DemoMembers(
+        title=title_of.astype(np.int32),
+        industry=industry_of,
+        seniority=seniority,
+        first_name=rng.integers(len(FIRST_NAMES), size=members).astype(np.int16),
+        last_name=rng.integers(len(LAST_NAMES), size=members).astype(np.int16),
+        joined_at=joined,
+        onboarded_at=onboarded,
+        profile_member=profile_member,
+        profile_skill=profile_skill,
+        profile_weight=profile_weight,
+        profile_imported=profile_imported,
+        followed_member=followed_member,
+        followed_skill=followed_skill,
+    )
+    return member_rows, preference, cluster
+
+
+def _member_title_skills_draw(
+    *,
+    rng: np.random.Generator,
+    members: int,
+    titles: list[DemoTitle],
+    title_of: np.ndarray,
+    title_skill_weights: list[np.ndarray],
+    skill_has_course: np.ndarray,
+) -> tuple[
+    np.ndarray, list[tuple[np.ndarray, np.ndarray]], list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+]:
+    """Title by title: its members' industries, profile skills and job-related preferences.
+
+    Returns the industry per member, then (member, skill) parts of the profile skills (3 to 10
+    of the title's skills, weighted) and (member, skill, strength) parts of the preferences
+    (skills of the title that some course teaches, leaning on the profile skills).
+    """
+    industry_of = np.empty(members, dtype=np.int32)
     profile_parts: list[tuple[np.ndarray, np.ndarray]] = []
     pref_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for t, title in enumerate(titles):
@@ -625,14 +884,26 @@ def demo_dataset_build(
         rows, cols = np.nonzero(pref_mask)
         strength = rng.gamma(0.8, size=len(rows)) * boosted[rows, cols] / weights.max()
         pref_parts.append((who[rows], title_skills[cols], strength))
+    return industry_of, profile_parts, pref_parts
 
-    profile_member = np.concatenate([p[0] for p in profile_parts]).astype(np.int32)
-    profile_skill = np.concatenate([p[1] for p in profile_parts]).astype(np.int32)
-    order = np.lexsort((profile_skill, profile_member))
-    profile_member, profile_skill = profile_member[order], profile_skill[order]
-    profile_weight = np.round(np.clip(rng.beta(2.0, 1.2, size=len(order)), 0.05, 1.0), 2)
-    profile_imported = rng.random(len(order)) < 0.3
 
+def _member_preferences_draw(
+    *,
+    rng: np.random.Generator,
+    members: int,
+    skills: list[DemoSkill],
+    skill_courses: sp.csr_matrix,
+    pref_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+) -> sp.csr_matrix:
+    """Each member's hidden skill preferences (members x skills, rows sum to 1, sorted).
+
+    The job-related preferences in `pref_parts`, plus personal interests: a skill related to one
+    they want, or any skill by how common it is. Only skills some course teaches count; a member
+    left with none wants the most taught skill.
+    """
+    n_skills = len(skills)
+    skill_weight = _skill_weight(skills)
+    skill_has_course = np.diff(skill_courses.indptr) > 0
     pref_member = np.concatenate([p[0] for p in pref_parts])
     pref_skill = np.concatenate([p[1] for p in pref_parts])
     pref_value = np.concatenate([p[2] for p in pref_parts])
@@ -678,7 +949,22 @@ def demo_dataset_build(
         )
     preference = _row_normalize(preference)
     preference.sort_indices()
+    return preference
 
+
+def _followed_skills_draw(
+    *,
+    rng: np.random.Generator,
+    members: int,
+    preference: sp.csr_matrix,
+    joined: np.ndarray,
+    now_s: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Followed skills (member, skill; sorted) and when each member finished onboarding.
+
+    Most members answered the onboarding questionnaire with 3 to 6 skills they want, drawn by
+    preference; the others never onboarded (NO_TIME).
+    """
     # Followed skills: most members answered the onboarding questionnaire with skills they want.
     follows = rng.random(members) < 0.8
     entry_member = np.repeat(np.arange(members), np.diff(preference.indptr))
@@ -697,51 +983,7 @@ def demo_dataset_build(
     onboarded = np.where(
         has_follow, np.minimum(joined + rng.integers(60, 3 * 3600, size=members), now_s), NO_TIME
     ).astype(np.int64)
-
-    member_rows = DemoMembers(
-        title=title_of.astype(np.int32),
-        industry=industry_of,
-        seniority=seniority,
-        first_name=rng.integers(len(FIRST_NAMES), size=members).astype(np.int16),
-        last_name=rng.integers(len(LAST_NAMES), size=members).astype(np.int16),
-        joined_at=joined,
-        onboarded_at=onboarded,
-        profile_member=profile_member,
-        profile_skill=profile_skill,
-        profile_weight=profile_weight,
-        profile_imported=profile_imported,
-        followed_member=followed_member,
-        followed_skill=followed_skill,
-    )
-    preferences = DemoPreferences(
-        skill_preference=preference,
-        cluster=cluster,
-        cluster_courses=cluster_courses,
-        skill_courses=skill_courses,
-        popularity=popularity,
-        mixture=MIXTURE,
-    )
-    interaction_rows = _interactions_draw(
-        rng=rng,
-        count=interactions,
-        preferences=preferences,
-        courses=course_rows,
-        joined_at=joined,
-        now_s=now_s,
-    )
-    return DemoDataset(
-        seed=seed,
-        now=now,
-        categories=categories,
-        skills=skills,
-        industries=industries,
-        titles=titles,
-        teachers=teachers,
-        courses=course_rows,
-        members=member_rows,
-        interactions=interaction_rows,
-        preferences=preferences,
-    )
+    return followed_member, followed_skill, onboarded
 
 
 def _interactions_draw(
@@ -753,44 +995,19 @@ def _interactions_draw(
     joined_at: np.ndarray,
     now_s: int,
 ) -> DemoInteractions:
-    n_members = len(joined_at)
-    n_courses = len(courses)
-    activity = rng.lognormal(0.0, 0.9, size=n_members)
-    activity /= activity.sum()
-    global_popularity = sp.csr_matrix(preferences.popularity[None, :])
-    accepted_pairs = np.empty(0, dtype=np.int64)
-    accepted_modes = np.empty(0, dtype=np.int8)
-    for _round in range(60):
-        missing = count - len(accepted_pairs)
-        if missing <= 0:
-            break
-        size = int(missing * 1.3) + 256
-        member = rng.choice(n_members, size=size, p=activity)
-        mode = rng.choice(3, size=size, p=preferences.mixture).astype(np.int8)
-        course = np.empty(size, dtype=np.int64)
-        by_skill = mode == 0
-        skill = _csr_sample(rng, preferences.skill_preference, member[by_skill])
-        course[by_skill] = _csr_sample(rng, preferences.skill_courses, skill)
-        by_taste = mode == 1
-        course[by_taste] = _csr_sample(
-            rng, preferences.cluster_courses, preferences.cluster[member[by_taste]]
-        )
-        by_popularity = mode == 2
-        course[by_popularity] = _csr_sample(
-            rng, global_popularity, np.zeros(int(by_popularity.sum()), dtype=np.int64)
-        )
-        pairs = member.astype(np.int64) * n_courses + course
-        _, first = np.unique(pairs, return_index=True)
-        first.sort()
-        fresh = first[~np.isin(pairs[first], accepted_pairs)]
-        accepted_pairs = np.concatenate([accepted_pairs, pairs[fresh]])
-        accepted_modes = np.concatenate([accepted_modes, mode[fresh]])
-    if len(accepted_pairs) < count:
-        raise RuntimeError("could not draw enough distinct (member, course) pairs")
-    pairs, mode = accepted_pairs[:count], accepted_modes[:count]
-    member = (pairs // n_courses).astype(np.int32)
-    course = (pairs % n_courses).astype(np.int32)
-    n = len(pairs)
+    """`count` enrolments with their dates, progress, watch time, completion and bookmark.
+
+    Each is dated after the member joined and the course was published, within the last
+    INTERACTION_WINDOW_DAYS, more often recently. Sorted by member, then enrolment date.
+    """
+    member, course, mode = _interaction_pairs_draw(
+        rng=rng,
+        count=count,
+        preferences=preferences,
+        n_members=len(joined_at),
+        n_courses=len(courses),
+    )
+    n = len(member)
 
     published = np.array([c.published_at for c in courses], dtype=np.int64)[course]
     duration_s = np.array([c.duration_minutes for c in courses], dtype=np.int64)[course] * 60
@@ -839,6 +1056,58 @@ def _interactions_draw(
         bookmarked_at=np.where(bookmarked, bookmark_time, NO_TIME)[order],
         mode=mode[order],
     )
+
+
+def _interaction_pairs_draw(
+    *,
+    rng: np.random.Generator,
+    count: int,
+    preferences: DemoPreferences,
+    n_members: int,
+    n_courses: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`count` distinct (member, course) pairs and the part of MIXTURE each was drawn from.
+
+    A member by activity (lognormal), a part of the mixture, then a course from that part of the
+    hidden preferences. Rounds of draws go on until there are enough distinct pairs; a pair
+    drawn again keeps its first draw.
+    """
+    activity = rng.lognormal(0.0, 0.9, size=n_members)
+    activity /= activity.sum()
+    global_popularity = sp.csr_matrix(preferences.popularity[None, :])
+    accepted_pairs = np.empty(0, dtype=np.int64)
+    accepted_modes = np.empty(0, dtype=np.int8)
+    for _round in range(60):
+        missing = count - len(accepted_pairs)
+        if missing <= 0:
+            break
+        size = int(missing * 1.3) + 256
+        member = rng.choice(n_members, size=size, p=activity)
+        mode = rng.choice(3, size=size, p=preferences.mixture).astype(np.int8)
+        course = np.empty(size, dtype=np.int64)
+        by_skill = mode == 0
+        skill = _csr_sample(rng, preferences.skill_preference, member[by_skill])
+        course[by_skill] = _csr_sample(rng, preferences.skill_courses, skill)
+        by_taste = mode == 1
+        course[by_taste] = _csr_sample(
+            rng, preferences.cluster_courses, preferences.cluster[member[by_taste]]
+        )
+        by_popularity = mode == 2
+        course[by_popularity] = _csr_sample(
+            rng, global_popularity, np.zeros(int(by_popularity.sum()), dtype=np.int64)
+        )
+        pairs = member.astype(np.int64) * n_courses + course
+        _, first = np.unique(pairs, return_index=True)
+        first.sort()
+        fresh = first[~np.isin(pairs[first], accepted_pairs)]
+        accepted_pairs = np.concatenate([accepted_pairs, pairs[fresh]])
+        accepted_modes = np.concatenate([accepted_modes, mode[fresh]])
+    if len(accepted_pairs) < count:
+        raise RuntimeError("could not draw enough distinct (member, course) pairs")
+    pairs, mode = accepted_pairs[:count], accepted_modes[:count]
+    member = (pairs // n_courses).astype(np.int32)
+    course = (pairs % n_courses).astype(np.int32)
+    return member, course, mode
 
 
 def demo_relevance(*, dataset: DemoDataset, members: np.ndarray | list[int] | int) -> np.ndarray:

@@ -1,10 +1,10 @@
-"""Build the committed O*NET subset under catalog/data/onet/ from a full O*NET text release."""
+"""Build the committed O*NET subset under demo/data/onet/ from a full O*NET text release."""
 
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from catalog.onet import (
+from demo.onet import (
     SOURCE_FILES,
     VENDORED_DIR,
     onet_readme_render,

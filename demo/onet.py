@@ -1,7 +1,7 @@
 """The O*NET subset the demo is built from: selection rules, vendored files, and readers.
 
 Django-free on purpose: `vendor_onet` runs these rules against the full O*NET release once, the
-output is committed under `catalog/data/onet/`, and the demo generator reads only that output.
+output is committed under `demo/data/onet/`, and the demo generator reads only that output.
 Every rule is deterministic (ties broken by name or code) so re-vendoring gives identical bytes.
 """
 
@@ -655,7 +655,7 @@ https://www.onetcenter.org/license_db.html. These files are a modified subset of
 O*NET is a trademark of USDOL/ETA, which has not approved, endorsed or tested this selection.
 
 Rebuilt by `python manage.py vendor_onet --source <O*NET text release>`; the rules live in
-`catalog/onet.py` and are deterministic, so rebuilding gives the same bytes.
+`demo/onet.py` and are deterministic, so rebuilding gives the same bytes.
 
 ## What was selected (from occupation_data, alternate_titles, technology_skills)
 

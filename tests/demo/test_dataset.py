@@ -6,7 +6,7 @@ import re
 import numpy as np
 import pytest
 
-from members.demo_data import (
+from demo.dataset import (
     INDUSTRIES_BY_MAJOR_GROUP,
     NO_TIME,
     demo_dataset_build,

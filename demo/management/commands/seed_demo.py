@@ -5,8 +5,8 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from members.demo_data import demo_dataset_build
-from members.demo_seed import (
+from demo.dataset import demo_dataset_build
+from demo.seed import (
     MEMBER_PASSWORD,
     demo_accounts_ensure,
     demo_data_exists,
