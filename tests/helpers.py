@@ -2,8 +2,11 @@
 one folder live in tests/conftest.py; objects are built with tests/factories.py)."""
 
 import datetime as dt
+import io
 import uuid
+from pathlib import Path
 
+from django.core.management import call_command
 from django.core.signals import request_finished
 from django.db import close_old_connections, connection
 from django.utils import timezone
@@ -102,3 +105,17 @@ def feedback_counts_read() -> dict[str, list[tuple]]:
             ReasonFeedback.objects.values_list("member_id", "reason", "impressions", "clicks")
         ),
     }
+
+
+def csv_file_write(tmp_path: Path, text: str, name: str = "data.csv") -> Path:
+    """`text` as a UTF-8 file in `tmp_path`, for the import commands."""
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def command_run(*args: str) -> tuple[str, str]:
+    """A management command's (stdout, stderr), without its progress bar."""
+    out, err = io.StringIO(), io.StringIO()
+    call_command(*args, "--no-progress", stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from core.csv_import import ImportFileError
-from members.imports import InteractionImportResult, interactions_import
+from recommendations.feedback.imports import InteractionImportResult, interactions_import
 
 
 class Command(BaseCommand):
