@@ -44,12 +44,14 @@ worker: install
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 # Known vulnerabilities in the locked dependencies, from PyPI's advisory data (its per-version
 # JSON) or OSV (AUDIT_SERVICE=osv). `.ci/run` runs it wherever either is reachable; see README.
