@@ -15,6 +15,7 @@ from recommendations.data import (
     RulesSnapshot,
     ShownCourse,
 )
+from recommendations.serving.reasons import MemberScoring, Reason
 from recommendations.serving.stored_pages import (
     LayoutRow,
 )
@@ -70,7 +71,7 @@ def carousels_from_groups(
     max_carousels: int | None = None,
     catalog_revision: int | None = None,
 ) -> list[Carousel]:
-    config = serving_config()
+    config = settings.RECOMMENDATIONS
     wanted = [
         groups[index]
         for index in order
@@ -134,7 +135,7 @@ def small_skill_groups_merged(
     Following five skills with two matching courses each would otherwise hide all ten courses,
     since carousels under CAROUSEL_MIN_SIZE are not shown.
     """
-    minimum = serving_config()["CAROUSEL_MIN_SIZE"]
+    minimum = settings.RECOMMENDATIONS["CAROUSEL_MIN_SIZE"]
     kept: list[ReasonGroup] = []
     merged: dict[str, list[ReasonGroup]] = {}
     for group in groups:
@@ -166,5 +167,47 @@ def names_joined(names: list[str]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
-def serving_config() -> dict:
-    return settings.RECOMMENDATIONS
+def carousels_for_member(
+    *,
+    reasons: Sequence[Reason],
+    scoring: MemberScoring,
+    reason_feedback: dict[str, tuple[int, int]],
+    snapshot: RulesSnapshot,
+    strategy: str,
+    variant_id: int | None,
+    max_carousels: int | None,
+    catalog_revision: int | None,
+) -> list[Carousel]:
+    """The homepage's third stage: each course under its best reason (scores discounted for
+    courses shown often without a click, rank-scaled within each reason, argmax), small skill
+    carousels folded together, carousels ordered by the member's own smoothed click-through per
+    reason, and each one's cards diversified over skill-set buckets."""
+    config = settings.RECOMMENDATIONS
+    best_reason, best_score = engine.best_reason_among_candidates(
+        [(r.courses, r.scores * scoring.discount[r.courses]) for r in reasons],
+        valid=scoring.valid,
+        limit=config["CANDIDATES_PER_REASON"],
+    )
+    groups = reason_groups(best_reason, best_score, [reason[:3] for reason in reasons])
+    groups = [group for group in groups if group.positions.size]
+    groups = small_skill_groups_merged(groups, skill_names=scoring.skill_names)
+    families = [group.reason for group in groups]
+    priors = config["CTR_PRIOR"]
+    order = engine.order_by_ctr(
+        np.array([reason_feedback.get(f, (0, 0))[1] for f in families], dtype=np.float64),
+        np.array([reason_feedback.get(f, (0, 0))[0] for f in families], dtype=np.float64),
+        prior_ctr=np.array([priors.get(f, 0.0) for f in families], dtype=np.float64),
+        prior_strength=config["CTR_PRIOR_STRENGTH"],
+    )
+    # Within a skill-set bucket courses go newest first; a course the member keeps ignoring
+    # counts as older, so it sinks behind its siblings as well as losing reason rank.
+    return carousels_from_groups(
+        groups,
+        snapshot=snapshot,
+        recency=scoring.recency * scoring.discount,
+        order=order,
+        strategy=strategy,
+        variant_id=variant_id,
+        max_carousels=max_carousels,
+        catalog_revision=catalog_revision,
+    )

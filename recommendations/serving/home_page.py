@@ -17,7 +17,6 @@ from recommendations.data import (
     STRATEGY_RECENCY,
     STRATEGY_RULES,
     HomePage,
-    RulesSnapshot,
 )
 from recommendations.experiments.assignment import (
     experiment_running,
@@ -25,13 +24,13 @@ from recommendations.experiments.assignment import (
 )
 from recommendations.ranker.serving import ActiveRanker
 from recommendations.serving.carousels import (
+    carousels_for_member,
     carousels_from_groups,
     carousels_from_layout,
     reason_groups,
-    serving_config,
-    small_skill_groups_merged,
 )
 from recommendations.serving.inputs import member_serving_inputs
+from recommendations.serving.reasons import member_scoring_build, reasons_for_member, recency_scores
 from recommendations.serving.rerank import carousels_explored, carousels_reranked
 from recommendations.serving.state import serving_state, snapshot_active
 from recommendations.serving.stored_pages import (
@@ -44,61 +43,16 @@ from recommendations.serving.stored_pages import (
 )
 
 
-def _dense(size: int, positions: np.ndarray, values: np.ndarray) -> np.ndarray:
-    vector = np.zeros(size)
-    keep = positions >= 0
-    np.add.at(vector, positions[keep], values[keep])
-    return vector
-
-
-def _learned_rows(
-    payload: bytes | None, *, snapshot: RulesSnapshot
-) -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]:
-    """The member's precomputed candidates as (family, anchor): (course positions ascending,
-    scores), in the order the payload first names each (family, anchor); courses the snapshot
-    no longer holds are left out, and a course named twice keeps its last score."""
-    if payload is None:
-        return {}
-    records = engine.candidates_decode(payload)
-    positions = snapshot.course_positions(records["course"].astype(np.int64))
-    known = positions >= 0
-    positions, records = positions[known], records[known]
-    groups: dict[tuple[int, int], list[int]] = {}
-    for index, key in enumerate(
-        zip(records["family"].tolist(), records["anchor"].tolist(), strict=True)
-    ):
-        groups.setdefault(key, []).append(index)
-    scores = records["score"].astype(np.float64)
-    rows = {}
-    for key, indices in groups.items():
-        # Reversed, np.unique's first occurrence is the last one named.
-        mine = np.array(indices[::-1], dtype=np.int64)
-        courses, first = np.unique(positions[mine], return_index=True)
-        rows[key] = (courses, scores[mine[first]])
-    return rows
-
-
-def _recency(snapshot: RulesSnapshot, now: dt.datetime) -> np.ndarray:
-    return np.asarray(
-        engine.recency_scores(
-            snapshot.course_published,
-            now=now.timestamp(),
-            half_life_days=serving_config()["NEW_HALF_LIFE_DAYS"],
-        ),
-        dtype=np.float64,
-    )
-
-
 def home_page_for_visitor(*, now: dt.datetime | None = None) -> HomePage:
     """Non-personalised baseline: popular and new courses, each course under its better one."""
     now = now or timezone.now()
     snapshot = snapshot_active()
-    recency = _recency(snapshot, now)
+    recency = recency_scores(snapshot, now)
     reasons = [("popular", "Popular", snapshot.popularity), ("new", "New", recency)]
     best_reason, best_score = engine.best_reason_per_course(
         [scores for *_, scores in reasons],
         valid=np.ones(snapshot.course_ids.size, dtype=bool),
-        limit=serving_config()["CANDIDATES_PER_REASON"],
+        limit=settings.RECOMMENDATIONS["CANDIDATES_PER_REASON"],
     )
     groups = reason_groups(
         best_reason, best_score, [(reason, reason, label) for reason, label, _ in reasons]
@@ -142,31 +96,24 @@ def home_page_for_member(
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown homepage strategy {strategy!r}")
-    config = serving_config()
+    config = settings.RECOMMENDATIONS
     now = now or timezone.now()
     state = serving_state()
     snapshot = state.snapshot
     ranker = _ranker_for(strategy, state.ranker)
     logged = _logged_strategy(strategy, ranker)
-    n_courses, n_skills = snapshot.course_ids.size, snapshot.skill_ids.size
-    uses_learned = strategy in (STRATEGY_DEFAULT, STRATEGY_ALS, STRATEGY_RANKED)
-    personalised = strategy != STRATEGY_RECENCY
 
-    # Whole days: the counts are kept per day (see CourseFeedbackDay).
+    # Stage 1, inputs: one read of everything the page depends on. Whole days: the feedback
+    # counts are kept per day (see CourseFeedbackDay).
     window_start = timezone.localdate(now) - dt.timedelta(days=config["DISCOUNT_WINDOW_DAYS"])
     page_view_id = page_view_id or uuid.uuid4()
     inputs = member_serving_inputs(
         member_id=member.pk,
         window_start=window_start,
         discount_threshold=config["DISCOUNT_THRESHOLD"],
-        with_learned=uses_learned,
+        with_learned=strategy in (STRATEGY_DEFAULT, STRATEGY_ALS, STRATEGY_RANKED),
         pending_page_view_id=page_view_id if mark_pending else None,
     )
-    followed_rows, profile_rows = inputs.followed, inputs.profile
-    enrolment_rows, dismissed_ids = inputs.enrolled, inputs.dismissed
-    learned_payload, course_feedback = inputs.learned_payload, inputs.discounted
-    reason_feedback = inputs.reason_feedback
-
     digest = None
     max_age = composed_page_max_age()
     if max_age > 0 and state.run_id is not None and exploration_share == 0:
@@ -190,225 +137,36 @@ def home_page_for_member(
             )
             return HomePage(page_view_id=page_view_id, carousels=carousels, digest=digest)
 
-    skill_names = {skill_id: name for skill_id, name in followed_rows}
-    skill_names.update({skill_id: name for skill_id, _, name in profile_rows})
-
-    # Member skill sources as dense vectors over the snapshot's skill positions.
-    followed_ids = np.array([row[0] for row in followed_rows], dtype=np.int64)
-    followed_positions = snapshot.skill_positions(followed_ids)
-    followed = _dense(n_skills, followed_positions, np.ones(followed_ids.size))
-    profile_ids = np.array([row[0] for row in profile_rows], dtype=np.int64)
-    profile_positions = snapshot.skill_positions(profile_ids)
-    profile = _dense(
-        n_skills,
-        profile_positions,
-        np.array([row[1] for row in profile_rows], dtype=np.float64),
-    )
-    skill_position = dict(zip(followed_ids.tolist(), followed_positions.tolist(), strict=True))
-    skill_position.update(zip(profile_ids.tolist(), profile_positions.tolist(), strict=True))
-    weights = config["BLEND_WEIGHTS"]
-    blend = engine.member_skill_vector(
-        followed=followed,
-        profile=profile,
-        cohort=snapshot.cohort_vector(member.title_id, member.industry_id),
-        weights=(weights["follow"], weights["profile"], weights["cohort"]),
-    )
-    blended = engine.member_affinity(blend, snapshot.course_skill, snapshot.idf)
-    # An empty catalog (fresh install) has nothing to normalise.
-    top_match = blended.max() if blended.size else 0.0
-    relevance = blended / top_match if top_match > 0 else blended
-    # Within one reason, courses matching more of the member's whole skill vector go first, and
-    # among equally matching courses the more popular ones.
-    personal = 1.0 + relevance
-    peak = snapshot.popularity.max() if snapshot.popularity.size else 0.0
-    popular_share = snapshot.popularity / peak if peak > 0 else snapshot.popularity
-
-    # Finished, in-progress and dismissed courses are not recommended.
-    valid = np.ones(n_courses, dtype=bool)
-    enrolled_positions = snapshot.course_positions(
-        np.array([row[0] for row in enrolment_rows], dtype=np.int64)
-    )
-    valid[enrolled_positions[enrolled_positions >= 0]] = False
-    dismissed_positions = snapshot.course_positions(np.array(dismissed_ids, dtype=np.int64))
-    valid[dismissed_positions[dismissed_positions >= 0]] = False
-
-    # Courses below the threshold keep a multiplier of exactly 1 (the discount of 0 excess).
-    discount = np.ones(n_courses)
-    if course_feedback:
-        feedback = np.array(course_feedback, dtype=np.int64)
-        positions = snapshot.course_positions(feedback[:, 0])
-        keep = positions >= 0
-        discount[positions[keep]] = engine.impression_discount(
-            feedback[keep, 1],
-            threshold=config["DISCOUNT_THRESHOLD"],
-            decay=config["DISCOUNT_DECAY"],
-            floor=config["DISCOUNT_FLOOR"],
-        )
-    recency = _recency(snapshot, now)
-
-    # One reason per followed skill, per anchor course and per profile skill, then the cohort
-    # and global reasons. On equal rank-scaled scores the earlier row wins the course. Each
-    # reason is its candidates only, (course positions, scores): most reasons hold a few dozen
-    # of the catalog's courses, and the page costs work in proportion to those, not to the
-    # catalog. Popular and New score every course.
-    every_course = np.arange(n_courses, dtype=np.int64)
-    reasons: list[tuple[str, str, str, np.ndarray, np.ndarray]] = []
-    if not personalised:
-        reasons.append(("new", "new", "New", every_course, recency))
-        reasons.append(("popular", "popular", "Popular", every_course, snapshot.popularity))
-    course_skill = snapshot.course_skill_by_column
-
-    def skill_reason(reason: str, verb: str, skill_id: int, weight: float) -> None:
-        position = skill_position[skill_id]
-        if position < 0 or snapshot.idf[position] == 0:
-            return
-        courses, values = engine.sparse_column(course_skill, position)
-        reasons.append(
-            (
-                reason,
-                f"{reason}:{skill_id}",
-                f"Because you {verb} {skill_names[skill_id]}",
-                courses,
-                values
-                * snapshot.idf[position]
-                * weight
-                * personal[courses]
-                * (1.0 + 0.5 * popular_share[courses]),
-            )
-        )
-
-    followed_set = set()
-    for skill_id, _ in followed_rows if personalised else []:
-        followed_set.add(skill_id)
-        skill_reason("follow", "follow", skill_id, 1.0)
-    # Learned candidates precomputed by the active run: ALS picks, ALS item-item "Because you
-    # watched" and text similarity for courses too new for ALS. Scores are raw; rank scaling
-    # below makes them comparable with the live reasons.
-    course_titles = dict(enrolment_rows)
-    learned = _learned_rows(learned_payload, snapshot=snapshot)
-    # "Because you watched": the most recent engaged courses are anchors. Learned similarity
-    # (ALS item factors) replaces skill similarity for an anchor once it exists.
-    learned_anchors = {anchor for family, anchor in learned if family == engine.FAMILY_WATCHED}
-    for (family, anchor), (courses, scores) in learned.items():
-        if family == engine.FAMILY_WATCHED and anchor in course_titles:
-            reasons.append(
-                (
-                    "watched",
-                    f"watched:{anchor}",
-                    f"Because you watched {course_titles[anchor]}",
-                    courses,
-                    scores,
-                )
-            )
-    anchors = enrolment_rows[: config["WATCHED_ANCHORS"]] if personalised else []
-    for (course_id, title), position in zip(anchors, enrolled_positions.tolist(), strict=False):
-        if position >= 0 and course_id not in learned_anchors:
-            reasons.append(
-                (
-                    "watched",
-                    f"watched:{course_id}",
-                    f"Because you watched {title}",
-                    *engine.sparse_row(snapshot.course_similarity, position),
-                )
-            )
-    if (engine.FAMILY_ALS, -1) in learned:
-        reasons.append(
-            ("als", "als", "Learners like you also took", *learned[(engine.FAMILY_ALS, -1)])
-        )
-    for skill_id, weight, _ in profile_rows:
-        if skill_id not in followed_set and personalised:
-            skill_reason("profile", "have", skill_id, weight)
-    if (engine.FAMILY_TEXT, -1) in learned:
-        reasons.append(
-            (
-                "text",
-                "text",
-                "New courses close to what you learn",
-                *learned[(engine.FAMILY_TEXT, -1)],
-            )
-        )
-    title_row = snapshot.title_position(member.title_id)
-    if title_row >= 0 and personalised:
-        courses, values = engine.sparse_row(snapshot.title_trending, title_row)
-        reasons.append(
-            (
-                "title",
-                f"title:{member.title_id}",
-                f"Popular with {_plural(member.title.name)}",
-                courses,
-                values * personal[courses],
-            )
-        )
-    industry_row = snapshot.industry_position(member.industry_id)
-    if industry_row >= 0 and personalised:
-        courses, values = engine.sparse_row(snapshot.industry_trending, industry_row)
-        reasons.append(
-            (
-                "industry",
-                f"industry:{member.industry_id}",
-                f"Trending in {member.industry.name}",
-                courses,
-                values * personal[courses],
-            )
-        )
-    if personalised:
-        reasons.append(
-            ("popular", "popular", "Popular", every_course, snapshot.popularity * personal)
-        )
-        # "New" stays about newness: relevance only breaks near-ties between fresh courses.
-        reasons.append(("new", "new", "New", every_course, recency * (1.0 + 0.25 * relevance)))
-
-    best_reason, best_score = engine.best_reason_among_candidates(
-        [(courses, scores * discount[courses]) for *_, courses, scores in reasons],
-        valid=valid,
-        limit=config["CANDIDATES_PER_REASON"],
-    )
-
-    groups = reason_groups(best_reason, best_score, [reason[:3] for reason in reasons])
-    groups = [group for group in groups if group.positions.size]
-
-    group_list = small_skill_groups_merged(groups, skill_names=skill_names)
-    families = [group.reason for group in group_list]
-    priors = config["CTR_PRIOR"]
-    carousel_order = engine.order_by_ctr(
-        np.array([reason_feedback.get(f, (0, 0))[1] for f in families], dtype=np.float64),
-        np.array([reason_feedback.get(f, (0, 0))[0] for f in families], dtype=np.float64),
-        prior_ctr=np.array([priors.get(f, 0.0) for f in families], dtype=np.float64),
-        prior_strength=config["CTR_PRIOR_STRENGTH"],
-    )
-    # Within a skill-set bucket courses go newest first; a course the member keeps ignoring
-    # counts as older, so it sinks behind its siblings as well as losing reason rank.
-    carousels = carousels_from_groups(
-        group_list,
+    # Stage 2, reasons: the inputs as arrays over the catalog, and every reason's candidates.
+    scoring = member_scoring_build(inputs=inputs, member=member, snapshot=snapshot, now=now)
+    reasons = reasons_for_member(
+        inputs=inputs,
+        scoring=scoring,
+        member=member,
         snapshot=snapshot,
-        recency=recency * discount,
-        order=carousel_order,
+        personalised=strategy != STRATEGY_RECENCY,
+    )
+    # Stage 3, carousels: each course under its best reason, carousels ordered and diversified.
+    carousels = carousels_for_member(
+        reasons=reasons,
+        scoring=scoring,
+        reason_feedback=inputs.reason_feedback,
+        snapshot=snapshot,
         strategy=logged,
         variant_id=variant_id,
         max_carousels=max_carousels,
         catalog_revision=inputs.catalog_revision,
     )
+    # Stage 4, rerank: the ranker orders each carousel's cards; exploration swaps some in.
     if ranker is not None and carousels:
         carousels = carousels_reranked(
-            carousels,
-            ranker=ranker,
-            snapshot=snapshot,
-            member=member,
-            relevance=relevance,
-            held_skills=np.maximum(followed, profile),
-            enrolled_positions=enrolled_positions[enrolled_positions >= 0],
-            learned={
-                family: _dense(n_courses, *learned[(family, -1)])
-                for family in (engine.FAMILY_ALS, engine.FAMILY_TEXT)
-                if (family, -1) in learned
-            },
-            now=now,
+            carousels, ranker=ranker, scoring=scoring, member=member, snapshot=snapshot, now=now
         )
     if exploration_share > 0 and carousels:
         carousels = carousels_explored(
             carousels,
             snapshot=snapshot,
-            valid=valid,
+            valid=scoring.valid,
             share=exploration_share,
             rng=np.random.default_rng(page_view_id.int % 2**63),
         )
@@ -430,16 +188,6 @@ def _logged_strategy(strategy: str, ranker: ActiveRanker | None) -> str:
         return STRATEGY_RULES
     # A "ranked" variant without a stored ranker serves (and logs) the ALS order.
     return STRATEGY_ALS if strategy == STRATEGY_RANKED else strategy
-
-
-def _plural(title: str) -> str:
-    """English plural of a job title's last word, good enough for 'Popular with Analysts'."""
-    lowered = title.lower()
-    if lowered.endswith(("s", "x", "ch", "sh")):
-        return f"{title}es"
-    if lowered.endswith("y") and not lowered.endswith(("ay", "ey", "oy", "uy")):
-        return f"{title[:-1]}ies"
-    return f"{title}s"
 
 
 def home_page_serve(

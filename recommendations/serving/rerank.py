@@ -1,4 +1,5 @@
-"""TODO docstring."""
+"""The homepage's last stage: the learned ranker re-orders each carousel's cards, and an
+experiment's exploration gives a share of the slots to random eligible courses."""
 
 import dataclasses
 import datetime as dt
@@ -10,18 +11,16 @@ from members.models import Member
 from recommendations import engine
 from recommendations.data import STRATEGY_EXPLORE, Card, Carousel, RulesSnapshot
 from recommendations.ranker.serving import ActiveRanker, ranker_page_scores
+from recommendations.serving.reasons import MemberScoring, dense
 
 
 def carousels_reranked(
     carousels: list[Carousel],
     *,
     ranker: ActiveRanker,
-    snapshot: RulesSnapshot,
+    scoring: MemberScoring,
     member: Member,
-    relevance: np.ndarray,
-    held_skills: np.ndarray,
-    enrolled_positions: np.ndarray,
-    learned: dict[int, np.ndarray],
+    snapshot: RulesSnapshot,
     now: dt.datetime,
 ) -> list[Carousel]:
     """Each carousel's cards re-ordered by the ranker (best first); carousels keep their
@@ -33,10 +32,14 @@ def carousels_reranked(
         snapshot=snapshot,
         member=member,
         positions=np.maximum(positions, 0),
-        relevance=relevance,
-        held_skills=held_skills,
-        enrolled_positions=enrolled_positions,
-        learned=learned,
+        relevance=scoring.relevance,
+        held_skills=np.maximum(scoring.followed, scoring.profile),
+        enrolled_positions=scoring.enrolled_positions[scoring.enrolled_positions >= 0],
+        learned={
+            family: dense(snapshot.course_ids.size, *scoring.learned[(family, -1)])
+            for family in (engine.FAMILY_ALS, engine.FAMILY_TEXT)
+            if (family, -1) in scoring.learned
+        },
         now=now,
     )
     scores[positions < 0] = -np.inf
