@@ -1,4 +1,5 @@
-"""TODO docstring."""
+"""The ranker's training examples: the logged impressions of the window, labelled (clicked,
+or enrolled soon after), sampled, with random never-shown negatives, and their features."""
 
 from __future__ import annotations
 
@@ -115,96 +116,32 @@ def ranker_examples_build(
     """
     config = settings.RECOMMENDATIONS
     since = now - dt.timedelta(days=config["RANKER_WINDOW_DAYS"])
-    rows = list(
-        FeedbackEvent.objects.filter(
-            kind=FeedbackEvent.Kind.IMPRESSION, created_at__gte=since, created_at__lte=now
-        )
-        .order_by("-created_at", "-pk")
-        .values_list(
-            "member_id", "course_id", "page_view_id", "carousel_position", "position", "created_at"
-        )[: config["RANKER_MAX_EXAMPLES"]]
-    )
-    if not rows:
+    read = _impressions_read(since=since, now=now, limit=config["RANKER_MAX_EXAMPLES"])
+    if read is None:
         return None
-    page_index: dict = {}
-    impression = np.array(
-        [
-            (
-                member_id,
-                course_id,
-                page_index.setdefault(page_view_id, len(page_index)),
-                -1 if carousel is None else carousel,
-                -1 if position is None else position,
-                created.timestamp(),
-            )
-            for member_id, course_id, page_view_id, carousel, position, created in rows
-        ],
-        dtype=np.float64,
-    )
-    i_member = impression[:, 0].astype(np.int64)
-    i_course = impression[:, 1].astype(np.int64)
-    i_page = impression[:, 2].astype(np.int64)
-    i_carousel = impression[:, 3].astype(np.int64)
-    i_position = impression[:, 4].astype(np.int64)
-    i_time = impression[:, 5]
-
-    # Positive: clicked on that page, or enrolled in the course soon after seeing it.
+    (i_member, i_course, i_page, i_carousel, i_position, i_time), page_of = read
     clicked = set(
         FeedbackEvent.objects.filter(
             kind=FeedbackEvent.Kind.CLICK, created_at__gte=since
         ).values_list("page_view_id", "course_id")
     )
-    page_of = {index: page for page, index in page_index.items()}
-    label = np.array(
-        [
-            (page_of[p], c) in clicked
-            for p, c in zip(i_page.tolist(), i_course.tolist(), strict=True)
-        ],
-        dtype=np.float64,
+    label = impression_labels(
+        member=i_member,
+        course=i_course,
+        page_view=[page_of[p] for p in i_page.tolist()],
+        time=i_time,
+        clicked=clicked,
+        activity=activity,
+        enrol_window_seconds=config["RANKER_ENROL_WINDOW_HOURS"] * 3600.0,
     )
-    window = config["RANKER_ENROL_WINDOW_HOURS"] * 3600.0
-    enrol_key = activity.enrol_member.astype(np.int64) * (1 << 32) + activity.enrol_course
-    order = np.argsort(enrol_key, kind="stable")
-    keys, started = enrol_key[order], activity.enrol_started[order]
-    probe = i_member * (1 << 32) + i_course
-    found = np.searchsorted(keys, probe)
-    found = np.minimum(found, max(keys.size - 1, 0))
-    if keys.size:
-        hit = keys[found] == probe
-        delay = started[found] - i_time
-        label = np.maximum(label, (hit & (delay >= 0) & (delay <= window)).astype(np.float64))
 
-    rng = np.random.default_rng(seed)
-    keep = (label > 0) | (rng.random(label.size) < config["RANKER_NEGATIVE_RATE"])
-    i_member, i_course, i_page, i_carousel, i_position, i_time, label = (
-        a[keep] for a in (i_member, i_course, i_page, i_carousel, i_position, i_time, label)
+    i_member, i_course, i_page, i_carousel, i_position, i_time, label, group = _examples_sampled(
+        snapshot=snapshot,
+        activity=activity,
+        columns=(i_member, i_course, i_page, i_carousel, i_position, i_time),
+        label=label,
+        rng=np.random.default_rng(seed),
     )
-    group = i_page * 1024 + np.maximum(i_carousel, 0)
-
-    n_random = round(float(config["RANKER_RANDOM_NEGATIVES"] * label.sum()))
-    if n_random > 0:
-        # Never-shown courses: negatives the logged policy could not produce. Shown or taken
-        # pairs are dropped so an injected negative never contradicts a logged positive.
-        source = rng.choice(np.flatnonzero(label > 0), size=n_random)
-        random_course = snapshot.course_ids[rng.integers(snapshot.course_ids.size, size=n_random)]
-        seen = set(zip(i_member.tolist(), i_course.tolist(), strict=True)) | set(
-            zip(activity.enrol_member.tolist(), activity.enrol_course.tolist(), strict=True)
-        )
-        fresh = np.array(
-            [
-                (m, c) not in seen
-                for m, c in zip(i_member[source].tolist(), random_course.tolist(), strict=True)
-            ],
-            dtype=bool,
-        )
-        source, random_course = source[fresh], random_course[fresh]
-        i_member = np.r_[i_member, i_member[source]]
-        i_course = np.r_[i_course, random_course]
-        i_time = np.r_[i_time, i_time[source]]
-        i_carousel = np.r_[i_carousel, np.full(source.size, -1)]
-        i_position = np.r_[i_position, np.full(source.size, -1)]
-        group = np.r_[group, np.full(source.size, -1)]
-        label = np.r_[label, np.zeros(source.size)]
 
     course = snapshot.course_positions(i_course)
     known = course >= 0
@@ -223,38 +160,16 @@ def ranker_examples_build(
         [member_info.get(pk, (-1, -1, 0)) for pk in member_ids.tolist()], dtype=np.int64
     ).reshape(-1, 3)
 
-    # Prior activity: the member's enrolments before the impression (the course itself aside).
-    enrol_member = positions_of(member_ids, activity.enrol_member.astype(np.int64))
-    enrol_course = snapshot.course_positions(activity.enrol_course.astype(np.int64))
-    usable = (enrol_member >= 0) & (enrol_course >= 0)
-    e_member, e_course, e_time = (
-        enrol_member[usable],
-        enrol_course[usable],
-        activity.enrol_started[usable],
+    prior = _prior_activity(
+        snapshot=snapshot,
+        activity=activity,
+        member_ids=member_ids,
+        member=member,
+        course=course,
+        time=i_time,
     )
-    by_member = np.argsort(e_member, kind="stable")
-    e_member, e_course, e_time = e_member[by_member], e_course[by_member], e_time[by_member]
-    starts = np.searchsorted(e_member, np.arange(member_ids.size))
-    counts = np.bincount(e_member, minlength=member_ids.size)
-    per_example = counts[member]
-    example_of_pair = np.repeat(np.arange(member.size), per_example)
-    first_pair = np.cumsum(per_example) - per_example
-    offsets = np.arange(example_of_pair.size) - np.repeat(first_pair, per_example)
-    pair_enrolment = starts[member][example_of_pair] + offsets
-    before = (e_time[pair_enrolment] < i_time[example_of_pair]) & (
-        e_course[pair_enrolment] != course[example_of_pair]
-    )
-    activity_count = np.bincount(example_of_pair[before], minlength=member.size).astype(float)
-    binary = engine.presence(snapshot.course_skill)
-    shared = engine.as_csr(binary @ binary.T)
-    overlap = (
-        np.asarray(
-            shared[e_course[pair_enrolment[before]], course[example_of_pair[before]]]
-        ).ravel()
-        if before.any()
-        else np.zeros(0)
-    )
-    history = np.bincount(example_of_pair[before], weights=overlap, minlength=member.size)
+    activity_count, history, binary = prior.count, prior.shared_skills, prior.course_skill_binary
+    e_member, e_course, e_time = prior.enrol_member, prior.enrol_course, prior.enrol_time
 
     relevance, held = _member_relevance_and_held(snapshot, member_ids, member_rows)
     # Row-wise dot products per example, never the full members × courses product.
@@ -374,3 +289,185 @@ def _als_training_scores(
         keep = np.isfinite(value) & (value >= threshold[local])
         out[examples[keep]] = value[keep]
     return out
+
+
+def impression_labels(
+    *,
+    member: np.ndarray,
+    course: np.ndarray,
+    page_view: list,
+    time: np.ndarray,
+    clicked: set,
+    activity: ActivityArrays,
+    enrol_window_seconds: float,
+) -> np.ndarray:
+    """The labelling rule: an impression is positive (1.0) when its course was clicked on that
+    page view, or when the member enrolled in it at most `enrol_window_seconds` after the
+    impression (an enrolment before it does not count); otherwise 0.0.
+
+    `clicked` holds (page view id, course id) pairs; `activity` the enrolments with their start
+    times. One entry per impression in every array.
+    """
+    label = np.array(
+        [(p, c) in clicked for p, c in zip(page_view, course.tolist(), strict=True)],
+        dtype=np.float64,
+    )
+    enrol_key = activity.enrol_member.astype(np.int64) * (1 << 32) + activity.enrol_course
+    order = np.argsort(enrol_key, kind="stable")
+    keys, started = enrol_key[order], activity.enrol_started[order]
+    if not keys.size:
+        return label
+    probe = member * (1 << 32) + course
+    found = np.minimum(np.searchsorted(keys, probe), keys.size - 1)
+    hit = keys[found] == probe
+    delay = started[found] - time
+    return np.maximum(
+        label, (hit & (delay >= 0) & (delay <= enrol_window_seconds)).astype(np.float64)
+    )
+
+
+def _examples_sampled(
+    *,
+    snapshot,
+    activity: ActivityArrays,
+    columns: tuple[np.ndarray, ...],
+    label: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, ...]:
+    """Every positive and a `RANKER_NEGATIVE_RATE` sample of the negatives, plus
+    `RANKER_RANDOM_NEGATIVES` never-shown courses per positive; returns the columns, the labels
+    and each example's group (page view × carousel, -1 for an injected negative)."""
+    config = settings.RECOMMENDATIONS
+    i_member, i_course, i_page, i_carousel, i_position, i_time = columns
+    keep = (label > 0) | (rng.random(label.size) < config["RANKER_NEGATIVE_RATE"])
+    i_member, i_course, i_page, i_carousel, i_position, i_time, label = (
+        a[keep] for a in (i_member, i_course, i_page, i_carousel, i_position, i_time, label)
+    )
+    group = i_page * 1024 + np.maximum(i_carousel, 0)
+
+    n_random = round(float(config["RANKER_RANDOM_NEGATIVES"] * label.sum()))
+    if n_random > 0:
+        # Never-shown courses: negatives the logged policy could not produce. Shown or taken
+        # pairs are dropped so an injected negative never contradicts a logged positive.
+        source = rng.choice(np.flatnonzero(label > 0), size=n_random)
+        random_course = snapshot.course_ids[rng.integers(snapshot.course_ids.size, size=n_random)]
+        seen = set(zip(i_member.tolist(), i_course.tolist(), strict=True)) | set(
+            zip(activity.enrol_member.tolist(), activity.enrol_course.tolist(), strict=True)
+        )
+        fresh = np.array(
+            [
+                (m, c) not in seen
+                for m, c in zip(i_member[source].tolist(), random_course.tolist(), strict=True)
+            ],
+            dtype=bool,
+        )
+        source, random_course = source[fresh], random_course[fresh]
+        i_member = np.r_[i_member, i_member[source]]
+        i_course = np.r_[i_course, random_course]
+        i_time = np.r_[i_time, i_time[source]]
+        i_carousel = np.r_[i_carousel, np.full(source.size, -1)]
+        i_position = np.r_[i_position, np.full(source.size, -1)]
+        group = np.r_[group, np.full(source.size, -1)]
+        label = np.r_[label, np.zeros(source.size)]
+    return i_member, i_course, i_page, i_carousel, i_position, i_time, label, group
+
+
+@dataclass(frozen=True)
+class PriorActivity:
+    """Per example: the member's enrolments before the impression (the course itself aside) and
+    the skills those courses share with it; with the enrolments as positions, by member."""
+
+    count: np.ndarray
+    shared_skills: np.ndarray
+    course_skill_binary: sp.csr_array
+    enrol_member: np.ndarray
+    enrol_course: np.ndarray
+    enrol_time: np.ndarray
+
+
+def _prior_activity(
+    *,
+    snapshot,
+    activity: ActivityArrays,
+    member_ids: np.ndarray,
+    member: np.ndarray,
+    course: np.ndarray,
+    time: np.ndarray,
+) -> PriorActivity:
+    i_time = time
+    enrol_member = positions_of(member_ids, activity.enrol_member.astype(np.int64))
+    enrol_course = snapshot.course_positions(activity.enrol_course.astype(np.int64))
+    usable = (enrol_member >= 0) & (enrol_course >= 0)
+    e_member, e_course, e_time = (
+        enrol_member[usable],
+        enrol_course[usable],
+        activity.enrol_started[usable],
+    )
+    by_member = np.argsort(e_member, kind="stable")
+    e_member, e_course, e_time = e_member[by_member], e_course[by_member], e_time[by_member]
+    starts = np.searchsorted(e_member, np.arange(member_ids.size))
+    counts = np.bincount(e_member, minlength=member_ids.size)
+    per_example = counts[member]
+    example_of_pair = np.repeat(np.arange(member.size), per_example)
+    first_pair = np.cumsum(per_example) - per_example
+    offsets = np.arange(example_of_pair.size) - np.repeat(first_pair, per_example)
+    pair_enrolment = starts[member][example_of_pair] + offsets
+    before = (e_time[pair_enrolment] < i_time[example_of_pair]) & (
+        e_course[pair_enrolment] != course[example_of_pair]
+    )
+    activity_count = np.bincount(example_of_pair[before], minlength=member.size).astype(float)
+    binary = engine.presence(snapshot.course_skill)
+    shared = engine.as_csr(binary @ binary.T)
+    overlap = (
+        np.asarray(
+            shared[e_course[pair_enrolment[before]], course[example_of_pair[before]]]
+        ).ravel()
+        if before.any()
+        else np.zeros(0)
+    )
+    history = np.bincount(example_of_pair[before], weights=overlap, minlength=member.size)
+    return PriorActivity(
+        count=activity_count,
+        shared_skills=history,
+        course_skill_binary=binary,
+        enrol_member=e_member,
+        enrol_course=e_course,
+        enrol_time=e_time,
+    )
+
+
+def _impressions_read(
+    *, since: dt.datetime, now: dt.datetime, limit: int
+) -> tuple[tuple[np.ndarray, ...], dict] | None:
+    """The window's newest `limit` impressions as columns (member, course, page view index,
+    carousel position, position, epoch seconds; -1 for a missing position), and the page view
+    id of each index; None when there are none."""
+    rows = list(
+        FeedbackEvent.objects.filter(
+            kind=FeedbackEvent.Kind.IMPRESSION, created_at__gte=since, created_at__lte=now
+        )
+        .order_by("-created_at", "-pk")
+        .values_list(
+            "member_id", "course_id", "page_view_id", "carousel_position", "position", "created_at"
+        )[:limit]
+    )
+    if not rows:
+        return None
+    page_index: dict = {}
+    impression = np.array(
+        [
+            (
+                member_id,
+                course_id,
+                page_index.setdefault(page_view_id, len(page_index)),
+                -1 if carousel is None else carousel,
+                -1 if position is None else position,
+                created.timestamp(),
+            )
+            for member_id, course_id, page_view_id, carousel, position, created in rows
+        ],
+        dtype=np.float64,
+    )
+    page_of = {index: page for page, index in page_index.items()}
+    ids = impression[:, :5].astype(np.int64)
+    return (*ids.T, impression[:, 5]), page_of
