@@ -296,7 +296,7 @@ RECOMMENDATIONS = {
     "DISCOUNT_WINDOW_DAYS": int(os.environ.get("REC_DISCOUNT_WINDOW_DAYS", "30")),
     # A member's next homepage is composed after each page view and served to the next one if
     # nothing it was composed from has changed, within this many seconds (0: always compose on
-    # request). See recommendations/composed_pages.py.
+    # request). See recommendations/serving/stored_pages.py.
     "COMPOSED_PAGE_MAX_AGE_SECONDS": int(
         os.environ.get("REC_COMPOSED_PAGE_MAX_AGE_SECONDS", "600")
     ),
@@ -344,11 +344,11 @@ RECOMMENDATIONS = {
     # worker); a scheduled task queues them again.
     "PRECOMPUTE_STALL_SECONDS": int(os.environ.get("REC_PRECOMPUTE_STALL_SECONDS", "1800")),
     # How long a click or dismissal waits for its page's impressions, written after the
-    # response by another worker (recommendations/page_views.py), before it counts as without.
+    # response by another worker (recommendations/serving/pending.py), before it counts as without.
     "IMPRESSIONS_WAIT_SECONDS": float(os.environ.get("REC_IMPRESSIONS_WAIT_SECONDS", "2")),
     # How long a web process keeps the active model snapshot before checking for a newer one.
     "SNAPSHOT_CHECK_SECONDS": float(os.environ.get("REC_SNAPSHOT_CHECK_SECONDS", "30")),
-    # The learned ranker (recommendations/ranking.py): trained in each retrain once this many
+    # The learned ranker (recommendations/ranker/): trained in each retrain once this many
     # impressions are logged; an impression is positive when clicked, or when the member
     # enrolled in the course within RANKER_ENROL_WINDOW_HOURS of seeing it.
     "RANKER_MIN_IMPRESSIONS": int(os.environ.get("REC_RANKER_MIN_IMPRESSIONS", "2000")),
@@ -368,7 +368,7 @@ RECOMMENDATIONS = {
     "RANKER_MIN_AUC_GAIN": 0.0,
 }
 
-# A/B experiments on the homepage (recommendations/experiments.py, docs/experiments.md).
+# A/B experiments on the homepage (recommendations/experiments/, docs/experiments.md).
 EXPERIMENTS = {
     # An impression counts as enrolled when the member enrolled within this window after it.
     "ENROL_WINDOW_HOURS": 24,

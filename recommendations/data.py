@@ -1,4 +1,6 @@
-"""TODO docstring."""
+"""The dataclasses the recommendations subpackages share: the rules snapshot a retrain builds
+and serving reads, a homepage's carousels and cards, a shown card's context, and the strategy
+names a page is logged under."""
 
 import functools
 import uuid
@@ -62,7 +64,7 @@ class Carousel:
 class HomePage:
     page_view_id: uuid.UUID
     carousels: list[Carousel]
-    # What the page was composed from (`composed_pages.page_digest`); None: not storable.
+    # What the page was composed from (`stored_pages.page_digest`); None: not storable.
     digest: bytes | None = None
 
     @property

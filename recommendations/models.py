@@ -240,7 +240,7 @@ class MemberRecommendations(models.Model):
     """One compact row per member: the learned candidates precomputed by the active run.
 
     `payload` packs, for every candidate course, its id, reason family, anchor course and raw
-    score (see recommendations/precompute.py). A row is replaced in one statement, so readers
+    score (see recommendations/training/precompute.py). A row is replaced in one statement, so readers
     see the old list or the new one, never a mix.
     """
 
@@ -260,7 +260,7 @@ class MemberRecommendations(models.Model):
 
 class ComposedPage(models.Model):
     """A member's next homepage, composed once the last one was sent (see
-    recommendations/composed_pages.py): the carousels, and a digest of everything they were
+    recommendations/serving/stored_pages.py): the carousels, and a digest of everything they were
     composed from. A page view whose inputs have the same digest, soon enough after
     `composed_at`, serves these carousels instead of composing them again.
 

@@ -33,7 +33,7 @@ def member_refresh(member_id: int) -> bool:
     refreshed = member_recommendations_refresh(member_id=member_id)
     if refreshed:
         # The new row changes the member's next homepage: compose it again if they are
-        # browsing (see composed_pages). The row stands whatever happens here.
+        # browsing (see serving/stored_pages.py). The row stands whatever happens here.
         try:
             member = Member.objects.select_related("title", "industry").filter(pk=member_id).first()
             if member is not None:

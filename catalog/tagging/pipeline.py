@@ -1,6 +1,6 @@
 """The Django side of the tagger: load courses and curated tags, run both stages, store results.
 
-Reads go straight to the ORM here (as in `recommendations/pipeline.py`): this module is the
+Reads go straight to the ORM here (as in `recommendations/training/`): this module is the
 adapter between the database and the Django-free `matching`, `model` and `evaluation` modules.
 Every write goes through `catalog.services`.
 """

@@ -1,7 +1,8 @@
-"""Running experiments as plain definitions, and the deterministic variant of a member.
+"""Running experiments as plain definitions, the deterministic variant of a member, its
+assignment stored on first exposure, and the checks on an experiment's variants.
 
-Kept apart from `experiments.py` so the per-process serving state (`snapshots.py`) can hold the
-definitions without importing the homepage.
+Plain definitions, so the per-process serving state (`serving/state.py`) can hold them without
+importing the homepage.
 """
 
 from __future__ import annotations

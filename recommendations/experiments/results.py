@@ -1,4 +1,5 @@
-"""TODO docstring."""
+"""Measuring an experiment's variants against its control: rates with Wilson intervals, a
+two-proportion z-test per metric, a verdict, and the daily click-through chart."""
 
 from __future__ import annotations
 

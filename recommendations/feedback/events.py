@@ -78,7 +78,7 @@ def events_ingest(
     now = now or timezone.now()
     with transaction.atomic():
         # Before any lock or write: the pages' impressions may still be committing, and their
-        # transaction needs the member's rows this one is about to lock (see page_views).
+        # transaction needs the member's rows this one is about to lock (see serving/pending.py).
         for page_view_id in sorted({e.page_view_id for e in events if e.page_view_id}):
             page_view_written_wait(page_view_id)
         # The lock that serialises this member's batches (see the module docstring). NO KEY

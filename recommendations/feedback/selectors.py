@@ -1,4 +1,5 @@
-"""TODO docstring."""
+"""Reads of recorded feedback: where a page view showed a course, and a member's
+dismissals."""
 
 import uuid
 

@@ -1,4 +1,5 @@
-"""TODO docstring."""
+"""The ranker's features: member, course, interaction and position columns, shared by the
+training examples and the scoring of a page so both see exactly the same numbers."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""TODO docstring."""
+"""The active run's ranker as a web process holds it (`ActiveRanker`), its storage format,
+and the scores of one page's cards."""
 
 from __future__ import annotations
 

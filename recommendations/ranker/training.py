@@ -1,4 +1,5 @@
-"""TODO docstring."""
+"""Fitting the ranker on a retrain's examples: the time split, the engine's global and mixed
+fits, their offline AUCs, and the verdict whether serving uses it."""
 
 from __future__ import annotations
 

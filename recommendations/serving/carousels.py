@@ -1,4 +1,6 @@
-"""TODO docstring."""
+"""The homepage's third stage: each course under its best reason, reasons grouped into
+carousels (small skill carousels folded together), ordered by click-through, each diversified
+over skill-set buckets, and the cards built from the card cache."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass

@@ -5,9 +5,9 @@ the time the request takes on its own. The member does not wait for that write, 
 the response's close(), which the WSGI server calls after sending the last byte (and Django's
 test client calls before returning). The worker is busy until it is done, so the site serves no
 more requests per second; each response arrives that much sooner. Clicks on the page wait for
-the write (`page_views`); on SQLite, where they cannot, the write happens before the response.
+the write (`pending`); on SQLite, where they cannot, the write happens before the response.
 
-After the impressions, the member's next homepage is composed and stored (`composed_pages`),
+After the impressions, the member's next homepage is composed and stored (`stored_pages`),
 so their next page view, if nothing else changes meanwhile, need not compose it.
 """
 
@@ -45,7 +45,7 @@ def impressions_log_after_response(
     be if the worker died after sending it. A click on such a page is refused like any click
     without its impression (see `click_log`).
 
-    Until they commit, the page view is marked pending (`page_views`), so a click sent at once
+    Until they commit, the page view is marked pending (`pending`), so a click sent at once
     to another worker waits for them. Where readers cannot wait (SQLite), they are written now.
     """
     if not impressions_deferrable():

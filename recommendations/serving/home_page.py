@@ -1,4 +1,10 @@
-"""TODO docstring."""
+"""The homepage's entry points: the page a member gets (their experiment variant's or the
+default one), the page composed ahead for their next visit, and the visitor's page.
+
+`home_page_for_member` runs the stages in order: the member's inputs in one read (`inputs`),
+the stored page when nothing changed (`stored_pages`), the reasons (`reasons`), the carousels
+(`carousels`), the ranker and exploration (`rerank`).
+"""
 
 import datetime as dt
 import uuid
@@ -86,11 +92,11 @@ def home_page_for_member(
     offline verdict. `exploration_share` of the slots go to random eligible courses, drawn
     from a generator seeded by the page view id (a new random one unless given).
 
-    With `reuse_composed`, the member's stored next page (`composed_pages`) is served when it
+    With `reuse_composed`, the member's stored next page (`stored_pages`) is served when it
     was composed from exactly what this page would be. The page's `digest` says what it was
     composed from (None: a page that is never stored).
 
-    `mark_pending`: the page view is marked pending (`page_views`) in the statement that reads
+    `mark_pending`: the page view is marked pending (`pending`) in the statement that reads
     the member's inputs, for a view that writes its impressions after the response
     (`impressions_log_after_response`): one round trip fewer before the response.
     """
@@ -229,7 +235,7 @@ def home_page_compose_next(
     *, member: Member, now: dt.datetime | None = None, only_if_stored: bool = False
 ) -> bool:
     """Compose the member's homepage as of now and store it for their next page view
-    (`composed_pages`); False when nothing was stored: such a page is never stored (no active
+    (`stored_pages`); False when nothing was stored: such a page is never stored (no active
     run, or exploration in their variant), or, with `only_if_stored`, the member has no stored
     page young enough to be served (they are not browsing: composing would be for nothing)."""
     now = now or timezone.now()

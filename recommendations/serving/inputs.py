@@ -1,4 +1,10 @@
-"""TODO docstring."""
+"""The homepage's first stage: everything a page depends on for one member, in one read.
+
+On PostgreSQL one prepared statement returns the member's followed and profile skills,
+enrolments, dismissals, precomputed row, discounted courses, per-reason feedback, the catalog
+revision and the stored next page (and can take the page view's pending lock); elsewhere one
+ORM query each.
+"""
 
 import datetime as dt
 import uuid
@@ -44,7 +50,7 @@ class MemberServingInputs:
     # The catalog's revision (see `CatalogRevision`), for the card cache: read here, it costs
     # no round trip of its own. None: no revision row.
     catalog_revision: int | None
-    # The member's stored next page (`composed_pages`), if any.
+    # The member's stored next page (`stored_pages`), if any.
     composed: StoredPage | None = None
 
 
@@ -63,7 +69,7 @@ def member_serving_inputs(
     and the others would multiply their scores by 1.
 
     `pending_page_view_id`: on PostgreSQL the same statement marks that page view pending
-    (`page_views`), as `page_view_pending_mark` would with a round trip of its own. Elsewhere
+    (`pending`), as `page_view_pending_mark` would with a round trip of its own. Elsewhere
     impressions are written before the response and nothing is marked.
     """
     if connection.vendor == "postgresql":
@@ -83,7 +89,7 @@ def member_serving_inputs(
 
 
 # One statement, one row: nine reads on every page view (the catalog revision is the card
-# cache's, the stored page `composed_pages`'), where each ORM query would cost a round trip
+# cache's, the stored page `stored_pages`'), where each ORM query would cost a round trip
 # plus building its SQL and converting its rows in Python. Lists come back as JSON or arrays,
 # which psycopg decodes in C. Skill names are looked up per skill: as a join, the prepared
 # (generic) plan hashes the whole skills table for a member's handful of skills.
@@ -133,7 +139,7 @@ LEFT JOIN recommendations_composedpage page ON page.member_id = %(member)s
 
 
 _MEMBER_INPUTS_SQL = f"SELECT\n{_MEMBER_INPUTS_COLUMNS},\n    NULL{_MEMBER_INPUTS_FROM}"
-# The same, marking a page view pending (`page_views`): its lock is taken with the reads.
+# The same, marking a page view pending (`pending`): its lock is taken with the reads.
 _MEMBER_INPUTS_MARKING_SQL = (
     f"SELECT\n{_MEMBER_INPUTS_COLUMNS},\n    pg_advisory_lock(%(pending)s){_MEMBER_INPUTS_FROM}"
 )

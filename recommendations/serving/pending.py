@@ -1,6 +1,6 @@
 """A page view's impressions between the response and their commit.
 
-Pages write their impressions after the response has gone out (see `after_response`). A client
+Pages write their impressions after the response has gone out (see `deferred`). A client
 can act on the page before that write commits: the recommendations API returns the
 `page_view_id`, and a click event sent at once may reach another worker (gunicorn's sync
 workers take each request on a new connection) while the first is still writing. Without a

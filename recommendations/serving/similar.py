@@ -1,4 +1,5 @@
-"""TODO docstring."""
+"""Similar courses for the course page: the active run's item-item scores where the course
+has activity, else shared skills."""
 
 from dataclasses import dataclass
 

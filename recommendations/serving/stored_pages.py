@@ -5,7 +5,7 @@ Composing a homepage (scoring each reason's candidates, diversity, the ranker, t
 most of a page view's time. It cannot be stored for long: impression discounting and the
 carousel order by click-through read every earlier page view's impressions, so each page view
 changes the next page. What can be done is to compose that next page right after the response,
-once this page's impressions are written (`after_response`), and store it with a digest of
+once this page's impressions are written (`deferred`), and store it with a digest of
 everything it was composed from. The next page view reads the member's inputs as it always
 does (one statement, which also returns the stored page); when their digest is the stored one,
 it serves the stored carousels: the page it would have composed, without composing it.

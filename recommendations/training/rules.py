@@ -1,4 +1,6 @@
-"""TODO docstring."""
+"""The rules snapshot: everything the homepage needs that depends on all members or courses
+(IDF, cohort skill profiles, popularity, trends, skill and item similarity), built from the
+database in a retrain and stored on its TrainingRun, so a page view only does per-member work."""
 
 import datetime as dt
 

@@ -1,4 +1,6 @@
-"""TODO docstring."""
+"""The lifecycle of a training run: start (one at a time; a stale one is abandoned), execute
+(snapshot, learned models, ranker, checks), store its artifacts, activate it in one
+transaction."""
 
 import dataclasses
 import datetime as dt
