@@ -1,5 +1,5 @@
 """A member's next homepage is composed after each page view and served to the next one only
-while everything it was composed from is unchanged (recommendations/composed_pages.py)."""
+while everything it was composed from is unchanged (recommendations/serving/stored_pages.py)."""
 
 import dataclasses
 import datetime as dt
