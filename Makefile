@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_ARGS ?=
 
-.PHONY: install lock demo serve test lint format worker clean-demo bench audit audit-latest loadtest faults
+.PHONY: install lock demo serve test lint format worker clean-demo bench audit loadtest faults
 
 install: $(VENV)/.installed
 
@@ -54,16 +54,11 @@ lint: install
 	$(BIN)/lint-imports --no-cache
 
 # Known vulnerabilities in the locked dependencies, from PyPI's advisory data (its per-version
-# JSON) or OSV (AUDIT_SERVICE=osv). `.ci/run` runs it wherever either is reachable; see README.
+# JSON) or OSV (AUDIT_SERVICE=osv); needs a machine that reaches them. CI does not run it.
 AUDIT_SERVICE ?= pypi
 audit: install
 	$(BIN)/pip-audit --strict --require-hashes --disable-pip -r requirements.lock \
 		--vulnerability-service $(AUDIT_SERVICE) --progress-spinner off
-
-# Where pip-audit's services do not answer but PyPI's project JSON does (the build machines'
-# mirror): checks each pin that is its project's latest release, names the others.
-audit-latest: install
-	$(BIN)/python -m tools.audit.latest_release_audit requirements.lock
 
 format: install
 	$(BIN)/ruff check --fix .

@@ -240,8 +240,8 @@ class MemberRecommendations(models.Model):
     """One compact row per member: the learned candidates precomputed by the active run.
 
     `payload` packs, for every candidate course, its id, reason family, anchor course and raw
-    score (see recommendations/training/precompute.py). A row is replaced in one statement, so readers
-    see the old list or the new one, never a mix.
+    score (see recommendations/training/precompute.py). A row is replaced in one statement, so
+    readers see the old list or the new one, never a mix.
     """
 
     member = models.OneToOneField(

@@ -1,1 +1,0 @@
-"""`make audit-latest`: the dependency audit from PyPI's project JSON."""
