@@ -12,7 +12,7 @@ def environment(**options: Any) -> jinja2.Environment:
     is not left to a default. StrictUndefined turns a misspelt attribute into an exception in
     the tests instead of an empty attribute on the page. Nothing is added to the globals: the
     cards get their URLs and CSRF input from the caller, worked out once per response
-    (`recommendations.rendering`), not per card.
+    (`recommendations.serving.rendering`), not per card.
     """
     options["autoescape"] = True
     options["undefined"] = jinja2.StrictUndefined

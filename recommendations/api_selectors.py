@@ -1,4 +1,5 @@
-"""Reads behind the recommendations API: similar courses, a trimmed homepage, training runs."""
+"""Reads behind the recommendations API: a trimmed homepage, members in bulk, recent training
+runs."""
 
 from collections.abc import Iterable
 from dataclasses import replace
