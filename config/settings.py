@@ -92,8 +92,9 @@ TEMPLATES = [
     },
     # Only the recommendation cards (~100 a page), where DTL's per-node cost dominated the
     # homepage. Its templates end in `.jinja` under templates/ and are only ever loaded through
-    # `engines["jinja2"]` (recommendations.serving.rendering): DTL, first in this list, would parse a
-    # `.jinja` file as DTL if asked for it by name, and every name DTL misses is missed here too
+    # `engines["jinja2"]` (recommendations.serving.rendering): DTL, first in this list, would
+    # parse a `.jinja` file as DTL if asked for it by name, and every name DTL misses is missed
+    # here too
     # (same directory, no app directories), so neither engine renders the other's templates.
     {
         "NAME": "jinja2",

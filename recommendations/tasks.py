@@ -44,5 +44,6 @@ def member_refresh(member_id: int) -> bool:
 
 
 def precompute_resume_missing() -> int:
-    """Scheduled: re-queue member ranges a killed worker lost (see training/precompute.py: precompute_resume)."""
+    """Scheduled: re-queue member ranges a killed worker lost (see
+    `training.precompute.precompute_resume`)."""
     return precompute_resume()

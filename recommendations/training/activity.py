@@ -2,7 +2,8 @@
 
 At benchmark scale (2 M enrolments) building Python datetimes per row costs more than all the
 maths after it, so times come out of the database as epoch seconds (floats) and rows go
-straight into arrays (on PostgreSQL each column aggregated server-side and sent in binary, see `table_arrays`).
+straight into arrays (on PostgreSQL each column aggregated server-side and sent in binary,
+see `table_arrays`).
 """
 
 from dataclasses import dataclass
