@@ -94,8 +94,8 @@ TEMPLATES = [
     # homepage. Its templates end in `.jinja` under templates/ and are only ever loaded through
     # `engines["jinja2"]` (recommendations.serving.rendering): DTL, first in this list, would
     # parse a `.jinja` file as DTL if asked for it by name, and every name DTL misses is missed
-    # here too
-    # (same directory, no app directories), so neither engine renders the other's templates.
+    # here too (same directory, no app directories), so neither engine renders the other's
+    # templates.
     {
         "NAME": "jinja2",
         "BACKEND": "django.template.backends.jinja2.Jinja2",
