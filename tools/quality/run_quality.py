@@ -66,7 +66,7 @@ class Interaction:
     line: int  # physical line in the file (header = 1): the tie-break among equal times
 
 
-def interactions_read(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+def csv_read(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         return list(reader.fieldnames or []), list(reader)
@@ -168,7 +168,7 @@ def matrices_build(rows: Sequence[Interaction], train: list[int], test: list[int
     )
 
 
-def interactions_write(path: Path, header: list[str], rows: list[dict[str, str]]) -> None:
+def csv_write(path: Path, header: list[str], rows: list[dict[str, str]]) -> None:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=header, extrasaction="ignore")
         writer.writeheader()
@@ -530,12 +530,12 @@ def enrolments_run(args: argparse.Namespace, scratch: ScratchDatabase, workdir: 
     say(f"== enrolments: {args.data_dir / ENROLMENTS_FILE}")
     steps = Steps()
     started = time.perf_counter()
-    header, raw = interactions_read(args.data_dir / ENROLMENTS_FILE)
+    header, raw = csv_read(args.data_dir / ENROLMENTS_FILE)
     rows = interactions_parse(raw)
     train, test = split_last_per_member(rows)
     train_path, test_path = workdir / "enrolments_train.csv", workdir / "enrolments_test.csv"
-    interactions_write(train_path, header, [raw[i] for i in train])
-    interactions_write(test_path, ["member_id", "course_id"], [raw[i] for i in test])
+    csv_write(train_path, header, [raw[i] for i in train])
+    csv_write(test_path, ["member_id", "course_id"], [raw[i] for i in test])
     data = matrices_build(rows, train, test)
     say(
         f"  {len(rows)} rows, {len({r.member for r in rows})} learners: {len(train)} train, "
@@ -641,7 +641,7 @@ def catalog_run(args: argparse.Namespace, scratch: ScratchDatabase, workdir: Pat
     say(f"== catalog: {args.data_dir / CATALOG_FILE}")
     steps = Steps()
     started = time.perf_counter()
-    header, raw = interactions_read(args.data_dir / CATALOG_FILE)
+    header, raw = csv_read(args.data_dir / CATALOG_FILE)
     tagged, untagged = catalog_split(len(raw), seed=0)
     untagged_ids = {raw[i]["course_id"].strip() for i in untagged}
     held_back = {raw[i]["course_id"].strip(): set(skills_of(raw[i]["skills"])) for i in untagged}
@@ -649,7 +649,7 @@ def catalog_run(args: argparse.Namespace, scratch: ScratchDatabase, workdir: Pat
     for i in untagged:
         combined[i]["skills"] = ""
     catalog_path = workdir / "catalog_half_untagged.csv"
-    interactions_write(catalog_path, header, combined)
+    csv_write(catalog_path, header, combined)
     steps.timed("split", started)
 
     url = scratch.create("catalog")
