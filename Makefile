@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_ARGS ?=
 
-.PHONY: install lock demo serve test lint format worker clean-demo bench audit loadtest faults
+.PHONY: install lock demo serve test lint format worker clean-demo bench audit loadtest faults quality
 
 install: $(VENV)/.installed
 
@@ -87,3 +87,12 @@ loadtest: install
 FAULTS_ARGS ?=
 faults: install
 	$(BIN)/python tools/faults/run_faults.py $(FAULTS_ARGS)
+
+# The project's recommendations and skill tags on the real development data (QUALITY_DATA_DIR),
+# each through the real commands on a scratch database, beside baselines computed in the same
+# run; figures also in var/quality.json. See docs/operations.md.
+QUALITY_DATA_DIR ?= ../shared/data/dev
+QUALITY_ARGS ?=
+quality: install
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python tools/quality/run_quality.py \
+		--data-dir "$(QUALITY_DATA_DIR)" $(QUALITY_ARGS)
