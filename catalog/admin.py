@@ -235,7 +235,7 @@ class TagSuggestionAdmin(admin.ModelAdmin):
 
 @admin.register(TaggerEvaluation)
 class TaggerEvaluationAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "precision", "recall", "f1"]
+    list_display = ["created_at", "threshold", "max_per_course", "precision", "recall", "f1"]
     readonly_fields = ["created_at", "params", "metrics"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -248,6 +248,18 @@ class TaggerEvaluationAdmin(admin.ModelAdmin):
     def _headline(self, obj: TaggerEvaluation, key: str) -> str:
         value = obj.metrics.get("combined", {}).get("at_threshold", {}).get(key)
         return "—" if value is None else f"{value:.1%}"
+
+    @admin.display(description="threshold")
+    def threshold(self, obj: TaggerEvaluation) -> str:
+        value = obj.metrics.get("operating_point", {}).get("threshold")
+        return "—" if value is None else f"{value:.3f}"
+
+    @admin.display(description="suggestions per course (at most)")
+    def max_per_course(self, obj: TaggerEvaluation) -> str:
+        point = obj.metrics.get("operating_point")
+        if point is None:
+            return "—"
+        return str(point.get("max_per_course") or "no limit")
 
     @admin.display(description="precision (combined)")
     def precision(self, obj: TaggerEvaluation) -> str:
@@ -300,6 +312,8 @@ class TaxonomyOverviewAdmin(admin.ModelAdmin):
             "chart": chart if history else None,
             "latest_params": latest.params if latest else {},
             "latest_rows": _evaluation_rows(latest) if latest else [],
+            "latest_point": latest.metrics.get("operating_point") if latest else None,
+            "latest_fallback": latest.metrics.get("fallback_reason") if latest else "",
         }
         return TemplateResponse(request, "admin/catalog/taxonomy_overview.html", context)
 
@@ -307,9 +321,9 @@ class TaxonomyOverviewAdmin(admin.ModelAdmin):
 def _evaluation_rows(evaluation: TaggerEvaluation) -> list[dict]:
     """One table row per tagger variant in an evaluation, for the overview page."""
     metrics = evaluation.metrics
-    variants = [("Stage 1 (text matching)", metrics.get("stage1", {}))]
+    variants = [("Name matching alone", metrics.get("stage1", {}))]
     variants.append(
-        (f"Combined ({evaluation.params.get('model', '?')})", metrics.get("combined", {}))
+        (f"Tagger ({evaluation.params.get('model', '?')})", metrics.get("combined", {}))
     )
     rows = []
     top_key = f"top_{evaluation.params.get('top_k', 5)}"

@@ -383,15 +383,18 @@ EXPERIMENTS = {
 
 # The automatic course-to-skill tagger (catalog/tagging/): every threshold in one place.
 TAGGER = {
-    # Suggestions at least this confident are stored as pending tags for review.
+    # The learned tagger chooses its own threshold and suggestions per course by
+    # cross-validation; this threshold applies only while too few courses are curated to learn
+    # from, when name matching alone suggests skills.
     "SUGGEST_THRESHOLD": float(os.environ.get("TAGGER_SUGGEST_THRESHOLD", "0.4")),
     # With AUTO_APPROVE on, suggestions at least AUTO_APPROVE_THRESHOLD confident skip review.
     "AUTO_APPROVE": env_bool("TAGGER_AUTO_APPROVE", False),
     "AUTO_APPROVE_THRESHOLD": float(os.environ.get("TAGGER_AUTO_APPROVE_THRESHOLD", "0.95")),
-    # Stage 2 candidate ("logistic" or "neighbours"), chosen by `tag_courses --evaluate`.
-    "MODEL": os.environ.get("TAGGER_MODEL", "logistic"),
-    # Skills approved on fewer courses than this are left to stage 1 (text matching).
+    # Skills approved on at least this many courses get a linear model of their own; the rest
+    # rely on neighbour votes and name matches.
     "MIN_POSITIVES": int(os.environ.get("TAGGER_MIN_POSITIVES", "5")),
+    # Folds of the cross-validation that fits the stacker and chooses the operating point, and
+    # of `tag_courses --evaluate`.
     "EVALUATION_FOLDS": 5,
     "EVALUATION_TOP_K": 5,
     # The taxonomy overview counts a course as covered once it has this many approved skills.

@@ -2,8 +2,9 @@
 
 Micro-averaged over (course, skill) pairs: precision = correct suggestions / suggestions,
 recall = correct suggestions / curated tags. "At threshold" counts every suggestion at or above
-the operating threshold; "top k" counts each course's k most confident suggestions (any
-confidence above zero). Skill coverage is the share of curated skills (skills with at least one
+the operating threshold (for the tagger: the suggestions it stores, at its chosen threshold and
+per-course limit); "top k" counts each course's k most confident suggestions (any confidence
+above zero). Skill coverage is the share of curated skills (skills with at least one
 curated tag among the evaluated courses) that the tagger suggests correctly at least once at the
 operating threshold: a skill it never finds is a skill curators must always tag by hand.
 """
@@ -14,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from catalog.tagging.model import Scores, Tagger, combine
+from catalog.tagging.model import Scores, SkillTagger, apply_operating_point
 
 
 def _prf(correct: int, suggested: int, actual: int) -> dict[str, float | int]:
@@ -88,33 +89,42 @@ def cross_validate(
     *,
     texts: Sequence[str],
     truth: Sequence[set[int]],
-    stage1: Sequence[Scores],
-    build: dict[str, Callable[[], Tagger]],
+    matches: Sequence[Scores],
+    build: Callable[[], SkillTagger],
     folds: int,
     seed: int,
-    threshold: float,
+    fallback_threshold: float,
     top_k: int,
 ) -> dict[str, dict[str, object]]:
-    """Stage 1 alone, and stage 1 combined with each candidate model, on held-out folds.
+    """Name matching alone and the tagger, each scored on courses it was not fitted on.
 
-    Stage 1 needs no training, so it is scored on every course at once; each model is fitted on
-    the other folds' curated tags and scored on the held-out fold's.
+    Name matching needs no training, so it is scored on every course at once, at the fallback
+    threshold. The tagger is fitted on the other folds' curated tags (choosing its own
+    operating point by cross-validation inside them) and scored on the held-out fold: "at
+    threshold" counts the suggestions it would store there (its threshold and per-course
+    limit), "top k" each course's k most confident candidates.
     """
-    results = {
-        "stage1": metrics_summary(truth=truth, scores=stage1, threshold=threshold, top_k=top_k)
+    results: dict[str, dict[str, object]] = {
+        "stage1": metrics_summary(
+            truth=truth, scores=matches, threshold=fallback_threshold, top_k=top_k
+        )
     }
     assignment = fold_assignments(len(texts), folds=folds, seed=seed)
-    for name, make in build.items():
-        combined_scores: list[Scores] = [{} for _ in texts]
-        for fold in range(folds):
-            train = np.flatnonzero(assignment != fold)
-            test = np.flatnonzero(assignment == fold)
-            tagger = make().fit([texts[i] for i in train], [truth[i] for i in train])
-            predicted = tagger.predict([texts[i] for i in test])
-            for i, stage2 in zip(test, predicted, strict=True):
-                merged = combine(stage1=stage1[i], stage2=stage2, modelled=tagger.modelled_skills)
-                combined_scores[i] = {s: c for s, (c, _source) in merged.items()}
-        results[name] = metrics_summary(
-            truth=truth, scores=combined_scores, threshold=threshold, top_k=top_k
+    scored: list[Scores] = [{} for _ in texts]
+    stored: list[Scores] = [{} for _ in texts]
+    for fold in range(folds):
+        train = np.flatnonzero(assignment != fold)
+        test = np.flatnonzero(assignment == fold)
+        tagger = build().fit(
+            [texts[i] for i in train], [truth[i] for i in train], [matches[i] for i in train]
         )
+        predicted = tagger.predict([texts[i] for i in test], [matches[i] for i in test])
+        suggested = apply_operating_point(predicted, tagger.operating_point)
+        for i, all_scores, kept in zip(test, predicted, suggested, strict=True):
+            scored[i], stored[i] = all_scores, kept
+    results["combined"] = {
+        "at_threshold": metrics_at_threshold(truth=truth, scores=stored, threshold=0.0),
+        f"top_{top_k}": metrics_top_k(truth=truth, scores=scored, k=top_k),
+        "skill_coverage": skill_coverage(truth=truth, scores=stored, threshold=0.0),
+    }
     return results

@@ -1,4 +1,4 @@
-"""The Django side of the tagger: load courses and curated tags, run both stages, store results.
+"""The Django side of the tagger: load courses and curated tags, fit and run it, store results.
 
 Reads go straight to the ORM here (as in `recommendations/training/`): this module is the
 adapter between the database and the Django-free `matching`, `model` and `evaluation` modules.
@@ -22,7 +22,7 @@ from catalog.services import (
 )
 from catalog.tagging.evaluation import cross_validate
 from catalog.tagging.matching import SkillLexicon
-from catalog.tagging.model import CANDIDATES, combine, tagger_build
+from catalog.tagging.model import Scores, SkillTagger
 
 BATCH_SIZE = 200
 
@@ -74,10 +74,31 @@ def _approved_labels() -> dict[int, set[int]]:
     return dict(labels)
 
 
+def _matches(lexicon: SkillLexicon, courses: Sequence[CourseText]) -> list[Scores]:
+    return [
+        lexicon.match(title=c.title, description=c.description, category_names=c.category_names)
+        for c in courses
+    ]
+
+
+def tagger_build(config: dict | None = None, *, seed: int = 0) -> SkillTagger:
+    config = config or tagger_settings()
+    return SkillTagger(
+        min_positives=config["MIN_POSITIVES"],
+        folds=config["EVALUATION_FOLDS"],
+        seed=seed,
+        fallback_threshold=config["SUGGEST_THRESHOLD"],
+    )
+
+
 @dataclass(frozen=True)
 class TaggingResult:
     courses: int
-    model: str
+    learned: bool  # False: too few curated courses, name matching alone
+    fallback_reason: str
+    threshold: float
+    max_per_course: int | None
+    expected: dict  # cross-validated precision, recall and F1 at the operating point
     modelled_skills: int
     suggestions: int
     stored: SuggestionsStoreResult
@@ -96,18 +117,22 @@ def courses_tag_run(
 ) -> TaggingResult:
     """Suggest skills for the given courses (all courses by default) and store them.
 
-    The model is trained on every course's approved tags, then both stages score the courses in
-    batches; `on_start` hears how many courses will be scored, `on_progress` how many each batch
-    covered. Protected rows (a
-    taxonomist's tag, a decision already made) are left alone by the service that stores them.
+    The tagger is fitted on every course's approved tags (which also chooses its threshold and
+    per-course limit by cross-validation), then scores the courses in batches; `on_start` hears
+    how many courses will be scored, `on_progress` how many each batch covered. Protected rows
+    (a taxonomist's tag, a decision already made) are left alone by the service that stores
+    them.
     """
     config = tagger_settings()
     lexicon = skill_lexicon_load()
     labels = _approved_labels()
     training = _course_texts(sorted(labels))
-    tagger = tagger_build(kind=config["MODEL"], min_positives=config["MIN_POSITIVES"])
-    if training:
-        tagger.fit([c.document for c in training], [labels[c.course_id] for c in training])
+    tagger = tagger_build(config).fit(
+        [c.document for c in training],
+        [labels[c.course_id] for c in training],
+        _matches(lexicon, training),
+    )
+    source = CourseSkill.Source.MODEL if tagger.learned else CourseSkill.Source.TAGGER
     targets = _course_texts(course_ids)
     if on_start is not None:
         on_start(len(targets))
@@ -115,43 +140,45 @@ def courses_tag_run(
     suggestions: list[TagSuggestionInput] = []
     for start in range(0, len(targets), BATCH_SIZE):
         batch = targets[start : start + BATCH_SIZE]
-        predicted = tagger.predict([c.document for c in batch]) if training else [{}] * len(batch)
-        for course, stage2 in zip(batch, predicted, strict=True):
-            stage1 = lexicon.match(
-                title=course.title,
-                description=course.description,
-                category_names=course.category_names,
-            )
-            merged = combine(stage1=stage1, stage2=stage2, modelled=tagger.modelled_skills)
+        suggested = tagger.suggest([c.document for c in batch], _matches(lexicon, batch))
+        for course, scores in zip(batch, suggested, strict=True):
             suggestions += [
                 TagSuggestionInput(course.course_id, skill_id, confidence, source)
-                for skill_id, (confidence, source) in merged.items()
+                for skill_id, confidence in scores.items()
             ]
         if on_progress is not None:
             on_progress(len(batch))
 
+    point = tagger.operating_point
     auto = config["AUTO_APPROVE_THRESHOLD"] if config["AUTO_APPROVE"] else None
     stored = course_skill_suggestions_store(
         suggestions=suggestions,
-        threshold=config["SUGGEST_THRESHOLD"],
+        threshold=point.threshold,
         auto_approve_threshold=auto,
         dry_run=dry_run,
     )
     return TaggingResult(
         courses=len(targets),
-        model=config["MODEL"],
+        learned=tagger.learned,
+        fallback_reason=tagger.fallback_reason,
+        threshold=point.threshold,
+        max_per_course=point.max_per_course,
+        expected={"precision": point.precision, "recall": point.recall, "f1": point.f1},
         modelled_skills=len(tagger.modelled_skills),
-        suggestions=sum(1 for s in suggestions if s.confidence >= config["SUGGEST_THRESHOLD"]),
+        suggestions=len(suggestions),
         stored=stored,
         dry_run=dry_run,
     )
 
 
 def tagger_evaluate(*, folds: int | None = None, seed: int = 0) -> TaggerEvaluation:
-    """Cross-validate stage 1 alone and combined with each stage-2 candidate; store the result.
+    """Cross-validate name matching alone and the tagger on the curated tags; store the result.
 
-    The ground truth is the approved tags of every course that has any. `combined` in the
-    stored metrics is the configured candidate (`TAGGER["MODEL"]`), the tagger that runs.
+    The ground truth is the approved tags of every course that has any. `combined` is the
+    tagger that runs, scored fold by fold on held-out courses at the operating point it chose
+    on the other folds; `operating_point` is the point a run on every curated course chooses
+    now (its threshold and per-course limit, with the precision, recall and F1 that its own
+    cross-validation measured there).
     """
     config = tagger_settings()
     folds = folds or config["EVALUATION_FOLDS"]
@@ -162,37 +189,39 @@ def tagger_evaluate(*, folds: int | None = None, seed: int = 0) -> TaggerEvaluat
             f"Evaluation needs at least {folds} courses with approved tags, found {len(courses)}."
         )
     lexicon = skill_lexicon_load()
-    stage1 = [
-        lexicon.match(title=c.title, description=c.description, category_names=c.category_names)
-        for c in courses
-    ]
-    min_positives = config["MIN_POSITIVES"]
+    matches = _matches(lexicon, courses)
+    texts = [c.document for c in courses]
+    truth = [labels[c.course_id] for c in courses]
     results = cross_validate(
-        texts=[c.document for c in courses],
-        truth=[labels[c.course_id] for c in courses],
-        stage1=stage1,
-        build={
-            kind: (lambda kind=kind: tagger_build(kind=kind, min_positives=min_positives))
-            for kind in CANDIDATES
-        },
+        texts=texts,
+        truth=truth,
+        matches=matches,
+        build=lambda: tagger_build(config, seed=seed),
         folds=folds,
         seed=seed,
-        threshold=config["SUGGEST_THRESHOLD"],
+        fallback_threshold=config["SUGGEST_THRESHOLD"],
         top_k=config["EVALUATION_TOP_K"],
     )
+    tagger = tagger_build(config, seed=seed).fit(texts, truth, matches)
+    point = tagger.operating_point
     params = {
         "folds": folds,
         "seed": seed,
-        "model": config["MODEL"],
-        "threshold": config["SUGGEST_THRESHOLD"],
+        "model": "combined" if tagger.learned else "name matching",
+        "threshold": point.threshold,
+        "max_per_course": point.max_per_course,
+        "fallback_threshold": config["SUGGEST_THRESHOLD"],
         "top_k": config["EVALUATION_TOP_K"],
-        "min_positives": min_positives,
+        "min_positives": config["MIN_POSITIVES"],
         "courses": len(courses),
-        "curated_tags": sum(len(labels[c.course_id]) for c in courses),
+        "curated_tags": sum(len(t) for t in truth),
     }
     metrics = {
         "stage1": results["stage1"],
-        "combined": results[config["MODEL"]],
-        "candidates": {kind: results[kind] for kind in CANDIDATES},
+        "combined": results["combined"],
+        "operating_point": point.as_dict(),
+        "learned": tagger.learned,
+        "fallback_reason": tagger.fallback_reason,
+        "stacker_weights": getattr(tagger, "stacker_weights", {}),
     }
     return tagger_evaluation_record(params=params, metrics=metrics)

@@ -1,5 +1,6 @@
-"""Stage 2 on a small synthetic corpus, the combination rule, metrics and chart arithmetic."""
+"""The tagger on a small synthetic corpus, its operating point, metrics and chart arithmetic."""
 
+import numpy as np
 import pytest
 
 from catalog.tagging.evaluation import (
@@ -9,7 +10,12 @@ from catalog.tagging.evaluation import (
     metrics_top_k,
     skill_coverage,
 )
-from catalog.tagging.model import LogisticTagger, NeighbourTagger, combine, tagger_build
+from catalog.tagging.model import (
+    OperatingPoint,
+    SkillTagger,
+    apply_operating_point,
+    operating_point_choose,
+)
 from core.charts import line_chart
 
 SPREADSHEETS, DATABASES, DESIGN, RARE = 1, 2, 3, 4
@@ -34,44 +40,116 @@ def corpus(per_skill: int = 8):
     return texts, labels
 
 
-@pytest.mark.parametrize("tagger_class", [LogisticTagger, NeighbourTagger])
-def test_model_learns_topics_and_leaves_rare_skills_out(tagger_class):
+def test_tagger_learns_topics_and_chooses_its_operating_point():
     texts, labels = corpus()
-    tagger = tagger_class(min_positives=5).fit(texts, labels)
+    no_matches = [{} for _ in texts]
+    tagger = SkillTagger(min_positives=5, folds=3).fit(texts, labels, no_matches)
 
     predicted = tagger.predict(
-        ["workbook formulas and vlookup", "schema design and joins", "grids and typography"]
+        ["workbook formulas and vlookup", "schema design and joins", "grids and typography"],
+        [{}, {}, {}],
     )
 
+    assert tagger.learned and tagger.fallback_reason == ""
     assert tagger.modelled_skills == frozenset({SPREADSHEETS, DATABASES, DESIGN})
     assert [max(scores, key=scores.get) for scores in predicted] == [
         SPREADSHEETS,
         DATABASES,
         DESIGN,
     ]
-    assert all(RARE not in scores for scores in predicted)
     assert all(0.0 <= c <= 1.0 for scores in predicted for c in scores.values())
-    assert predicted[0][SPREADSHEETS] > 0.5
-    assert predicted[0].get(DESIGN, 0.0) < 0.5
+    point = tagger.operating_point
+    # One or two skills per course: a few suggestions each, nearly always right.
+    assert point.max_per_course <= 2
+    assert point.precision >= 0.9 and point.recall >= 0.9
+    suggested = tagger.suggest(["workbook formulas and vlookup"], [{}])
+    assert list(suggested[0]) == [SPREADSHEETS]
 
 
-def test_unknown_model_is_refused():
-    with pytest.raises(ValueError, match="Unknown tagger model 'forest'"):
-        tagger_build(kind="forest", min_positives=5)
+def test_name_matches_count_for_skills_without_curated_examples():
+    texts, labels = corpus()
+    # Every curated course that names the rare skill carries it.
+    matches = [{RARE: 0.75} if RARE in tags else {} for tags in labels]
+    tagger = SkillTagger(min_positives=5, folds=3).fit(texts, labels, matches)
+
+    predicted = tagger.predict(["pivot tables for the rare skill"], [{RARE: 0.75, 99: 0.45}])
+
+    # A named skill is a candidate, even one no curated course carries (99).
+    assert {RARE, 99} <= set(predicted[0])
 
 
-def test_combine_averages_modelled_skills_and_keeps_stage1_for_the_rest():
-    combined = combine(
-        stage1={SPREADSHEETS: 0.8, RARE: 0.45},
-        stage2={SPREADSHEETS: 0.6, DATABASES: 0.3},
-        modelled=frozenset({SPREADSHEETS, DATABASES}),
+def test_too_few_curated_courses_fall_back_to_name_matching():
+    texts, labels = corpus(per_skill=2)
+    matches = [{skill: 0.45 for skill in tags} for tags in labels]
+    tagger = SkillTagger(min_positives=5, fallback_threshold=0.4).fit(texts, labels, matches)
+
+    assert not tagger.learned
+    assert "7 curated courses" in tagger.fallback_reason
+    assert tagger.operating_point.threshold == 0.4
+    assert tagger.operating_point.max_per_course is None
+    assert tagger.suggest(["x", "y"], [{1: 0.45, 2: 0.3}, {}]) == [{1: 0.45}, {}]
+
+
+def test_operating_point_cuts_between_kept_and_dropped_probabilities():
+    course = np.array([0, 0, 1, 1, 2])
+    probability = np.array([0.9, 0.3, 0.8, 0.2, 0.35])
+    correct = np.array([True, False, True, False, False])
+
+    point = operating_point_choose(
+        course=course, probability=probability, correct=correct, actual=2
     )
 
-    assert combined == {
-        SPREADSHEETS: (0.7, "model"),
-        DATABASES: (0.15, "model"),
-        RARE: (0.45, "tagger"),
-    }
+    # Keeping 0.9 and 0.8 is perfect; with one per course the next candidate is course 2's
+    # 0.35, so the cut sits halfway between 0.8 and 0.35.
+    assert (point.threshold, point.max_per_course, point.f1) == (0.575, 1, 1.0)
+
+
+def test_operating_point_maximises_f1_over_threshold_and_per_course_limit():
+    # Course 0: right at 0.9 and 0.8, wrong at 0.7; course 1: wrong at 0.95, right at 0.6.
+    course = np.array([0, 0, 0, 1, 1])
+    probability = np.array([0.9, 0.8, 0.7, 0.95, 0.6])
+    correct = np.array([True, True, False, False, True])
+
+    point = operating_point_choose(
+        course=course, probability=probability, correct=correct, actual=4
+    )
+
+    # Top 2 down to 0.6: 3 right of 4 suggested, 3 of 4 found (F1 0.75); no other point does
+    # better (everything: 3/5 and 3/4, F1 0.667; top 1 at 0.9: 1/2 and 1/4). The top 2 keep
+    # nothing below 0.6, so the threshold is halfway between 0.6 and 0.
+    assert (point.threshold, point.max_per_course) == (0.3, 2)
+    assert (point.precision, point.recall, point.f1) == (0.75, 0.75, 0.75)
+
+
+def test_operating_point_prefers_fewer_surer_suggestions_on_ties_and_keeps_ties_together():
+    course = np.array([0, 0, 1, 1])
+    probability = np.array([0.9, 0.5, 0.9, 0.5])
+    correct = np.array([True, False, True, False])
+
+    point = operating_point_choose(
+        course=course, probability=probability, correct=correct, actual=2
+    )
+
+    # One per course keeps both 0.9s and nothing else: halfway to 0 (two per course would
+    # reach the same F1 at the same cut, with a threshold halfway to 0.5).
+    assert (point.threshold, point.max_per_course, point.f1) == (0.45, 1, 1.0)
+    # Equal probabilities stand or fall together: no threshold keeps one 0.5 and not the other.
+    tied = operating_point_choose(
+        course=np.array([0, 1]),
+        probability=np.array([0.5, 0.5]),
+        correct=np.array([True, False]),
+        actual=1,
+    )
+    assert (tied.threshold, tied.precision, tied.recall) == (0.25, 0.5, 1.0)
+
+
+def test_apply_operating_point_cuts_by_threshold_then_limit():
+    point = OperatingPoint(threshold=0.3, max_per_course=2, precision=0, recall=0, f1=0)
+
+    assert apply_operating_point([{1: 0.9, 2: 0.2, 3: 0.5, 4: 0.4}, {5: 0.1}], point) == [
+        {1: 0.9, 3: 0.5},
+        {},
+    ]
 
 
 def test_metric_arithmetic_on_a_known_case():
@@ -109,25 +187,26 @@ def test_folds_are_balanced_and_refused_when_impossible():
         fold_assignments(2, folds=3, seed=1)
 
 
-def test_cross_validation_reports_stage1_and_each_candidate():
-    texts, labels = corpus()
-    stage1 = [{skill: 0.45 for skill in tags} for tags in labels]
+def test_cross_validation_reports_name_matching_and_the_tagger_on_held_out_folds():
+    texts, labels = corpus(per_skill=10)
+    matches = [{skill: 0.45 for skill in tags} for tags in labels]
 
     results = cross_validate(
         texts=texts,
         truth=labels,
-        stage1=stage1,
-        build={"logistic": lambda: LogisticTagger(min_positives=5)},
+        matches=matches,
+        build=lambda: SkillTagger(min_positives=5, folds=3),
         folds=3,
         seed=0,
-        threshold=0.4,
+        fallback_threshold=0.4,
         top_k=5,
     )
 
-    assert set(results) == {"stage1", "logistic"}
+    assert set(results) == {"stage1", "combined"}
     assert results["stage1"]["at_threshold"]["precision"] == 1.0
-    assert results["stage1"]["at_threshold"]["recall"] == 1.0
-    assert results["logistic"]["at_threshold"]["actual"] == sum(len(t) for t in labels)
+    combined = results["combined"]["at_threshold"]
+    assert combined["actual"] == sum(len(t) for t in labels)
+    assert combined["precision"] >= 0.9 and combined["recall"] >= 0.9
 
 
 def test_line_chart_places_points_on_a_shared_axis():

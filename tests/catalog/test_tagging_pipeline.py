@@ -114,20 +114,19 @@ def test_store_refuses_a_human_source():
         )
 
 
-@pytest.fixture
-def half_tagged_catalog():
-    """Six skills; half the courses carry curated tags, half carry none."""
+def build_catalog(*, per_skill: int, tagged_per_skill: int):
+    """Six skills, `per_skill` courses on each; the first `tagged_per_skill` carry a curated tag."""
     names = ["Microsoft Excel", "Python", "Tableau", "Figma", "PostgreSQL", "Kubernetes"]
     skills = {name: SkillFactory(name=name) for name in names}
     SkillSynonymFactory(skill=skills["Microsoft Excel"], name="Excel")
     tagged, untagged = [], []
     for i, name in enumerate(names):
-        for j in range(6):
+        for j in range(per_skill):
             course = CourseFactory(
                 title=f"{name} essentials part {i}-{j}",
                 description=f"Hands-on {name} for everyday work, lesson {j}.",
             )
-            if j < 3:
+            if j < tagged_per_skill:
                 CourseSkillFactory(course=course, skill=skills[name])
                 tagged.append(course)
             else:
@@ -135,8 +134,19 @@ def half_tagged_catalog():
     return skills, tagged, untagged
 
 
-def test_run_suggests_skills_for_untagged_courses(half_tagged_catalog, settings):
-    settings.TAGGER = {**settings.TAGGER, "MIN_POSITIVES": 3}
+@pytest.fixture
+def half_tagged_catalog():
+    """Five curated and three untagged courses per skill: enough to learn from."""
+    return build_catalog(per_skill=8, tagged_per_skill=5)
+
+
+@pytest.fixture
+def barely_tagged_catalog():
+    """One curated course per skill: too few to learn from."""
+    return build_catalog(per_skill=3, tagged_per_skill=1)
+
+
+def test_run_suggests_skills_for_untagged_courses(half_tagged_catalog):
     skills, tagged, untagged = half_tagged_catalog
     before = rows()
 
@@ -147,12 +157,34 @@ def test_run_suggests_skills_for_untagged_courses(half_tagged_catalog, settings)
     for tag in suggested:
         by_course.setdefault(tag.course_id, set()).add(tag.skill_id)
     assert result.courses == len(tagged) + len(untagged)
-    assert result.modelled_skills == 6
+    assert result.learned and result.modelled_skills == 6
+    assert result.max_per_course == 1 and result.expected["f1"] == 1.0
     for course in untagged:
         expected_name = course.title.split(" essentials")[0]
         assert by_course[course.pk] == {skills[expected_name].pk}
     assert before <= rows()  # curated rows untouched
-    assert all(0.4 <= tag.confidence < 1.0 for tag in suggested)
+    assert all(result.threshold <= tag.confidence < 1.0 for tag in suggested)
+    assert {tag.source for tag in suggested} == {MODEL}
+
+
+def test_run_with_too_few_curated_courses_falls_back_to_name_matching(
+    barely_tagged_catalog, capsys
+):
+    skills, _tagged, untagged = barely_tagged_catalog
+
+    result = courses_tag_run()
+
+    assert not result.learned and "6 curated courses" in result.fallback_reason
+    suggested = CourseSkill.objects.filter(status=PENDING)
+    assert {tag.source for tag in suggested} == {TAGGER}
+    assert all(tag.confidence >= 0.4 for tag in suggested)
+    for course in untagged:
+        expected = skills[course.title.split(" essentials")[0]]
+        assert set(suggested.filter(course=course).values_list("skill_id", flat=True)) == {
+            expected.pk
+        }
+    call_command("tag_courses", "--dry-run")
+    assert "Name matching alone (6 curated courses" in capsys.readouterr().out
 
 
 def test_run_never_resuggests_rejected_or_overwrites_taxonomist(half_tagged_catalog):
@@ -199,7 +231,7 @@ def test_task_runs_through_django_q_in_sync_mode_and_twice_is_safe(
         course_tagging_enqueue()
 
     assert rows() == first
-    assert len(first) > 18
+    assert len(first) > 30
     tasks = Task.objects.filter(func="catalog.tasks.courses_tag")
     assert tasks.count() == 2
     assert all(task.success for task in tasks)
@@ -225,20 +257,27 @@ def test_command_dry_run_and_course_filter(half_tagged_catalog, capsys):
     assert CourseSkill.objects.filter(course=untagged[1]).count() == 0
 
 
-def test_command_evaluate_prints_and_stores_metrics(half_tagged_catalog, capsys, settings):
-    settings.TAGGER = {**settings.TAGGER, "MIN_POSITIVES": 3}
-
+def test_command_evaluate_prints_and_stores_metrics(half_tagged_catalog, capsys):
     call_command("tag_courses", "--evaluate", "--folds", "3")
 
-    printed = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    printed = json.loads(captured.out)
     evaluation = TaggerEvaluation.objects.get()
     assert printed["evaluation_id"] == evaluation.pk
-    assert set(printed) >= {"stage1", "combined", "candidates"}
-    assert set(printed["candidates"]) == {"logistic", "neighbours"}
+    assert set(printed) >= {"stage1", "combined", "operating_point", "learned"}
     stage1 = printed["stage1"]["at_threshold"]
-    assert (stage1["precision"], stage1["recall"], stage1["actual"]) == (1.0, 1.0, 18)
-    assert evaluation.metrics["combined"] == printed["candidates"][settings.TAGGER["MODEL"]]
-    assert evaluation.params["courses"] == 18
+    assert (stage1["precision"], stage1["recall"], stage1["actual"]) == (1.0, 1.0, 30)
+    combined = printed["combined"]["at_threshold"]
+    assert combined["actual"] == 30 and combined["f1"] >= 0.9
+    point = printed["operating_point"]
+    assert set(point) == {"threshold", "max_per_course", "precision", "recall", "f1"}
+    assert evaluation.params["threshold"] == point["threshold"]
+    assert evaluation.params["max_per_course"] == point["max_per_course"] == 1
+    assert evaluation.params["courses"] == 30
+    assert f"Operating point: threshold {point['threshold']}, at most 1 suggestions" in (
+        captured.err
+    )
+    assert f"F1 {combined['f1']}" in captured.err
 
 
 def test_command_evaluate_refuses_too_few_courses():

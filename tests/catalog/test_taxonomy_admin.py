@@ -170,6 +170,34 @@ def test_overview_shows_coverage_and_evaluations(admin_client, settings):
     assert reverse(OVERVIEW) in admin_client.get(reverse("admin:index")).content.decode()
 
 
+def test_overview_and_evaluation_list_show_the_chosen_operating_point(admin_client):
+    TaggerEvaluation.objects.create(
+        params={"model": "combined", "folds": 5, "top_k": 5, "threshold": 0.1394},
+        metrics={
+            "stage1": {"at_threshold": {"precision": 0.35, "recall": 0.04, "f1": 0.08}},
+            "combined": {"at_threshold": {"precision": 0.33, "recall": 0.33, "f1": 0.33}},
+            "operating_point": {
+                "threshold": 0.1394,
+                "max_per_course": 18,
+                "precision": 0.3581,
+                "recall": 0.2814,
+                "f1": 0.3152,
+            },
+            "fallback_reason": "",
+        },
+    )
+
+    page = admin_client.get(reverse(OVERVIEW)).content.decode()
+    listing = admin_client.get(reverse("admin:catalog_taggerevaluation_changelist"))
+
+    assert 'id="operating-point"' in page
+    for figure in ("0.1394", "18", "0.3581", "0.2814", "0.3152"):
+        assert figure in page
+    assert "Name matching alone" in page
+    listed = listing.content.decode()
+    assert "0.139" in listed and ">18<" in listed and "33.0%" in listed
+
+
 def test_overview_without_evaluations_says_how_to_run_one(admin_client):
     response = admin_client.get(reverse(OVERVIEW))
 

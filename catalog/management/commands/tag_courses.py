@@ -43,6 +43,14 @@ class Command(BaseCommand):
                 **evaluation.metrics,
             }
             self.stdout.write(json.dumps(payload, indent=2))
+            point = evaluation.metrics["operating_point"]
+            held_out = evaluation.metrics["combined"]["at_threshold"]
+            self.stderr.write(
+                f"Operating point: threshold {point['threshold']}, at most "
+                f"{point['max_per_course'] or 'any number of'} suggestions per course. "
+                f"Held-out folds: precision {held_out['precision']}, recall "
+                f"{held_out['recall']}, F1 {held_out['f1']}."
+            )
             return
         with tqdm(desc="Tagging courses", unit="course", disable=options["verbosity"] == 0) as bar:
             result = courses_tag_run(
@@ -56,6 +64,18 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{prefix}{stored.created} created, {stored.updated} updated, "
             f"{stored.auto_approved} auto-approved, {stored.protected} left alone (protected), "
-            f"over {result.courses} courses ({result.model} model, "
-            f"{result.modelled_skills} skills modelled)."
+            f"over {result.courses} courses."
         )
+        if result.learned:
+            expected = result.expected
+            self.stdout.write(
+                f"Learned tagger ({result.modelled_skills} skills with linear models): "
+                f"threshold {result.threshold}, at most {result.max_per_course} suggestions per "
+                f"course, chosen by cross-validation on the curated tags, where it measured "
+                f"precision {expected['precision']}, recall {expected['recall']}, "
+                f"F1 {expected['f1']}."
+            )
+        else:
+            self.stdout.write(
+                f"Name matching alone ({result.fallback_reason}): threshold {result.threshold}."
+            )
