@@ -21,15 +21,9 @@ from django.db.models import Count, Max
 from django.utils import timezone
 
 from catalog.models import Category, Course, CourseSkill, Skill, SkillSynonym
-from demo.dataset import (
-    FIRST_NAMES,
-    LAST_NAMES,
-    NO_TIME,
-    SENIORITIES,
-    DemoDataset,
-    demo_member_username,
-    demo_slugify,
-)
+from demo.dataset import demo_member_username
+from demo.dataset.common import FIRST_NAMES, LAST_NAMES, demo_slugify
+from demo.dataset.types import NO_TIME, SENIORITIES, DemoDataset
 from members.models import (
     Bookmark,
     Enrolment,

@@ -30,7 +30,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import Course
-from demo.dataset import DemoDataset, demo_member_username, demo_relevance
+from demo.dataset import demo_member_username
+from demo.dataset.activity import demo_relevance
+from demo.dataset.types import DemoDataset
 from members import services as member_services
 from members.models import Member
 from members.signals import member_activity_changed

@@ -6,12 +6,10 @@ import re
 import numpy as np
 import pytest
 
-from demo.dataset import (
-    INDUSTRIES_BY_MAJOR_GROUP,
-    NO_TIME,
-    demo_dataset_build,
-    demo_relevance,
-)
+from demo.dataset import demo_dataset_build
+from demo.dataset.activity import demo_relevance
+from demo.dataset.taxonomy import INDUSTRIES_BY_MAJOR_GROUP
+from demo.dataset.types import NO_TIME
 
 NOW = dt.datetime(2025, 6, 1, 12, tzinfo=dt.UTC)
 NOW_S = int(NOW.timestamp())

@@ -11,7 +11,8 @@ from django.core.management.base import CommandError
 from django.db.models import Count, F, Q
 
 from catalog.models import Category, Course, CourseSkill, Skill, SkillSynonym
-from demo.dataset import NO_TIME, demo_dataset_build
+from demo.dataset import demo_dataset_build
+from demo.dataset.types import NO_TIME
 from demo.seed import (
     ADMIN_PASSWORD,
     LEARNER_PASSWORD,
