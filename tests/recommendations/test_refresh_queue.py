@@ -14,37 +14,9 @@ from recommendations.models import FeedbackEvent
 from recommendations.refresh_queue import member_refresh_request, member_refresh_run
 from tests.factories import CourseFactory, MemberFactory
 from tests.helpers import token_client
+from tests.recommendations.conftest import DownBroker
 
 pytestmark = pytest.mark.django_db
-
-
-class RecordingBroker:
-    """What the web process hands the broker: the members whose refresh was queued."""
-
-    list_key = "test"
-
-    def __init__(self) -> None:
-        self.packs: list[bytes] = []
-
-    def enqueue(self, pack: bytes) -> str:
-        self.packs.append(pack)
-        return str(len(self.packs))
-
-
-class DownBroker:
-    list_key = "test"
-
-    def enqueue(self, pack: bytes) -> str:
-        raise ConnectionError("Error 111 connecting to redis:6379. Connection refused.")
-
-
-@pytest.fixture
-def queued(monkeypatch):
-    """Tasks go to a recording broker instead of running inline."""
-    broker = RecordingBroker()
-    monkeypatch.setattr(Conf, "SYNC", False)
-    monkeypatch.setattr(refresh_queue, "_task_broker", lambda: broker)
-    return broker
 
 
 @pytest.fixture
