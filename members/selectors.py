@@ -8,11 +8,20 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import connection, router
-from django.db.models import Count, F, Model, OuterRef, QuerySet
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    F,
+    Model,
+    OuterRef,
+    QuerySet,
+)
 from django.db.models.expressions import Col
 from rest_framework.authtoken.models import Token
 
 from catalog.models import Course, Skill
+from catalog.selectors import course_published_q
 from core.prepared_statements import prepared_cursor
 from core.queries import SubqueryCount
 from members.models import (
@@ -154,10 +163,18 @@ class MemberLearning:
 
 
 def member_learning(*, member: Member) -> MemberLearning:
-    """The "My learning" page: two queries whatever the number of courses."""
+    """The "My learning" page: two queries whatever the number of courses.
+
+    The member's own enrolments and bookmarks stay listed when their course is unpublished
+    later; each carries `course_published`, and the page shows such a course without its link.
+    """
+    published = ExpressionWrapper(
+        course_published_q(prefix="course__"), output_field=BooleanField()
+    )
     enrolments = list(
         Enrolment.objects.filter(member=member)
         .select_related("course")
+        .annotate(course_published=published)
         .order_by(
             F("last_watched_at").desc(nulls_last=True),
             F("completed_at").desc(nulls_last=True),
@@ -173,6 +190,7 @@ def member_learning(*, member: Member) -> MemberLearning:
     bookmarks = list(
         Bookmark.objects.filter(member=member)
         .select_related("course")
+        .annotate(course_published=published)
         .order_by("-created_at", "-id")
     )
     return MemberLearning(
