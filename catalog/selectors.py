@@ -41,8 +41,19 @@ from core.queries import SubqueryCount
 APPROVED = CourseSkill.Status.APPROVED
 
 
+def course_published_q(*, prefix: str = "") -> Q:
+    """The published rule as a filter: `published_at` has passed. `prefix` reaches a course
+    through a relation (`"course__"`)."""
+    return Q(**{f"{prefix}published_at__lte": timezone.now()})
+
+
 def _published_courses() -> QuerySet[Course]:
-    return Course.objects.filter(published_at__lte=timezone.now())
+    return Course.objects.filter(course_published_q())
+
+
+def course_published_get(*, course_id: int) -> Course | None:
+    """The course if it is published; None for an unknown, unpublished or future course."""
+    return _published_courses().filter(pk=course_id).first()
 
 
 def course_card_skills_prefetch() -> Prefetch:

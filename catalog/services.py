@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import CourseSkill, Skill, SkillSynonym, TaggerEvaluation
+from core.tasks import task_queue
 
 REVIEW_DECISIONS = frozenset({CourseSkill.Status.APPROVED, CourseSkill.Status.REJECTED})
 
@@ -236,6 +237,11 @@ def course_tagging_enqueue() -> None:
     Called by catalog imports: the worker must see the imported courses, and an import that
     rolls back must not leave a run behind.
     """
-    from django_q.tasks import async_task
-
-    transaction.on_commit(lambda: async_task("catalog.tasks.courses_tag", task_name="courses_tag"))
+    transaction.on_commit(
+        lambda: task_queue(
+            func="catalog.tasks.courses_tag",
+            task_name="courses_tag",
+            repair="the next import or `manage.py tag_courses` tags the new courses",
+        ),
+        robust=True,
+    )

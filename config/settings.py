@@ -218,6 +218,9 @@ if REDIS_URL:
 else:
     Q_CLUSTER["orm"] = "default"
 
+# API tokens (members.ApiToken) expire this many hours after they are issued.
+API_TOKEN_TTL_HOURS = int(os.environ.get("API_TOKEN_TTL_HOURS", "720"))
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Token first: a request without credentials then gets 401 with `WWW-Authenticate: Token`.

@@ -118,12 +118,15 @@ def main() -> None:
     )
     check(refused[0] == 400, f"a wrong password answered {refused[0]}")
     print("wrong password:", json.loads(refused[2]))
-    client.token = client.json(
+    issued = client.json(
         "POST", "/api/v1/auth/token/", {"username": username, "password": password}
-    )["token"]
+    )
+    check(set(issued) == {"token", "expires"}, f"unexpected token answer {issued}")
+    client.token = issued["token"]
     me = client.json("GET", "/api/v1/me/")
     check(me["username"] == username and me["needs_onboarding"], f"unexpected profile {me}")
-    print(f"token {client.token[:8]}…; needs_onboarding={me['needs_onboarding']}")
+    print(f"token {client.token[:8]}… expires {issued['expires']}")
+    print(f"needs_onboarding={me['needs_onboarding']}")
 
     step("Onboarding: an unknown title is refused with field errors, then real answers")
     skills = [

@@ -8,7 +8,6 @@ from django.contrib.auth import authenticate
 from django.db.models import prefetch_related_objects
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import exceptions, status
-from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,7 +16,7 @@ from rest_framework.views import APIView
 from catalog.selectors import course_card_skills_prefetch
 from core.api_errors import error_responses
 from members import services
-from members.models import Industry, Member
+from members.models import ApiToken, Industry, Member
 from members.selectors import (
     job_titles_search,
     member_learning,
@@ -144,10 +143,11 @@ class LearningView(APIView):
 
 
 class TokenView(APIView):
-    """Obtain (POST, with username and password) or revoke (DELETE) the caller's API token.
+    """Obtain (POST, with username and password) or revoke (DELETE) an API token.
 
-    A user has one token; obtaining it again returns the same one until it is revoked here or
-    by an admin (Django admin, "Tokens").
+    Each POST issues a new token, which expires `API_TOKEN_TTL_HOURS` later; only its digest
+    is stored. DELETE revokes the token the request presents (every token of the user when the
+    request comes with the site's session). The profile page lists and revokes them too.
     """
 
     def get_authenticators(self) -> list:
@@ -181,17 +181,20 @@ class TokenView(APIView):
         )
         if user is None:
             raise exceptions.ValidationError("Unable to log in with these credentials.")
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        token, key = services.api_token_create(user=user)
+        return Response(TokenSerializer({"token": key, "expires": token.expires_at}).data)
 
     @extend_schema(
         operation_id="auth_token_revoke",
         tags=["auth"],
-        summary="Revoke the caller's API token",
+        summary="Revoke the API token this request presents",
         responses={204: None, **error_responses(401, 403)},
     )
     def delete(self, request: Request) -> Response:
-        Token.objects.filter(user=request.user).delete()
+        if isinstance(request.auth, ApiToken):
+            services.api_token_revoke(user=request.user, token_id=request.auth.pk)
+        else:
+            services.api_tokens_revoke_all(user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

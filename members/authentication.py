@@ -7,23 +7,27 @@ query per request (see `members.selectors.token_with_member`).
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth.backends import ModelBackend
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 
 from members.selectors import token_with_member, user_with_member
+from members.services import api_token_digest
 
 
 class MemberTokenAuthentication(TokenAuthentication):
-    """DRF's `TokenAuthentication`, with `user.member` (title, industry) read in the same query.
-
-    The checks and their messages are DRF's own (unknown key, inactive user).
+    """DRF's `TokenAuthentication` (`Authorization: Token <key>`) over `ApiToken`: the presented
+    key is hashed and looked up by its digest, with `user.member` (title, industry) read in the
+    same query. Unknown and inactive users get DRF's messages; an expired token its own.
     """
 
     def authenticate_credentials(self, key):
-        token = token_with_member(key=key)
+        token = token_with_member(digest=api_token_digest(key=key))
         if token is None:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
+        if token.expires_at <= timezone.now():
+            raise exceptions.AuthenticationFailed(_("Token expired; obtain a new one."))
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
         return (token.user, token)

@@ -176,3 +176,23 @@ class Bookmark(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member} saved {self.course}"
+
+
+class ApiToken(models.Model):
+    """An API token, stored as the SHA-256 digest of its key: the key itself is shown once,
+    when it is created, and never stored. `prefix` (the key's first characters) tells a
+    member's tokens apart on the profile page."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    prefix = models.CharField(max_length=8)
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"API token {self.prefix}… of user {self.user_id}"

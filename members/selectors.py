@@ -1,5 +1,6 @@
 """Reads for the members app. Each returns plain objects and costs a fixed number of queries."""
 
+import datetime as dt
 import functools
 from collections import Counter
 from collections.abc import Iterable
@@ -8,14 +9,24 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import connection, router
-from django.db.models import Count, F, Model, OuterRef, QuerySet
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    F,
+    Model,
+    OuterRef,
+    QuerySet,
+)
 from django.db.models.expressions import Col
-from rest_framework.authtoken.models import Token
+from django.utils import timezone
 
 from catalog.models import Course, Skill
+from catalog.selectors import course_published_q
 from core.prepared_statements import prepared_cursor
 from core.queries import SubqueryCount
 from members.models import (
+    ApiToken,
     Bookmark,
     Enrolment,
     FollowedSkill,
@@ -154,10 +165,18 @@ class MemberLearning:
 
 
 def member_learning(*, member: Member) -> MemberLearning:
-    """The "My learning" page: two queries whatever the number of courses."""
+    """The "My learning" page: two queries whatever the number of courses.
+
+    The member's own enrolments and bookmarks stay listed when their course is unpublished
+    later; each carries `course_published`, and the page shows such a course without its link.
+    """
+    published = ExpressionWrapper(
+        course_published_q(prefix="course__"), output_field=BooleanField()
+    )
     enrolments = list(
         Enrolment.objects.filter(member=member)
         .select_related("course")
+        .annotate(course_published=published)
         .order_by(
             F("last_watched_at").desc(nulls_last=True),
             F("completed_at").desc(nulls_last=True),
@@ -173,6 +192,7 @@ def member_learning(*, member: Member) -> MemberLearning:
     bookmarks = list(
         Bookmark.objects.filter(member=member)
         .select_related("course")
+        .annotate(course_published=published)
         .order_by("-created_at", "-id")
     )
     return MemberLearning(
@@ -201,7 +221,7 @@ def _signed_in_select(*, by_token: bool) -> _SignedInSelect:
     user_model = get_user_model()
     models = [user_model, Member, JobTitle, Industry]
     if by_token:
-        models.insert(0, Token)
+        models.insert(0, ApiToken)
     columns, selected, shapes = [], [], []
     for model in models:
         table = model._meta.db_table
@@ -227,8 +247,8 @@ def _signed_in_select(*, by_token: bool) -> _SignedInSelect:
     )
     if by_token:
         source = (
-            f"FROM {quote(Token._meta.db_table)} JOIN {user} ON {user_id} = "
-            f"{column(Token, 'user')} {joins} WHERE {column(Token, 'key')} = %s"
+            f"FROM {quote(ApiToken._meta.db_table)} JOIN {user} ON {user_id} = "
+            f"{column(ApiToken, 'user')} {joins} WHERE {column(ApiToken, 'digest')} = %s"
         )
     else:
         source = f"FROM {user} {joins} WHERE {user_id} = %s"
@@ -268,15 +288,24 @@ def _signed_in_read(*, by_token: bool, value: object) -> list[Model | None] | No
     return instances
 
 
-def token_with_member(*, key: str) -> Token | None:
-    """The API token with this key, with its user and the user's member (title, industry)
-    loaded; None for an unknown key. Active or not: the caller decides."""
-    found = _signed_in_read(by_token=True, value=key)
+def token_with_member(*, digest: str) -> ApiToken | None:
+    """The API token with this digest (`services.api_token_digest` of the presented key), with
+    its user and the user's member (title, industry) loaded; None for an unknown one. Expired
+    or not, active user or not: the caller decides."""
+    found = _signed_in_read(by_token=True, value=digest)
     if found is None:
         return None
     token, user = found[0], found[1]
-    Token._meta.get_field("user").set_cached_value(token, user)
+    ApiToken._meta.get_field("user").set_cached_value(token, user)
     return token
+
+
+def api_tokens_of_user(*, user: AbstractBaseUser, now: dt.datetime | None = None) -> list[ApiToken]:
+    """The user's tokens that have not expired, newest first (the profile page)."""
+    now = now or timezone.now()
+    return list(
+        ApiToken.objects.filter(user=user, expires_at__gt=now).order_by("-created_at", "-id")
+    )
 
 
 def user_with_member(*, user_id: int) -> AbstractBaseUser | None:

@@ -159,7 +159,10 @@ class TokenInputSerializer(serializers.Serializer):
 
 
 class TokenSerializer(serializers.Serializer):
-    token = serializers.CharField(help_text="Send as `Authorization: Token <token>`.")
+    token = serializers.CharField(
+        help_text="Send as `Authorization: Token <token>`. Shown once: only its digest is kept."
+    )
+    expires = serializers.DateTimeField(help_text="When the token stops being accepted.")
 
 
 class TitleQuerySerializer(serializers.Serializer):

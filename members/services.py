@@ -6,9 +6,12 @@ member without a profile row, a half-replaced followed-skill set, or an enrolmen
 """
 
 import datetime as dt
+import hashlib
 import math
+import secrets
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -16,6 +19,7 @@ from django.utils import timezone
 
 from catalog.models import Course, Skill
 from members.models import (
+    ApiToken,
     Bookmark,
     Enrolment,
     FollowedSkill,
@@ -224,3 +228,53 @@ def member_follows_merge(*, survivor: Skill, merged: Skill) -> tuple[int, int]:
         follow.delete()
         combined += 1
     return moved, combined
+
+
+# API tokens
+
+
+# Live tokens a user may hold; obtaining one more revokes the oldest (scripts that obtain a
+# token per run must not pile them up).
+API_TOKENS_PER_USER = 20
+
+
+def api_token_digest(*, key: str) -> str:
+    """What is stored of a token key: its SHA-256, hex. Keys are 256 random bits, so a fast
+    hash suffices (no guessing to slow down)."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def api_token_create(
+    *, user: AbstractBaseUser, now: dt.datetime | None = None
+) -> tuple[ApiToken, str]:
+    """A new token for `user` and its key (shown once; only its digest is stored). It expires
+    `API_TOKEN_TTL_HOURS` after `now`. The user's expired tokens are deleted, and the oldest
+    live ones beyond `API_TOKENS_PER_USER`."""
+    now = now or timezone.now()
+    key = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        ApiToken.objects.filter(user=user, expires_at__lte=now).delete()
+        token = ApiToken.objects.create(
+            user=user,
+            prefix=key[:8],
+            digest=api_token_digest(key=key),
+            created_at=now,
+            expires_at=now + dt.timedelta(hours=settings.API_TOKEN_TTL_HOURS),
+        )
+        surplus = ApiToken.objects.filter(user=user).order_by("-created_at", "-id")[
+            API_TOKENS_PER_USER:
+        ]
+        ApiToken.objects.filter(pk__in=list(surplus.values_list("pk", flat=True))).delete()
+    return token, key
+
+
+def api_token_revoke(*, user: AbstractBaseUser, token_id: int) -> bool:
+    """Delete one of the user's tokens; False for an unknown id or another user's token."""
+    deleted, _ = ApiToken.objects.filter(user=user, pk=token_id).delete()
+    return deleted > 0
+
+
+def api_tokens_revoke_all(*, user: AbstractBaseUser) -> int:
+    """Delete every token of the user; how many there were."""
+    deleted, _ = ApiToken.objects.filter(user=user).delete()
+    return deleted

@@ -16,7 +16,8 @@ def member_activity_announce(*, member_id: int) -> None:
     announcement costs the worker a refresh of the member's row)."""
     if connection.in_atomic_block and _announcement_pending(member_id):
         return
-    transaction.on_commit(partial(_announce, member_id=member_id))
+    # Robust: a receiver's failure (queueing a task) is logged; the saved changes stand.
+    transaction.on_commit(partial(_announce, member_id=member_id), robust=True)
 
 
 def _announce(*, member_id: int) -> None:

@@ -16,6 +16,7 @@ from members import services
 from members.forms import OnboardingForm, ProfileSkillAddForm, ProfileSkillRemoveForm, SignUpForm
 from members.models import JobTitle, Member
 from members.selectors import (
+    api_tokens_of_user,
     course_activity_for_member,
     job_title_by_name,
     job_titles_search,
@@ -177,8 +178,39 @@ def _profile_page(
         "profile": member_profile(member=member),
         "add_form": add_form or ProfileSkillAddForm(),
         "remove_form": remove_form,
+        "api_tokens": api_tokens_of_user(user=request.user),
     }
     return render(request, "members/profile.html", context)
+
+
+def _api_tokens_section(request: HttpRequest) -> HttpResponse:
+    """htmx gets the tokens section; a plain form post goes back to the profile page."""
+    if request.htmx:
+        return render(
+            request,
+            "members/_api_tokens.html",
+            {"api_tokens": api_tokens_of_user(user=request.user)},
+        )
+    return redirect("members:profile")
+
+
+@login_required
+@require_POST
+def api_token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    if not services.api_token_revoke(user=request.user, token_id=token_id):
+        raise Http404("No such token.")
+    if not request.htmx:
+        messages.success(request, "The API token was revoked.")
+    return _api_tokens_section(request)
+
+
+@login_required
+@require_POST
+def api_tokens_revoke_all(request: HttpRequest) -> HttpResponse:
+    revoked = services.api_tokens_revoke_all(user=request.user)
+    if not request.htmx:
+        messages.success(request, f"{revoked} API token{'s' if revoked != 1 else ''} revoked.")
+    return _api_tokens_section(request)
 
 
 @login_required

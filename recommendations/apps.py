@@ -1,15 +1,9 @@
-import functools
-from typing import TYPE_CHECKING
-
 from django.apps import AppConfig
 from django.db import DEFAULT_DB_ALIAS
 from django.db.models.signals import post_migrate
 
 RETRAIN_SCHEDULE_NAME = "recommendations.retrain"
 PRECOMPUTE_RESUME_SCHEDULE_NAME = "recommendations.precompute_resume"
-
-if TYPE_CHECKING:
-    from django_q.brokers import Broker
 
 
 def retrain_schedule_ensure(*, using: str = DEFAULT_DB_ALIAS, **_: object) -> None:
@@ -32,25 +26,11 @@ def retrain_schedule_ensure(*, using: str = DEFAULT_DB_ALIAS, **_: object) -> No
 
 
 def member_refresh_enqueue(*, member_id: int, **_: object) -> None:
-    """Recompute the member's learned row in the background (a fold-in, not a retrain)."""
-    from django_q.tasks import async_task
+    """Recompute the member's learned row in the background (a fold-in, not a retrain), one
+    pending refresh per member; never raises (see refresh_queue.py)."""
+    from recommendations.refresh_queue import member_refresh_request
 
-    async_task(
-        "recommendations.tasks.member_refresh",
-        member_id,
-        group="member-refresh",
-        broker=_task_broker(),
-    )
-
-
-@functools.cache
-def _task_broker() -> "Broker":
-    """One broker per process for the tasks web requests queue. `async_task` otherwise builds a
-    new one per call, and with Redis that is a new connection each time (3 ms, against 0.3 ms
-    for the push itself). redis-py's pool opens new connections in a forked child."""
-    from django_q.brokers import get_broker
-
-    return get_broker()
+    member_refresh_request(member_id=member_id)
 
 
 def experiments_changed(**_: object) -> None:

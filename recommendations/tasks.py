@@ -1,8 +1,10 @@
 """django-q2 task entry points: thin wrappers that take ids and are safe to run twice."""
 
+import functools
 import logging
 
 from members.models import Member
+from recommendations.refresh_queue import member_refresh_run
 from recommendations.serving.home_page import home_page_compose_next
 from recommendations.training.precompute import member_recommendations_refresh, precompute_resume
 from recommendations.training.precompute import precompute_shard as shard_compute
@@ -30,7 +32,10 @@ def precompute_shard(run_id: int, first_member_id: int, last_member_id: int) -> 
 
 
 def member_refresh(member_id: int) -> bool:
-    refreshed = member_recommendations_refresh(member_id=member_id)
+    refreshed = member_refresh_run(
+        member_id=member_id,
+        refresh=functools.partial(member_recommendations_refresh, member_id=member_id),
+    )
     if refreshed:
         # The new row changes the member's next homepage: compose it again if they are
         # browsing (see serving/stored_pages.py). The row stands whatever happens here.

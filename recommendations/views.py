@@ -3,10 +3,11 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from catalog.models import Course
+from catalog.selectors import course_published_get
 from members.services import member_get_or_create_for_user
 from recommendations.feedback.selectors import (
     dismissal_of_member,
@@ -17,6 +18,14 @@ from recommendations.feedback.services import click_log, course_dismiss, dismiss
 from recommendations.forms import CardContextForm
 from recommendations.models import Dismissal
 from recommendations.serving.rendering import card_render
+
+
+def _published_course_or_404(course_id: int) -> Course:
+    """Only published courses are dismissed or clicked: an unpublished one is not found."""
+    course = course_published_get(course_id=course_id)
+    if course is None:
+        raise Http404("No such course.")
+    return course
 
 
 def _posted_page_view(request: HttpRequest) -> tuple[bool, uuid.UUID | None]:
@@ -30,7 +39,7 @@ def _posted_page_view(request: HttpRequest) -> tuple[bool, uuid.UUID | None]:
 @login_required
 @require_POST
 def dismiss(request: HttpRequest, course_id: int) -> HttpResponse:
-    course = get_object_or_404(Course, pk=course_id)
+    course = _published_course_or_404(course_id)
     valid, page_view_id = _posted_page_view(request)
     if not valid:
         return HttpResponseBadRequest("The card's page view id is malformed.")
@@ -92,7 +101,7 @@ def dismissed_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def click(request: HttpRequest, page_view_id, course_id: int) -> HttpResponse:
-    course = get_object_or_404(Course, pk=course_id)
+    course = _published_course_or_404(course_id)
     member = member_get_or_create_for_user(user=request.user)
     click_log(member=member, page_view_id=page_view_id, course=course)
     return redirect("web:course_detail", slug=course.slug)

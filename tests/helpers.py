@@ -10,10 +10,10 @@ from django.core.management import call_command
 from django.core.signals import request_finished
 from django.db import close_old_connections, connection
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient, APIRequestFactory, force_authenticate
 
 from members.models import FollowedSkill
+from members.services import api_token_create
 from recommendations.api import RecommendationsView
 from recommendations.models import (
     CourseFeedbackDay,
@@ -27,7 +27,8 @@ from tests.factories import MemberFactory
 def token_client(user) -> APIClient:
     """An API client authenticated as `user` with a new token."""
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    _, key = api_token_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return client
 
 

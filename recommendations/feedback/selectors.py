@@ -3,6 +3,7 @@ dismissals."""
 
 import uuid
 
+from catalog.selectors import course_published_q
 from members.models import Member
 from recommendations.data import ShownCourse
 from recommendations.feedback.services import shown_course_of_impression
@@ -33,6 +34,10 @@ def dismissal_of_member(*, member: Member, dismissal_id: int) -> Dismissal | Non
 
 
 def dismissals_for_member(*, member: Member) -> list[Dismissal]:
+    """The member's dismissals of published courses, newest first (a course unpublished since
+    has nothing to come back to)."""
     return list(
-        Dismissal.objects.filter(member=member).select_related("course").order_by("-created_at")
+        Dismissal.objects.filter(course_published_q(prefix="course__"), member=member)
+        .select_related("course")
+        .order_by("-created_at")
     )

@@ -37,6 +37,7 @@ from recommendations.serving.carousels import (
 )
 from recommendations.serving.inputs import member_serving_inputs
 from recommendations.serving.reasons import member_scoring_build, reasons_for_member, recency_scores
+from recommendations.serving.repairs import StoredRowInvalid, composed_page_discard
 from recommendations.serving.rerank import carousels_explored, carousels_reranked
 from recommendations.serving.state import serving_state, snapshot_active
 from recommendations.serving.stored_pages import (
@@ -135,13 +136,18 @@ def home_page_for_member(
         if reuse_composed and stored_page_servable(
             stored=inputs.composed, digest=digest, now=now, max_age=max_age
         ):
-            carousels = carousels_from_layout(
-                layout_loads(inputs.composed.layout),
-                strategy=logged,
-                variant_id=variant_id,
-                catalog_revision=inputs.catalog_revision,
-            )
-            return HomePage(page_view_id=page_view_id, carousels=carousels, digest=digest)
+            try:
+                layout = layout_loads(inputs.composed.layout)
+            except StoredRowInvalid as error:
+                composed_page_discard(member_id=member.pk, error=error)
+            else:
+                carousels = carousels_from_layout(
+                    layout,
+                    strategy=logged,
+                    variant_id=variant_id,
+                    catalog_revision=inputs.catalog_revision,
+                )
+                return HomePage(page_view_id=page_view_id, carousels=carousels, digest=digest)
 
     # Stage 2, reasons: the inputs as arrays over the catalog, and every reason's candidates.
     scoring = member_scoring_build(inputs=inputs, member=member, snapshot=snapshot, now=now)

@@ -18,9 +18,11 @@ from members.models import Member
 from recommendations import engine
 from recommendations.data import RulesSnapshot
 from recommendations.serving.inputs import MemberServingInputs
+from recommendations.serving.repairs import StoredRowInvalid, member_row_discard
 
 # (family, anchor) -> (course positions ascending, scores) of the member's precomputed row.
 LearnedRows = dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]
+_FAMILIES = np.array([engine.FAMILY_ALS, engine.FAMILY_WATCHED, engine.FAMILY_TEXT])
 
 
 class Reason(NamedTuple):
@@ -74,10 +76,16 @@ def recency_scores(snapshot: RulesSnapshot, now: dt.datetime) -> np.ndarray:
 def learned_rows(payload: bytes | None, *, snapshot: RulesSnapshot) -> LearnedRows:
     """The member's precomputed candidates as (family, anchor): (course positions ascending,
     scores), in the order the payload first names each (family, anchor); courses the snapshot
-    no longer holds are left out, and a course named twice keeps its last score."""
+    no longer holds are left out, and a course named twice keeps its last score. Raises
+    `StoredRowInvalid` for bytes that are not candidate records."""
     if payload is None:
         return {}
-    records = engine.candidates_decode(payload)
+    try:
+        records = engine.candidates_decode(payload)
+    except ValueError as error:
+        raise StoredRowInvalid(f"{len(payload)} bytes: {error}") from error
+    if not np.isin(records["family"], _FAMILIES).all() or not np.isfinite(records["score"]).all():
+        raise StoredRowInvalid("unknown candidate family or non-finite score")
     positions = snapshot.course_positions(records["course"].astype(np.int64))
     known = positions >= 0
     positions, records = positions[known], records[known]
@@ -166,8 +174,20 @@ def member_scoring_build(
         discount=discount,
         recency=recency_scores(snapshot, now),
         enrolled_positions=enrolled_positions,
-        learned=learned_rows(inputs.learned_payload, snapshot=snapshot),
+        learned=_learned_rows_served(inputs.learned_payload, member=member, snapshot=snapshot),
     )
+
+
+def _learned_rows_served(
+    payload: bytes | None, *, member: Member, snapshot: RulesSnapshot
+) -> LearnedRows:
+    """`learned_rows`, or none when the stored row is unreadable (deleted and queued for a
+    refresh, see repairs.py): the page then has its rule-based reasons only."""
+    try:
+        return learned_rows(payload, snapshot=snapshot)
+    except StoredRowInvalid as error:
+        member_row_discard(member_id=member.pk, error=error)
+        return {}
 
 
 def reasons_for_member(

@@ -35,6 +35,7 @@ from django.db import connection
 from core.prepared_statements import prepared_cursor
 from members.models import Member
 from recommendations.models import ComposedPage
+from recommendations.serving.repairs import StoredRowInvalid
 
 if TYPE_CHECKING:
     from recommendations.data import Carousel
@@ -141,10 +142,25 @@ def layout_dumps(carousels: Sequence[Carousel]) -> bytes:
 
 
 def layout_loads(layout: bytes) -> list[LayoutRow]:
-    return [
-        (reason, key, label, course_ids, scores)
-        for reason, key, label, course_ids, scores in orjson.loads(layout)
-    ]
+    """The carousels `layout_dumps` stored; `StoredRowInvalid` for anything else."""
+    try:
+        rows = [
+            (reason, key, label, course_ids, scores)
+            for reason, key, label, course_ids, scores in orjson.loads(layout)
+        ]
+    except (orjson.JSONDecodeError, TypeError, ValueError) as error:
+        raise StoredRowInvalid(f"not a stored layout: {error}") from error
+    for reason, key, label, course_ids, scores in rows:
+        if not (
+            all(isinstance(text, str) for text in (reason, key, label))
+            and isinstance(course_ids, list)
+            and isinstance(scores, list)
+            and len(course_ids) == len(scores)
+            and all(type(course_id) is int for course_id in course_ids)
+            and all(isinstance(score, int | float) for score in scores)
+        ):
+            raise StoredRowInvalid("not a stored layout: a carousel of the wrong shape")
+    return rows
 
 
 # One statement; the member may have been deleted since the page was sent (no foreign key in

@@ -1,13 +1,16 @@
 """Authentication, the error shape, refusals common to every endpoint, schema and docs."""
 
+import datetime as dt
 import json
 
 import pytest
 from django.test import Client
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from members.models import ApiToken
+from members.services import api_token_digest
 from tests.factories import PASSWORD, UserFactory
+from tests.helpers import token_client
 
 
 def error(response) -> dict:
@@ -38,12 +41,29 @@ def test_an_unknown_token_is_401(anon, db):
     }
 
 
-def test_token_obtain_returns_the_users_single_token(anon, member):
+def test_token_obtain_returns_a_new_hashed_expiring_token_each_time(anon, member, settings):
+    settings.API_TOKEN_TTL_HOURS = 2
     body = {"username": member.user.username, "password": PASSWORD}
     first = anon.post("/api/v1/auth/token/", body, format="json")
     again = anon.post("/api/v1/auth/token/", body, format="json")
     assert first.status_code == again.status_code == 200
-    assert first.json() == again.json() == {"token": Token.objects.get(user=member.user).key}
+    assert set(first.json()) == {"token", "expires"}
+    assert first.json()["token"] != again.json()["token"]
+    stored = ApiToken.objects.get(digest=api_token_digest(key=first.json()["token"]))
+    # Only the digest is kept, never the key.
+    assert first.json()["token"] not in {stored.digest, stored.prefix}
+    assert stored.expires_at - stored.created_at == dt.timedelta(hours=2)
+    assert first.json()["expires"] == stored.expires_at.isoformat().replace("+00:00", "Z")
+    for token in (first.json()["token"], again.json()["token"]):
+        anon.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+        assert anon.get("/api/v1/me/").status_code == 200
+
+
+def test_an_expired_token_is_401(api, member):
+    ApiToken.objects.update(expires_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
+    response = api.get("/api/v1/me/")
+    assert response.status_code == 401
+    assert error(response)["message"] == "Token expired; obtain a new one."
 
 
 def test_token_obtain_refuses_wrong_password_and_missing_fields(anon, member):
@@ -64,13 +84,15 @@ def test_token_obtain_refuses_wrong_password_and_missing_fields(anon, member):
         "username": ["This field is required."],
         "password": ["This field is required."],
     }
-    assert not Token.objects.exists()
+    assert not ApiToken.objects.exists()
 
 
-def test_a_revoked_token_no_longer_authenticates(api, member):
+def test_a_revoked_token_no_longer_authenticates_and_others_stay(api, member):
+    other = token_client(member.user)
     assert api.delete("/api/v1/auth/token/").status_code == 204
-    assert not Token.objects.filter(user=member.user).exists()
+    assert ApiToken.objects.filter(user=member.user).count() == 1
     assert api.get("/api/v1/me/").status_code == 401
+    assert other.get("/api/v1/me/").status_code == 200
 
 
 def test_malformed_json_is_400_parse_error(api):
@@ -204,7 +226,8 @@ def test_token_obtain_works_for_a_client_that_also_holds_a_session(member):
         content_type="application/json",
     )
     assert response.status_code == 200
-    assert response.json() == {"token": Token.objects.get(user=member.user).key}
+    key = response.json()["token"]
+    assert ApiToken.objects.get(user=member.user).digest == api_token_digest(key=key)
 
 
 def test_a_path_with_a_newline_is_a_json_404(api):

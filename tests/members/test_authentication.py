@@ -1,10 +1,10 @@
 """API token authentication reads the member (with title and industry) with the user."""
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from members.services import member_get_or_create_for_user
+from members.models import ApiToken
+from members.services import api_token_create, api_token_digest, member_get_or_create_for_user
 from tests.factories import IndustryFactory, JobTitleFactory, MemberFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 def _client(user):
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=user)[1]}")
     return client
 
 
@@ -20,7 +20,7 @@ def test_the_member_comes_with_the_token_and_costs_no_query(django_assert_num_qu
     from members.authentication import MemberTokenAuthentication
 
     member = MemberFactory(title=JobTitleFactory(name="Data Analyst"), industry=IndustryFactory())
-    key = Token.objects.create(user=member.user).key
+    stored, key = api_token_create(user=member.user)
 
     with django_assert_num_queries(1):
         user, token = MemberTokenAuthentication().authenticate_credentials(key)
@@ -30,7 +30,7 @@ def test_the_member_comes_with_the_token_and_costs_no_query(django_assert_num_qu
             "Data Analyst",
             member.industry.pk,
         )
-    assert token.key == key
+    assert token.pk == stored.pk
 
 
 def test_a_user_without_a_member_row_gets_one():
@@ -118,10 +118,10 @@ def test_the_signed_in_read_matches_the_orm(django_assert_num_queries):
     from members.selectors import token_with_member, user_with_member
 
     member = MemberFactory(title=JobTitleFactory(), industry=IndustryFactory())
-    token = Token.objects.create(user=member.user)
+    token, key = api_token_create(user=member.user)
     user_model = get_user_model()
     expected = {
-        "token": Token.objects.values().get(pk=token.pk),
+        "token": ApiToken.objects.values().get(pk=token.pk),
         "user": user_model.objects.values().get(pk=member.user.pk),
         "member": Member.objects.values().get(pk=member.pk),
         "title": type(member.title).objects.values().get(pk=member.title.pk),
@@ -135,7 +135,7 @@ def test_the_signed_in_read_matches_the_orm(django_assert_num_queries):
         }
 
     with django_assert_num_queries(1):
-        found = token_with_member(key=token.key)
+        found = token_with_member(digest=api_token_digest(key=key))
         got = {
             "token": fields(found),
             "user": fields(found.user),
@@ -162,8 +162,11 @@ def test_the_signed_in_read_of_a_user_without_member_title_or_industry():
     assert (found.member.pk, found.member.title, found.member.industry) == (bare.pk, None, None)
 
     user = UserFactory()
-    key = Token.objects.create(user=user).key
-    for found in (token_with_member(key=key).user, user_with_member(user_id=user.pk)):
+    key = api_token_create(user=user)[1]
+    for found in (
+        token_with_member(digest=api_token_digest(key=key)).user,
+        user_with_member(user_id=user.pk),
+    ):
         assert found.pk == user.pk
         # As after select_related: known to have no member, without asking again.
         with pytest.raises(Member.DoesNotExist):
@@ -174,7 +177,8 @@ def test_the_signed_in_read_refuses_unknown_keys_and_ids():
     from members.selectors import token_with_member, user_with_member
 
     member = MemberFactory()
-    Token.objects.create(user=member.user)
-    assert token_with_member(key="0" * 40) is None
-    assert token_with_member(key="") is None
+    _, key = api_token_create(user=member.user)
+    assert token_with_member(digest=key) is None  # the key itself is not what is stored
+    assert token_with_member(digest="0" * 64) is None
+    assert token_with_member(digest="") is None
     assert user_with_member(user_id=member.user.pk + 1000) is None

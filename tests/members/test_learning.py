@@ -128,3 +128,27 @@ def test_page_requires_login(client: Client) -> None:
 
     assert response.status_code == 302
     assert response.url == f"{reverse('members:login')}?next={URL}"
+
+
+def test_courses_unpublished_since_stay_listed_without_their_link(member_client, member):
+    gone = CourseFactory(title="Withdrawn Course", slug="withdrawn-course")
+    kept = CourseFactory(title="Live Course", slug="live-course")
+    EnrolmentFactory(member=member, course=gone, progress_percent=20, last_watched_at=_day(1))
+    EnrolmentFactory(member=member, course=kept, progress_percent=20, last_watched_at=_day(2))
+    BookmarkFactory(member=member, course=gone)
+    gone.published_at = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    gone.save(update_fields=["published_at"])
+
+    learning = member_learning(member=member)
+    assert [(e.course.title, e.course_published) for e in learning.in_progress] == [
+        ("Live Course", True),
+        ("Withdrawn Course", False),
+    ]
+    assert [(b.course.title, b.course_published) for b in learning.bookmarked] == [
+        ("Withdrawn Course", False)
+    ]
+
+    html = member_client.get(URL).content.decode()
+    assert html.count('Withdrawn Course</span> <span class="muted">(no longer available)') == 2
+    assert "/courses/withdrawn-course/" not in html
+    assert "/courses/live-course/" in html

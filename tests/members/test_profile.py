@@ -1,12 +1,16 @@
+import datetime as dt
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from members.models import Member, MemberSkill
 from members.services import member_profile_skill_add, member_profile_skill_remove
 from tests.factories import (
     FollowedSkillFactory,
+    MemberFactory,
     MemberSkillFactory,
     SkillFactory,
     SkillSynonymFactory,
@@ -176,3 +180,81 @@ def test_an_account_without_a_member_row_gets_one(client: Client) -> None:
     assert response.status_code == 200
     assert Member.objects.filter(user=admin).count() == 1
     assert "<dd>Not set</dd>" in response.content.decode()
+
+
+# API tokens
+
+
+def test_the_profile_lists_the_members_live_tokens_only(member_client, member):
+    from members.models import ApiToken
+    from members.services import api_token_create
+
+    live, _ = api_token_create(user=member.user)
+    expired, _ = api_token_create(user=member.user)
+    ApiToken.objects.filter(pk=expired.pk).update(
+        prefix="EXPIRED!", expires_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    )
+    others, _ = api_token_create(user=MemberFactory().user)
+
+    html = member_client.get("/profile/").content.decode()
+
+    assert f"<code>{live.prefix}…</code>" in html
+    assert "EXPIRED!" not in html
+    assert others.prefix not in html
+    assert f'action="/profile/tokens/{live.pk}/revoke/"' in html
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_a_token_is_revoked_from_the_profile(member_client, member, htmx):
+    from members.models import ApiToken
+    from members.services import api_token_create
+
+    token, key = api_token_create(user=member.user)
+    kept, _ = api_token_create(user=member.user)
+    headers = {"HX-Request": "true"} if htmx else {}
+
+    response = member_client.post(f"/profile/tokens/{token.pk}/revoke/", headers=headers)
+
+    if htmx:
+        assert response.status_code == 200
+        assert (
+            response.content.decode()
+            .lstrip()
+            .startswith('<section aria-labelledby="api-tokens-heading"')
+        )
+        assert kept.prefix in response.content.decode()
+    else:
+        assert (response.status_code, response.url) == (302, "/profile/")
+    assert list(ApiToken.objects.values_list("pk", flat=True)) == [kept.pk]
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert api.get("/api/v1/me/").status_code == 401
+
+
+def test_revoking_is_post_only_csrf_checked_and_own_tokens_only(member, client):
+    from members.models import ApiToken
+    from members.services import api_token_create
+
+    theirs, _ = api_token_create(user=MemberFactory().user)
+    mine, _ = api_token_create(user=member.user)
+    client.force_login(member.user)
+    assert client.get(f"/profile/tokens/{mine.pk}/revoke/").status_code == 405
+    assert client.post(f"/profile/tokens/{theirs.pk}/revoke/").status_code == 404
+    checked = Client(enforce_csrf_checks=True)
+    checked.force_login(member.user)
+    assert checked.post(f"/profile/tokens/{mine.pk}/revoke/").status_code == 403
+    assert ApiToken.objects.count() == 2
+
+
+def test_revoke_all_revokes_only_the_members_tokens(member_client, member):
+    from members.models import ApiToken
+    from members.services import api_token_create
+
+    api_token_create(user=member.user)
+    api_token_create(user=member.user)
+    theirs, _ = api_token_create(user=MemberFactory().user)
+
+    response = member_client.post("/profile/tokens/revoke-all/", follow=True)
+
+    assert "2 API tokens revoked." in response.content.decode()
+    assert list(ApiToken.objects.values_list("pk", flat=True)) == [theirs.pk]

@@ -21,3 +21,38 @@ def demo(db, settings):
     dataset = demo_dataset_build(members=400, courses=100, interactions=10000, seed=3)
     demo_dataset_write(dataset=dataset)
     return dataset
+
+
+class RecordingBroker:
+    """A django-q2 broker that keeps what it is handed instead of running it."""
+
+    list_key = "test"
+
+    def __init__(self) -> None:
+        self.packs: list[bytes] = []
+
+    def enqueue(self, pack: bytes) -> str:
+        self.packs.append(pack)
+        return str(len(self.packs))
+
+
+class DownBroker:
+    """A django-q2 broker whose server is unreachable."""
+
+    list_key = "test"
+
+    def enqueue(self, pack: bytes) -> str:
+        raise ConnectionError("Error 111 connecting to redis:6379. Connection refused.")
+
+
+@pytest.fixture
+def queued(monkeypatch):
+    """Member refreshes go to a recording broker instead of running inline."""
+    from django_q.conf import Conf
+
+    from recommendations import refresh_queue
+
+    broker = RecordingBroker()
+    monkeypatch.setattr(Conf, "SYNC", False)
+    monkeypatch.setattr(refresh_queue, "_task_broker", lambda: broker)
+    return broker

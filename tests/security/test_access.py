@@ -65,7 +65,8 @@ def test_site_urls_carry_no_member_or_user_ids():
     params = _site_route_params()
     assert "recommendations/dismissals/<int:dismissal_id>/undo/" in params
     every_param = set().union(*params.values())
-    assert every_param == {"slug", "course_id", "dismissal_id", "page_view_id"}
+    # dismissal_id and token_id name the signed-in member's own rows (another's is a 404).
+    assert every_param == {"slug", "course_id", "dismissal_id", "token_id", "page_view_id"}
 
 
 def test_undoing_another_members_dismissal_is_404_and_keeps_it(alice, bob):

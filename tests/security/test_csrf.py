@@ -37,6 +37,8 @@ STATE_CHANGING = {
     "members:onboarding",
     "members:profile_skill_add",
     "members:profile_skill_remove",
+    "members:api_token_revoke",
+    "members:api_tokens_revoke_all",
     "members:enrol",
     "members:watch",
     "members:finish",

@@ -118,7 +118,8 @@ def queue_size(redis_url: str) -> int:
 def member_credentials(member) -> dict:
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
-    from rest_framework.authtoken.models import Token
+
+    from members.services import api_token_create
 
     user = member.user
     session = SessionStore()
@@ -126,8 +127,8 @@ def member_credentials(member) -> dict:
     session[BACKEND_SESSION_KEY] = "members.authentication.MemberModelBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
-    token, _ = Token.objects.get_or_create(user=user)
-    return {"session": session.session_key, "token": token.key, "member_id": member.pk}
+    _, key = api_token_create(user=user)
+    return {"session": session.session_key, "token": key, "member_id": member.pk}
 
 
 def fresh_members(count: int) -> list:

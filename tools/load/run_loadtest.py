@@ -101,10 +101,10 @@ def credentials_create(*, count: int, form_logins: int, base: str) -> dict:
     for every one of them inside the measured run."""
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
-    from rest_framework.authtoken.models import Token
 
     from catalog.models import Course
     from members.models import Member
+    from members.services import api_token_create
     from recommendations.models import MemberRecommendations
 
     with_rows = list(
@@ -118,9 +118,8 @@ def credentials_create(*, count: int, form_logins: int, base: str) -> dict:
         Member.objects.filter(pk__in=chosen).select_related("user").order_by("pk")
     ):
         user = member.user
-        token, created = Token.objects.get_or_create(user=user)
-        if created:
-            created_tokens.append(token.key)
+        token, key = api_token_create(user=user)
+        created_tokens.append(token.pk)
         if number < form_logins:
             session_key = harness.login_through_form(base, user.get_username())
         else:
@@ -134,7 +133,7 @@ def credentials_create(*, count: int, form_logins: int, base: str) -> dict:
             {
                 "member_id": member.pk,
                 "username": user.get_username(),
-                "token": token.key,
+                "token": key,
                 "session": session_key,
             }
         )
@@ -145,9 +144,8 @@ def credentials_create(*, count: int, form_logins: int, base: str) -> dict:
 def load_rows_delete(setup: dict, since: dt.datetime) -> dict[str, int]:
     from axes.models import AccessLog
     from django.contrib.sessions.models import Session
-    from rest_framework.authtoken.models import Token
 
-    from members.models import Bookmark, Enrolment
+    from members.models import ApiToken, Bookmark, Enrolment
     from recommendations.feedback.services import feedback_counts_rebuild
     from recommendations.models import ComposedPage, FeedbackEvent
 
@@ -168,7 +166,7 @@ def load_rows_delete(setup: dict, since: dt.datetime) -> dict[str, int]:
         "sessions": Session.objects.filter(
             session_key__in=[m["session"] for m in setup["members"]]
         ).delete()[0],
-        "tokens": Token.objects.filter(key__in=setup["created_tokens"]).delete()[0],
+        "tokens": ApiToken.objects.filter(pk__in=setup["created_tokens"]).delete()[0],
         # Composed from the counts just rebuilt away: never served again, but not left behind.
         "stored next pages": ComposedPage.objects.filter(member_id__in=member_ids).delete()[0],
         "login records": AccessLog.objects.filter(
