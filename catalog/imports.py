@@ -33,6 +33,7 @@ from core.csv_import import (
     timestamp_parse,
     width_error,
 )
+from core.inputs import whole_number_parse
 
 SKILL_SEPARATOR = "|"
 
@@ -176,9 +177,8 @@ def catalog_row_parse(
     duration: int | None = None
     raw_duration = text("duration_minutes", None, required=False)
     if raw_duration is not None:
-        if raw_duration.isdigit() and 1 <= int(raw_duration) <= 100_000:
-            duration = int(raw_duration)
-        else:
+        duration = whole_number_parse(raw_duration, min_value=1, max_value=100_000)
+        if duration is None:
             reasons.append(
                 f"duration_minutes '{raw_duration}' is not a whole number from 1 to 100000"
             )

@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -13,7 +13,13 @@ from django_htmx.http import HttpResponseClientRedirect
 from catalog.models import Skill
 from catalog.selectors import course_get_by_slug, skills_search
 from members import services
-from members.forms import OnboardingForm, ProfileSkillAddForm, ProfileSkillRemoveForm, SignUpForm
+from members.forms import (
+    OnboardingForm,
+    ProfileSkillAddForm,
+    ProfileSkillRemoveForm,
+    SignUpForm,
+    SkillIdsQueryForm,
+)
 from members.models import JobTitle, Member
 from members.selectors import (
     course_activity_for_member,
@@ -140,6 +146,11 @@ def title_search(request: HttpRequest) -> HttpResponse:
     return render(request, "members/_title_options.html", {"titles": titles})
 
 
+def _bad_query(form: SkillIdsQueryForm) -> HttpResponse:
+    # htmx swaps nothing on a 400: the partial on screen stays as it was.
+    return HttpResponseBadRequest(form.errors.as_text(), content_type="text/plain; charset=utf-8")
+
+
 @login_required
 @require_GET
 def title_suggestions(request: HttpRequest) -> HttpResponse:
@@ -148,7 +159,10 @@ def title_suggestions(request: HttpRequest) -> HttpResponse:
     if title_name and title is None:
         # Still typing: keep the suggestions on screen (htmx swaps nothing on a 204).
         return HttpResponse(status=204)
-    selected_ids = {skill.pk for skill in skills_by_ids(ids=request.GET.getlist("skills"))}
+    query = SkillIdsQueryForm(request.GET)
+    if not query.is_valid():
+        return _bad_query(query)
+    selected_ids = {skill.pk for skill in skills_by_ids(ids=query.cleaned_data["skills"])}
     context = {
         "suggested_skills": _suggestions(title=title, exclude_ids=selected_ids),
         "title": title,
@@ -159,7 +173,10 @@ def title_suggestions(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def selected_skills(request: HttpRequest) -> HttpResponse:
-    selected = skills_by_ids(ids=request.GET.getlist("skills"))
+    query = SkillIdsQueryForm(request.GET)
+    if not query.is_valid():
+        return _bad_query(query)
+    selected = skills_by_ids(ids=query.cleaned_data["skills"])
     return render(request, "members/_selected_skills.html", {"selected_skills": selected})
 
 

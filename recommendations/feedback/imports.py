@@ -41,6 +41,7 @@ from core.csv_import import (
     timestamp_parse,
     width_error,
 )
+from core.inputs import whole_number_parse
 from members.imports import username_derive, usernames_taken
 from members.models import Bookmark, Enrolment, Member
 from recommendations.feedback.services import FeedbackDelta, feedback_counts_add
@@ -180,8 +181,8 @@ def _interaction_row(
     if kind == WATCH:
         if not raw_value:
             reasons.append("value is empty; a watch needs its progress percent (1-100)")
-        elif raw_value.isdigit() and 1 <= int(raw_value) <= 100:
-            value = int(raw_value)
+        elif (percent := whole_number_parse(raw_value, min_value=1, max_value=100)) is not None:
+            value = percent
         else:
             reasons.append(f"value '{raw_value}' is not a progress percent from 1 to 100")
     elif raw_value and kind is not None:

@@ -63,7 +63,7 @@ def _site_route_params() -> dict[str, set[str]]:
 
 def test_site_urls_carry_no_member_or_user_ids():
     params = _site_route_params()
-    assert "recommendations/dismissals/<int:dismissal_id>/undo/" in params
+    assert "recommendations/dismissals/<id:dismissal_id>/undo/" in params
     every_param = set().union(*params.values())
     assert every_param == {"slug", "course_id", "dismissal_id", "page_view_id"}
 
