@@ -30,7 +30,7 @@ from core.csv_import import (
     csv_read_header,
     csv_records,
     slug_unique,
-    timestamp_parse,
+    timestamp_read,
     width_error,
 )
 from core.inputs import whole_number_parse
@@ -143,7 +143,7 @@ def _text(
 
 
 def catalog_row_parse(
-    *, line: int, fields: list[str], header: CsvHeader
+    *, line: int, fields: list[str], header: CsvHeader, now: dt.datetime
 ) -> tuple[CatalogRow | None, list[str]]:
     reasons: list[str] = []
 
@@ -186,9 +186,9 @@ def catalog_row_parse(
     published_at: dt.datetime | None = None
     raw_published = text("published_at", None, required=False)
     if raw_published is not None:
-        published_at = timestamp_parse(raw_published)
-        if published_at is None:
-            reasons.append(f"published_at '{raw_published}' is not ISO 8601 or epoch seconds")
+        published_at, reason = timestamp_read(raw_published, column="published_at", now=now)
+        if reason:
+            reasons.append(reason)
 
     if reasons:
         return None, reasons
@@ -210,8 +210,9 @@ def catalog_row_parse(
     )
 
 
-def catalog_file_validate(*, path: Path) -> CatalogImportResult:
+def catalog_file_validate(*, path: Path, now: dt.datetime | None = None) -> CatalogImportResult:
     """Parse and check every row; raises ImportFileError for a file that cannot be read at all."""
+    now = now or timezone.now()
     result = CatalogImportResult()
     first_line: dict[str, int] = {}
     with csv_open(path=path) as handle:
@@ -224,7 +225,7 @@ def catalog_file_validate(*, path: Path) -> CatalogImportResult:
             if error:
                 result.errors.append(error)
                 continue
-            row, reasons = catalog_row_parse(line=line, fields=fields, header=header)
+            row, reasons = catalog_row_parse(line=line, fields=fields, header=header, now=now)
             if row is not None:
                 seen = first_line.setdefault(row.course_id, line)
                 if seen != line:
@@ -386,7 +387,8 @@ def catalog_import(
     on_row: Callable[[], None] | None = None,
 ) -> CatalogImportResult:
     """Validate the whole file, then write it (only the valid rows with `skip_invalid`)."""
-    result = catalog_file_validate(path=path)
+    now = now or timezone.now()
+    result = catalog_file_validate(path=path, now=now)
     if result.errors and not skip_invalid:
         return result
     catalog_rows_write(rows=result.rows, result=result, now=now, on_row=on_row)

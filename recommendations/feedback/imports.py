@@ -38,7 +38,7 @@ from core.csv_import import (
     csv_read_header,
     csv_records,
     slug_unique,
-    timestamp_parse,
+    timestamp_read,
     width_error,
 )
 from core.inputs import whole_number_parse
@@ -171,9 +171,11 @@ def _interaction_row(
 
     index = header.index("timestamp")
     raw_time = fields[index].strip() if index is not None else ""
-    timestamp = timestamp_parse(raw_time) if raw_time else now
-    if timestamp is None:
-        reasons.append(f"timestamp '{raw_time}' is not ISO 8601 or epoch seconds")
+    timestamp: dt.datetime | None = now
+    if raw_time:
+        timestamp, reason = timestamp_read(raw_time, column="timestamp", now=now)
+        if reason:
+            reasons.append(reason)
 
     index = header.index("value")
     raw_value = fields[index].strip() if index is not None else ""
