@@ -7,7 +7,6 @@ then the valid rows in one transaction.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -22,6 +21,7 @@ from django.utils import timezone
 
 from catalog.models import Category, Course, CourseSkill, Skill, SkillSynonym
 from catalog.services import course_tagging_enqueue
+from core.csv_export import SpreadsheetCsvWriter
 from core.csv_import import (
     CsvHeader,
     ImportOutcome,
@@ -406,10 +406,13 @@ EXPORT_COLUMNS = ("course_id", "skill", "source", "confidence", "status")
 def course_skills_export(*, handle: IO[str]) -> int:
     """Write every course-skill tag as CSV; returns the number of tags written.
 
-    A course without an external id is named by its slug, which is unique too.
+    A course without an external id is named by its slug, which is unique too. Course ids and
+    skill names are free text, written safe from formula injection (core/csv_export.py).
     """
-    writer = csv.writer(handle, lineterminator="\n")
-    writer.writerow(EXPORT_COLUMNS)
+    writer = SpreadsheetCsvWriter(
+        handle, columns=EXPORT_COLUMNS, numeric={"confidence"}, lineterminator="\n"
+    )
+    writer.writeheader()
     count = 0
     tags = (
         CourseSkill.objects.annotate(

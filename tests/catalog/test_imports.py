@@ -1,3 +1,4 @@
+import csv
 import datetime as dt
 import io
 from pathlib import Path
@@ -299,6 +300,25 @@ def test_export_course_skills_writes_every_tag(tmp_path, data):
         "C1,Microsoft Excel,tagger,0.55,pending",
         "C1,Python,taxonomist,1.0,approved",
         "charts,Microsoft Excel,model,0.9,approved",
+    ]
+
+
+def test_export_course_skills_quotes_ids_and_names_that_start_like_a_formula(tmp_path, data):
+    course = CourseFactory(external_id='=HYPERLINK("http://evil.example")', slug="evil")
+    plain = CourseFactory(external_id="-C2", slug="minus")
+    formula = SkillFactory(name="@SUM(A1)", slug="at-sum", category=data["analytics"])
+    CourseSkillFactory(course=course, skill=formula, source="model", confidence=0.25)
+    CourseSkillFactory(course=plain, skill=data["python"])
+    target = tmp_path / "tags.csv"
+
+    run("export_course_skills", str(target))
+
+    with target.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows == [
+        ["course_id", "skill", "source", "confidence", "status"],
+        ["'-C2", "Python", "taxonomist", "1.0", "approved"],
+        ['\'=HYPERLINK("http://evil.example")', "'@SUM(A1)", "model", "0.25", "approved"],
     ]
 
 
