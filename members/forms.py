@@ -96,3 +96,27 @@ class SkillIdsQueryForm(forms.Form):
     skills = IdListField(
         required=False, error_messages={"invalid": "“%(value)s” is not a skill id."}
     )
+
+
+class TitleQueryForm(forms.Form):
+    """The job title typed so far (`?title=`), for the title options and the suggestions."""
+
+    title = forms.CharField(required=False, max_length=150)
+
+
+class TitleSuggestionsQueryForm(TitleQueryForm, SkillIdsQueryForm):
+    """The suggestions partial's query string: the typed title and the chosen skills' ids."""
+
+
+class SkillQueryForm(forms.Form):
+    """The skill name typed so far (`?skill=`), for the profile's skill options."""
+
+    skill = forms.CharField(required=False, max_length=120)
+
+
+class OnboardingTypedForm(forms.Form):
+    """What the questionnaire shows again when it is re-rendered: the typed title and the text of
+    its skill search (`q`); the choices themselves are OnboardingForm's."""
+
+    title = forms.CharField(required=False, max_length=150)
+    q = forms.CharField(required=False, max_length=120)

@@ -467,3 +467,47 @@ def test_the_questions_are_labelled_alike_without_a_colon(
     assert '<label for="id_industry">Industry</label>' in page
     assert '<label for="id_seniority">Seniority</label>' in page
     assert '<label for="id_title">Job title</label>' in page
+
+
+@pytest.mark.parametrize(
+    ("name", "field", "limit"),
+    [
+        ("members:title_search", "title", 150),
+        ("members:title_suggestions", "title", 150),
+        ("members:skill_options", "skill", 120),
+    ],
+)
+def test_partials_refuse_typed_text_with_nul_or_too_long(
+    member_client: Client, name: str, field: str, limit: int
+) -> None:
+    nul = member_client.get(reverse(name), {field: "Nur\x00se"})
+    long = member_client.get(reverse(name), {field: "x" * 10_000})
+
+    assert nul.status_code == 400
+    assert nul.content.decode() == f"* {field}\n  * Null characters are not allowed."
+    assert long.status_code == 400
+    assert f"Ensure this value has at most {limit} characters (it has 10000)." in (
+        long.content.decode()
+    )
+
+
+def test_onboarding_refresh_names_a_bad_search_or_title_and_saves_nothing(
+    member_client: Client,
+) -> None:
+    JobTitleFactory(name="Nurse")
+    skill = SkillFactory(name="Python")
+    url = reverse("members:onboarding")
+
+    bad_search = member_client.post(
+        url, {"title": "Nurse", "skills": [skill.pk], "q": "py\x00", "action": "refresh"}
+    )
+    bad_title = member_client.post(
+        url, {"title": "Nur\x00se", "skills": [skill.pk], "q": "py", "action": "refresh"}
+    )
+
+    assert bad_search.status_code == 200
+    assert bad_search.context["query_errors"] == ["Null characters are not allowed."]
+    assert "Null characters are not allowed." in bad_search.content.decode()
+    assert bad_title.status_code == 200
+    assert bad_title.context["form"].errors["title"] == ["Null characters are not allowed."]
+    assert not FollowedSkill.objects.exists()
