@@ -8,6 +8,10 @@ DEMO_ARGS ?=
 
 .PHONY: install lock demo serve test lint format worker clean-demo bench audit loadtest faults quality
 
+# DEBUG is off by default (config/settings.py); the development targets run with it on unless
+# DEBUG is set. The drills and the load test set DEBUG=0 for the processes they measure.
+demo serve worker test bench loadtest faults quality: export DEBUG ?= 1
+
 install: $(VENV)/.installed
 
 # Exactly the versions in requirements.lock, each checked against its hashes; then the project

@@ -21,6 +21,7 @@ from catalog.models import (
 from catalog.selectors import skills_with_tag_counts, taxonomy_overview
 from catalog.services import course_skills_review
 from core.charts import line_chart
+from core.inputs import IdConverter  # noqa: F401  (registers the <id:...> path converter)
 
 APPROVED = CourseSkill.Status.APPROVED
 PENDING = CourseSkill.Status.PENDING
@@ -185,7 +186,7 @@ class TagSuggestionAdmin(admin.ModelAdmin):
         review = self.admin_site.admin_view(self.review_view)
         return [
             path(
-                "<int:pk>/<str:decision>/",
+                "<id:pk>/<str:decision>/",
                 review,
                 name="catalog_tagsuggestion_review",
             ),

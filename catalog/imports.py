@@ -7,7 +7,6 @@ then the valid rows in one transaction.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -22,6 +21,7 @@ from django.utils import timezone
 
 from catalog.models import Category, Course, CourseSkill, Skill, SkillSynonym
 from catalog.services import course_tagging_enqueue
+from core.csv_export import SpreadsheetCsvWriter
 from core.csv_import import (
     CsvHeader,
     ImportOutcome,
@@ -30,9 +30,10 @@ from core.csv_import import (
     csv_read_header,
     csv_records,
     slug_unique,
-    timestamp_parse,
+    timestamp_read,
     width_error,
 )
+from core.inputs import whole_number_parse
 
 SKILL_SEPARATOR = "|"
 
@@ -142,7 +143,7 @@ def _text(
 
 
 def catalog_row_parse(
-    *, line: int, fields: list[str], header: CsvHeader
+    *, line: int, fields: list[str], header: CsvHeader, now: dt.datetime
 ) -> tuple[CatalogRow | None, list[str]]:
     reasons: list[str] = []
 
@@ -176,9 +177,8 @@ def catalog_row_parse(
     duration: int | None = None
     raw_duration = text("duration_minutes", None, required=False)
     if raw_duration is not None:
-        if raw_duration.isdigit() and 1 <= int(raw_duration) <= 100_000:
-            duration = int(raw_duration)
-        else:
+        duration = whole_number_parse(raw_duration, min_value=1, max_value=100_000)
+        if duration is None:
             reasons.append(
                 f"duration_minutes '{raw_duration}' is not a whole number from 1 to 100000"
             )
@@ -186,9 +186,9 @@ def catalog_row_parse(
     published_at: dt.datetime | None = None
     raw_published = text("published_at", None, required=False)
     if raw_published is not None:
-        published_at = timestamp_parse(raw_published)
-        if published_at is None:
-            reasons.append(f"published_at '{raw_published}' is not ISO 8601 or epoch seconds")
+        published_at, reason = timestamp_read(raw_published, column="published_at", now=now)
+        if reason:
+            reasons.append(reason)
 
     if reasons:
         return None, reasons
@@ -210,8 +210,9 @@ def catalog_row_parse(
     )
 
 
-def catalog_file_validate(*, path: Path) -> CatalogImportResult:
+def catalog_file_validate(*, path: Path, now: dt.datetime | None = None) -> CatalogImportResult:
     """Parse and check every row; raises ImportFileError for a file that cannot be read at all."""
+    now = now or timezone.now()
     result = CatalogImportResult()
     first_line: dict[str, int] = {}
     with csv_open(path=path) as handle:
@@ -224,7 +225,7 @@ def catalog_file_validate(*, path: Path) -> CatalogImportResult:
             if error:
                 result.errors.append(error)
                 continue
-            row, reasons = catalog_row_parse(line=line, fields=fields, header=header)
+            row, reasons = catalog_row_parse(line=line, fields=fields, header=header, now=now)
             if row is not None:
                 seen = first_line.setdefault(row.course_id, line)
                 if seen != line:
@@ -386,7 +387,8 @@ def catalog_import(
     on_row: Callable[[], None] | None = None,
 ) -> CatalogImportResult:
     """Validate the whole file, then write it (only the valid rows with `skip_invalid`)."""
-    result = catalog_file_validate(path=path)
+    now = now or timezone.now()
+    result = catalog_file_validate(path=path, now=now)
     if result.errors and not skip_invalid:
         return result
     catalog_rows_write(rows=result.rows, result=result, now=now, on_row=on_row)
@@ -404,10 +406,13 @@ EXPORT_COLUMNS = ("course_id", "skill", "source", "confidence", "status")
 def course_skills_export(*, handle: IO[str]) -> int:
     """Write every course-skill tag as CSV; returns the number of tags written.
 
-    A course without an external id is named by its slug, which is unique too.
+    A course without an external id is named by its slug, which is unique too. Course ids and
+    skill names are free text, written safe from formula injection (core/csv_export.py).
     """
-    writer = csv.writer(handle, lineterminator="\n")
-    writer.writerow(EXPORT_COLUMNS)
+    writer = SpreadsheetCsvWriter(
+        handle, columns=EXPORT_COLUMNS, numeric={"confidence"}, lineterminator="\n"
+    )
+    writer.writeheader()
     count = 0
     tags = (
         CourseSkill.objects.annotate(

@@ -5,29 +5,14 @@
 /api/docs/       Swagger UI over that schema, its assets served locally (drf-spectacular-sidecar)
 """
 
-from django.urls import include, path, re_path, register_converter
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from catalog import api as catalog_api
 from core.api_errors import api_not_found
+from core.inputs import IdConverter  # noqa: F401  (registers the <id:...> path converter)
 from members import api as members_api
 from recommendations import api as recommendations_api
-
-
-class IdConverter:
-    """A database id: digits that fit a 64-bit integer, so an oversized id is a 404 rather than
-    an overflow inside the database driver."""
-
-    regex = "[0-9]{1,18}"
-
-    def to_python(self, value: str) -> int:
-        return int(value)
-
-    def to_url(self, value: int) -> str:
-        return str(value)
-
-
-register_converter(IdConverter, "id")
 
 v1 = [
     path("auth/token/", members_api.TokenView.as_view(), name="auth_token"),

@@ -1,7 +1,10 @@
 """Settings for every environment, read from the process environment.
 
-The defaults make `make demo` work on a bare machine (SQLite file, ORM broker, DEBUG on);
-production sets DATABASE_URL, REDIS_URL, SECRET_KEY, DEBUG=0 and ALLOWED_HOSTS.
+DEBUG is off unless the environment turns it on: a deployment that forgets it gets the production
+protections and must give a SECRET_KEY. The development entry points turn it on themselves (the
+Makefile's demo, serve, worker and test targets export DEBUG=1; config/settings_test.py for
+pytest), so `make demo` works on a bare machine (SQLite file, ORM broker). Production sets
+DATABASE_URL, REDIS_URL, SECRET_KEY and ALLOWED_HOSTS.
 """
 
 import datetime as dt
@@ -28,7 +31,7 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-DEBUG = env_bool("DEBUG", True)
+DEBUG = env_bool("DEBUG", False)
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:

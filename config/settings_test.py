@@ -1,4 +1,13 @@
-"""Test settings: the environment's settings, with tasks run inline and fast hashing."""
+"""Test settings: the environment's settings, with tasks run inline and fast hashing.
+
+The suite runs the development settings: DEBUG on while the settings are read (no SSL redirect or
+secure-only cookies for the test client, the development SECRET_KEY), unless the environment sets
+DEBUG itself. pytest-django still runs each test with settings.DEBUG False, as Django's runner does.
+"""
+
+import os
+
+os.environ.setdefault("DEBUG", "1")
 
 from config.settings import *  # noqa: F403
 from config.settings import Q_CLUSTER

@@ -4,7 +4,7 @@ Every importer works in two phases: validate the whole file (collecting a `RowEr
 line number for each bad row), then write the valid rows in one transaction. The caller decides
 whether any error means "write nothing" (the default of the commands) or "write the good rows".
 This module holds the file plumbing of the first phase: opening, the header check, records with
-their line numbers, field counts, timestamps and unique slugs.
+their line numbers, field counts, timestamps (within a sane window) and unique slugs.
 """
 
 from __future__ import annotations
@@ -20,6 +20,11 @@ from typing import IO
 from django.utils.text import slugify
 
 _EPOCH_RE = re.compile(r"\d+(\.\d+)?")
+
+# Imported timestamps lie in this window: none before the Unix epoch, none more than a day after
+# the import (a clock a few hours off, or a time zone mistaken, is not an error; year 9999 is).
+TIMESTAMP_EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+TIMESTAMP_FUTURE_SLACK = dt.timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -132,6 +137,24 @@ def timestamp_parse(raw: str) -> dt.datetime | None:
     if value.tzinfo is None:
         return value.replace(tzinfo=dt.UTC)
     return value.astimezone(dt.UTC)
+
+
+def timestamp_read(
+    raw: str, *, column: str, now: dt.datetime
+) -> tuple[dt.datetime | None, str | None]:
+    """`raw` as a timestamp within the window (from 1970 to a day after `now`), or the reason it
+    is refused: not a timestamp, before 1970, or more than a day in the future."""
+    value = timestamp_parse(raw)
+    if value is None:
+        return None, f"{column} '{raw}' is not ISO 8601 or epoch seconds"
+    if value < TIMESTAMP_EARLIEST:
+        return None, f"{column} '{raw}' is before 1970-01-01"
+    if value > now + TIMESTAMP_FUTURE_SLACK:
+        return None, (
+            f"{column} '{raw}' is more than a day in the future "
+            f"(the import runs at {now.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%SZ})"
+        )
+    return value, None
 
 
 def slug_unique(*, text: str, taken: set[str], fallback: str, max_length: int) -> str:

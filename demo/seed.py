@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 
 import numpy as np
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.core.management.color import no_style
@@ -63,6 +64,35 @@ class DemoAccount:
     username: str
     password: str
     is_superuser: bool
+    # What demo_accounts_ensure did: CREATED, KEPT (the demo password still works) or CHANGED
+    # (someone changed the password since it was set: left as it is).
+    state: str = ""
+
+    CREATED = "created"
+    KEPT = "kept"
+    CHANGED = "changed"
+
+
+class DemoPasswordsRefused(Exception):
+    """DEBUG is off and the public demo passwords were not explicitly allowed."""
+
+
+def demo_public_passwords_check(*, allowed: bool) -> None:
+    """Refuse to make accounts with public passwords on what looks like a real deployment.
+
+    The demo accounts (`admin` a superuser, `learner`) and every generated member have passwords
+    printed in the README. With DEBUG on (a development machine) that is the point; with DEBUG
+    off only `allowed` (the commands' `--allow-public-passwords`) lets them be created.
+    """
+    if settings.DEBUG or allowed:
+        return
+    raise DemoPasswordsRefused(
+        "DEBUG is off, so this looks like a real deployment, and the demo accounts have public "
+        f"passwords ({ADMIN_USERNAME} / {ADMIN_PASSWORD} is a superuser; {LEARNER_USERNAME} / "
+        f"{LEARNER_PASSWORD}; generated members {MEMBER_PASSWORD}). Nothing was written. Run "
+        "with DEBUG=1 for a local demo, or pass --allow-public-passwords on a machine nobody "
+        "else can reach."
+    )
 
 
 def _is_postgres() -> bool:
@@ -619,12 +649,19 @@ def _learner_profile_fill(member: Member) -> None:
             )
 
 
-def demo_accounts_ensure() -> list[DemoAccount]:
-    """Create (or repair) the superuser and the onboarded learner; safe to run repeatedly."""
+def demo_accounts_ensure(*, public_passwords_allowed: bool = False) -> list[DemoAccount]:
+    """Create the superuser and the onboarded learner when missing; safe to run repeatedly.
+
+    An existing account whose password is no longer the demo password was changed by someone
+    since it was set: it is left exactly as it is (state CHANGED), never reset. Raises
+    DemoPasswordsRefused when DEBUG is off, unless `public_passwords_allowed`.
+    """
+    demo_public_passwords_check(allowed=public_passwords_allowed)
     accounts = [
         DemoAccount(ADMIN_USERNAME, ADMIN_PASSWORD, True),
         DemoAccount(LEARNER_USERNAME, LEARNER_PASSWORD, False),
     ]
+    ensured = []
     with transaction.atomic():
         for account in accounts:
             user, created = User.objects.get_or_create(
@@ -635,10 +672,17 @@ def demo_accounts_ensure() -> list[DemoAccount]:
                     "is_superuser": account.is_superuser,
                 },
             )
-            if created or not user.check_password(account.password):
+            if created:
                 user.set_password(account.password)
                 user.save(update_fields=["password"])
+                state = DemoAccount.CREATED
+            elif user.check_password(account.password):
+                state = DemoAccount.KEPT
+            else:
+                ensured.append(replace(account, state=DemoAccount.CHANGED))
+                continue
             member, _ = Member.objects.get_or_create(user=user)
             if account.username == LEARNER_USERNAME:
                 _learner_profile_fill(member)
-    return accounts
+            ensured.append(replace(account, state=state))
+    return ensured

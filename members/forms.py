@@ -2,6 +2,7 @@ from django import forms
 from django.contrib.auth.forms import UserCreationForm
 
 from catalog.models import Skill
+from core.inputs import IdListField, IdModelChoiceField, IdModelMultipleChoiceField
 from members.models import Industry, JobTitle, Member
 from members.selectors import job_title_by_name, skill_by_name
 
@@ -27,13 +28,13 @@ class OnboardingForm(forms.Form):
         ),
         help_text="Start typing and pick your title from the list.",
     )
-    industry = forms.ModelChoiceField(
+    industry = IdModelChoiceField(
         queryset=Industry.objects.all(), required=False, empty_label="Prefer not to say"
     )
     seniority = forms.ChoiceField(
         choices=[("", "Prefer not to say"), *Member.Seniority.choices], required=False
     )
-    skills = forms.ModelMultipleChoiceField(
+    skills = IdModelMultipleChoiceField(
         queryset=Skill.objects.all(),
         error_messages={
             "required": "Follow at least one skill.",
@@ -81,8 +82,41 @@ class ProfileSkillAddForm(forms.Form):
 
 
 class ProfileSkillRemoveForm(forms.Form):
-    skill = forms.ModelChoiceField(
+    skill = IdModelChoiceField(
         queryset=Skill.objects.all(),
         widget=forms.HiddenInput,
         error_messages={"invalid_choice": "That skill does not exist."},
     )
+
+
+class SkillIdsQueryForm(forms.Form):
+    """The onboarding partials' query string: `skills`, the ids of the skills already chosen
+    (ids of skills that do not exist are left out by the selector)."""
+
+    skills = IdListField(
+        required=False, error_messages={"invalid": "“%(value)s” is not a skill id."}
+    )
+
+
+class TitleQueryForm(forms.Form):
+    """The job title typed so far (`?title=`), for the title options and the suggestions."""
+
+    title = forms.CharField(required=False, max_length=150)
+
+
+class TitleSuggestionsQueryForm(TitleQueryForm, SkillIdsQueryForm):
+    """The suggestions partial's query string: the typed title and the chosen skills' ids."""
+
+
+class SkillQueryForm(forms.Form):
+    """The skill name typed so far (`?skill=`), for the profile's skill options."""
+
+    skill = forms.CharField(required=False, max_length=120)
+
+
+class OnboardingTypedForm(forms.Form):
+    """What the questionnaire shows again when it is re-rendered: the typed title and the text of
+    its skill search (`q`); the choices themselves are OnboardingForm's."""
+
+    title = forms.CharField(required=False, max_length=150)
+    q = forms.CharField(required=False, max_length=120)

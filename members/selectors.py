@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from catalog.models import Course, Skill
 from catalog.selectors import course_published_q
+from core.inputs import ids_parse
 from core.prepared_statements import prepared_cursor
 from core.queries import SubqueryCount
 from members.models import (
@@ -95,8 +96,8 @@ def skill_by_name(*, name: str) -> Skill | None:
 
 
 def skills_by_ids(*, ids: Iterable[object]) -> list[Skill]:
-    """The skills among `ids` that exist, by name; ids that are not integers are ignored."""
-    pks = {int(value) for value in ids if str(value).isdigit()}
+    """The skills among `ids` that exist, by name; values that are not ids are ignored."""
+    pks = ids_parse(ids)
     if not pks:
         return []
     return list(Skill.objects.filter(pk__in=pks).order_by("name"))

@@ -1,10 +1,12 @@
+import functools
 from collections.abc import Callable
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -13,7 +15,17 @@ from django_htmx.http import HttpResponseClientRedirect
 from catalog.models import Skill
 from catalog.selectors import course_get_by_slug, skills_search
 from members import services
-from members.forms import OnboardingForm, ProfileSkillAddForm, ProfileSkillRemoveForm, SignUpForm
+from members.forms import (
+    OnboardingForm,
+    OnboardingTypedForm,
+    ProfileSkillAddForm,
+    ProfileSkillRemoveForm,
+    SignUpForm,
+    SkillIdsQueryForm,
+    SkillQueryForm,
+    TitleQueryForm,
+    TitleSuggestionsQueryForm,
+)
 from members.models import JobTitle, Member
 from members.selectors import (
     api_tokens_of_user,
@@ -63,7 +75,13 @@ def _suggestions(*, title: JobTitle | None, exclude_ids: set[int]) -> list[Skill
 
 
 def _onboarding_page(
-    request: HttpRequest, *, form: OnboardingForm, title_name: str, skill_ids: list[str], query: str
+    request: HttpRequest,
+    *,
+    form: OnboardingForm,
+    title_name: str,
+    skill_ids: list[str],
+    query: str,
+    typed: OnboardingTypedForm | None = None,
 ) -> HttpResponse:
     selected = skills_by_ids(ids=skill_ids)
     selected_ids = {skill.pk for skill in selected}
@@ -75,6 +93,7 @@ def _onboarding_page(
         "suggested_skills": _suggestions(title=title, exclude_ids=selected_ids),
         "title": title,
         "query": query,
+        "query_errors": typed.errors.get("q") if typed is not None else None,
         # Without JavaScript the "Search" button posts the form back and results render here.
         "skill_results": [s for s in skills_search(query=query) if s.pk not in selected_ids]
         if query
@@ -102,10 +121,25 @@ def onboarding(request: HttpRequest) -> HttpResponse:
             request, form=form, title_name=title_name, skill_ids=followed_ids, query=""
         )
 
-    title_name = request.POST.get("title", "")
+    # The typed title and search text, checked (length, no NUL) before they reach a query; one
+    # that fails is shown as its field's error and looked up as empty.
+    typed = OnboardingTypedForm(request.POST)
+    typed_valid = typed.is_valid()
+    title_name = typed.cleaned_data.get("title", "")
+    query = typed.cleaned_data.get("q", "")
     skill_ids = request.POST.getlist("skills")
-    query = request.POST.get("q", "").strip()
+    page = functools.partial(
+        _onboarding_page,
+        request,
+        title_name=title_name,
+        skill_ids=skill_ids,
+        query=query,
+        typed=typed,
+    )
     if request.POST.get("action") == "refresh":
+        if not typed_valid:
+            # The bound form names what is wrong with the title; nothing is saved.
+            return page(form=OnboardingForm(request.POST))
         # Not a submit: keep what was entered, without shouting errors at a half-filled form.
         form = OnboardingForm(
             initial={
@@ -114,15 +148,11 @@ def onboarding(request: HttpRequest) -> HttpResponse:
                 "seniority": request.POST.get("seniority", ""),
             }
         )
-        return _onboarding_page(
-            request, form=form, title_name=title_name, skill_ids=skill_ids, query=query
-        )
+        return page(form=form)
 
     form = OnboardingForm(request.POST)
     if not form.is_valid():
-        return _onboarding_page(
-            request, form=form, title_name=title_name, skill_ids=skill_ids, query=query
-        )
+        return page(form=form)
     services.member_onboarding_submit(
         member=member,
         title=form.cleaned_data["title"],
@@ -134,22 +164,33 @@ def onboarding(request: HttpRequest) -> HttpResponse:
     return redirect("home")
 
 
+def _bad_query(form: forms.Form) -> HttpResponse:
+    # htmx swaps nothing on a 400: the partial on screen stays as it was.
+    return HttpResponseBadRequest(form.errors.as_text(), content_type="text/plain; charset=utf-8")
+
+
 @login_required
 @require_GET
 def title_search(request: HttpRequest) -> HttpResponse:
-    titles = job_titles_search(query=request.GET.get("title", ""))
+    query = TitleQueryForm(request.GET)
+    if not query.is_valid():
+        return _bad_query(query)
+    titles = job_titles_search(query=query.cleaned_data["title"])
     return render(request, "members/_title_options.html", {"titles": titles})
 
 
 @login_required
 @require_GET
 def title_suggestions(request: HttpRequest) -> HttpResponse:
-    title_name = request.GET.get("title", "").strip()
+    query = TitleSuggestionsQueryForm(request.GET)
+    if not query.is_valid():
+        return _bad_query(query)
+    title_name = query.cleaned_data["title"]
     title = job_title_by_name(name=title_name)
     if title_name and title is None:
         # Still typing: keep the suggestions on screen (htmx swaps nothing on a 204).
         return HttpResponse(status=204)
-    selected_ids = {skill.pk for skill in skills_by_ids(ids=request.GET.getlist("skills"))}
+    selected_ids = {skill.pk for skill in skills_by_ids(ids=query.cleaned_data["skills"])}
     context = {
         "suggested_skills": _suggestions(title=title, exclude_ids=selected_ids),
         "title": title,
@@ -160,7 +201,10 @@ def title_suggestions(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def selected_skills(request: HttpRequest) -> HttpResponse:
-    selected = skills_by_ids(ids=request.GET.getlist("skills"))
+    query = SkillIdsQueryForm(request.GET)
+    if not query.is_valid():
+        return _bad_query(query)
+    selected = skills_by_ids(ids=query.cleaned_data["skills"])
     return render(request, "members/_selected_skills.html", {"selected_skills": selected})
 
 
@@ -250,7 +294,10 @@ def profile_skill_remove(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def skill_options(request: HttpRequest) -> HttpResponse:
-    skills = skills_search(query=request.GET.get("skill", ""))
+    query = SkillQueryForm(request.GET)
+    if not query.is_valid():
+        return _bad_query(query)
+    skills = skills_search(query=query.cleaned_data["skill"])
     return render(request, "members/_skill_options.html", {"skills": skills})
 
 

@@ -8,6 +8,7 @@ from django.utils.html import format_html
 from django_q.tasks import async_task
 
 from core.charts import line_chart
+from core.inputs import IdConverter  # noqa: F401  (registers the <id:...> path converter)
 from recommendations.experiments.assignment import experiment_variants_problems
 from recommendations.experiments.results import experiment_results
 from recommendations.models import (
@@ -240,7 +241,7 @@ class ExperimentAdmin(admin.ModelAdmin):
     def get_urls(self):
         return [
             path(
-                "<int:experiment_id>/results/",
+                "<id:experiment_id>/results/",
                 self.admin_site.admin_view(self.results_view),
                 name="recommendations_experiment_results",
             ),

@@ -38,9 +38,10 @@ from core.csv_import import (
     csv_read_header,
     csv_records,
     slug_unique,
-    timestamp_parse,
+    timestamp_read,
     width_error,
 )
+from core.inputs import whole_number_parse
 from members.imports import username_derive, usernames_taken
 from members.models import Bookmark, Enrolment, Member
 from recommendations.feedback.services import FeedbackDelta, feedback_counts_add
@@ -170,9 +171,11 @@ def _interaction_row(
 
     index = header.index("timestamp")
     raw_time = fields[index].strip() if index is not None else ""
-    timestamp = timestamp_parse(raw_time) if raw_time else now
-    if timestamp is None:
-        reasons.append(f"timestamp '{raw_time}' is not ISO 8601 or epoch seconds")
+    timestamp: dt.datetime | None = now
+    if raw_time:
+        timestamp, reason = timestamp_read(raw_time, column="timestamp", now=now)
+        if reason:
+            reasons.append(reason)
 
     index = header.index("value")
     raw_value = fields[index].strip() if index is not None else ""
@@ -180,8 +183,8 @@ def _interaction_row(
     if kind == WATCH:
         if not raw_value:
             reasons.append("value is empty; a watch needs its progress percent (1-100)")
-        elif raw_value.isdigit() and 1 <= int(raw_value) <= 100:
-            value = int(raw_value)
+        elif (percent := whole_number_parse(raw_value, min_value=1, max_value=100)) is not None:
+            value = percent
         else:
             reasons.append(f"value '{raw_value}' is not a progress percent from 1 to 100")
     elif raw_value and kind is not None:

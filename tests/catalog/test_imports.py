@@ -1,9 +1,11 @@
+import csv
 import datetime as dt
 import io
 from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from catalog.imports import catalog_import
 from catalog.models import Category, Course, CourseSkill, Skill
@@ -301,6 +303,76 @@ def test_export_course_skills_writes_every_tag(tmp_path, data):
     ]
 
 
+def test_export_course_skills_quotes_ids_and_names_that_start_like_a_formula(tmp_path, data):
+    course = CourseFactory(external_id='=HYPERLINK("http://evil.example")', slug="evil")
+    plain = CourseFactory(external_id="-C2", slug="minus")
+    formula = SkillFactory(name="@SUM(A1)", slug="at-sum", category=data["analytics"])
+    CourseSkillFactory(course=course, skill=formula, source="model", confidence=0.25)
+    CourseSkillFactory(course=plain, skill=data["python"])
+    target = tmp_path / "tags.csv"
+
+    run("export_course_skills", str(target))
+
+    with target.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows == [
+        ["course_id", "skill", "source", "confidence", "status"],
+        ["'-C2", "Python", "taxonomist", "1.0", "approved"],
+        ['\'=HYPERLINK("http://evil.example")', "'@SUM(A1)", "model", "0.25", "approved"],
+    ]
+
+
 def test_export_to_an_unwritable_place_is_refused(tmp_path):
     with pytest.raises(CommandError, match="cannot write"):
         run("export_course_skills", str(tmp_path / "missing-dir" / "tags.csv"))
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("9999-12-31", "published_at '9999-12-31' is more than a day in the future"),
+        ("2025-03-02T12:00:01Z", "published_at '2025-03-02T12:00:01Z' is more than a day in"),
+        ("253402300799", "published_at '253402300799' is more than a day in the future"),
+        ("1969-12-31T23:59:59Z", "published_at '1969-12-31T23:59:59Z' is before 1970-01-01"),
+        ("0001-01-01", "published_at '0001-01-01' is before 1970-01-01"),
+    ],
+)
+def test_published_at_outside_the_window_is_a_row_error(tmp_path, data, raw, reason):
+    path = write(tmp_path, f"{HEADER}\nC1,Intro,Learn.,Analytics,,,,{raw},\n")
+
+    result = catalog_import(path=path, now=NOW)
+
+    assert [error.line for error in result.errors] == [2]
+    assert result.errors[0].reason.startswith(reason)
+    assert not Course.objects.exists()
+
+
+@pytest.mark.parametrize("raw", ["1970-01-01T00:00:00Z", "0", "2025-03-02T12:00:00Z"])
+def test_published_at_at_the_edges_of_the_window_is_taken(tmp_path, data, raw):
+    path = write(tmp_path, f"{HEADER}\nC1,Intro,Learn.,Analytics,,,,{raw},\n")
+
+    result = catalog_import(path=path, now=NOW)
+
+    assert result.errors == []
+    assert Course.objects.get().published_at == timestamp_parse(raw)
+
+
+def test_the_future_is_measured_from_the_time_of_the_import(tmp_path, data):
+    later = timezone.now() + dt.timedelta(days=3)
+    path = write(tmp_path, f"{HEADER}\nC1,Intro,Learn.,Analytics,,,,{later:%Y-%m-%dT%H:%M:%S},\n")
+
+    with pytest.raises(CommandError, match=r"^1 invalid row\(s\); nothing was imported"):
+        run("import_catalog", str(path))
+    assert not Course.objects.exists()
+    assert catalog_import(path=path, now=later).errors == []
+
+
+@pytest.mark.parametrize("raw", ["²", "٣", "9" * 5000, "-5", "1\x00"])
+def test_duration_that_is_not_ascii_digits_is_a_row_error(tmp_path, data, raw):
+    path = write(tmp_path, f'{HEADER}\nC1,Intro,Learn.,Analytics,,,"{raw}",,\n')
+
+    result = catalog_import(path=path, now=NOW)
+
+    assert [error.reason for error in result.errors] == [
+        f"duration_minutes '{raw}' is not a whole number from 1 to 100000"
+    ]

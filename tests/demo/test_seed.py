@@ -17,6 +17,7 @@ from demo.seed import (
     ADMIN_PASSWORD,
     LEARNER_PASSWORD,
     MEMBER_PASSWORD,
+    DemoPasswordsRefused,
     demo_accounts_ensure,
     demo_dataset_write,
 )
@@ -38,6 +39,12 @@ def _seed(*extra):
     out = StringIO()
     call_command("seed_demo", *SIZES, *extra, stdout=out, stderr=StringIO())
     return out.getvalue()
+
+
+@pytest.fixture
+def debug_on(settings):
+    """A development machine: the demo accounts need no flag."""
+    settings.DEBUG = True
 
 
 @pytest.fixture
@@ -103,7 +110,7 @@ def test_written_rows_match_the_dataset(dataset):
 
 
 @pytest.mark.django_db
-def test_seed_command_rows_satisfy_the_rules():
+def test_seed_command_rows_satisfy_the_rules(debug_on):
     output = _seed()
 
     assert User.objects.filter(username__startswith="member").count() == 60
@@ -136,7 +143,7 @@ def test_seed_command_rows_satisfy_the_rules():
 
 
 @pytest.mark.django_db
-def test_if_empty_is_a_noop_on_a_seeded_database():
+def test_if_empty_is_a_noop_on_a_seeded_database(debug_on):
     _seed()
     before = (Course.objects.count(), Enrolment.objects.count(), User.objects.count())
 
@@ -147,7 +154,7 @@ def test_if_empty_is_a_noop_on_a_seeded_database():
 
 
 @pytest.mark.django_db
-def test_seeding_a_seeded_database_is_refused_without_flush():
+def test_seeding_a_seeded_database_is_refused_without_flush(debug_on):
     _seed()
     titles = set(Course.objects.values_list("title", flat=True))
 
@@ -158,7 +165,7 @@ def test_seeding_a_seeded_database_is_refused_without_flush():
 
 
 @pytest.mark.django_db
-def test_flush_replaces_the_demo_and_keeps_other_accounts():
+def test_flush_replaces_the_demo_and_keeps_other_accounts(debug_on):
     other = User.objects.create_user("someone", password="x-long-password-1")
     _seed()
     learner = User.objects.get(username="learner")
@@ -173,7 +180,7 @@ def test_flush_replaces_the_demo_and_keeps_other_accounts():
 
 
 @pytest.mark.django_db
-def test_demo_accounts_log_in(client):
+def test_demo_accounts_log_in(client, debug_on):
     _seed()
 
     assert client.login(username="admin", password=ADMIN_PASSWORD)
@@ -191,19 +198,16 @@ def test_demo_accounts_log_in(client):
 
 
 @pytest.mark.django_db
-def test_demo_logins_is_idempotent_and_repairs_passwords():
+def test_demo_logins_is_idempotent(debug_on):
     out = StringIO()
     call_command("demo_logins", stdout=out)
-    admin = User.objects.get(username="admin")
-    admin.set_password("changed-by-someone")
-    admin.save()
-
     call_command("demo_logins", stdout=out)
 
     assert User.objects.filter(username__in=["admin", "learner"]).count() == 2
     assert User.objects.get(username="admin").check_password(ADMIN_PASSWORD)
     assert "http://127.0.0.1:8000" in out.getvalue()
-    assert "learner / learner-demo-password" in out.getvalue()
+    assert out.getvalue().count("admin / admin-demo-password  (superuser") == 2
+    assert out.getvalue().count("learner / learner-demo-password  (learner)") == 2
     # Demo accounts alone do not count as demo data: seeding still works afterwards.
     _seed()
     assert Course.objects.count() == 40
@@ -211,10 +215,107 @@ def test_demo_logins_is_idempotent_and_repairs_passwords():
 
 
 @pytest.mark.django_db
-def test_demo_logins_prints_the_address_it_is_given():
+def test_demo_logins_never_resets_a_password_changed_since(debug_on):
+    call_command("demo_logins", stdout=StringIO())
+    admin = User.objects.get(username="admin")
+    admin.set_password("changed-by-someone")
+    admin.save()
+    stored = admin.password
+
+    out = StringIO()
+    call_command("demo_logins", stdout=out)
+
+    admin.refresh_from_db()
+    assert admin.password == stored
+    assert admin.check_password("changed-by-someone")
+    assert not admin.check_password(ADMIN_PASSWORD)
+    lines = out.getvalue().splitlines()
+    assert (
+        "  admin  (superuser, also for /admin/): its password was changed since it was set; "
+        "left as it is"
+    ) in lines
+    assert "admin-demo-password" not in out.getvalue()
+    assert "  learner / learner-demo-password  (learner)" in lines
+    assert [(a.username, a.state) for a in demo_accounts_ensure()] == [
+        ("admin", "changed"),
+        ("learner", "kept"),
+    ]
+
+
+@pytest.mark.django_db
+def test_an_existing_account_without_a_usable_password_is_left_alone(debug_on):
+    User.objects.create_user(username="learner", password=None)
+
+    accounts = demo_accounts_ensure()
+
+    learner = User.objects.get(username="learner")
+    assert not learner.has_usable_password()
+    assert not Member.objects.filter(user=learner).exists()
+    assert [(a.username, a.state) for a in accounts] == [
+        ("admin", "created"),
+        ("learner", "changed"),
+    ]
+    # seed_demo says so too, and prints no password for it.
+    out = _seed()
+    assert "Login: learner: its password was changed since it was set; left as it is" in out
+    assert "Login: admin / admin-demo-password" in out
+
+
+@pytest.mark.django_db
+def test_demo_logins_prints_the_address_it_is_given(debug_on):
     out = StringIO()
     call_command("demo_logins", "--url", "http://127.0.0.1:8123", stdout=out)
     assert out.getvalue().splitlines()[0] == "SkillPath demo: http://127.0.0.1:8123"
+
+
+# With DEBUG off (pytest-django runs every test with settings.DEBUG False, as production).
+
+REFUSAL = r"^DEBUG is off, so this looks like a real deployment, .* Nothing was written\."
+
+
+@pytest.mark.django_db
+def test_demo_logins_is_refused_when_debug_is_off():
+    with pytest.raises(CommandError, match=REFUSAL) as refused:
+        call_command("demo_logins", stdout=StringIO())
+    assert "--allow-public-passwords" in str(refused.value)
+    assert not User.objects.exists()
+    with pytest.raises(DemoPasswordsRefused):
+        demo_accounts_ensure()
+    assert not User.objects.exists()
+
+
+@pytest.mark.django_db
+def test_seed_demo_is_refused_when_debug_is_off_and_writes_nothing():
+    with pytest.raises(CommandError, match=REFUSAL):
+        call_command("seed_demo", *SIZES, stdout=StringIO(), stderr=StringIO())
+    assert not User.objects.exists()
+    assert not Course.objects.exists() and not Member.objects.exists()
+
+
+@pytest.mark.django_db
+def test_seed_demo_flush_is_refused_before_anything_is_deleted(debug_on, settings):
+    _seed()
+    courses = Course.objects.count()
+    settings.DEBUG = False
+
+    with pytest.raises(CommandError, match=REFUSAL):
+        _seed("--flush")
+
+    assert Course.objects.count() == courses
+    # --if-empty on a seeded database has nothing to write, so nothing to refuse.
+    assert "nothing to do" in _seed("--if-empty")
+
+
+@pytest.mark.django_db
+def test_the_flag_allows_the_demo_accounts_when_debug_is_off():
+    out = _seed("--allow-public-passwords")
+    assert "Login: admin / admin-demo-password" in out
+    assert Course.objects.count() == 40
+
+    logins = StringIO()
+    call_command("demo_logins", "--allow-public-passwords", stdout=logins)
+    assert "  admin / admin-demo-password  (superuser, also for /admin/)" in logins.getvalue()
+    assert User.objects.get(username="admin").check_password(ADMIN_PASSWORD)
 
 
 def test_learner_history_is_recent_relative_to_catalog():

@@ -374,11 +374,72 @@ def test_selected_skills_partial_lists_ticked_skills_by_name(member_client: Clie
     b, a = SkillFactory(name="Beta"), SkillFactory(name="Alpha")
 
     response = member_client.get(
-        reverse("members:selected_skills"), {"skills": [b.pk, a.pk, "junk", 999_999]}
+        reverse("members:selected_skills"), {"skills": [b.pk, a.pk, 999_999]}
     )
 
     assert response.status_code == 200
     assert [s.name for s in response.context["selected_skills"]] == ["Alpha", "Beta"]
+
+
+@pytest.mark.parametrize("name", ["members:selected_skills", "members:title_suggestions"])
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("junk", "junk"),
+        ("²", "²"),
+        ("٣", "٣"),
+        ("-3", "-3"),
+        ("9" * 20, "9" * 20),
+        ("9" * 5000, "9" * 24 + "…"),
+        ("0", "0"),
+    ],
+)
+def test_partials_refuse_a_skill_id_that_is_not_an_id(
+    member_client: Client, name: str, value: str, shown: str
+) -> None:
+    skill = SkillFactory(name="Alpha")
+
+    response = member_client.get(reverse(name), {"skills": [skill.pk, value]})
+
+    assert response.status_code == 400
+    assert response.content.decode() == f"* skills\n  * “{shown}” is not a skill id."
+
+
+def test_partials_take_ids_up_to_the_largest_64_bit_integer(member_client: Client) -> None:
+    url = reverse("members:selected_skills")
+
+    largest = member_client.get(url, {"skills": [str(2**63 - 1)]})
+    too_large = member_client.get(url, {"skills": [str(2**63)]})
+
+    assert largest.status_code == 200
+    assert largest.context["selected_skills"] == []
+    assert too_large.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("skills", "industry", "skill_error", "industry_error"),
+    [
+        (["²"], "٣", "“²” is not a skill we know.", True),
+        (["9" * 5000], "9" * 5000, f"“{'9' * 24}…” is not a skill we know.", True),
+        (["9" * 20], "9" * 20, f"“{'9' * 20}” is not a skill we know.", True),
+        (["1\x00"], "", "“1\\x00” is not a skill we know.", False),
+    ],
+)
+def test_onboarding_form_names_a_skill_or_industry_that_is_not_an_id(
+    member_client: Client, skills, industry, skill_error, industry_error
+) -> None:
+    JobTitleFactory(name="Nurse")
+
+    response = member_client.post(
+        reverse("members:onboarding"),
+        {"title": "Nurse", "industry": industry, "skills": skills},
+    )
+
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert form.errors["skills"] == [skill_error]
+    assert ("industry" in form.errors) is industry_error
+    assert not FollowedSkill.objects.exists()
 
 
 def test_partials_require_login(client: Client) -> None:
@@ -406,3 +467,47 @@ def test_the_questions_are_labelled_alike_without_a_colon(
     assert '<label for="id_industry">Industry</label>' in page
     assert '<label for="id_seniority">Seniority</label>' in page
     assert '<label for="id_title">Job title</label>' in page
+
+
+@pytest.mark.parametrize(
+    ("name", "field", "limit"),
+    [
+        ("members:title_search", "title", 150),
+        ("members:title_suggestions", "title", 150),
+        ("members:skill_options", "skill", 120),
+    ],
+)
+def test_partials_refuse_typed_text_with_nul_or_too_long(
+    member_client: Client, name: str, field: str, limit: int
+) -> None:
+    nul = member_client.get(reverse(name), {field: "Nur\x00se"})
+    long = member_client.get(reverse(name), {field: "x" * 10_000})
+
+    assert nul.status_code == 400
+    assert nul.content.decode() == f"* {field}\n  * Null characters are not allowed."
+    assert long.status_code == 400
+    assert f"Ensure this value has at most {limit} characters (it has 10000)." in (
+        long.content.decode()
+    )
+
+
+def test_onboarding_refresh_names_a_bad_search_or_title_and_saves_nothing(
+    member_client: Client,
+) -> None:
+    JobTitleFactory(name="Nurse")
+    skill = SkillFactory(name="Python")
+    url = reverse("members:onboarding")
+
+    bad_search = member_client.post(
+        url, {"title": "Nurse", "skills": [skill.pk], "q": "py\x00", "action": "refresh"}
+    )
+    bad_title = member_client.post(
+        url, {"title": "Nur\x00se", "skills": [skill.pk], "q": "py", "action": "refresh"}
+    )
+
+    assert bad_search.status_code == 200
+    assert bad_search.context["query_errors"] == ["Null characters are not allowed."]
+    assert "Null characters are not allowed." in bad_search.content.decode()
+    assert bad_title.status_code == 200
+    assert bad_title.context["form"].errors["title"] == ["Null characters are not allowed."]
+    assert not FollowedSkill.objects.exists()

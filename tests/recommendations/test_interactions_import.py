@@ -375,3 +375,58 @@ def test_twenty_thousand_rows_import_in_bulk(tmp_path, use_copy, django_assert_m
     assert sum(row[3] + row[4] for row in stored["course_days"]) == len(expected_feedback)
     feedback_counts_rebuild()
     assert feedback_counts_read() == stored
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("9999-12-31T00:00:00", "timestamp '9999-12-31T00:00:00' is more than a day in the future"),
+        ("253402300799", "timestamp '253402300799' is more than a day in the future"),
+        ("2025-03-02T12:00:01Z", "timestamp '2025-03-02T12:00:01Z' is more than a day in the"),
+        ("1969-12-31T23:59:59Z", "timestamp '1969-12-31T23:59:59Z' is before 1970-01-01"),
+        ("0001-01-01", "timestamp '0001-01-01' is before 1970-01-01"),
+    ],
+)
+@pytest.mark.parametrize("event", ["enrol", "watch", "impression", "bookmark"])
+def test_timestamps_outside_the_window_are_row_errors(tmp_path, people, raw, reason, event):
+    value = "50" if event == "watch" else ""
+    path = write(
+        tmp_path,
+        f"{INTERACTION_HEADER}\nM1,C1,{event},{raw},{value}\nM1,C2,enrol,2024-01-01,\n",
+    )
+
+    result = interactions_import(path=path, now=NOW)
+
+    assert [error.line for error in result.errors] == [2]
+    assert result.errors[0].reason.startswith(reason)
+    if "future" in reason:
+        assert result.errors[0].reason.endswith("(the import runs at 2025-03-01T12:00:00Z)")
+    assert not Enrolment.objects.exists() and not FeedbackEvent.objects.exists()
+
+
+def test_timestamps_at_the_edges_of_the_window_are_taken(tmp_path, people):
+    path = write(
+        tmp_path,
+        f"{INTERACTION_HEADER}\n"
+        "M1,C1,impression,1970-01-01T00:00:00Z,\n"
+        "M1,C1,impression,2025-03-02T12:00:00Z,\n",
+    )
+
+    result = interactions_import(path=path, now=NOW)
+
+    assert result.errors == []
+    assert [stamp for *_, stamp in feedback()] == [
+        dt.datetime(1970, 1, 1, tzinfo=UTC),
+        dt.datetime(2025, 3, 2, 12, tzinfo=UTC),
+    ]
+
+
+@pytest.mark.parametrize("raw", ["²", "٣", "9" * 5000, "-5", "50.0"])
+def test_watch_value_that_is_not_ascii_digits_is_a_row_error(tmp_path, people, raw):
+    path = write(tmp_path, f"{INTERACTION_HEADER}\nM1,C1,watch,2024-01-01,{raw}\n")
+
+    result = interactions_import(path=path, now=NOW)
+
+    assert [error.reason for error in result.errors] == [
+        f"value '{raw}' is not a progress percent from 1 to 100"
+    ]

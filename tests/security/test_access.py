@@ -63,7 +63,7 @@ def _site_route_params() -> dict[str, set[str]]:
 
 def test_site_urls_carry_no_member_or_user_ids():
     params = _site_route_params()
-    assert "recommendations/dismissals/<int:dismissal_id>/undo/" in params
+    assert "recommendations/dismissals/<id:dismissal_id>/undo/" in params
     every_param = set().union(*params.values())
     # dismissal_id and token_id name the signed-in member's own rows (another's is a 404).
     assert every_param == {"slug", "course_id", "dismissal_id", "token_id", "page_view_id"}

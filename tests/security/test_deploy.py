@@ -61,6 +61,19 @@ def test_check_deploy_is_clean_with_production_settings(production_env):
     assert "security.W" not in output
 
 
+def test_debug_is_off_when_the_environment_does_not_set_it(production_env):
+    # Without DEBUG, and without SECRET_KEY: the production settings, which refuse to start.
+    unset = {k: v for k, v in production_env.items() if k not in {"DEBUG", "SECRET_KEY"}}
+    refused = _check_deploy(unset)
+    assert refused.returncode == 1
+    assert "SECRET_KEY must be set when DEBUG is off." in refused.stderr
+    # With a SECRET_KEY: clean, DEBUG's own check (security.W018) included.
+    result = _check_deploy({**unset, "SECRET_KEY": production_env["SECRET_KEY"]})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert SUCCESS in result.stdout
+    assert "security.W" not in result.stdout + result.stderr
+
+
 def test_check_deploy_fails_when_the_protections_are_off(production_env):
     # One run (each costs a Django start-up): every protection off names its own check.
     off = {

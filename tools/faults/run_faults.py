@@ -94,7 +94,17 @@ def database_prepare(env: dict, database_url: str) -> None:
     if not exists:
         say(f"seeding {name} (20,000 members, 2,000 courses, 300,000 interactions)")
         for command in (
-            ("seed_demo", "--members", "20000", "--courses", "2000", "--interactions", "300000"),
+            (
+                "seed_demo",
+                "--members",
+                "20000",
+                "--courses",
+                "2000",
+                "--interactions",
+                "300000",
+                # A scratch database on loopback, under production settings (DEBUG off).
+                "--allow-public-passwords",
+            ),
             ("retrain",),
         ):
             done = manage(env, *command, timeout=900)

@@ -8,10 +8,13 @@ from tqdm import tqdm
 from demo.dataset import demo_dataset_build
 from demo.seed import (
     MEMBER_PASSWORD,
+    DemoAccount,
+    DemoPasswordsRefused,
     demo_accounts_ensure,
     demo_data_exists,
     demo_data_flush,
     demo_dataset_write,
+    demo_public_passwords_check,
 )
 
 
@@ -27,13 +30,26 @@ class Command(BaseCommand):
             "--if-empty", action="store_true", help="Do nothing when demo data already exists."
         )
         parser.add_argument("--flush", action="store_true", help="Delete existing demo data first.")
+        parser.add_argument(
+            "--allow-public-passwords",
+            action="store_true",
+            help="write the demo accounts and members, with their public passwords, even when "
+            "DEBUG is off (refused otherwise)",
+        )
 
     def handle(self, *args, members, courses, interactions, seed, if_empty, flush, **options):
         started = time.monotonic()
-        if demo_data_exists():
-            if if_empty:
-                self.stdout.write("Demo data is already in the database; nothing to do.")
-                return
+        allowed = options["allow_public_passwords"]
+        exists = demo_data_exists()
+        if exists and if_empty:
+            self.stdout.write("Demo data is already in the database; nothing to do.")
+            return
+        # Before anything is flushed or written.
+        try:
+            demo_public_passwords_check(allowed=allowed)
+        except DemoPasswordsRefused as refused:
+            raise CommandError(str(refused)) from refused
+        if exists:
             if not flush:
                 raise CommandError(
                     "The database already holds catalog or member data. Run with --flush to "
@@ -71,7 +87,7 @@ class Command(BaseCommand):
         counts = demo_dataset_write(dataset=dataset, on_progress=on_progress)
         for bar in bars.values():
             bar.close()
-        accounts = demo_accounts_ensure()
+        accounts = demo_accounts_ensure(public_passwords_allowed=allowed)
         width = max(len(table) for table in counts)
         for table, count in counts.items():
             self.stdout.write(f"  {table:<{width}}  {count:>10,}")
@@ -79,7 +95,13 @@ class Command(BaseCommand):
             self.style.SUCCESS(f"Demo data written in {time.monotonic() - started:.1f}s.")
         )
         for account in accounts:
-            self.stdout.write(f"Login: {account.username} / {account.password}")
+            if account.state == DemoAccount.CHANGED:
+                self.stdout.write(
+                    f"Login: {account.username}: its password was changed since it was set; "
+                    "left as it is"
+                )
+            else:
+                self.stdout.write(f"Login: {account.username} / {account.password}")
         self.stdout.write(
             f"Generated members (member000001, ...) share the password {MEMBER_PASSWORD}. "
             "These passwords are public: fine for a local demo, never for a real deployment."

@@ -1,10 +1,10 @@
-import csv
 import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
+from core.csv_export import SpreadsheetCsvWriter
 from members.models import Member
 from recommendations.serving.home_page import home_page_for_member
 
@@ -25,8 +25,13 @@ class Command(BaseCommand):
         total = members.count()
         rows = 0
         with options["file"].open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["member_id", "rank", "course_id", "reason", "score"])
+            # Ids are free text (external ids come from other systems); rank and score are numbers.
+            writer = SpreadsheetCsvWriter(
+                handle,
+                columns=["member_id", "rank", "course_id", "reason", "score"],
+                numeric={"rank", "score"},
+            )
+            writer.writeheader()
             progress = tqdm(
                 total=total,
                 unit="member",
