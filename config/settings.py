@@ -187,7 +187,18 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # Production hardening; all on when DEBUG is off.
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# A request counts as HTTPS when this header (as Django names it: HTTP_X_FORWARDED_PROTO) says
+# "https". Set it only behind a proxy that always sets or overwrites that header; unset, a
+# client could claim HTTPS by sending it.
+SECURE_PROXY_SSL_HEADER = None
+if os.environ.get("SECURE_PROXY_SSL_HEADER"):
+    _proxy_header = os.environ["SECURE_PROXY_SSL_HEADER"].strip().upper()
+    if not _proxy_header.startswith("HTTP_"):
+        raise ImproperlyConfigured(
+            "SECURE_PROXY_SSL_HEADER names a request header as Django does, e.g. "
+            "HTTP_X_FORWARDED_PROTO."
+        )
+    SECURE_PROXY_SSL_HEADER = (_proxy_header, "https")
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
@@ -241,8 +252,19 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "anon": os.environ.get("API_THROTTLE_ANON", "120/min"),
+        # Event batches per user, and the events in them (core/throttling.py): a batch holds
+        # up to 500, so the rows rate must stay at least 500 or full batches never pass.
         "events": os.environ.get("API_THROTTLE_EVENTS", "120/min"),
+        "event_rows": os.environ.get("API_THROTTLE_EVENT_ROWS", "1000/min"),
+        # GET /recommendations/ per user: each call logs every course it returns (~100) as an
+        # impression.
+        "recommendations": os.environ.get("API_THROTTLE_RECOMMENDATIONS", "30/min"),
     },
+    # How many proxies in front of the app append to X-Forwarded-For. Anonymous throttles key
+    # on the address that many entries from the right; with 0 on REMOTE_ADDR, never on a header
+    # the client writes (DRF's default, None, keyed on the whole header: a fresh value per
+    # request was a fresh client).
+    "NUM_PROXIES": int(os.environ.get("NUM_PROXIES", "0")),
     "EXCEPTION_HANDLER": "core.api_errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {

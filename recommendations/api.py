@@ -14,6 +14,7 @@ from catalog.selectors import courses_in_bulk
 from catalog.serializers import PageQuerySerializer, paginated
 from core.api_errors import error_responses
 from core.api_permissions import staff_model_permission
+from core.throttling import RowRateThrottle
 from members.api import request_member
 from recommendations import api_selectors
 from recommendations.data import HomePage
@@ -67,6 +68,10 @@ def _home_page_body(page: HomePage) -> dict:
 
 
 class RecommendationsView(APIView):
+    # Per user: every call writes its ~100 courses as impressions.
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "recommendations"
+
     @extend_schema(
         operation_id="recommendations_retrieve",
         tags=["recommendations"],
@@ -78,7 +83,7 @@ class RecommendationsView(APIView):
             "events so they are attributed to the carousel that showed the course."
         ),
         parameters=[RecommendationsQuerySerializer],
-        responses={200: HomePageSerializer, **error_responses(400, 401, 403)},
+        responses={200: HomePageSerializer, **error_responses(400, 401, 403, 429)},
     )
     def get(self, request: Request) -> Response:
         data = query_params(request, RecommendationsQuerySerializer)
@@ -120,7 +125,12 @@ class SimilarCoursesView(APIView):
         return Response(SimilarCourseSerializer(similar, many=True).data)
 
 
+class EventRowsThrottle(RowRateThrottle):
+    scope = "event_rows"
+
+
 class EventsView(APIView):
+    # Batches per user, then (once the envelope is read) the events in them.
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "events"
 
@@ -132,7 +142,10 @@ class EventsView(APIView):
             "Up to 500 events, applied in order. Each has a client-generated `event_id`: an id "
             "already stored answers `duplicate` and changes nothing, so a batch can be retried "
             "safely. A malformed or refused event is `rejected` with a reason and does not stop "
-            "the others; the request itself fails (400) only when the envelope is wrong.\n\n"
+            "the others; the request itself fails (400) only when the envelope is wrong. "
+            "Events count against a per-user rate (`API_THROTTLE_EVENT_ROWS`, 1000 a minute by "
+            "default): a batch that does not fit is refused whole (429, `Retry-After`) and "
+            "nothing of it is applied.\n\n"
             "Types: `impression` (for surfaces the server did not render; recommendations "
             "responses are logged already), `click` (needs the `page_view_id` that showed the "
             "course), `enrol`, `watch` (`value`: furthest point reached, in percent), `finish`, "
@@ -169,6 +182,7 @@ class EventsView(APIView):
         envelope = EventBatchInputSerializer(data=request.data)
         envelope.is_valid(raise_exception=True)
         raw_events = envelope.validated_data["events"]
+        EventRowsThrottle().take(request, rows=len(raw_events))
         results: list[dict | None] = [None] * len(raw_events)
         parsed: list[tuple[int, EventInput]] = []
         for index, raw in enumerate(raw_events):
