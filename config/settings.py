@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -51,6 +52,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "csp",
     "django_htmx",
     "django_q",
     "axes",
@@ -67,6 +69,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything reads a body: an oversized one under /api/ gets 413 (core/body_limit.py).
+    "core.body_limit.ApiBodyLimitMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -188,15 +193,56 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # Production hardening; all on when DEBUG is off.
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# A request counts as HTTPS when this header (as Django names it: HTTP_X_FORWARDED_PROTO) says
+# "https". Set it only behind a proxy that always sets or overwrites that header; unset, a
+# client could claim HTTPS by sending it.
+SECURE_PROXY_SSL_HEADER = None
+if os.environ.get("SECURE_PROXY_SSL_HEADER"):
+    _proxy_header = os.environ["SECURE_PROXY_SSL_HEADER"].strip().upper()
+    if not _proxy_header.startswith("HTTP_"):
+        raise ImproperlyConfigured(
+            "SECURE_PROXY_SSL_HEADER names a request header as Django does, e.g. "
+            "HTTP_X_FORWARDED_PROTO."
+        )
+    SECURE_PROXY_SSL_HEADER = (_proxy_header, "https")
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
-SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = not DEBUG
+# Both only mean something with SECURE_HSTS_SECONDS above 0. Turn them off when another host
+# under the same domain still serves plain HTTP (subdomains), or before submitting the domain
+# to the browsers' preload list is meant (preload).
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp) on every response: scripts, styles, images, fonts and
+# requests from this site only; no inline script or style, no eval, no plugins, no framing.
+# The pages keep to it: htmx is vendored under static/ and told not to add styles or evaluate
+# (templates/base.html), the admin's additions are a stylesheet (static/css/admin.css), the API
+# docs page serves its script and styles as files (config/api_urls.py). Images also from
+# data: URLs, which Swagger UI's and the admin's stylesheets use for their icons.
+# CSP_REPORT_ONLY=1 sends it as Content-Security-Policy-Report-Only instead (browsers report
+# what it would refuse, and refuse nothing): for trying a change of policy in production.
+_CSP = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+if env_bool("CSP_REPORT_ONLY", False):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _CSP
+else:
+    CONTENT_SECURITY_POLICY = _CSP
 
 # Background tasks: django-q2 with the ORM broker unless REDIS_URL names a Redis server.
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -224,6 +270,11 @@ else:
 # API tokens (members.ApiToken) expire this many hours after they are issued.
 API_TOKEN_TTL_HOURS = int(os.environ.get("API_TOKEN_TTL_HOURS", "720"))
 
+# The largest request body the API accepts, in bytes; more gets 413 before any parsing
+# (core/body_limit.py). The site's forms keep Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MiB),
+# which also caps the API: a value above it lets bodies through to a 400 instead.
+API_MAX_BODY_BYTES = int(os.environ.get("API_MAX_BODY_BYTES", str(1024 * 1024)))
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Token first: a request without credentials then gets 401 with `WWW-Authenticate: Token`.
@@ -240,8 +291,19 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "anon": os.environ.get("API_THROTTLE_ANON", "120/min"),
+        # Event batches per user, and the events in them (core/throttling.py): a batch holds
+        # up to 500, so the rows rate must stay at least 500 or full batches never pass.
         "events": os.environ.get("API_THROTTLE_EVENTS", "120/min"),
+        "event_rows": os.environ.get("API_THROTTLE_EVENT_ROWS", "1000/min"),
+        # GET /recommendations/ per user: each call logs every course it returns (~100) as an
+        # impression.
+        "recommendations": os.environ.get("API_THROTTLE_RECOMMENDATIONS", "30/min"),
     },
+    # How many proxies in front of the app append to X-Forwarded-For. Anonymous throttles key
+    # on the address that many entries from the right; with 0 on REMOTE_ADDR, never on a header
+    # the client writes (DRF's default, None, keyed on the whole header: a fresh value per
+    # request was a fresh client).
+    "NUM_PROXIES": int(os.environ.get("NUM_PROXIES", "0")),
     "EXCEPTION_HANDLER": "core.api_errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {

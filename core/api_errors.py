@@ -6,7 +6,8 @@ Every refusal reads::
 
 `code` is stable and meant for programs (DRF's codes: `invalid`, `parse_error`,
 `not_authenticated`, `authentication_failed`, `permission_denied`, `not_found`,
-`method_not_allowed`, `unsupported_media_type`, `throttled`...); `message` is for people;
+`method_not_allowed`, `unsupported_media_type`, `throttled`...; ours: `request_too_large`,
+`locked_out`, `server_error`); `message` is for people;
 `fields` maps a field (nested fields joined with dots, list items by index: `skills.0`) to its
 messages, and is empty when the error is not about particular fields.
 """
@@ -79,6 +80,11 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     return response
 
 
+def json_error(*, status: int, code: str, message: str) -> JsonResponse:
+    """The error shape for answers given outside DRF's views (middleware, Django's handlers)."""
+    return JsonResponse({"error": {"code": code, "message": message, "fields": {}}}, status=status)
+
+
 def api_not_found(request: HttpRequest, unmatched: str = "") -> JsonResponse:
     """Any path under /api/ that names no endpoint: the JSON error instead of an HTML page.
 
@@ -119,6 +125,7 @@ _ERROR_DESCRIPTIONS = {
     403: "Authenticated but not allowed (staff only, or a session request without CSRF token).",
     404: "No such object (or not yours).",
     405: "Method not allowed on this path.",
+    413: "Request body larger than the API accepts (`API_MAX_BODY_BYTES`, 1 MiB by default).",
     415: "Unsupported media type: send `application/json`.",
     429: "Too many requests; retry after the number of seconds in `Retry-After`.",
 }

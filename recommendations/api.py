@@ -3,7 +3,7 @@
 from django_q.tasks import async_task
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import exceptions, status
-from rest_framework.permissions import AllowAny, IsAdminUser
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
@@ -13,6 +13,8 @@ from catalog.api import paginated_body, query_params
 from catalog.selectors import courses_in_bulk
 from catalog.serializers import PageQuerySerializer, paginated
 from core.api_errors import error_responses
+from core.api_permissions import staff_model_permission
+from core.throttling import RowRateThrottle
 from members.api import request_member
 from recommendations import api_selectors
 from recommendations.data import HomePage
@@ -66,6 +68,10 @@ def _home_page_body(page: HomePage) -> dict:
 
 
 class RecommendationsView(APIView):
+    # Per user: every call writes its ~100 courses as impressions.
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "recommendations"
+
     @extend_schema(
         operation_id="recommendations_retrieve",
         tags=["recommendations"],
@@ -77,7 +83,7 @@ class RecommendationsView(APIView):
             "events so they are attributed to the carousel that showed the course."
         ),
         parameters=[RecommendationsQuerySerializer],
-        responses={200: HomePageSerializer, **error_responses(400, 401, 403)},
+        responses={200: HomePageSerializer, **error_responses(400, 401, 403, 429)},
     )
     def get(self, request: Request) -> Response:
         data = query_params(request, RecommendationsQuerySerializer)
@@ -119,7 +125,12 @@ class SimilarCoursesView(APIView):
         return Response(SimilarCourseSerializer(similar, many=True).data)
 
 
+class EventRowsThrottle(RowRateThrottle):
+    scope = "event_rows"
+
+
 class EventsView(APIView):
+    # Batches per user, then (once the envelope is read) the events in them.
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "events"
 
@@ -131,7 +142,10 @@ class EventsView(APIView):
             "Up to 500 events, applied in order. Each has a client-generated `event_id`: an id "
             "already stored answers `duplicate` and changes nothing, so a batch can be retried "
             "safely. A malformed or refused event is `rejected` with a reason and does not stop "
-            "the others; the request itself fails (400) only when the envelope is wrong.\n\n"
+            "the others; the request itself fails (400) only when the envelope is wrong. "
+            "Events count against a per-user rate (`API_THROTTLE_EVENT_ROWS`, 1000 a minute by "
+            "default): a batch that does not fit is refused whole (429, `Retry-After`) and "
+            "nothing of it is applied.\n\n"
             "Types: `impression` (for surfaces the server did not render; recommendations "
             "responses are logged already), `click` (needs the `page_view_id` that showed the "
             "course), `enrol`, `watch` (`value`: furthest point reached, in percent), `finish`, "
@@ -168,6 +182,7 @@ class EventsView(APIView):
         envelope = EventBatchInputSerializer(data=request.data)
         envelope.is_valid(raise_exception=True)
         raw_events = envelope.validated_data["events"]
+        EventRowsThrottle().take(request, rows=len(raw_events))
         results: list[dict | None] = [None] * len(raw_events)
         parsed: list[tuple[int, EventInput]] = []
         for index, raw in enumerate(raw_events):
@@ -233,13 +248,18 @@ def _invalid_result(index: int, raw: object, errors: dict) -> dict:
 # Admin ------------------------------------------------------------------------------------------
 
 
+# Each asks the model permission the admin asks for the same thing (recommendations/admin.py):
+# its "Start a retrain" button needs change on training runs; its changelists need view (or
+# change) on training runs and on members' stored recommendations.
+
+
 class RetrainView(APIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [staff_model_permission("recommendations.change_trainingrun")]
 
     @extend_schema(
         operation_id="admin_retrain",
         tags=["admin"],
-        summary="Queue a retrain (staff only)",
+        summary="Queue a retrain (staff with change permission on training runs)",
         description="Enqueues recommendations.tasks.retrain on the django-q2 cluster.",
         request=None,
         responses={202: RetrainAcceptedSerializer, **error_responses(401, 403)},
@@ -250,12 +270,16 @@ class RetrainView(APIView):
 
 
 class TrainingRunListView(APIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [
+        staff_model_permission(
+            "recommendations.view_trainingrun", "recommendations.change_trainingrun"
+        )
+    ]
 
     @extend_schema(
         operation_id="admin_training_runs_list",
         tags=["admin"],
-        summary="Training runs with their metrics, newest first (staff only)",
+        summary="Training runs with their metrics, newest first (staff who may view training runs)",
         parameters=[PageQuerySerializer],
         responses={
             200: paginated(TrainingRunSerializer),
@@ -276,12 +300,17 @@ class TrainingRunListView(APIView):
 
 
 class BatchRecommendationsView(APIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [
+        staff_model_permission(
+            "recommendations.view_memberrecommendations",
+            "recommendations.change_memberrecommendations",
+        )
+    ]
 
     @extend_schema(
         operation_id="admin_recommendations_batch",
         tags=["admin"],
-        summary="Recommendations for up to 100 members (staff only)",
+        summary="Recommendations for up to 100 members (staff who may view member recommendations)",
         description=(
             "Each member's homepage carousels, as `/recommendations/` would return them to that "
             "member. Nothing is logged as an impression: the caller has shown nothing yet."

@@ -6,6 +6,7 @@ import io
 import uuid
 from pathlib import Path
 
+from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.core.signals import request_finished
 from django.db import close_old_connections, connection
@@ -21,7 +22,7 @@ from recommendations.models import (
     ExperimentVariant,
     ReasonFeedback,
 )
-from tests.factories import MemberFactory
+from tests.factories import MemberFactory, UserFactory
 
 
 def token_client(user) -> APIClient:
@@ -30,6 +31,24 @@ def token_client(user) -> APIClient:
     _, key = api_token_create(user=user)
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return client
+
+
+# What the API's admin endpoints ask of a staff account (core/api_permissions.py).
+STAFF_API_PERMISSIONS = [
+    "recommendations.change_trainingrun",
+    "recommendations.view_memberrecommendations",
+]
+
+
+def staff_with(*perms: str):
+    """A staff user (not a superuser) holding `perms`, each "app_label.codename"."""
+    user = UserFactory(is_staff=True)
+    for perm in perms:
+        app_label, codename = perm.split(".")
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+    return user
 
 
 def new_analyst(world, *follow: str):

@@ -2,8 +2,8 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from tests.factories import FollowedSkillFactory, MemberFactory, UserFactory
-from tests.helpers import token_client
+from tests.factories import FollowedSkillFactory, MemberFactory
+from tests.helpers import STAFF_API_PERMISSIONS, staff_with, token_client
 
 
 @pytest.fixture(autouse=True)
@@ -32,7 +32,8 @@ def other_member(db):
 
 @pytest.fixture
 def staff_api(db):
-    return token_client(UserFactory(is_staff=True))
+    """A staff client holding the permissions every admin endpoint asks for."""
+    return token_client(staff_with(*STAFF_API_PERMISSIONS))
 
 
 @pytest.fixture

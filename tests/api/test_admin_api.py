@@ -1,11 +1,13 @@
 import re
+from unittest import mock
 
 import pytest
 from django.utils import timezone
 
 from recommendations.models import FeedbackEvent, TrainingRun
 from recommendations.serving.home_page import home_page_for_member
-from tests.factories import FollowedSkillFactory, MemberFactory
+from tests.factories import FollowedSkillFactory, MemberFactory, UserFactory
+from tests.helpers import staff_with, token_client
 
 ADMIN_CALLS = [
     ("post", "/api/v1/admin/retrain/", None),
@@ -25,6 +27,77 @@ def test_admin_endpoints_refuse_members_and_visitors(api, anon, method, path, bo
     }
     assert getattr(anon, method)(path, body, format="json").status_code == 401
     assert not TrainingRun.objects.exists()
+
+
+# Each endpoint with the permissions the admin asks for the same action: the first alone
+# suffices, and so does each other one listed.
+ADMIN_PERMISSIONS = {
+    "/api/v1/admin/retrain/": ["recommendations.change_trainingrun"],
+    "/api/v1/admin/training-runs/": [
+        "recommendations.view_trainingrun",
+        "recommendations.change_trainingrun",
+    ],
+    "/api/v1/admin/recommendations/": [
+        "recommendations.view_memberrecommendations",
+        "recommendations.change_memberrecommendations",
+    ],
+}
+NO_SUCH_MEMBER = {"member_ids": [10**12]}
+
+
+def _call(client, method, path, body):
+    with mock.patch("recommendations.api.async_task", return_value="0" * 32) as queued:
+        response = getattr(client, method)(path, body, format="json")
+    return response, queued
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ADMIN_CALLS)
+def test_staff_without_the_admins_permission_get_403(db, method, path, body):
+    # Every other recommendations permission, but not the one(s) this endpoint asks for.
+    others = [
+        perm
+        for perms in ADMIN_PERMISSIONS.values()
+        for perm in perms
+        if perm not in ADMIN_PERMISSIONS[path]
+    ] + ["recommendations.add_trainingrun", "recommendations.delete_trainingrun"]
+    if path == "/api/v1/admin/retrain/":
+        # The admin's view permission does not start a retrain there, nor here.
+        others.append("recommendations.view_trainingrun")
+    for perms in ([], others):
+        response, queued = _call(token_client(staff_with(*perms)), method, path, body)
+        assert response.status_code == 403, (perms, response.content)
+        assert response.json()["error"]["code"] == "permission_denied"
+        assert not queued.called
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ADMIN_CALLS)
+def test_staff_with_the_admins_permission_are_served(db, method, path, body):
+    body = NO_SUCH_MEMBER if body else None
+    expected = 202 if path.endswith("/retrain/") else 200
+    for perm in ADMIN_PERMISSIONS[path]:
+        response, queued = _call(token_client(staff_with(perm)), method, path, body)
+        assert response.status_code == expected, (perm, response.content)
+        assert queued.called == (expected == 202)
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ADMIN_CALLS)
+def test_the_permission_without_staff_status_or_an_active_account_is_refused(
+    db, method, path, body
+):
+    body = NO_SUCH_MEMBER if body else None
+    not_staff = staff_with(*ADMIN_PERMISSIONS[path])
+    not_staff.is_staff = False
+    not_staff.save()
+    inactive = staff_with(*ADMIN_PERMISSIONS[path])
+    client = token_client(inactive)
+    inactive.is_active = False
+    inactive.save()
+    assert _call(token_client(not_staff), method, path, body)[0].status_code == 403
+    # Token authentication refuses an inactive user before any permission is asked.
+    assert _call(client, method, path, body)[0].status_code == 401
+    superuser = UserFactory(is_staff=True, is_superuser=True)
+    expected = 202 if path.endswith("/retrain/") else 200
+    assert _call(token_client(superuser), method, path, body)[0].status_code == expected
 
 
 def test_retrain_is_queued_and_answers_202_with_the_task_id(staff_api, world):

@@ -203,8 +203,14 @@ def test_docs_page_renders_with_local_assets_only():
     assert response.status_code == 200
     page = response.content.decode()
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in page
-    assert "/api/schema/" in page
     assert "cdn" not in page.lower() and "https://" not in page
+    # Its script is a file of its own (no inline script, for the Content-Security-Policy).
+    assert '<script src="/api/docs/?script="></script>' in page
+    assert "<script>" not in page and "<style" not in page
+    script = APIClient().get("/api/docs/?script=")
+    assert script.status_code == 200
+    assert script["Content-Type"].startswith("application/javascript")
+    assert "/api/schema/" in script.content.decode()
 
 
 def test_a_member_without_member_row_gets_one(db):

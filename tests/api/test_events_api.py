@@ -1,11 +1,13 @@
 import threading
 import uuid
+from unittest import mock
 
 import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
 
+from core.throttling import RowRateThrottle
 from members.models import Bookmark, Enrolment
 from recommendations.feedback.services import course_dismiss, feedback_counts_rebuild
 from recommendations.models import Dismissal, FeedbackEvent
@@ -317,6 +319,59 @@ def test_events_are_throttled_per_member(api, member, world, monkeypatch):
     codes = [post(api, [event("impression", course)]).status_code for _ in range(3)]
     assert codes == [200, 200, 429]
     assert FeedbackEvent.objects.count() == 2
+
+
+def test_the_default_event_rows_rate_fits_a_full_batch(settings):
+    rate = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["event_rows"]
+    assert rate == "1000/min"
+    assert int(rate.split("/")[0]) >= 500
+
+
+def _rows_rate(settings, rate: str) -> None:
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "event_rows": rate,
+        },
+    }
+
+
+def test_events_are_counted_by_rows_per_member_and_a_batch_that_does_not_fit_is_refused_whole(
+    api, member, other_member, world, settings
+):
+    _rows_rate(settings, "10/min")
+    course = world["courses"]["Learning Python"]
+    start = 1_000_000.0
+
+    def send(client, size: int, at: float):
+        with mock.patch.object(RowRateThrottle, "now", return_value=at):
+            return post(client, [event("impression", course) for _ in range(size)])
+
+    assert send(api, 6, start).status_code == 200
+    refused = send(api, 5, start + 10)  # 6 + 5 > 10
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "throttled"
+    # The oldest 6 rows leave the window 60 s after they came.
+    assert refused["Retry-After"] == "50"
+    assert FeedbackEvent.objects.filter(member=member).count() == 6
+    assert send(api, 4, start + 20).status_code == 200  # exactly 10
+    assert send(api, 1, start + 30).status_code == 429
+    # Another member has rows of their own.
+    assert send(token_client(other_member.user), 10, start + 30).status_code == 200
+    # Once the first batch has left the window, 6 rows fit again, 7 do not.
+    assert send(api, 7, start + 61).status_code == 429
+    assert send(api, 6, start + 61).status_code == 200
+    assert FeedbackEvent.objects.filter(member=member).count() == 16
+
+
+def test_a_batch_larger_than_the_rows_rate_is_refused_with_the_whole_period(api, world, settings):
+    _rows_rate(settings, "3/min")
+    course = world["courses"]["Learning Python"]
+    refused = post(api, [event("impression", course) for _ in range(4)])
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == "60"
+    assert not FeedbackEvent.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,14 +1,17 @@
 import json
 import uuid
+from unittest import mock
 
 import pytest
 from django.core.serializers.json import DjangoJSONEncoder
+from rest_framework.throttling import ScopedRateThrottle
 
 from recommendations.api import _home_page_body
 from recommendations.api_selectors import home_page_trim
 from recommendations.models import FeedbackEvent
 from recommendations.serializers import HomePageSerializer, home_page_data
 from recommendations.serving.home_page import home_page_for_member
+from tests.helpers import token_client
 
 
 def shape(page) -> list[tuple]:
@@ -127,3 +130,13 @@ def test_home_page_data_of_a_page_without_carousels(db):
     body = {"page_view_id": uuid.uuid4(), "carousels": []}
     assert _as_json(home_page_data(body)) == _as_json(dict(HomePageSerializer(body).data))
     assert home_page_data(body) == {"page_view_id": str(body["page_view_id"]), "carousels": []}
+
+
+def test_recommendations_are_throttled_per_member(analyst, world, other_member, settings):
+    rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+    assert rates["recommendations"] == "30/min"
+    api = token_client(analyst.user)
+    with mock.patch.dict(ScopedRateThrottle.THROTTLE_RATES, {"recommendations": "2/min"}):
+        codes = [api.get("/api/v1/recommendations/").status_code for _ in range(3)]
+        assert codes == [200, 200, 429]
+        assert token_client(other_member.user).get("/api/v1/recommendations/").status_code == 200

@@ -18,8 +18,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.factories import FollowedSkillFactory, MemberFactory, UserFactory
-from tests.helpers import token_client
+from tests.factories import FollowedSkillFactory, MemberFactory
+from tests.helpers import STAFF_API_PERMISSIONS, staff_with, token_client
 
 # Examples per operation and phase; with 17 operations this is several hundred requests.
 MAX_EXAMPLES = 25
@@ -59,7 +59,7 @@ def tokens(world, keep_test_connection):
     FollowedSkillFactory(member=member, skill=world["skills"]["SQL"])
     return {
         "member": _token(token_client(member.user)),
-        "staff": _token(token_client(UserFactory(is_staff=True))),
+        "staff": _token(token_client(staff_with(*STAFF_API_PERMISSIONS))),
     }
 
 

@@ -47,6 +47,9 @@ def test_sign_up_and_onboarding_fill_the_homepage(page: Page, world):
     page.get_by_role("button", name="Sign up").click()
 
     expect(page).to_have_url(re.compile(r"/onboarding/$"))
+    # Typing before htmx has processed the page (at DOMContentLoaded, after the deferred
+    # scripts) would send no request: wait for it, as a learner's typing speed does.
+    page.wait_for_load_state()
     expect(page.get_by_role("status")).to_contain_text("Welcome!")
     # The job title drives the suggestions (htmx, as the title is typed).
     page.get_by_label("Job title").fill("Data Analyst")

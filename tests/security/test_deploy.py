@@ -96,3 +96,12 @@ def test_production_refuses_to_start_without_a_secret_key(production_env):
     result = _check_deploy(env)
     assert result.returncode == 1
     assert "SECRET_KEY must be set when DEBUG is off." in result.stderr
+
+
+def test_hsts_subdomains_and_preload_come_from_the_environment(production_env):
+    # On by default with DEBUG=0 (the clean run above); each can be turned off on its own, and
+    # check --deploy then names it.
+    off = {"SECURE_HSTS_INCLUDE_SUBDOMAINS": "0", "SECURE_HSTS_PRELOAD": "0"}
+    result = _check_deploy({**production_env, **off})
+    assert result.returncode == 1
+    assert set(re.findall(r"\(security\.(W\d+)\)", result.stderr)) == {"W005", "W021"}

@@ -1,0 +1,45 @@
+"""Every response carries the Content-Security-Policy (django-csp, config/settings.py); the
+browser tests (tests/browser/test_csp.py) check that the pages keep to it."""
+
+import re
+
+import pytest
+from django.test import Client
+
+EXPECTED = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'none'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+
+
+def _directives(header: str) -> dict[str, list[str]]:
+    return {name: values for name, *values in (part.split() for part in header.split(";"))}
+
+
+@pytest.mark.parametrize("path", ["/courses/", "/accounts/login/", "/api/v1/categories/"])
+def test_responses_carry_the_policy(db, path):
+    response = Client().get(path)
+    assert response.status_code == 200
+    assert _directives(response["Content-Security-Policy"]) == EXPECTED
+    assert "Content-Security-Policy-Report-Only" not in response
+
+
+def test_templates_hold_no_inline_script_or_style(settings):
+    # What the policy refuses: an inline <script> (one without src), <style>, style="...",
+    # and on...= handlers.
+    offenders = []
+    for template in (settings.BASE_DIR / "templates").rglob("*.*"):
+        text = re.sub(r"\{#.*?#\}", "", template.read_text())  # not in template comments
+        scripts = re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", text)
+        inline = re.findall(r"<style\b|\sstyle=|\son[a-z]+=", text)
+        if scripts or inline:
+            offenders.append((str(template.relative_to(settings.BASE_DIR)), scripts + inline))
+    assert offenders == []
