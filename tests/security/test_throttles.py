@@ -45,7 +45,13 @@ def _setting(name: str, **env: str) -> str:
     result = subprocess.run(
         [sys.executable, "-c", code],
         cwd=django_settings.BASE_DIR,
-        env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+        # DEBUG on: the settings read here do not depend on it, and off they need a SECRET_KEY.
+        env={
+            "PATH": "/usr/bin:/bin",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DEBUG": "1",
+            **env,
+        },
         capture_output=True,
         text=True,
         timeout=120,
