@@ -148,16 +148,16 @@ class TrainingRunAdmin(admin.ModelAdmin):
             metrics.get("learned", {}).get("k", 10),
             format_html_join(
                 "",
-                "<tr><td>{}</td><td>{:.4f}</td><td>{:.4f}</td><td>{:.4f}</td><td>{:.3f}</td>"
-                "<td>{:.1f}</td><td>{}</td><td><code>{}</code></td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+                "<td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
                 (
                     (
                         f"{name} (chosen)" if name == chosen else name,
-                        values["ndcg"],
-                        values["hit_rate"],
-                        values["recall"],
-                        values["catalog_coverage"],
-                        values.get("fit_seconds") or 0.0,
+                        f"{values['ndcg']:.4f}",
+                        f"{values['hit_rate']:.4f}",
+                        f"{values['recall']:.4f}",
+                        f"{values['catalog_coverage']:.3f}",
+                        f"{values.get('fit_seconds') or 0.0:.1f}",
                         _search_cell(searched.get(name)),
                         json.dumps(values.get("params") or {}, sort_keys=True),
                     )
