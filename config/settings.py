@@ -334,6 +334,8 @@ RECOMMENDATIONS = {
     "SEARCH_BUDGET_SECONDS": float(os.environ.get("REC_SEARCH_BUDGET_SECONDS", "45")),
     "SEARCH_TRIALS_PER_FAMILY": int(os.environ.get("REC_SEARCH_TRIALS_PER_FAMILY", "30")),
     "SEARCH_MAX_MEMBERS": int(os.environ.get("REC_SEARCH_MAX_MEMBERS", "20000")),
+    # The best this many families of the search go on to the full held-out comparison.
+    "SEARCH_FINALISTS": int(os.environ.get("REC_SEARCH_FINALISTS", "2")),
     "SEARCH_EVERY_DAYS": int(os.environ.get("REC_SEARCH_EVERY_DAYS", "7")),
     # Held out per member (their most recent interactions; members with fewer than two keep all).
     "HOLDOUT_LAST": 1,

@@ -54,10 +54,17 @@ class FeedbackEventAdmin(admin.ModelAdmin):
     show_full_result_count = False
 
 
+def _number(value: float | None, digits: int) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
 def _search_cell(search: dict | None) -> str:
     if not search:
         return "—"
-    return f"{search['trials']} trials ({search['pruned']} pruned), {search['seconds']:.1f} s"
+    return (
+        f"NDCG {search['ndcg']:.4f} on the search's validation; {search['trials']} trials "
+        f"({search['pruned']} pruned), {search['seconds']:.1f} s"
+    )
 
 
 def _metric(run: TrainingRun, model: str, name: str) -> str:
@@ -139,6 +146,12 @@ class TrainingRunAdmin(admin.ModelAdmin):
         searched = (metrics.get("search") or {}).get("families") or {}
         chosen = metrics.get("family")
         rows = sorted(families.items(), key=lambda item: (item[0] != chosen, -item[1]["ndcg"]))
+        # Families the search measured but left out of the final comparison: their search NDCG.
+        rows += [
+            (name, {"ndcg": None, "search_ndcg": values["ndcg"]})
+            for name, values in searched.items()
+            if name not in families
+        ]
         return format_html(
             "<p>{}</p><table><thead><tr><th>family</th><th>NDCG@{}</th><th>HR@{}</th>"
             "<th>recall</th><th>coverage</th><th>fit s</th><th>search</th><th>parameters</th>"
@@ -153,11 +166,11 @@ class TrainingRunAdmin(admin.ModelAdmin):
                 (
                     (
                         f"{name} (chosen)" if name == chosen else name,
-                        f"{values['ndcg']:.4f}",
-                        f"{values['hit_rate']:.4f}",
-                        f"{values['recall']:.4f}",
-                        f"{values['catalog_coverage']:.3f}",
-                        f"{values.get('fit_seconds') or 0.0:.1f}",
+                        _number(values.get("ndcg"), 4),
+                        _number(values.get("hit_rate"), 4),
+                        _number(values.get("recall"), 4),
+                        _number(values.get("catalog_coverage"), 3),
+                        _number(values.get("fit_seconds"), 1),
                         _search_cell(searched.get(name)),
                         json.dumps(values.get("params") or {}, sort_keys=True),
                     )

@@ -296,7 +296,16 @@ def learned_models_fit(
             stored=stored,
             seed=seed,
         )
-        candidates = {family: result["params"] for family, result in searched.items()}
+        # The finalists (the best SEARCH_FINALISTS families on the search's validation) go on
+        # to the full split; fitting every family on all training data costs a search retrain
+        # more than it tells at the scale of thousands of members.
+        ranked = sorted(
+            (family for family in searched if family != "popularity"),
+            key=lambda family: -searched[family]["ndcg"],
+        )
+        finalists = ranked[: config["SEARCH_FINALISTS"]]
+        candidates = {family: searched[family]["params"] for family in finalists}
+        candidates["popularity"] = {}
         metrics["search_seconds"] = time.perf_counter() - started
     else:
         candidates = {stored.family: stored.params, "popularity": {}}

@@ -182,6 +182,6 @@ def test_the_run_page_shows_every_familys_metrics(demo, admin_client):
     page = admin_client.get(reverse("admin:recommendations_trainingrun_change", args=[run.pk]))
     body = page.content.decode()
     assert page.status_code == 200
-    for family in run.metrics["families"]:
+    for family in run.metrics["search"]["families"]:
         assert f"<td>{family}" in body
     assert f"{run.metrics['family']} (chosen)" in body

@@ -31,7 +31,9 @@ def test_learned_run_beats_popularity_and_precomputes_every_member(demo):
     assert run.metrics["learned"]["members_evaluated"] > 200
     # The first retrain searches every family; each one's held-out metrics are on the run.
     assert run.metrics["search"]["ran"] and run.metrics["search"]["why"] == "no earlier search"
-    assert set(run.metrics["families"]) == {"als", "cosine", "bm25", "ease", "popularity"}
+    assert set(run.metrics["search"]["families"]) == {"als", "cosine", "bm25", "ease", "popularity"}
+    # The search's two best families, measured on the held-out split beside popularity.
+    assert len(run.metrics["families"]) == 3 and "popularity" in run.metrics["families"]
     chosen = run.metrics["family"]
     assert run.metrics["families"][chosen]["ndcg"] == max(
         values["ndcg"] for values in run.metrics["families"].values()
