@@ -331,9 +331,11 @@ RECOMMENDATIONS = {
     # yet, or when interactions grew by SEARCH_GROWTH_SHARE since the last search; every other
     # retrain refits the stored winner.
     "SEARCH_GROWTH_SHARE": float(os.environ.get("REC_SEARCH_GROWTH_SHARE", "0.2")),
-    "SEARCH_BUDGET_SECONDS": float(os.environ.get("REC_SEARCH_BUDGET_SECONDS", "45")),
+    "SEARCH_BUDGET_SECONDS": float(os.environ.get("REC_SEARCH_BUDGET_SECONDS", "35")),
     "SEARCH_TRIALS_PER_FAMILY": int(os.environ.get("REC_SEARCH_TRIALS_PER_FAMILY", "30")),
     "SEARCH_MAX_MEMBERS": int(os.environ.get("REC_SEARCH_MAX_MEMBERS", "20000")),
+    # Each trial is scored on this many of the sample's members (their latest interaction).
+    "SEARCH_VALIDATION_MEMBERS": int(os.environ.get("REC_SEARCH_VALIDATION_MEMBERS", "5000")),
     # The best this many families of the search go on to the full held-out comparison.
     "SEARCH_FINALISTS": int(os.environ.get("REC_SEARCH_FINALISTS", "2")),
     "SEARCH_EVERY_DAYS": int(os.environ.get("REC_SEARCH_EVERY_DAYS", "7")),

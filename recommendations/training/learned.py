@@ -243,6 +243,7 @@ def _search(
         seed=seed,
         k=config["EVALUATION_K"],
         incumbents=incumbents,
+        max_validation_members=config["SEARCH_VALIDATION_MEMBERS"],
     )
 
 
@@ -307,6 +308,14 @@ def learned_models_fit(
         candidates = {family: searched[family]["params"] for family in finalists}
         candidates["popularity"] = {}
         metrics["search_seconds"] = time.perf_counter() - started
+    elif stored.family == "popularity":
+        # Nothing beat popularity at the last search: measure its families' best again.
+        candidates = {
+            family: entry["params"]
+            for family, entry in stored.families.items()
+            if family in families and "params" in entry
+        }
+        candidates["popularity"] = {}
     else:
         candidates = {stored.family: stored.params, "popularity": {}}
     metrics["search"] = {
@@ -346,7 +355,15 @@ def learned_models_fit(
     popularity = compared["popularity"]["metrics"]
     metrics["popularity"] = popularity
     if not learned:
-        return None, metrics, "Rule-based only: no learned family could be fitted.", stored
+        result = stored
+        if why is not None:
+            result = SearchResult(
+                family="popularity",
+                params={},
+                interactions=interactions.nnz,
+                families={f: {"params": e["params"]} for f, e in searched.items()},
+            )
+        return None, metrics, "Rule-based only: no learned family could be fitted.", result
     chosen = max(
         learned, key=lambda f: (learned[f]["metrics"]["ndcg"], -engine.SEARCH_ORDER.index(f))
     )
@@ -360,7 +377,11 @@ def learned_models_fit(
             family=chosen,
             params=best["params"],
             interactions=interactions.nnz,
-            families={f: {"params": r["params"]} for f, r in learned.items()},
+            families={
+                family: {"params": entry["params"]}
+                for family, entry in searched.items()
+                if family != "popularity"
+            },
         )
     if best["metrics"]["ndcg"] <= popularity["ndcg"]:
         message = (
