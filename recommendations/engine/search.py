@@ -51,8 +51,17 @@ def _als_space(trial, n_courses: int) -> dict[str, Any]:
     }
 
 
+#: kNN neighbours per course searched up to this many: what precompute and member refreshes
+#: cost grows with them, and past a few hundred the held-out gains are small.
+MAX_NEIGHBOURS = 500
+
+
 def _neighbours(trial, n_courses: int) -> int:
-    return trial.suggest_int("neighbours", 5, max(5, min(2000, n_courses - 1)), log=True)
+    return trial.suggest_int("neighbours", 5, _neighbours_high(n_courses), log=True)
+
+
+def _neighbours_high(n_courses: int) -> int:
+    return max(5, min(MAX_NEIGHBOURS, n_courses - 1))
 
 
 def _cosine_space(trial, n_courses: int) -> dict[str, Any]:
@@ -221,9 +230,7 @@ def _space_params(family: str, params: Mapping[str, Any], n_courses: int) -> dic
     }[family]
     chosen = {name: params[name] for name in names if name in params}
     if "neighbours" in chosen:
-        chosen["neighbours"] = int(
-            min(max(chosen["neighbours"], 5), max(5, min(2000, n_courses - 1)))
-        )
+        chosen["neighbours"] = int(min(max(chosen["neighbours"], 5), _neighbours_high(n_courses)))
     return chosen
 
 
