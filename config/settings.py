@@ -385,16 +385,31 @@ RECOMMENDATIONS = {
     "POPULAR_WINDOW_DAYS": 90,
     "TRENDING_HALF_LIFE_DAYS": 14.0,
     "NEW_HALF_LIFE_DAYS": 60.0,
-    # Learned models. Below ALS_MIN_INTERACTIONS the run stays rule-based and says so.
-    "ALS_MIN_INTERACTIONS": int(os.environ.get("REC_ALS_MIN_INTERACTIONS", "1000")),
-    "ALS_DEFAULTS": {"factors": 32, "regularization": 0.1, "alpha": 5.0, "iterations": 15},
-    # The automatic search on a member sample, within the budget: this many trials, the serving
-    # run's parameters first, then random new combinations (a different draw every retrain).
-    "ALS_SEARCH_TRIALS": int(os.environ.get("REC_ALS_SEARCH_TRIALS", "4")),
-    "ALS_GRID": None,  # None: the engine's default grid (recommendations.engine.ALS_GRID)
-    "ALS_SEARCH_BUDGET_SECONDS": float(os.environ.get("REC_ALS_SEARCH_BUDGET_SECONDS", "6")),
-    "ALS_SEARCH_MAX_MEMBERS": int(os.environ.get("REC_ALS_SEARCH_MAX_MEMBERS", "10000")),
-    "HOLDOUT_FRACTION": 0.2,
+    # Learned models. Below LEARNED_MIN_INTERACTIONS the run stays rule-based and says so.
+    "LEARNED_MIN_INTERACTIONS": int(os.environ.get("REC_LEARNED_MIN_INTERACTIONS", "1000")),
+    # The model families a retrain chooses from (by held-out NDCG, against popularity): ALS,
+    # item-item kNN with cosine or BM25 weights, EASE (see recommendations/engine/families.py).
+    "FAMILIES": tuple(
+        os.environ.get("REC_FAMILIES", "als,cosine,bm25,ease").replace(" ", "").split(",")
+    ),
+    # EASE inverts a dense courses × courses matrix (about 16 bytes · courses² at its peak):
+    # catalogs above this many courses leave it out (8,192 courses: about 1 GB).
+    "EASE_MAX_COURSES": int(os.environ.get("REC_EASE_MAX_COURSES", "8192")),
+    # The parameter search (optuna TPE with pruning, every family, on a member sample). It runs
+    # when asked for (admin, `retrain --search`, the schedule below), when nothing was searched
+    # yet, or when interactions grew by SEARCH_GROWTH_SHARE since the last search; every other
+    # retrain refits the stored winner.
+    "SEARCH_GROWTH_SHARE": float(os.environ.get("REC_SEARCH_GROWTH_SHARE", "0.2")),
+    "SEARCH_BUDGET_SECONDS": float(os.environ.get("REC_SEARCH_BUDGET_SECONDS", "35")),
+    "SEARCH_TRIALS_PER_FAMILY": int(os.environ.get("REC_SEARCH_TRIALS_PER_FAMILY", "30")),
+    "SEARCH_MAX_MEMBERS": int(os.environ.get("REC_SEARCH_MAX_MEMBERS", "20000")),
+    # Each trial is scored on this many of the sample's members (their latest interaction).
+    "SEARCH_VALIDATION_MEMBERS": int(os.environ.get("REC_SEARCH_VALIDATION_MEMBERS", "5000")),
+    # The best this many families of the search go on to the full held-out comparison.
+    "SEARCH_FINALISTS": int(os.environ.get("REC_SEARCH_FINALISTS", "2")),
+    "SEARCH_EVERY_DAYS": int(os.environ.get("REC_SEARCH_EVERY_DAYS", "7")),
+    # Held out per member (their most recent interactions; members with fewer than two keep all).
+    "HOLDOUT_LAST": 1,
     "EVALUATION_K": 10,
     "EVALUATION_MAX_MEMBERS": int(os.environ.get("REC_EVALUATION_MAX_MEMBERS", "10000")),
     "SEED": 7,

@@ -1,10 +1,12 @@
+import json
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django_q.tasks import async_task
 
 from core.charts import line_chart
@@ -53,6 +55,19 @@ class FeedbackEventAdmin(admin.ModelAdmin):
     show_full_result_count = False
 
 
+def _number(value: float | None, digits: int) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def _search_cell(search: dict | None) -> str:
+    if not search:
+        return "—"
+    return (
+        f"NDCG {search['ndcg']:.4f} on the search's validation; {search['trials']} trials "
+        f"({search['pruned']} pruned), {search['seconds']:.1f} s"
+    )
+
+
 def _metric(run: TrainingRun, model: str, name: str) -> str:
     value = (run.metrics or {}).get(model, {}).get(name)
     return "—" if value is None else f"{value:.4f}"
@@ -67,8 +82,10 @@ class TrainingRunAdmin(admin.ModelAdmin):
         "is_active",
         "started_at",
         "duration",
-        "als_ndcg",
+        "family",
+        "learned_ndcg",
         "popularity_ndcg",
+        "searched",
         "ranker_auc",
         "precomputed",
         "short_message",
@@ -80,6 +97,7 @@ class TrainingRunAdmin(admin.ModelAdmin):
         "is_active",
         "trigger",
         "message",
+        "families_table",
         "params",
         "metrics",
         "started_at",
@@ -90,7 +108,7 @@ class TrainingRunAdmin(admin.ModelAdmin):
         "precomputed_at",
     ]
     exclude = ["artifact", "model_artifact", "ranker_artifact"]
-    actions = ["activate_run"]
+    actions = ["activate_run", "retrain_with_search"]
     change_list_template = "admin/recommendations/trainingrun/change_list.html"
 
     def get_queryset(self, request):
@@ -103,9 +121,64 @@ class TrainingRunAdmin(admin.ModelAdmin):
     def duration(self, run: TrainingRun) -> str:
         return "—" if run.duration_seconds is None else f"{run.duration_seconds:.1f}"
 
-    @admin.display(description="ALS NDCG@10")
-    def als_ndcg(self, run: TrainingRun) -> str:
-        return _metric(run, "als", "ndcg")
+    @admin.display(description="family")
+    def family(self, run: TrainingRun) -> str:
+        return (run.metrics or {}).get("family") or "—"
+
+    @admin.display(description="learned NDCG@10")
+    def learned_ndcg(self, run: TrainingRun) -> str:
+        return _metric(run, "learned", "ndcg")
+
+    @admin.display(description="search")
+    def searched(self, run: TrainingRun) -> str:
+        search = (run.metrics or {}).get("search") or {}
+        if not search:
+            return "—"
+        return "searched" if search.get("ran") else "refit"
+
+    @admin.display(description="model families on the held-out split")
+    def families_table(self, run: TrainingRun):
+        """Each family's held-out metrics (fitted on the training part), the chosen one first,
+        with its search (trials, pruned, seconds) when this run searched."""
+        metrics = run.metrics or {}
+        families = metrics.get("families") or {}
+        if not families:
+            return "—"
+        searched = (metrics.get("search") or {}).get("families") or {}
+        chosen = metrics.get("family")
+        rows = sorted(families.items(), key=lambda item: (item[0] != chosen, -item[1]["ndcg"]))
+        # Families the search measured but left out of the final comparison: their search NDCG.
+        rows += [
+            (name, {"ndcg": None, "search_ndcg": values["ndcg"]})
+            for name, values in searched.items()
+            if name not in families
+        ]
+        return format_html(
+            "<p>{}</p><table><thead><tr><th>family</th><th>NDCG@{}</th><th>HR@{}</th>"
+            "<th>recall</th><th>coverage</th><th>fit s</th><th>search</th><th>parameters</th>"
+            "</tr></thead><tbody>{}</tbody></table>",
+            (metrics.get("search") or {}).get("why", ""),
+            metrics.get("learned", {}).get("k", 10),
+            metrics.get("learned", {}).get("k", 10),
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+                "<td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+                (
+                    (
+                        f"{name} (chosen)" if name == chosen else name,
+                        _number(values.get("ndcg"), 4),
+                        _number(values.get("hit_rate"), 4),
+                        _number(values.get("recall"), 4),
+                        _number(values.get("catalog_coverage"), 3),
+                        _number(values.get("fit_seconds"), 1),
+                        _search_cell(searched.get(name)),
+                        json.dumps(values.get("params") or {}, sort_keys=True),
+                    )
+                    for name, values in rows
+                ),
+            ),
+        )
 
     @admin.display(description="popularity NDCG@10")
     def popularity_ndcg(self, run: TrainingRun) -> str:
@@ -146,12 +219,26 @@ class TrainingRunAdmin(admin.ModelAdmin):
             messages.SUCCESS,
         )
 
+    @admin.action(description="Start a retrain with a parameter search")
+    def retrain_with_search(self, request, queryset):
+        async_task("recommendations.tasks.retrain", "admin", search=True)
+        self.message_user(
+            request,
+            "Retrain with a parameter search queued: a worker (make worker) picks it up.",
+            messages.SUCCESS,
+        )
+
     def get_urls(self):
         return [
             path(
                 "retrain/",
                 self.admin_site.admin_view(self.retrain_view),
                 name="recommendations_trainingrun_retrain",
+            ),
+            path(
+                "retrain-search/",
+                self.admin_site.admin_view(self.retrain_search_view),
+                name="recommendations_trainingrun_retrain_search",
             ),
             *super().get_urls(),
         ]
@@ -167,6 +254,18 @@ class TrainingRunAdmin(admin.ModelAdmin):
         )
         return redirect("admin:recommendations_trainingrun_changelist")
 
+    def retrain_search_view(self, request):
+        if request.method != "POST" or not self.has_change_permission(request):
+            raise PermissionDenied
+        async_task("recommendations.tasks.retrain", "admin", search=True)
+        self.message_user(
+            request,
+            "Retrain with a parameter search queued: a worker (make worker) picks it up; "
+            "refresh this page to follow it.",
+            messages.SUCCESS,
+        )
+        return redirect("admin:recommendations_trainingrun_changelist")
+
     def changelist_view(self, request, extra_context=None):
         runs = list(
             TrainingRun.objects.filter(status=TrainingRun.Status.SUCCEEDED, kind="learned")
@@ -177,9 +276,9 @@ class TrainingRunAdmin(admin.ModelAdmin):
         if len(runs) >= 1:
             chart = line_chart(
                 series={
-                    "als hit rate": [r.metrics["als"]["hit_rate"] for r in runs],
+                    "learned hit rate": [r.metrics["learned"]["hit_rate"] for r in runs],
                     "popularity hit rate": [r.metrics["popularity"]["hit_rate"] for r in runs],
-                    "als ndcg": [r.metrics["als"]["ndcg"] for r in runs],
+                    "learned ndcg": [r.metrics["learned"]["ndcg"] for r in runs],
                 },
                 x_labels=[f"#{r.pk}" for r in runs],
             )

@@ -4,6 +4,7 @@ from django.db.models.signals import post_migrate
 
 RETRAIN_SCHEDULE_NAME = "recommendations.retrain"
 PRECOMPUTE_RESUME_SCHEDULE_NAME = "recommendations.precompute_resume"
+SEARCH_SCHEDULE_NAME = "recommendations.retrain_search"
 
 
 def retrain_schedule_ensure(*, using: str = DEFAULT_DB_ALIAS, **_: object) -> None:
@@ -15,6 +16,12 @@ def retrain_schedule_ensure(*, using: str = DEFAULT_DB_ALIAS, **_: object) -> No
         name=RETRAIN_SCHEDULE_NAME,
         func="recommendations.tasks.retrain",
         minutes=settings.RECOMMENDATIONS["RETRAIN_EVERY_MINUTES"],
+        using=using,
+    )
+    schedule_ensure(
+        name=SEARCH_SCHEDULE_NAME,
+        func="recommendations.tasks.retrain_search",
+        minutes=settings.RECOMMENDATIONS["SEARCH_EVERY_DAYS"] * 24 * 60,
         using=using,
     )
     schedule_ensure(

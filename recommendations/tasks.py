@@ -13,16 +13,22 @@ from recommendations.training.runs import TrainingRunBusy, training_run_execute
 logger = logging.getLogger(__name__)
 
 
-def retrain(trigger: str = "schedule") -> int | None:
+def retrain(trigger: str = "schedule", search: bool = False) -> int | None:
     """Train, evaluate and (if it passes) activate a new run, then queue its precompute shards.
+    With `search`, the run searches every family's parameters first (see training.learned).
 
     Returns the run id, or None when another retrain holds the slot.
     """
     try:
-        return training_run_execute(trigger=trigger, precompute_inline=False).pk
+        return training_run_execute(trigger=trigger, precompute_inline=False, search=search).pk
     except TrainingRunBusy:
         logger.info("retrain skipped: another one is running")
         return None
+
+
+def retrain_search(trigger: str = "schedule") -> int | None:
+    """Scheduled (every SEARCH_EVERY_DAYS): a retrain with a parameter search."""
+    return retrain(trigger, search=True)
 
 
 def precompute_shard(run_id: int, first_member_id: int, last_member_id: int) -> int:

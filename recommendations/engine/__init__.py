@@ -35,6 +35,20 @@ from recommendations.engine.candidates import (
     learned_candidates,
 )
 from recommendations.engine.diversity import round_robin_by_bucket, skill_set_bucket_ids
+from recommendations.engine.families import (
+    EASE_MAX_COURSES,
+    FAMILIES,
+    FAMILY_DEFAULTS,
+    LearnedModel,
+    ease_fits,
+    model_fit,
+    model_member_scores,
+    model_recommend,
+    model_refit,
+    model_scorer,
+    model_similar_courses,
+    model_user_vectors,
+)
 from recommendations.engine.interactions import (
     BOOKMARK_WEIGHT,
     DISMISS_WEIGHT,
@@ -86,6 +100,12 @@ from recommendations.engine.reasons import (
     order_by_ctr,
     rank_scale,
 )
+from recommendations.engine.search import (
+    SEARCH_ORDER,
+    SEARCH_SPACES,
+    families_compare,
+    family_search,
+)
 from recommendations.engine.similarity import (
     because_you_watched,
     course_similarity_by_skills,
@@ -113,20 +133,24 @@ from recommendations.engine.text import (
     text_similarity,
     tfidf_vectors,
 )
-from recommendations.engine.tuning import ALS_GRID, als_search
 
 __all__ = [
-    "ALS_GRID",
     "BOOKMARK_WEIGHT",
     "CANDIDATE",
     "DISMISS_WEIGHT",
+    "EASE_MAX_COURSES",
     "ENROL_WEIGHT",
+    "FAMILIES",
     "FAMILY_ALS",
+    "FAMILY_DEFAULTS",
     "FAMILY_TEXT",
     "FAMILY_WATCHED",
     "FINISH_WEIGHT",
+    "SEARCH_ORDER",
+    "SEARCH_SPACES",
     "WATCH_MAX_WEIGHT",
     "AlsModel",
+    "LearnedModel",
     "ProportionTest",
     "RankerModel",
     "ScoreFn",
@@ -136,7 +160,6 @@ __all__ = [
     "als_fold_in",
     "als_recommend",
     "als_scorer",
-    "als_search",
     "als_similar_courses",
     "argmax_reasons",
     "as_csr",
@@ -154,9 +177,12 @@ __all__ = [
     "ctr_with_prior",
     "day_of_week_features",
     "decay_weights",
+    "ease_fits",
     "entity_logistic_fit",
     "evaluate_scorer",
     "exploration_slots",
+    "families_compare",
+    "family_search",
     "group_matrix",
     "grouped_auc",
     "hashed_one_hot",
@@ -171,6 +197,13 @@ __all__ = [
     "member_cohort_vectors",
     "member_skill_vector",
     "member_skill_vectors",
+    "model_fit",
+    "model_member_scores",
+    "model_recommend",
+    "model_refit",
+    "model_scorer",
+    "model_similar_courses",
+    "model_user_vectors",
     "most_recent_course",
     "ndcg_at_k",
     "order_by_ctr",

@@ -87,10 +87,16 @@ def als_fit(
     iterations: int = 15,
     seed: int = 0,
     num_threads: int = 0,
+    warm_start: AlsModel | None = None,
+    callback=None,
 ) -> AlsModel:
     """Fit ALS on a (members × courses) interaction matrix (weights ≥ 0; see module docstring).
 
     ``num_threads=0`` lets implicit use every core; results do not depend on it.
+    ``warm_start`` (a model of the same shape and factors) starts from its factors instead of
+    random ones: a refit on a little more data then needs only a few ``iterations``.
+    ``callback(iteration, user_factors, item_factors)`` runs after each iteration (a search
+    prunes a poor trial from it by raising).
     """
     from implicit.cpu.als import AlternatingLeastSquares
 
@@ -105,6 +111,17 @@ def als_fit(
             num_threads=num_threads,
             random_state=seed,
         )
+        if (
+            warm_start is not None
+            and warm_start.user_factors.shape == (confidence.shape[0], factors)
+            and warm_start.item_factors.shape == (confidence.shape[1], factors)
+        ):
+            model.user_factors = warm_start.user_factors.copy()
+            model.item_factors = warm_start.item_factors.copy()
+        if callback is not None:
+            model.fit_callback = lambda iteration, _elapsed, _loss: callback(
+                iteration, model.user_factors, model.item_factors
+            )
         model.fit(confidence, show_progress=False)
     user_factors = np.ascontiguousarray(model.user_factors, dtype=np.float32)
     item_factors = np.ascontiguousarray(model.item_factors, dtype=np.float32)

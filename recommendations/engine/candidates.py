@@ -12,7 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
-from recommendations.engine.als import AlsModel, als_recommend
+from recommendations.engine.families import LearnedModel, model_recommend
 from recommendations.engine.similarity import because_you_watched
 from recommendations.engine.sparse_ops import Sparse, as_csr, presence, row_ids, top_k_per_row
 from recommendations.engine.text import text_profile_scores
@@ -45,8 +45,8 @@ def _records(rows: NDArray, courses: NDArray, anchors: NDArray, scores: NDArray,
 
 def learned_candidates(
     *,
-    user_vectors: NDArray[np.float32],
-    item_factors: NDArray[np.float32],
+    model: LearnedModel,
+    user_vectors: NDArray[np.float32] | None,
     interactions: Sparse,
     anchors: ArrayLike,
     item_similarity: Sparse,
@@ -59,9 +59,11 @@ def learned_candidates(
     """Candidate records of a batch of members, grouped by member (positions index courses).
 
     Returns ``(records, bounds)``: member i's records are ``records[bounds[i]:bounds[i + 1]]``.
-    ``user_vectors`` (b × f) are the members' ALS factors (fitted or folded in; zero rows get no
-    personal picks); ``interactions`` (b × c) their current weighted interactions, whose courses
-    are never candidates; ``anchors`` (b,) each member's most recent course or -1;
+    ``model`` is the run's family: its personal picks are the *als* records (the family's
+    top courses per member; ALS scores ``user_vectors`` (b × f), the members' factors, fitted or
+    folded in, the item-item families their rows of ``interactions``); only positive scores
+    count. ``interactions`` (b × c) are the members' current weighted interactions, whose
+    courses are never candidates; ``anchors`` (b,) each member's most recent course or -1;
     ``item_similarity`` and ``text_similarity`` (c × c) top-k similarity matrices;
     ``cold_courses`` (c,) bool marks courses with too little activity for ALS, the only ones
     the text family proposes (that is what it is for: new courses nobody has touched yet).
@@ -71,11 +73,9 @@ def learned_candidates(
     anchors = np.asarray(anchors, dtype=np.int64)
     parts = []
 
-    batch_model = AlsModel(
-        user_factors=np.asarray(user_vectors, dtype=np.float32),
-        item_factors=np.asarray(item_factors, dtype=np.float32),
+    top, top_scores = model_recommend(
+        model, as_csr(interactions), n=n_personal, user_vectors=user_vectors
     )
-    top, top_scores = als_recommend(batch_model, seen, members=np.arange(n_members), n=n_personal)
     keep = (top >= 0) & (top_scores > 0)
     rows = np.broadcast_to(np.arange(n_members)[:, None], top.shape)[keep]
     parts.append(_records(rows, top[keep], np.full(rows.size, -1), top_scores[keep], FAMILY_ALS))

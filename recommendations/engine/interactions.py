@@ -93,6 +93,7 @@ def holdout_split(
     min_interactions: int = 3,
     seed: int,
     by_time: Sparse | None = None,
+    n_last: int | None = None,
 ) -> tuple[sp.csr_array, sp.csr_array]:
     """Split each member's interactions into (train, test), both of the input's shape.
 
@@ -101,7 +102,8 @@ def holdout_split(
     ones when ``by_time`` gives a timestamp per entry (a sparse matrix with the same pattern;
     equal times are ordered at random), otherwise a random choice seeded by ``seed``. Members
     below the minimum keep everything in train. ``train + test`` equals the input exactly, and
-    no (member, course) is in both.
+    no (member, course) is in both. ``n_last`` replaces the fraction by a fixed count per member
+    (at most n − 1): with ``by_time`` and ``n_last=1``, leave-last-out.
     """
     if not 0.0 <= test_fraction < 1.0:
         raise ValueError("test_fraction must be in [0, 1)")
@@ -115,7 +117,10 @@ def holdout_split(
     order = np.lexsort((*keys, rows))
     rank = np.empty(csr.nnz, dtype=np.int64)
     rank[order] = np.arange(csr.nnz) - csr.indptr[rows[order]]
-    n_test = np.floor(test_fraction * counts + 0.5).astype(np.int64)
+    if n_last is None:
+        n_test = np.floor(test_fraction * counts + 0.5).astype(np.int64)
+    else:
+        n_test = np.full(counts.size, int(n_last), dtype=np.int64)
     n_test = np.clip(n_test, 1, np.maximum(counts - 1, 0))
     n_test[counts < max(min_interactions, 1)] = 0
     in_test = rank >= (counts - n_test)[rows]

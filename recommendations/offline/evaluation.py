@@ -57,37 +57,53 @@ def test_file_read(path: Path) -> TestFile:
 
 
 def run_evaluate(*, k: int, test_path: Path | None = None) -> dict:
-    """Metrics at k of ALS and of the popularity baseline, full ranking, seen courses masked."""
-    run = TrainingRun.objects.filter(is_active=True).only("pk", "kind").first()
+    """Metrics at k of the active run's family ("learned") and of popularity, full ranking,
+    seen courses masked.
+
+    Without a test file: the run's own held-out measurement, stored when it was trained (its
+    family fitted on the training part; the served model has since been refitted on every
+    interaction, held-out ones included, so it cannot be measured on them again). With one:
+    the served model, members scored from every interaction it was fitted on.
+    """
+    run = TrainingRun.objects.filter(is_active=True).only("pk", "kind", "metrics").first()
     if run is None or run.kind != TrainingRun.Kind.LEARNED:
         raise EvaluationUnavailable(
             "No learned run is active (too little activity yet, or never retrained): "
             "run `python manage.py retrain` first."
         )
     models = learned_models_for_run(run.pk)
-    report: dict = {"run": run.pk, "k": k}
+    report: dict = {"run": run.pk, "k": k, "family": models.family}
     if test_path is None:
-        test = models.test
-        report["test"] = "held-out split of the run"
-    else:
-        parsed = test_file_read(test_path)
-        if parsed.errors:
-            raise EvaluationUnavailable("; ".join(parsed.errors[:20]))
-        table = np.array(parsed.pairs, dtype=np.int64).reshape(-1, 2)
-        rows = positions_of(models.member_ids, table[:, 0])
-        cols = positions_of(models.course_ids, table[:, 1])
-        known = (rows >= 0) & (cols >= 0)
-        test = sp.csr_array(
-            (np.ones(int(known.sum())), (rows[known], cols[known])), shape=models.train.shape
-        )
-        test.sum_duplicates()
-        test.data[:] = 1.0
-        # A test pair the model trained on is no test of it.
-        test = engine.as_csr(test - test.multiply(engine.presence(models.train)))
-        report["test"] = str(test_path)
-        report["test_rows_unknown_ids"] = parsed.unknown + int((~known).sum())
-    report["als"] = engine.evaluate_scorer(engine.als_scorer(models.als), models.train, test, k=k)
+        stored = run.metrics or {}
+        if k != stored.get("learned", {}).get("k"):
+            raise EvaluationUnavailable(
+                f"The run measured its held-out split at k={stored.get('learned', {}).get('k')}"
+                "; pass --test FILE to measure the served model at another k."
+            )
+        report["test"] = "held-out split of the run (measured when it was trained)"
+        report["learned"] = stored["learned"]
+        report["popularity"] = stored["popularity"]
+        return report
+    parsed = test_file_read(test_path)
+    if parsed.errors:
+        raise EvaluationUnavailable("; ".join(parsed.errors[:20]))
+    table = np.array(parsed.pairs, dtype=np.int64).reshape(-1, 2)
+    rows = positions_of(models.member_ids, table[:, 0])
+    cols = positions_of(models.course_ids, table[:, 1])
+    known = (rows >= 0) & (cols >= 0)
+    test = sp.csr_array(
+        (np.ones(int(known.sum())), (rows[known], cols[known])), shape=models.matrix.shape
+    )
+    test.sum_duplicates()
+    test.data[:] = 1.0
+    # A test pair the model trained on is no test of it.
+    test = engine.as_csr(test - test.multiply(engine.presence(models.matrix)))
+    report["test"] = str(test_path)
+    report["test_rows_unknown_ids"] = parsed.unknown + int((~known).sum())
+    report["learned"] = engine.evaluate_scorer(
+        engine.model_scorer(models.model, models.matrix), models.matrix, test, k=k
+    )
     report["popularity"] = engine.evaluate_scorer(
-        engine.popularity_scorer(models.train), models.train, test, k=k
+        engine.popularity_scorer(models.matrix), models.matrix, test, k=k
     )
     return report

@@ -248,9 +248,10 @@ def _als_training_scores(
     course: np.ndarray,
     taken: tuple[np.ndarray, np.ndarray],
 ) -> np.ndarray:
-    """Per example, the ALS score its card had in the member's row, rebuilt from the serving
-    run's factors: U·V where the course is among the member's LEARNED_PERSONAL best courses
-    not taken before the window, else 0.
+    """Per example, the learned score its card had in the member's row, rebuilt from the serving
+    run's model: the family's score (ALS: U·V; item-item families: the member's courses taken
+    before the window times the item weights) where the course is among the member's
+    LEARNED_PERSONAL best courses not taken before the window, else 0.
 
     The stored rows cannot be used: a row is refreshed after every enrolment and drops the
     courses taken, so exactly the positives would read 0 (a leak that teaches "high ALS score,
@@ -275,11 +276,26 @@ def _als_training_scores(
     for start in range(0, member_ids.size, batch):
         rows = np.arange(start, min(start + batch, member_ids.size))
         scores = np.full((rows.size, snapshot.course_ids.size), -np.inf)
-        usable = known[rows] >= 0
-        factors = models.als.user_factors[known[rows[usable]]]
-        block = factors @ models.als.item_factors[model_course[has_course]].T
-        scores[np.ix_(np.flatnonzero(usable), np.flatnonzero(has_course))] = block
         mine = (taken_member >= start) & (taken_member < start + rows.size)
+        if models.model.als is not None:
+            usable = known[rows] >= 0
+            factors = models.model.als.user_factors[known[rows[usable]]]
+            block = factors @ models.model.als.item_factors[model_course[has_course]].T
+            scores[np.ix_(np.flatnonzero(usable), np.flatnonzero(has_course))] = block
+        else:
+            # The member's courses before the window, in the model's course order.
+            in_model = model_course[taken_course[mine]]
+            ok = in_model >= 0
+            history = sp.csr_array(
+                (
+                    np.ones(int(ok.sum())),
+                    (taken_member[mine][ok] - start, in_model[ok]),
+                ),
+                shape=(rows.size, models.course_ids.size),
+            )
+            history.sum_duplicates()
+            block = engine.model_member_scores(models.model, history)
+            scores[:, np.flatnonzero(has_course)] = block[:, model_course[has_course]]
         scores[taken_member[mine] - start, taken_course[mine]] = -np.inf
         k = max(1, min(limit, scores.shape[1]))
         threshold = -np.partition(-scores, k - 1, axis=1)[:, k - 1]

@@ -1,10 +1,12 @@
-"""Learned models from activity: interaction extraction, ALS search/fit, offline evaluation.
+"""Learned models from activity: interactions, family choice and search, the refit, artifacts.
 
-The Django side of the engine's ALS, metrics and text modules: it reads enrolments, bookmarks
-and dismissals into a weighted (members × courses) matrix, fits and evaluates, and packs what
-workers need into a training run's `model_artifact`.
+The Django side of the engine's families, search, metrics and text modules: it reads
+enrolments, bookmarks and dismissals into a weighted (members × courses) matrix, chooses a model
+family on a time-ordered held-out split (searching parameters when due), refits the winner on
+every interaction, and packs what workers need into a training run's `model_artifact`.
 """
 
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -38,18 +40,58 @@ class Interactions:
 
 @dataclass(frozen=True)
 class LearnedModels:
+    """What a learned run serves: the chosen family fitted on every interaction (`model`), the
+    matrix it was fitted on (`matrix`, rows `member_ids`, columns `course_ids`), the family's
+    item-item similar courses, text similarity and the cold courses it covers."""
+
     member_ids: np.ndarray
     course_ids: np.ndarray
-    als: engine.AlsModel
-    params: dict
-    train: sp.csr_array
-    test: sp.csr_array
+    model: engine.LearnedModel
+    matrix: sp.csr_array
     item_similarity: sp.csr_array
     text_similarity: sp.csr_array
     cold_courses: np.ndarray
 
+    @property
+    def family(self) -> str:
+        return self.model.family
+
+    @property
+    def params(self) -> dict:
+        return self.model.params
+
     def member_positions(self, member_ids: np.ndarray) -> np.ndarray:
         return positions_of(self.member_ids, member_ids)
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The winner of the last parameter search, refitted by every retrain until the next one:
+    its family and parameters, and the interaction count when it was searched."""
+
+    family: str
+    params: dict
+    interactions: int
+    families: dict
+
+    def as_json(self) -> dict:
+        return {
+            "family": self.family,
+            "params": self.params,
+            "interactions": self.interactions,
+            "families": self.families,
+        }
+
+    @classmethod
+    def from_json(cls, value: dict | None) -> "SearchResult | None":
+        if not value or "family" not in value:
+            return None
+        return cls(
+            family=value["family"],
+            params=dict(value.get("params") or {}),
+            interactions=int(value.get("interactions") or 0),
+            families=dict(value.get("families") or {}),
+        )
 
 
 def interactions_extract(
@@ -138,101 +180,233 @@ def _sample_rows(matrix: sp.csr_array, *, limit: int, seed: int) -> sp.csr_array
     return engine.as_csr(sp.diags_array(mask) @ matrix)
 
 
+def families_allowed(n_courses: int) -> tuple[list[str], dict]:
+    """The configured families this catalog can afford, and why the others are left out."""
+    config = settings.RECOMMENDATIONS
+    allowed, skipped = [], {}
+    for family in config["FAMILIES"]:
+        if family == "ease" and not engine.ease_fits(
+            n_courses, max_courses=config["EASE_MAX_COURSES"]
+        ):
+            skipped[family] = (
+                f"{n_courses} courses, above EASE_MAX_COURSES {config['EASE_MAX_COURSES']}"
+            )
+            continue
+        allowed.append(family)
+    return allowed, skipped
+
+
+def search_due(*, stored: SearchResult | None, interactions: int, requested: bool) -> str | None:
+    """Why this retrain searches (None: it refits the stored winner). A search runs when asked
+    for (admin, `retrain --search`, the schedule), when none was stored, when the stored family
+    is no longer allowed, or when interactions grew by SEARCH_GROWTH_SHARE since it."""
+    config = settings.RECOMMENDATIONS
+    if requested:
+        return "requested"
+    if stored is None:
+        return "no earlier search"
+    if stored.family not in (*config["FAMILIES"], "popularity"):
+        return f"the stored family {stored.family} is no longer configured"
+    growth = config["SEARCH_GROWTH_SHARE"]
+    if interactions >= stored.interactions * (1.0 + growth):
+        return (
+            f"interactions grew from {stored.interactions} to {interactions} "
+            f"(at least {growth:.0%})"
+        )
+    return None
+
+
+def _search(
+    train: sp.csr_array, train_times: sp.csr_array, *, families: list[str], stored, seed: int
+) -> dict:
+    """The search on a member sample of the training split: each family's best parameters
+    (optuna TPE with pruning), validated on each sampled member's latest interactions."""
+    config = settings.RECOMMENDATIONS
+    sample = _sample_rows(train, limit=config["SEARCH_MAX_MEMBERS"], seed=seed)
+    search_train, validation = engine.holdout_split(
+        sample,
+        seed=seed + 1,
+        by_time=train_times.multiply(engine.presence(sample)),
+        n_last=config["HOLDOUT_LAST"],
+        min_interactions=2,
+    )
+    incumbents = {}
+    if stored is not None:
+        incumbents = {family: entry.get("params") for family, entry in stored.families.items()}
+        incumbents[stored.family] = stored.params
+    return engine.family_search(
+        search_train,
+        validation,
+        families=[*families, "popularity"],
+        time_budget_s=config["SEARCH_BUDGET_SECONDS"],
+        trials_per_family=config["SEARCH_TRIALS_PER_FAMILY"],
+        seed=seed,
+        k=config["EVALUATION_K"],
+        incumbents=incumbents,
+        max_validation_members=config["SEARCH_VALIDATION_MEMBERS"],
+    )
+
+
 def learned_models_fit(
     *,
     member_ids: np.ndarray,
     course_ids: np.ndarray,
     interactions: Interactions,
-    incumbent: dict | None = None,
-    search_round: int = 0,
-) -> tuple[LearnedModels | None, dict, str]:
-    """Search, fit and evaluate ALS against popularity on a time-ordered held-out split.
+    stored: SearchResult | None = None,
+    search_requested: bool = False,
+) -> tuple[LearnedModels | None, dict, str, SearchResult | None]:
+    """Choose a family on a time-ordered held-out split, then refit it on every interaction.
 
-    The search re-tries `incumbent` (the serving run's parameters) beside new random
-    combinations; `search_round` (the number of earlier learned runs) varies which ones.
-
-    Returns (models or None, metrics, message). None with a message when there is too little
-    data or ALS does not beat popularity, so the run serves rule-based reasons only.
+    The split holds out each member's latest `HOLDOUT_LAST` interactions. A search retrain (see
+    `search_due`) searches every allowed family's parameters on a member sample of the training
+    part; every other retrain takes the stored winner's. Each candidate is then fitted on the
+    training part and measured on the held-out part beside popularity (`metrics["families"]`);
+    the best NDCG@k wins if it beats popularity, and is fitted again on all interactions: that
+    model is served. Returns (models or None, metrics, message, the search result to store).
+    None with a message when there is too little data or nothing beats popularity, so the run
+    serves rule-based reasons only.
     """
     config = settings.RECOMMENDATIONS
     seed, k = config["SEED"], config["EVALUATION_K"]
     metrics: dict = {"interactions": interactions.nnz}
-    if interactions.nnz < config["ALS_MIN_INTERACTIONS"]:
+    if interactions.nnz < config["LEARNED_MIN_INTERACTIONS"]:
         message = (
             f"Rule-based only: {interactions.nnz} interactions, fewer than the "
-            f"{config['ALS_MIN_INTERACTIONS']} needed to learn from activity."
+            f"{config['LEARNED_MIN_INTERACTIONS']} needed to learn from activity."
         )
-        return None, metrics, message
+        return None, metrics, message, stored
 
-    started = time.perf_counter()
     train, test = engine.holdout_split(
         interactions.matrix,
-        test_fraction=config["HOLDOUT_FRACTION"],
         seed=seed,
         by_time=interactions.times,
+        n_last=config["HOLDOUT_LAST"],
+        min_interactions=2,
     )
-    params = dict(config["ALS_DEFAULTS"])
-    if config["ALS_SEARCH_TRIALS"] > 0:
-        sample = _sample_rows(train, limit=config["ALS_SEARCH_MAX_MEMBERS"], seed=seed)
-        search_train, validation = engine.holdout_split(
-            sample, test_fraction=config["HOLDOUT_FRACTION"], seed=seed + 1
+    families, skipped = families_allowed(course_ids.size)
+    why = search_due(stored=stored, interactions=interactions.nnz, requested=search_requested)
+    if stored is not None and why is None and stored.family not in (*families, "popularity"):
+        why = f"the stored family {stored.family} is not allowed here ({skipped})"
+    started = time.perf_counter()
+    searched: dict = {}
+    if why is not None:
+        searched = _search(
+            train,
+            engine.as_csr(interactions.times.multiply(engine.presence(train))),
+            families=families,
+            stored=stored,
+            seed=seed,
         )
-        params, trials = engine.als_search(
-            search_train,
-            validation,
-            grid=config["ALS_GRID"],
-            n_trials=config["ALS_SEARCH_TRIALS"],
-            seed=seed + search_round,
-            incumbent=incumbent,
-            k=k,
-            time_budget_s=config["ALS_SEARCH_BUDGET_SECONDS"],
+        # The finalists (the best SEARCH_FINALISTS families on the search's validation) go on
+        # to the full split; fitting every family on all training data costs a search retrain
+        # more than it tells at the scale of thousands of members.
+        ranked = sorted(
+            (family for family in searched if family != "popularity"),
+            key=lambda family: -searched[family]["ndcg"],
         )
-        metrics["search"] = [
-            {"params": t["params"], "ndcg": t["metrics"]["ndcg"], "seconds": t["seconds"]}
-            for t in trials
-        ]
-    metrics["search_seconds"] = time.perf_counter() - started
+        finalists = ranked[: config["SEARCH_FINALISTS"]]
+        candidates = {family: searched[family]["params"] for family in finalists}
+        candidates["popularity"] = {}
+        metrics["search_seconds"] = time.perf_counter() - started
+    elif stored.family == "popularity":
+        # Nothing beat popularity at the last search: measure its families' best again.
+        candidates = {
+            family: entry["params"]
+            for family, entry in stored.families.items()
+            if family in families and "params" in entry
+        }
+        candidates["popularity"] = {}
+    else:
+        candidates = {stored.family: stored.params, "popularity": {}}
+    metrics["search"] = {
+        "ran": why is not None,
+        "why": why
+        or f"refit of the stored {stored.family} (searched at {stored.interactions} interactions)",
+        "families": {
+            family: {key: result[key] for key in ("ndcg", "trials", "pruned", "seconds")}
+            for family, result in searched.items()
+        },
+    }
+    if skipped:
+        metrics["search"]["skipped"] = skipped
 
+    # The final choice: every candidate fitted on the training part, measured on the same
+    # held-out members (a fixed sample of at most EVALUATION_MAX_MEMBERS).
     fit_started = time.perf_counter()
-    als = engine.als_fit(train, seed=seed, **params)
-    metrics["fit_seconds"] = time.perf_counter() - fit_started
-    # Evaluate on a fixed random sample of the held-out members: the metrics settle long before
-    # 100,000 members, and both models see the same ones.
     test_members = np.flatnonzero(np.diff(test.indptr) > 0)
     if test_members.size > config["EVALUATION_MAX_MEMBERS"]:
         rng = np.random.default_rng(seed)
         test_members = np.sort(
             rng.choice(test_members, size=config["EVALUATION_MAX_MEMBERS"], replace=False)
         )
-    evaluated = {
-        "als": engine.evaluate_scorer(
-            engine.als_scorer(als), train, test, k=k, members=test_members
-        ),
-        "popularity": engine.evaluate_scorer(
-            engine.popularity_scorer(train), train, test, k=k, members=test_members
-        ),
+    compared = engine.families_compare(
+        train, test, candidates, k=k, seed=seed, members=test_members
+    )
+    metrics["evaluate_seconds"] = time.perf_counter() - fit_started
+    metrics["families"] = {
+        family: {
+            "params": result["params"],
+            "fit_seconds": result["fit_seconds"],
+            **result["metrics"],
+        }
+        for family, result in compared.items()
     }
-    metrics.update(evaluated)
-    metrics["params"] = params
-    if not np.all(np.isfinite(als.user_factors)) or not np.all(np.isfinite(als.item_factors)):
-        return None, metrics, "Rule-based only: ALS produced non-finite factors."
-    if evaluated["als"]["ndcg"] <= evaluated["popularity"]["ndcg"]:
-        message = (
-            f"Rule-based only: ALS NDCG@{k} {evaluated['als']['ndcg']:.4f} did not beat "
-            f"popularity {evaluated['popularity']['ndcg']:.4f} on the held-out split."
+    learned = {f: r for f, r in compared.items() if f != "popularity"}
+    popularity = compared["popularity"]["metrics"]
+    metrics["popularity"] = popularity
+    if not learned:
+        result = stored
+        if why is not None:
+            result = SearchResult(
+                family="popularity",
+                params={},
+                interactions=interactions.nnz,
+                families={f: {"params": e["params"]} for f, e in searched.items()},
+            )
+        return None, metrics, "Rule-based only: no learned family could be fitted.", result
+    chosen = max(
+        learned, key=lambda f: (learned[f]["metrics"]["ndcg"], -engine.SEARCH_ORDER.index(f))
+    )
+    best = learned[chosen]
+    metrics["family"] = chosen
+    metrics["params"] = best["params"]
+    metrics["learned"] = best["metrics"]
+    result = stored
+    if why is not None:
+        result = SearchResult(
+            family=chosen,
+            params=best["params"],
+            interactions=interactions.nnz,
+            families={
+                family: {"params": entry["params"]}
+                for family, entry in searched.items()
+                if family != "popularity"
+            },
         )
-        return None, metrics, message
+    if best["metrics"]["ndcg"] <= popularity["ndcg"]:
+        message = (
+            f"Rule-based only: the best family ({chosen}) NDCG@{k} "
+            f"{best['metrics']['ndcg']:.4f} did not beat popularity {popularity['ndcg']:.4f} "
+            "on the held-out split."
+        )
+        return None, metrics, message, result
 
-    popularity = engine.popularity_scores(interactions.matrix)
-    cold = popularity <= config["COLD_COURSE_MAX_MEMBERS"]
+    # Serve what was learned from all data: the chosen configuration on every interaction.
+    refit_started = time.perf_counter()
+    model = engine.model_refit(interactions.matrix, best["model"], seed=seed)
+    metrics["refit_seconds"] = time.perf_counter() - refit_started
+    if model.als is not None and not (
+        np.all(np.isfinite(model.als.user_factors)) and np.all(np.isfinite(model.als.item_factors))
+    ):
+        return None, metrics, "Rule-based only: ALS produced non-finite factors.", result
+    popular = engine.popularity_scores(interactions.matrix)
+    cold = popular <= config["COLD_COURSE_MAX_MEMBERS"]
     models = LearnedModels(
         member_ids=member_ids,
         course_ids=course_ids,
-        als=als,
-        params=params,
-        train=train,
-        test=test,
-        item_similarity=engine.als_similar_courses(als, top_k=SIMILAR_PER_COURSE),
+        model=model,
+        matrix=interactions.matrix,
+        item_similarity=engine.model_similar_courses(model, top_k=SIMILAR_PER_COURSE),
         # Only cold courses are ever text candidates, so only they need to be neighbours.
         text_similarity=engine.text_similarity(
             _course_texts(course_ids), top_k=SIMILAR_PER_COURSE, columns=cold
@@ -240,45 +414,55 @@ def learned_models_fit(
         cold_courses=cold,
     )
     message = (
-        f"ALS NDCG@{k} {evaluated['als']['ndcg']:.4f} vs popularity "
-        f"{evaluated['popularity']['ndcg']:.4f} on {evaluated['als']['members_evaluated']} "
-        "held-out members."
+        f"{chosen} NDCG@{k} {best['metrics']['ndcg']:.4f} vs popularity "
+        f"{popularity['ndcg']:.4f} on {best['metrics']['members_evaluated']} held-out members"
+        f" ({'searched' if why is not None else 'stored parameters'}); served model refitted "
+        "on all interactions."
     )
-    return models, metrics, message
+    return models, metrics, message, result
 
 
 def learned_models_dumps(models: LearnedModels) -> bytes:
-    return artifact_dumps(
-        {
-            "member_ids": models.member_ids,
-            "course_ids": models.course_ids,
-            "user_factors": models.als.user_factors,
-            "item_factors": models.als.item_factors,
-            "regularization": np.array([models.params["regularization"]]),
-            "alpha": np.array([models.params["alpha"]]),
-            "train": models.train,
-            "test": models.test,
-            "item_similarity": models.item_similarity,
-            "text_similarity": models.text_similarity,
-            "cold_courses": models.cold_courses,
-        }
-    )
+    model = models.model
+    values = {
+        "member_ids": models.member_ids,
+        "course_ids": models.course_ids,
+        "family": np.array(model.family),
+        "params": np.array(json.dumps(model.params)),
+        "matrix": models.matrix,
+        "item_similarity": models.item_similarity,
+        "text_similarity": models.text_similarity,
+        "cold_courses": models.cold_courses,
+    }
+    if model.als is not None:
+        values["user_factors"] = model.als.user_factors
+        values["item_factors"] = model.als.item_factors
+    if model.weights is not None:
+        values["weights"] = model.weights
+    if model.popularity is not None:
+        values["popularity"] = model.popularity
+    return artifact_dumps(values)
 
 
 def learned_models_loads(payload: bytes) -> LearnedModels:
     values = artifact_loads(payload)
+    als = None
+    if "user_factors" in values:
+        als = engine.AlsModel(
+            user_factors=values["user_factors"], item_factors=values["item_factors"]
+        )
+    model = engine.LearnedModel(
+        family=str(values["family"]),
+        params=json.loads(str(values["params"])),
+        als=als,
+        weights=values.get("weights"),
+        popularity=values.get("popularity"),
+    )
     return LearnedModels(
         member_ids=values["member_ids"],
         course_ids=values["course_ids"],
-        als=engine.AlsModel(
-            user_factors=values["user_factors"], item_factors=values["item_factors"]
-        ),
-        params={
-            "regularization": float(values["regularization"][0]),
-            "alpha": float(values["alpha"][0]),
-        },
-        train=values["train"],
-        test=values["test"],
+        model=model,
+        matrix=values["matrix"],
         item_similarity=values["item_similarity"],
         text_similarity=values["text_similarity"],
         cold_courses=values["cold_courses"].astype(bool),

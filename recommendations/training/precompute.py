@@ -88,22 +88,14 @@ def precompute_plan(*, shard_members: int | None = None) -> list[tuple[int, int]
 
 def _user_vectors(
     models: LearnedModels, member_ids: np.ndarray, interactions, *, fold_in_all: bool
-) -> np.ndarray:
-    """Fitted factors for members the model knows; a fold-in for the others (or for all)."""
-    vectors = np.zeros((member_ids.size, models.als.factors), dtype=np.float32)
+) -> np.ndarray | None:
+    """ALS: fitted factors for members the model knows, a fold-in for the others (or for all).
+    The item-item families score a member's interactions directly and need none (None)."""
+    if models.model.als is None:
+        return None
     known = models.member_positions(member_ids)
-    matrix = interactions.matrix
-    use_fitted = (known >= 0) & (not fold_in_all)
-    vectors[use_fitted] = models.als.user_factors[known[use_fitted]]
-    active = np.diff(matrix.indptr) > 0
-    for row in np.flatnonzero(~use_fitted & active).tolist():
-        vectors[row] = engine.als_fold_in(
-            models.als,
-            matrix[[row]],
-            regularization=models.params["regularization"],
-            alpha=models.params["alpha"],
-        )
-    return vectors
+    fitted = np.where(fold_in_all, -1, known)
+    return engine.model_user_vectors(models.model, interactions.matrix, fitted_rows=fitted)
 
 
 def _candidate_rows(
@@ -129,8 +121,8 @@ def _candidate_rows(
         chunk = slice(start, stop)
         sub = type(interactions)(matrix=interactions.matrix[chunk], times=interactions.times[chunk])
         records, bounds = engine.learned_candidates(
+            model=models.model,
             user_vectors=_user_vectors(models, member_ids[chunk], sub, fold_in_all=fold_in_all),
-            item_factors=models.als.item_factors,
             interactions=sub.matrix,
             anchors=anchors[chunk],
             item_similarity=models.item_similarity,
@@ -310,8 +302,9 @@ def _shard_store_in_thread(*, run_id: int, rows: list[tuple[int, bytes]], now: d
 
 
 def member_recommendations_refresh(*, member_id: int) -> bool:
-    """Recompute one member's row from the active run's models with a fold-in of their
-    current activity (no retraining). Returns False when no learned run is active."""
+    """Recompute one member's row from the active run's model and their current activity (no
+    retraining): ALS folds it into a user vector, the item-item families score it directly.
+    Returns False when no learned run is active."""
     run_id = (
         TrainingRun.objects.filter(is_active=True, model_artifact__isnull=False)
         .values_list("pk", flat=True)

@@ -20,6 +20,7 @@ from recommendations.ranker.serving import ranker_dumps
 from recommendations.ranker.training import ranker_train
 from recommendations.training.activity import ActivityArrays, activity_read
 from recommendations.training.learned import (
+    SearchResult,
     interactions_extract,
     learned_models_dumps,
     learned_models_fit,
@@ -69,10 +70,29 @@ def training_run_start(*, trigger: str, now: dt.datetime | None = None) -> Train
         raise TrainingRunBusy("A retrain is already running.") from busy
 
 
+def search_result_stored() -> SearchResult | None:
+    """The last parameter search's winner: kept in `params["search"]` of each succeeded run
+    (a run that did not search carries the one it refitted forward)."""
+    for params in (
+        TrainingRun.objects.filter(status=TrainingRun.Status.SUCCEEDED, params__has_key="search")
+        .order_by("-pk")
+        .values_list("params", flat=True)[:1]
+    ):
+        return SearchResult.from_json(params.get("search"))
+    return None
+
+
 def training_run_execute(
-    *, trigger: str = "manual", now: dt.datetime | None = None, precompute_inline: bool = True
+    *,
+    trigger: str = "manual",
+    now: dt.datetime | None = None,
+    precompute_inline: bool = True,
+    search: bool = False,
 ) -> TrainingRun:
     """Build the snapshot and the learned models, evaluate, and activate if the checks pass.
+
+    `search` asks for a parameter search whatever the data did since the last one (otherwise
+    one runs only when due: see `learned.search_due`).
 
     The previous active run keeps serving until the new one is activated in one transaction; a
     failure marks the new run failed with its reason and leaves the old one active. After
@@ -98,16 +118,12 @@ def training_run_execute(
         )
         timings["extract_seconds"] = time.perf_counter() - stage
         stage = time.perf_counter()
-        earlier = TrainingRun.objects.filter(
-            status=TrainingRun.Status.SUCCEEDED, kind=TrainingRun.Kind.LEARNED
-        )
-        serving = earlier.order_by("-is_active", "-pk").values_list("params", flat=True).first()
-        models, learned_metrics, message = learned_models_fit(
+        models, learned_metrics, message, search_result = learned_models_fit(
             member_ids=member_ids,
             course_ids=snapshot.course_ids,
             interactions=interactions,
-            incumbent=(serving or {}).get("als"),
-            search_round=earlier.count(),
+            stored=search_result_stored(),
+            search_requested=search,
         )
         timings["learn_seconds"] = time.perf_counter() - stage
         if models is not None:
@@ -151,7 +167,11 @@ def training_run_execute(
     run.params = {
         key: settings.RECOMMENDATIONS[key]
         for key in ("IDF_MIN_MEMBERS", "COHORT_MIN_SIZE", "TAG_MIN_CONFIDENCE", "BLEND_WEIGHTS")
-    } | ({"als": models.params} if models is not None else {})
+    }
+    if models is not None:
+        run.params["learned"] = {"family": models.family, "params": models.params}
+    if search_result is not None:
+        run.params["search"] = search_result.as_json()
     stage = time.perf_counter()
     # Stored while the run is still "running": nothing reads it until activation below.
     _artifacts_store(

@@ -8,14 +8,9 @@ from demo.seed import demo_dataset_write
 def demo(db, settings):
     settings.RECOMMENDATIONS = {
         **settings.RECOMMENDATIONS,
-        "ALS_SEARCH_TRIALS": 2,
-        # A small catalog: few factors, as the automatic search finds on the default grid.
-        "ALS_GRID": {
-            "factors": [16],
-            "regularization": [0.1, 0.05],
-            "alpha": [5.0],
-            "iterations": [15],
-        },
+        # A short search: two trials per family.
+        "SEARCH_TRIALS_PER_FAMILY": 2,
+        "SEARCH_BUDGET_SECONDS": 5.0,
         "PRECOMPUTE_SHARD_MEMBERS": 100,
     }
     dataset = demo_dataset_build(members=400, courses=100, interactions=10000, seed=3)

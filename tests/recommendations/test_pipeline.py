@@ -27,10 +27,19 @@ def test_learned_run_beats_popularity_and_precomputes_every_member(demo):
     assert run.status == TrainingRun.Status.SUCCEEDED
     assert run.kind == TrainingRun.Kind.LEARNED
     assert run.is_active
-    assert run.metrics["als"]["ndcg"] > run.metrics["popularity"]["ndcg"]
-    assert run.metrics["als"]["members_evaluated"] > 200
-    assert set(run.metrics["params"]) == {"factors", "regularization", "alpha", "iterations"}
-    assert len(run.metrics["search"]) == 2
+    assert run.metrics["learned"]["ndcg"] > run.metrics["popularity"]["ndcg"]
+    assert run.metrics["learned"]["members_evaluated"] > 200
+    # The first retrain searches every family; each one's held-out metrics are on the run.
+    assert run.metrics["search"]["ran"] and run.metrics["search"]["why"] == "no earlier search"
+    assert set(run.metrics["search"]["families"]) == {"als", "cosine", "bm25", "ease", "popularity"}
+    # The search's two best families, measured on the held-out split beside popularity.
+    assert len(run.metrics["families"]) == 3 and "popularity" in run.metrics["families"]
+    chosen = run.metrics["family"]
+    assert run.metrics["families"][chosen]["ndcg"] == max(
+        values["ndcg"] for values in run.metrics["families"].values()
+    )
+    assert run.params["learned"] == {"family": chosen, "params": run.metrics["params"]}
+    assert run.params["search"]["family"] == chosen
     # 400 generated members: four shards of 100 ids.
     assert run.precompute_shards == 4
     assert run.precompute_shards_done == 4
@@ -64,7 +73,7 @@ def test_homepage_shows_learned_reasons_after_retrain(demo):
 
 
 def test_too_little_activity_stays_rule_based_and_says_so(demo, settings):
-    settings.RECOMMENDATIONS = {**settings.RECOMMENDATIONS, "ALS_MIN_INTERACTIONS": 10**9}
+    settings.RECOMMENDATIONS = {**settings.RECOMMENDATIONS, "LEARNED_MIN_INTERACTIONS": 10**9}
     run = training_run_execute(trigger="test")
     assert run.status == TrainingRun.Status.SUCCEEDED
     assert run.kind == TrainingRun.Kind.RULES
@@ -151,8 +160,7 @@ def test_inline_precompute_after_retrain_writes_every_row_from_a_second_thread(
     """Outside a transaction the retrain's own precompute stores shards from a writer thread."""
     settings.RECOMMENDATIONS = {
         **settings.RECOMMENDATIONS,
-        "ALS_SEARCH_TRIALS": 1,
-        "ALS_GRID": {"factors": [16], "regularization": [0.1], "alpha": [5.0], "iterations": [15]},
+        "SEARCH_TRIALS_PER_FAMILY": 1,
         "PRECOMPUTE_SHARD_MEMBERS": 100,
     }
     demo_dataset_write(
@@ -206,26 +214,17 @@ def test_interaction_weights_order_enrol_watch_finish_and_drop_dismissals(db):
 def test_evaluate_command_prints_metrics_for_both_models(demo, capsys, tmp_path):
     import json
 
+    from django.core.management.base import CommandError
+
     run = training_run_execute(trigger="test")
     call_command("evaluate")
     report = json.loads(capsys.readouterr().out)
-    # The run's own held-out split, evaluated again: exactly the metrics stored on the run.
-    assert report["als"] == run.metrics["als"]
+    # The run's own held-out measurement (the served model has seen those interactions since).
+    assert report["family"] == run.metrics["family"]
+    assert report["learned"] == run.metrics["learned"]
     assert report["popularity"] == run.metrics["popularity"]
-    call_command("evaluate", "--k", "5")
-    report = json.loads(capsys.readouterr().out)
-    assert report["k"] == 5
-    assert set(report["als"]) == {
-        "hit_rate",
-        "precision",
-        "recall",
-        "ndcg",
-        "map",
-        "catalog_coverage",
-        "k",
-        "members_evaluated",
-    }
-    assert report["als"]["k"] == 5
+    with pytest.raises(CommandError, match="pass --test FILE"):
+        call_command("evaluate", "--k", "5")
 
     member = Member.objects.order_by("pk").first()
     unseen = Course.objects.exclude(enrolments__member=member).order_by("pk")[:2]
@@ -235,10 +234,24 @@ def test_evaluate_command_prints_metrics_for_both_models(demo, capsys, tmp_path)
         + "".join(f"{member.pk},{course.pk}\n" for course in unseen)
         + "999999,1\n"
     )
+    call_command("evaluate", "--test", str(test_file), "--k", "5")
+    report = json.loads(capsys.readouterr().out)
+    assert report["k"] == 5
+    assert set(report["learned"]) == {
+        "hit_rate",
+        "precision",
+        "recall",
+        "ndcg",
+        "map",
+        "catalog_coverage",
+        "k",
+        "members_evaluated",
+    }
+    assert report["learned"]["k"] == 5
     call_command("evaluate", "--test", str(test_file))
     external = json.loads(capsys.readouterr().out)
     assert external["test"] == str(test_file)
-    assert external["als"]["members_evaluated"] == 1
+    assert external["learned"]["members_evaluated"] == 1
     assert external["test_rows_unknown_ids"] == 1
 
 

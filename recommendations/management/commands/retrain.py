@@ -14,6 +14,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
+            "--search",
+            action="store_true",
+            help="Search every model family's parameters first (otherwise only when due: "
+            "nothing searched yet, or interactions grew by SEARCH_GROWTH_SHARE).",
+        )
+        parser.add_argument(
             "--queue-precompute",
             action="store_true",
             help="Queue one precompute task per member range for the workers instead of "
@@ -23,7 +29,9 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         try:
             run = training_run_execute(
-                trigger="command", precompute_inline=not options["queue_precompute"]
+                trigger="command",
+                precompute_inline=not options["queue_precompute"],
+                search=options["search"],
             )
         except TrainingRunBusy as busy:
             raise CommandError(str(busy)) from busy
@@ -38,7 +46,17 @@ class Command(BaseCommand):
         self.stdout.write(run.message)
         summary = {
             key: run.metrics[key]
-            for key in ("members", "courses", "interactions", "params", "als", "popularity")
+            for key in (
+                "members",
+                "courses",
+                "interactions",
+                "family",
+                "params",
+                "learned",
+                "popularity",
+                "search",
+                "families",
+            )
             if key in run.metrics
         }
         self.stdout.write(json.dumps(summary, indent=2, default=float))
