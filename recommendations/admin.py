@@ -68,8 +68,17 @@ def _search_cell(search: dict | None) -> str:
     )
 
 
+def _model_metrics(run: TrainingRun, model: str) -> dict:
+    """A run's held-out metrics of `model`. Runs trained before model families were chosen per
+    data set stored the learned model's under "als"."""
+    metrics = run.metrics or {}
+    if model == "learned" and "learned" not in metrics:
+        return metrics.get("als") or {}
+    return metrics.get(model) or {}
+
+
 def _metric(run: TrainingRun, model: str, name: str) -> str:
-    value = (run.metrics or {}).get(model, {}).get(name)
+    value = _model_metrics(run, model).get(name)
     return "—" if value is None else f"{value:.4f}"
 
 
@@ -267,18 +276,22 @@ class TrainingRunAdmin(admin.ModelAdmin):
         return redirect("admin:recommendations_trainingrun_changelist")
 
     def changelist_view(self, request, extra_context=None):
-        runs = list(
-            TrainingRun.objects.filter(status=TrainingRun.Status.SUCCEEDED, kind="learned")
+        runs = [
+            run
+            for run in TrainingRun.objects.filter(
+                status=TrainingRun.Status.SUCCEEDED, kind="learned"
+            )
             .order_by("started_at")
             .only("pk", "started_at", "metrics")
-        )[-30:]
+            if "hit_rate" in _model_metrics(run, "learned")
+        ][-30:]
         chart = None
         if len(runs) >= 1:
             chart = line_chart(
                 series={
-                    "learned hit rate": [r.metrics["learned"]["hit_rate"] for r in runs],
+                    "learned hit rate": [_model_metrics(r, "learned")["hit_rate"] for r in runs],
                     "popularity hit rate": [r.metrics["popularity"]["hit_rate"] for r in runs],
-                    "learned ndcg": [r.metrics["learned"]["ndcg"] for r in runs],
+                    "learned ndcg": [_model_metrics(r, "learned")["ndcg"] for r in runs],
                 },
                 x_labels=[f"#{r.pk}" for r in runs],
             )
