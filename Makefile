@@ -72,12 +72,16 @@ clean-demo:
 	rm -f var/db.sqlite3
 
 # Benchmark scale on PostgreSQL: 100k members, 10k courses, 2M interactions (seeded once).
-BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/skillpath_bench
+# BENCH_SCALE=10: ten times the members and interactions, in a database of its own.
+BENCH_SCALE ?= 1
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/skillpath_bench$(if $(filter-out 1,$(BENCH_SCALE)),_x$(BENCH_SCALE))
+BENCH_ARGS ?=
 bench: install
 	psql "$(dir $(BENCH_DATABASE_URL))postgres" -tAc "SELECT 1 FROM pg_database WHERE datname='$(notdir $(BENCH_DATABASE_URL))'" | grep -q 1 \
 		|| psql "$(dir $(BENCH_DATABASE_URL))postgres" -c "CREATE DATABASE $(notdir $(BENCH_DATABASE_URL))"
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py migrate --noinput -v0
-	DATABASE_URL=$(BENCH_DATABASE_URL) OPENBLAS_NUM_THREADS=1 $(BIN)/python manage.py bench
+	DATABASE_URL=$(BENCH_DATABASE_URL) OPENBLAS_NUM_THREADS=1 $(BIN)/python manage.py bench \
+		--scale $(BENCH_SCALE) $(BENCH_ARGS)
 
 # The site under gunicorn on the benchmark database, driven by locust; then the same load during
 # a full retrain + precompute. Needs `make bench` first. See docs/operations.md.
