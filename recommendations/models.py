@@ -176,7 +176,10 @@ class TrainingRun(models.Model):
 
     class Kind(models.TextChoices):
         RULES = "rules", "Rule-based (skills, popularity, recency)"
-        LEARNED = "learned", "Rules + collaborative filtering (ALS) + text similarity"
+        LEARNED = (
+            "learned",
+            "Rules + a learned model (ALS, item-item kNN or EASE) + text similarity",
+        )
 
     class Status(models.TextChoices):
         RUNNING = "running", "Running"

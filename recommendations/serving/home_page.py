@@ -118,7 +118,8 @@ def home_page_for_member(
         member_id=member.pk,
         window_start=window_start,
         discount_threshold=config["DISCOUNT_THRESHOLD"],
-        with_learned=strategy in (STRATEGY_DEFAULT, STRATEGY_ALS, STRATEGY_RANKED),
+        with_learned=state.learned
+        and strategy in (STRATEGY_DEFAULT, STRATEGY_ALS, STRATEGY_RANKED),
         pending_page_view_id=page_view_id if mark_pending else None,
     )
     digest = None

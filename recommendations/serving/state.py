@@ -24,6 +24,9 @@ class ServingState:
     experiments: list[ExperimentDefinition]
     # The active run the snapshot and ranker come from; None for a snapshot built in-process.
     run_id: int | None = None
+    # Whether that run serves learned models. A rules-only run (too little data, nothing beat
+    # popularity, or an admin rolled back to one) serves none, whatever rows earlier runs left.
+    learned: bool = False
 
 
 _lock = threading.Lock()
@@ -45,20 +48,25 @@ def serving_state() -> ServingState:
             return current
         run_id = TrainingRun.objects.filter(is_active=True).values_list("pk", flat=True).first()
         if current is None or run_id != _state["run_id"] or run_id is None:
-            ranker = None
+            ranker, learned = None, False
             if run_id is None:
                 logger.warning("no active training run; building a snapshot in-process")
                 snapshot = rules_snapshot_build()
             else:
-                payload, ranker_payload = TrainingRun.objects.values_list(
-                    "artifact", "ranker_artifact"
+                payload, ranker_payload, kind = TrainingRun.objects.values_list(
+                    "artifact", "ranker_artifact", "kind"
                 ).get(pk=run_id)
                 snapshot = rules_snapshot_loads(bytes(payload))
                 ranker = ranker_loads(bytes(ranker_payload)) if ranker_payload else None
+                learned = kind == TrainingRun.Kind.LEARNED
         else:
-            snapshot, ranker = current.snapshot, current.ranker
+            snapshot, ranker, learned = current.snapshot, current.ranker, current.learned
         current = ServingState(
-            snapshot=snapshot, ranker=ranker, experiments=experiments_load(), run_id=run_id
+            snapshot=snapshot,
+            ranker=ranker,
+            experiments=experiments_load(),
+            run_id=run_id,
+            learned=learned,
         )
         _state.update(serving=current, run_id=run_id, checked_at=now)
         return current
