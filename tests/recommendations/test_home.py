@@ -330,16 +330,15 @@ def test_homepage_query_count_does_not_grow_with_carousels(world, client, settin
     (small_queries, small_carousels), (large_queries, large_carousels) = counts
     assert large_carousels > small_carousels
     # Session, then the user with its member (title and industry); the member's serving inputs
-    # with the catalog revision and the stored page (one statement on PostgreSQL, nine ORM
-    # queries elsewhere: row, follows, profile, enrolments, dismissals, two counts, revision,
-    # stored page); the
-    # cards and their skills, unless the card cache holds them; then the impressions and their
-    # two counts: on PostgreSQL one statement (its own transaction), with the page view's
-    # pending lock taken by the inputs statement and released after the write (one more);
-    # elsewhere, in one
-    # transaction (a savepoint here, inside the test's), the shown courses that still exist,
-    # the events and the two counts.
-    expected = (7 if connection.vendor == "postgresql" else 19) - (2 if card_cache_on else 0)
+    # with the catalog revision and the stored page (one statement on PostgreSQL, eight ORM
+    # queries elsewhere: follows, profile, enrolments, dismissals, two counts, revision, stored
+    # page; no learned row, as no learned run is active); the cards and their skills, unless the
+    # card cache holds them; then the impressions and their two counts: on PostgreSQL one
+    # statement (its own transaction), with the page view's pending lock taken by the inputs
+    # statement and released after the write (one more); elsewhere, in one transaction (a
+    # savepoint here, inside the test's), the shown courses that still exist, the events and the
+    # two counts.
+    expected = (7 if connection.vendor == "postgresql" else 18) - (2 if card_cache_on else 0)
     assert small_queries == large_queries == expected
 
 
