@@ -227,7 +227,7 @@ def precompute_shard(
         last_member_id=last_member_id,
         in_memory=in_memory,
     )
-    _shard_store(run_id=run_id, rows=rows, now=now)
+    shard_rows_store(run_id=run_id, rows=rows, now=now)
     return len(rows)
 
 
@@ -282,10 +282,22 @@ def _shard_rows(
     return _candidate_rows(models, member_ids, interactions=known), now
 
 
-def _shard_store(*, run_id: int, rows: list[tuple[int, bytes]], now: dt.datetime) -> None:
-    """Write the shard's rows and count the shard done (completing the run after the last)."""
-    member_rows_write(run_id=run_id, rows=rows, now=now)
+def shard_rows_store(*, run_id: int, rows: list[tuple[int, bytes]], now: dt.datetime) -> None:
+    """Write the shard's rows and count the shard done (completing the run after the last).
+
+    Only while the run is the active one: a shard delayed past a newer retrain or a rollback
+    would otherwise overwrite the rows of the run that serves now. The run's row stays locked
+    until the rows are written, so activating another run waits for this write, and a shard that
+    comes after it writes nothing.
+    """
     with transaction.atomic():
+        active = TrainingRun.objects.select_for_update().filter(pk=run_id, is_active=True)
+        if not list(active.values_list("pk", flat=True)):
+            logger.info(
+                "precompute shard of run %s not stored: the run is no longer active", run_id
+            )
+            return
+        member_rows_write(run_id=run_id, rows=rows, now=now)
         TrainingRun.objects.filter(pk=run_id).update(
             precompute_shards_done=F("precompute_shards_done") + 1
         )
@@ -296,7 +308,7 @@ def _shard_store(*, run_id: int, rows: list[tuple[int, bytes]], now: dt.datetime
 
 def _shard_store_in_thread(*, run_id: int, rows: list[tuple[int, bytes]], now: dt.datetime) -> None:
     try:
-        _shard_store(run_id=run_id, rows=rows, now=now)
+        shard_rows_store(run_id=run_id, rows=rows, now=now)
     finally:
         connection.close()  # this thread's own connection
 

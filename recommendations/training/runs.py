@@ -70,6 +70,16 @@ def training_run_start(*, trigger: str, now: dt.datetime | None = None) -> Train
         raise TrainingRunBusy("A retrain is already running.") from busy
 
 
+def _retrain_running() -> bool:
+    """Whether a retrain is running now (one older than RUN_STALE_SECONDS lost its worker)."""
+    stale_before = timezone.now() - dt.timedelta(
+        seconds=settings.RECOMMENDATIONS["RUN_STALE_SECONDS"]
+    )
+    return TrainingRun.objects.filter(
+        status=TrainingRun.Status.RUNNING, started_at__gte=stale_before
+    ).exists()
+
+
 def search_result_stored() -> SearchResult | None:
     """The last parameter search's winner: kept in `params["search"]` of each succeeded run
     (a run that did not search carries the one it refitted forward)."""
@@ -100,6 +110,7 @@ def training_run_execute(
     """
     started = time.perf_counter()
     run = training_run_start(trigger=trigger)
+    active_before = TrainingRun.objects.filter(is_active=True).values_list("pk", flat=True).first()
     timings: dict[str, float] = {}
     try:
         stage = time.perf_counter()
@@ -189,6 +200,21 @@ def training_run_execute(
     run.finished_at = timezone.now()
     run.duration_seconds = time.perf_counter() - started
     with transaction.atomic():
+        # The active run is locked, so a rollback cannot slip in between the check and the swap.
+        active = (
+            TrainingRun.objects.select_for_update()
+            .filter(is_active=True)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if active != active_before:
+            # An admin activated another run (a rollback) while this one trained: theirs stays.
+            run.message += (
+                f" Not activated: run {active} was activated while this run trained; activate"
+                " this one from the admin to serve it."
+            )
+            run.save(update_fields=_RUN_FIELDS_BUT_ARTIFACTS)
+            return run
         TrainingRun.objects.filter(is_active=True).update(is_active=False)
         run.is_active = True
         run.save(update_fields=_RUN_FIELDS_BUT_ARTIFACTS)
@@ -253,6 +279,12 @@ def training_run_activate(*, run: TrainingRun, inline: bool = False) -> Training
     stored = TrainingRun.objects.filter(pk=run.pk, artifact__isnull=False)
     if run.status != TrainingRun.Status.SUCCEEDED or not stored.exists():
         raise ValueError("Only a succeeded run with its snapshot can be activated.")
+    if _retrain_running():
+        # It would activate itself over the run chosen here when it finishes.
+        raise ValueError(
+            "A retrain is running: roll back once it has finished (or failed), so it cannot "
+            "replace the run you choose."
+        )
     has_models = stored.filter(model_artifact__isnull=False).exists()
     with transaction.atomic():
         TrainingRun.objects.filter(is_active=True).update(is_active=False)
