@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
+from django.utils import timezone
 
 from catalog.selectors import course_cards_by_id
 from recommendations import engine
@@ -99,6 +100,7 @@ def carousels_from_layout(
     catalog_revision: int | None,
 ) -> list[Carousel]:
     """The carousels of `layout`, in its order, with each course's card."""
+    now = timezone.now()
     courses = course_cards_by_id(
         course_ids=[course_id for *_, ids, _ in layout for course_id in ids],
         catalog_revision=catalog_revision,
@@ -108,7 +110,8 @@ def carousels_from_layout(
         cards = []
         for course_id, score in zip(course_ids, scores, strict=True):
             course = courses.get(course_id)
-            if course is None:  # deleted since the snapshot was built
+            # Deleted, or unpublished (published_at moved to the future), since the snapshot.
+            if course is None or course.published_at > now:
                 continue
             cards.append(
                 Card(

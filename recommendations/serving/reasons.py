@@ -139,8 +139,9 @@ def member_scoring_build(
     relevance = blended / top_match if top_match > 0 else blended
     peak = snapshot.popularity.max() if snapshot.popularity.size else 0.0
 
-    # Finished, in-progress and dismissed courses are not recommended.
-    valid = np.ones(n_courses, dtype=bool)
+    # Courses not published yet, and finished, in-progress and dismissed ones, are not
+    # recommended.
+    valid = snapshot.course_published <= now.timestamp()
     enrolled_positions = snapshot.course_positions(
         np.array([row[0] for row in inputs.enrolled], dtype=np.int64)
     )
