@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from rest_framework.authtoken.models import TokenProxy
 
 from members.models import (
     Bookmark,
@@ -131,3 +132,8 @@ class BookmarkAdmin(admin.ModelAdmin):
     search_fields = ["member__user__username", "course__title"]
     list_select_related = ["member__user", "course"]
     raw_id_fields = ["member", "course"]
+
+
+# API tokens are members.ApiToken (stored hashed); DRF's plain-text token table stays installed
+# only for the migration that emptied it, and its admin page would show an always-empty list.
+admin.site.unregister(TokenProxy)

@@ -20,8 +20,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
-from django_q.tasks import async_task
 
+from core.tasks import task_queue
 from members.models import Member
 from recommendations import engine
 from recommendations.engine.positions import positions_of
@@ -354,13 +354,13 @@ def precompute_enqueue(
     for first, last in plan:
         transaction.on_commit(
             functools.partial(
-                async_task,
-                "recommendations.tasks.precompute_shard",
-                run.pk,
-                first,
-                last,
+                task_queue,
+                func="recommendations.tasks.precompute_shard",
+                args=(run.pk, first, last),
+                repair="the scheduled precompute_resume_missing queues the range again",
                 group=f"precompute-{run.pk}",
-            )
+            ),
+            robust=True,
         )
 
 

@@ -116,3 +116,10 @@ def test_admin_is_closed_to_learners(member_client: Client) -> None:
 
     assert response.status_code == 302
     assert response.url.startswith(reverse("admin:login"))
+
+
+def test_the_admin_has_no_page_for_drfs_plain_text_tokens(admin_client):
+    response = admin_client.get("/admin/")
+    assert response.status_code == 200
+    assert "/admin/authtoken/" not in response.content.decode()
+    assert admin_client.get("/admin/authtoken/tokenproxy/").status_code == 404
