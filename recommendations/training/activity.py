@@ -1,4 +1,5 @@
-"""Read members' course activity as numpy arrays in one query per table.
+"""Read members' course activity as numpy arrays in one query per table (per member range, for
+tables too large for one).
 
 At benchmark scale (2 M enrolments) building Python datetimes per row costs more than all the
 maths after it, so times come out of the database as epoch seconds (floats) and rows go
@@ -6,7 +7,8 @@ straight into arrays (on PostgreSQL each column aggregated server-side and sent 
 see `table_arrays`).
 """
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, fields
 
 import numpy as np
 from django.db import connection
@@ -41,8 +43,48 @@ def _latest(*columns: str) -> str:
     return f"MAX({', '.join(f'COALESCE({c}, {first})' for c in columns)})"
 
 
+# Rows one aggregated query returns at most. PostgreSQL caps a result row at 1 GB, and a row
+# here holds every column's array (12 bytes an element): 20 M enrolments of six columns do not
+# fit, so larger tables are read in member-id ranges of about this many rows.
+ROWS_PER_QUERY = 4_000_000
+
+
 def activity_read(*, member_id_range: tuple[int, int] | None = None) -> ActivityArrays:
     """Enrolments, bookmarks and dismissals, optionally of members with ids in the range."""
+    if member_id_range is None and connection.vendor == "postgresql":
+        ranges = _member_ranges(rows_per_range=ROWS_PER_QUERY)
+        if len(ranges) > 1:
+            parts = [_activity_read(member_id_range=bounds) for bounds in ranges]
+            return ActivityArrays(
+                **{
+                    field.name: np.concatenate([getattr(part, field.name) for part in parts])
+                    for field in fields(ActivityArrays)
+                }
+            )
+    return _activity_read(member_id_range=member_id_range)
+
+
+def _member_ranges(*, rows_per_range: int) -> list[tuple[int, int]]:
+    """Member-id ranges, equally wide, that split the enrolments (the largest activity table)
+    into parts of about `rows_per_range` rows; one range when they fit in one."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT min(member_id), max(member_id), count(*) FROM {Enrolment._meta.db_table}"
+        )
+        low, high, rows = cursor.fetchone()
+    if not rows or rows <= rows_per_range:
+        return [(0, 2**63 - 1)]
+    parts = math.ceil(rows / rows_per_range)
+    width = math.ceil((high - low + 1) / parts)
+    bounds = [(low + i * width, low + (i + 1) * width - 1) for i in range(parts)]
+    # The first and last ranges are open, so members outside [low, high] (in the smaller
+    # tables) are read too.
+    bounds[0] = (0, bounds[0][1])
+    bounds[-1] = (bounds[-1][0], 2**63 - 1)
+    return bounds
+
+
+def _activity_read(*, member_id_range: tuple[int, int] | None) -> ActivityArrays:
     where, params = "", []
     if member_id_range is not None:
         where, params = " WHERE member_id BETWEEN %s AND %s", list(member_id_range)
