@@ -40,7 +40,8 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Training run {run.pk} ({run.get_kind_display()}) succeeded in "
-                f"{run.duration_seconds:.1f}s and is active."
+                f"{run.duration_seconds:.1f}s and is "
+                f"{'active' if run.is_active else 'not active (see its message)'}."
             )
         )
         self.stdout.write(run.message)
