@@ -139,3 +139,23 @@ def command_run(*args: str) -> tuple[str, str]:
     out, err = io.StringIO(), io.StringIO()
     call_command(*args, "--no-progress", stdout=out, stderr=err)
     return out.getvalue(), err.getvalue()
+
+
+# The Content-Security-Policy every page carries (config/settings.py), directive by directive.
+CSP_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'none'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+
+
+def csp_directives(header: str) -> dict[str, list[str]]:
+    """A Content-Security-Policy header as {directive: its values}."""
+    return {name: values for name, *values in (part.split() for part in header.split(";"))}

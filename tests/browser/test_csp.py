@@ -12,25 +12,9 @@ from playwright.sync_api import Page, expect
 
 from recommendations.models import TrainingRun
 from tests.factories import MemberFactory
+from tests.helpers import CSP_POLICY, csp_directives
 
 pytestmark = pytest.mark.browser
-
-POLICY = {
-    "default-src": ["'self'"],
-    "script-src": ["'self'"],
-    "style-src": ["'self'"],
-    "img-src": ["'self'", "data:"],
-    "font-src": ["'self'"],
-    "connect-src": ["'self'"],
-    "object-src": ["'none'"],
-    "base-uri": ["'none'"],
-    "form-action": ["'self'"],
-    "frame-ancestors": ["'none'"],
-}
-
-
-def directives(header: str) -> dict[str, list[str]]:
-    return {name: values for name, *values in (part.split() for part in header.split(";"))}
 
 
 # Every violation the document reports, whether or not the console shows it.
@@ -80,7 +64,7 @@ def _visit(page: Page, path: str, headers: list) -> None:
     response = page.goto(path)
     assert response is not None and response.status == 200, path
     page.wait_for_load_state("networkidle")
-    assert directives(headers[-1]) == POLICY, path
+    assert csp_directives(headers[-1]) == CSP_POLICY, path
 
 
 def test_site_pages_keep_to_the_policy(watched, world, login):

@@ -6,29 +6,14 @@ import re
 import pytest
 from django.test import Client
 
-EXPECTED = {
-    "default-src": ["'self'"],
-    "script-src": ["'self'"],
-    "style-src": ["'self'"],
-    "img-src": ["'self'", "data:"],
-    "font-src": ["'self'"],
-    "connect-src": ["'self'"],
-    "object-src": ["'none'"],
-    "base-uri": ["'none'"],
-    "form-action": ["'self'"],
-    "frame-ancestors": ["'none'"],
-}
-
-
-def _directives(header: str) -> dict[str, list[str]]:
-    return {name: values for name, *values in (part.split() for part in header.split(";"))}
+from tests.helpers import CSP_POLICY, csp_directives
 
 
 @pytest.mark.parametrize("path", ["/courses/", "/accounts/login/", "/api/v1/categories/"])
 def test_responses_carry_the_policy(db, path):
     response = Client().get(path)
     assert response.status_code == 200
-    assert _directives(response["Content-Security-Policy"]) == EXPECTED
+    assert csp_directives(response["Content-Security-Policy"]) == CSP_POLICY
     assert "Content-Security-Policy-Report-Only" not in response
 
 

@@ -635,10 +635,7 @@ def main() -> int:
     env = harness.site_env(
         database_url=args.database_url,
         redis_url=args.redis_url,
-        API_THROTTLE_EVENTS="100000/min",
-        API_THROTTLE_EVENT_ROWS="10000000/min",
-        API_THROTTLE_RECOMMENDATIONS="100000/min",
-        API_THROTTLE_ANON="100000/min",
+        **harness.THROTTLES_RAISED,
         REC_RUN_STALE_SECONDS=str(args.stale_seconds),
         # Small shards: a kill lands between shards, with several still to go.
         REC_PRECOMPUTE_SHARD_MEMBERS="2500",

@@ -556,11 +556,7 @@ def main() -> int:
     env = harness.site_env(
         database_url=args.database_url,
         redis_url=args.redis_url,
-        # Throttles raised for the run: the load would otherwise hit the per-member rates.
-        API_THROTTLE_EVENTS="100000/min",
-        API_THROTTLE_EVENT_ROWS="10000000/min",
-        API_THROTTLE_RECOMMENDATIONS="100000/min",
-        API_THROTTLE_ANON="100000/min",
+        **harness.THROTTLES_RAISED,
         LOADTEST_CREDENTIALS=str(OUT / "credentials.json"),
         LOADTEST_MIN_CAROUSELS=str(args.min_carousels),
     )
