@@ -174,10 +174,10 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "members/locked_out.html"
 # The page above for the site, the API's JSON error shape under /api/.
 AXES_LOCKOUT_CALLABLE = "core.api_errors.login_lockout_response"
-# The client address is REMOTE_ADDR (axes' default), never a client-supplied X-Forwarded-For,
-# which would let anyone pick a fresh "address" per attempt. Behind a proxy that sets REMOTE_ADDR
-# to its own address, locks are effectively per username.
-AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+# The client address is found as the API's throttles find it (NUM_PROXIES below): REMOTE_ADDR,
+# or behind N proxies the entry N from the right of X-Forwarded-For; never the whole header, which
+# would let anyone pick a fresh "address" per attempt.
+AXES_CLIENT_IP_CALLABLE = "core.client_address.client_address"
 
 LOGIN_URL = "members:login"
 LOGIN_REDIRECT_URL = "home"

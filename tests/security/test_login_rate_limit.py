@@ -132,3 +132,28 @@ def test_failures_on_the_site_form_lock_the_api_token_endpoint(learner):
     assert response.json()["error"]["code"] == "locked_out"
     assert response.json()["error"]["message"].startswith("Too many failed login attempts")
     assert b'"token"' not in response.content
+
+
+def test_behind_one_proxy_the_lock_is_on_the_forwarded_client_address(learner, settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    proxy = "10.0.0.2"
+    # Five failures from one client behind the proxy lock that client ...
+    for spoofed in range(LIMIT):
+        _login(
+            Client(),
+            "learner",
+            "wrong password",
+            ip=proxy,
+            **{"X-Forwarded-For": f"192.0.2.{spoofed}, 198.51.100.7"},
+        )
+    locked = Client()
+    blocked = _login(
+        locked, "learner", PASSWORD, ip=proxy, **{"X-Forwarded-For": "192.0.2.200, 198.51.100.7"}
+    )
+    assert blocked.status_code == 429
+    assert not _logged_in(locked)
+    # ... and not another client behind the same proxy.
+    other = Client()
+    allowed = _login(other, "learner", PASSWORD, ip=proxy, **{"X-Forwarded-For": "198.51.100.8"})
+    assert allowed.status_code == 302
+    assert _logged_in(other)
