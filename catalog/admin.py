@@ -20,6 +20,7 @@ from catalog.models import (
 )
 from catalog.selectors import skills_with_tag_counts, taxonomy_overview
 from catalog.services import course_skills_review
+from core.admin import CheckedModelAdmin
 from core.charts import line_chart
 from core.inputs import IdConverter  # noqa: F401  (registers the <id:...> path converter)
 
@@ -40,7 +41,7 @@ def _ordered(queryset: QuerySet) -> QuerySet:
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(CheckedModelAdmin):
     list_display = ["name", "slug", "skill_count"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -59,7 +60,7 @@ class SkillSynonymInline(admin.TabularInline):
 
 
 @admin.register(Skill)
-class SkillAdmin(admin.ModelAdmin):
+class SkillAdmin(CheckedModelAdmin):
     list_display = [
         "name",
         "category",
@@ -91,7 +92,7 @@ class CourseSkillInline(admin.TabularInline):
 
 
 @admin.register(Course)
-class CourseAdmin(admin.ModelAdmin):
+class CourseAdmin(CheckedModelAdmin):
     list_display = ["title", "level", "teacher", "published_at", "approved_skill_count"]
     list_filter = ["level", "categories", "published_at"]
     search_fields = ["title", "description", "external_id"]
@@ -120,7 +121,7 @@ class CourseAdmin(admin.ModelAdmin):
 
 
 @admin.register(CourseSkill)
-class CourseSkillAdmin(admin.ModelAdmin):
+class CourseSkillAdmin(CheckedModelAdmin):
     list_display = [
         "course",
         "skill",
@@ -157,7 +158,7 @@ class CourseSkillAdmin(admin.ModelAdmin):
 
 
 @admin.register(SkillSynonym)
-class SkillSynonymAdmin(admin.ModelAdmin):
+class SkillSynonymAdmin(CheckedModelAdmin):
     list_display = ["name", "skill"]
     list_select_related = ["skill"]
     search_fields = ["name", "skill__name"]
@@ -165,7 +166,7 @@ class SkillSynonymAdmin(admin.ModelAdmin):
 
 
 @admin.register(TagSuggestion)
-class TagSuggestionAdmin(admin.ModelAdmin):
+class TagSuggestionAdmin(CheckedModelAdmin):
     """The review queue: pending tagger and model suggestions, most confident first."""
 
     # The decision next to what it is about: the admin's sidebars leave the table little room.
@@ -235,7 +236,7 @@ class TagSuggestionAdmin(admin.ModelAdmin):
 
 
 @admin.register(TaggerEvaluation)
-class TaggerEvaluationAdmin(admin.ModelAdmin):
+class TaggerEvaluationAdmin(CheckedModelAdmin):
     list_display = ["created_at", "threshold", "max_per_course", "precision", "recall", "f1"]
     readonly_fields = ["created_at", "params", "metrics"]
 
@@ -276,7 +277,7 @@ class TaggerEvaluationAdmin(admin.ModelAdmin):
 
 
 @admin.register(TaxonomyOverview)
-class TaxonomyOverviewAdmin(admin.ModelAdmin):
+class TaxonomyOverviewAdmin(CheckedModelAdmin):
     """A read-only page for every staff member: the changelist is the overview itself."""
 
     def has_module_permission(self, request: HttpRequest) -> bool:

@@ -3,6 +3,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from rest_framework.authtoken.models import TokenProxy
 
+from core.admin import CheckedModelAdmin
 from members.models import (
     Bookmark,
     Enrolment,
@@ -15,13 +16,13 @@ from members.models import (
 
 
 @admin.register(JobTitle)
-class JobTitleAdmin(admin.ModelAdmin):
+class JobTitleAdmin(CheckedModelAdmin):
     list_display = ["name", "onet_code"]
     search_fields = ["name", "onet_code"]
 
 
 @admin.register(Industry)
-class IndustryAdmin(admin.ModelAdmin):
+class IndustryAdmin(CheckedModelAdmin):
     list_display = ["name"]
     search_fields = ["name"]
 
@@ -58,7 +59,7 @@ class OnboardedFilter(admin.SimpleListFilter):
 
 
 @admin.register(Member)
-class MemberAdmin(admin.ModelAdmin):
+class MemberAdmin(CheckedModelAdmin):
     list_display = ["user", "title", "industry", "seniority", "onboarded_at", "created_at"]
     list_filter = [OnboardedFilter, "seniority", "industry"]
     search_fields = ["user__username", "user__email", "title__name", "external_id"]
@@ -70,7 +71,7 @@ class MemberAdmin(admin.ModelAdmin):
 
 
 @admin.register(MemberSkill)
-class MemberSkillAdmin(admin.ModelAdmin):
+class MemberSkillAdmin(CheckedModelAdmin):
     list_display = ["member", "skill", "source", "weight", "created_at"]
     list_filter = ["source"]
     search_fields = ["member__user__username", "skill__name"]
@@ -80,7 +81,7 @@ class MemberSkillAdmin(admin.ModelAdmin):
 
 
 @admin.register(FollowedSkill)
-class FollowedSkillAdmin(admin.ModelAdmin):
+class FollowedSkillAdmin(CheckedModelAdmin):
     list_display = ["member", "skill", "followed_at"]
     list_filter = [("followed_at", admin.DateFieldListFilter)]
     search_fields = ["member__user__username", "skill__name"]
@@ -105,7 +106,7 @@ class CompletedFilter(admin.SimpleListFilter):
 
 
 @admin.register(Enrolment)
-class EnrolmentAdmin(admin.ModelAdmin):
+class EnrolmentAdmin(CheckedModelAdmin):
     list_display = [
         "member",
         "course",
@@ -126,7 +127,7 @@ class EnrolmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Bookmark)
-class BookmarkAdmin(admin.ModelAdmin):
+class BookmarkAdmin(CheckedModelAdmin):
     list_display = ["member", "course", "created_at"]
     list_filter = [("created_at", admin.DateFieldListFilter)]
     search_fields = ["member__user__username", "course__title"]

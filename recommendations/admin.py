@@ -9,6 +9,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django_q.tasks import async_task
 
+from core.admin import CheckedModelAdmin
 from core.charts import line_chart
 from core.inputs import IdConverter  # noqa: F401  (registers the <id:...> path converter)
 from recommendations.experiments.assignment import experiment_variants_problems
@@ -26,7 +27,7 @@ from recommendations.training.runs import training_run_activate
 
 
 @admin.register(Dismissal)
-class DismissalAdmin(admin.ModelAdmin):
+class DismissalAdmin(CheckedModelAdmin):
     list_display = ["member", "course", "created_at"]
     search_fields = ["member__user__username", "course__title"]
     date_hierarchy = "created_at"
@@ -34,7 +35,7 @@ class DismissalAdmin(admin.ModelAdmin):
 
 
 @admin.register(FeedbackEvent)
-class FeedbackEventAdmin(admin.ModelAdmin):
+class FeedbackEventAdmin(CheckedModelAdmin):
     list_display = [
         "created_at",
         "kind",
@@ -83,7 +84,7 @@ def _metric(run: TrainingRun, model: str, name: str) -> str:
 
 
 @admin.register(TrainingRun)
-class TrainingRunAdmin(admin.ModelAdmin):
+class TrainingRunAdmin(CheckedModelAdmin):
     list_display = [
         "pk",
         "kind",
@@ -301,7 +302,7 @@ class TrainingRunAdmin(admin.ModelAdmin):
 
 
 @admin.register(MemberRecommendations)
-class MemberRecommendationsAdmin(admin.ModelAdmin):
+class MemberRecommendationsAdmin(CheckedModelAdmin):
     list_display = ["member", "run", "computed_at"]
     raw_id_fields = ["member"]
     search_fields = ["member__user__username"]
@@ -339,7 +340,7 @@ class ExperimentVariantInline(admin.TabularInline):
 
 
 @admin.register(Experiment)
-class ExperimentAdmin(admin.ModelAdmin):
+class ExperimentAdmin(CheckedModelAdmin):
     list_display = ["name", "key", "starts_at", "ends_at", "exploration_share", "results_link"]
     search_fields = ["name", "key"]
     prepopulated_fields = {"key": ["name"]}
@@ -377,7 +378,7 @@ class ExperimentAdmin(admin.ModelAdmin):
 
 
 @admin.register(ExperimentAssignment)
-class ExperimentAssignmentAdmin(admin.ModelAdmin):
+class ExperimentAssignmentAdmin(CheckedModelAdmin):
     list_display = ["experiment", "member", "variant", "assigned_at"]
     list_filter = ["experiment", "variant__strategy"]
     search_fields = ["member__user__username"]
