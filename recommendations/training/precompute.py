@@ -35,6 +35,10 @@ from recommendations.training.learned import (
 
 logger = logging.getLogger(__name__)
 
+# A refresh whose run was replaced while it computed starts over from the new run; twice in a row
+# means retrains are racing, and the next precompute writes the member anyway.
+REFRESH_ATTEMPTS = 2
+
 _cache_lock = threading.Lock()
 _cache: dict = {"run_id": None, "models": None}
 
@@ -286,13 +290,10 @@ def shard_rows_store(*, run_id: int, rows: list[tuple[int, bytes]], now: dt.date
     """Write the shard's rows and count the shard done (completing the run after the last).
 
     Only while the run is the active one: a shard delayed past a newer retrain or a rollback
-    would otherwise overwrite the rows of the run that serves now. The run's row stays locked
-    until the rows are written, so activating another run waits for this write, and a shard that
-    comes after it writes nothing.
+    would otherwise overwrite the rows of the run that serves now (see `_active_run_locked`).
     """
     with transaction.atomic():
-        active = TrainingRun.objects.select_for_update().filter(pk=run_id, is_active=True)
-        if not list(active.values_list("pk", flat=True)):
+        if not _active_run_locked(run_id):
             logger.info(
                 "precompute shard of run %s not stored: the run is no longer active", run_id
             )
@@ -306,6 +307,14 @@ def shard_rows_store(*, run_id: int, rows: list[tuple[int, bytes]], now: dt.date
         ).update(precomputed_at=now)
 
 
+def _active_run_locked(run_id: int) -> bool:
+    """Whether the run is the active one, locking its row until the transaction ends: activating
+    another run waits for the rows being written, and rows computed from a run that lost the
+    active flag meanwhile are not written at all."""
+    active = TrainingRun.objects.select_for_update().filter(pk=run_id, is_active=True)
+    return bool(list(active.values_list("pk", flat=True)))
+
+
 def _shard_store_in_thread(*, run_id: int, rows: list[tuple[int, bytes]], now: dt.datetime) -> None:
     try:
         shard_rows_store(run_id=run_id, rows=rows, now=now)
@@ -316,20 +325,29 @@ def _shard_store_in_thread(*, run_id: int, rows: list[tuple[int, bytes]], now: d
 def member_recommendations_refresh(*, member_id: int) -> bool:
     """Recompute one member's row from the active run's model and their current activity (no
     retraining): ALS folds it into a user vector, the item-item families score it directly.
-    Returns False when no learned run is active."""
-    run_id = (
-        TrainingRun.objects.filter(is_active=True, model_artifact__isnull=False)
-        .values_list("pk", flat=True)
-        .first()
-    )
-    if run_id is None:
-        return False
-    models = learned_models_for_run(run_id)
-    if models is None:
-        return False
-    rows = _candidate_rows(models, np.array([member_id], dtype=np.int64), fold_in_all=True)
-    member_rows_write(run_id=run_id, rows=rows, now=timezone.now())
-    return True
+    Returns False when no learned run is active.
+
+    A retrain or rollback that activates another run while the row is computed makes the row
+    stale: it is not written, and the member is computed again from the run active now.
+    """
+    for _ in range(REFRESH_ATTEMPTS):
+        run_id = (
+            TrainingRun.objects.filter(is_active=True, model_artifact__isnull=False)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if run_id is None:
+            return False
+        models = learned_models_for_run(run_id)
+        if models is None:
+            return False
+        rows = _candidate_rows(models, np.array([member_id], dtype=np.int64), fold_in_all=True)
+        with transaction.atomic():
+            if _active_run_locked(run_id):
+                member_rows_write(run_id=run_id, rows=rows, now=timezone.now())
+                return True
+        logger.info("member %s: run %s was replaced while refreshing; again", member_id, run_id)
+    return False
 
 
 def precompute_enqueue(

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 from django.utils import timezone
 
+from members.models import Member
 from recommendations import engine
 from recommendations.models import MemberRecommendations, TrainingRun
-from recommendations.training import runs
+from recommendations.training import precompute, runs
 from recommendations.training.precompute import shard_rows_store
 from recommendations.training.runs import training_run_activate, training_run_execute
 from tests.helpers import new_analyst
@@ -94,3 +95,31 @@ def test_a_retrain_that_finishes_after_a_rollback_leaves_the_rollback_serving(wo
     assert not TrainingRun.objects.get(pk=run.pk).is_active
     assert TrainingRun.objects.get(is_active=True).pk == older.pk
     assert f"Not activated: run {older.pk} was activated while this run trained" in run.message
+
+
+def test_a_member_refresh_whose_run_is_replaced_meanwhile_uses_the_new_run(demo, monkeypatch):
+    older = training_run_execute(trigger="test")
+    newer = training_run_execute(trigger="test")
+    member = Member.objects.filter(enrolments__isnull=False).order_by("pk").first()
+    loaded = []
+    real_models = precompute.learned_models_for_run
+
+    def models_then_rollback(run_id):
+        loaded.append(run_id)
+        if len(loaded) == 1:  # an admin rolls back while this refresh computes
+            TrainingRun.objects.filter(pk=newer.pk).update(is_active=False)
+            TrainingRun.objects.filter(pk=older.pk).update(is_active=True)
+        return real_models(run_id)
+
+    monkeypatch.setattr(precompute, "learned_models_for_run", models_then_rollback)
+    assert precompute.member_recommendations_refresh(member_id=member.pk) is True
+    assert loaded == [newer.pk, older.pk]
+    assert MemberRecommendations.objects.get(member=member).run_id == older.pk
+
+
+def test_a_member_refresh_of_the_active_run_writes_its_row(demo):
+    run = training_run_execute(trigger="test")
+    member = Member.objects.filter(enrolments__isnull=False).order_by("pk").first()
+    MemberRecommendations.objects.filter(member=member).delete()
+    assert precompute.member_recommendations_refresh(member_id=member.pk) is True
+    assert MemberRecommendations.objects.get(member=member).run_id == run.pk
