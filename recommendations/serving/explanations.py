@@ -23,7 +23,7 @@ MATCHES_NAMED = 3
 
 # The phrase of each reason family that does not already say it in its carousel label.
 _PHRASES = {
-    "als": "Learners like you also took it",
+    "als": "Taken by learners with your history",
     "text": "Close to what you learn",
     "popular": "Popular with learners",
     "new": "New",

@@ -186,7 +186,7 @@ def test_visitor_page_explanations(world):
         ("new", "New", "rules", [1, 3], "New, matches Python, SQL"),
         ("new", "New", "rules", [9], "New"),
         ("popular", "Popular", "rules", [3], "Popular with learners, matches SQL"),
-        ("als", "Learners like you also took", "als", [], "Learners like you also took it"),
+        ("als", "Learners like you also took", "als", [], "Taken by learners with your history"),
         ("text", "New courses close to what you learn", "rules", [], "Close to what you learn"),
         ("follow", "Because you follow SQL", "explore", [3], "Something different to try"),
         ("continue", "Continue learning", "rules", [3], "Enrolled, not started yet"),
