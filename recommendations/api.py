@@ -58,6 +58,7 @@ def _home_page_body(page: HomePage) -> dict:
                         "rank": card.shown.position + 1,
                         "position": card.shown.position,
                         "score": card.score,
+                        "explanation": card.explanation,
                         "course": card.course,
                     }
                     for card in carousel.cards
@@ -78,7 +79,10 @@ class RecommendationsView(APIView):
         summary="The member's homepage carousels",
         description=(
             "Exactly the carousels the homepage shows this member, in the same order, each with "
-            "its reason family, reason key and label. Every returned course is logged as an "
+            "its reason family, reason key and label: first `continue` (Continue learning: the "
+            "member's started, unfinished courses, most recently watched first) when there are "
+            "any, then the recommendations. Each course carries `explanation`, the short line "
+            "the homepage's card shows. Every returned course is logged as an "
             "impression of this page view, as the homepage does; send `page_view_id` with click "
             "events so they are attributed to the carousel that showed the course."
         ),

@@ -7,10 +7,19 @@ from dataclasses import replace
 from django.db.models import QuerySet
 
 from members.models import Member
-from recommendations.data import HomePage
+from recommendations.data import REASON_CONTINUE, HomePage
 from recommendations.models import TrainingRun
 
-REASON_FAMILIES = ("follow", "watched", "profile", "title", "industry", "popular", "new")
+REASON_FAMILIES = (
+    REASON_CONTINUE,
+    "follow",
+    "watched",
+    "profile",
+    "title",
+    "industry",
+    "popular",
+    "new",
+)
 
 
 def home_page_trim(*, page: HomePage, reason: str | None, limit: int) -> HomePage:

@@ -30,6 +30,10 @@ STRATEGIES = (
     STRATEGY_RANKED,
 )
 
+# The homepage's "Continue learning" row (`serving/continuing.py`): the member's own unfinished
+# courses, logged like any carousel but not a recommendation.
+REASON_CONTINUE = "continue"
+
 
 @dataclass(frozen=True)
 class ShownCourse:
@@ -50,6 +54,9 @@ class Card:
     course: Course
     score: float
     shown: ShownCourse
+    # Why the card is shown, in one short line (`serving/explanations.card_explanation`): the
+    # site and the API show the same text.
+    explanation: str = ""
 
 
 @dataclass(frozen=True)

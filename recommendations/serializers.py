@@ -36,6 +36,12 @@ class RecommendedCourseSerializer(serializers.Serializer):
     rank = serializers.IntegerField(help_text="1 for the carousel's first course.")
     position = serializers.IntegerField(help_text="0-based position, as logged in impressions.")
     score = serializers.FloatField(help_text="Rank-scaled score of the course for this reason.")
+    explanation = serializers.CharField(
+        help_text=(
+            "Why it is shown, as the homepage's card says it: e.g. Matches your skills: SQL, "
+            "Tableau; Because you watched Intro to SQL; Popular with Data Analysts; 40% done."
+        )
+    )
     course = CourseSummarySerializer()
 
 
@@ -79,6 +85,7 @@ def home_page_data(body: dict) -> dict:
                         "rank": card["rank"],
                         "position": card["position"],
                         "score": float(card["score"]),
+                        "explanation": card["explanation"],
                         "course": _course_summary_data(card["course"], zone=zone),
                     }
                     for card in carousel["courses"]

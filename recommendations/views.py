@@ -17,6 +17,7 @@ from recommendations.feedback.selectors import (
 from recommendations.feedback.services import click_log, course_dismiss, dismissal_undo
 from recommendations.forms import CardContextForm
 from recommendations.models import Dismissal
+from recommendations.serving.explanations import shown_card_explanation
 from recommendations.serving.rendering import card_render
 
 
@@ -85,7 +86,17 @@ def undo_dismiss(request: HttpRequest, dismissal_id: int) -> HttpResponse:
     except Dismissal.DoesNotExist as missing:
         raise Http404("No such dismissal.") from missing
     if request.htmx:
-        return HttpResponse(card_render(request=request, course=course, page_view_id=page_view_id))
+        explanation = (
+            shown_card_explanation(member=member, shown=context, course=course) if context else ""
+        )
+        return HttpResponse(
+            card_render(
+                request=request,
+                course=course,
+                page_view_id=page_view_id,
+                explanation=explanation,
+            )
+        )
     messages.success(request, f"“{course.title}” can be recommended to you again.")
     return redirect("recommendations:dismissed")
 

@@ -35,10 +35,14 @@ ADVANCED_TOPICS = (
 
 CATALOG_WINDOW_DAYS = 3 * 365
 
+# The spawn key of the course wording's random stream.
+TEXT_STREAM = 27
+
 
 def _course_text(
     *,
     rng: np.random.Generator,
+    text_rng: np.random.Generator,
     skills: list[DemoSkill],
     categories: list[str],
     titles: list[DemoTitle],
@@ -48,66 +52,73 @@ def _course_text(
     teacher: str,
     duration_minutes: int,
 ) -> tuple[str, str, str]:
-    """Title, description and level of a course; the text names every skill it is tagged with."""
+    """Title, description and level of a course; the text names every skill it is tagged with.
+
+    `rng` makes the draws that shape the dataset (the title's slot, the level, the audience),
+    exactly as many as before the wording was varied, so members and activity drawn after the
+    catalog stay the same for a seed; `text_rng` only picks wording.
+    """
     primary = skills[course_skills[0]]
     users = titles_by_skill.get(course_skills[0], [])
     usable = [
-        (template, level, k)
-        for template, level, k in TITLE_TEMPLATES
-        if k <= len(course_skills) and ("{Titles}" not in template or users)
+        (variants, level, k)
+        for variants, level, k in TITLE_TEMPLATES
+        if k <= len(course_skills) and ("{Titles}" not in variants[0] or users)
     ]
     # Courses with several skills mostly get a title naming them together.
     if len(course_skills) > 1 and rng.random() < 0.6:
         usable = [u for u in usable if u[2] > 1] or usable
-    template, level, _k = usable[rng.integers(len(usable))]
+    variants, level, _k = usable[rng.integers(len(usable))]
     if level is None:
         level = LEVELS[rng.choice(3, p=[0.45, 0.4, 0.15])]
     audience = [titles[i] for i in rng.permutation(users)[:2]] if users else []
     labels = [skills[s].label for s in course_skills]
-    title = template.format(
+    topic = ADVANCED_TOPICS[rng.integers(len(ADVANCED_TOPICS))]
+    title = _pick(text_rng, variants).format(
         A=labels[0],
         B=labels[1] if len(labels) > 1 else "",
         C=labels[2] if len(labels) > 2 else "",
         Titles=audience[0].plural if audience else "",
-        topic=ADVANCED_TOPICS[rng.integers(len(ADVANCED_TOPICS))],
+        topic=topic,
     )
+    closing = int(rng.integers(3))
     category = categories[primary.category][:1].lower() + categories[primary.category][1:]
     who = join_names([t.plural for t in audience]) if audience else "professionals"
-    if level == "beginner":
-        opening = (
-            f"New to {primary.name}? {teacher} walks you through the essentials of this "
-            f"{category} used by {who}."
-        )
-    elif level == "intermediate":
-        opening = (
-            f"Already comfortable with {primary.name}? {teacher} shows how {who} get more done "
-            f"with {primary.label} in day-to-day work."
-        )
-    else:
-        opening = (
-            f"This course is for experienced {primary.name} users who want to go deeper: "
-            f"{teacher} covers the techniques {who} reach for on demanding projects."
-        )
-    sentences = [opening]
+    fill = {"A": primary.label, "name": primary.name, "category": category, "who": who}
+    fill["teacher"] = teacher
+    paragraphs = [" ".join(_pick(text_rng, OPENINGS[level]).format(**fill).split())]
+
+    outcomes = [
+        outcome.format(**fill) for outcome in text_rng.permutation(OUTCOMES[level])[:3].tolist()
+    ]
+    learn = [f"You will learn to {join_names(outcomes)}."]
     if len(course_skills) > 1:
-        others = join_names([skills[s].name for s in course_skills[1:]])
-        sentences.append(
-            f"Along the way you combine {primary.label} with {others}, "
-            "a pairing that comes up again and again in real projects."
-        )
+        others = join_names([_spoken(skills[s]) for s in course_skills[1:]])
+        learn.append(_pick(text_rng, COMBINATIONS).format(A=primary.label, others=others))
     if extra_skills:
-        sentences.append(
-            f"Examples also touch on {join_names([skills[s].name for s in extra_skills])}."
-        )
+        mentioned = join_names([_spoken(skills[s]) for s in extra_skills])
+        learn.append(_pick(text_rng, MENTIONS).format(others=mentioned))
+    paragraphs.append(" ".join(learn))
+
     hours = duration_minutes / 60
     length = f"{duration_minutes} minutes" if duration_minutes < 90 else f"{hours:.1f} hours"
-    closing = (
-        f"Includes {length} of short, practical videos and exercise files.",
-        f"Each of its {max(2, duration_minutes // 20)} chapters ends with a hands-on challenge.",
-        f"About {length} of video, with a quiz after every chapter.",
+    chapters = max(2, duration_minutes // 20)
+    paragraphs.append(
+        _pick(text_rng, CLOSINGS[closing]).format(length=length, chapters=chapters, **fill)
     )
-    sentences.append(closing[rng.integers(len(closing))])
-    return title, " ".join(sentences), level
+    return title, "\n\n".join(paragraphs), level
+
+
+def _pick(rng: np.random.Generator, options: tuple[str, ...]) -> str:
+    return options[int(rng.integers(len(options)))]
+
+
+def _spoken(skill: DemoSkill) -> str:
+    """A skill as the prose names it: its short label where that is one of its names people
+    search for, else its full name (so the text still names every skill a tagger could match)."""
+    if skill.label == skill.name or skill.label in skill.synonyms:
+        return skill.label
+    return skill.name
 
 
 def teachers_draw(
@@ -144,6 +155,14 @@ def courses_draw(
     n_skills = len(skills)
     n_teachers = len(teachers)
     titles_by_skill = skill_titles_index(titles)
+    # Wording only, from a stream of its own (see `_course_text`): a sequence derived from the
+    # dataset's seed, which draws nothing from `rng`.
+    seed_sequence = rng.bit_generator.seed_seq
+    text_rng = np.random.default_rng(
+        np.random.SeedSequence(
+            seed_sequence.entropy, spawn_key=(*seed_sequence.spawn_key, TEXT_STREAM)
+        )
+    )
     teachers_by_category: dict[int, np.ndarray] = {
         c: np.flatnonzero(teacher_home == c) for c in range(len(categories))
     }
@@ -181,6 +200,7 @@ def courses_draw(
         )
         title, description, level = _course_text(
             rng=rng,
+            text_rng=text_rng,
             skills=skills,
             categories=categories,
             titles=titles,
@@ -322,21 +342,180 @@ def course_preferences_draw(
     return popularity, skill_courses, cluster_courses
 
 
-# (template, level or None for any, number of skills it names). {A}/{B}/{C} are skill labels,
-# {Titles} a plural job title of an occupation that uses skill A, {topic} an advanced topic.
-TITLE_TEMPLATES: tuple[tuple[str, str | None, int], ...] = (
-    ("{A} Essential Training", "beginner", 1),
-    ("Learning {A}", "beginner", 1),
-    ("{A} Quick Start", "beginner", 1),
-    ("{A} Fundamentals", "beginner", 1),
-    ("{A} for Beginners", "beginner", 1),
-    ("{A} for {Titles}", None, 1),
-    ("{A} in the Workplace", None, 1),
-    ("{A}: Tips, Tricks, and Techniques", "intermediate", 1),
-    ("{A} Best Practices", "intermediate", 1),
-    ("Advanced {A}: {topic}", "advanced", 1),
-    ("Mastering {A}", "advanced", 1),
-    ("{A} and {B} in Practice", "intermediate", 2),
-    ("From {A} to {B}: A Practical Path", "intermediate", 2),
-    ("Hands-On Projects with {A}, {B}, and {C}", "intermediate", 3),
+# (title wordings, level or None for any, number of skills it names). {A}/{B}/{C} are skill
+# labels, {Titles} a plural job title of an occupation that uses skill A, {topic} an advanced
+# topic. The dataset's draws pick a slot; the wording stream picks one of its wordings.
+TITLE_TEMPLATES: tuple[tuple[tuple[str, ...], str | None, int], ...] = (
+    (
+        (
+            "{A} Essential Training",
+            "{A}: The Essentials",
+            "Getting Started with {A}",
+            "Your First Week with {A}",
+        ),
+        "beginner",
+        1,
+    ),
+    (("Learning {A}", "Introduction to {A}", "{A} from Scratch", "Discover {A}"), "beginner", 1),
+    (("{A} Quick Start", "{A} Crash Course", "First Steps in {A}"), "beginner", 1),
+    (("{A} Fundamentals", "{A} Foundations", "Understanding {A}", "{A} Basics"), "beginner", 1),
+    (("{A} for Beginners", "{A} Made Simple", "A Gentle Introduction to {A}"), "beginner", 1),
+    (
+        (
+            "{A} for {Titles}",
+            "{A} Skills for {Titles}",
+            "What {Titles} Need to Know About {A}",
+            "{A} on the Job for {Titles}",
+        ),
+        None,
+        1,
+    ),
+    (
+        ("{A} in the Workplace", "{A} at Work", "Practical {A}", "{A} for Busy Professionals"),
+        None,
+        1,
+    ),
+    (
+        (
+            "{A}: Tips, Tricks, and Techniques",
+            "{A} Tips and Shortcuts",
+            "Getting More Out of {A}",
+            "Working Smarter with {A}",
+        ),
+        "intermediate",
+        1,
+    ),
+    (
+        (
+            "{A} Best Practices",
+            "{A} Done Right",
+            "Common {A} Mistakes and How to Avoid Them",
+            "{A}: Beyond Your First Project",
+        ),
+        "intermediate",
+        1,
+    ),
+    (("Advanced {A}: {topic}", "{A} Deep Dive: {topic}", "{A} in Depth: {topic}"), "advanced", 1),
+    (
+        ("Mastering {A}", "{A} Masterclass", "{A} for Power Users", "{A} Under the Hood"),
+        "advanced",
+        1,
+    ),
+    (
+        (
+            "{A} and {B} in Practice",
+            "Using {A} with {B}",
+            "Connecting {A} and {B}",
+            "{A} and {B} for Everyday Work",
+        ),
+        "intermediate",
+        2,
+    ),
+    (
+        (
+            "From {A} to {B}",
+            "{A} and {B}: A Practical Workflow",
+            "Building a Workflow with {A} and {B}",
+            "{B} for {A} Users",
+        ),
+        "intermediate",
+        2,
+    ),
+    (
+        (
+            "Hands-On Projects with {A}, {B}, and {C}",
+            "Real-World Projects: {A}, {B}, and {C}",
+            "{A}, {B}, and {C}: A Project Course",
+        ),
+        "intermediate",
+        3,
+    ),
+)
+
+# The description's first paragraph, per level: what the course is and who it is for. Each
+# names the main skill in full once ({name}), as catalogs name the product they teach.
+OPENINGS: dict[str, tuple[str, ...]] = {
+    "beginner": (
+        "New to {A}? In this course {teacher} walks you through the essentials of {name}, the "
+        "{category} that {who} rely on every day. No previous experience is needed.",
+        "{A} can look intimidating at first. {teacher} starts from a blank screen and shows, "
+        "one step at a time, how {who} use {name} to get real work done.",
+        "This course is a friendly first look at {name}. {teacher} explains the ideas behind "
+        "it in plain language, then shows you the handful of tasks {who} do most often.",
+    ),
+    "intermediate": (
+        "Already comfortable with the basics of {A}? {teacher} shows how {who} get more done "
+        "with {name}, with workflows you can reuse the next morning.",
+        "You know your way around {A}, but it still takes longer than it should. {teacher} "
+        "shares the habits and shortcuts that experienced {who} use to work faster in {name}.",
+        "This course picks up where the introductions to {A} leave off. Working through "
+        "realistic examples, {teacher} shows how {who} apply {name} to everyday problems.",
+    ),
+    "advanced": (
+        "This course is for experienced {A} users who want to go deeper. {teacher} covers the "
+        "techniques {who} reach for on demanding projects with {name}.",
+        "When a project outgrows the defaults, {A} has more to offer than most people use. "
+        "{teacher} explores the advanced side of {name}, as seasoned {who} use it.",
+        "Aimed at people who already use {A} daily, this course takes on the hard cases: "
+        "{teacher} works through the problems {who} meet with {name} on large, long-lived "
+        "projects.",
+    ),
+}
+
+# What a course teaches, per level: three of these make the second paragraph.
+OUTCOMES: dict[str, tuple[str, ...]] = {
+    "beginner": (
+        "find your way around {A} and set it up the way you work",
+        "complete the everyday tasks {who} do most often",
+        "avoid the mistakes new users make",
+        "save, organise and share your work with colleagues",
+        "read and change work someone else started",
+        "know where to look when something does not behave as expected",
+    ),
+    "intermediate": (
+        "speed up routine work with shortcuts and templates",
+        "solve the problems that come up in real projects",
+        "hand work over to colleagues cleanly",
+        "check your results before they reach anyone else",
+        "organise larger pieces of work so they stay easy to change",
+        "choose between several ways of doing the same thing",
+    ),
+    "advanced": (
+        "automate the steps you repeat every week",
+        "keep large projects fast and maintainable",
+        "diagnose problems quickly and fix them at their cause",
+        "set up conventions your whole team can follow",
+        "integrate {A} with the other tools in your stack",
+        "review other people's work with an expert eye",
+    ),
+}
+
+COMBINATIONS: tuple[str, ...] = (
+    "Along the way you combine {A} with {others}, a combination that comes up again and again "
+    "in real projects.",
+    "Several chapters show how {A} works together with {others}.",
+    "You also see where {others} fit in, and how to move work between them and {A}.",
+)
+
+MENTIONS: tuple[str, ...] = (
+    "Examples also touch on {others}.",
+    "A few demonstrations use {others} as well.",
+)
+
+# The last paragraph: format and length, by the dataset's draw of one of three closings.
+CLOSINGS: tuple[tuple[str, ...], ...] = (
+    (
+        "The course includes {length} of short, practical videos and exercise files you can "
+        "follow along with.",
+        "Expect {length} of video in short lessons, with exercise files for every chapter.",
+    ),
+    (
+        "Each of its {chapters} chapters ends with a hands-on challenge and its solution.",
+        "It is organised in {chapters} chapters; each one ends with a short challenge so you "
+        "can try what you learned.",
+    ),
+    (
+        "About {length} of video, with a quiz after every chapter to check your understanding.",
+        "Plan on about {length}, including a quiz at the end of each chapter.",
+    ),
 )

@@ -4,6 +4,7 @@ industries, and the title-to-skill weights members are drawn from."""
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 
@@ -41,9 +42,82 @@ INDUSTRIES_BY_MAJOR_GROUP: dict[str, tuple[str, ...]] = {
 }
 
 
+# The names people say for O*NET technology names that no rule shortens well: a vendor's
+# consumer brand, or a product whose O*NET name leads with its vendor's full company name.
+SHORT_NAMES: dict[str, str] = {
+    "NortonLifeLock cybersecurity software": "Norton",
+    "Microsoft Visual Basic Scripting Edition VBScript": "VBScript",
+    "Amazon Web Services AWS CloudFormation": "CloudFormation",
+    "Oracle Primavera Enterprise Project Portfolio Management": "Primavera",
+    "Oracle Business Intelligence Enterprise Edition": "Oracle BI",
+    "Oracle E-Business Suite Financials": "Oracle Financials",
+    "Qlik Tech QlikView": "QlikView",
+    "Salesforce.com Salesforce CRM": "Salesforce CRM",
+    "Greenway Medical Technologies PrimeSUITE": "PrimeSUITE",
+    "Leica Geosystems ERDAS IMAGINE": "ERDAS IMAGINE",
+    "Automatic Data Processing AdvancedMD EHR": "AdvancedMD",
+    "NextGen Healthcare Information Systems EMR": "NextGen EMR",
+    "StatCom Patient Flow Logistics Enterprise Suite": "StatCom Patient Flow",
+    "Benchmark Systems Benchmark Clinical EHR": "Benchmark EHR",
+    "GE Healthcare Centricity EMR": "Centricity EMR",
+    "GE Healthcare Centricity Practice Solution": "Centricity Practice",
+    "Cerner PowerWorks Practice Management": "Cerner PowerWorks",
+    "Avid Technology Pro Tools": "Pro Tools",
+    "McNeel Rhinoceros 3D": "Rhino 3D",
+    "Bizmatics PrognoCIS EMR": "PrognoCIS",
+    "Kareo Practice Management": "Kareo",
+}
+
+# An acronym as O*NET writes one after its expansion: "SQL", "VoIP", "XHTML", "(NCIC)".
+_ACRONYM = re.compile(r"^\(?([A-Z][A-Za-z0-9]*[A-Z][A-Za-z0-9]*)\)?$")
+# Trailing words that say what kind of thing it is: "ANSYS simulation software".
+_KIND_WORDS = {"software", "database", "simulation"}
+_SMALL_WORDS = {"a", "an", "and", "for", "in", "of", "on", "or", "the", "to", "with"}
+_LABEL_MAX = 24
+
+
 def _skill_label(name: str, synonyms: list[str]) -> str:
-    options = [s for s in synonyms if 2 <= len(s) <= 24 and len(s) < len(name)]
-    return min(options, key=lambda s: (len(s), s)) if options else name
+    """The short name people say, for course titles and prose: "Excel" for "Microsoft Excel",
+    "VoIP" for "Voice over internet protocol VoIP system software", "Norton" for
+    "NortonLifeLock cybersecurity software" (`SHORT_NAMES`), "Employee Scheduling" for a name
+    that describes a kind of software. No random draws."""
+    if name in SHORT_NAMES:
+        return SHORT_NAMES[name]
+    words = name.split()
+    while len(words) > 1 and words[-1].lower() in _KIND_WORDS and words[-1].islower():
+        words = words[:-1]
+    # An expansion followed by its acronym (and perhaps what kind of thing it is, in lower
+    # case): the acronym. "VoIP" for "Voice over internet protocol VoIP system".
+    for j in range(len(words) - 1, 1, -1):
+        match = _ACRONYM.match(words[j])
+        if match and all(word.islower() for word in words[j + 1 :]):
+            if any(word.islower() for word in words[1:j]) or words[j].startswith("("):
+                return match.group(1)
+            break
+    options = [s for s in synonyms if 2 <= len(s) <= _LABEL_MAX and len(s) < len(name)]
+    if options:
+        return min(options, key=lambda s: (len(s), s))
+    if words[0][:1].isupper() and len(words) > 1 and all(word.islower() for word in words[1:]):
+        # A kind of software ("Employee scheduling software"): title case, as titles want.
+        return " ".join(
+            word if word in _SMALL_WORDS and i else word[:1].upper() + word[1:]
+            for i, word in enumerate(words)
+        )
+    return " ".join(words)
+
+
+def _skill_labels(names: list[str], synonyms: dict[str, list[str]]) -> list[str]:
+    """`_skill_label` of each name, kept unique: a label another skill took first falls back
+    to the full name, so two skills never read the same in a title."""
+    taken: set[str] = set()
+    labels = []
+    for name in names:
+        label = _skill_label(name, synonyms.get(name, []))
+        if label.lower() in taken:
+            label = name
+        taken.add(label.lower())
+        labels.append(label)
+    return labels
 
 
 def skills_build(*, subset: OnetSubset) -> tuple[list[str], list[DemoSkill]]:
@@ -56,11 +130,12 @@ def skills_build(*, subset: OnetSubset) -> tuple[list[str], list[DemoSkill]]:
     category_index = {name: i for i, name in enumerate(categories)}
     skill_index = {s.name: i for i, s in enumerate(subset.skills)}
     skill_slugs = unique_slugs([s.name for s in subset.skills], 140)
+    labels = _skill_labels([s.name for s in subset.skills], subset.synonyms)
     skills = [
         DemoSkill(
             name=s.name,
             slug=skill_slugs[i],
-            label=_skill_label(s.name, subset.synonyms.get(s.name, [])),
+            label=labels[i],
             category=category_index[s.category],
             synonyms=tuple(subset.synonyms.get(s.name, [])),
             related=tuple(skill_index[o] for o, _ in subset.related.get(s.name, [])),

@@ -255,7 +255,8 @@ def _visit(
     # Page view ids from the simulation's generator: exploration draws, and so the whole run,
     # are reproducible for a seed.
     page_view_id = uuid.UUID(bytes=rng.bytes(16), version=4)
-    page = home_page_serve(member=member, now=now, page_view_id=page_view_id)
+    # Without "Continue learning": every variant shows the same row, and it recommends nothing.
+    page = home_page_serve(member=member, now=now, page_view_id=page_view_id, with_continue=False)
     impressions_log(member=member, page_view_id=page.page_view_id, shown=page.shown, now=now)
     later = 0
     for carousel_position, carousel in enumerate(page.carousels):

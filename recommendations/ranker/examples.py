@@ -12,6 +12,7 @@ from django.conf import settings
 
 from members.models import FollowedSkill, Member, MemberSkill
 from recommendations import engine
+from recommendations.data import REASON_CONTINUE
 from recommendations.engine.positions import positions_of
 from recommendations.models import FeedbackEvent, TrainingRun
 from recommendations.ranker.features import (
@@ -462,6 +463,8 @@ def _impressions_read(
         FeedbackEvent.objects.filter(
             kind=FeedbackEvent.Kind.IMPRESSION, created_at__gte=since, created_at__lte=now
         )
+        # The member's own unfinished courses are not recommendations: nothing to learn there.
+        .exclude(reason=REASON_CONTINUE)
         .order_by("-created_at", "-pk")
         .values_list(
             "member_id", "course_id", "page_view_id", "carousel_position", "position", "created_at"

@@ -12,6 +12,7 @@ import numpy as np
 from django.conf import settings
 
 from recommendations import engine
+from recommendations.data import REASON_CONTINUE
 from recommendations.models import FeedbackEvent
 from recommendations.ranker.examples import Examples, ranker_examples_build
 from recommendations.ranker.features import COURSE_COLUMNS, MEMBER_COLUMNS
@@ -38,11 +39,15 @@ def ranker_train(
     """
     config = settings.RECOMMENDATIONS
     started = time.perf_counter()
-    count = FeedbackEvent.objects.filter(
-        kind=FeedbackEvent.Kind.IMPRESSION,
-        created_at__gte=now - dt.timedelta(days=config["RANKER_WINDOW_DAYS"]),
-        created_at__lte=now,
-    ).count()
+    count = (
+        FeedbackEvent.objects.filter(
+            kind=FeedbackEvent.Kind.IMPRESSION,
+            created_at__gte=now - dt.timedelta(days=config["RANKER_WINDOW_DAYS"]),
+            created_at__lte=now,
+        )
+        .exclude(reason=REASON_CONTINUE)
+        .count()
+    )
     metrics: dict = {"impressions": count, "used": False}
     if count < config["RANKER_MIN_IMPRESSIONS"]:
         metrics["why"] = (

@@ -12,16 +12,21 @@ from django.utils import timezone
 from catalog.selectors import course_cards_by_id
 from recommendations import engine
 from recommendations.data import (
+    REASON_CONTINUE,
     STRATEGY_RULES,
     Card,
     Carousel,
     RulesSnapshot,
     ShownCourse,
 )
+from recommendations.serving.explanations import ExplanationContext, card_explanation
 from recommendations.serving.reasons import MemberScoring, Reason
 from recommendations.serving.stored_pages import (
     LayoutRow,
 )
+
+# A visitor's explanations: no skills of their own, nothing in progress.
+VISITOR = ExplanationContext()
 
 
 @dataclass
@@ -73,14 +78,19 @@ def carousels_from_groups(
     variant_id: int | None = None,
     max_carousels: int | None = None,
     catalog_revision: int | None = None,
+    leading: Sequence[LayoutRow] = (),
+    context: ExplanationContext = VISITOR,
 ) -> list[Carousel]:
+    """The carousels of `groups` in `order` (those too small left out, at most `max_carousels`),
+    each diversified and cut to `CAROUSEL_SIZE`, after the `leading` rows (the "Continue
+    learning" row), which the limit does not count."""
     config = settings.RECOMMENDATIONS
     wanted = [
         groups[index]
         for index in order
         if groups[index].positions.size >= config["CAROUSEL_MIN_SIZE"]
     ][: config["MAX_CAROUSELS"] if max_carousels is None else max_carousels]
-    layout: list[LayoutRow] = []
+    layout: list[LayoutRow] = list(leading)
     for group in wanted:
         chosen = _diversified(snapshot, group.positions, recency)[: config["CAROUSEL_SIZE"]]
         course_ids = snapshot.course_ids[group.positions[chosen]].tolist()
@@ -88,7 +98,11 @@ def carousels_from_groups(
             (group.reason, group.key, group.label, course_ids, group.scores[chosen].tolist())
         )
     return carousels_from_layout(
-        layout, strategy=strategy, variant_id=variant_id, catalog_revision=catalog_revision
+        layout,
+        strategy=strategy,
+        variant_id=variant_id,
+        catalog_revision=catalog_revision,
+        context=context,
     )
 
 
@@ -98,8 +112,11 @@ def carousels_from_layout(
     strategy: str,
     variant_id: int | None,
     catalog_revision: int | None,
+    context: ExplanationContext = VISITOR,
 ) -> list[Carousel]:
-    """The carousels of `layout`, in its order, with each course's card."""
+    """The carousels of `layout`, in its order, with each course's card and its explanation
+    for the member of `context`. The "Continue learning" row's cards carry no experiment
+    variant: it is the same in every variant, so it says nothing about them."""
     now = timezone.now()
     courses = course_cards_by_id(
         course_ids=[course_id for *_, ids, _ in layout for course_id in ids],
@@ -107,6 +124,7 @@ def carousels_from_layout(
     )
     carousels = []
     for carousel_position, (reason, key, label, course_ids, scores) in enumerate(layout):
+        card_variant = None if reason == REASON_CONTINUE else variant_id
         cards = []
         for course_id, score in zip(course_ids, scores, strict=True):
             course = courses.get(course_id)
@@ -124,7 +142,15 @@ def carousels_from_layout(
                         strategy=strategy,
                         carousel_position=carousel_position,
                         position=len(cards),
-                        variant_id=variant_id,
+                        variant_id=card_variant,
+                    ),
+                    explanation=card_explanation(
+                        reason=reason,
+                        label=label,
+                        strategy=strategy,
+                        course_id=course_id,
+                        course_skills=course.card_skills,
+                        context=context,
                     ),
                 )
             )
@@ -182,6 +208,8 @@ def carousels_for_member(
     variant_id: int | None,
     max_carousels: int | None,
     catalog_revision: int | None,
+    leading: Sequence[LayoutRow] = (),
+    context: ExplanationContext = VISITOR,
 ) -> list[Carousel]:
     """The homepage's third stage: each course under its best reason (scores discounted for
     courses shown often without a click, rank-scaled within each reason, argmax), small skill
@@ -215,4 +243,6 @@ def carousels_for_member(
         variant_id=variant_id,
         max_carousels=max_carousels,
         catalog_revision=catalog_revision,
+        leading=leading,
+        context=context,
     )

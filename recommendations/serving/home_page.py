@@ -3,7 +3,8 @@ default one), the page composed ahead for their next visit, and the visitor's pa
 
 `home_page_for_member` runs the stages in order: the member's inputs in one read (`inputs`),
 the stored page when nothing changed (`stored_pages`), the reasons (`reasons`), the carousels
-(`carousels`), the ranker and exploration (`rerank`).
+(`carousels`, after the "Continue learning" row of `continuing`), the ranker and exploration
+(`rerank`), which leave that row alone. Every card says why it is shown (`explanations`).
 """
 
 import datetime as dt
@@ -35,6 +36,8 @@ from recommendations.serving.carousels import (
     carousels_from_layout,
     reason_groups,
 )
+from recommendations.serving.continuing import continue_learning_row
+from recommendations.serving.explanations import explanation_context_build
 from recommendations.serving.inputs import member_serving_inputs
 from recommendations.serving.reasons import member_scoring_build, reasons_for_member, recency_scores
 from recommendations.serving.repairs import StoredRowInvalid, composed_page_discard
@@ -81,8 +84,10 @@ def home_page_for_member(
     page_view_id: uuid.UUID | None = None,
     reuse_composed: bool = False,
     mark_pending: bool = False,
+    with_continue: bool = True,
 ) -> HomePage:
-    """The member's carousels, one per reason, each course under its best (argmax) reason.
+    """The member's carousels, one per reason, each course under its best (argmax) reason,
+    after the "Continue learning" row (`continuing`) unless `with_continue` is off.
 
     `strategy` picks what serves the page (experiments pass their variant's; see
     recommendations/README.md): `default` is the site's homepage (learned candidates, and the
@@ -122,9 +127,11 @@ def home_page_for_member(
         and strategy in (STRATEGY_DEFAULT, STRATEGY_ALS, STRATEGY_RANKED),
         pending_page_view_id=page_view_id if mark_pending else None,
     )
+    context = explanation_context_build(inputs=inputs)
     digest = None
     max_age = composed_page_max_age()
-    if max_age > 0 and state.run_id is not None and exploration_share == 0:
+    # A page without the row is never stored: the stored page is the one the site serves.
+    if max_age > 0 and state.run_id is not None and exploration_share == 0 and with_continue:
         digest = page_digest(
             inputs=inputs,
             member=member,
@@ -147,6 +154,7 @@ def home_page_for_member(
                     strategy=logged,
                     variant_id=variant_id,
                     catalog_revision=inputs.catalog_revision,
+                    context=context,
                 )
                 return HomePage(page_view_id=page_view_id, carousels=carousels, digest=digest)
 
@@ -159,7 +167,10 @@ def home_page_for_member(
         snapshot=snapshot,
         personalised=strategy != STRATEGY_RECENCY,
     )
-    # Stage 3, carousels: each course under its best reason, carousels ordered and diversified.
+    # Stage 3, carousels: the member's unfinished courses first, then each course under its
+    # best reason, carousels ordered and diversified.
+    continuing = continue_learning_row(inputs=inputs) if with_continue else None
+    leading = [continuing] if continuing is not None else []
     carousels = carousels_for_member(
         reasons=reasons,
         scoring=scoring,
@@ -169,21 +180,25 @@ def home_page_for_member(
         variant_id=variant_id,
         max_carousels=max_carousels,
         catalog_revision=inputs.catalog_revision,
+        leading=leading,
+        context=context,
     )
     # Stage 4, rerank: the ranker orders each carousel's cards; exploration swaps some in.
-    if ranker is not None and carousels:
-        carousels = carousels_reranked(
-            carousels, ranker=ranker, scoring=scoring, member=member, snapshot=snapshot, now=now
+    # Neither touches the leading row: the member's own courses, in the order they left them.
+    first, recommended = carousels[: len(leading)], carousels[len(leading) :]
+    if ranker is not None and recommended:
+        recommended = carousels_reranked(
+            recommended, ranker=ranker, scoring=scoring, member=member, snapshot=snapshot, now=now
         )
-    if exploration_share > 0 and carousels:
-        carousels = carousels_explored(
-            carousels,
+    if exploration_share > 0 and recommended:
+        recommended = carousels_explored(
+            recommended,
             snapshot=snapshot,
             valid=scoring.valid,
             share=exploration_share,
             rng=np.random.default_rng(page_view_id.int % 2**63),
         )
-    return HomePage(page_view_id=page_view_id, carousels=carousels, digest=digest)
+    return HomePage(page_view_id=page_view_id, carousels=first + recommended, digest=digest)
 
 
 def _ranker_for(strategy: str, ranker: ActiveRanker | None) -> ActiveRanker | None:
@@ -210,10 +225,11 @@ def home_page_serve(
     page_view_id: uuid.UUID | None = None,
     reuse_composed: bool = False,
     mark_pending: bool = False,
+    with_continue: bool = True,
 ) -> HomePage:
     """The homepage a member gets: their variant's, inside a running experiment, else the
-    default one (exactly `home_page_for_member(member=member)`). `reuse_composed` and
-    `mark_pending`: see `home_page_for_member`."""
+    default one (exactly `home_page_for_member(member=member)`). `reuse_composed`,
+    `mark_pending` and `with_continue`: see `home_page_for_member`."""
     now = now or timezone.now()
     experiment = experiment_running(experiments=serving_state().experiments, now=now)
     if experiment is None:
@@ -223,6 +239,7 @@ def home_page_serve(
             page_view_id=page_view_id,
             reuse_composed=reuse_composed,
             mark_pending=mark_pending,
+            with_continue=with_continue,
         )
     variant = experiment_variant_assign(experiment=experiment, member=member, now=now)
     return home_page_for_member(
@@ -235,6 +252,7 @@ def home_page_serve(
         page_view_id=page_view_id,
         reuse_composed=reuse_composed,
         mark_pending=mark_pending,
+        with_continue=with_continue,
     )
 
 

@@ -8,7 +8,7 @@ ORM query each.
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import connection
 from django.db.models import Sum
@@ -52,6 +52,9 @@ class MemberServingInputs:
     catalog_revision: int | None
     # The member's stored next page (`stored_pages`), if any.
     composed: StoredPage | None = None
+    # (course id, progress percent) of the courses started and not finished, the most recently
+    # watched (else enrolled) first: the "Continue learning" row (`continuing`).
+    in_progress: list[tuple[int, int]] = field(default_factory=list)
 
 
 def member_serving_inputs(
@@ -88,7 +91,7 @@ def member_serving_inputs(
     )
 
 
-# One statement, one row: nine reads on every page view (the catalog revision is the card
+# One statement, one row: ten reads on every page view (the catalog revision is the card
 # cache's, the stored page `stored_pages`'), where each ORM query would cost a round trip
 # plus building its SQL and converting its rows in Python. Lists come back as JSON or arrays,
 # which psycopg decodes in C. Skill names are looked up per skill: as a join, the prepared
@@ -119,7 +122,11 @@ _MEMBER_INPUTS_COLUMNS = """\
     (SELECT revision FROM catalog_catalogrevision WHERE id = 1),
     page.digest,
     page.composed_at,
-    page.layout"""
+    page.layout,
+    (SELECT json_agg(json_build_array(e.course_id, e.progress_percent)
+            ORDER BY COALESCE(e.last_watched_at, e.enrolled_at) DESC, e.course_id)
+        FROM members_enrolment e
+        WHERE e.member_id = %(member)s AND e.completed_at IS NULL)"""
 
 
 _MEMBER_INPUTS_FROM = """
@@ -178,6 +185,7 @@ def _member_serving_inputs_postgresql(
             composed_digest,
             composed_at,
             composed_layout,
+            in_progress,
             _,  # the lock's (void) result, or NULL
         ) = cursor.fetchone()
     return MemberServingInputs(
@@ -194,6 +202,7 @@ def _member_serving_inputs_postgresql(
             if composed_digest is not None
             else None
         ),
+        in_progress=[(course_id, progress) for course_id, progress in in_progress or []],
     )
 
 
@@ -201,6 +210,24 @@ def _member_serving_inputs_portable(
     *, member_id: int, window_start: dt.date, discount_threshold: int, with_learned: bool
 ) -> MemberServingInputs:
     """The same reads through the ORM, one query each (SQLite: the demo and local tests)."""
+    # One read of the enrolments gives both lists: every enrolment newest first, and the
+    # unfinished ones by last activity, ordered as the PostgreSQL statement orders them.
+    enrolments = list(
+        Enrolment.objects.filter(member_id=member_id)
+        .order_by("-enrolled_at", "course_id")
+        .values_list(
+            "course_id",
+            "course__title",
+            "progress_percent",
+            "completed_at",
+            "last_watched_at",
+            "enrolled_at",
+        )
+    )
+    unfinished = sorted(
+        (row for row in enrolments if row[3] is None),
+        key=lambda row: (-(row[4] or row[5]).timestamp(), row[0]),
+    )
     learned_payload = None
     if with_learned:
         learned_payload = (
@@ -220,11 +247,7 @@ def _member_serving_inputs_portable(
             .order_by("-weight", "skill_id")
             .values_list("skill_id", "weight", "skill__name")
         ],
-        enrolled=list(
-            Enrolment.objects.filter(member_id=member_id)
-            .order_by("-enrolled_at", "course_id")
-            .values_list("course_id", "course__title")
-        ),
+        enrolled=[(course_id, title) for course_id, title, *_ in enrolments],
         dismissed=list(
             Dismissal.objects.filter(member_id=member_id)
             .order_by("course_id")
@@ -247,6 +270,7 @@ def _member_serving_inputs_portable(
         },
         catalog_revision=catalog_revision_current(),
         composed=_stored_page_portable(member_id),
+        in_progress=[(row[0], row[2]) for row in unfinished],
     )
 
 

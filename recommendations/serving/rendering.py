@@ -120,9 +120,11 @@ def card_render(
     request: HttpRequest,
     course: Course,
     page_view_id: uuid.UUID | None,
+    explanation: str = "",
 ) -> SafeString:
-    """One card, as the homepage shows it (undo puts a dismissed card back with this)."""
+    """One card, as the homepage shows it (undo puts a dismissed card back with this), with
+    its "why" line when given."""
     links = card_links_build(request=request, page_view_id=page_view_id)
     card = engines["jinja2"].env.get_template(CARD_TEMPLATE).module.card
     # The macro's output is Jinja2 Markup, autoescaped like the carousels above.
-    return mark_safe(str(card(course, links)))
+    return mark_safe(str(card(course, links, explanation)))

@@ -11,6 +11,7 @@ from members.models import Member
 from recommendations import engine
 from recommendations.data import STRATEGY_EXPLORE, Card, Carousel, RulesSnapshot
 from recommendations.ranker.serving import ActiveRanker, ranker_page_scores
+from recommendations.serving.explanations import ExplanationContext, card_explanation
 from recommendations.serving.reasons import MemberScoring, dense
 
 
@@ -96,6 +97,14 @@ def carousels_explored(
             course=course,
             score=0.0,
             shown=dataclasses.replace(old.shown, course_id=course.pk, strategy=STRATEGY_EXPLORE),
+            explanation=card_explanation(
+                reason=old.shown.reason,
+                label="",
+                strategy=STRATEGY_EXPLORE,
+                course_id=course.pk,
+                course_skills=course.card_skills,
+                context=ExplanationContext(),
+            ),
         )
     return [
         dataclasses.replace(carousel, cards=cards)

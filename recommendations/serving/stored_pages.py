@@ -10,14 +10,14 @@ everything it was composed from. The next page view reads the member's inputs as
 does (one statement, which also returns the stored page); when their digest is the stored one,
 it serves the stored carousels: the page it would have composed, without composing it.
 
-The digest covers the member's inputs (skills, enrolments, dismissals, learned candidates,
-discounted courses and per-reason counts, catalog revision), what the page reads of the member
-row (title, industry, seniority, and the names its labels show), the active run (snapshot and
-ranker), the strategy, variant and carousel limit, the first day of the discount window, and
-the recommendation settings. Only the clock is left out: a stored page is served within
-`COMPOSED_PAGE_MAX_AGE_SECONDS` of its composition or not at all (its recency scores are then
-minutes old, against a half-life of days). Pages with exploration, random per page view, and
-pages without an active run (a snapshot built in each process) are never stored.
+The digest covers the member's inputs (skills, enrolments and their progress, dismissals,
+learned candidates, discounted courses and per-reason counts, catalog revision), what the page
+reads of the member row (title, industry, seniority, and the names its labels show), the active
+run (snapshot and ranker), the strategy, variant and carousel limit, the first day of the
+discount window, and the recommendation settings. Only the clock is left out: a stored page is
+served within `COMPOSED_PAGE_MAX_AGE_SECONDS` of its composition or not at all (its recency
+scores are then minutes old, against a half-life of days). Pages with exploration, random per
+page view, and pages without an active run (a snapshot built in each process) are never stored.
 """
 
 from __future__ import annotations
@@ -74,6 +74,7 @@ def page_digest(
             inputs.followed,
             inputs.profile,
             inputs.enrolled,
+            inputs.in_progress,
             inputs.dismissed,
             inputs.discounted,
             sorted(inputs.reason_feedback.items()),

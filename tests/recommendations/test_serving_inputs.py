@@ -45,6 +45,14 @@ def rich_member():
     courses = [CourseFactory(title=f"Course {n}") for n in range(6)]
     for course, days in ((courses[0], 3), (courses[1], 1), (courses[2], 3)):
         EnrolmentFactory(member=member, course=course, enrolled_at=AT - dt.timedelta(days=days))
+    # In progress: course 0 (watched half a day ago, so ahead of course 1, enrolled a day ago
+    # and never watched); course 2 is finished and not in progress.
+    member.enrolments.filter(course=courses[0]).update(
+        progress_percent=40, last_watched_at=AT - dt.timedelta(hours=12)
+    )
+    member.enrolments.filter(course=courses[2]).update(
+        progress_percent=100, last_watched_at=AT, completed_at=AT
+    )
     EnrolmentFactory(member=other, course=courses[5], enrolled_at=AT)
     Dismissal.objects.create(member=member, course=courses[4])
     Dismissal.objects.create(member=member, course=courses[3])
@@ -108,7 +116,16 @@ def test_the_inputs_of_one_member_exactly(rich_member):
         discounted=[(courses[1].pk, 7), (courses[3].pk, 4)],
         reason_feedback={"follow": (4, 0), "popular": (10, 2)},
         catalog_revision=CatalogRevision.objects.get().revision,
+        in_progress=[(courses[0].pk, 40), (courses[1].pk, 0)],
     )
+
+
+def test_unfinished_courses_of_equal_activity_go_to_the_lower_id():
+    member = MemberFactory()
+    first, second = CourseFactory(), CourseFactory()
+    for course in (second, first):
+        EnrolmentFactory(member=member, course=course, enrolled_at=AT)
+    assert _read(member).in_progress == [(first.pk, 0), (second.pk, 0)]
 
 
 def test_the_learned_row_is_read_only_when_asked_for(rich_member):
@@ -127,6 +144,7 @@ def test_a_member_with_nothing_yet():
         discounted=[],
         reason_feedback={},
         catalog_revision=CatalogRevision.objects.get().revision,
+        in_progress=[],
     )
 
 

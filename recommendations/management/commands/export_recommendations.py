@@ -38,7 +38,8 @@ class Command(BaseCommand):
                 disable=options["no_progress"] or not sys.stderr.isatty(),
             )
             for member in members.iterator(chunk_size=500):
-                page = home_page_for_member(member=member)
+                # Recommendations only: the "Continue learning" row recommends nothing.
+                page = home_page_for_member(member=member, with_continue=False)
                 rank = 0
                 for carousel in page.carousels:
                     for card in carousel.cards:
