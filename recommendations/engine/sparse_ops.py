@@ -139,15 +139,35 @@ def top_k_per_row(matrix: Sparse, *, k: int) -> sp.csr_array:
     if k < 0:
         raise ValueError("k must be non-negative")
     csr = as_csr(matrix)
-    rows = row_ids(csr)
-    # Canonical CSR lists entries by (row, column) and lexsort is stable, so equal values stay in
-    # column order without a third key.
-    order = np.lexsort((-csr.data, rows))
-    # Position of each entry within its row once sorted: global position minus row start.
-    rank = np.empty(csr.nnz, dtype=np.int64)
-    rank[order] = np.arange(csr.nnz) - csr.indptr[rows[order]]
-    keep = rank < k
-    return as_csr(sp.csr_array((csr.data[keep], (rows[keep], csr.indices[keep])), shape=csr.shape))
+    lengths = np.diff(csr.indptr)
+    long_rows = np.flatnonzero(lengths > k)
+    if long_rows.size == 0:
+        return csr
+    keep = np.ones(csr.nnz, dtype=bool)
+    if k == 0:
+        keep[:] = False
+    else:
+        # Rows too long, in buckets of similar length (powers of two), each a dense (rows ×
+        # longest) block padded with -inf: per row the k-th largest value by partition, then
+        # the entries above it and, of those equal to it, the first in column order (columns
+        # ascend within a canonical row). Linear in the entries, where sorting every entry by
+        # (row, value) is not; padding at most doubles a bucket.
+        buckets = np.ceil(np.log2(lengths[long_rows])).astype(np.int64)
+        for bucket in np.unique(buckets):
+            rows = long_rows[buckets == bucket]
+            row_lengths = lengths[rows][:, None]
+            offsets = np.arange(row_lengths.max())
+            real = offsets < row_lengths
+            positions = np.where(real, csr.indptr[rows][:, None] + offsets, 0)
+            values = np.where(real, csr.data[positions], -np.inf)
+            kth = -np.partition(-values, k - 1, axis=1)[:, k - 1 : k]
+            above = values > kth
+            tied = values == kth
+            room = k - above.sum(axis=1, keepdims=True)
+            kept = above | (tied & (np.cumsum(tied, axis=1) <= room))
+            keep[positions[real & ~kept]] = False
+    indptr = np.concatenate(([0], np.cumsum(np.minimum(lengths, k))))
+    return sp.csr_array((csr.data[keep], csr.indices[keep], indptr), shape=csr.shape)
 
 
 def sparse_row(matrix: sp.csr_array, row: int) -> tuple[IntArray, FloatArray]:

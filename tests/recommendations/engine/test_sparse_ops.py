@@ -133,3 +133,27 @@ def test_sparse_row_and_column_reject_out_of_range_indices():
 def test_sparse_row_of_a_matrix_without_columns():
     indices, values = sparse_row(sp.csr_array((2, 0)), 1)
     assert indices.size == 0 and values.size == 0
+
+
+def _top_k_by_sorting(matrix: sp.csr_array, k: int) -> np.ndarray:
+    """The definition, row by row: the k largest, ties to the lower column."""
+    dense = matrix.toarray()
+    out = np.zeros_like(dense)
+    for r in range(dense.shape[0]):
+        columns = np.flatnonzero(dense[r])
+        best = columns[np.lexsort((columns, -dense[r, columns]))][:k]
+        out[r, best] = dense[r, best]
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("k", [0, 1, 3, 7, 40])
+def test_top_k_per_row_matches_the_definition_with_ties_and_varied_row_lengths(seed, k):
+    rng = np.random.default_rng(seed)
+    density = rng.uniform(0.05, 0.9, size=(60, 1))
+    mask = rng.random((60, 50)) < density  # rows of many different lengths
+    values = rng.integers(1, 5, size=(60, 50)).astype(float)  # few values: many ties
+    matrix = sp.csr_array(np.where(mask, values, 0.0))
+    result = top_k_per_row(matrix, k=k)
+    np.testing.assert_array_equal(result.toarray(), _top_k_by_sorting(matrix, k))
+    assert result.has_canonical_format
