@@ -9,7 +9,7 @@ every interaction, and packs what workers need into a training run's `model_arti
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -67,12 +67,15 @@ class LearnedModels:
 @dataclass(frozen=True)
 class SearchResult:
     """The winner of the last parameter search, refitted by every retrain until the next one:
-    its family and parameters, and the interaction count when it was searched."""
+    its family and parameters, the interaction count when it was searched, each searched
+    family's best parameters, and `measured`: the held-out metrics of the final choice (each
+    finalist and popularity, as `metrics["families"]` of the run that searched)."""
 
     family: str
     params: dict
     interactions: int
     families: dict
+    measured: dict = field(default_factory=dict)
 
     def as_json(self) -> dict:
         return {
@@ -80,6 +83,7 @@ class SearchResult:
             "params": self.params,
             "interactions": self.interactions,
             "families": self.families,
+            "measured": self.measured,
         }
 
     @classmethod
@@ -91,7 +95,14 @@ class SearchResult:
             params=dict(value.get("params") or {}),
             interactions=int(value.get("interactions") or 0),
             families=dict(value.get("families") or {}),
+            measured=dict(value.get("measured") or {}),
         )
+
+    @property
+    def refit_only(self) -> bool:
+        """Whether a retrain between searches can refit the winner without measuring again:
+        a learned winner whose measurement (and popularity's) was stored with it."""
+        return self.family != "popularity" and {self.family, "popularity"} <= set(self.measured)
 
 
 def interactions_extract(
@@ -257,17 +268,17 @@ def learned_models_fit(
 ) -> tuple[LearnedModels | None, dict, str, SearchResult | None]:
     """Choose a family on a time-ordered held-out split, then refit it on every interaction.
 
-    The split holds out each member's latest `HOLDOUT_LAST` interactions. A search retrain (see
-    `search_due`) searches every allowed family's parameters on a member sample of the training
-    part; every other retrain takes the stored winner's. Each candidate is then fitted on the
-    training part and measured on the held-out part beside popularity (`metrics["families"]`);
-    the best NDCG@k wins if it beats popularity, and is fitted again on all interactions: that
-    model is served. Returns (models or None, metrics, message, the search result to store).
-    None with a message when there is too little data or nothing beats popularity, so the run
-    serves rule-based reasons only.
+    A search retrain (see `search_due`) holds out each member's latest `HOLDOUT_LAST`
+    interactions, searches every allowed family's parameters on a member sample of the training
+    part, fits the finalists on the training part and measures them on the held-out part beside
+    popularity (`metrics["families"]`); the best NDCG@k wins if it beats popularity, and is
+    fitted again on all interactions: that model is served. Every other retrain fits the stored
+    winner on all interactions at once and reports the measurement stored with it: the split
+    chooses the model, and the choice stands until the next search. Returns (models or None,
+    metrics, message, the search result to store). None with a message when there is too little
+    data or nothing beats popularity, so the run serves rule-based reasons only.
     """
     config = settings.RECOMMENDATIONS
-    seed, k = config["SEED"], config["EVALUATION_K"]
     metrics: dict = {"interactions": interactions.nnz}
     if interactions.nnz < config["LEARNED_MIN_INTERACTIONS"]:
         message = (
@@ -276,6 +287,88 @@ def learned_models_fit(
         )
         return None, metrics, message, stored
 
+    families, skipped = families_allowed(course_ids.size)
+    why = search_due(stored=stored, interactions=interactions.nnz, requested=search_requested)
+    if stored is not None and why is None and stored.family not in (*families, "popularity"):
+        why = f"the stored family {stored.family} is not allowed here ({skipped})"
+    if why is None and stored.refit_only:
+        return _stored_winner_refit(
+            member_ids=member_ids,
+            course_ids=course_ids,
+            interactions=interactions,
+            stored=stored,
+            metrics=metrics,
+        )
+    return _held_out_choice(
+        member_ids=member_ids,
+        course_ids=course_ids,
+        interactions=interactions,
+        stored=stored,
+        why=why,
+        families=families,
+        skipped=skipped,
+        metrics=metrics,
+    )
+
+
+def _stored_winner_refit(
+    *,
+    member_ids: np.ndarray,
+    course_ids: np.ndarray,
+    interactions: Interactions,
+    stored: SearchResult,
+    metrics: dict,
+) -> tuple[LearnedModels | None, dict, str, SearchResult]:
+    """A retrain between searches: the stored winner fitted on every interaction, with the
+    held-out measurement of the search that chose it."""
+    k = settings.RECOMMENDATIONS["EVALUATION_K"]
+    metrics["search"] = {
+        "ran": False,
+        "why": f"refit of the stored {stored.family} (searched at {stored.interactions} "
+        "interactions; measured on that search's held-out split)",
+        "families": {},
+    }
+    metrics["families"] = {family: dict(entry) for family, entry in stored.measured.items()}
+    learned, popularity = stored.measured[stored.family], stored.measured["popularity"]
+    metrics["family"] = stored.family
+    metrics["params"] = stored.params
+    metrics["learned"] = _measurement(learned)
+    metrics["popularity"] = _measurement(popularity)
+    refit_started = time.perf_counter()
+    model = engine.model_fit(
+        interactions.matrix, stored.family, stored.params, seed=settings.RECOMMENDATIONS["SEED"]
+    )
+    metrics["refit_seconds"] = time.perf_counter() - refit_started
+    models, problem = _served(
+        member_ids=member_ids, course_ids=course_ids, interactions=interactions, model=model
+    )
+    if models is None:
+        return None, metrics, problem, stored
+    message = (
+        f"{stored.family} with the stored parameters, fitted on all interactions (NDCG@{k} "
+        f"{learned['ndcg']:.4f} vs popularity {popularity['ndcg']:.4f} on the held-out split "
+        f"of the search at {stored.interactions} interactions)."
+    )
+    return models, metrics, message, stored
+
+
+def _measurement(entry: dict) -> dict:
+    return {key: value for key, value in entry.items() if key not in ("params", "fit_seconds")}
+
+
+def _held_out_choice(
+    *,
+    member_ids: np.ndarray,
+    course_ids: np.ndarray,
+    interactions: Interactions,
+    stored: SearchResult | None,
+    why: str | None,
+    families: list[str],
+    skipped: dict,
+    metrics: dict,
+) -> tuple[LearnedModels | None, dict, str, SearchResult | None]:
+    config = settings.RECOMMENDATIONS
+    seed, k = config["SEED"], config["EVALUATION_K"]
     train, test = engine.holdout_split(
         interactions.matrix,
         seed=seed,
@@ -283,10 +376,6 @@ def learned_models_fit(
         n_last=config["HOLDOUT_LAST"],
         min_interactions=2,
     )
-    families, skipped = families_allowed(course_ids.size)
-    why = search_due(stored=stored, interactions=interactions.nnz, requested=search_requested)
-    if stored is not None and why is None and stored.family not in (*families, "popularity"):
-        why = f"the stored family {stored.family} is not allowed here ({skipped})"
     started = time.perf_counter()
     searched: dict = {}
     if why is not None:
@@ -317,6 +406,7 @@ def learned_models_fit(
         }
         candidates["popularity"] = {}
     else:
+        # A winner stored without its measurement: measure it once, and store that with it.
         candidates = {stored.family: stored.params, "popularity": {}}
     metrics["search"] = {
         "ran": why is not None,
@@ -390,17 +480,43 @@ def learned_models_fit(
             "on the held-out split."
         )
         return None, metrics, message, result
+    if result.family == chosen:
+        # Retrains until the next search refit the winner and report this measurement.
+        measured = {family: metrics["families"][family] for family in (chosen, "popularity")}
+        result = replace(result, measured=measured)
 
     # Serve what was learned from all data: the chosen configuration on every interaction.
     refit_started = time.perf_counter()
     model = engine.model_refit(interactions.matrix, best["model"], seed=seed)
     metrics["refit_seconds"] = time.perf_counter() - refit_started
+    models, problem = _served(
+        member_ids=member_ids, course_ids=course_ids, interactions=interactions, model=model
+    )
+    if models is None:
+        return None, metrics, problem, result
+    message = (
+        f"{chosen} NDCG@{k} {best['metrics']['ndcg']:.4f} vs popularity "
+        f"{popularity['ndcg']:.4f} on {best['metrics']['members_evaluated']} held-out members"
+        f" ({'searched' if why is not None else 'stored parameters'}); served model refitted "
+        "on all interactions."
+    )
+    return models, metrics, message, result
+
+
+def _served(
+    *,
+    member_ids: np.ndarray,
+    course_ids: np.ndarray,
+    interactions: Interactions,
+    model: engine.LearnedModel,
+) -> tuple[LearnedModels | None, str]:
+    """What a run serves from `model` (fitted on every interaction), or None and why not."""
     if model.als is not None and not (
         np.all(np.isfinite(model.als.user_factors)) and np.all(np.isfinite(model.als.item_factors))
     ):
-        return None, metrics, "Rule-based only: ALS produced non-finite factors.", result
+        return None, "Rule-based only: ALS produced non-finite factors."
     popular = engine.popularity_scores(interactions.matrix)
-    cold = popular <= config["COLD_COURSE_MAX_MEMBERS"]
+    cold = popular <= settings.RECOMMENDATIONS["COLD_COURSE_MAX_MEMBERS"]
     models = LearnedModels(
         member_ids=member_ids,
         course_ids=course_ids,
@@ -413,13 +529,7 @@ def learned_models_fit(
         ),
         cold_courses=cold,
     )
-    message = (
-        f"{chosen} NDCG@{k} {best['metrics']['ndcg']:.4f} vs popularity "
-        f"{popularity['ndcg']:.4f} on {best['metrics']['members_evaluated']} held-out members"
-        f" ({'searched' if why is not None else 'stored parameters'}); served model refitted "
-        "on all interactions."
-    )
-    return models, metrics, message, result
+    return models, ""
 
 
 def learned_models_dumps(models: LearnedModels) -> bytes:

@@ -1,6 +1,7 @@
 """The retrain's model families: the refit on all data, the choice, the search trigger, and the
 fall back to rule-based recommendations."""
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -114,6 +115,11 @@ def test_retrains_refit_the_stored_winner_until_the_data_grew_or_a_search_is_ask
     assert second.metrics["params"] == stored.params
     assert set(second.metrics["families"]) == {stored.family, "popularity"}
     assert second.params["search"] == first.params["search"]  # carried forward
+    # Not measured again: the search's measurement of the winner is reported with the refit.
+    assert "evaluate_seconds" not in second.metrics
+    assert second.metrics["learned"]["ndcg"] == first.metrics["learned"]["ndcg"]
+    assert second.metrics["popularity"]["ndcg"] == first.metrics["popularity"]["ndcg"]
+    assert "with the stored parameters, fitted on all interactions" in second.message
 
     # Interactions grew by more than SEARCH_GROWTH_SHARE since the search: search again.
     settings.RECOMMENDATIONS = {**settings.RECOMMENDATIONS, "SEARCH_GROWTH_SHARE": 0.01}
@@ -134,6 +140,24 @@ def test_retrains_refit_the_stored_winner_until_the_data_grew_or_a_search_is_ask
     call_command("retrain", "--search")
     fourth = TrainingRun.objects.order_by("-pk").first()
     assert fourth.metrics["search"] == {**fourth.metrics["search"], "ran": True, "why": "requested"}
+
+
+def test_a_winner_stored_without_its_measurement_is_measured_once(demo):
+    training_run_execute(trigger="test")
+    stored = search_result_stored()
+    unmeasured = dataclasses.replace(stored, measured={})
+    assert not unmeasured.refit_only
+    latest = TrainingRun.objects.order_by("-pk").first()
+    latest.params = {**latest.params, "search": unmeasured.as_json()}
+    latest.save(update_fields=["params"])
+
+    measured = training_run_execute(trigger="test")
+    assert not measured.metrics["search"]["ran"]
+    assert "evaluate_seconds" in measured.metrics  # fitted on the split and measured
+    assert search_result_stored().refit_only
+    assert set(search_result_stored().measured) == {stored.family, "popularity"}
+    refit = training_run_execute(trigger="test")
+    assert "evaluate_seconds" not in refit.metrics
 
 
 def test_nothing_beating_popularity_serves_the_rule_based_recommendations(demo, monkeypatch):
