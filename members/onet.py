@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,6 +80,66 @@ VENDORED_FILES = {
     "job_titles": ("job_titles.tsv.gz", ["code", "onet_title", "title"]),
     "alternate_titles": ("alternate_titles.tsv.gz", ["code", "alternate_title"]),
 }
+
+
+def occupation_skill_weights(
+    *,
+    occupation_skills: dict[str, list[tuple[str, bool]]],
+    alternate_titles: list[tuple[str, str]],
+) -> dict[str, list[tuple[str, bool, float]]]:
+    """How well each skill fits each occupation, in (0, 1]: what a title is suggested first.
+
+    O*NET lists which technology skills an occupation uses, not how much, and the everyday ones
+    (Microsoft Word, Outlook) are listed for most occupations. So a skill's fit is how common it
+    is among the occupation's *kin*, times how specific it is overall, like TF-IDF:
+
+    - kin: the occupation itself (weight 1) and every occupation sharing one of its alternate
+      titles, each shared title weighing 1 / (occupations listing it), so "Data Analyst" (nine
+      occupations) ties the data occupations together while "Manager" (hundreds) barely counts;
+    - specificity: log(N / n) / log(N) for a skill listed by n of the N occupations.
+
+    The fit is scaled to the occupation's best skill; a Hot Technology (O*NET's flag: in demand
+    for that occupation) adds 0.5 before halving, so hot skills come first. For a social science
+    research assistant (titled "Data Analyst") that puts SPSS, R, SAS, Tableau and SQL ahead of
+    Word and Outlook, and ahead of Perl, which the occupation lists but its kin rarely do.
+    """
+    skill_sets = {code: {name for name, _hot in names} for code, names in occupation_skills.items()}
+    holders: dict[str, int] = defaultdict(int)
+    for names in skill_sets.values():
+        for name in names:
+            holders[name] += 1
+    n_occupations = max(2, len(skill_sets))
+    specificity = {
+        name: math.log(n_occupations / n) / math.log(n_occupations) for name, n in holders.items()
+    }
+    codes_by_title: dict[str, set[str]] = defaultdict(set)
+    for code, title in alternate_titles:
+        if code in skill_sets:
+            codes_by_title[title.lower()].add(code)
+    kin: dict[str, dict[str, float]] = {code: {code: 1.0} for code in skill_sets}
+    for codes in codes_by_title.values():
+        if len(codes) < 2:
+            continue
+        share = 1.0 / len(codes)
+        for code in codes:
+            for other in codes:
+                if other != code:
+                    kin[code][other] = kin[code].get(other, 0.0) + share
+    weights: dict[str, list[tuple[str, bool, float]]] = {}
+    for code, names in occupation_skills.items():
+        total = sum(kin[code].values())
+        fit = {
+            name: specificity[name]
+            * sum(w for other, w in kin[code].items() if name in skill_sets[other])
+            / total
+            for name, _hot in names
+        }
+        top = max(fit.values(), default=0.0) or 1.0
+        weights[code] = [
+            (name, hot, round(max(0.01, 0.5 * hot + 0.5 * fit[name] / top), 4))
+            for name, hot in names
+        ]
+    return weights
 
 
 def _vendored_rows(directory: Path, key: str) -> list[list[str]]:
