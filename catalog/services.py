@@ -96,7 +96,9 @@ def taxonomy_skills_load(
         if skill is None:
             skill = Skill(
                 name=item.name,
-                slug=slug_unique(text=item.name, taken=skill_slugs, fallback="skill", max_length=140),
+                slug=slug_unique(
+                    text=item.name, taken=skill_slugs, fallback="skill", max_length=140
+                ),
                 category=category,
                 description=item.description,
             )

@@ -595,6 +595,7 @@ def occupation_skills_all(
 
 # Vendored files ---------------------------------------------------------------------------------
 
+
 def _tsv_write(path: Path, header: list[str], rows: Iterable[Sequence[object]]) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)

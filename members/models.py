@@ -71,9 +71,7 @@ class OccupationSkill(models.Model):
     class Meta:
         ordering = ["job_title_id", "-weight"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["job_title", "skill"], name="occupation_skill_unique"
-            ),
+            models.UniqueConstraint(fields=["job_title", "skill"], name="occupation_skill_unique"),
             models.CheckConstraint(
                 condition=Q(weight__gt=0.0) & Q(weight__lte=1.0),
                 name="occupation_skill_weight_range",

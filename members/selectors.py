@@ -21,8 +21,8 @@ from django.db.models import (
     Q,
     QuerySet,
 )
-from django.db.models.functions import Lower
 from django.db.models.expressions import Col
+from django.db.models.functions import Lower
 from django.utils import timezone
 from rapidfuzz import fuzz, process
 from rapidfuzz import utils as rf_utils

@@ -33,6 +33,7 @@ from members.models import (
     OccupationSkill,
 )
 from members.onet import OnetSubset, occupation_skill_weights, onet_subset_read
+from members.selectors import job_title_by_name
 from members.signals import member_activity_announce
 
 # What one press of the course page's "Watch" button stands for.
@@ -187,25 +188,34 @@ def member_get_or_create_for_user(*, user: AbstractBaseUser) -> Member:
 def member_onboarding_submit(
     *,
     member: Member,
-    title: JobTitle,
+    title_text: str,
     industry: Industry | None,
     seniority: str,
     skills: Iterable[Skill],
     now: dt.datetime | None = None,
 ) -> Member:
-    """Store the questionnaire's answers; the submitted skills become the followed set."""
+    """Store the questionnaire's answers; the submitted skills become the followed set.
+
+    The title is kept as typed (`title_text`) and matched to an occupation (`job_title_match`),
+    which becomes the member's cohort; a title that matches none is kept without one.
+    """
     now = now or timezone.now()
     skill_ids = {skill.pk for skill in skills}
     if not skill_ids:
         raise ValueError("A member must follow at least one skill.")
+    title_text = " ".join(title_text.split())
+    if not title_text:
+        raise ValueError("A member's title cannot be empty.")
+    title = job_title_by_name(name=title_text)
     # Lock the row so two submits from two tabs cannot interleave their replace of the set.
     locked = Member.objects.select_for_update().get(pk=member.pk)
+    locked.title_text = title_text
     locked.title = title
     locked.industry = industry
     locked.seniority = seniority
     if locked.onboarded_at is None:
         locked.onboarded_at = now
-    locked.save(update_fields=["title", "industry", "seniority", "onboarded_at"])
+    locked.save(update_fields=["title_text", "title", "industry", "seniority", "onboarded_at"])
 
     FollowedSkill.objects.filter(member=locked).exclude(skill_id__in=skill_ids).delete()
     kept = set(FollowedSkill.objects.filter(member=locked).values_list("skill_id", flat=True))
@@ -214,7 +224,8 @@ def member_onboarding_submit(
         [FollowedSkill(member=locked, skill_id=pk) for pk in sorted(skill_ids - kept)]
     )
 
-    member.title, member.industry, member.seniority = title, industry, seniority
+    member.title_text, member.title = title_text, title
+    member.industry, member.seniority = industry, seniority
     member.onboarded_at = locked.onboarded_at
     member_activity_announce(member_id=member.pk)
     return member
