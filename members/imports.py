@@ -20,6 +20,7 @@ from django.core.validators import EmailValidator
 from django.db import transaction
 
 from catalog.imports import (
+    IMPORTED_SKILLS_CATEGORY,
     SkillIndex,
     category_get_or_create,
     names_split,
@@ -39,7 +40,6 @@ from members.models import Industry, JobTitle, Member, MemberSkill
 from members.selectors import job_title_by_name
 
 # Skills created by `import_members --create-skills` need a category; the file gives none.
-IMPORTED_SKILLS_CATEGORY = "Imported skills"
 
 _USERNAME_UNSAFE = re.compile(r"[^\w.@+-]")
 _username_validator = UnicodeUsernameValidator()
