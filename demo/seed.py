@@ -342,8 +342,12 @@ def _titles_write(*, write: _TableWriter, dataset: DemoDataset) -> tuple[list[in
     )
     write(
         JobTitle,
-        ["id", "name", "onet_code"],
-        ((title_id[i], dataset.titles[i].name, dataset.titles[i].onet_code) for i in new_titles),
+        # Every column: COPY fills no Django default. O*NET's own title comes with load_taxonomy.
+        ["id", "name", "onet_code", "onet_title"],
+        (
+            (title_id[i], dataset.titles[i].name, dataset.titles[i].onet_code, "")
+            for i in new_titles
+        ),
         len(new_titles),
     )
     industry_id = [first[Industry] + i for i in range(len(dataset.industries))]
