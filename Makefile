@@ -31,6 +31,7 @@ lock: install
 
 demo: install
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py load_taxonomy
 	$(BIN)/python manage.py seed_demo --if-empty $(DEMO_ARGS)
 	$(BIN)/python manage.py retrain
 	$(BIN)/python manage.py demo_logins --url http://$(HOST):$(PORT)

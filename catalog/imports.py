@@ -100,8 +100,11 @@ def category_get_or_create(
 
 # --- Catalog import -------------------------------------------------------------------------
 
-CATALOG_REQUIRED = ("course_id", "title", "description", "category", "skills")
-CATALOG_OPTIONAL = ("level", "duration_minutes", "published_at", "teacher")
+# `category` is optional: real catalogs often file courses nowhere, and a course may have none.
+CATALOG_REQUIRED = ("course_id", "title", "description", "skills")
+CATALOG_OPTIONAL = ("category", "level", "duration_minutes", "published_at", "teacher")
+# Where a skill first named by a row without a category is created (a skill needs a category).
+IMPORTED_SKILLS_CATEGORY = "Imported skills"
 LEVELS = tuple(Course.Level.values)
 
 
@@ -111,7 +114,7 @@ class CatalogRow:
     course_id: str
     title: str
     description: str
-    category: str
+    category: str | None
     skills: tuple[str, ...]
     level: str | None
     duration_minutes: int | None
@@ -156,7 +159,7 @@ def catalog_row_parse(
     course_id = text("course_id", 64)
     title = text("title", 200)
     description = text("description", None)
-    category = text("category", 120)
+    category = text("category", 120, required=False)
     teacher = text("teacher", 120, required=False)
 
     skills: list[str] = []
@@ -192,7 +195,7 @@ def catalog_row_parse(
 
     if reasons:
         return None, reasons
-    assert course_id and title and description and category
+    assert course_id and title and description
     return (
         CatalogRow(
             line=line,
@@ -313,15 +316,24 @@ def catalog_rows_write(
             filed[course_id].add(category_id)
 
         for row in rows:
-            category, created = category_get_or_create(
-                name=row.category, categories=categories, slugs=category_slugs
-            )
-            result.categories_created += created
+            category = None
+            if row.category:
+                category, created = category_get_or_create(
+                    name=row.category, categories=categories, slugs=category_slugs
+                )
+                result.categories_created += created
             row_skills = []
             for name in row.skills:
                 skill = skills.find(name)
                 if skill is None:
-                    skill = skills.add(name=name, category=category)
+                    if category is None:
+                        home, created = category_get_or_create(
+                            name=IMPORTED_SKILLS_CATEGORY,
+                            categories=categories,
+                            slugs=category_slugs,
+                        )
+                        result.categories_created += created
+                    skill = skills.add(name=name, category=category or home)
                     result.skills_created += 1
                 row_skills.append(skill)
 
@@ -339,12 +351,14 @@ def catalog_rows_write(
                     teacher=row.teacher or UNKNOWN_TEACHER,
                     published_at=row.published_at or now,
                 )
-                course.categories.set([category])
+                if category is not None:
+                    course.categories.set([category])
                 _tags_sync(course=course, tags={}, skills=row_skills)
                 result.created += 1
             else:
                 changed = _course_update(course=course, row=row)
-                if filed[course.pk] != {category.pk}:
+                # An empty category cell keeps the course's filing, like any optional cell.
+                if category is not None and filed[course.pk] != {category.pk}:
                     # The row's category is the course's filing; filings made by an earlier
                     # import are replaced, as the row is the catalog's current word.
                     course.categories.set([category])

@@ -7,7 +7,8 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from catalog.models import CourseSkill, Skill, SkillSynonym, TaggerEvaluation
+from catalog.models import Category, CourseSkill, Skill, SkillSynonym, TaggerEvaluation
+from core.csv_import import slug_unique
 from core.tasks import task_queue
 
 REVIEW_DECISIONS = frozenset({CourseSkill.Status.APPROVED, CourseSkill.Status.REJECTED})
@@ -24,6 +25,121 @@ def course_skills_review(*, tag_ids: Iterable[int], status: str, reviewer: Abstr
     return CourseSkill.objects.filter(pk__in=list(tag_ids)).update(
         status=status, reviewed_by=reviewer, reviewed_at=timezone.now()
     )
+
+
+# Taxonomy loading -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TaxonomySkill:
+    name: str
+    category: str
+    description: str = ""
+
+
+@dataclass
+class TaxonomySkillsLoaded:
+    """What `taxonomy_skills_load` wrote, and every loaded name's skill id."""
+
+    skill_ids: dict[str, int]  # lower-cased name (or synonym it was merged into) -> skill id
+    categories_created: int = 0
+    skills_created: int = 0
+    skills_updated: int = 0
+    synonyms_created: int = 0
+    related_created: int = 0  # pairs of related skills newly tied
+
+
+@transaction.atomic
+def taxonomy_skills_load(
+    *,
+    skills: Iterable[TaxonomySkill],
+    synonyms: Iterable[tuple[str, str]],
+    related: Iterable[tuple[str, str]],
+) -> TaxonomySkillsLoaded:
+    """Create or update skills, their categories, synonyms and related skills, by name.
+
+    Safe to run again: names match case-insensitively, so nothing is duplicated. A loaded skill
+    takes the loaded category; its description is filled only while empty (a curator's text
+    stays). A name that is now another skill's synonym (a curator merged it away) maps to that
+    skill and is not created again. Synonyms that would repeat a skill's name or another
+    synonym are left out.
+    """
+    skills = list(skills)
+    categories = {c.name.lower(): c for c in Category.objects.all()}
+    category_slugs = set(Category.objects.values_list("slug", flat=True))
+    loaded = TaxonomySkillsLoaded(skill_ids={})
+    for name in sorted({skill.category for skill in skills}):
+        if name.lower() not in categories:
+            categories[name.lower()] = Category.objects.create(
+                name=name,
+                slug=slug_unique(
+                    text=name, taken=category_slugs, fallback="category", max_length=140
+                ),
+            )
+            loaded.categories_created += 1
+
+    existing = {skill.name.lower(): skill for skill in Skill.objects.all()}
+    merged_into = {
+        name.lower(): skill_id
+        for name, skill_id in SkillSynonym.objects.values_list("name", "skill_id")
+    }
+    skill_slugs = set(Skill.objects.values_list("slug", flat=True))
+    created: list[Skill] = []
+    changed: list[Skill] = []
+    for item in skills:
+        key = item.name.lower()
+        category = categories[item.category.lower()]
+        skill = existing.get(key)
+        if skill is None and key in merged_into:
+            loaded.skill_ids[key] = merged_into[key]
+            continue
+        if skill is None:
+            skill = Skill(
+                name=item.name,
+                slug=slug_unique(
+                    text=item.name, taken=skill_slugs, fallback="skill", max_length=140
+                ),
+                category=category,
+                description=item.description,
+            )
+            created.append(skill)
+            existing[key] = skill
+        elif skill.category_id != category.pk or (not skill.description and item.description):
+            skill.category = category
+            skill.description = skill.description or item.description
+            changed.append(skill)
+    Skill.objects.bulk_create(created)
+    Skill.objects.bulk_update(changed, ["category", "description"])
+    loaded.skills_created, loaded.skills_updated = len(created), len(changed)
+    for key, skill in existing.items():
+        loaded.skill_ids.setdefault(key, skill.pk)
+
+    taken = set(existing) | set(merged_into)
+    new_synonyms = []
+    for name, synonym in synonyms:
+        skill_id = loaded.skill_ids.get(name.lower())
+        if skill_id is not None and synonym.lower() not in taken:
+            taken.add(synonym.lower())
+            new_synonyms.append(SkillSynonym(skill_id=skill_id, name=synonym))
+    SkillSynonym.objects.bulk_create(new_synonyms)
+    loaded.synonyms_created = len(new_synonyms)
+
+    through = Skill.related.through
+    pairs = set(through.objects.values_list("from_skill_id", "to_skill_id"))
+    new_pairs: set[tuple[int, int]] = set()
+    for name, other in related:
+        a, b = loaded.skill_ids.get(name.lower()), loaded.skill_ids.get(other.lower())
+        if a is None or b is None or a == b:
+            continue
+        # The relation is symmetrical: Django stores both directions.
+        for pair in ((a, b), (b, a)):
+            if pair not in pairs:
+                new_pairs.add(pair)
+    through.objects.bulk_create(
+        [through(from_skill_id=a, to_skill_id=b) for a, b in sorted(new_pairs)]
+    )
+    loaded.related_created = len({frozenset(pair) for pair in new_pairs})
+    return loaded
 
 
 # Skill merging ----------------------------------------------------------------------------------

@@ -24,3 +24,5 @@ AXES_ENABLED = False
 # A card cache outliving one test's rolled-back transaction would serve the next test's courses
 # from it; the cache's own tests turn it on in tests that commit (tests/catalog/test_card_cache.py).
 CATALOG_CARD_CACHE = False
+# The same for the typed titles' fuzzy index (members/selectors.py).
+JOB_TITLE_INDEX_CACHE = False

@@ -1,8 +1,9 @@
-"""The O*NET subset the demo is built from: selection rules, vendored files, and readers.
+"""The O*NET subset SkillPath ships: the selection rules and the writer of the vendored files.
 
 Django-free on purpose: `vendor_onet` runs these rules against the full O*NET release once, the
-output is committed under `demo/data/onet/`, and the demo generator reads only that output.
-Every rule is deterministic (ties broken by name or code) so re-vendoring gives identical bytes.
+output is committed under `members/data/onet/` (where `load_taxonomy` and the demo generator
+read it through `members.onet`). Every rule is deterministic (ties broken by name or code) so
+re-vendoring gives identical bytes.
 """
 
 from __future__ import annotations
@@ -14,10 +15,28 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-VENDORED_DIR = Path(__file__).resolve().parent / "data" / "onet"
+from members.onet import (
+    VENDORED_DIR,
+    VENDORED_FILES,
+    OnetJobTitle,
+    OnetOccupation,
+    OnetSkill,
+    OnetSubset,
+    onet_subset_read,
+)
+
+__all__ = [
+    "VENDORED_DIR",
+    "VENDORED_FILES",
+    "OnetJobTitle",
+    "OnetOccupation",
+    "OnetSkill",
+    "OnetSubset",
+    "onet_subset_read",
+]
 
 SOURCE_FILES = {
     "occupations": "occupation_data.tsv.gz",
@@ -74,39 +93,6 @@ class OnetSource:
     occupations: dict[str, tuple[str, str]]  # code -> (title, description)
     alternate_titles: dict[str, list[tuple[str, str, int]]]  # code -> (title, short, n_sources)
     technology: list[tuple[str, str, str, bool]]  # (code, example, commodity title, hot)
-
-
-@dataclass(frozen=True)
-class OnetSkill:
-    name: str
-    category: str
-    occupation_count: int
-
-
-@dataclass(frozen=True)
-class OnetOccupation:
-    code: str
-    onet_title: str
-    title: str  # singular, e.g. "Registered Nurse"
-    plural: str  # e.g. "Registered Nurses", for "Popular with ..."
-    description: str
-    skills: tuple[str, ...]  # selected skill names, most widely used first
-    hot_skills: frozenset[str] = field(default_factory=frozenset)
-
-    @property
-    def major_group(self) -> str:
-        return self.code[:2]
-
-
-@dataclass(frozen=True)
-class OnetSubset:
-    skills: list[OnetSkill]
-    occupations: list[OnetOccupation]
-    synonyms: dict[str, list[str]]  # skill name -> synonyms
-    related: dict[str, list[tuple[str, float]]]  # skill name -> [(skill name, jaccard)]
-
-    def skill_names(self) -> list[str]:
-        return [skill.name for skill in self.skills]
 
 
 def _tsv_rows(path: Path) -> list[dict[str, str]]:
@@ -536,21 +522,78 @@ def onet_subset_build(
         occupations=occupations,
         synonyms={k: v for k, v in synonyms.items() if v},
         related=related,
+        job_titles=job_titles_all_choose(source=source, occupations=occupations),
+        alternate_titles=alternate_titles_all(source=source),
+        occupation_skills=occupation_skills_all(source=source, skills=skills, aliases=aliases),
     )
 
 
-# Vendored files ---------------------------------------------------------------------------------
+def job_titles_all_choose(
+    *, source: OnetSource, occupations: Sequence[OnetOccupation]
+) -> list[OnetJobTitle]:
+    """One distinct job title for every O*NET occupation, for a real install's cohorts.
 
-VENDORED_FILES = {
-    "skills": ("skills.tsv.gz", ["skill", "category", "occupation_count"]),
-    "synonyms": ("synonyms.tsv.gz", ["skill", "synonym"]),
-    "related": ("related.tsv.gz", ["skill", "related_skill", "jaccard"]),
-    "occupations": (
-        "occupations.tsv.gz",
-        ["code", "onet_title", "title", "plural", "description"],
-    ),
-    "occupation_skills": ("occupation_skills.tsv.gz", ["code", "skill", "hot"]),
-}
+    The demo's occupations keep the title they already have, so the demo is the same whether
+    or not it was loaded over the full list. The others get `occupation_titles_choose`'s pick
+    among themselves; where that title is taken (or none was usable) the singular of O*NET's own
+    title when it names one job, else O*NET's title as it is (unique in O*NET).
+    """
+    chosen = {o.code: o.title for o in occupations}
+    used = {title.lower() for title in chosen.values()}
+    others = sorted(code for code in source.occupations if code not in chosen)
+    picked = occupation_titles_choose(codes=others, source=source)
+    for code in others:
+        onet_title = source.occupations[code][0]
+        singular = (
+            job_title_singular(title=onet_title)
+            if "," not in onet_title and " and " not in onet_title
+            else onet_title
+        )
+        for candidate in (picked.get(code, ("", 0.0))[0], singular, onet_title):
+            if candidate and candidate.lower() not in used:
+                chosen[code] = candidate
+                used.add(candidate.lower())
+                break
+    return [
+        OnetJobTitle(code=code, onet_title=source.occupations[code][0], title=chosen[code])
+        for code in sorted(chosen)
+        if code in source.occupations
+    ]
+
+
+def alternate_titles_all(*, source: OnetSource) -> list[tuple[str, str]]:
+    """Every alternate title and short title ("BI Analyst") of every occupation, once per
+    occupation (case-insensitively), sorted by code then title."""
+    rows: set[tuple[str, str]] = set()
+    for code, titles in source.alternate_titles.items():
+        seen: set[str] = set()
+        for title, short, _n_sources in titles:
+            for name in (title, short):
+                name = " ".join(name.split())
+                if name and name != "n/a" and name.lower() not in seen:
+                    seen.add(name.lower())
+                    rows.add((code, name))
+    return sorted(rows)
+
+
+def occupation_skills_all(
+    *, source: OnetSource, skills: Sequence[OnetSkill], aliases: dict[str, str]
+) -> dict[str, list[tuple[str, bool]]]:
+    """Every occupation's selected skills with O*NET's Hot Technology flag, most widely used
+    skill first: what a learner of that occupation is suggested before their cohort grows."""
+    rank = {skill.name: i for i, skill in enumerate(skills)}
+    hot_by_code: dict[str, dict[str, bool]] = defaultdict(dict)
+    for code, example, _commodity, hot in source.technology:
+        name = aliases.get(example, example)
+        if name in rank:
+            hot_by_code[code][name] = hot_by_code[code].get(name, False) or hot
+    return {
+        code: sorted(hot_by_code[code].items(), key=lambda item: rank[item[0]])
+        for code in sorted(hot_by_code)
+    }
+
+
+# Vendored files ---------------------------------------------------------------------------------
 
 
 def _tsv_write(path: Path, header: list[str], rows: Iterable[Sequence[object]]) -> None:
@@ -584,10 +627,12 @@ def onet_subset_write(*, subset: OnetSubset, target: Path) -> list[Path]:
             (o.code, o.onet_title, o.title, o.plural, o.description) for o in subset.occupations
         ],
         "occupation_skills": [
-            (o.code, name, "Y" if name in o.hot_skills else "N")
-            for o in subset.occupations
-            for name in o.skills
+            (code, name, "Y" if hot else "N")
+            for code, names in subset.occupation_skills.items()
+            for name, hot in names
         ],
+        "job_titles": [(t.code, t.onet_title, t.title) for t in subset.job_titles],
+        "alternate_titles": subset.alternate_titles,
     }
     paths = []
     for key, (filename, header) in VENDORED_FILES.items():
@@ -597,65 +642,22 @@ def onet_subset_write(*, subset: OnetSubset, target: Path) -> list[Path]:
     return paths
 
 
-def _vendored_rows(directory: Path, key: str) -> list[list[str]]:
-    filename, header = VENDORED_FILES[key]
-    with gzip.open(directory / filename, "rt", encoding="utf-8", newline="") as handle:
-        reader = csv.reader(handle, delimiter="\t")
-        found = next(reader)
-        if found != header:
-            raise ValueError(f"{filename}: expected columns {header}, found {found}")
-        return list(reader)
-
-
-def onet_subset_read(*, directory: Path = VENDORED_DIR) -> OnetSubset:
-    """The vendored subset, as `onet_subset_build` produced it."""
-    skills = [
-        OnetSkill(name=name, category=category, occupation_count=int(count))
-        for name, category, count in _vendored_rows(directory, "skills")
-    ]
-    synonyms: dict[str, list[str]] = defaultdict(list)
-    for name, synonym in _vendored_rows(directory, "synonyms"):
-        synonyms[name].append(synonym)
-    related: dict[str, list[tuple[str, float]]] = defaultdict(list)
-    for name, other, score in _vendored_rows(directory, "related"):
-        related[name].append((other, float(score)))
-    skills_by_code: dict[str, list[str]] = defaultdict(list)
-    hot_by_code: dict[str, set[str]] = defaultdict(set)
-    for code, name, hot in _vendored_rows(directory, "occupation_skills"):
-        skills_by_code[code].append(name)
-        if hot == "Y":
-            hot_by_code[code].add(name)
-    occupations = [
-        OnetOccupation(
-            code=code,
-            onet_title=onet_title,
-            title=title,
-            plural=plural,
-            description=description,
-            skills=tuple(skills_by_code[code]),
-            hot_skills=frozenset(hot_by_code[code]),
-        )
-        for code, onet_title, title, plural, description in _vendored_rows(directory, "occupations")
-    ]
-    return OnetSubset(
-        skills=skills, occupations=occupations, synonyms=dict(synonyms), related=dict(related)
-    )
-
-
 def onet_readme_render(*, subset: OnetSubset) -> str:
     groups = Counter(o.major_group for o in subset.occupations)
     synonym_count = sum(len(v) for v in subset.synonyms.values())
-    return f"""# O*NET subset for the demo catalog
+    return f"""# O*NET taxonomy shipped with SkillPath
 
 Source: O*NET 29.2 Database (February 2025 release) by the U.S. Department of Labor,
-Employment and Training Administration, https://www.onetcenter.org/database.html
+Employment and Training Administration (USDOL/ETA).
 
-License: Creative Commons Attribution 4.0 International (CC BY 4.0),
-https://www.onetcenter.org/license_db.html. These files are a modified subset of that database:
-O*NET is a trademark of USDOL/ETA, which has not approved, endorsed or tested this selection.
+License: Creative Commons Attribution 4.0 International (CC BY 4.0). These files are a modified
+subset of that database: O*NET is a trademark of USDOL/ETA, which has not approved, endorsed or
+tested this selection.
 
-Rebuilt by `python manage.py vendor_onet --source <O*NET text release>`; the rules live in
-`demo/onet.py` and are deterministic, so rebuilding gives the same bytes.
+`python manage.py load_taxonomy` loads them into the database (the first step of a real
+install, and of `make demo`); the demo generator builds its catalog from them. Rebuilt by
+`python manage.py vendor_onet --source <O*NET text release>`; the rules live in `demo/onet.py`
+and are deterministic, so rebuilding gives the same bytes.
 
 ## What was selected (from occupation_data, alternate_titles, technology_skills)
 
@@ -670,12 +672,18 @@ Rebuilt by `python manage.py vendor_onet --source <O*NET text release>`; the rul
   everyday word ("Word", "Project").
 - `related.tsv.gz`: each skill's top 5 partners by Jaccard similarity of the sets of O*NET
   occupations that list them.
-- `occupations.tsv.gz`: {len(subset.occupations)} occupations across {len(groups)} SOC major
-  groups, each with a singular job title chosen from its alternate titles (most O*NET sources
-  first, the singular of the occupation title preferred, each title used once) and its plural.
-  Occupations with fewer than 4 selected skills and "All Other" occupations are left out.
-- `occupation_skills.tsv.gz`: each selected occupation's selected skills ("hot" = O*NET's Hot
-  Technology flag for that occupation).
+- `occupations.tsv.gz`: the demo's {len(subset.occupations)} occupations across {len(groups)}
+  SOC major groups, each with a singular job title chosen from its alternate titles (most O*NET
+  sources first, the singular of the occupation title preferred, each title used once) and its
+  plural. Occupations with fewer than 4 selected skills and "All Other" occupations are left out.
+- `job_titles.tsv.gz`: all {len(subset.job_titles)} O*NET occupations, each with its O*NET title
+  and one distinct job title (the demo's occupations keep theirs; the others are chosen by the
+  same rule, else the singular of the O*NET title, else the O*NET title).
+- `alternate_titles.tsv.gz`: all {len(subset.alternate_titles)} alternate and short titles,
+  once per occupation; the same title may belong to several occupations.
+- `occupation_skills.tsv.gz`: every occupation's selected skills, most widely used first ("hot"
+  = O*NET's Hot Technology flag for that occupation).
 
-Occupations per SOC major group: {", ".join(f"{g}: {n}" for g, n in sorted(groups.items()))}.
+Occupations of the demo per SOC major group:
+{", ".join(f"{g}: {n}" for g, n in sorted(groups.items()))}.
 """

@@ -233,40 +233,70 @@ def demo_dataset_write(
     return write.counts
 
 
+def _ids_reusing(
+    keys: list[str], existing: dict[str, int], first: int
+) -> tuple[list[int], list[int]]:
+    """Ids for `keys`: an existing row's where one has the key, else new ones from `first`;
+    returns them and the positions of the keys that need a new row."""
+    ids, new = [], []
+    for position, key in enumerate(keys):
+        if key in existing:
+            ids.append(existing[key])
+        else:
+            ids.append(first + len(new))
+            new.append(position)
+    return ids, new
+
+
 def _taxonomy_write(*, write: _TableWriter, dataset: DemoDataset) -> tuple[list[int], list[int]]:
-    """Categories, skills, their synonyms and related skills; returns category and skill ids."""
+    """Categories, skills, their synonyms and related skills; returns category and skill ids.
+
+    Rows `load_taxonomy` already wrote (same names, case-insensitively) are reused, so the demo
+    can be written over a loaded taxonomy; on an empty database everything is written here.
+    """
     first, stamp = write.first, write.stamp
     related_through = Skill.related.through
-    category_id = [first[Category] + i for i in range(len(dataset.categories))]
+    category_id, new_categories = _ids_reusing(
+        [name.lower() for name in dataset.categories],
+        {name.lower(): pk for pk, name in Category.objects.values_list("pk", "name")},
+        first[Category],
+    )
     category_slugs = _unique(dataset.categories)
     write(
         Category,
         ["id", "name", "slug", "description"],
-        (
-            (category_id[i], name, category_slugs[i], "")
-            for i, name in enumerate(dataset.categories)
-        ),
-        len(dataset.categories),
+        ((category_id[i], dataset.categories[i], category_slugs[i], "") for i in new_categories),
+        len(new_categories),
     )
-    skill_id = [first[Skill] + i for i in range(len(dataset.skills))]
+    skill_id, new_skills = _ids_reusing(
+        [s.name.lower() for s in dataset.skills],
+        {name.lower(): pk for pk, name in Skill.objects.values_list("pk", "name")},
+        first[Skill],
+    )
     write(
         Skill,
         ["id", "name", "slug", "category_id", "description", "created_at"],
         (
             (
                 skill_id[i],
-                s.name,
-                s.slug,
-                category_id[s.category],
-                f"{s.name} ({dataset.categories[s.category]}), listed for "
-                f"{s.occupation_count} occupations in O*NET.",
+                dataset.skills[i].name,
+                dataset.skills[i].slug,
+                category_id[dataset.skills[i].category],
+                f"{dataset.skills[i].name} ({dataset.categories[dataset.skills[i].category]}), "
+                f"listed for {dataset.skills[i].occupation_count} occupations in O*NET.",
                 stamp,
             )
-            for i, s in enumerate(dataset.skills)
+            for i in new_skills
         ),
-        len(dataset.skills),
+        len(new_skills),
     )
-    synonyms = [(skill_id[i], name) for i, s in enumerate(dataset.skills) for name in s.synonyms]
+    taken = {name.lower() for name in SkillSynonym.objects.values_list("name", flat=True)}
+    synonyms = [
+        (skill_id[i], name)
+        for i, s in enumerate(dataset.skills)
+        for name in s.synonyms
+        if name.lower() not in taken
+    ]
     write(
         SkillSynonym,
         ["id", "skill_id", "name"],
@@ -274,6 +304,7 @@ def _taxonomy_write(*, write: _TableWriter, dataset: DemoDataset) -> tuple[list[
         len(synonyms),
     )
     # The relation is symmetrical: Django stores both directions.
+    tied = set(related_through.objects.values_list("from_skill_id", "to_skill_id"))
     pairs = sorted(
         {
             pair
@@ -281,6 +312,7 @@ def _taxonomy_write(*, write: _TableWriter, dataset: DemoDataset) -> tuple[list[
             for j in s.related
             for pair in ((skill_id[i], skill_id[j]), (skill_id[j], skill_id[i]))
         }
+        - tied
     )
     write(
         related_through,
@@ -292,14 +324,31 @@ def _taxonomy_write(*, write: _TableWriter, dataset: DemoDataset) -> tuple[list[
 
 
 def _titles_write(*, write: _TableWriter, dataset: DemoDataset) -> tuple[list[int], list[int]]:
-    """Job titles and industries; returns their ids."""
+    """Job titles (reusing those `load_taxonomy` wrote, by O*NET code) and industries; returns
+    their ids."""
     first = write.first
-    title_id = [first[JobTitle] + i for i in range(len(dataset.titles))]
+    title_id, new_titles = _ids_reusing(
+        [t.onet_code or t.name.lower() for t in dataset.titles],
+        {
+            **{name.lower(): pk for pk, name in JobTitle.objects.values_list("pk", "name")},
+            **{
+                code: pk
+                for pk, code in JobTitle.objects.exclude(onet_code="").values_list(
+                    "pk", "onet_code"
+                )
+            },
+        },
+        first[JobTitle],
+    )
     write(
         JobTitle,
-        ["id", "name", "onet_code"],
-        ((title_id[i], t.name, t.onet_code) for i, t in enumerate(dataset.titles)),
-        len(dataset.titles),
+        # Every column: COPY fills no Django default. O*NET's own title comes with load_taxonomy.
+        ["id", "name", "onet_code", "onet_title"],
+        (
+            (title_id[i], dataset.titles[i].name, dataset.titles[i].onet_code, "")
+            for i in new_titles
+        ),
+        len(new_titles),
     )
     industry_id = [first[Industry] + i for i in range(len(dataset.industries))]
     write(
@@ -430,15 +479,26 @@ def _members_write(
     )
     onboarded = _times(m.onboarded_at, as_text=text)
     titles = [title_id[t] for t in m.title.tolist()]
+    title_texts = [dataset.titles[t].name for t in m.title.tolist()]
     industries = [industry_id[i] for i in m.industry.tolist()]
     seniorities = [SENIORITIES[s] for s in m.seniority.tolist()]
     write(
         Member,
-        ["id", "user_id", "title_id", "industry_id", "seniority", "onboarded_at", "created_at"],
+        [
+            "id",
+            "user_id",
+            "title_text",
+            "title_id",
+            "industry_id",
+            "seniority",
+            "onboarded_at",
+            "created_at",
+        ],
         (
             (
                 int(member_id[i]),
                 int(user_id[i]),
+                title_texts[i],
                 titles[i],
                 industries[i],
                 seniorities[i],
@@ -557,12 +617,13 @@ def _unique(names: list[str]) -> list[str]:
 
 
 def demo_data_exists() -> bool:
-    """True when the catalog, the taxonomy or generated members are already in the database."""
+    """True when courses, industries or generated members are already in the database.
+
+    The taxonomy alone (`load_taxonomy`: skills, categories, job titles) is not demo data: the
+    demo is written over it, reusing its rows.
+    """
     return (
-        Category.objects.exists()
-        or Skill.objects.exists()
-        or Course.objects.exists()
-        or JobTitle.objects.exists()
+        Course.objects.exists()
         or Industry.objects.exists()
         or User.objects.filter(username__regex=MEMBER_USERNAME_REGEX).exists()
     )
@@ -606,6 +667,7 @@ def _learner_profile_fill(member: Member) -> None:
             (t for name in LEARNER_TITLES if (t := JobTitle.objects.filter(name=name).first())),
             JobTitle.objects.filter(name__icontains="data").order_by("name").first(),
         )
+        member.title_text = member.title.name if member.title is not None else ""
         member.industry = Industry.objects.filter(name="Technology").first()
         member.seniority = Member.Seniority.MID
     skills = [s for name in LEARNER_SKILLS if (s := Skill.objects.filter(name=name).first())]

@@ -22,13 +22,14 @@ from members.selectors import (
     member_learning,
     member_profile,
     skills_suggested_for_title,
+    skills_suggested_for_titles,
 )
 from members.serializers import (
     LearningSerializer,
-    NamedRefSerializer,
     OnboardingAnswersSerializer,
     OnboardingInputSerializer,
     ProfileSerializer,
+    TitleMatchSerializer,
     TitleQuerySerializer,
     TokenInputSerializer,
     TokenSerializer,
@@ -62,7 +63,8 @@ def _answers(member: Member) -> dict:
         title=member.title, limit=SUGGESTION_LIMIT + len(followed_ids)
     )
     return {
-        "title": member.title.name if member.title_id else None,
+        "title": member.title_text or (member.title.name if member.title_id else None),
+        "occupation": member.title,
         "industry": member.industry_id,
         "seniority": member.seniority,
         "skills": followed_ids,
@@ -89,8 +91,9 @@ class OnboardingView(APIView):
         tags=["me"],
         summary="Submit the questionnaire",
         description=(
-            "Same rules as the site's questionnaire: `title` must name a known job title (any "
-            "case), `skills` must hold at least one known skill id and becomes the followed set "
+            "Same rules as the site's questionnaire: `title` is any job title as the member says "
+            "it (kept as typed, matched to an occupation when one is close enough), `skills` "
+            "must hold at least one known skill id and becomes the followed set "
             "(skills already followed keep their follow date). The first submit completes "
             "onboarding."
         ),
@@ -116,7 +119,7 @@ class OnboardingView(APIView):
         data = serializer.validated_data
         services.member_onboarding_submit(
             member=member,
-            title=data["title"],
+            title_text=data["title"],
             industry=data["industry"],
             seniority=data["seniority"],
             skills=data["skills"],
@@ -198,17 +201,38 @@ class TokenView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+TITLE_SUGGESTION_LIMIT = 10
+
+
 class JobTitleSearchView(APIView):
     @extend_schema(
         operation_id="titles_list",
         tags=["me"],
-        summary="Job titles matching `q`, for the questionnaire's title answer",
-        description="At most 20, titles starting with `q` first.",
+        summary="Occupations matching a typed job title, each with suggested skills",
+        description=(
+            "At most 20, one per occupation, best first: the exact match (a job title, O*NET "
+            "title or alternate title, any case) and then the closest titles and alternate "
+            "titles (fuzzy). Each carries up to 10 `suggested_skills`: the occupation's O*NET "
+            "technology skills (hot technologies first) blended with its members' own skills as "
+            "the cohort grows."
+        ),
         parameters=[TitleQuerySerializer],
-        responses={200: NamedRefSerializer(many=True), **error_responses(400, 401, 403)},
+        responses={200: TitleMatchSerializer(many=True), **error_responses(400, 401, 403)},
     )
     def get(self, request: Request) -> Response:
         serializer = TitleQuerySerializer(data=request.query_params)
         serializer.is_valid(raise_exception=True)
-        titles = job_titles_search(query=serializer.validated_data["q"])
-        return Response(NamedRefSerializer(titles, many=True).data)
+        matches = job_titles_search(query=serializer.validated_data["q"])
+        suggested = skills_suggested_for_titles(
+            titles=[m.job_title for m in matches], limit=TITLE_SUGGESTION_LIMIT
+        )
+        rows = [
+            {
+                "job_title": m.job_title,
+                "alternate_title": m.alternate_title,
+                "score": m.score,
+                "suggested_skills": suggested[m.job_title.pk],
+            }
+            for m in matches
+        ]
+        return Response(TitleMatchSerializer(rows, many=True).data)

@@ -3,8 +3,8 @@ from django.contrib.auth.forms import UserCreationForm
 
 from catalog.models import Skill
 from core.inputs import IdListField, IdModelChoiceField, IdModelMultipleChoiceField
-from members.models import Industry, JobTitle, Member
-from members.selectors import job_title_by_name, skill_by_name
+from members.models import Industry, Member
+from members.selectors import skill_by_name
 
 
 class SignUpForm(UserCreationForm):
@@ -17,8 +17,9 @@ class SignUpForm(UserCreationForm):
 
 
 class OnboardingForm(forms.Form):
-    """The questionnaire. Its POST contract: `title` (a job title's name, any case), `industry`
-    (pk, optional), `seniority` (optional), `skills` (one or more skill pks)."""
+    """The questionnaire. Its POST contract: `title` (the job title as the member says it: free
+    text, matched to an occupation by the service), `industry` (pk, optional), `seniority`
+    (optional), `skills` (one or more skill pks)."""
 
     title = forms.CharField(
         label="Job title",
@@ -26,7 +27,7 @@ class OnboardingForm(forms.Form):
         widget=forms.TextInput(
             attrs={"list": "title-options", "autocomplete": "off", "type": "search"}
         ),
-        help_text="Start typing and pick your title from the list.",
+        help_text="Type your job title as you would say it; the list offers titles we know.",
     )
     industry = IdModelChoiceField(
         queryset=Industry.objects.all(), required=False, empty_label="Prefer not to say"
@@ -48,10 +49,11 @@ class OnboardingForm(forms.Form):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
 
-    def clean_title(self) -> JobTitle:
-        title = job_title_by_name(name=self.cleaned_data["title"])
-        if title is None:
-            raise forms.ValidationError("Pick a job title from the list.")
+    def clean_title(self) -> str:
+        # Any title is accepted as typed (spaces collapsed); the service matches it.
+        title = " ".join(self.cleaned_data["title"].split())
+        if not title:
+            raise forms.ValidationError("Tell us your job title.")
         return title
 
 

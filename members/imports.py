@@ -20,6 +20,7 @@ from django.core.validators import EmailValidator
 from django.db import transaction
 
 from catalog.imports import (
+    IMPORTED_SKILLS_CATEGORY,
     SkillIndex,
     category_get_or_create,
     names_split,
@@ -36,9 +37,9 @@ from core.csv_import import (
     width_error,
 )
 from members.models import Industry, JobTitle, Member, MemberSkill
+from members.selectors import job_title_by_name
 
 # Skills created by `import_members --create-skills` need a category; the file gives none.
-IMPORTED_SKILLS_CATEGORY = "Imported skills"
 
 _USERNAME_UNSAFE = re.compile(r"[^\w.@+-]")
 _username_validator = UnicodeUsernameValidator()
@@ -87,7 +88,7 @@ class MemberImportResult(ImportOutcome):
     created: int = 0
     updated: int = 0
     unchanged: int = 0
-    titles_created: int = 0
+    titles_unmatched: int = 0  # rows whose title matched no occupation (kept as typed)
     industries_created: int = 0
     skills_created: int = 0
 
@@ -237,7 +238,8 @@ def members_rows_write(
     """
     User = get_user_model()
     with transaction.atomic():
-        titles: dict = {t.name.lower(): t for t in JobTitle.objects.all()}
+        # A typed title is matched once per distinct text (see `job_title_match`).
+        titles: dict[str, JobTitle | None] = {}
         industries: dict = {i.name.lower(): i for i in Industry.objects.all()}
         skills = skill_index_load()
         imported_category: Category | None = None
@@ -257,8 +259,11 @@ def members_rows_write(
         for row in rows:
             title = industry = None
             if row.title:
-                title, created = _named_get_or_create(JobTitle, titles, row.title)
-                result.titles_created += created
+                key = " ".join(row.title.split()).lower()
+                if key not in titles:
+                    titles[key] = job_title_by_name(name=row.title)
+                title = titles[key]
+                result.titles_unmatched += title is None
             if row.industry:
                 industry, created = _named_get_or_create(Industry, industries, row.industry)
                 result.industries_created += created
@@ -289,6 +294,7 @@ def members_rows_write(
                 member = Member.objects.create(
                     user=user,
                     external_id=row.member_id,
+                    title_text=" ".join(row.title.split()) if row.title else "",
                     title=title,
                     industry=industry,
                     seniority=row.seniority or "",
@@ -313,7 +319,11 @@ def _member_update(
     *, member: Member, row: MemberRow, title: JobTitle | None, industry: Industry | None
 ) -> bool:
     changed = []
-    if title is not None and member.title_id != title.pk:
+    title_text = " ".join(row.title.split()) if row.title else ""
+    if title_text and member.title_text != title_text:
+        member.title_text = title_text
+        changed.append("title_text")
+    if title_text and member.title_id != (title.pk if title is not None else None):
         member.title = title
         changed.append("title")
     if industry is not None and member.industry_id != industry.pk:

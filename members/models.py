@@ -7,20 +7,79 @@ from catalog.models import Course, Skill
 
 
 class JobTitle(models.Model):
-    """A job title a learner can pick (from O*NET occupations and their common alternate titles)."""
+    """An occupation, named by one job title: the cohort of the members whose typed title
+    matches it (O*NET occupations, loaded by `load_taxonomy`, or added in the admin)."""
 
     name = models.CharField(max_length=150)
     onet_code = models.CharField(max_length=10, blank=True, help_text="O*NET-SOC occupation code.")
+    onet_title = models.CharField(
+        max_length=150, blank=True, help_text="O*NET's standard title of the occupation."
+    )
 
     class Meta:
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(Lower("name"), name="job_title_name_ci_unique"),
             models.CheckConstraint(condition=~Q(name=""), name="job_title_name_not_empty"),
+            # `load_taxonomy` updates an occupation by its code, so a code names one row.
+            models.UniqueConstraint(
+                fields=["onet_code"], condition=~Q(onet_code=""), name="job_title_onet_code_unique"
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+
+class AlternateTitle(models.Model):
+    """Another title people use for an occupation ("Reporting Analyst"); O*NET lists tens of
+    thousands, and one title may belong to several occupations."""
+
+    job_title = models.ForeignKey(
+        JobTitle, on_delete=models.CASCADE, related_name="alternate_titles"
+    )
+    name = models.CharField(max_length=150)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"), "job_title", name="alternate_title_name_ci_unique"
+            ),
+            models.CheckConstraint(condition=~Q(name=""), name="alternate_title_name_not_empty"),
+        ]
+        # Exact matching of a typed title compares lower-cased names.
+        indexes = [models.Index(Lower("name"), name="alternate_title_name_lower")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OccupationSkill(models.Model):
+    """A skill an occupation's workers use (O*NET technology skills): what a member with that
+    title is suggested before the cohort has skills of its own."""
+
+    job_title = models.ForeignKey(
+        JobTitle, on_delete=models.CASCADE, related_name="occupation_skills"
+    )
+    skill = models.ForeignKey(Skill, on_delete=models.CASCADE, related_name="occupations")
+    hot = models.BooleanField(default=False, help_text="O*NET's Hot Technology flag.")
+    weight = models.FloatField(
+        default=1.0, help_text="How well the skill marks the occupation, in (0, 1]."
+    )
+
+    class Meta:
+        ordering = ["job_title_id", "-weight"]
+        constraints = [
+            models.UniqueConstraint(fields=["job_title", "skill"], name="occupation_skill_unique"),
+            models.CheckConstraint(
+                condition=Q(weight__gt=0.0) & Q(weight__lte=1.0),
+                name="occupation_skill_weight_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job_title} uses {self.skill}"
 
 
 class Industry(models.Model):
@@ -52,6 +111,9 @@ class Member(models.Model):
     external_id = models.CharField(
         max_length=64, null=True, blank=True, unique=True, help_text="Id in an imported system."
     )
+    # The title as the member typed it, kept and shown as is; `title` is the occupation it was
+    # matched to (the member's cohort), None when it matched none.
+    title_text = models.CharField(max_length=150, blank=True)
     title = models.ForeignKey(
         JobTitle, null=True, blank=True, on_delete=models.SET_NULL, related_name="members"
     )

@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import connection, router
@@ -14,12 +15,17 @@ from django.db.models import (
     Count,
     ExpressionWrapper,
     F,
+    Max,
     Model,
     OuterRef,
+    Q,
     QuerySet,
 )
 from django.db.models.expressions import Col
+from django.db.models.functions import Lower
 from django.utils import timezone
+from rapidfuzz import fuzz, process
+from rapidfuzz import utils as rf_utils
 
 from catalog.models import Course, Skill
 from catalog.selectors import course_published_q
@@ -27,6 +33,7 @@ from core.inputs import ids_parse
 from core.prepared_statements import prepared_cursor
 from core.queries import SubqueryCount
 from members.models import (
+    AlternateTitle,
     ApiToken,
     Bookmark,
     Enrolment,
@@ -35,6 +42,7 @@ from members.models import (
     JobTitle,
     Member,
     MemberSkill,
+    OccupationSkill,
 )
 
 
@@ -65,23 +73,161 @@ def member_needs_onboarding(*, member: Member) -> bool:
     return member.onboarded_at is None
 
 
-def job_titles_search(*, query: str, limit: int = 20) -> list[JobTitle]:
-    """Titles containing `query`, those starting with it first, for search-as-you-type."""
-    query = query.strip()
+# Typed titles: an exact title, an exact alternate title, then the closest by fuzzy matching.
+# WRatio takes the best of plain, partial and token-set ratios, so "Sr. Data Analyst" and
+# "data analist" still find "Data Analyst"; below the cutoff a title is kept without a match.
+FUZZY_MATCH_CUTOFF = 88.0
+FUZZY_SEARCH_CUTOFF = 70.0
+
+
+@dataclass(frozen=True)
+class TitleMatch:
+    """The occupation a typed title names, and how it was found."""
+
+    job_title: JobTitle
+    alternate_title: str | None  # the alternate title that matched; None for the title itself
+    score: float  # 100 for an exact match, else rapidfuzz's WRatio
+
+
+@dataclass(frozen=True)
+class _TitleIndex:
+    key: tuple
+    names: list[str]
+    title_ids: list[int]
+    alternate: list[bool]
+
+
+_title_index: _TitleIndex | None = None
+
+
+def _title_index_get() -> _TitleIndex:
+    """Every job title and alternate title (about 61,000 with the O*NET taxonomy) for fuzzy
+    matching, kept per process while no title is added or removed (a count and the highest id
+    of each table; names are not edited in bulk, and an edited name is still
+    found exactly). Rebuilt on every call when `JOB_TITLE_INDEX_CACHE` is off (tests, whose
+    rolled-back rows would otherwise leave one test's titles for the next)."""
+    global _title_index
+    key = (
+        *JobTitle.objects.aggregate(n=Count("id"), top=Max("id")).values(),
+        *AlternateTitle.objects.aggregate(n=Count("id"), top=Max("id")).values(),
+    )
+    cached = _title_index
+    if cached is not None and cached.key == key and settings.JOB_TITLE_INDEX_CACHE:
+        return cached
+    names: list[str] = []
+    title_ids: list[int] = []
+    alternate: list[bool] = []
+    for pk, name in JobTitle.objects.values_list("pk", "name"):
+        names.append(name)
+        title_ids.append(pk)
+        alternate.append(False)
+    for title_id, name in AlternateTitle.objects.values_list("job_title_id", "name"):
+        names.append(name)
+        title_ids.append(title_id)
+        alternate.append(True)
+    _title_index = _TitleIndex(key=key, names=names, title_ids=title_ids, alternate=alternate)
+    return _title_index
+
+
+def _closest_occupation(text: str, titles: list[JobTitle]) -> JobTitle:
+    """Of several occupations sharing an alternate title, the one whose own titles are closest
+    to the typed text, then the lowest O*NET code (one answer, always the same)."""
+    return min(
+        titles,
+        key=lambda t: (
+            -max(fuzz.WRatio(text, t.name), fuzz.WRatio(text, t.onet_title or t.name)),
+            t.onet_code or "~",
+            t.pk,
+        ),
+    )
+
+
+def job_title_match(*, text: str) -> TitleMatch | None:
+    """The occupation a typed title names: an exact job title or O*NET title (any case), else an
+    exact alternate title, else the closest title scoring at least FUZZY_MATCH_CUTOFF; None when
+    nothing is that close (the title is then kept without an occupation)."""
+    text = " ".join(text.split())
+    if not text:
+        return None
+    lowered = text.lower()
+    exact = (
+        JobTitle.objects.alias(lname=Lower("name"), lonet=Lower("onet_title"))
+        .filter(Q(lname=lowered) | Q(lonet=lowered))
+        .order_by("onet_code", "pk")
+    )
+    exact_titles = list(exact)
+    if exact_titles:
+        by_name = [t for t in exact_titles if t.name.lower() == lowered]
+        return TitleMatch(job_title=(by_name or exact_titles)[0], alternate_title=None, score=100.0)
+    alternates = list(
+        AlternateTitle.objects.alias(lname=Lower("name"))
+        .filter(lname=lowered)
+        .select_related("job_title")
+    )
+    if alternates:
+        chosen = _closest_occupation(text, [a.job_title for a in alternates])
+        name = next(a.name for a in alternates if a.job_title_id == chosen.pk)
+        return TitleMatch(job_title=chosen, alternate_title=name, score=100.0)
+    found = _fuzzy_matches(text, limit=1, cutoff=FUZZY_MATCH_CUTOFF)
+    return found[0] if found else None
+
+
+def _fuzzy_matches(text: str, *, limit: int, cutoff: float) -> list[TitleMatch]:
+    index = _title_index_get()
+    hits = process.extract(
+        text,
+        index.names,
+        scorer=fuzz.WRatio,
+        processor=rf_utils.default_process,
+        limit=limit * 10,
+        score_cutoff=cutoff,
+    )
+    lowered = text.lower()
+    # Equal scores: a title starting with the text, then the shorter, then the job title itself.
+    hits.sort(
+        key=lambda hit: (
+            -hit[1],
+            not index.names[hit[2]].lower().startswith(lowered),
+            len(index.names[hit[2]]),
+            index.alternate[hit[2]],
+            index.names[hit[2]].lower(),
+        )
+    )
+    chosen: dict[int, tuple[str | None, float]] = {}
+    for name, score, position in hits:
+        title_id = index.title_ids[position]
+        if title_id not in chosen:
+            chosen[title_id] = (name if index.alternate[position] else None, float(score))
+        if len(chosen) == limit:
+            break
+    titles = JobTitle.objects.in_bulk(list(chosen))
+    return [
+        TitleMatch(job_title=titles[pk], alternate_title=alternate, score=round(score, 1))
+        for pk, (alternate, score) in chosen.items()
+        if pk in titles
+    ]
+
+
+def job_titles_search(*, query: str, limit: int = 20) -> list[TitleMatch]:
+    """Titles for a typed query, best first, one per occupation: the exact match (if any),
+    then fuzzy matches of job titles and alternate titles (search-as-you-type)."""
+    query = " ".join(query.split())
     if not query:
         return []
-    matches = JobTitle.objects.filter(name__icontains=query).order_by("name")[: limit * 5]
-    lowered = query.lower()
-    ranked = sorted(matches, key=lambda t: (not t.name.lower().startswith(lowered), t.name.lower()))
-    return ranked[:limit]
+    matches: list[TitleMatch] = []
+    exact = job_title_match(text=query)
+    if exact is not None and exact.score == 100.0:
+        matches.append(exact)
+    for match in _fuzzy_matches(query, limit=limit + 1, cutoff=FUZZY_SEARCH_CUTOFF):
+        if all(match.job_title.pk != m.job_title.pk for m in matches):
+            matches.append(match)
+    return matches[:limit]
 
 
 def job_title_by_name(*, name: str) -> JobTitle | None:
-    name = name.strip()
-    if not name:
-        return None
-    # Names are unique case-insensitively (a database constraint), so at most one matches.
-    return JobTitle.objects.filter(name__iexact=name).first()
+    """The occupation a typed title names (see `job_title_match`), or None."""
+    match = job_title_match(text=name)
+    return match.job_title if match is not None else None
 
 
 def skill_by_name(*, name: str) -> Skill | None:
@@ -112,25 +258,69 @@ def skills_most_followed(*, limit: int = 12) -> list[Skill]:
     return _skills_in_order([row["skill_id"] for row in rows])
 
 
-def skills_suggested_for_title(*, title: JobTitle | None, limit: int = 12) -> list[Skill]:
-    """The skills most common among members with `title`, most common first.
+# A cohort of this many members with skills weighs as much as the occupation's O*NET skills.
+COHORT_BLEND_MEMBERS = 10
 
-    A profile skill and a followed skill each count once, so a skill members both have and follow
-    outranks one they only do either with. Ties go by skill name. A title nobody holds (or no title)
-    falls back to the most-followed skills overall, so a new learner is never shown an empty list.
+
+def skills_suggested_for_titles(
+    *, titles: Iterable[JobTitle], limit: int = 12
+) -> dict[int, list[Skill]]:
+    """Each title's suggested skills (by title id), in four queries whatever the number of titles.
+
+    Two sources, blended: the occupation's O*NET technology skills (`OccupationSkill.weight`:
+    hot technologies first, then the skills that mark the occupation most) and the cohort's own
+    skills (members with the title; a profile skill and a followed skill each count once, so a
+    skill members both have and follow outranks one they only do either with), as a share of the
+    cohort's most counted skill. The cohort's share of the blend grows with the number of its
+    members who have skills, n / (n + COHORT_BLEND_MEMBERS), so a new install suggests O*NET's
+    skills from day one and a grown cohort its own. A title without O*NET skills goes by its
+    cohort alone. Ties go by skill name. A title with neither gets an empty list.
     """
-    if title is None:
-        return skills_most_followed(limit=limit)
-    counts: Counter[int] = Counter()
+    titles = list(titles)
+    ids = [t.pk for t in titles]
+    prior: dict[int, dict[int, float]] = {pk: {} for pk in ids}
+    for title_id, skill_id, weight in OccupationSkill.objects.filter(
+        job_title_id__in=ids
+    ).values_list("job_title_id", "skill_id", "weight"):
+        prior[title_id][skill_id] = weight
+    counts: dict[int, Counter[int]] = {pk: Counter() for pk in ids}
+    holders: dict[int, set[int]] = {pk: set() for pk in ids}
     for model in (MemberSkill, FollowedSkill):
-        rows = model.objects.filter(member__title=title).values("skill_id").annotate(n=Count("id"))
-        for row in rows:
-            counts[row["skill_id"]] += row["n"]
-    if not counts:
-        return skills_most_followed(limit=limit)
-    names = dict(Skill.objects.filter(pk__in=counts).values_list("pk", "name"))
-    ranked = sorted(counts, key=lambda pk: (-counts[pk], names[pk].lower(), pk))[:limit]
-    return _skills_in_order(ranked)
+        rows = model.objects.filter(member__title_id__in=ids).values_list(
+            "member__title_id", "member_id", "skill_id"
+        )
+        for title_id, member_id, skill_id in rows:
+            counts[title_id][skill_id] += 1
+            holders[title_id].add(member_id)
+    scores: dict[int, dict[int, float]] = {}
+    for pk in ids:
+        n = len(holders[pk])
+        share = 1.0 if not prior[pk] else n / (n + COHORT_BLEND_MEMBERS)
+        top = max(counts[pk].values(), default=1)
+        scores[pk] = {
+            skill_id: (1.0 - share) * prior[pk].get(skill_id, 0.0)
+            + share * counts[pk][skill_id] / top
+            for skill_id in prior[pk].keys() | counts[pk].keys()
+        }
+    skills = Skill.objects.in_bulk({skill_id for s in scores.values() for skill_id in s})
+    return {
+        pk: sorted(
+            (skills[skill_id] for skill_id in scores[pk] if skill_id in skills),
+            key=lambda skill, pk=pk: (-scores[pk][skill.pk], skill.name.lower(), skill.pk),
+        )[:limit]
+        for pk in ids
+    }
+
+
+def skills_suggested_for_title(*, title: JobTitle | None, limit: int = 12) -> list[Skill]:
+    """`skills_suggested_for_titles` for one title. A title with neither O*NET skills nor a
+    cohort with skills (or no title) falls back to the most-followed skills overall, so a new
+    learner is never shown an empty list."""
+    if title is not None:
+        suggested = skills_suggested_for_titles(titles=[title], limit=limit)[title.pk]
+        if suggested:
+            return suggested
+    return skills_most_followed(limit=limit)
 
 
 def _skills_in_order(pks: list[int]) -> list[Skill]:

@@ -4,8 +4,8 @@ from rest_framework import serializers
 
 from catalog.models import Skill
 from catalog.serializers import CourseSummarySerializer, SkillRefSerializer
-from members.models import Bookmark, Enrolment, FollowedSkill, Industry, JobTitle, Member
-from members.selectors import job_title_by_name, skills_by_ids
+from members.models import Bookmark, Enrolment, FollowedSkill, Industry, Member
+from members.selectors import skills_by_ids
 
 # Beyond this a questionnaire is not a list of interests but the taxonomy.
 MAX_FOLLOWED_SKILLS = 100
@@ -18,6 +18,27 @@ MAX_ID = 2**63 - 1
 class NamedRefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
+
+
+class OccupationRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField(help_text="The occupation's job title.")
+    onet_code = serializers.CharField(help_text="O*NET-SOC code; empty for a title made here.")
+
+
+class TitleMatchSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="job_title.pk", help_text="The occupation's id.")
+    name = serializers.CharField(source="job_title.name", help_text="The occupation's job title.")
+    onet_code = serializers.CharField(
+        source="job_title.onet_code", help_text="O*NET-SOC code; empty for a title made here."
+    )
+    alternate_title = serializers.CharField(
+        allow_null=True, help_text="The alternate title that matched, null for the title itself."
+    )
+    score = serializers.FloatField(help_text="100 for an exact match, else the fuzzy score.")
+    suggested_skills = SkillRefSerializer(
+        many=True, help_text="Up to 10 skills for the title: O*NET's, blended with the cohort's."
+    )
 
 
 class FollowedSkillSerializer(serializers.ModelSerializer):
@@ -38,7 +59,14 @@ class ProfileSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="member.pk")
     username = serializers.CharField(source="member.user.username")
     email = serializers.EmailField(source="member.user.email")
-    title = NamedRefSerializer(source="member.title", allow_null=True)
+    title = NamedRefSerializer(
+        source="member.title",
+        allow_null=True,
+        help_text="The occupation the typed title matched (the member's cohort).",
+    )
+    title_text = serializers.CharField(
+        source="member.title_text", help_text="The job title as the member typed it."
+    )
     industry = NamedRefSerializer(source="member.industry", allow_null=True)
     seniority = serializers.CharField(source="member.seniority", help_text="Empty when not said.")
     onboarded_at = serializers.DateTimeField(source="member.onboarded_at", allow_null=True)
@@ -53,7 +81,12 @@ class ProfileSerializer(serializers.Serializer):
 class OnboardingAnswersSerializer(serializers.Serializer):
     """What the member answered last (empty before the first submit), and suggestions."""
 
-    title = serializers.CharField(allow_null=True, help_text="The job title's name.")
+    title = serializers.CharField(
+        allow_null=True, help_text="The job title as the member typed it."
+    )
+    occupation = OccupationRefSerializer(
+        allow_null=True, help_text="The occupation the title matched (the member's cohort)."
+    )
     industry = serializers.IntegerField(allow_null=True, help_text="An industry's id.")
     seniority = serializers.CharField()
     skills = serializers.ListField(
@@ -102,7 +135,11 @@ class OnboardingInputSerializer(serializers.Serializer):
     """The questionnaire, with the site's rules: a known title (by name, any case), an optional
     industry and seniority, and at least one known skill."""
 
-    title = serializers.CharField(max_length=150, help_text="A job title's name, any case.")
+    title = serializers.CharField(
+        max_length=150,
+        help_text="The job title as the member says it. Matched to an occupation (exact title, "
+        "alternate title, then the closest); a title that matches none is kept without one.",
+    )
     industry = serializers.IntegerField(
         min_value=1,
         max_value=MAX_ID,
@@ -125,11 +162,9 @@ class OnboardingInputSerializer(serializers.Serializer):
         help_text="Ids of the skills to follow; replaces the followed set.",
     )
 
-    def validate_title(self, value: str) -> JobTitle:
-        title = job_title_by_name(name=value)
-        if title is None:
-            raise serializers.ValidationError("Pick a job title from the list.")
-        return title
+    def validate_title(self, value: str) -> str:
+        # Any title is accepted as typed (spaces collapsed); the service matches it.
+        return " ".join(value.split())
 
     def validate_industry(self, value: int | None) -> Industry | None:
         if value is None:
@@ -166,4 +201,4 @@ class TokenSerializer(serializers.Serializer):
 
 
 class TitleQuerySerializer(serializers.Serializer):
-    q = serializers.CharField(max_length=150, help_text="Part of a job title.")
+    q = serializers.CharField(max_length=150, help_text="A job title as typed, or part of one.")

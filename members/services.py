@@ -10,6 +10,7 @@ import hashlib
 import math
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -18,7 +19,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import Course, Skill
+from catalog.services import TaxonomySkill, taxonomy_skills_load
 from members.models import (
+    AlternateTitle,
     ApiToken,
     Bookmark,
     Enrolment,
@@ -27,7 +30,10 @@ from members.models import (
     JobTitle,
     Member,
     MemberSkill,
+    OccupationSkill,
 )
+from members.onet import OnetSubset, occupation_skill_weights, onet_subset_read
+from members.selectors import job_title_by_name
 from members.signals import member_activity_announce
 
 # What one press of the course page's "Watch" button stands for.
@@ -39,6 +45,131 @@ def member_sign_up(*, username: str, email: str, password: str) -> Member:
     # One transaction: a user must never exist without its member row.
     user = get_user_model().objects.create_user(username=username, email=email, password=password)
     return Member.objects.create(user=user)
+
+
+@dataclass
+class TaxonomyLoaded:
+    """Rows `taxonomy_load` created (and updated), per kind."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+@transaction.atomic
+def taxonomy_load(*, subset: OnetSubset | None = None) -> TaxonomyLoaded:
+    """Load the vendored O*NET taxonomy (`members/data/onet/`): skills with their categories,
+    synonyms and related skills (through the catalog), one job title per occupation, every
+    alternate title, and each occupation's skills with their weights.
+
+    Idempotent: skills and categories match by name, job titles by O*NET code, alternate titles
+    by (title, name), occupation skills by (title, skill), so a second run creates nothing and
+    only brings changed values up to date. A job title whose vendored name is taken by another
+    row keeps its current name (or, when new, takes O*NET's own title).
+    """
+    subset = subset or onet_subset_read()
+    counts: dict[str, int] = {}
+    skills = taxonomy_skills_load(
+        skills=[
+            TaxonomySkill(
+                name=s.name,
+                category=s.category,
+                description=f"{s.name} ({s.category}), listed for {s.occupation_count} "
+                "occupations in O*NET.",
+            )
+            for s in subset.skills
+        ],
+        synonyms=[(name, synonym) for name, names in subset.synonyms.items() for synonym in names],
+        related=[(name, other) for name, pairs in subset.related.items() for other, _ in pairs],
+    )
+    counts.update(
+        {
+            "categories created": skills.categories_created,
+            "skills created": skills.skills_created,
+            "skills updated": skills.skills_updated,
+            "synonyms created": skills.synonyms_created,
+            "related skill pairs created": skills.related_created,
+        }
+    )
+
+    titles = {t.onet_code: t for t in JobTitle.objects.exclude(onet_code="")}
+    by_name = {t.name.lower(): t for t in JobTitle.objects.all()}
+    created = updated = 0
+    for item in subset.job_titles:
+        row = titles.get(item.code)
+        if row is None:
+            same = by_name.get(item.title.lower())
+            if same is not None and not same.onet_code:
+                # A title of that name made in the admin or by an import becomes the occupation's.
+                row = same
+                row.onet_code, row.onet_title = item.code, item.onet_title
+                row.save(update_fields=["onet_code", "onet_title"])
+                updated += 1
+            else:
+                names = (item.title, item.onet_title)
+                name = next((n for n in names if n.lower() not in by_name), None)
+                if name is None:
+                    continue
+                row = JobTitle.objects.create(
+                    name=name, onet_code=item.code, onet_title=item.onet_title
+                )
+                created += 1
+            titles[item.code] = by_name[row.name.lower()] = row
+            continue
+        fields = []
+        if row.onet_title != item.onet_title:
+            row.onet_title = item.onet_title
+            fields.append("onet_title")
+        if row.name != item.title and item.title.lower() not in by_name:
+            by_name.pop(row.name.lower(), None)
+            row.name = item.title
+            by_name[row.name.lower()] = row
+            fields.append("name")
+        if fields:
+            row.save(update_fields=fields)
+            updated += 1
+    counts["job titles created"], counts["job titles updated"] = created, updated
+
+    existing_alternates = {
+        (title_id, name.lower())
+        for title_id, name in AlternateTitle.objects.values_list("job_title_id", "name")
+    }
+    alternates = []
+    for code, name in subset.alternate_titles:
+        title = titles.get(code)
+        if title is not None and (title.pk, name.lower()) not in existing_alternates:
+            existing_alternates.add((title.pk, name.lower()))
+            alternates.append(AlternateTitle(job_title=title, name=name))
+    AlternateTitle.objects.bulk_create(alternates, batch_size=5_000)
+    counts["alternate titles created"] = len(alternates)
+
+    existing_skills = {
+        (row.job_title_id, row.skill_id): row
+        for row in OccupationSkill.objects.filter(job_title__in=list(titles.values()))
+    }
+    new_rows, changed_rows = [], []
+    weighted = occupation_skill_weights(
+        occupation_skills=subset.occupation_skills, alternate_titles=subset.alternate_titles
+    )
+    for code, rows in weighted.items():
+        title = titles.get(code)
+        if title is None:
+            continue
+        for name, hot, weight in rows:
+            skill_id = skills.skill_ids.get(name.lower())
+            if skill_id is None:
+                continue
+            row = existing_skills.get((title.pk, skill_id))
+            if row is None:
+                row = OccupationSkill(job_title=title, skill_id=skill_id, hot=hot, weight=weight)
+                existing_skills[(title.pk, skill_id)] = row
+                new_rows.append(row)
+            elif (row.hot, row.weight) != (hot, weight):
+                row.hot, row.weight = hot, weight
+                changed_rows.append(row)
+    OccupationSkill.objects.bulk_create(new_rows, batch_size=5_000)
+    OccupationSkill.objects.bulk_update(changed_rows, ["hot", "weight"], batch_size=5_000)
+    counts["occupation skills created"] = len(new_rows)
+    counts["occupation skills updated"] = len(changed_rows)
+    return TaxonomyLoaded(counts=counts)
 
 
 def member_get_or_create_for_user(*, user: AbstractBaseUser) -> Member:
@@ -57,25 +188,34 @@ def member_get_or_create_for_user(*, user: AbstractBaseUser) -> Member:
 def member_onboarding_submit(
     *,
     member: Member,
-    title: JobTitle,
+    title_text: str,
     industry: Industry | None,
     seniority: str,
     skills: Iterable[Skill],
     now: dt.datetime | None = None,
 ) -> Member:
-    """Store the questionnaire's answers; the submitted skills become the followed set."""
+    """Store the questionnaire's answers; the submitted skills become the followed set.
+
+    The title is kept as typed (`title_text`) and matched to an occupation (`job_title_match`),
+    which becomes the member's cohort; a title that matches none is kept without one.
+    """
     now = now or timezone.now()
     skill_ids = {skill.pk for skill in skills}
     if not skill_ids:
         raise ValueError("A member must follow at least one skill.")
+    title_text = " ".join(title_text.split())
+    if not title_text:
+        raise ValueError("A member's title cannot be empty.")
+    title = job_title_by_name(name=title_text)
     # Lock the row so two submits from two tabs cannot interleave their replace of the set.
     locked = Member.objects.select_for_update().get(pk=member.pk)
+    locked.title_text = title_text
     locked.title = title
     locked.industry = industry
     locked.seniority = seniority
     if locked.onboarded_at is None:
         locked.onboarded_at = now
-    locked.save(update_fields=["title", "industry", "seniority", "onboarded_at"])
+    locked.save(update_fields=["title_text", "title", "industry", "seniority", "onboarded_at"])
 
     FollowedSkill.objects.filter(member=locked).exclude(skill_id__in=skill_ids).delete()
     kept = set(FollowedSkill.objects.filter(member=locked).values_list("skill_id", flat=True))
@@ -84,7 +224,8 @@ def member_onboarding_submit(
         [FollowedSkill(member=locked, skill_id=pk) for pk in sorted(skill_ids - kept)]
     )
 
-    member.title, member.industry, member.seniority = title, industry, seniority
+    member.title_text, member.title = title_text, title
+    member.industry, member.seniority = industry, seniority
     member.onboarded_at = locked.onboarded_at
     member_activity_announce(member_id=member.pk)
     return member

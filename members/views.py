@@ -108,7 +108,7 @@ def onboarding(request: HttpRequest) -> HttpResponse:
     member = _member(request)
     if request.method == "GET":
         followed_ids = [str(pk) for pk in member.followed_skills.values_list("skill_id", flat=True)]
-        title_name = member.title.name if member.title_id else ""
+        title_name = member.title_text or (member.title.name if member.title_id else "")
         form = OnboardingForm(
             initial={
                 "title": title_name,
@@ -155,7 +155,7 @@ def onboarding(request: HttpRequest) -> HttpResponse:
         return page(form=form)
     services.member_onboarding_submit(
         member=member,
-        title=form.cleaned_data["title"],
+        title_text=form.cleaned_data["title"],
         industry=form.cleaned_data["industry"],
         seniority=form.cleaned_data["seniority"],
         skills=form.cleaned_data["skills"],

@@ -46,7 +46,13 @@ def test_onboarding_submit_replaces_followed_skills_and_completes(api, member, w
     )
     assert response.status_code == 200
     body = response.json()
-    assert body["title"] == "Data Analyst"
+    # Kept as typed; matched to the occupation, which is the member's cohort.
+    assert body["title"] == "data analyst"
+    assert body["occupation"] == {
+        "id": world["analyst"].pk,
+        "name": "Data Analyst",
+        "onet_code": "",
+    }
     assert body["industry"] == world["finance"].pk
     assert body["seniority"] == "senior"
     assert body["skills"] == sorted([skills["SQL"].pk, skills["Tableau"].pk])
@@ -58,7 +64,7 @@ def test_onboarding_submit_replaces_followed_skills_and_completes(api, member, w
     assert api.get("/api/v1/me/").json()["needs_onboarding"] is False
 
 
-def test_onboarding_refuses_unknown_title_and_skills_with_field_errors(api, member, world):
+def test_onboarding_refuses_unknown_industry_and_skills_with_field_errors(api, member, world):
     response = api.put(
         "/api/v1/me/onboarding/",
         {"title": "Astronaut", "industry": 999999, "skills": [world["skills"]["SQL"].pk, 999998]},
@@ -69,7 +75,6 @@ def test_onboarding_refuses_unknown_title_and_skills_with_field_errors(api, memb
         "code": "invalid",
         "message": "Some fields are not valid; see `fields`.",
         "fields": {
-            "title": ["Pick a job title from the list."],
             "industry": ["No industry has the id 999999."],
             "skills": ["Not skills we know: 999998."],
         },
@@ -138,9 +143,15 @@ def test_me_endpoints_need_authentication(anon, db):
 
 
 def test_title_search_for_the_questionnaire(api, world):
-    assert api.get("/api/v1/titles/", {"q": "analy"}).json() == [
-        {"id": world["analyst"].pk, "name": "Data Analyst"}
+    body = api.get("/api/v1/titles/", {"q": "analy"}).json()
+    assert [(t["id"], t["name"], t["onet_code"], t["alternate_title"]) for t in body] == [
+        (world["analyst"].pk, "Data Analyst", "", None)
     ]
+    assert body[0]["score"] < 100
+    # No O*NET skills for a title made here: the analysts' own skills are suggested.
+    assert body[0]["suggested_skills"] and {"id", "slug", "name"} == set(
+        body[0]["suggested_skills"][0]
+    )
     missing = api.get("/api/v1/titles/")
     assert missing.status_code == 400
     assert missing.json()["error"]["fields"] == {"q": ["This field is required."]}

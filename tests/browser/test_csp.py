@@ -78,7 +78,7 @@ def test_site_pages_keep_to_the_policy(watched, world, login):
     # htmx still works: the title's suggestions, checking one, the selected list following it.
     page.get_by_label("Job title").fill("Data Analyst")
     suggested = page.locator("#suggested-skills")
-    expect(suggested.get_by_role("heading")).to_have_text("Popular with Data Analyst")
+    expect(suggested.get_by_role("heading")).to_have_text("Skills for Data Analyst")
     suggested.get_by_label("SQL", exact=True).check()
     expect(page.locator("#selected-skills").get_by_label("SQL", exact=True)).to_be_checked()
     _visit(page, "/", headers)

@@ -54,7 +54,7 @@ def test_sign_up_and_onboarding_fill_the_homepage(page: Page, world):
     # The job title drives the suggestions (htmx, as the title is typed).
     page.get_by_label("Job title").fill("Data Analyst")
     suggested = page.locator("#suggested-skills")
-    expect(suggested.get_by_role("heading")).to_have_text("Popular with Data Analyst")
+    expect(suggested.get_by_role("heading")).to_have_text("Skills for Data Analyst")
     suggested.get_by_label("SQL", exact=True).check()
     expect(page.locator("#selected-skills").get_by_label("SQL", exact=True)).to_be_checked()
     # Search all skills (htmx search-as-you-type) and follow one of the results.

@@ -65,7 +65,7 @@ def test_a_member_onboards_and_dismisses_without_javascript(page: Page, world, l
     page.get_by_label("Job title").fill("Graphic Designer")
     page.get_by_role("button", name="Show suggested skills").click()
     suggested = page.locator("#suggested-skills")
-    expect(suggested.get_by_role("heading")).to_have_text("Popular with Graphic Designer")
+    expect(suggested.get_by_role("heading")).to_have_text("Skills for Graphic Designer")
     page.get_by_label("Search all skills").fill("sql")
     page.get_by_role("button", name="Search", exact=True).click()
     page.locator("#skill-results").get_by_label("SQL", exact=True).check()

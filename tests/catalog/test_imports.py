@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.test import Client
 from django.utils import timezone
 
 from catalog.imports import catalog_import
@@ -376,3 +377,31 @@ def test_duration_that_is_not_ascii_digits_is_a_row_error(tmp_path, data, raw):
     assert [error.reason for error in result.errors] == [
         f"duration_minutes '{raw}' is not a whole number from 1 to 100000"
     ]
+
+
+def test_a_course_without_category_is_imported_filed_nowhere(tmp_path, data):
+    filed = CourseFactory(external_id="C2", title="Old")
+    filed.categories.set([data["analytics"]])
+    path = write(
+        tmp_path,
+        "course_id,title,description,skills\n"
+        "C1,Knitting Basics,Purl and plain.,Python|Knitting\n"
+        "C2,Old,Still filed.,\n",
+    )
+
+    result = catalog_import(path=path)
+
+    assert result.errors == []
+    assert (result.created, result.updated, result.skills_created) == (1, 1, 1)
+    course = Course.objects.get(external_id="C1")
+    assert list(course.categories.all()) == []
+    assert sorted(t[0] for t in tags_of(course)) == ["Knitting", "Python"]
+    # A skill first named by a row without a category needs one: "Imported skills".
+    assert Skill.objects.get(name="Knitting").category.name == "Imported skills"
+    # An empty category cell keeps an existing course's filing.
+    assert list(Course.objects.get(external_id="C2").categories.all()) == [data["analytics"]]
+    page = Client().get(f"/courses/{course.slug}/")
+    assert page.status_code == 200
+    api = Client().get(f"/api/v1/courses/{course.pk}/")
+    assert api.status_code == 200
+    assert api.json()["categories"] == []

@@ -26,7 +26,8 @@ def test_vendored_files_are_small_and_documented():
     files = [VENDORED_DIR / filename for filename, _header in VENDORED_FILES.values()]
     readme = (VENDORED_DIR / "README.md").read_text()
     assert all(path.is_file() for path in files)
-    assert sum(path.stat().st_size for path in files) < 300_000
+    # Every O*NET alternate title (about 60,000) is most of it.
+    assert sum(path.stat().st_size for path in files) < 600_000
     assert "CC BY 4.0" in readme
     assert "O*NET 29.2" in readme
 

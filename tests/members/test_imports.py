@@ -64,7 +64,8 @@ def test_import_members_creates_accounts_profiles_titles_and_industries(tmp_path
 
     assert result.errors == []
     assert (result.created, result.updated, result.unchanged, result.skipped) == (3, 0, 0, 0)
-    assert (result.titles_created, result.industries_created, result.skills_created) == (1, 1, 0)
+    # "Engineer" matches no occupation: kept as typed, without a cohort, and no title is made.
+    assert (result.titles_unmatched, result.industries_created, result.skills_created) == (1, 1, 0)
     m1 = Member.objects.select_related("user").get(external_id="M1")
     assert (m1.user.username, m1.user.email, m1.title, m1.industry.name, m1.seniority) == (
         "alice",
@@ -73,6 +74,7 @@ def test_import_members_creates_accounts_profiles_titles_and_industries(tmp_path
         "Finance",
         "senior",
     )
+    assert m1.title_text == "data analyst"
     assert not m1.user.has_usable_password()
     assert profile(m1) == [("Microsoft Excel", "import", 1.0), ("Python", "import", 1.0)]
     m2 = Member.objects.select_related("user").get(external_id="M2")
@@ -86,8 +88,13 @@ def test_import_members_creates_accounts_profiles_titles_and_industries(tmp_path
     )
     assert profile(m2) == []
     m3 = Member.objects.select_related("user").get(external_id="M 3")
-    assert (m3.user.username, m3.title.name, m3.industry.name) == ("M-3", "Engineer", "Finance")
-    assert sorted(JobTitle.objects.values_list("name", flat=True)) == ["Data Analyst", "Engineer"]
+    assert (m3.user.username, m3.title_text, m3.title, m3.industry.name) == (
+        "M-3",
+        "Engineer",
+        None,
+        "Finance",
+    )
+    assert sorted(JobTitle.objects.values_list("name", flat=True)) == ["Data Analyst"]
     assert list(Industry.objects.values_list("name", flat=True)) == ["Finance"]
 
 
@@ -104,7 +111,9 @@ def test_reimport_members_updates_and_replaces_only_imported_skills(tmp_path, sk
 
     assert (result.created, result.updated, result.unchanged) == (0, 1, 0)
     member.refresh_from_db()
-    assert (member.title.name, member.industry.name, member.seniority, member.user.email) == (
+    # "Engineer" matches no occupation: kept as typed, the old cohort left.
+    assert (member.title_text, member.title, member.industry.name) == ("Engineer", None, "Finance")
+    assert (member.title_text, member.industry.name, member.seniority, member.user.email) == (
         "Engineer",
         "Finance",
         "mid",
@@ -130,7 +139,7 @@ def test_unknown_skills_are_refused_unless_create_skills(tmp_path, skills):
     assert err == ""
     assert out.strip() == (
         "Members: 1 created, 0 updated, 0 unchanged, 0 skipped (invalid). "
-        "Created job titles: 0, industries: 0, skills: 1."
+        "Titles matching no occupation (kept as typed): 0. Created industries: 0, skills: 1."
     )
     knitting = Skill.objects.get(name="Knitting")
     assert (knitting.category.name, knitting.slug) == ("Imported skills", "knitting")

@@ -16,6 +16,7 @@ from demo.seed import (
     demo_dataset_write,
     demo_public_passwords_check,
 )
+from members.services import taxonomy_load
 
 
 class Command(BaseCommand):
@@ -60,6 +61,9 @@ class Command(BaseCommand):
                 "Flushed (rows, cascades included): "
                 + ", ".join(f"{n} {label}" for label, n in deleted.items())
             )
+        # The demo's skills and titles are the taxonomy's: loaded (or brought up to date) first,
+        # so a demo database has every occupation and alternate title a real install has.
+        taxonomy_load()
         self.stdout.write(
             f"Generating {members} members, {courses} courses, {interactions} interactions "
             f"(seed {seed})..."

@@ -1,4 +1,4 @@
-"""Build the committed O*NET subset under demo/data/onet/ from a full O*NET text release."""
+"""Build the committed O*NET subset under members/data/onet/ from a full O*NET text release."""
 
 from pathlib import Path
 

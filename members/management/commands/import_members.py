@@ -29,6 +29,6 @@ class Command(CsvImportCommand):
         return (
             f"Members: {result.created} created, {result.updated} updated, "
             f"{result.unchanged} unchanged, {result.skipped} skipped (invalid). "
-            f"Created job titles: {result.titles_created}, industries: "
-            f"{result.industries_created}, skills: {result.skills_created}."
+            f"Titles matching no occupation (kept as typed): {result.titles_unmatched}. "
+            f"Created industries: {result.industries_created}, skills: {result.skills_created}."
         )
