@@ -81,7 +81,11 @@ class CourseListView(PublicAPIView):
         summary="Search and filter published courses",
         description=(
             "Every word of `q` must match the title, the description, or the name or a synonym "
-            "of a skill the course is approved for. Newest first."
+            "of a skill the course is approved for; on PostgreSQL a course also matches by "
+            "full-text search (title, skills, description, teacher, weighted in that order) and "
+            "by trigram similarity, which forgives typos. `sort`: `relevance` (the default; "
+            "newest first without `q`), `newest` or `popular`. For a signed-in member, results "
+            "of similar relevance are ordered by what the member is likely to take."
         ),
         parameters=[CourseListQuerySerializer],
         responses={200: paginated(CourseSummarySerializer), **error_responses(400, 404, 429)},
@@ -93,6 +97,7 @@ class CourseListView(PublicAPIView):
             skill=data.get("skill"),
             category=data.get("category"),
             level=data.get("level"),
+            sort=data["sort"],
         )
         return Response(
             paginated_body(

@@ -26,6 +26,7 @@ def course_list(request: HttpRequest) -> HttpResponse:
             skill=data["skill"],
             category=data["category"],
             level=data["level"] or None,
+            sort=data["sort"],
         )
     else:
         # Showing unfiltered results under a filter the learner mistyped would misstate what
