@@ -465,6 +465,11 @@ def courses_newest(*, limit: int) -> list[Course]:
     return list(_courses_for_cards(_published_courses().order_by("-published_at", "-id"))[:limit])
 
 
+def course_ids_published(*, course_ids: Iterable[int]) -> set[int]:
+    """Which of `course_ids` are published courses (one query)."""
+    return set(_published_courses().filter(pk__in=list(course_ids)).values_list("pk", flat=True))
+
+
 def courses_in_bulk(*, course_ids: Iterable[int]) -> list[Course]:
     """Published courses by id, in the order given, ready for cards; unknown ids are skipped."""
     ids = list(course_ids)

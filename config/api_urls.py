@@ -36,6 +36,11 @@ v1 = [
         recommendations_api.RecommendationsView.as_view(),
         name="recommendations",
     ),
+    path(
+        "recommendations/rerank/",
+        recommendations_api.RerankView.as_view(),
+        name="recommendations_rerank",
+    ),
     path("events/", recommendations_api.EventsView.as_view(), name="events"),
     path("admin/retrain/", recommendations_api.RetrainView.as_view(), name="admin_retrain"),
     path(
