@@ -5,6 +5,7 @@ endpoints use; the slug is in every course's body for building site links. Skill
 by slug, as on the site and in the course list's `skill` filter.
 """
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.paginator import EmptyPage, Paginator
@@ -17,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog import selectors
+from catalog.models import Course
 from catalog.serializers import (
     CategorySerializer,
     CourseDetailSerializer,
@@ -40,7 +42,7 @@ def query_params(request: Request, serializer_class: type[serializers.Serializer
 
 def paginated_body(
     request: Request,
-    items: QuerySet | list,
+    items: QuerySet | Sequence,
     *,
     page: int,
     page_size: int,
@@ -92,13 +94,7 @@ class CourseListView(PublicAPIView):
     )
     def get(self, request: Request) -> Response:
         data = query_params(request, CourseListQuerySerializer)
-        courses = selectors.courses_search(
-            query=data["q"],
-            skill=data.get("skill"),
-            category=data.get("category"),
-            level=data.get("level"),
-            sort=data["sort"],
-        )
+        courses = self.courses(request, data)
         return Response(
             paginated_body(
                 request,
@@ -107,6 +103,16 @@ class CourseListView(PublicAPIView):
                 page_size=data["page_size"],
                 item_serializer=CourseSummarySerializer,
             )
+        )
+
+    def courses(self, request: Request, data: dict) -> QuerySet[Course] | Sequence[Course]:
+        """The results in the order served (a subclass above the catalog may re-order them)."""
+        return selectors.courses_search(
+            query=data["q"],
+            skill=data.get("skill"),
+            category=data.get("category"),
+            level=data.get("level"),
+            sort=data["sort"],
         )
 
 

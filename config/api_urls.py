@@ -17,7 +17,8 @@ from recommendations import api as recommendations_api
 
 v1 = [
     path("auth/token/", members_api.TokenView.as_view(), name="auth_token"),
-    path("courses/", catalog_api.CourseListView.as_view(), name="courses"),
+    # The catalog's course search, ordered for a signed-in member (recommendations/api.py).
+    path("courses/", recommendations_api.CourseSearchView.as_view(), name="courses"),
     path("courses/<id:course_id>/", catalog_api.CourseDetailView.as_view(), name="course"),
     path(
         "courses/<id:course_id>/similar/",

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from catalog.api import paginated_body, query_params
+from catalog.api import CourseListView, paginated_body, query_params
 from catalog.selectors import courses_in_bulk
 from catalog.serializers import PageQuerySerializer, paginated
 from core.api_errors import error_responses
@@ -41,7 +41,10 @@ from recommendations.serving.deferred import (
     next_page_compose_after_response,
 )
 from recommendations.serving.home_page import home_page_for_member, home_page_serve
-from recommendations.serving.personal_order import courses_ordered_for_member
+from recommendations.serving.personal_order import (
+    courses_ordered_for_member,
+    search_results_for_member,
+)
 from recommendations.serving.similar import courses_similar
 
 
@@ -103,6 +106,17 @@ class RecommendationsView(APIView):
         )
         next_page_compose_after_response(response, member=member)
         return response
+
+
+class CourseSearchView(CourseListView):
+    """`GET /api/v1/courses/`: the catalog's search, with a signed-in member's results by
+    relevance re-ordered for them among results of similar relevance (as on the site)."""
+
+    def courses(self, request: Request, data: dict):
+        results = super().courses(request, data)
+        if request.user.is_authenticated and data["q"].strip() and data["sort"] == "relevance":
+            return search_results_for_member(member=request_member(request), results=results)
+        return results
 
 
 class RerankView(APIView):

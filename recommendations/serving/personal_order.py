@@ -1,6 +1,6 @@
 """Any list of courses in the order one member is most likely to take them: the rerank API's
-order, and the order of a signed-in member's search results among results of similar
-relevance.
+order (`courses_ordered_for_member`), and a signed-in member's search results re-ordered among
+results of similar relevance (`search_results_for_member`).
 
 Scores come from what a homepage already serves, nothing is fitted per request: the member's
 inputs (one read), the active snapshot, and the precomputed learned row. Each course goes under
@@ -17,8 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from catalog.models import Course
 from members.models import Member
 from recommendations import engine
 from recommendations.serving.inputs import member_serving_inputs
@@ -91,3 +93,63 @@ def courses_ordered_for_member(
             )
         )
     return ordered
+
+
+# Only the first results are re-ordered: they are what a member reads, and ordering them costs
+# one read of the member's inputs whatever the number of results.
+PERSONAL_SEARCH_WINDOW = 100
+# Results within this share of the relevance of the first result of their band are "of similar
+# relevance" and may swap places for the member; a clearly better match stays ahead.
+SIMILAR_RELEVANCE = 0.8
+
+
+class ResultsWithHead(Sequence):
+    """Search results whose first courses were re-ordered: a list for them, the query for the
+    rest. Pages (Django's Paginator) slice it and count it; the count is the query's."""
+
+    def __init__(self, results: QuerySet[Course], head: list[Course]) -> None:
+        self._results, self._head = results, head
+
+    def count(self) -> int:  # type: ignore[override]  # Paginator's count, not Sequence's
+        return self._results.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if not isinstance(index, slice):
+            return self[index : index + 1][0]
+        start, stop = index.start or 0, index.stop
+        size = len(self._head)
+        if stop is not None and stop <= size:
+            return self._head[start:stop]
+        beyond = list(self._results[max(start, size) : stop])
+        return self._head[start:] + beyond if start < size else beyond
+
+
+def search_results_for_member(
+    *, member: Member, results: QuerySet[Course], now: dt.datetime | None = None
+) -> Sequence[Course]:
+    """`results` (ranked by relevance, each with its `relevance`) with the first
+    `PERSONAL_SEARCH_WINDOW` re-ordered for `member` among results of similar relevance: bands
+    of consecutive results within `SIMILAR_RELEVANCE` of their first one's relevance, each band
+    in `courses_ordered_for_member`'s order."""
+    head = list(results[:PERSONAL_SEARCH_WINDOW])
+    if len(head) < 2:
+        return head if len(head) == results.count() else ResultsWithHead(results, head)
+    rank = {
+        item.course_id: index
+        for index, item in enumerate(
+            courses_ordered_for_member(
+                member=member, course_ids=[course.pk for course in head], now=now
+            )
+        )
+    }
+    bands: list[list[Course]] = []
+    for course in head:
+        if bands and course.relevance >= SIMILAR_RELEVANCE * bands[-1][0].relevance:
+            bands[-1].append(course)
+        else:
+            bands.append([course])
+    ordered = [course for band in bands for course in sorted(band, key=lambda c: rank.get(c.pk, 0))]
+    return ResultsWithHead(results, ordered)

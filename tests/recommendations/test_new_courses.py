@@ -1,4 +1,8 @@
-"""Courses created or imported after the last retrain serve at once (serving/new_courses.py)."""
+"""Courses created or imported after the last retrain serve at once (serving/new_courses.py).
+
+These tests commit (`transaction=True`): the kept snapshot is keyed by the catalog revision,
+which on PostgreSQL is the writing transaction's id, so it moves at each commit.
+"""
 
 import datetime as dt
 import io
@@ -26,6 +30,8 @@ from recommendations.serving.state import snapshot_active, snapshot_forget
 from recommendations.training.runs import training_run_execute
 from tests.factories import CourseFactory, CourseSkillFactory
 from tests.helpers import new_analyst, token_client
+
+pytestmark = pytest.mark.django_db(transaction=True)
 
 HEADER = "course_id,title,description,category,skills,level,duration_minutes,published_at,teacher"
 
