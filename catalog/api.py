@@ -5,6 +5,7 @@ endpoints use; the slug is in every course's body for building site links. Skill
 by slug, as on the site and in the course list's `skill` filter.
 """
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.paginator import EmptyPage, Paginator
@@ -17,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog import selectors
+from catalog.models import Course
 from catalog.serializers import (
     CategorySerializer,
     CourseDetailSerializer,
@@ -40,7 +42,7 @@ def query_params(request: Request, serializer_class: type[serializers.Serializer
 
 def paginated_body(
     request: Request,
-    items: QuerySet | list,
+    items: QuerySet | Sequence,
     *,
     page: int,
     page_size: int,
@@ -81,19 +83,18 @@ class CourseListView(PublicAPIView):
         summary="Search and filter published courses",
         description=(
             "Every word of `q` must match the title, the description, or the name or a synonym "
-            "of a skill the course is approved for. Newest first."
+            "of a skill the course is approved for; on PostgreSQL a course also matches by "
+            "full-text search (title, skills, description, teacher, weighted in that order) and "
+            "by trigram similarity, which forgives typos. `sort`: `relevance` (the default; "
+            "newest first without `q`), `newest` or `popular`. For a signed-in member, results "
+            "of similar relevance are ordered by what the member is likely to take."
         ),
         parameters=[CourseListQuerySerializer],
         responses={200: paginated(CourseSummarySerializer), **error_responses(400, 404, 429)},
     )
     def get(self, request: Request) -> Response:
         data = query_params(request, CourseListQuerySerializer)
-        courses = selectors.courses_search(
-            query=data["q"],
-            skill=data.get("skill"),
-            category=data.get("category"),
-            level=data.get("level"),
-        )
+        courses = self.courses(request, data)
         return Response(
             paginated_body(
                 request,
@@ -102,6 +103,16 @@ class CourseListView(PublicAPIView):
                 page_size=data["page_size"],
                 item_serializer=CourseSummarySerializer,
             )
+        )
+
+    def courses(self, request: Request, data: dict) -> QuerySet[Course] | Sequence[Course]:
+        """The results in the order served (a subclass above the catalog may re-order them)."""
+        return selectors.courses_search(
+            query=data["q"],
+            skill=data.get("skill"),
+            category=data.get("category"),
+            level=data.get("level"),
+            sort=data["sort"],
         )
 
 

@@ -3,6 +3,8 @@ from django.db.models.functions import Lower
 
 from catalog.models import Category, Course, Skill
 
+SORT_CHOICES = [("relevance", "Relevance"), ("newest", "Newest"), ("popular", "Most popular")]
+
 
 class CourseFilterForm(forms.Form):
     """The course list's search box and filters, read from the query string."""
@@ -34,6 +36,15 @@ class CourseFilterForm(forms.Form):
         required=False,
         choices=[("", "Any level"), *Course.Level.choices],
     )
+    sort = forms.ChoiceField(
+        label="Sort by",
+        required=False,
+        choices=SORT_CHOICES,
+    )
+
+    def clean_sort(self) -> str:
+        # Absent (a link without it) means the default, relevance.
+        return self.cleaned_data["sort"] or "relevance"
 
     def clean_skill(self) -> Skill | None:
         value = self.cleaned_data["skill"].strip()

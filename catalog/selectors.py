@@ -10,20 +10,25 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import router
+from django.contrib.postgres.aggregates import StringAgg
+from django.db import connections, router
 from django.db.models import (
     Case,
     Count,
+    F,
+    FloatField,
     IntegerField,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
+    TextField,
     Value,
     When,
 )
 from django.db.models.base import ModelState
-from django.db.models.functions import Length, Lower
+from django.db.models.functions import Coalesce, Greatest, Length, Lower
 from django.utils import timezone
 
 from catalog.card_cache import CardData, card_cache
@@ -190,29 +195,156 @@ def _term_matches(term: str) -> Q:
     )
 
 
+COURSE_SORTS = ("relevance", "newest", "popular")
+# Typo tolerance: a query word at least this similar (pg_trgm's strict_word_similarity: shared
+# trigrams over all trigrams of the word and the closest whole words) to words of the title or
+# of a skill name matches. A swap of two letters keeps few trigrams: "pyhton" and "python" score
+# 0.27, while unrelated words of about that length score under 0.2.
+TRIGRAM_MIN_SIMILARITY = 0.25
+# Shorter words have too few trigrams: "r" would be half like every word starting with r.
+TRIGRAM_MIN_WORD_LENGTH = 4
+# Words past these many only match by their letters (each typo-tolerant word costs two
+# similarity computations per course).
+TRIGRAM_MAX_WORDS = 8
+# A typo match ranks below a full-text match of the same course (SearchRank is about 0.1-1).
+TRIGRAM_RANK_WEIGHT = 0.5
+
+
 def courses_search(
     *,
     query: str,
     skill: Skill | None = None,
     category: Category | None = None,
     level: str | None = None,
+    sort: str = "relevance",
 ) -> QuerySet[Course]:
-    """Published courses matching every word of `query` and all the given filters, newest first.
+    """Published courses matching `query` and all the given filters, in `sort` order.
 
     Each word may match the title, the description, or the name or a synonym of a skill the
     course is approved for, so "excel pivot" finds a course tagged "Microsoft Excel" whose
-    description mentions pivot tables.
+    description mentions pivot tables. On PostgreSQL a course also matches by full-text search
+    (title, approved skills, description and teacher, weighted in that order) and, for typos,
+    by trigram similarity of the query to a word of its title or a skill name; `relevance` is
+    then `SearchRank` plus the trigram similarity, and each course carries it as `relevance`
+    (elsewhere: 2 when the title contains the whole query, 1 when it contains a word of it).
+
+    `sort`: `relevance` (best first, then newest; newest without a query), `newest`, or
+    `popular` (most enrolments, then newest).
     """
+    if sort not in COURSE_SORTS:
+        raise ValueError(f"unknown course sort {sort!r}")
     courses = _published_courses()
-    for term in query.split():
-        courses = courses.filter(_term_matches(term))
     if skill is not None:
         courses = courses.filter(pk__in=_approved_tag_course_ids(skill=skill))
     if category is not None:
         courses = courses.filter(_in_category(category))
     if level:
         courses = courses.filter(level=level)
-    return _courses_for_cards(courses.order_by("-published_at", "-id"))
+    words = query.split()
+    if words:
+        if connection_vendor() == "postgresql":
+            courses = _ranked_search_postgresql(courses, query=" ".join(words))
+        else:
+            courses = _search_fallback(courses, words=words)
+    newest = ("-published_at", "-id")
+    if sort == "newest":
+        order = newest
+    elif sort == "popular":
+        courses = courses.annotate(enrolment_count=SubqueryCount(_enrolments_of_course()))
+        order = ("-enrolment_count", *newest)
+    elif words:
+        order = ("-relevance", *newest)
+    else:
+        order = newest
+    return _courses_for_cards(courses.order_by(*order))
+
+
+def connection_vendor() -> str:
+    return connections[router.db_for_read(Course)].vendor
+
+
+def _enrolments_of_course() -> QuerySet:
+    # The reverse relation from members' Enrolment: the catalog reads it by name only, as
+    # `courses_popular` does, without importing the members app.
+    return Course.enrolments.rel.related_model.objects.filter(course_id=OuterRef("pk")).values("pk")
+
+
+def _words_match(courses: QuerySet[Course], words: list[str]) -> Q:
+    """Every word matches the title, description, or an approved skill's name or synonym."""
+    match = Q()
+    for term in words:
+        match &= _term_matches(term)
+    return match
+
+
+def _search_fallback(courses: QuerySet[Course], *, words: list[str]) -> QuerySet[Course]:
+    """SQLite: every word must match (`_term_matches`); courses whose title holds the whole
+    query come first, then those whose title holds one of its words."""
+    phrase = " ".join(words)
+    any_word_in_title = Q()
+    for term in words:
+        any_word_in_title |= Q(title__icontains=term)
+    return courses.filter(_words_match(courses, words)).annotate(
+        relevance=Case(
+            When(title__icontains=phrase, then=Value(2.0)),
+            When(any_word_in_title, then=Value(1.0)),
+            default=Value(0.0),
+            output_field=FloatField(),
+        )
+    )
+
+
+def _ranked_search_postgresql(courses: QuerySet[Course], *, query: str) -> QuerySet[Course]:
+    from django.contrib.postgres.search import (
+        SearchQuery,
+        SearchRank,
+        SearchVector,
+        TrigramStrictWordSimilarity,
+    )
+
+    skill_names = Coalesce(
+        Subquery(
+            CourseSkill.objects.filter(course_id=OuterRef("pk"), status=APPROVED)
+            .values("course_id")
+            .annotate(names=StringAgg("skill__name", delimiter=" "))
+            .values("names")[:1],
+            output_field=TextField(),
+        ),
+        Value(""),
+        output_field=TextField(),
+    )
+    document = (
+        SearchVector("title", weight="A", config="english")
+        + SearchVector("skill_names", weight="B", config="english")
+        + SearchVector("description", weight="C", config="english")
+        + SearchVector("teacher", weight="D", config="english")
+    )
+    search_query = SearchQuery(query, search_type="websearch", config="english")
+    courses = courses.annotate(skill_names=skill_names).annotate(document=document)
+    # Every word must match, as elsewhere: by its letters (`_term_matches`) or, for a word long
+    # enough for its trigrams to mean something, by trigram similarity to a word of the title or
+    # a skill name. A full-text match of the whole query (stemmed) also counts.
+    every_word = Q()
+    typos = []
+    for index, term in enumerate(query.split()):
+        matches = _term_matches(term)
+        if len(term) >= TRIGRAM_MIN_WORD_LENGTH and index < TRIGRAM_MAX_WORDS:
+            name = f"typo_{index}"
+            courses = courses.annotate(
+                **{
+                    name: Greatest(
+                        TrigramStrictWordSimilarity(Value(term), "title"),
+                        TrigramStrictWordSimilarity(Value(term), "skill_names"),
+                    )
+                }
+            )
+            matches |= Q(**{f"{name}__gte": TRIGRAM_MIN_SIMILARITY})
+            typos.append(F(name))
+        every_word &= matches
+    typo_rank = sum(typos[1:], typos[0]) / len(typos) if typos else Value(0.0)
+    return courses.filter(Q(document=search_query) | every_word).annotate(
+        relevance=SearchRank(F("document"), search_query) + TRIGRAM_RANK_WEIGHT * typo_rank
+    )
 
 
 def course_get_by_slug(*, slug: str, include_unpublished: bool = False) -> Course | None:
@@ -331,6 +463,11 @@ def courses_popular(*, limit: int, since: dt.datetime) -> list[Course]:
 
 def courses_newest(*, limit: int) -> list[Course]:
     return list(_courses_for_cards(_published_courses().order_by("-published_at", "-id"))[:limit])
+
+
+def course_ids_published(*, course_ids: Iterable[int]) -> set[int]:
+    """Which of `course_ids` are published courses (one query)."""
+    return set(_published_courses().filter(pk__in=list(course_ids)).values_list("pk", flat=True))
 
 
 def courses_in_bulk(*, course_ids: Iterable[int]) -> list[Course]:

@@ -170,6 +170,15 @@ class CourseListQuerySerializer(PageQuerySerializer):
         help_text="A category's slug.",
     )
     level = serializers.ChoiceField(required=False, choices=Course.Level.choices)
+    sort = serializers.ChoiceField(
+        required=False,
+        default="relevance",
+        choices=[("relevance", "relevance"), ("newest", "newest"), ("popular", "popular")],
+        help_text=(
+            "relevance: best match first (newest first without `q`); newest; popular: most "
+            "enrolments first."
+        ),
+    )
 
     def validate_skill(self, value: str) -> Skill:
         skill = skill_get_by_slug(slug=value.strip().lower())

@@ -6,7 +6,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from catalog import selectors
-from catalog.forms import CourseFilterForm, SkillSearchForm
+from catalog.forms import SkillSearchForm
 from catalog.models import Course
 
 SKILL_SEARCH_LIMIT = 20
@@ -14,26 +14,6 @@ SKILL_SEARCH_LIMIT = 20
 
 def _page(request: HttpRequest, courses: QuerySet[Course]) -> Page:
     return Paginator(courses, settings.CATALOG_PAGE_SIZE).get_page(request.GET.get("page"))
-
-
-@require_safe
-def course_list(request: HttpRequest) -> HttpResponse:
-    form = CourseFilterForm(request.GET)
-    if form.is_valid():
-        data = form.cleaned_data
-        courses = selectors.courses_search(
-            query=data["q"],
-            skill=data["skill"],
-            category=data["category"],
-            level=data["level"] or None,
-        )
-    else:
-        # Showing unfiltered results under a filter the learner mistyped would misstate what
-        # they are looking at; the form's errors say what to fix.
-        courses = Course.objects.none()
-    return render(
-        request, "catalog/course_list.html", {"form": form, "page": _page(request, courses)}
-    )
 
 
 @require_safe

@@ -17,7 +17,8 @@ from recommendations import api as recommendations_api
 
 v1 = [
     path("auth/token/", members_api.TokenView.as_view(), name="auth_token"),
-    path("courses/", catalog_api.CourseListView.as_view(), name="courses"),
+    # The catalog's course search, ordered for a signed-in member (recommendations/api.py).
+    path("courses/", recommendations_api.CourseSearchView.as_view(), name="courses"),
     path("courses/<id:course_id>/", catalog_api.CourseDetailView.as_view(), name="course"),
     path(
         "courses/<id:course_id>/similar/",
@@ -35,6 +36,11 @@ v1 = [
         "recommendations/",
         recommendations_api.RecommendationsView.as_view(),
         name="recommendations",
+    ),
+    path(
+        "recommendations/rerank/",
+        recommendations_api.RerankView.as_view(),
+        name="recommendations_rerank",
     ),
     path("events/", recommendations_api.EventsView.as_view(), name="events"),
     path("admin/retrain/", recommendations_api.RetrainView.as_view(), name="admin_retrain"),

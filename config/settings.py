@@ -349,8 +349,11 @@ RECOMMENDATIONS = {
         "profile": float(os.environ.get("REC_WEIGHT_PROFILE", "0.6")),
         "cohort": float(os.environ.get("REC_WEIGHT_COHORT", "0.3")),
     },
-    # Skills held by fewer members than this get IDF weight 0 (too rare to trust).
+    # Skills held by fewer members than this get IDF weight 0 (too rare to trust): at most
+    # IDF_MIN_MEMBERS, and IDF_MIN_MEMBERS_SHARE of the members on a smaller site (at least 1),
+    # so a small site's skills are not all "rare". A followed skill gets its carousel either way.
     "IDF_MIN_MEMBERS": int(os.environ.get("REC_IDF_MIN_MEMBERS", "3")),
+    "IDF_MIN_MEMBERS_SHARE": float(os.environ.get("REC_IDF_MIN_MEMBERS_SHARE", "0.002")),
     # Title / industry cohorts smaller than this do not produce inferred skills or trends.
     "COHORT_MIN_SIZE": int(os.environ.get("REC_COHORT_MIN_SIZE", "5")),
     # Only tags at least this confident (or curator-approved) describe a course.

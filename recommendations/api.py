@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from catalog.api import paginated_body, query_params
+from catalog.api import CourseListView, paginated_body, query_params
 from catalog.selectors import courses_in_bulk
 from catalog.serializers import PageQuerySerializer, paginated
 from core.api_errors import error_responses
@@ -28,6 +28,8 @@ from recommendations.serializers import (
     EventSerializer,
     HomePageSerializer,
     RecommendationsQuerySerializer,
+    RerankInputSerializer,
+    RerankSerializer,
     RetrainAcceptedSerializer,
     SimilarCourseSerializer,
     SimilarQuerySerializer,
@@ -39,6 +41,10 @@ from recommendations.serving.deferred import (
     next_page_compose_after_response,
 )
 from recommendations.serving.home_page import home_page_for_member, home_page_serve
+from recommendations.serving.personal_order import (
+    courses_ordered_for_member,
+    search_results_for_member,
+)
 from recommendations.serving.similar import courses_similar
 
 
@@ -104,6 +110,56 @@ class RecommendationsView(APIView):
         )
         next_page_compose_after_response(response, member=member)
         return response
+
+
+class CourseSearchView(CourseListView):
+    """`GET /api/v1/courses/`: the catalog's search, with a signed-in member's results by
+    relevance re-ordered for them among results of similar relevance (as on the site)."""
+
+    def courses(self, request: Request, data: dict):
+        results = super().courses(request, data)
+        if request.user.is_authenticated and data["q"].strip() and data["sort"] == "relevance":
+            return search_results_for_member(member=request_member(request), results=results)
+        return results
+
+
+class RerankView(APIView):
+    @extend_schema(
+        operation_id="recommendations_rerank",
+        tags=["recommendations"],
+        summary="Any list of courses, ordered for the member",
+        description=(
+            "Up to 500 published course ids (a partner's list, an email's picks), returned in "
+            "the order the member is most likely to take them, each with its score and the "
+            "reason it ranks under, as the homepage would give it. Scores come from the "
+            "member's skills, their learned recommendations (computed at the last retrain) and "
+            "the site's popularity and newness; nothing is logged as an impression. Unknown or "
+            "unpublished ids are refused."
+        ),
+        request=RerankInputSerializer,
+        responses={200: RerankSerializer, **error_responses(400, 401, 403, 415)},
+        examples=[
+            OpenApiExample("Three courses", value={"course_ids": [12, 7, 31]}, request_only=True)
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = RerankInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        ordered = courses_ordered_for_member(
+            member=request_member(request), course_ids=serializer.validated_data["course_ids"]
+        )
+        results = [
+            {
+                "rank": rank,
+                "course_id": item.course_id,
+                "score": item.score,
+                "reason": item.reason,
+                "reason_key": item.reason_key,
+                "label": item.label,
+            }
+            for rank, item in enumerate(ordered, start=1)
+        ]
+        return Response(RerankSerializer({"results": results}).data)
 
 
 class SimilarCoursesView(APIView):

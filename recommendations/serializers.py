@@ -7,6 +7,7 @@ from django.conf import settings
 from django.utils import timezone
 from rest_framework import serializers
 
+from catalog.selectors import course_ids_published
 from catalog.serializers import CourseSummarySerializer
 from recommendations.api_selectors import REASON_FAMILIES
 from recommendations.feedback.events import EVENT_KINDS, MAX_BATCH
@@ -14,6 +15,7 @@ from recommendations.models import TrainingRun
 
 MAX_ID = 2**63 - 1
 MAX_BATCH_MEMBERS = 100
+MAX_RERANK_COURSES = 500
 MAX_SIMILAR = 50
 
 
@@ -237,3 +239,50 @@ class BatchRecommendationsSerializer(serializers.Serializer):
     missing_member_ids = serializers.ListField(
         child=serializers.IntegerField(), help_text="Asked for, but no such member."
     )
+
+
+# Rerank ----------------------------------------------------------------------------------------
+
+
+class RerankInputSerializer(serializers.Serializer):
+    course_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        min_length=1,
+        max_length=MAX_RERANK_COURSES,
+        help_text=(
+            f"Ids of published courses, at most {MAX_RERANK_COURSES}; an id given twice is "
+            "ranked once."
+        ),
+    )
+
+    def validate_course_ids(self, value: list[int]) -> list[int]:
+        wanted = list(dict.fromkeys(value))
+        published = course_ids_published(course_ids=wanted)
+        refused = [course_id for course_id in wanted if course_id not in published]
+        if refused:
+            shown = ", ".join(str(course_id) for course_id in refused[:20])
+            more = f" and {len(refused) - 20} more" if len(refused) > 20 else ""
+            raise serializers.ValidationError(f"No published course has the id {shown}{more}.")
+        return wanted
+
+
+class RerankedCourseSerializer(serializers.Serializer):
+    rank = serializers.IntegerField(help_text="1 for the course the member is likeliest to take.")
+    course_id = serializers.IntegerField()
+    score = serializers.FloatField(
+        help_text=(
+            "1/k for the k-th best of the list under its reason; 0 for a course the member "
+            "finished, is taking or dismissed."
+        )
+    )
+    reason = serializers.CharField(
+        allow_null=True, help_text="The reason family it ranks under (null: none)."
+    )
+    reason_key = serializers.CharField(allow_null=True)
+    label = serializers.CharField(
+        allow_null=True, help_text='The reason as the homepage words it ("Because you follow SQL").'
+    )
+
+
+class RerankSerializer(serializers.Serializer):
+    results = RerankedCourseSerializer(many=True, help_text="Every course asked for, best first.")

@@ -1,10 +1,14 @@
-"""The pages that compose several apps: the homepage and the course page."""
+"""The pages that compose several apps: the homepage, the course list and the course page."""
 
+from django.conf import settings
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from catalog import selectors as catalog_selectors
+from catalog.forms import CourseFilterForm
+from catalog.models import Course
 from members.selectors import course_activity_for_member
 from members.services import member_get_or_create_for_user
 from recommendations.serving.deferred import (
@@ -12,6 +16,7 @@ from recommendations.serving.deferred import (
     next_page_compose_after_response,
 )
 from recommendations.serving.home_page import home_page_for_visitor, home_page_serve
+from recommendations.serving.personal_order import search_results_for_member
 from recommendations.serving.rendering import carousels_render
 from recommendations.serving.similar import courses_similar
 
@@ -39,6 +44,32 @@ def home(request: HttpRequest) -> HttpResponse:
         )
         next_page_compose_after_response(response, member=member)
     return response
+
+
+@require_safe
+def course_list(request: HttpRequest) -> HttpResponse:
+    """The catalog's search and filters (`catalog.selectors.courses_search`); a signed-in
+    member's results by relevance are re-ordered for them among results of similar relevance."""
+    form = CourseFilterForm(request.GET)
+    if form.is_valid():
+        data = form.cleaned_data
+        courses = catalog_selectors.courses_search(
+            query=data["q"],
+            skill=data["skill"],
+            category=data["category"],
+            level=data["level"] or None,
+            sort=data["sort"],
+        )
+        if request.user.is_authenticated and data["q"].strip() and data["sort"] == "relevance":
+            courses = search_results_for_member(
+                member=member_get_or_create_for_user(user=request.user), results=courses
+            )
+    else:
+        # Showing unfiltered results under a filter the learner mistyped would misstate what
+        # they are looking at; the form's errors say what to fix.
+        courses = Course.objects.none()
+    page = Paginator(courses, settings.CATALOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "catalog/course_list.html", {"form": form, "page": page})
 
 
 @require_safe

@@ -8,6 +8,7 @@ index array allows it. Sparse results are canonical ``scipy.sparse.csr_array``. 
 from recommendations.engine.affinity import (
     affinity_scores,
     cohort_skill_profiles,
+    idf_min_members,
     member_affinity,
     member_cohort_vectors,
     member_skill_vector,
@@ -128,7 +129,10 @@ from recommendations.engine.stats import (
     wilson_interval,
 )
 from recommendations.engine.text import (
+    TextIndex,
     course_text,
+    text_index_build,
+    text_index_query,
     text_profile_scores,
     text_similarity,
     tfidf_vectors,
@@ -154,6 +158,7 @@ __all__ = [
     "ProportionTest",
     "RankerModel",
     "ScoreFn",
+    "TextIndex",
     "affinity_scores",
     "als_confidence",
     "als_fit",
@@ -188,6 +193,7 @@ __all__ = [
     "hashed_one_hot",
     "hit_rate_at_k",
     "holdout_split",
+    "idf_min_members",
     "impression_discount",
     "interaction_matrix",
     "l2_normalize_rows",
@@ -225,6 +231,8 @@ __all__ = [
     "skill_set_bucket_ids",
     "sparse_column",
     "sparse_row",
+    "text_index_build",
+    "text_index_query",
     "text_profile_scores",
     "text_similarity",
     "tfidf_vectors",

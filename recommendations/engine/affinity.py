@@ -7,6 +7,7 @@ skills weighted up and ubiquitous ones down by an inverse document frequency ove
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -30,6 +31,7 @@ from recommendations.engine.sparse_ops import (
 __all__ = [
     "affinity_scores",
     "cohort_skill_profiles",
+    "idf_min_members",
     "member_affinity",
     "member_cohort_vectors",
     "member_skill_vector",
@@ -55,6 +57,16 @@ def skill_idf(member_skill: Sparse, *, min_members: int = 1) -> FloatArray:
     kept = holders >= max(min_members, 1)
     idf[kept] = np.log1p(n_members / holders[kept])
     return idf
+
+
+def idf_min_members(n_members: int, *, cap: int, share: float) -> int:
+    """The rare-skill cutoff for ``skill_idf`` on a site of ``n_members``: ``share`` of the
+    members, at least 1 and at most ``cap``.
+
+    A fixed cutoff of a few members fits a large site, where a skill two people hold is noise;
+    on a site of ten members it would zero most skills, and with them their carousels.
+    """
+    return int(min(max(cap, 1), max(1, math.floor(n_members * share))))
 
 
 def cohort_skill_profiles(

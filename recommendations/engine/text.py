@@ -7,6 +7,8 @@ member's engaged courses pull in courses whose title, description and skills rea
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -14,12 +16,28 @@ from numpy.typing import ArrayLike
 
 from recommendations.engine.sparse_ops import Sparse, as_csr, presence, top_k_per_row
 
-__all__ = ["course_text", "text_profile_scores", "text_similarity", "tfidf_vectors"]
+__all__ = [
+    "TextIndex",
+    "course_text",
+    "text_index_build",
+    "text_index_query",
+    "text_profile_scores",
+    "text_similarity",
+    "tfidf_vectors",
+]
 
 
 def course_text(title: str, description: str, skill_names: Iterable[str]) -> str:
     """The text a course is compared by: title, description and skill names, one per line."""
     return "\n".join([title, description, *skill_names])
+
+
+def _vectorizer(min_df: int) -> Any:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return TfidfVectorizer(
+        sublinear_tf=True, stop_words="english", ngram_range=(1, 2), min_df=min_df
+    )
 
 
 def tfidf_vectors(texts: Sequence[str], *, min_df: int = 1) -> sp.csr_array:
@@ -28,16 +46,42 @@ def tfidf_vectors(texts: Sequence[str], *, min_df: int = 1) -> sp.csr_array:
     ``TfidfVectorizer`` with sublinear tf, English stop words, unigrams and bigrams. Texts
     without any usable term (or no texts at all) give empty rows.
     """
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    vectorizer = TfidfVectorizer(
-        sublinear_tf=True, stop_words="english", ngram_range=(1, 2), min_df=min_df
-    )
+    vectorizer = _vectorizer(min_df)
     try:
         vectors = vectorizer.fit_transform(list(texts))
     except ValueError:  # empty vocabulary: nothing but stop words, or no texts
         return sp.csr_array((len(texts), 0))
     return as_csr(vectors, copy=False)
+
+
+@dataclass(frozen=True)
+class TextIndex:
+    """TF-IDF rows of a fixed set of texts, and the vocabulary that weighs other texts alike."""
+
+    vectorizer: Any  # a fitted TfidfVectorizer; None when the texts had no usable term
+    vectors: sp.csr_array  # (texts × terms), L2-normalised
+
+
+def text_index_build(texts: Sequence[str], *, min_df: int = 1) -> TextIndex:
+    """The TF-IDF index of `texts` (the same weighting as :func:`tfidf_vectors`)."""
+    vectorizer = _vectorizer(min_df)
+    try:
+        vectors = vectorizer.fit_transform(list(texts))
+    except ValueError:  # empty vocabulary
+        return TextIndex(vectorizer=None, vectors=sp.csr_array((len(texts), 0)))
+    return TextIndex(vectorizer=vectorizer, vectors=as_csr(vectors, copy=False))
+
+
+def text_index_query(index: TextIndex, texts: Sequence[str], *, top_k: int) -> sp.csr_array:
+    """Cosine similarity of `texts` to the indexed texts, shape (texts × indexed), each row cut
+    to its `top_k` best (ties: lower index). Terms the index never saw count for nothing, so
+    a text is compared in the index's vocabulary."""
+    n_indexed = index.vectors.shape[0]
+    if index.vectorizer is None or not texts:
+        return sp.csr_array((len(texts), n_indexed))
+    queries = as_csr(index.vectorizer.transform(list(texts)), copy=False)
+    scores = as_csr(queries @ index.vectors.T.tocsr(), copy=False)
+    return top_k_per_row(scores, k=top_k)
 
 
 def text_similarity(

@@ -85,10 +85,13 @@ def carousels_from_groups(
     each diversified and cut to `CAROUSEL_SIZE`, after the `leading` rows (the "Continue
     learning" row), which the limit does not count."""
     config = settings.RECOMMENDATIONS
+    # A followed skill's carousel is shown however few courses it has: the member asked for
+    # the skill, and on a small catalog every other carousel may be short too.
     wanted = [
         groups[index]
         for index in order
         if groups[index].positions.size >= config["CAROUSEL_MIN_SIZE"]
+        or groups[index].reason == "follow"
     ][: config["MAX_CAROUSELS"] if max_carousels is None else max_carousels]
     layout: list[LayoutRow] = list(leading)
     for group in wanted:

@@ -14,6 +14,7 @@ import numpy as np
 from django.conf import settings
 from django.utils import timezone
 
+from catalog.card_cache import catalog_revision_current
 from members.models import Member
 from recommendations import engine
 from recommendations.data import (
@@ -39,6 +40,7 @@ from recommendations.serving.carousels import (
 from recommendations.serving.continuing import continue_learning_row
 from recommendations.serving.explanations import explanation_context_build
 from recommendations.serving.inputs import member_serving_inputs
+from recommendations.serving.new_courses import snapshot_with_new_courses
 from recommendations.serving.reasons import member_scoring_build, reasons_for_member, recency_scores
 from recommendations.serving.repairs import StoredRowInvalid, composed_page_discard
 from recommendations.serving.rerank import carousels_explored, carousels_reranked
@@ -56,7 +58,10 @@ from recommendations.serving.stored_pages import (
 def home_page_for_visitor(*, now: dt.datetime | None = None) -> HomePage:
     """Non-personalised baseline: popular and new courses, each course under its better one."""
     now = now or timezone.now()
-    snapshot = snapshot_active()
+    # Read here, the revision serves both the courses added since the snapshot and the card
+    # cache, which would otherwise read it itself.
+    revision = catalog_revision_current()
+    snapshot = snapshot_with_new_courses(snapshot=snapshot_active(), catalog_revision=revision)
     recency = recency_scores(snapshot, now)
     reasons = [("popular", "Popular", snapshot.popularity), ("new", "New", recency)]
     best_reason, best_score = engine.best_reason_per_course(
@@ -68,7 +73,11 @@ def home_page_for_visitor(*, now: dt.datetime | None = None) -> HomePage:
         best_reason, best_score, [(reason, reason, label) for reason, label, _ in reasons]
     )
     carousels = carousels_from_groups(
-        groups, snapshot=snapshot, recency=recency, order=range(len(groups))
+        groups,
+        snapshot=snapshot,
+        recency=recency,
+        order=range(len(groups)),
+        catalog_revision=revision,
     )
     return HomePage(page_view_id=uuid.uuid4(), carousels=carousels)
 
@@ -111,7 +120,6 @@ def home_page_for_member(
     config = settings.RECOMMENDATIONS
     now = now or timezone.now()
     state = serving_state()
-    snapshot = state.snapshot
     ranker = _ranker_for(strategy, state.ranker)
     logged = _logged_strategy(strategy, ranker)
 
@@ -128,6 +136,10 @@ def home_page_for_member(
         pending_page_view_id=page_view_id if mark_pending else None,
     )
     context = explanation_context_build(inputs=inputs)
+    # Courses created or imported since the snapshot, at once (read only when the catalog moved).
+    snapshot = snapshot_with_new_courses(
+        snapshot=state.snapshot, catalog_revision=inputs.catalog_revision
+    )
     digest = None
     max_age = composed_page_max_age()
     # A page without the row is never stored: the stored page is the one the site serves.

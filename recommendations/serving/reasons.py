@@ -22,6 +22,8 @@ from recommendations.serving.repairs import StoredRowInvalid, member_row_discard
 
 # (family, anchor) -> (course positions ascending, scores) of the member's precomputed row.
 LearnedRows = dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]
+# The weight of a followed skill too rare for an IDF: that of a skill every member holds.
+FOLLOWED_IDF_FLOOR = float(np.log(2.0))
 _FAMILIES = np.array([engine.FAMILY_ALS, engine.FAMILY_WATCHED, engine.FAMILY_TEXT])
 
 
@@ -263,14 +265,25 @@ def _skill_reason(
     snapshot: RulesSnapshot,
 ) -> list[Reason]:
     """The skill's courses, IDF-weighted, for a followed or profile skill; none for a skill the
-    snapshot does not know or that every course teaches (IDF 0)."""
+    snapshot does not know.
+
+    A profile skill too rare to trust (IDF 0: held by fewer members than the cutoff) gets no
+    carousel. A followed one always does, weighted as the commonest skill could be (log 2, a
+    skill every member holds): the member asked for it, and on a small site, or for a skill
+    followed since the last retrain, most skills are that rare.
+    """
     position = scoring.skill_position[skill_id]
-    if position < 0 or snapshot.idf[position] == 0:
+    if position < 0:
         return []
+    idf = float(snapshot.idf[position])
+    if idf == 0:
+        if reason != "follow":
+            return []
+        idf = FOLLOWED_IDF_FLOOR
     courses, values = engine.sparse_column(snapshot.course_skill_by_column, position)
     scores = (
         values
-        * snapshot.idf[position]
+        * idf
         * weight
         * scoring.personal[courses]
         * (1.0 + 0.5 * scoring.popular_share[courses])

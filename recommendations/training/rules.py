@@ -108,7 +108,12 @@ def rules_snapshot_build(
             shape=(n_members, n_skills),
         )
     )
-    idf = engine.skill_idf(member_skill, min_members=config["IDF_MIN_MEMBERS"])
+    idf = engine.skill_idf(
+        member_skill,
+        min_members=engine.idf_min_members(
+            n_members, cap=config["IDF_MIN_MEMBERS"], share=config["IDF_MIN_MEMBERS_SHARE"]
+        ),
+    )
 
     title_ids = np.unique(member_title[member_title >= 0])
     industry_ids = np.unique(member_industry[member_industry >= 0])

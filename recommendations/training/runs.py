@@ -177,7 +177,13 @@ def training_run_execute(
     }
     run.params = {
         key: settings.RECOMMENDATIONS[key]
-        for key in ("IDF_MIN_MEMBERS", "COHORT_MIN_SIZE", "TAG_MIN_CONFIDENCE", "BLEND_WEIGHTS")
+        for key in (
+            "IDF_MIN_MEMBERS",
+            "IDF_MIN_MEMBERS_SHARE",
+            "COHORT_MIN_SIZE",
+            "TAG_MIN_CONFIDENCE",
+            "BLEND_WEIGHTS",
+        )
     }
     if models is not None:
         run.params["learned"] = {"family": models.family, "params": models.params}

@@ -58,6 +58,7 @@ def test_course_search_by_synonym(anon, world):
         ({"skill": "s\x00ql"}, "skill", "Null characters are not allowed."),
         ({"q": "s\x00ql"}, "q", "Null characters are not allowed."),
         ({"level": "expert"}, "level", '"expert" is not a valid choice.'),
+        ({"sort": "cheapest"}, "sort", '"cheapest" is not a valid choice.'),
         ({"page_size": "101"}, "page_size", "Ensure this value is less than or equal to 100."),
         ({"page": "0"}, "page", "Ensure this value is greater than or equal to 1."),
         ({"page": "two"}, "page", "A valid integer is required."),

@@ -184,6 +184,7 @@ def test_schema_documents_every_endpoint_with_errors(anon, db):
         "/api/v1/me/learning/",
         "/api/v1/me/onboarding/",
         "/api/v1/recommendations/",
+        "/api/v1/recommendations/rerank/",
         "/api/v1/skills/",
         "/api/v1/skills/{slug}/",
         "/api/v1/titles/",

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog.card_cache import card_cache
-from members.models import Enrolment, FollowedSkill
+from members.models import Enrolment, FollowedSkill, MemberSkill
 from recommendations.data import ShownCourse
 from recommendations.feedback.services import click_log, impressions_log
 from recommendations.models import Dismissal, Experiment, ExperimentVariant, FeedbackEvent
@@ -126,12 +126,26 @@ def test_small_cohort_gets_no_title_carousel(world):
     assert labels == ["Because you follow Photoshop", "Trending in Finance", "New"]
 
 
-def test_tiny_carousels_are_not_shown(world):
-    # Tableau has one course: its follow carousel would hold one card, under the minimum of 3.
+def test_a_followed_skill_with_one_course_still_gets_its_carousel(world):
+    # Tableau has one course, and only this member holds it (too rare for an IDF on its own):
+    # following it still shows its carousel, one card under the minimum of 3.
     member = new_analyst(world, "Tableau")
+    page = home_page_for_member(member=member)
+    assert _labels(page) == ["Because you follow Tableau", "New"]
+    assert _titles(page.carousels[0]) == ["Tableau Dashboards"]
+
+
+def test_tiny_carousels_other_than_followed_skills_are_not_shown(world):
+    # A profile skill with one course would make a carousel of one card, under the minimum of 3.
+    member = new_analyst(world)
+    MemberSkill.objects.create(member=member, skill=world["skills"]["Tableau"], weight=1.0)
+    for _ in range(3):  # held by enough members for an IDF
+        MemberSkill.objects.create(
+            member=MemberFactory(), skill=world["skills"]["Tableau"], weight=1.0
+        )
     labels = _labels(home_page_for_member(member=member))
-    assert "Because you follow Tableau" not in labels
-    assert labels == ["Popular with Data Analysts", "New"]
+    assert "Because you have Tableau" not in labels
+    assert labels[-1] == "New"
 
 
 def test_followed_skills_take_effect_on_next_page_load(world):

@@ -5,6 +5,7 @@ import scipy.sparse as sp
 from recommendations.engine import (
     affinity_scores,
     cohort_skill_profiles,
+    idf_min_members,
     member_affinity,
     member_cohort_vectors,
     member_skill_vector,
@@ -32,6 +33,18 @@ def test_idf_gives_exactly_zero_to_skills_held_by_fewer_than_min_members():
     idf = skill_idf(MEMBER_SKILL, min_members=2)
     assert idf[0] == pytest.approx(np.log(7 / 3))
     assert idf[1] == 0.0 and idf[2] == 0.0 and idf[3] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("members", "cutoff"),
+    [(0, 1), (3, 1), (999, 1), (1000, 2), (1499, 2), (1500, 3), (2_000_000, 3)],
+)
+def test_the_rare_skill_cutoff_scales_with_members_up_to_its_cap(members, cutoff):
+    assert idf_min_members(members, cap=3, share=0.002) == cutoff
+
+
+def test_the_rare_skill_cutoff_is_at_least_one_whatever_the_cap():
+    assert idf_min_members(10, cap=0, share=0.5) == 1
 
 
 def test_idf_ignores_explicitly_stored_zeros():

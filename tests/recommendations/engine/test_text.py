@@ -1,7 +1,13 @@
 import numpy as np
 import scipy.sparse as sp
 
-from recommendations.engine.text import course_text, text_profile_scores, text_similarity
+from recommendations.engine.text import (
+    course_text,
+    text_index_build,
+    text_index_query,
+    text_profile_scores,
+    text_similarity,
+)
 
 TEXTS = [
     course_text("Intro to SQL", "Query relational databases with SELECT and joins.", ["SQL"]),
@@ -60,3 +66,24 @@ def test_text_similarity_limited_to_target_columns():
     expected = full.toarray()
     expected[:, [0, 2]] = 0.0
     np.testing.assert_allclose(limited.toarray(), expected)
+
+
+def test_a_text_index_compares_new_texts_in_its_own_vocabulary():
+    index = text_index_build(
+        ["Python for data analysis", "Advanced SQL queries", "Python scripting basics"]
+    )
+    scores = text_index_query(
+        index, ["Python data pipelines", "Watercolour painting", "SQL"], top_k=2
+    )
+    assert scores.shape == (3, 3)
+    # Closest first; words the index never saw ("pipelines", "watercolour") count for nothing.
+    first = scores[[0], :].toarray()[0]
+    assert first.argmax() == 0 and first[2] > 0 and first[1] == 0
+    assert scores[[1], :].nnz == 0
+    assert scores[[2], :].indices.tolist() == [1]
+
+
+def test_a_text_index_of_stop_words_only_matches_nothing():
+    index = text_index_build(["the and of", "a an"])
+    assert text_index_query(index, ["the"], top_k=5).shape == (1, 2)
+    assert text_index_query(index, ["the"], top_k=5).nnz == 0
