@@ -39,7 +39,15 @@ from threadpoolctl import threadpool_limits
 from recommendations.engine.als import AlsModel, als_fit, als_fold_in, als_similar_courses
 from recommendations.engine.metrics import GlobalScorer, ScoreFn, top_k_indices
 from recommendations.engine.popularity import popularity_scores
-from recommendations.engine.sparse_ops import IntArray, Sparse, as_csr, row_ids, top_k_per_row
+from recommendations.engine.sparse_ops import (
+    IntArray,
+    Sparse,
+    as_csr,
+    presence,
+    row_ids,
+    sparse_top_k_sorted,
+    top_k_per_row,
+)
 
 __all__ = [
     "EASE_KEEP_PER_ROW",
@@ -371,6 +379,44 @@ def _int32_csr(matrix: Sparse) -> sp.csr_matrix:
     )
 
 
+# Above about this many nonzero scores per member (courses held × neighbours per course),
+# implicit's scorer is faster; below it a sparse product per block and a linear top-k are: at
+# 100,000 members × 20 courses with 9 neighbours, 1.0 s against 7.8 s (implicit's batch
+# recommend calls Python per member), at 500 neighbours 140 s against 31 s.
+SPARSE_SCORES_PER_MEMBER = 400
+SPARSE_BLOCK_MEMBERS = 8192
+
+
+def _scores_per_member(member_input: sp.csr_array, weights: Sparse) -> float:
+    """The nonzero scores a member gets at most, on average: courses held × neighbours."""
+    held = member_input.nnz / max(member_input.shape[0], 1)
+    neighbours = weights.nnz / max(weights.shape[0], 1)
+    return held * neighbours
+
+
+def _item_item_recommend_sparse(
+    model: LearnedModel,
+    member_input: sp.csr_array,
+    idx: IntArray,
+    scores: Float32Array,
+    *,
+    n: int,
+) -> tuple[IntArray, Float32Array]:
+    """Top n of ``x · W`` per row without the row's courses, with ``x · W`` kept sparse."""
+    weights = sp.csr_array(model.weights, dtype=np.float32)
+    x = sp.csr_array(member_input, dtype=np.float32)
+    width = min(n, weights.shape[1])
+    for start in range(0, x.shape[0], SPARSE_BLOCK_MEMBERS):
+        block = x[start : start + SPARSE_BLOCK_MEMBERS]
+        product = as_csr(block @ weights, copy=False)
+        product = product - product.multiply(presence(block))  # the member's own courses
+        product.data[product.data < 0] = 0.0  # only positive scores recommend
+        top, values = sparse_top_k_sorted(product, k=width)
+        idx[start : start + block.shape[0], :width] = top
+        scores[start : start + block.shape[0], :width] = values
+    return idx, scores
+
+
 def _item_item_recommend(
     model: LearnedModel, interactions: sp.csr_array, *, n: int, num_threads: int = 0
 ) -> tuple[IntArray, Float32Array]:
@@ -384,11 +430,14 @@ def _item_item_recommend(
     scores = np.full((n_members, n), -np.inf, dtype=np.float32)
     if n_members == 0 or n == 0:
         return idx, scores
+    member_input = model.member_input(interactions)
+    if _scores_per_member(member_input, model.weights) <= SPARSE_SCORES_PER_MEMBER:
+        return _item_item_recommend_sparse(model, member_input, idx, scores, n=n)
     weights = _int32_csr(model.weights)
     recommender = ItemItemRecommender(K=1, num_threads=num_threads)
     recommender.similarity = weights
     recommender.scorer = NearestNeighboursScorer(weights)
-    user_items = _int32_csr(model.member_input(interactions))
+    user_items = _int32_csr(member_input)
     width = min(n, weights.shape[0])
     with threadpool_limits(1, "blas"):
         top, values = recommender.recommend(

@@ -34,6 +34,7 @@ __all__ = [
     "select_rows",
     "sparse_column",
     "sparse_row",
+    "sparse_top_k_sorted",
     "top_k_per_row",
 ]
 
@@ -121,16 +122,14 @@ def row_argmax(matrix: Sparse) -> tuple[IntArray, FloatArray]:
     Ties go to the lower column index. Rows without a positive entry give column -1, value 0.
     """
     csr = as_csr(matrix)
+    csr.data[csr.data < 0] = 0.0
+    csr.eliminate_zeros()
+    top = top_k_per_row(csr, k=1)
     best_col = np.full(csr.shape[0], -1, dtype=np.int64)
     best_val = np.zeros(csr.shape[0])
-    positive = csr.data > 0
-    rows, cols, vals = row_ids(csr)[positive], csr.indices[positive], csr.data[positive]
-    if rows.size == 0:
-        return best_col, best_val
-    order = np.lexsort((-vals, rows))  # stable: equal values stay in column order
-    first = order[np.r_[True, rows[order][1:] != rows[order][:-1]]]
-    best_col[rows[first]] = cols[first]
-    best_val[rows[first]] = vals[first]
+    held = np.diff(top.indptr) > 0
+    best_col[held] = top.indices
+    best_val[held] = top.data
     return best_col, best_val
 
 
@@ -168,6 +167,25 @@ def top_k_per_row(matrix: Sparse, *, k: int) -> sp.csr_array:
             keep[positions[real & ~kept]] = False
     indptr = np.concatenate(([0], np.cumsum(np.minimum(lengths, k))))
     return sp.csr_array((csr.data[keep], csr.indices[keep], indptr), shape=csr.shape)
+
+
+def sparse_top_k_sorted(matrix: Sparse, *, k: int) -> tuple[IntArray, FloatArray]:
+    """Each row's ``k`` largest stored entries, best first (ties: lower column first), as dense
+    (rows × k) column indices and values, padded with -1 / ``-inf``."""
+    top = top_k_per_row(matrix, k=k)
+    n_rows = top.shape[0]
+    lengths = np.diff(top.indptr)
+    offsets = np.arange(k)
+    real = offsets < lengths[:, None]
+    positions = np.where(real, top.indptr[:-1, None] + offsets, 0)
+    values = np.where(real, top.data[positions] if top.nnz else 0.0, -np.inf)
+    columns = np.where(real, top.indices[positions] if top.nnz else 0, -1).astype(np.int64)
+    # Entries ascend by column within a row, so a stable sort by value keeps ties in that order.
+    order = np.argsort(-values, axis=1, kind="stable")
+    return (
+        np.take_along_axis(columns, order, axis=1).reshape(n_rows, k),
+        np.take_along_axis(values, order, axis=1).reshape(n_rows, k),
+    )
 
 
 def sparse_row(matrix: sp.csr_array, row: int) -> tuple[IntArray, FloatArray]:

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from recommendations.engine import families
 from recommendations.engine.families import (
     LearnedModel,
     ease_fits,
@@ -136,3 +137,30 @@ def test_als_needs_user_vectors_and_item_item_models_do_not():
     folded = model_user_vectors(als, matrix[:3])
     assert folded.shape == (3, 4)
     assert np.all(np.isfinite(folded))
+
+
+@pytest.mark.parametrize(("family", "neighbours"), [("cosine", 3), ("bm25", 5), ("cosine", 40)])
+def test_the_sparse_and_implicit_item_item_recommends_agree(monkeypatch, family, neighbours):
+    rng = np.random.default_rng(3)
+    matrix = sp.csr_array((rng.random((300, 60)) < 0.08) * rng.random((300, 60)))
+    model = model_fit(matrix, family, {"neighbours": neighbours, "binary": False})
+    results = {}
+    for path, threshold in (("sparse", float("inf")), ("implicit", -1.0)):
+        monkeypatch.setattr(families, "SPARSE_SCORES_PER_MEMBER", threshold)
+        results[path] = model_recommend(model, matrix, n=8)
+    (sparse_top, sparse_scores), (implicit_top, implicit_scores) = results.values()
+    np.testing.assert_array_equal(sparse_top, implicit_top)
+    np.testing.assert_allclose(sparse_scores, implicit_scores, rtol=1e-5)
+    # Padded rows: members whose neighbours run out, and the member with no courses.
+    assert (sparse_top == -1).any()
+    assert np.isneginf(sparse_scores[sparse_top == -1]).all()
+
+
+def test_the_sparse_item_item_recommend_is_chosen_for_few_scores_per_member():
+    matrix = _blocks()
+    few = model_fit(matrix, "cosine", {"neighbours": 3})
+    many = model_fit(matrix, "cosine", {"neighbours": 29})
+    held = few.member_input(matrix)
+    assert families._scores_per_member(held, few.weights) == pytest.approx(5 * 3)
+    # Only the nine others of a member's taste block are similar at all.
+    assert families._scores_per_member(held, many.weights) == pytest.approx(5 * 9)
