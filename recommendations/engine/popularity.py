@@ -109,9 +109,12 @@ def _latest_member_course_weights(
     if members.size == 0:
         return members, courses, weights
     pair = members * n_courses + courses
-    order = np.lexsort((-weights, pair))
-    first = order[np.r_[True, pair[order][1:] != pair[order][:-1]]]
-    return members[first], courses[first], weights[first]
+    # One sort by pair (stable: events arrive grouped, which timsort finds), then each group's
+    # largest weight, its latest event's: a sort by (pair, weight) cost four times as much.
+    order = np.argsort(pair, kind="stable")
+    starts = np.flatnonzero(np.r_[True, pair[order][1:] != pair[order][:-1]])
+    first = order[starts]
+    return members[first], courses[first], np.maximum.reduceat(weights[order], starts)
 
 
 def trending_scores(
