@@ -78,6 +78,9 @@ def member_needs_onboarding(*, member: Member) -> bool:
 # "data analist" still find "Data Analyst"; below the cutoff a title is kept without a match.
 FUZZY_MATCH_CUTOFF = 88.0
 FUZZY_SEARCH_CUTOFF = 70.0
+# Search-as-you-type also lists titles containing the text typed so far (from this length).
+SUBSTRING_MIN_LENGTH = 3
+SUBSTRING_SCORE = 85.0
 
 
 @dataclass(frozen=True)
@@ -172,7 +175,12 @@ def job_title_match(*, text: str) -> TitleMatch | None:
     return found[0] if found else None
 
 
-def _fuzzy_matches(text: str, *, limit: int, cutoff: float) -> list[TitleMatch]:
+def _fuzzy_matches(
+    text: str, *, limit: int, cutoff: float, substrings: bool = False
+) -> list[TitleMatch]:
+    """Titles scoring at least `cutoff`; with `substrings`, also every title that contains the
+    text as typed so far (scored SUBSTRING_SCORE): WRatio scales a short text against a long
+    title down, so "data" alone would miss "Data Analyst, Marketing Insights"."""
     index = _title_index_get()
     hits = process.extract(
         text,
@@ -182,6 +190,18 @@ def _fuzzy_matches(text: str, *, limit: int, cutoff: float) -> list[TitleMatch]:
         limit=limit * 10,
         score_cutoff=cutoff,
     )
+    if substrings and len(text) >= SUBSTRING_MIN_LENGTH:
+        scored = {position: score for _, score, position in hits}
+        for _name, _, position in process.extract(
+            text,
+            index.names,
+            scorer=fuzz.partial_ratio,
+            processor=rf_utils.default_process,
+            limit=limit * 10,
+            score_cutoff=100,
+        ):
+            scored[position] = max(scored.get(position, 0.0), SUBSTRING_SCORE)
+        hits = [(index.names[position], score, position) for position, score in scored.items()]
     lowered = text.lower()
     # Equal scores: a title starting with the text, then the shorter, then the job title itself.
     hits.sort(
@@ -218,7 +238,8 @@ def job_titles_search(*, query: str, limit: int = 20) -> list[TitleMatch]:
     exact = job_title_match(text=query)
     if exact is not None and exact.score == 100.0:
         matches.append(exact)
-    for match in _fuzzy_matches(query, limit=limit + 1, cutoff=FUZZY_SEARCH_CUTOFF):
+    found = _fuzzy_matches(query, limit=limit + 1, cutoff=FUZZY_SEARCH_CUTOFF, substrings=True)
+    for match in found:
         if all(match.job_title.pk != m.job_title.pk for m in matches):
             matches.append(match)
     return matches[:limit]
