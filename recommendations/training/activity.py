@@ -7,12 +7,15 @@ straight into arrays (on PostgreSQL each column aggregated server-side and sent 
 see `table_arrays`).
 """
 
+import functools
 import math
+import os
 from dataclasses import dataclass, fields
 
 import numpy as np
 from django.db import connection
 
+from core.concurrent import calls_run_concurrently
 from members.models import Bookmark, Enrolment
 from recommendations.models import Dismissal
 from recommendations.training.table_arrays import query_arrays
@@ -47,6 +50,9 @@ def _latest(*columns: str) -> str:
 # here holds every column's array (12 bytes an element): 20 M enrolments of six columns do not
 # fit, so larger tables are read in member-id ranges of about this many rows.
 ROWS_PER_QUERY = 4_000_000
+# From this many enrolments the read is split by member ids over the cores (below it, the extra
+# queries cost more than they save).
+PARALLEL_MIN_ROWS = 500_000
 
 
 def activity_read(*, member_id_range: tuple[int, int] | None = None) -> ActivityArrays:
@@ -54,7 +60,11 @@ def activity_read(*, member_id_range: tuple[int, int] | None = None) -> Activity
     if member_id_range is None and connection.vendor == "postgresql":
         ranges = _member_ranges(rows_per_range=ROWS_PER_QUERY)
         if len(ranges) > 1:
-            parts = [_activity_read(member_id_range=bounds) for bounds in ranges]
+            # One connection per range, as many at once as there are cores: each range's
+            # aggregation runs in a PostgreSQL backend of its own.
+            parts = calls_run_concurrently(
+                *(functools.partial(_activity_read, member_id_range=bounds) for bounds in ranges)
+            )
             return ActivityArrays(
                 **{
                     field.name: np.concatenate([getattr(part, field.name) for part in parts])
@@ -66,15 +76,17 @@ def activity_read(*, member_id_range: tuple[int, int] | None = None) -> Activity
 
 def _member_ranges(*, rows_per_range: int) -> list[tuple[int, int]]:
     """Member-id ranges, equally wide, that split the enrolments (the largest activity table)
-    into parts of about `rows_per_range` rows; one range when they fit in one."""
+    into parts of about `rows_per_range` rows, and into one per core from PARALLEL_MIN_ROWS
+    rows; one range for less."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT min(member_id), max(member_id), count(*) FROM {Enrolment._meta.db_table}"
         )
         low, high, rows = cursor.fetchone()
-    if not rows or rows <= rows_per_range:
+    cores = os.cpu_count() or 1
+    if not rows or (rows <= rows_per_range and (rows < PARALLEL_MIN_ROWS or cores == 1)):
         return [(0, 2**63 - 1)]
-    parts = math.ceil(rows / rows_per_range)
+    parts = max(math.ceil(rows / rows_per_range), cores if rows >= PARALLEL_MIN_ROWS else 1)
     width = math.ceil((high - low + 1) / parts)
     bounds = [(low + i * width, low + (i + 1) * width - 1) for i in range(parts)]
     # The first and last ranges are open, so members outside [low, high] (in the smaller

@@ -53,14 +53,9 @@ def course_tag_filter() -> Q:
     )
 
 
-def rules_snapshot_build(
-    *, now: dt.datetime | None = None, activity: ActivityArrays | None = None
-) -> RulesSnapshot:
-    """Read the catalog, members and activity, and compute every all-members statistic."""
-    config = settings.RECOMMENDATIONS
-    now = now or timezone.now()
-    now_s = _epoch(now)
-
+def catalog_courses_read() -> tuple[np.ndarray, np.ndarray]:
+    """Every course's id (ascending) and publication time (epoch seconds): the columns of the
+    snapshot and of the learned models."""
     course_rows = np.array(
         [
             (pk, _epoch(published))
@@ -69,8 +64,22 @@ def rules_snapshot_build(
         dtype=np.float64,
     ).reshape(-1, 2)
     order = np.argsort(course_rows[:, 0], kind="stable")
-    course_ids = course_rows[order, 0].astype(np.int64)
-    course_published = course_rows[order, 1]
+    return course_rows[order, 0].astype(np.int64), course_rows[order, 1]
+
+
+def rules_snapshot_build(
+    *,
+    now: dt.datetime | None = None,
+    activity: ActivityArrays | None = None,
+    courses: tuple[np.ndarray, np.ndarray] | None = None,
+) -> RulesSnapshot:
+    """Read the catalog (unless `courses` is given: see `catalog_courses_read`), members and
+    activity, and compute every all-members statistic."""
+    config = settings.RECOMMENDATIONS
+    now = now or timezone.now()
+    now_s = _epoch(now)
+
+    course_ids, course_published = courses if courses is not None else catalog_courses_read()
     skill_ids = _ids(Skill.objects.all())
     n_courses, n_skills = course_ids.size, skill_ids.size
 

@@ -4,6 +4,7 @@ transaction."""
 
 import dataclasses
 import datetime as dt
+import functools
 import logging
 import time
 
@@ -13,6 +14,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from core.concurrent import calls_run_concurrently
 from members.models import Member
 from recommendations.data import RulesSnapshot
 from recommendations.models import TrainingRun
@@ -20,6 +22,7 @@ from recommendations.ranker.serving import ranker_dumps
 from recommendations.ranker.training import ranker_train
 from recommendations.training.activity import ActivityArrays, activity_read
 from recommendations.training.learned import (
+    Interactions,
     SearchResult,
     interactions_extract,
     learned_models_dumps,
@@ -33,6 +36,7 @@ from recommendations.training.precompute import (
 )
 from recommendations.training.rules import (
     _ids,
+    catalog_courses_read,
     rules_snapshot_build,
     rules_snapshot_dumps,
     rules_snapshot_problems,
@@ -92,6 +96,54 @@ def search_result_stored() -> SearchResult | None:
     return None
 
 
+@dataclasses.dataclass(frozen=True)
+class _TimedRules:
+    snapshot: RulesSnapshot
+    seconds: float
+
+
+@dataclasses.dataclass(frozen=True)
+class _TimedLearn:
+    interactions: Interactions
+    fitted: tuple
+    extract_seconds: float
+    learn_seconds: float
+
+
+def _rules_build(
+    *, now: dt.datetime | None, activity: ActivityArrays, courses: tuple[np.ndarray, np.ndarray]
+) -> _TimedRules:
+    started = time.perf_counter()
+    snapshot = rules_snapshot_build(now=now, activity=activity, courses=courses)
+    problems = rules_snapshot_problems(snapshot)
+    if problems:
+        raise ValueError("; ".join(problems))
+    return _TimedRules(snapshot=snapshot, seconds=time.perf_counter() - started)
+
+
+def _learn(
+    *, member_ids: np.ndarray, course_ids: np.ndarray, activity: ActivityArrays, search: bool
+) -> _TimedLearn:
+    started = time.perf_counter()
+    interactions = interactions_extract(
+        member_ids=member_ids, course_ids=course_ids, activity=activity
+    )
+    extracted = time.perf_counter()
+    fitted = learned_models_fit(
+        member_ids=member_ids,
+        course_ids=course_ids,
+        interactions=interactions,
+        stored=search_result_stored(),
+        search_requested=search,
+    )
+    return _TimedLearn(
+        interactions=interactions,
+        fitted=fitted,
+        extract_seconds=extracted - started,
+        learn_seconds=time.perf_counter() - extracted,
+    )
+
+
 def training_run_execute(
     *,
     trigger: str = "manual",
@@ -117,26 +169,26 @@ def training_run_execute(
         activity = activity_read()
         timings["read_activity_seconds"] = time.perf_counter() - stage
         stage = time.perf_counter()
-        snapshot = rules_snapshot_build(now=now, activity=activity)
-        problems = rules_snapshot_problems(snapshot)
-        if problems:
-            raise ValueError("; ".join(problems))
-        timings["rules_seconds"] = time.perf_counter() - stage
-        stage = time.perf_counter()
+        courses = catalog_courses_read()
         member_ids = _ids(Member.objects.all())
-        interactions = interactions_extract(
-            member_ids=member_ids, course_ids=snapshot.course_ids, activity=activity
+        # The rules' statistics and the learned models need only the catalog's courses from
+        # each other: they are computed side by side (see core.concurrent).
+        rules_part, learn_part = calls_run_concurrently(
+            functools.partial(_rules_build, now=now, activity=activity, courses=courses),
+            functools.partial(
+                _learn,
+                member_ids=member_ids,
+                course_ids=courses[0],
+                activity=activity,
+                search=search,
+            ),
         )
-        timings["extract_seconds"] = time.perf_counter() - stage
-        stage = time.perf_counter()
-        models, learned_metrics, message, search_result = learned_models_fit(
-            member_ids=member_ids,
-            course_ids=snapshot.course_ids,
-            interactions=interactions,
-            stored=search_result_stored(),
-            search_requested=search,
-        )
-        timings["learn_seconds"] = time.perf_counter() - stage
+        timings["rules_and_learn_seconds"] = time.perf_counter() - stage
+        timings["rules_seconds"] = rules_part.seconds
+        timings["extract_seconds"] = learn_part.extract_seconds
+        timings["learn_seconds"] = learn_part.learn_seconds
+        snapshot, interactions = rules_part.snapshot, learn_part.interactions
+        models, learned_metrics, message, search_result = learn_part.fitted
         if models is not None:
             snapshot = dataclasses.replace(
                 snapshot,
