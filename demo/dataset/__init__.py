@@ -74,8 +74,8 @@ def demo_dataset_build(
         teachers=teachers,
         teacher_home=teacher_home,
     )
-    popularity, skill_courses, cluster_courses = course_preferences_draw(
-        rng=rng, course_rows=course_rows, n_skills=len(skills), n_teachers=len(teachers)
+    popularity, skill_courses, follow_on_skills, cluster_courses = course_preferences_draw(
+        rng=rng, course_rows=course_rows, skills=skills
     )
     member_rows, preference, cluster = members_draw(
         rng=rng,
@@ -92,6 +92,7 @@ def demo_dataset_build(
         cluster=cluster,
         cluster_courses=cluster_courses,
         skill_courses=skill_courses,
+        follow_on_skills=follow_on_skills,
         popularity=popularity,
         mixture=MIXTURE,
     )
