@@ -372,10 +372,10 @@ def _follow_on_skills(*, teaches: sp.csr_matrix, skills: list[DemoSkill]) -> sp.
 
 
 # A taste cluster's topic area: its anchor skills weigh most, their related skills and the
-# other skills of their categories less; a course of a favourite teacher weighs this much more.
+# other skills of their categories less.
 _AREA_WEIGHTS = (1.0, 0.5, 0.1)
 
-
+# A course of one of the cluster's favourite teachers weighs this much more.
 _FAVOURITE_TEACHER_BOOST = 3.0
 
 

@@ -193,7 +193,6 @@ def _member_preferences_draw(
         shape=(members, n_skills),
     )
     preference.sum_duplicates()
-    preference = preference.tocsr()
     # A learner studies a few subjects at a time: each member weighs each skill category by a
     # focus of their own (gamma, most small, a few large), so their wants cluster by subject.
     entry_member = np.repeat(np.arange(members), np.diff(preference.indptr))
