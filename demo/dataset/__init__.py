@@ -4,19 +4,26 @@ Django-free: `demo_dataset_build` returns plain Python objects and numpy/scipy a
 `demo/seed.py` writes them to the database. The same seed (and `now`) always gives the
 same dataset.
 
-Learner behaviour comes from HIDDEN preferences kept in `DemoDataset.preferences`:
+Learner behaviour comes from HIDDEN preferences kept in `DemoDataset.preferences`, and is
+topical, as real learners are: people study a few subjects and take course after course in them.
 
 - each member has a distribution over skills: mostly skills of their occupation (specific and
-  "hot" ones weigh more, their profile skills more still), plus a few personal interests;
-- each member belongs to a taste cluster that favours certain courses regardless of skills (the
-  courses of a few favourite teachers and a random handful), which is signal only collaborative
-  filtering can find;
+  "hot" ones weigh more, their profile skills more still), plus a few personal interests, all
+  leaning on one or two subjects (a focus per skill category drawn for each member);
+- after a course, a learner goes on with one of its skills, a related skill or another skill
+  of its category (`follow_on_skills`);
+- each member belongs to a taste cluster: a community around a topic area (two anchor skills,
+  their related skills and categories) with three favourite teachers there, which a member's
+  profile does not give away, so only collaborative filtering can find it;
 - courses have a Zipf-like popularity.
 
-A member's next course is drawn from a mixture: pick a preferred skill, then a course teaching it
-(weighted by popularity); or a course the taste cluster favours; or a popular course.
-`demo_relevance` returns exactly that mixture's probabilities, so a simulator can replay learners
-and measure how close a recommender gets to the truth.
+A member's next course is drawn from a mixture (`activity.MIXTURE`): a course teaching a skill
+they want (weighted by popularity); a follow-on to a course they already took; a course their
+taste cluster favours; a popular course; or, a small minority, any course (noise). Courses taken
+by the same learners are therefore mostly on the same or related skills, which is what the
+learned "Similar courses" find. `demo_relevance` returns exactly that mixture's probabilities
+(following on from any of the member's courses in the dataset), so a simulator can replay
+learners and measure how close a recommender gets to the truth.
 
 One module per part: `types` (the dataclasses), `common` (sampling and naming helpers),
 `taxonomy` (skills and titles), `courses`, `members`, `activity` (interactions and
@@ -74,8 +81,8 @@ def demo_dataset_build(
         teachers=teachers,
         teacher_home=teacher_home,
     )
-    popularity, skill_courses, cluster_courses = course_preferences_draw(
-        rng=rng, course_rows=course_rows, n_skills=len(skills), n_teachers=len(teachers)
+    popularity, skill_courses, follow_on_skills, cluster_courses = course_preferences_draw(
+        rng=rng, course_rows=course_rows, skills=skills
     )
     member_rows, preference, cluster = members_draw(
         rng=rng,
@@ -92,6 +99,7 @@ def demo_dataset_build(
         cluster=cluster,
         cluster_courses=cluster_courses,
         skill_courses=skill_courses,
+        follow_on_skills=follow_on_skills,
         popularity=popularity,
         mixture=MIXTURE,
     )

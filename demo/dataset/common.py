@@ -41,21 +41,28 @@ def row_normalize(matrix: sp.csr_matrix) -> sp.csr_matrix:
     return sp.csr_matrix(sp.diags(scale) @ matrix)
 
 
-def csr_sample(rng: np.random.Generator, matrix: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:
-    """One column per entry of `rows`, drawn from that (normalised, non-empty) row's weights.
+class CsrSampler:
+    """Draws one column per requested row of a sparse matrix, from that (normalised, non-empty)
+    row's weights; the lookup is built once, for matrices sampled round after round.
 
-    All draws at once: each row's cumulative weights are shifted by the row number so a single
-    sorted array covers every row, and `row + uniform` lands inside the right one.
+    Each row's cumulative weights are shifted by the row number so a single sorted array covers
+    every row, and `row + uniform` lands inside the right one.
     """
-    indptr = matrix.indptr
-    lengths = np.diff(indptr)
-    row_of_entry = np.repeat(np.arange(matrix.shape[0]), lengths)
-    cumulative = np.cumsum(matrix.data)
-    before_row = np.concatenate([[0.0], cumulative])[indptr[:-1]]
-    keys = row_of_entry + (cumulative - np.repeat(before_row, lengths))
-    positions = np.searchsorted(keys, rows + rng.random(len(rows)), side="left")
-    positions = np.clip(positions, indptr[rows], indptr[rows + 1] - 1)
-    return matrix.indices[positions]
+
+    def __init__(self, matrix: sp.csr_matrix) -> None:
+        self.matrix = matrix
+        indptr = matrix.indptr
+        lengths = np.diff(indptr)
+        row_of_entry = np.repeat(np.arange(matrix.shape[0]), lengths)
+        cumulative = np.cumsum(matrix.data)
+        before_row = np.concatenate([[0.0], cumulative])[indptr[:-1]]
+        self.keys = row_of_entry + (cumulative - np.repeat(before_row, lengths))
+
+    def sample(self, rng: np.random.Generator, rows: np.ndarray) -> np.ndarray:
+        indptr = self.matrix.indptr
+        positions = np.searchsorted(self.keys, rows + rng.random(len(rows)), side="left")
+        positions = np.clip(positions, indptr[rows], indptr[rows + 1] - 1)
+        return self.matrix.indices[positions]
 
 
 def pick_rows_without_replacement(

@@ -299,15 +299,17 @@ def _course_tags_draw(
 
 
 def course_preferences_draw(
-    *, rng: np.random.Generator, course_rows: list[DemoCourse], n_skills: int, n_teachers: int
-) -> tuple[np.ndarray, sp.csr_matrix, sp.csr_matrix]:
-    """The hidden course-side truth: popularity, courses per skill, courses per taste cluster.
+    *, rng: np.random.Generator, course_rows: list[DemoCourse], skills: list[DemoSkill]
+) -> tuple[np.ndarray, sp.csr_matrix, sp.csr_matrix, sp.csr_matrix]:
+    """The hidden course-side truth: popularity, courses per skill, the skills a learner goes
+    on to after each course, and courses per taste cluster.
 
     Popularity is Zipf-like, beginner courses ahead. A skill's courses weigh by popularity, less
-    where the skill is not the primary one. Each taste cluster likes the courses of a few
-    favourite teachers and a random handful, weighted by the square root of popularity.
+    where the skill is not the primary one. After a course, a learner goes on with one of its
+    skills, a related skill or a skill of its category (`_follow_on_skills`). Each taste cluster
+    is a topic area (`_taste_clusters_draw`).
     """
-    courses = len(course_rows)
+    courses, n_skills = len(course_rows), len(skills)
     level_appeal = {"beginner": 1.2, "intermediate": 1.0, "advanced": 0.7}
     popularity = zipf_weights(rng, courses, 0.75) * np.array(
         [level_appeal[course.level] for course in course_rows]
@@ -318,28 +320,106 @@ def course_preferences_draw(
         for position, s in enumerate(course.skills):
             tag_rows.append(s)
             tag_cols.append(c)
-            tag_vals.append(popularity[c] * (1.0 if position == 0 else 0.6))
-    skill_courses = row_normalize(
-        sp.csr_matrix((tag_vals, (tag_rows, tag_cols)), shape=(n_skills, courses))
+            tag_vals.append(1.0 if position == 0 else 0.6)
+    # Skills x courses: 1 for a course's primary skill, 0.6 for its others.
+    teaches = sp.csr_matrix((tag_vals, (tag_rows, tag_cols)), shape=(n_skills, courses))
+    skill_courses = row_normalize(teaches @ sp.diags(popularity))
+    skill_courses.sort_indices()
+    follow_on = _follow_on_skills(teaches=teaches, skills=skills)
+    cluster_courses = _taste_clusters_draw(
+        rng=rng, course_rows=course_rows, skills=skills, teaches=teaches, popularity=popularity
     )
+    return popularity, skill_courses, follow_on, cluster_courses
 
-    n_clusters = int(np.clip(round(math.sqrt(courses) / 3), 4, 24))
-    course_teacher = np.array([course.teacher for course in course_rows])
-    cluster_rows, cluster_cols = [], []
-    for k in range(n_clusters):
-        favourite_teachers = rng.choice(n_teachers, size=min(3, n_teachers), replace=False)
-        liked = np.isin(course_teacher, favourite_teachers) | (rng.random(courses) < 0.03)
-        if not liked.any():
-            liked[rng.integers(courses)] = True
-        cluster_rows.extend([k] * int(liked.sum()))
-        cluster_cols.extend(np.flatnonzero(liked).tolist())
-    cluster_courses = row_normalize(
-        sp.csr_matrix(
-            (np.sqrt(popularity[cluster_cols]), (cluster_rows, cluster_cols)),
-            shape=(n_clusters, courses),
-        )
+
+# After a course: one of its own skills, a related skill, or another skill of its category.
+_FOLLOW_ON_SHARES = (0.6, 0.25, 0.15)
+
+
+def _follow_on_skills(*, teaches: sp.csr_matrix, skills: list[DemoSkill]) -> sp.csr_matrix:
+    """Courses x skills, rows summing to 1: what a learner who took a course goes on to learn.
+
+    Learners move through a topic: mostly a skill the course taught (its primary one first), else
+    a skill related to those, else another skill of the course's categories. Only skills some
+    course teaches count, so every row leads to a course. No random draws.
+    """
+    n_skills = len(skills)
+    taught = (np.diff(teaches.indptr) > 0).astype(np.float64)
+    own = row_normalize(teaches.T.tocsr())
+    rows, cols = [], []
+    by_category: dict[int, list[int]] = {}
+    for s, skill in enumerate(skills):
+        rows.extend([s] * len(skill.related))
+        cols.extend(skill.related)
+        by_category.setdefault(skill.category, []).append(s)
+    related = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n_skills, n_skills))
+    rows, cols = [], []
+    for members in by_category.values():
+        for s in members:
+            rows.extend([s] * (len(members) - 1))
+            cols.extend(t for t in members if t != s)
+    same_category = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n_skills, n_skills))
+    w_own, w_related, w_category = _FOLLOW_ON_SHARES
+    follow_on = (
+        w_own * own
+        + w_related * row_normalize(own @ row_normalize(related @ sp.diags(taught)))
+        + w_category * row_normalize(own @ row_normalize(same_category @ sp.diags(taught)))
     )
-    return popularity, skill_courses, cluster_courses
+    follow_on = row_normalize(follow_on)
+    follow_on.eliminate_zeros()
+    follow_on.sort_indices()
+    return follow_on
+
+
+# A taste cluster's topic area: its anchor skills weigh most, their related skills and the
+# other skills of their categories less.
+_AREA_WEIGHTS = (1.0, 0.5, 0.1)
+
+# A course of one of the cluster's favourite teachers weighs this much more.
+_FAVOURITE_TEACHER_BOOST = 3.0
+
+
+def _taste_clusters_draw(
+    *,
+    rng: np.random.Generator,
+    course_rows: list[DemoCourse],
+    skills: list[DemoSkill],
+    teaches: sp.csr_matrix,
+    popularity: np.ndarray,
+) -> sp.csr_matrix:
+    """Clusters x courses, rows summing to 1: the courses each taste cluster favours.
+
+    A cluster is a community around a topic area (two anchor skills, drawn by how many courses
+    teach them, with their related skills and categories) and three favourite teachers of that
+    area, weighted by the square root of popularity: signal a member's own profile does not
+    give away, which only collaborative filtering can find, yet on one subject.
+    """
+    courses, n_skills = len(course_rows), len(skills)
+    n_clusters = int(np.clip(round(math.sqrt(courses) / 3), 4, 24))
+    course_count = np.asarray((teaches > 0).sum(axis=1)).ravel().astype(np.float64)
+    course_teacher = np.array([course.teacher for course in course_rows])
+    category = np.array([skill.category for skill in skills])
+    course_skills = (teaches > 0).T.tocsr().astype(np.float64)
+    n_anchors = min(2, int((course_count > 0).sum()))
+    w_anchor, w_related, w_category = _AREA_WEIGHTS
+    cluster_rows = []
+    for _k in range(n_clusters):
+        anchors = rng.choice(
+            n_skills, size=n_anchors, replace=False, p=course_count / course_count.sum()
+        )
+        area = np.where(np.isin(category, category[anchors]), w_category, 0.0)
+        area[[r for a in anchors for r in skills[a].related]] = w_related
+        area[anchors] = w_anchor
+        # A course weighs by the closest of its skills to the area.
+        closeness = np.asarray(course_skills.multiply(area[None, :]).max(axis=1).todense()).ravel()
+        liked = np.flatnonzero(closeness > 0)
+        area_teachers = np.unique(course_teacher[liked])
+        favourites = rng.choice(area_teachers, size=min(3, len(area_teachers)), replace=False)
+        boost = np.where(np.isin(course_teacher, favourites), _FAVOURITE_TEACHER_BOOST, 1.0)
+        cluster_rows.append(closeness * boost * np.sqrt(popularity))
+    cluster_courses = row_normalize(sp.csr_matrix(np.array(cluster_rows)))
+    cluster_courses.sort_indices()
+    return cluster_courses
 
 
 # (title wordings, level or None for any, number of skills it names). {A}/{B}/{C} are skill

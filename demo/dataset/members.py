@@ -20,6 +20,10 @@ _INDUSTRY_SHARES = (0.6, 0.25, 0.15)
 
 _SENIORITY_SHARES = (0.2, 0.4, 0.25, 0.12, 0.03)
 
+# The shape of the gamma focus a member gives each skill category: under 1, so most members
+# lean on one or two subjects.
+_FOCUS_SHAPE = 0.5
+
 
 def members_draw(
     *,
@@ -189,6 +193,13 @@ def _member_preferences_draw(
         shape=(members, n_skills),
     )
     preference.sum_duplicates()
+    # A learner studies a few subjects at a time: each member weighs each skill category by a
+    # focus of their own (gamma, most small, a few large), so their wants cluster by subject.
+    entry_member = np.repeat(np.arange(members), np.diff(preference.indptr))
+    category = np.array([skill.category for skill in skills], dtype=np.int64)
+    subject = entry_member * (int(category.max()) + 1) + category[preference.indices]
+    subjects, which = np.unique(subject, return_inverse=True)
+    preference.data *= rng.gamma(_FOCUS_SHAPE, size=len(subjects))[which]
     empty = np.flatnonzero(np.diff(preference.indptr) == 0)
     if len(empty):
         # Everyone wants something: fall back to the most taught skill.

@@ -93,7 +93,9 @@ class DemoInteractions:
     last_watched_at: np.ndarray  # int64
     completed_at: np.ndarray  # int64, NO_TIME unless progress is 100
     bookmarked_at: np.ndarray  # int64, NO_TIME when not bookmarked
-    mode: np.ndarray  # int8: 0 skill, 1 taste cluster, 2 popularity (which part of MIXTURE)
+    mode: (
+        np.ndarray
+    )  # int8: which part of activity.MIXTURE (skill, follow-on, taste, popular, noise)
 
     def __len__(self) -> int:
         return len(self.member)
@@ -107,8 +109,9 @@ class DemoPreferences:
     cluster: np.ndarray  # int32 taste cluster per member
     cluster_courses: sp.csr_matrix  # clusters x courses, rows sum to 1
     skill_courses: sp.csr_matrix  # skills x courses, rows sum to 1 (empty: no course)
+    follow_on_skills: sp.csr_matrix  # courses x skills learnt next, rows sum to 1
     popularity: np.ndarray  # courses, sums to 1
-    mixture: tuple[float, float, float]
+    mixture: tuple[float, float, float, float, float]
 
 
 @dataclass(frozen=True)

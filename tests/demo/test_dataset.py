@@ -5,9 +5,10 @@ import re
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from demo.dataset import demo_dataset_build
-from demo.dataset.activity import demo_relevance
+from demo.dataset.activity import FOLLOW_ON, NOISE, demo_relevance
 from demo.dataset.taxonomy import INDUSTRIES_BY_MAJOR_GROUP
 from demo.dataset.types import NO_TIME
 
@@ -162,9 +163,10 @@ def test_interaction_times_and_progress_are_consistent(dataset):
 
 def test_course_popularity_is_skewed(dataset):
     counts = np.sort(np.bincount(dataset.interactions.course, minlength=300))[::-1]
-    # The top tenth of the catalog draws well over a tenth of the activity.
+    # The top tenth of the catalog draws well over a tenth of the activity. (Learners who stay
+    # on a subject spread over its courses, so the head is less steep than popularity alone.)
     assert counts[:30].sum() > 0.2 * counts.sum()
-    assert counts[0] > 5 * np.median(counts)
+    assert counts[0] > 4 * np.median(counts)
 
 
 def test_interactions_follow_hidden_skill_preferences(dataset):
@@ -186,10 +188,79 @@ def test_interactions_follow_hidden_skill_preferences(dataset):
 def test_interactions_carry_taste_signal_beyond_skills(dataset):
     prefs = dataset.preferences
     a = dataset.interactions
-    liked = prefs.cluster_courses.toarray() > 0
-    in_taste = liked[prefs.cluster[a.member], a.course].mean()
-    other_cluster = liked[(prefs.cluster[a.member] + 1) % liked.shape[0], a.course].mean()
-    assert in_taste > 2 * other_cluster
+    taste = prefs.cluster_courses.toarray()
+    n_clusters = taste.shape[0]
+    # The courses members take weigh more in their own cluster's taste than in the others'.
+    own = taste[prefs.cluster[a.member], a.course].mean()
+    others = np.mean(
+        [
+            taste[(prefs.cluster[a.member] + k) % n_clusters, a.course].mean()
+            for k in range(1, n_clusters)
+        ]
+    )
+    assert own > 1.5 * others
+
+
+def _subjects(dataset, course):
+    """A course's categories, and the skills related to the ones it teaches."""
+    skills = dataset.skills
+    teaches = dataset.courses[course].skills
+    return {skills[s].category for s in teaches}, {r for s in teaches for r in skills[s].related}
+
+
+def test_follow_ons_stay_on_a_subject_the_member_took(dataset):
+    a = dataset.interactions
+    courses_of: dict[int, list[int]] = {}
+    for m, c in zip(a.member.tolist(), a.course.tolist(), strict=True):
+        courses_of.setdefault(m, []).append(c)
+
+    def closeness(m, c):
+        """2: shares a skill or a related one with another course of the member; 1: only a
+        category; 0: neither."""
+        categories, _ = _subjects(dataset, c)
+        taught = set(dataset.courses[c].skills)
+        best = 0
+        for other in courses_of[m]:
+            if other == c:
+                continue
+            other_categories, other_related = _subjects(dataset, other)
+            if taught & (set(dataset.courses[other].skills) | other_related):
+                return 2
+            if categories & other_categories:
+                best = 1
+        return best
+
+    follow_ons = np.flatnonzero(a.mode == FOLLOW_ON)
+    assert 0.25 < len(follow_ons) / len(a) < 0.5
+    assert 0.02 < (a.mode == NOISE).mean() < 0.1
+    near = np.array([closeness(a.member[i], a.course[i]) for i in follow_ons])
+    anywhere = np.random.default_rng(0).integers(300, size=len(follow_ons))
+    chance = np.array(
+        [closeness(a.member[i], c) for i, c in zip(follow_ons, anywhere, strict=True)]
+    )
+    # Every follow-on is on a subject of another course the member took, and nearly always on
+    # its skills or related ones; a course drawn at random for the same member is off those
+    # skills several times as often.
+    assert (near > 0).all()
+    assert (near == 2).mean() > 0.85
+    assert (near < 2).mean() < (chance < 2).mean() / 3
+
+
+def test_courses_taken_together_are_on_the_same_subject(dataset):
+    """What the course page's "Similar courses" learns: each course's five nearest courses by
+    the members who took both (cosine) mostly share a category with it."""
+    a = dataset.interactions
+    taken = sp.csr_matrix((np.ones(len(a)), (a.member, a.course)), shape=(800, 300))
+    counts = np.asarray(taken.sum(axis=0)).ravel()
+    similarity = (taken.T @ taken).toarray() / np.sqrt(np.outer(counts, counts))
+    np.fill_diagonal(similarity, -1)
+    nearest = np.argsort(-similarity, axis=1, kind="stable")[:, :5]
+    categories = [_subjects(dataset, c)[0] for c in range(300)]
+    shared = np.mean([bool(categories[c] & categories[n]) for c in range(300) for n in nearest[c]])
+    pairs = np.random.default_rng(0).integers(300, size=(3000, 2))
+    chance = np.mean([bool(categories[c] & categories[n]) for c, n in pairs if c != n])
+    assert shared > 0.6
+    assert shared > 4 * chance
 
 
 def test_relevance_is_the_generating_distribution(dataset):
