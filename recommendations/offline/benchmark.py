@@ -146,6 +146,12 @@ def bench_run(*, refresh_samples: int = 50) -> BenchReport:
     ]:
         if key in metrics:
             report.stages[label] = float(metrics[key])
+    # Each stage's own peak (the process's peak memory is reset as each stage starts).
+    report.facts["stage_peak_mb"] = {
+        key.removesuffix("_peak_mb"): round(float(value))
+        for key, value in metrics.items()
+        if key.endswith("_peak_mb")
+    }
     report.facts.update(
         members=metrics["members"],
         courses=metrics["courses"],

@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.memory import peak_memory_mb, peak_memory_reset
 from core.tasks import task_queue
 from members.models import Member
 from recommendations import engine
@@ -362,11 +363,16 @@ def precompute_enqueue(
     Shards run now use `in_memory` (the activity the run was trained on) when given.
     """
     stage = time.perf_counter()
+    peak_memory_reset()
     TrainingRun.objects.filter(pk=run.pk).update(precompute_started_at=timezone.now())
     if inline:
         precompute_shards_inline(run_id=run.pk, plan=plan, in_memory=in_memory)
         TrainingRun.objects.filter(pk=run.pk).update(
-            metrics={**run.metrics, "precompute_seconds": time.perf_counter() - stage}
+            metrics={
+                **run.metrics,
+                "precompute_seconds": time.perf_counter() - stage,
+                "precompute_peak_mb": peak_memory_mb(),
+            }
         )
         return
     for first, last in plan:

@@ -15,6 +15,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from core.concurrent import calls_run_concurrently
+from core.memory import peak_memory_mb, peak_memory_reset
 from members.models import Member
 from recommendations.data import RulesSnapshot
 from recommendations.models import TrainingRun
@@ -96,6 +97,13 @@ def search_result_stored() -> SearchResult | None:
     return None
 
 
+def _stage_peak_mb() -> float:
+    """The peak memory of the stage that just ended; the next stage starts a new peak."""
+    peak = peak_memory_mb()
+    peak_memory_reset()
+    return peak
+
+
 @dataclasses.dataclass(frozen=True)
 class _TimedRules:
     snapshot: RulesSnapshot
@@ -165,9 +173,11 @@ def training_run_execute(
     active_before = TrainingRun.objects.filter(is_active=True).values_list("pk", flat=True).first()
     timings: dict[str, float] = {}
     try:
+        peak_memory_reset()
         stage = time.perf_counter()
         activity = activity_read()
         timings["read_activity_seconds"] = time.perf_counter() - stage
+        timings["read_activity_peak_mb"] = _stage_peak_mb()
         stage = time.perf_counter()
         courses = catalog_courses_read()
         member_ids = _ids(Member.objects.all())
@@ -184,6 +194,7 @@ def training_run_execute(
             ),
         )
         timings["rules_and_learn_seconds"] = time.perf_counter() - stage
+        timings["rules_and_learn_peak_mb"] = _stage_peak_mb()
         timings["rules_seconds"] = rules_part.seconds
         timings["extract_seconds"] = learn_part.extract_seconds
         timings["learn_seconds"] = learn_part.learn_seconds
@@ -203,6 +214,7 @@ def training_run_execute(
             snapshot=snapshot, activity=activity, now=now or timezone.now()
         )
         timings["ranker_seconds"] = time.perf_counter() - stage
+        timings["ranker_peak_mb"] = _stage_peak_mb()
     except Exception as error:
         logger.exception("training run %s failed", run.pk)
         run.status = TrainingRun.Status.FAILED

@@ -1,0 +1,30 @@
+"""This process's peak resident memory, resettable: per-stage figures for a long job.
+
+Linux keeps the peak (VmHWM in /proc/self/status) and resets it when 5 is written to
+/proc/self/clear_refs, so a job can report the peak of each of its stages. Elsewhere the peak
+is getrusage's, which never resets, and the reset does nothing.
+"""
+
+import contextlib
+import resource
+from pathlib import Path
+
+_STATUS = Path("/proc/self/status")
+_CLEAR_REFS = Path("/proc/self/clear_refs")
+
+
+def peak_memory_mb() -> float:
+    """The peak resident memory since the last reset (or since the process started), MiB."""
+    try:
+        for line in _STATUS.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def peak_memory_reset() -> None:
+    """Start a new peak from the memory in use now (Linux only)."""
+    with contextlib.suppress(OSError):
+        _CLEAR_REFS.write_text("5")
