@@ -231,6 +231,41 @@ def member_onboarding_submit(
     return member
 
 
+@transaction.atomic
+def member_skills_follow(*, member: Member, skills: Iterable[Skill]) -> list[Skill]:
+    """Follow `skills` besides those already followed (a skill page's Follow button, the
+    profile's skill picker); returns the ones newly followed. Following one already followed
+    changes nothing (a double submit, two tabs) and so announces nothing."""
+    wanted = {skill.pk: skill for skill in skills}
+    if not wanted:
+        return []
+    kept = set(
+        FollowedSkill.objects.filter(member=member, skill_id__in=wanted).values_list(
+            "skill_id", flat=True
+        )
+    )
+    new = [wanted[pk] for pk in sorted(wanted.keys() - kept)]
+    if not new:
+        return []
+    # ignore_conflicts: a follow written by a concurrent request in between is the same follow.
+    FollowedSkill.objects.bulk_create(
+        [FollowedSkill(member=member, skill=skill) for skill in new], ignore_conflicts=True
+    )
+    # The member's recommendations are refreshed like after any other change of their answers.
+    member_activity_announce(member_id=member.pk)
+    return new
+
+
+@transaction.atomic
+def member_skill_unfollow(*, member: Member, skill: Skill) -> bool:
+    """Stop following `skill`; returns whether it was followed. A member may unfollow every
+    skill: the questionnaire asks for one to start from, the homepage needs none."""
+    deleted, _ = FollowedSkill.objects.filter(member=member, skill=skill).delete()
+    if deleted:
+        member_activity_announce(member_id=member.pk)
+    return deleted > 0
+
+
 def member_profile_skill_add(*, member: Member, skill: Skill, weight: float) -> MemberSkill:
     """Put a skill on the profile as self-declared, or update the weight of one already there."""
     if not 0.0 < weight <= 1.0:
