@@ -406,6 +406,30 @@ def member_follows_merge(*, survivor: Skill, merged: Skill) -> tuple[int, int]:
     return moved, combined
 
 
+def occupation_skills_merge(*, survivor: Skill, merged: Skill) -> tuple[int, int]:
+    """Move occupations' skills from `merged` to `survivor`, so a merge keeps what title
+    suggestions draw on; an occupation listing both keeps one row, hot if either was, with the
+    higher weight. Returns (moved, combined).
+
+    The weight is not summed: it is relative to the occupation's best skill and capped at 1, and
+    two O*NET names of one technology describe the same use, not twice as much of it."""
+    kept_by_title = {o.job_title_id: o for o in OccupationSkill.objects.filter(skill=survivor)}
+    moved = combined = 0
+    for row in OccupationSkill.objects.filter(skill=merged):
+        kept = kept_by_title.get(row.job_title_id)
+        if kept is None:
+            row.skill = survivor
+            row.save(update_fields=["skill"])
+            moved += 1
+            continue
+        kept.hot = kept.hot or row.hot
+        kept.weight = max(kept.weight, row.weight)
+        row.delete()
+        kept.save(update_fields=["hot", "weight"])
+        combined += 1
+    return moved, combined
+
+
 # API tokens
 
 
