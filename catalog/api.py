@@ -82,14 +82,25 @@ class CourseListView(PublicAPIView):
         tags=["catalog"],
         summary="Search and filter published courses",
         description=(
-            "Every word of `q` must match the title, the description, or the name or a synonym "
-            "of a skill the course is approved for; on PostgreSQL a course also matches by "
-            "full-text search (title, skills, description, teacher, weighted in that order) and "
-            "by trigram similarity, which forgives typos. `sort`: `relevance` (the default; "
-            "newest first without `q`), `newest` or `popular`. For a signed-in member, results "
-            "of similar relevance are ordered by what the member is likely to take."
+            "Every word of `search` must match the title, the description, or the name or a "
+            "synonym of a skill the course is approved for; on PostgreSQL a course also matches "
+            "by full-text search (title, skills, description, teacher, weighted in that order) "
+            "and by trigram similarity, which forgives typos. `sort`: `relevance` (the default; "
+            "newest first without `search`), `newest` or `popular`. For a signed-in member, "
+            "results of similar relevance are ordered by what the member is likely to take. "
+            "`q` is the deprecated former name of `search` and gives the same results."
         ),
-        parameters=[CourseListQuerySerializer],
+        parameters=[
+            CourseListQuerySerializer,
+            # Replaces the serializer's `q` in the schema, to mark it deprecated.
+            OpenApiParameter(
+                "q",
+                str,
+                OpenApiParameter.QUERY,
+                deprecated=True,
+                description="Deprecated: use `search`, which it stands for.",
+            ),
+        ],
         responses={200: paginated(CourseSummarySerializer), **error_responses(400, 404, 429)},
     )
     def get(self, request: Request) -> Response:
@@ -108,7 +119,7 @@ class CourseListView(PublicAPIView):
     def courses(self, request: Request, data: dict) -> QuerySet[Course] | Sequence[Course]:
         """The results in the order served (a subclass above the catalog may re-order them)."""
         return selectors.courses_search(
-            query=data["q"],
+            query=data["search"],
             skill=data.get("skill"),
             category=data.get("category"),
             level=data.get("level"),

@@ -156,9 +156,25 @@ class _SlugField(serializers.SlugRelatedField):
         return super().to_internal_value(data)
 
 
+SEARCH_HELP = (
+    "Search words: every word must match the title, the description, or the name or a synonym "
+    "of a skill the course is approved for (on PostgreSQL also full-text and trigram matches)."
+)
+
+
 class CourseListQuerySerializer(PageQuerySerializer):
+    """`search` is the search words; `q`, its earlier name, is still read (deprecated) and gives
+    the same results. Its validated data holds `search` only."""
+
+    search = serializers.CharField(
+        required=False, default="", allow_blank=True, max_length=200, help_text=SEARCH_HELP
+    )
     q = serializers.CharField(
-        required=False, default="", allow_blank=True, max_length=200, help_text="Search words."
+        required=False,
+        default="",
+        allow_blank=True,
+        max_length=200,
+        help_text="Deprecated: the former name of `search`, with the same meaning.",
     )
     skill = serializers.CharField(
         required=False, max_length=140, help_text="A skill's slug (see /api/v1/skills/)."
@@ -175,7 +191,7 @@ class CourseListQuerySerializer(PageQuerySerializer):
         default="relevance",
         choices=[("relevance", "relevance"), ("newest", "newest"), ("popular", "popular")],
         help_text=(
-            "relevance: best match first (newest first without `q`); newest; popular: most "
+            "relevance: best match first (newest first without `search`); newest; popular: most "
             "enrolments first."
         ),
     )
@@ -185,6 +201,16 @@ class CourseListQuerySerializer(PageQuerySerializer):
         if skill is None:
             raise serializers.ValidationError(f"No skill has the slug “{value}”.")
         return skill
+
+    def validate(self, attrs: dict) -> dict:
+        alias = attrs.pop("q", "")
+        if alias and attrs["search"] and alias != attrs["search"]:
+            # Two different searches in one request: neither can be served as asked.
+            raise serializers.ValidationError(
+                {"q": ["`q` is the deprecated name of `search`; give one of them."]}
+            )
+        attrs["search"] = attrs["search"] or alias
+        return attrs
 
 
 class SkillListQuerySerializer(PageQuerySerializer):

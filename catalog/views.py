@@ -1,19 +1,11 @@
-from django.conf import settings
-from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from catalog import selectors
 from catalog.forms import SkillSearchForm
-from catalog.models import Course
 
 SKILL_SEARCH_LIMIT = 20
-
-
-def _page(request: HttpRequest, courses: QuerySet[Course]) -> Page:
-    return Paginator(courses, settings.CATALOG_PAGE_SIZE).get_page(request.GET.get("page"))
 
 
 @require_safe
@@ -27,15 +19,6 @@ def skill_list(request: HttpRequest) -> HttpResponse:
         "skills": selectors.skills_with_course_counts(query=query) if valid else [],
     }
     return render(request, "catalog/skill_list.html", context)
-
-
-@require_safe
-def skill_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    skill = selectors.skill_get_by_slug(slug=slug)
-    if skill is None:
-        raise Http404("No such skill.")
-    context = {"skill": skill, "page": _page(request, selectors.courses_for_skill(skill=skill))}
-    return render(request, "catalog/skill_detail.html", context)
 
 
 @require_safe

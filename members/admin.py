@@ -1,10 +1,13 @@
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet
+from django.db.models.functions import Lower
 from django.http import HttpRequest
 from rest_framework.authtoken.models import TokenProxy
 
 from core.admin import CheckedModelAdmin
+from core.queries import SubqueryCount
 from members.models import (
+    AlternateTitle,
     Bookmark,
     Enrolment,
     FollowedSkill,
@@ -12,6 +15,7 @@ from members.models import (
     JobTitle,
     Member,
     MemberSkill,
+    OccupationSkill,
 )
 
 
@@ -19,6 +23,54 @@ from members.models import (
 class JobTitleAdmin(CheckedModelAdmin):
     list_display = ["name", "onet_code"]
     search_fields = ["name", "onet_code"]
+
+
+class SharedTitleFilter(admin.SimpleListFilter):
+    """Alternate titles O*NET gives several occupations ("Analyst"): a member typing one is
+    matched to the occupation whose own titles are closest to it (members/README.md)."""
+
+    title = "shared by several occupations"
+    parameter_name = "shared"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[AlternateTitle]
+    ) -> QuerySet[AlternateTitle]:
+        if self.value() not in ("yes", "no"):
+            return queryset
+        others = AlternateTitle.objects.annotate(lower=Lower("name")).filter(
+            lower=Lower(OuterRef("name"))
+        )
+        queryset = queryset.annotate(holders=SubqueryCount(others))
+        return (
+            queryset.filter(holders__gt=1) if self.value() == "yes" else queryset.filter(holders=1)
+        )
+
+
+@admin.register(AlternateTitle)
+class AlternateTitleAdmin(CheckedModelAdmin):
+    list_display = ["name", "job_title", "occupation_code"]
+    list_filter = [SharedTitleFilter]
+    search_fields = ["name", "job_title__name", "job_title__onet_code"]
+    list_select_related = ["job_title"]
+    autocomplete_fields = ["job_title"]
+    ordering = [Lower("name"), "job_title__name"]
+
+    @admin.display(description="O*NET code", ordering="job_title__onet_code")
+    def occupation_code(self, obj: AlternateTitle) -> str:
+        return obj.job_title.onet_code
+
+
+@admin.register(OccupationSkill)
+class OccupationSkillAdmin(CheckedModelAdmin):
+    list_display = ["job_title", "skill", "hot", "weight"]
+    list_filter = ["hot", ("skill__category", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["job_title__name", "job_title__onet_code", "skill__name"]
+    list_select_related = ["job_title", "skill"]
+    autocomplete_fields = ["job_title", "skill"]
+    ordering = ["job_title__name", "-weight"]
 
 
 @admin.register(Industry)

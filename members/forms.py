@@ -91,6 +91,35 @@ class ProfileSkillRemoveForm(forms.Form):
     )
 
 
+class FollowedSkillsAddForm(forms.Form):
+    """The profile's skill picker: the ids of the skills ticked among the search results."""
+
+    skills = IdModelMultipleChoiceField(
+        queryset=Skill.objects.all(),
+        error_messages={
+            "required": "Tick a skill to follow.",
+            "invalid_choice": "%(value)s is not a skill we know.",
+            "invalid_pk_value": "“%(pk)s” is not a skill we know.",
+        },
+    )
+
+
+class FollowedSkillRemoveForm(forms.Form):
+    skill = IdModelChoiceField(
+        queryset=Skill.objects.all(),
+        widget=forms.HiddenInput,
+        error_messages={"invalid_choice": "That skill does not exist."},
+    )
+
+
+class FollowSearchForm(forms.Form):
+    """The profile's search for skills to follow (`?q=`), answered in the page without
+    JavaScript; with it the catalog's skill search (`catalog:skill_search`, as the questionnaire
+    uses it) fills the same list as you type."""
+
+    q = forms.CharField(label="Find a skill to follow", required=False, max_length=120)
+
+
 class SkillIdsQueryForm(forms.Form):
     """The onboarding partials' query string: `skills`, the ids of the skills already chosen
     (ids of skills that do not exist are left out by the selector)."""

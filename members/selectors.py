@@ -356,11 +356,21 @@ class MemberProfile:
     profile_skills: list[MemberSkill]
 
 
-def member_profile(*, member: Member) -> MemberProfile:
-    member = Member.objects.select_related("user", "title", "industry").get(pk=member.pk)
-    followed = list(
+def skill_followed_by_member(*, member: Member, skill: Skill) -> bool:
+    """Whether the member follows `skill` (the skill page's Follow or Unfollow button)."""
+    return FollowedSkill.objects.filter(member=member, skill=skill).exists()
+
+
+def followed_skills_of_member(*, member: Member) -> list[FollowedSkill]:
+    """The member's follows with their skills, by skill name (one query)."""
+    return list(
         FollowedSkill.objects.filter(member=member).select_related("skill").order_by("skill__name")
     )
+
+
+def member_profile(*, member: Member) -> MemberProfile:
+    member = Member.objects.select_related("user", "title", "industry").get(pk=member.pk)
+    followed = followed_skills_of_member(member=member)
     profile = list(
         MemberSkill.objects.filter(member=member)
         .select_related("skill")

@@ -231,6 +231,41 @@ def member_onboarding_submit(
     return member
 
 
+@transaction.atomic
+def member_skills_follow(*, member: Member, skills: Iterable[Skill]) -> list[Skill]:
+    """Follow `skills` besides those already followed (a skill page's Follow button, the
+    profile's skill picker); returns the ones newly followed. Following one already followed
+    changes nothing (a double submit, two tabs) and so announces nothing."""
+    wanted = {skill.pk: skill for skill in skills}
+    if not wanted:
+        return []
+    kept = set(
+        FollowedSkill.objects.filter(member=member, skill_id__in=wanted).values_list(
+            "skill_id", flat=True
+        )
+    )
+    new = [wanted[pk] for pk in sorted(wanted.keys() - kept)]
+    if not new:
+        return []
+    # ignore_conflicts: a follow written by a concurrent request in between is the same follow.
+    FollowedSkill.objects.bulk_create(
+        [FollowedSkill(member=member, skill=skill) for skill in new], ignore_conflicts=True
+    )
+    # The member's recommendations are refreshed like after any other change of their answers.
+    member_activity_announce(member_id=member.pk)
+    return new
+
+
+@transaction.atomic
+def member_skill_unfollow(*, member: Member, skill: Skill) -> bool:
+    """Stop following `skill`; returns whether it was followed. A member may unfollow every
+    skill: the questionnaire asks for one to start from, the homepage needs none."""
+    deleted, _ = FollowedSkill.objects.filter(member=member, skill=skill).delete()
+    if deleted:
+        member_activity_announce(member_id=member.pk)
+    return deleted > 0
+
+
 def member_profile_skill_add(*, member: Member, skill: Skill, weight: float) -> MemberSkill:
     """Put a skill on the profile as self-declared, or update the weight of one already there."""
     if not 0.0 < weight <= 1.0:
@@ -367,6 +402,30 @@ def member_follows_merge(*, survivor: Skill, merged: Skill) -> tuple[int, int]:
         if follow.followed_at < kept.followed_at:
             FollowedSkill.objects.filter(pk=kept.pk).update(followed_at=follow.followed_at)
         follow.delete()
+        combined += 1
+    return moved, combined
+
+
+def occupation_skills_merge(*, survivor: Skill, merged: Skill) -> tuple[int, int]:
+    """Move occupations' skills from `merged` to `survivor`, so a merge keeps what title
+    suggestions draw on; an occupation listing both keeps one row, hot if either was, with the
+    higher weight. Returns (moved, combined).
+
+    The weight is not summed: it is relative to the occupation's best skill and capped at 1, and
+    two O*NET names of one technology describe the same use, not twice as much of it."""
+    kept_by_title = {o.job_title_id: o for o in OccupationSkill.objects.filter(skill=survivor)}
+    moved = combined = 0
+    for row in OccupationSkill.objects.filter(skill=merged):
+        kept = kept_by_title.get(row.job_title_id)
+        if kept is None:
+            row.skill = survivor
+            row.save(update_fields=["skill"])
+            moved += 1
+            continue
+        kept.hot = kept.hot or row.hot
+        kept.weight = max(kept.weight, row.weight)
+        row.delete()
+        kept.save(update_fields=["hot", "weight"])
         combined += 1
     return moved, combined
 

@@ -13,9 +13,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from catalog.models import Skill
-from catalog.selectors import course_get_by_slug, skills_search
+from catalog.selectors import course_get_by_slug, skill_get_by_slug, skills_search
 from members import services
 from members.forms import (
+    FollowedSkillRemoveForm,
+    FollowedSkillsAddForm,
+    FollowSearchForm,
     OnboardingForm,
     OnboardingTypedForm,
     ProfileSkillAddForm,
@@ -26,14 +29,16 @@ from members.forms import (
     TitleQueryForm,
     TitleSuggestionsQueryForm,
 )
-from members.models import JobTitle, Member
+from members.models import FollowedSkill, JobTitle, Member
 from members.selectors import (
     api_tokens_of_user,
     course_activity_for_member,
+    followed_skills_of_member,
     job_title_by_name,
     job_titles_search,
     member_learning,
     member_profile,
+    skill_followed_by_member,
     skills_by_ids,
     skills_suggested_for_title,
 )
@@ -211,20 +216,77 @@ def selected_skills(request: HttpRequest) -> HttpResponse:
 # Profile
 
 
+def _followed_context(
+    *,
+    followed: list[FollowedSkill],
+    search: FollowSearchForm | None = None,
+    add_form: FollowedSkillsAddForm | None = None,
+    remove_form: FollowedSkillRemoveForm | None = None,
+) -> dict[str, object]:
+    """The profile's "Skills you follow" section: the follows, the skill picker's search (its
+    results rendered here when the search was submitted without JavaScript, skills already
+    followed left out) and the errors of a refused add or remove."""
+    search = search or FollowSearchForm()
+    query = search.cleaned_data.get("q", "") if search.is_bound and search.is_valid() else ""
+    followed_ids = {row.skill_id for row in followed}
+    results = [s for s in skills_search(query=query) if s.pk not in followed_ids] if query else []
+    return {
+        "followed_skills": followed,
+        "follow_search": search,
+        "follow_query": query,
+        "follow_results": results,
+        "follow_add_form": add_form,
+        "follow_remove_form": remove_form,
+    }
+
+
 def _profile_page(
     request: HttpRequest,
     *,
     member: Member,
     add_form: ProfileSkillAddForm | None = None,
     remove_form: ProfileSkillRemoveForm | None = None,
+    follow_search: FollowSearchForm | None = None,
+    follow_add_form: FollowedSkillsAddForm | None = None,
+    follow_remove_form: FollowedSkillRemoveForm | None = None,
 ) -> HttpResponse:
+    profile = member_profile(member=member)
     context = {
-        "profile": member_profile(member=member),
+        "profile": profile,
         "add_form": add_form or ProfileSkillAddForm(),
         "remove_form": remove_form,
         "api_tokens": api_tokens_of_user(user=request.user),
+        **_followed_context(
+            followed=profile.followed_skills,
+            search=follow_search,
+            add_form=follow_add_form,
+            remove_form=follow_remove_form,
+        ),
     }
     return render(request, "members/profile.html", context)
+
+
+def _followed_section(
+    request: HttpRequest,
+    *,
+    member: Member,
+    add_form: FollowedSkillsAddForm | None = None,
+    remove_form: FollowedSkillRemoveForm | None = None,
+) -> HttpResponse:
+    """htmx gets the "Skills you follow" section; a plain form post goes back to the profile
+    page (a refused one renders it with the error)."""
+    if request.htmx:
+        context = _followed_context(
+            followed=followed_skills_of_member(member=member),
+            add_form=add_form,
+            remove_form=remove_form,
+        )
+        return render(request, "members/_followed_skills.html", context)
+    if add_form is not None or remove_form is not None:
+        return _profile_page(
+            request, member=member, follow_add_form=add_form, follow_remove_form=remove_form
+        )
+    return redirect("members:profile")
 
 
 def _api_tokens_section(request: HttpRequest) -> HttpResponse:
@@ -260,7 +322,35 @@ def api_tokens_revoke_all(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def profile(request: HttpRequest) -> HttpResponse:
-    return _profile_page(request, member=_member(request))
+    search = FollowSearchForm(request.GET) if "q" in request.GET else None
+    return _profile_page(request, member=_member(request), follow_search=search)
+
+
+@login_required
+@require_POST
+def profile_follow_add(request: HttpRequest) -> HttpResponse:
+    member = _member(request)
+    form = FollowedSkillsAddForm(request.POST)
+    if not form.is_valid():
+        return _followed_section(request, member=member, add_form=form)
+    followed = services.member_skills_follow(member=member, skills=form.cleaned_data["skills"])
+    if followed and not request.htmx:
+        names = ", ".join(skill.name for skill in followed)
+        messages.success(request, f"You now follow {names}.")
+    return _followed_section(request, member=member)
+
+
+@login_required
+@require_POST
+def profile_follow_remove(request: HttpRequest) -> HttpResponse:
+    member = _member(request)
+    form = FollowedSkillRemoveForm(request.POST)
+    if not form.is_valid():
+        return _followed_section(request, member=member, remove_form=form)
+    skill = form.cleaned_data["skill"]
+    if services.member_skill_unfollow(member=member, skill=skill) and not request.htmx:
+        messages.success(request, f"You no longer follow {skill.name}.")
+    return _followed_section(request, member=member)
 
 
 @login_required
@@ -299,6 +389,51 @@ def skill_options(request: HttpRequest) -> HttpResponse:
         return _bad_query(query)
     skills = skills_search(query=query.cleaned_data["skill"])
     return render(request, "members/_skill_options.html", {"skills": skills})
+
+
+# Following a skill from its page
+
+
+def _skill_follow_action(*, follow: bool) -> Callable[[HttpRequest, str], HttpResponse]:
+    """A POST-only endpoint that follows (or unfollows) the skill of the page it is on: htmx
+    gets the button swapped in place, a plain form post goes back to the skill page."""
+
+    @require_POST
+    def view(request: HttpRequest, slug: str) -> HttpResponse:
+        skill = skill_get_by_slug(slug=slug)
+        if skill is None:
+            raise Http404("No such skill.")
+        skill_url = reverse("catalog:skill_detail", args=[skill.slug])
+        if not request.user.is_authenticated:
+            # Back to the skill page after login: the action URL itself only takes POSTs.
+            if request.htmx:
+                return HttpResponseClientRedirect(redirect_to_login(skill_url).headers["Location"])
+            return redirect_to_login(skill_url)
+        member = _member(request)
+        if follow:
+            changed = bool(services.member_skills_follow(member=member, skills=[skill]))
+        else:
+            changed = services.member_skill_unfollow(member=member, skill=skill)
+        if request.htmx:
+            following = skill_followed_by_member(member=member, skill=skill)
+            return render(
+                request, "members/_follow_button.html", {"skill": skill, "following": following}
+            )
+        if changed:
+            messages.success(
+                request,
+                f"You follow {skill.name}: your homepage gets a row for it."
+                if follow
+                else f"You no longer follow {skill.name}.",
+            )
+        return redirect(skill_url)
+
+    view.__name__ = "skill_follow" if follow else "skill_unfollow"
+    return view
+
+
+skill_follow = _skill_follow_action(follow=True)
+skill_unfollow = _skill_follow_action(follow=False)
 
 
 # Course activity

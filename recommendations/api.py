@@ -118,7 +118,7 @@ class CourseSearchView(CourseListView):
 
     def courses(self, request: Request, data: dict):
         results = super().courses(request, data)
-        if request.user.is_authenticated and data["q"].strip() and data["sort"] == "relevance":
+        if request.user.is_authenticated and data["search"].strip() and data["sort"] == "relevance":
             return search_results_for_member(member=request_member(request), results=results)
         return results
 

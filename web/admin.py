@@ -55,7 +55,9 @@ class SkillAdmin(CatalogSkillAdmin):
                 f"{result.course_tags_moved + result.course_tags_combined} course tag(s), "
                 f"{result.follows_moved + result.follows_combined} follow(s), "
                 f"{result.profile_skills_moved + result.profile_skills_combined} profile "
-                f"skill(s) now on {survivor.name!r}.",
+                f"skill(s), "
+                f"{result.occupation_skills_moved + result.occupation_skills_combined} "
+                f"occupation skill(s) now on {survivor.name!r}.",
                 messages.SUCCESS,
             )
             return None

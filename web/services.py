@@ -8,7 +8,11 @@ from django.db import transaction
 
 from catalog.models import Skill
 from catalog.services import course_tags_merge, skill_absorb, skills_merge_lock
-from members.services import member_follows_merge, member_profile_skills_merge
+from members.services import (
+    member_follows_merge,
+    member_profile_skills_merge,
+    occupation_skills_merge,
+)
 
 
 @dataclass(frozen=True)
@@ -21,20 +25,24 @@ class SkillMergeResult:
     profile_skills_combined: int
     follows_moved: int
     follows_combined: int
+    occupation_skills_moved: int
+    occupation_skills_combined: int
     synonyms_moved: int
     related_added: int
 
 
 @transaction.atomic
 def skill_merge(*, survivor: Skill, merged: Skill, actor: AbstractBaseUser) -> SkillMergeResult:
-    """Fold `merged` into `survivor` and delete it, losing no tag, follow or profile skill.
+    """Fold `merged` into `survivor` and delete it, losing no tag, follow, profile skill or
+    occupation skill.
 
-    Where both skills sit on the same course or member, one row is kept: for course tags the
-    higher confidence and the better decision (`catalog.services.course_tags_merge`), for
-    profile skills the stronger weight, for follows the earlier date (the members app's own
-    rules). `merged`'s synonyms move over and its name becomes a synonym of `survivor`; related
-    skills are unioned; `survivor` keeps its own name, slug and category. Dismissals are per
-    course, so a merge leaves them alone. The merge is recorded in the admin log under `actor`.
+    Where both skills sit on the same course, member or occupation, one row is kept: for course
+    tags the higher confidence and the better decision (`catalog.services.course_tags_merge`),
+    for profile skills the stronger weight, for follows the earlier date, for occupation skills
+    the higher weight and hot if either was (the members app's own rules). `merged`'s synonyms
+    move over and its name becomes a synonym of `survivor`; related skills are unioned;
+    `survivor` keeps its own name, slug and category. Dismissals are per course, so a merge
+    leaves them alone. The merge is recorded in the admin log under `actor`.
     """
     survivor, merged = skills_merge_lock(survivor=survivor, merged=merged)
     merged_name, merged_pk = merged.name, merged.pk
@@ -44,6 +52,9 @@ def skill_merge(*, survivor: Skill, merged: Skill, actor: AbstractBaseUser) -> S
         survivor=survivor, merged=merged
     )
     follows_moved, follows_combined = member_follows_merge(survivor=survivor, merged=merged)
+    occupations_moved, occupations_combined = occupation_skills_merge(
+        survivor=survivor, merged=merged
+    )
     synonyms_moved, related_added = skill_absorb(survivor=survivor, merged=merged)
 
     result = SkillMergeResult(
@@ -53,6 +64,8 @@ def skill_merge(*, survivor: Skill, merged: Skill, actor: AbstractBaseUser) -> S
         profile_skills_combined=profiles_combined,
         follows_moved=follows_moved,
         follows_combined=follows_combined,
+        occupation_skills_moved=occupations_moved,
+        occupation_skills_combined=occupations_combined,
         synonyms_moved=synonyms_moved,
         related_added=related_added,
     )

@@ -1,4 +1,5 @@
-"""The pages that compose several apps: the homepage, the course list and the course page."""
+"""The pages that compose several apps: the homepage, the course list, the course page and the
+skill page."""
 
 from django.conf import settings
 from django.core.paginator import Paginator
@@ -9,7 +10,7 @@ from django.views.decorators.http import require_safe
 from catalog import selectors as catalog_selectors
 from catalog.forms import CourseFilterForm
 from catalog.models import Course
-from members.selectors import course_activity_for_member
+from members.selectors import course_activity_for_member, skill_followed_by_member
 from members.services import member_get_or_create_for_user
 from recommendations.serving.deferred import (
     impressions_log_after_response,
@@ -90,3 +91,23 @@ def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "similar": [item.course for item in courses_similar(course=course, limit=SIMILAR_SHOWN)],
     }
     return render(request, "catalog/course_detail.html", context)
+
+
+@require_safe
+def skill_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    """The skill, its courses, and the member's Follow or Unfollow button (a visitor's sign-in
+    link); the button posts to `members:skill_follow` / `members:skill_unfollow`."""
+    skill = catalog_selectors.skill_get_by_slug(slug=slug)
+    if skill is None:
+        raise Http404("No such skill.")
+    courses = catalog_selectors.courses_for_skill(skill=skill)
+    following = None
+    if request.user.is_authenticated:
+        member = member_get_or_create_for_user(user=request.user)
+        following = skill_followed_by_member(member=member, skill=skill)
+    context = {
+        "skill": skill,
+        "page": Paginator(courses, settings.CATALOG_PAGE_SIZE).get_page(request.GET.get("page")),
+        "following": following,
+    }
+    return render(request, "catalog/skill_detail.html", context)

@@ -23,12 +23,13 @@ def test_course_list_is_public_newest_first_with_approved_skills(anon, world):
     assert body["previous"] is None
     assert body["next"] == "http://testserver/api/v1/courses/?page_size=2&page=2"
     assert titles(response) == ["Photoshop and Illustrator Together", "Illustrator Advanced"]
-    tableau = anon.get("/api/v1/courses/", {"q": "tableau"}).json()["results"]
+    tableau = anon.get("/api/v1/courses/", {"search": "tableau"}).json()["results"]
     assert [skill["slug"] for skill in tableau[0]["skills"]] == ["tableau"]
 
 
 def test_course_search_filters_and_pages(anon, world):
-    assert titles(anon.get("/api/v1/courses/", {"q": "sql window"})) == ["SQL Window Functions"]
+    found = anon.get("/api/v1/courses/", {"search": "sql window"})
+    assert titles(found) == ["SQL Window Functions"]
     by_skill = anon.get("/api/v1/courses/", {"skill": "python", "page_size": 100})
     assert set(titles(by_skill)) == {
         "Python for Data Analysis",
@@ -46,7 +47,45 @@ def test_course_search_filters_and_pages(anon, world):
 
 def test_course_search_by_synonym(anon, world):
     SkillSynonymFactory(skill=world["skills"]["Photoshop"], name="Adobe PS")
-    assert anon.get("/api/v1/courses/", {"q": "adobe"}).json()["count"] == 5
+    assert anon.get("/api/v1/courses/", {"search": "adobe"}).json()["count"] == 5
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"page_size": 100},
+        {"page_size": 100, "sort": "newest"},
+        {"page_size": 100, "sort": "popular", "category": "design"},
+        {"page_size": 3, "page": 2},
+    ],
+)
+@pytest.mark.parametrize("words", ["sql", "python data", "adobe ps", "no such words", ""])
+def test_q_is_the_same_search_as_search(anon, world, words, params):
+    SkillSynonymFactory(skill=world["skills"]["Photoshop"], name="Adobe PS")
+    by_search = anon.get("/api/v1/courses/", {"search": words, **params})
+    by_q = anon.get("/api/v1/courses/", {"q": words, **params})
+    both = anon.get("/api/v1/courses/", {"search": words, "q": words, **params})
+    assert by_search.status_code == by_q.status_code == both.status_code
+    if by_search.status_code == 404:  # fewer results than the page asked for, all three alike
+        assert by_search.json() == by_q.json() == both.json()
+        return
+    assert by_search.json()["count"] == by_q.json()["count"] == both.json()["count"]
+    assert titles(by_search) == titles(by_q) == titles(both)
+    if words == "sql" and "category" not in params:
+        assert by_search.json()["count"] > 0  # a search that finds something is compared too
+
+
+def test_the_schema_documents_search_and_marks_q_deprecated(anon, db):
+    schema = anon.get("/api/schema/?format=json").json()
+    parameters = {p["name"]: p for p in schema["paths"]["/api/v1/courses/"]["get"]["parameters"]}
+    search, q = parameters["search"], parameters["q"]
+    assert (search["in"], search["schema"]["type"]) == ("query", "string")
+    assert "deprecated" not in search
+    assert search["description"].startswith("Search words")
+    assert (q["in"], q["schema"]["type"], q["deprecated"]) == ("query", "string", True)
+    assert "use `search`" in q["description"]
+    description = schema["paths"]["/api/v1/courses/"]["get"]["description"]
+    assert "Every word of `search`" in description
 
 
 @pytest.mark.parametrize(
@@ -56,7 +95,14 @@ def test_course_search_by_synonym(anon, world):
         ({"category": "nope"}, "category", "Object with slug=nope does not exist."),
         ({"category": "de\x00sign"}, "category", "Object with slug=de\x00sign does not exist."),
         ({"skill": "s\x00ql"}, "skill", "Null characters are not allowed."),
+        ({"search": "s\x00ql"}, "search", "Null characters are not allowed."),
         ({"q": "s\x00ql"}, "q", "Null characters are not allowed."),
+        ({"search": "x" * 201}, "search", "Ensure this field has no more than 200 characters."),
+        (
+            {"search": "sql", "q": "python"},
+            "q",
+            "`q` is the deprecated name of `search`; give one of them.",
+        ),
         ({"level": "expert"}, "level", '"expert" is not a valid choice.'),
         ({"sort": "cheapest"}, "sort", '"cheapest" is not a valid choice.'),
         ({"page_size": "101"}, "page_size", "Ensure this value is less than or equal to 100."),

@@ -119,3 +119,34 @@ def test_admin_and_api_docs_keep_to_the_policy(watched, login, db):
         )
     ).to_have_count(1)
     assert violations() == []
+
+
+def test_following_from_a_skill_page_and_the_profile_keep_to_the_policy(watched, world, login):
+    """The Follow button and the profile's skill picker, with htmx: each swap happens in place
+    and nothing breaks the policy."""
+    page, violations, headers = watched
+    member = MemberFactory(user__username="ada")
+    login(member.user)
+    _visit(page, "/skills/sql/", headers)
+    follow = page.locator("#skill-follow")
+    follow.get_by_role("button", name="Follow", exact=True).click()
+    expect(follow.get_by_role("button", name="Unfollow", exact=True)).to_be_visible()
+
+    _visit(page, "/profile/", headers)
+    section = page.locator("#followed-skills-section")
+    expect(section.locator("#followed-skills").get_by_role("link")).to_have_text(["SQL"])
+    # The questionnaire's skill search fills the picker as the member types.
+    section.get_by_label("Find a skill to follow").fill("photo")
+    # The catalog's search results name each skill's category: "Photoshop (Design)".
+    section.locator("#follow-results").get_by_label(re.compile(r"^Photoshop \(")).check()
+    section.get_by_role("button", name="Follow the ticked skills").click()
+    expect(section.locator("#followed-skills").get_by_role("link")).to_have_text(
+        ["Photoshop", "SQL"]
+    )
+    section.get_by_role("button", name="Stop following SQL").click()
+    expect(section.locator("#followed-skills").get_by_role("link")).to_have_text(["Photoshop"])
+    # Swapped in place, never a page load: still the first profile URL, no query string.
+    expect(page).to_have_url(re.compile(r"/profile/$"))
+    followed = member.followed_skills.values_list("skill__name", flat=True)
+    assert list(followed) == ["Photoshop"]
+    assert violations() == []

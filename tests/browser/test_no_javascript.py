@@ -88,3 +88,33 @@ def test_a_member_onboards_and_dismisses_without_javascript(page: Page, world, l
     page.get_by_role("button", name="Undo").click()
     expect(page.locator(".dismissed-list")).to_have_text("Nothing dismissed.")
     assert not Dismissal.objects.exists()
+
+
+def test_a_member_follows_from_a_skill_page_and_edits_follows_without_javascript(
+    page: Page, world, login
+):
+    member = MemberFactory(user__username="nojs-follow")
+    login(member.user)
+    page.goto("/skills/photoshop/")
+    assert not _scripts_ran(page)
+    page.get_by_role("button", name="Follow", exact=True).click()
+    # The form posts and the skill page comes back, now offering Unfollow.
+    expect(page).to_have_url(re.compile(r"/skills/photoshop/$"))
+    expect(page.get_by_role("status")).to_contain_text("You follow Photoshop")
+    expect(page.get_by_role("button", name="Unfollow", exact=True)).to_be_visible()
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Profile").click()
+    page.get_by_label("Find a skill to follow").fill("sql")
+    page.locator("#follow-search").get_by_role("button", name="Search").click()
+    expect(page).to_have_url(re.compile(r"/profile/\?q=sql"))
+    page.locator("#follow-results").get_by_label("SQL", exact=True).check()
+    page.get_by_role("button", name="Follow the ticked skills").click()
+    expect(page.get_by_role("status")).to_contain_text("You now follow SQL.")
+    followed = page.locator("#followed-skills").get_by_role("link")
+    expect(followed).to_have_text(["Photoshop", "SQL"])
+
+    page.get_by_role("button", name="Stop following Photoshop").click()
+    expect(page.get_by_role("status")).to_contain_text("You no longer follow Photoshop.")
+    expect(followed).to_have_text(["SQL"])
+    names = FollowedSkill.objects.filter(member=member).values_list("skill__name", flat=True)
+    assert list(names) == ["SQL"]

@@ -31,8 +31,9 @@ def test_a_misspelt_query_finds_python_courses_first(world):
 
 
 @postgresql_only
-def test_a_misspelt_query_ranks_through_the_api(client, world):
-    body = client.get("/api/v1/courses/", {"q": "pyhton", "page_size": 5}).json()
+@pytest.mark.parametrize("name", ["search", "q"])  # `q`: the deprecated name of `search`
+def test_a_misspelt_query_ranks_through_the_api(client, world, name):
+    body = client.get("/api/v1/courses/", {name: "pyhton", "page_size": 5}).json()
     assert body["results"][0]["title"] in {
         "Python for Data Analysis",
         "Learning Python",

@@ -48,7 +48,8 @@ def test_profile_shows_answers_and_skills(member_client: Client, member: Member)
     assert f"<dd>{member.title.name}</dd>" in html
     assert f"<dd>{member.industry.name}</dd>" in html
     assert "<dd>Mid level</dd>" in html
-    assert '<li class="tag">Kotlin</li>' in html
+    assert '<a href="/skills/kotlin/">Kotlin</a>' in html
+    assert 'aria-label="Stop following Kotlin"' in html
     assert "<td>Scala</td>" in html
     assert "<td>Inferred from activity</td>" in html
     assert "<td>0.40</td>" in html

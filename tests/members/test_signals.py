@@ -4,30 +4,11 @@ import pytest
 from django.db import transaction
 
 from members.services import bookmark_toggle, enrolment_start, enrolment_watch
-from members.signals import member_activity_announce, member_activity_changed
+from members.signals import member_activity_announce
 from recommendations.feedback.events import EventInput, events_ingest
 from tests.factories import CourseFactory, MemberFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def announced():
-    """Member ids announced, in order, with the refresh task's receiver kept out."""
-    sent: list[int] = []
-
-    def collect(*, member_id: int, **_: object) -> None:
-        sent.append(member_id)
-
-    member_activity_changed.disconnect(dispatch_uid="recommendations.member_refresh")
-    member_activity_changed.connect(collect, dispatch_uid="tests.collect")
-    yield sent
-    member_activity_changed.disconnect(dispatch_uid="tests.collect")
-    from recommendations.apps import member_refresh_enqueue
-
-    member_activity_changed.connect(
-        member_refresh_enqueue, dispatch_uid="recommendations.member_refresh"
-    )
 
 
 def test_one_announcement_per_member_per_transaction(announced, django_capture_on_commit_callbacks):

@@ -37,6 +37,10 @@ STATE_CHANGING = {
     "members:onboarding",
     "members:profile_skill_add",
     "members:profile_skill_remove",
+    "members:profile_follow_add",
+    "members:profile_follow_remove",
+    "members:skill_follow",
+    "members:skill_unfollow",
     "members:api_token_revoke",
     "members:api_tokens_revoke_all",
     "members:enrol",
@@ -285,6 +289,36 @@ def test_with_a_token_profile_and_onboarding_forms_go_through(member_with_token_
     response = client.post("/onboarding/", {**onboarding, "csrfmiddlewaretoken": CSRF_SECRET})
     assert response.status_code == 302
     assert list(member.followed_skills.values_list("skill__name", flat=True)) == ["Kotlin"]
+
+
+def test_with_a_token_follow_forms_and_htmx_posts_go_through(member_with_token_client):
+    member, client = member_with_token_client
+    skill = SkillFactory(name="Kotlin", slug="kotlin")
+    assert client.post("/skills/kotlin/follow/").status_code == 403
+    assert not member.followed_skills.exists()
+    form = client.post("/skills/kotlin/follow/", {"csrfmiddlewaretoken": CSRF_SECRET})
+    assert form.status_code == 302
+    assert list(member.followed_skills.values_list("skill__name", flat=True)) == ["Kotlin"]
+
+    unfollow = "/skills/kotlin/unfollow/"
+    assert client.post(unfollow, headers={"HX-Request": "true"}).status_code == 403
+    htmx = client.post(unfollow, headers={"HX-Request": "true", "X-CSRFToken": CSRF_SECRET})
+    assert htmx.status_code == 200
+    assert not member.followed_skills.exists()
+
+    add = {"skills": [skill.pk]}
+    assert client.post("/profile/follows/add/", add).status_code == 403
+    assert not member.followed_skills.exists()
+    response = client.post("/profile/follows/add/", {**add, "csrfmiddlewaretoken": CSRF_SECRET})
+    assert response.status_code == 302
+    remove = {"skill": skill.pk}
+    assert client.post("/profile/follows/remove/", remove).status_code == 403
+    assert member.followed_skills.exists()
+    response = client.post(
+        "/profile/follows/remove/", {**remove, "csrfmiddlewaretoken": CSRF_SECRET}
+    )
+    assert response.status_code == 302
+    assert not member.followed_skills.exists()
 
 
 def test_with_a_token_logout_login_and_signup_go_through(member_with_token_client):

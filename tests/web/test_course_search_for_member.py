@@ -3,6 +3,7 @@
 
 import datetime as dt
 
+import pytest
 from django.db.models import Case, FloatField, Value, When
 from django.urls import reverse
 from django.utils import timezone
@@ -43,13 +44,14 @@ def test_the_site_orders_similar_results_for_a_signed_in_member(client, world):
     ]
 
 
-def test_the_api_orders_similar_results_for_a_signed_in_member(client, world):
+@pytest.mark.parametrize("name", ["search", "q"])  # `q`: the deprecated name of `search`
+def test_the_api_orders_similar_results_for_a_signed_in_member(client, world, name):
     _primers(world)
     member = new_analyst(world, "SQL")
     url = "/api/v1/courses/"
-    visitor = client.get(url, {"q": "primer"}).json()
+    visitor = client.get(url, {name: "primer"}).json()
     assert [c["title"] for c in visitor["results"]] == ["Layers primer", "Joins primer"]
-    mine = token_client(member.user).get(url, {"q": "primer"}).json()
+    mine = token_client(member.user).get(url, {name: "primer"}).json()
     assert [c["title"] for c in mine["results"]] == ["Joins primer", "Layers primer"]
     assert mine["count"] == visitor["count"] == 2
 

@@ -1,4 +1,5 @@
-"""skill_merge: every tag, follow and profile skill survives, conflicts folded into one row."""
+"""skill_merge: every tag, follow, profile skill and occupation skill survives, conflicts
+folded into one row."""
 
 import datetime as dt
 
@@ -7,12 +8,13 @@ from django.contrib.admin.models import LogEntry
 from django.utils import timezone
 
 from catalog.models import CourseSkill, Skill, SkillSynonym
-from members.models import FollowedSkill, MemberSkill
+from members.models import FollowedSkill, MemberSkill, OccupationSkill
 from recommendations.models import Dismissal
 from tests.factories import (
     CourseFactory,
     CourseSkillFactory,
     FollowedSkillFactory,
+    JobTitleFactory,
     MemberFactory,
     MemberSkillFactory,
     SkillFactory,
@@ -105,6 +107,33 @@ def test_merge_moves_everything_and_folds_conflicts():
     entry = LogEntry.objects.get()
     assert (entry.user_id, entry.object_id) == (actor.pk, str(survivor.pk))
     assert "MS Excel" in entry.change_message
+
+
+def test_merge_moves_occupation_skills_and_folds_an_occupation_listing_both():
+    survivor, merged = SkillFactory(name="Microsoft Excel"), SkillFactory(name="MS Excel")
+    only_merged, both_hot, both_heavier = JobTitleFactory.create_batch(3)
+    OccupationSkill.objects.create(job_title=only_merged, skill=merged, hot=True, weight=0.3)
+    # Conflict: the merged row is hot, the survivor's heavier → hot, the survivor's weight.
+    OccupationSkill.objects.create(job_title=both_hot, skill=survivor, hot=False, weight=0.9)
+    OccupationSkill.objects.create(job_title=both_hot, skill=merged, hot=True, weight=0.2)
+    # Conflict: the merged row is heavier → its weight (not the sum, which could pass 1).
+    OccupationSkill.objects.create(job_title=both_heavier, skill=survivor, hot=False, weight=0.5)
+    OccupationSkill.objects.create(job_title=both_heavier, skill=merged, hot=False, weight=0.7)
+    untouched = OccupationSkill.objects.create(job_title=only_merged, skill=SkillFactory())
+
+    result = skill_merge(survivor=survivor, merged=merged, actor=UserFactory())
+
+    assert set(
+        OccupationSkill.objects.exclude(pk=untouched.pk).values_list(
+            "job_title_id", "skill_id", "hot", "weight"
+        )
+    ) == {
+        (only_merged.pk, survivor.pk, True, 0.3),
+        (both_hot.pk, survivor.pk, True, 0.9),
+        (both_heavier.pk, survivor.pk, False, 0.7),
+    }
+    assert OccupationSkill.objects.filter(pk=untouched.pk).exists()
+    assert (result.occupation_skills_moved, result.occupation_skills_combined) == (1, 2)
 
 
 def test_merge_keeps_existing_synonym_of_merged_name_once():
