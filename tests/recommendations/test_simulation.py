@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
@@ -96,8 +97,13 @@ def test_the_weekly_retrain_trains_the_ranker_and_stores_both_aucs(simulated):
         assert ranker["examples"] > 500
         for key in ("auc_global", "auc_mixed", "auc_unranked", "auc_within_global"):
             assert 0.0 <= ranker[key] <= 1.0
-        # The slot alone predicts clicks better than chance, and the model knows the slot.
-        assert ranker["auc_global"] > 0.5
+        # The simulated learners click higher slots more: the unranked order alone predicts
+        # clicks better than chance. (Whether the fitted model does too, on a month of a small
+        # site's clicks, is noise either way: it serves only when it beats that order.)
+        assert ranker["auc_unranked"] > 0.5
+        best = max(ranker["auc_within_global"], ranker["auc_within_mixed"])
+        gain = settings.RECOMMENDATIONS["RANKER_MIN_AUC_GAIN"]
+        assert ranker["used"] == (best > ranker["auc_within_unranked"] + gain)
         assert isinstance(ranker["used"], bool)
         assert ranker["why"].startswith("used:" if ranker["used"] else "not used:")
         stored = TrainingRun.objects.get(pk=run.pk)
