@@ -56,7 +56,7 @@ def email_settings_from_url(url: str) -> dict[str, object]:
         raise EmailUrlError(f"EMAIL_URL: unknown scheme {scheme!r}; use one of {known}.")
     settings: dict[str, object] = {"EMAIL_BACKEND": BACKENDS[scheme]}
     if scheme == "file":
-        if not parts.path.startswith("/"):
+        if parts.netloc or not parts.path.startswith("/"):
             raise EmailUrlError("EMAIL_URL: file:///FOLDER needs an absolute folder.")
         settings["EMAIL_FILE_PATH"] = unquote(parts.path)
         return settings
