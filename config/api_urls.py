@@ -17,6 +17,11 @@ from recommendations import api as recommendations_api
 
 v1 = [
     path("auth/token/", members_api.TokenView.as_view(), name="auth_token"),
+    path(
+        "auth/password-reset/",
+        members_api.PasswordResetView.as_view(),
+        name="auth_password_reset",
+    ),
     # The catalog's course search, ordered for a signed-in member (recommendations/api.py).
     path("courses/", recommendations_api.CourseSearchView.as_view(), name="courses"),
     path("courses/<id:course_id>/", catalog_api.CourseDetailView.as_view(), name="course"),
@@ -31,6 +36,7 @@ v1 = [
     path("me/", members_api.MeView.as_view(), name="me"),
     path("me/onboarding/", members_api.OnboardingView.as_view(), name="me_onboarding"),
     path("me/learning/", members_api.LearningView.as_view(), name="me_learning"),
+    path("me/password/", members_api.PasswordView.as_view(), name="me_password"),
     path("titles/", members_api.JobTitleSearchView.as_view(), name="titles"),
     path(
         "recommendations/",

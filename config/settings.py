@@ -15,6 +15,8 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from core.email_url import EmailUrlError, email_settings_from_url
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -266,6 +268,42 @@ if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
+
+# Email (password resets, email-change links): EMAIL_URL names the server (core/email_url.py:
+# smtp://USER:PASSWORD@HOST:587, smtps://..., console:, file:///FOLDER). Without it, development
+# prints each message on the console and production hands it to an SMTP server on localhost
+# (Django's default). The tests keep messages in memory (config/settings_test.py).
+EMAIL_URL = os.environ.get("EMAIL_URL", "")
+try:
+    _email = email_settings_from_url(EMAIL_URL or ("console:" if DEBUG else "smtp://localhost:25"))
+except EmailUrlError as _error:
+    raise ImproperlyConfigured(str(_error)) from None
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = _email.get("EMAIL_PORT", 25)
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = _email.get("EMAIL_TIMEOUT")
+if "EMAIL_FILE_PATH" in _email:
+    EMAIL_FILE_PATH = _email["EMAIL_FILE_PATH"]
+# The sender of the site's messages, and of the error reports Django mails to ADMINS.
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "SkillPath <noreply@localhost>")
+SERVER_EMAIL = os.environ.get("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
+EMAIL_SUBJECT_PREFIX = "[SkillPath] "
+
+# Password resets asked for (site and API), counted per address asked for, whether or not an
+# account uses it (so the count tells nothing about accounts), and per client address; each
+# "N/period" with period second, minute, hour or day (core/rate_limits.py). A reset link is
+# good for PASSWORD_RESET_TIMEOUT seconds and once: setting the password spends it.
+PASSWORD_RESET_RATE_PER_EMAIL = os.environ.get("PASSWORD_RESET_RATE_PER_EMAIL", "3/hour")
+PASSWORD_RESET_RATE_PER_ADDRESS = os.environ.get("PASSWORD_RESET_RATE_PER_ADDRESS", "20/hour")
+PASSWORD_RESET_TIMEOUT = int(os.environ.get("PASSWORD_RESET_TIMEOUT_SECONDS", str(3 * 3600)))
+# Email changes asked for, per account: each sends a link to an address the member types.
+EMAIL_CHANGE_RATE_PER_USER = os.environ.get("EMAIL_CHANGE_RATE_PER_USER", "5/hour")
+# How long the link that confirms a new email address stays good, in seconds.
+EMAIL_CHANGE_TIMEOUT = int(os.environ.get("EMAIL_CHANGE_TIMEOUT_SECONDS", str(24 * 3600)))
 
 # API tokens (members.ApiToken) expire this many hours after they are issued.
 API_TOKEN_TTL_HOURS = int(os.environ.get("API_TOKEN_TTL_HOURS", "720"))

@@ -4,7 +4,7 @@ Every endpoint here is about the authenticated member only (`/me/...`), so no id
 point at another member's data.
 """
 
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, update_session_auth_hash
 from django.db.models import prefetch_related_objects
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import exceptions, status
@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from catalog.selectors import course_card_skills_prefetch
 from core.api_errors import error_responses
+from core.client_address import client_address
 from members import services
 from members.models import ApiToken, Industry, Member
 from members.selectors import (
@@ -28,6 +29,9 @@ from members.serializers import (
     LearningSerializer,
     OnboardingAnswersSerializer,
     OnboardingInputSerializer,
+    PasswordChangeInputSerializer,
+    PasswordResetAnswerSerializer,
+    PasswordResetInputSerializer,
     ProfileSerializer,
     TitleMatchSerializer,
     TitleQuerySerializer,
@@ -184,7 +188,7 @@ class TokenView(APIView):
         )
         if user is None:
             raise exceptions.ValidationError("Unable to log in with these credentials.")
-        token, key = services.api_token_create(user=user)
+        token, key = services.api_token_create(user=user, name=serializer.validated_data["name"])
         return Response(TokenSerializer({"token": key, "expires": token.expires_at}).data)
 
     @extend_schema(
@@ -199,6 +203,78 @@ class TokenView(APIView):
         else:
             services.api_tokens_revoke_all(user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordView(APIView):
+    @extend_schema(
+        operation_id="me_password_change",
+        tags=["me"],
+        summary="Change the password",
+        description=(
+            "With the current password. The new one must pass the site's password rules "
+            "(at least 8 characters, not a common password, not all digits, not like the "
+            "username or email). Every other API token of the account is revoked and other "
+            "sessions end; the token (or session) that made the change keeps working."
+        ),
+        request=PasswordChangeInputSerializer,
+        responses={204: None, **error_responses(400, 401, 403, 415)},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = PasswordChangeInputSerializer(
+            data=request.data, context={"user": request.user}
+        )
+        serializer.is_valid(raise_exception=True)
+        keep = request.auth.pk if isinstance(request.auth, ApiToken) else None
+        services.user_password_set(
+            user=request.user,
+            password=serializer.validated_data["new_password"],
+            keep_token_id=keep,
+        )
+        if keep is None:
+            # A session made the change: it stays signed in, the others end.
+            update_session_auth_hash(request._request, request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+PASSWORD_RESET_ANSWER = (
+    "If an account uses this address, a link to choose a new password was sent to it."
+)
+
+
+class PasswordResetView(APIView):
+    """Ask for a password reset link by email: the API's way to the site's reset page."""
+
+    # Anyone may ask (they cannot log in: that is the point), and a session cookie the client
+    # holds must not make it a CSRF-checked session request.
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="auth_password_reset",
+        tags=["auth"],
+        summary="Email a password reset link",
+        description=(
+            "Mails a link to the site's page for choosing a new password to every account "
+            "using `email`. The answer is the same whether or not one does, so it tells "
+            "nothing about accounts. Limited per address asked for and per client "
+            "(`PASSWORD_RESET_RATE_PER_EMAIL`, `PASSWORD_RESET_RATE_PER_ADDRESS`): over "
+            "either, `429` with `Retry-After`, whether or not an account uses the address."
+        ),
+        request=PasswordResetInputSerializer,
+        responses={202: PasswordResetAnswerSerializer, **error_responses(400, 415, 429)},
+        auth=[],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = PasswordResetInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        email = serializer.validated_data["email"]
+        wait = services.password_reset_rate_take(email=email, address=client_address(request))
+        if wait is not None:
+            raise exceptions.Throttled(wait=wait)
+        services.password_reset_send(
+            email=email, domain=request.get_host(), use_https=request.is_secure()
+        )
+        return Response({"detail": PASSWORD_RESET_ANSWER}, status=status.HTTP_202_ACCEPTED)
 
 
 TITLE_SUGGESTION_LIMIT = 10

@@ -1,8 +1,9 @@
 from django import forms
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm, UserCreationForm
 
 from catalog.models import Skill
 from core.inputs import IdListField, IdModelChoiceField, IdModelMultipleChoiceField
+from members import services
 from members.models import Industry, Member
 from members.selectors import skill_by_name
 
@@ -14,6 +15,71 @@ class SignUpForm(UserCreationForm):
 
     class Meta(UserCreationForm.Meta):
         fields = ("username", "email")
+
+
+class ResetSetPasswordForm(SetPasswordForm):
+    """The new password a reset link leads to (Django's validators), set by the service that
+    also revokes the account's API tokens and lifts its login lockout."""
+
+    def save(self, commit: bool = True):
+        services.user_password_reset(user=self.user, password=self.cleaned_data["new_password1"])
+        return self.user
+
+
+class MemberPasswordChangeForm(PasswordChangeForm):
+    """Current password, new password twice; the service sets it and revokes the API tokens."""
+
+    error_messages = {
+        **PasswordChangeForm.error_messages,
+        "password_incorrect": "That is not your current password.",
+    }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["old_password"].label = "Current password"
+
+    def save(self, commit: bool = True):
+        services.user_password_set(user=self.user, password=self.cleaned_data["new_password1"])
+        return self.user
+
+
+class EmailChangeForm(forms.Form):
+    """A new address, and the current password: a session left open is not enough to move the
+    account (and its password resets) to another inbox."""
+
+    email = forms.EmailField(
+        label="New email address", widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    password = forms.CharField(
+        label="Current password",
+        strip=False,
+        max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, user, *args, **kwargs) -> None:
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"]
+        if email.lower() == (self.user.email or "").lower():
+            raise forms.ValidationError("That is already your address.")
+        return email
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError("That is not your current password.")
+        return password
+
+
+class ApiTokenCreateForm(forms.Form):
+    name = forms.CharField(
+        label="Token name",
+        max_length=60,
+        help_text="What it is for, so you know which to revoke later: “phone”, “reports script”.",
+    )
 
 
 class OnboardingForm(forms.Form):

@@ -243,11 +243,13 @@ class Bookmark(models.Model):
 class ApiToken(models.Model):
     """An API token, stored as the SHA-256 digest of its key: the key itself is shown once,
     when it is created, and never stored. `prefix` (the key's first characters) tells a
-    member's tokens apart on the profile page."""
+    member's tokens apart on the profile page, with `name`, what the member called it ("phone",
+    "reports script"; empty for tokens obtained through the API without one)."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
     )
+    name = models.CharField(max_length=60, blank=True, default="")
     prefix = models.CharField(max_length=8)
     digest = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField()

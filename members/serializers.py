@@ -1,5 +1,7 @@
 """Input and output serializers of the members API (members/api.py)."""
 
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from catalog.models import Skill
@@ -191,6 +193,13 @@ class OnboardingInputSerializer(serializers.Serializer):
 class TokenInputSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=4096, trim_whitespace=False)
+    name = serializers.CharField(
+        max_length=60,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="What the token is for, shown on the profile page's list of tokens.",
+    )
 
 
 class TokenSerializer(serializers.Serializer):
@@ -202,3 +211,37 @@ class TokenSerializer(serializers.Serializer):
 
 class TitleQuerySerializer(serializers.Serializer):
     q = serializers.CharField(max_length=150, help_text="A job title as typed, or part of one.")
+
+
+# Passwords --------------------------------------------------------------------------------------
+
+
+class PasswordChangeInputSerializer(serializers.Serializer):
+    """The current password and a new one, which must pass the site's password validators
+    (length, not common, not all digits, not like the username or email). Needs the user in
+    the context."""
+
+    current_password = serializers.CharField(max_length=4096, trim_whitespace=False)
+    new_password = serializers.CharField(max_length=4096, trim_whitespace=False)
+
+    def validate_current_password(self, value: str) -> str:
+        if not self.context["user"].check_password(value):
+            raise serializers.ValidationError("That is not your current password.")
+        return value
+
+    def validate_new_password(self, value: str) -> str:
+        try:
+            password_validation.validate_password(value, user=self.context["user"])
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(list(error.messages)) from error
+        return value
+
+
+class PasswordResetInputSerializer(serializers.Serializer):
+    email = serializers.EmailField(
+        max_length=254, help_text="The address the account uses (any case)."
+    )
+
+
+class PasswordResetAnswerSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="The same for every address, known or not.")

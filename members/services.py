@@ -1,4 +1,5 @@
-"""Writes for the members app: accounts, onboarding answers, profile skills, course activity.
+"""Writes for the members app: accounts (passwords, email, API tokens), onboarding answers,
+profile skills, course activity.
 
 Every function is keyword-only and does its writes in one transaction, so a page never sees a
 member without a profile row, a half-replaced followed-skill set, or an enrolment that breaks the
@@ -12,14 +13,21 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.models import AbstractBaseUser
+from django.core import signing
+from django.core.mail import send_mail
 from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from catalog.models import Course, Skill
 from catalog.services import TaxonomySkill, taxonomy_skills_load
+from core.rate_limits import rate_limit_take
 from members.models import (
     AlternateTitle,
     ApiToken,
@@ -430,6 +438,154 @@ def occupation_skills_merge(*, survivor: Skill, merged: Skill) -> tuple[int, int
     return moved, combined
 
 
+# Passwords and email
+
+
+def user_password_set(
+    *, user: AbstractBaseUser, password: str, keep_token_id: int | None = None
+) -> None:
+    """Set the user's password (the form or serializer ran the validators) and revoke their API
+    tokens but `keep_token_id`, the one an API change came with: a new password shuts out
+    whoever held the old one, tokens included. Sessions elsewhere end by themselves (Django
+    checks each against the password's hash); the entry point keeps its own session with
+    `update_session_auth_hash`."""
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        tokens = ApiToken.objects.filter(user=user)
+        if keep_token_id is not None:
+            tokens = tokens.exclude(pk=keep_token_id)
+        tokens.delete()
+
+
+def user_password_reset(*, user: AbstractBaseUser, password: str) -> None:
+    """Set a password through a reset link: as `user_password_set`, every token revoked, and the
+    username's login lockout lifted (django-axes), since the link proved who is asking."""
+    user_password_set(user=user, password=password)
+    axes_reset(username=user.get_username())
+
+
+def password_reset_rate_take(*, email: str, address: str | None) -> float | None:
+    """Count a reset request for `email` from the client `address`: None when both rates
+    (PASSWORD_RESET_RATE_PER_ADDRESS, PASSWORD_RESET_RATE_PER_EMAIL) still allow it, else the
+    seconds to wait. Counted whether or not an account uses the email, so a refusal says
+    nothing about accounts; the per-email rate keeps a stranger from filling an inbox."""
+    if address:
+        wait = rate_limit_take(
+            scope="password_reset_address",
+            key=address,
+            rate=settings.PASSWORD_RESET_RATE_PER_ADDRESS,
+        )
+        if wait is not None:
+            return wait
+    return rate_limit_take(
+        scope="password_reset_email",
+        key=email.strip().lower(),
+        rate=settings.PASSWORD_RESET_RATE_PER_EMAIL,
+    )
+
+
+def password_reset_send(*, email: str, domain: str, use_https: bool) -> None:
+    """Mail a reset link to every active account with a usable password that uses `email`
+    (any case), and nothing to anyone else: the caller answers the same either way. The link
+    leads to this site at `domain` (the request's host, which ALLOWED_HOSTS vetted)."""
+    form = PasswordResetForm({"email": email})
+    if not form.is_valid():
+        raise ValueError(f"Not an email address: {email!r}")
+    form.save(
+        domain_override=domain,
+        use_https=use_https,
+        subject_template_name="members/email/password_reset_subject.txt",
+        email_template_name="members/email/password_reset_body.txt",
+        extra_email_context={"timeout_hours": settings.PASSWORD_RESET_TIMEOUT // 3600},
+    )
+
+
+class EmailChangeRefused(Exception):
+    """An email-change link that is not (or no longer) good; the message says why."""
+
+
+EMAIL_CHANGE_SALT = "members.email_change"
+
+
+def _email_digest(email: str) -> str:
+    # The link carries the old address as a digest: it only has to tell whether the account
+    # still has it, and the new address's owner need not learn it.
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+
+
+def email_change_rate_take(*, user: AbstractBaseUser) -> float | None:
+    """Count an email-change request of `user` (EMAIL_CHANGE_RATE_PER_USER): None when it
+    fits, else the seconds to wait."""
+    return rate_limit_take(
+        scope="email_change", key=str(user.pk), rate=settings.EMAIL_CHANGE_RATE_PER_USER
+    )
+
+
+def email_change_request(
+    *, user: AbstractBaseUser, new_email: str, domain: str, use_https: bool
+) -> None:
+    """Mail `new_email` a link that confirms it as the user's address (signed with SECRET_KEY,
+    good for EMAIL_CHANGE_TIMEOUT seconds and only while the account keeps its current
+    address, so once). Nothing changes until the link is followed: a typo cannot take the
+    account's address away."""
+    token = signing.dumps(
+        {"user": user.pk, "old": _email_digest(user.email), "new": new_email},
+        salt=EMAIL_CHANGE_SALT,
+        compress=True,
+    )
+    path = reverse("members:email_change_confirm", args=[token])
+    context = {
+        "user": user,
+        "new_email": new_email,
+        "link": f"{'https' if use_https else 'http'}://{domain}{path}",
+        "valid_hours": settings.EMAIL_CHANGE_TIMEOUT // 3600,
+    }
+    send_mail(
+        subject=render_to_string("members/email/email_change_confirm_subject.txt").strip(),
+        message=render_to_string("members/email/email_change_confirm_body.txt", context),
+        from_email=None,
+        recipient_list=[new_email],
+    )
+
+
+def email_change_token_read(*, user: AbstractBaseUser, token: str) -> str:
+    """The new address an email-change link confirms for `user`; EmailChangeRefused when the
+    link is altered, expired, for another account or already used."""
+    try:
+        payload = signing.loads(
+            token, salt=EMAIL_CHANGE_SALT, max_age=settings.EMAIL_CHANGE_TIMEOUT
+        )
+    except signing.SignatureExpired as error:
+        raise EmailChangeRefused("This link has expired: ask for a new one.") from error
+    except signing.BadSignature as error:
+        raise EmailChangeRefused("This link is not valid: ask for a new one.") from error
+    if payload.get("user") != user.pk:
+        raise EmailChangeRefused("This link is for another account: log in as its owner.")
+    if payload.get("old") != _email_digest(user.email):
+        raise EmailChangeRefused("This link was already used, or your address changed since.")
+    return payload["new"]
+
+
+def email_change_confirm(*, user: AbstractBaseUser, token: str) -> str:
+    """Switch the user's address to the one `token` confirms, tell the old address, and return
+    the new one. Raises EmailChangeRefused as `email_change_token_read`."""
+    new_email = email_change_token_read(user=user, token=token)
+    old_email = user.email
+    user.email = new_email
+    user.save(update_fields=["email"])
+    if old_email:
+        # The old address hears of it, so a change its owner did not make does not go unseen.
+        context = {"user": user, "new_email": new_email}
+        send_mail(
+            subject=render_to_string("members/email/email_changed_subject.txt").strip(),
+            message=render_to_string("members/email/email_changed_body.txt", context),
+            from_email=None,
+            recipient_list=[old_email],
+        )
+    return new_email
+
+
 # API tokens
 
 
@@ -445,17 +601,18 @@ def api_token_digest(*, key: str) -> str:
 
 
 def api_token_create(
-    *, user: AbstractBaseUser, now: dt.datetime | None = None
+    *, user: AbstractBaseUser, name: str = "", now: dt.datetime | None = None
 ) -> tuple[ApiToken, str]:
-    """A new token for `user` and its key (shown once; only its digest is stored). It expires
-    `API_TOKEN_TTL_HOURS` after `now`. The user's expired tokens are deleted, and the oldest
-    live ones beyond `API_TOKENS_PER_USER`."""
+    """A new token for `user`, called `name`, and its key (shown once; only its digest is
+    stored). It expires `API_TOKEN_TTL_HOURS` after `now`. The user's expired tokens are
+    deleted, and the oldest live ones beyond `API_TOKENS_PER_USER`."""
     now = now or timezone.now()
     key = secrets.token_urlsafe(32)
     with transaction.atomic():
         ApiToken.objects.filter(user=user, expires_at__lte=now).delete()
         token = ApiToken.objects.create(
             user=user,
+            name=name,
             prefix=key[:8],
             digest=api_token_digest(key=key),
             created_at=now,

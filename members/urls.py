@@ -16,6 +16,32 @@ urlpatterns = [
     ),
     # Django's LogoutView accepts only POST, so a link or a prefetch cannot log anyone out.
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Password reset (a link by email) and change, Django's views with the site's templates.
+    path("accounts/password/reset/", views.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "accounts/password/reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(template_name="members/password_reset_done.html"),
+        name="password_reset_done",
+    ),
+    path(
+        "accounts/password/reset/<uidb64>/<token>/",
+        views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/password/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(
+            template_name="members/password_reset_complete.html"
+        ),
+        name="password_reset_complete",
+    ),
+    path("accounts/password/change/", views.PasswordChangeView.as_view(), name="password_change"),
+    path("profile/email/", views.email_change, name="email_change"),
+    path(
+        "profile/email/confirm/<str:token>/",
+        views.email_change_confirm,
+        name="email_change_confirm",
+    ),
     path("onboarding/", views.onboarding, name="onboarding"),
     path("onboarding/titles/", views.title_search, name="title_search"),
     path("onboarding/suggestions/", views.title_suggestions, name="title_suggestions"),
@@ -28,6 +54,7 @@ urlpatterns = [
     path("profile/follows/remove/", views.profile_follow_remove, name="profile_follow_remove"),
     path("skills/<slug:slug>/follow/", views.skill_follow, name="skill_follow"),
     path("skills/<slug:slug>/unfollow/", views.skill_unfollow, name="skill_unfollow"),
+    path("profile/tokens/create/", views.api_token_create, name="api_token_create"),
     path("profile/tokens/<int:token_id>/revoke/", views.api_token_revoke, name="api_token_revoke"),
     path("profile/tokens/revoke-all/", views.api_tokens_revoke_all, name="api_tokens_revoke_all"),
     path("learning/<slug:slug>/enrol/", views.enrol, name="enrol"),

@@ -1,28 +1,37 @@
 import functools
+import math
 from collections.abc import Callable
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from catalog.models import Skill
 from catalog.selectors import course_get_by_slug, skill_get_by_slug, skills_search
+from core.client_address import client_address
 from members import services
 from members.forms import (
+    ApiTokenCreateForm,
+    EmailChangeForm,
     FollowedSkillRemoveForm,
     FollowedSkillsAddForm,
     FollowSearchForm,
+    MemberPasswordChangeForm,
     OnboardingForm,
     OnboardingTypedForm,
     ProfileSkillAddForm,
     ProfileSkillRemoveForm,
+    ResetSetPasswordForm,
     SignUpForm,
     SkillIdsQueryForm,
     SkillQueryForm,
@@ -68,6 +77,111 @@ def signup(request: HttpRequest) -> HttpResponse:
         messages.success(request, "Welcome! Tell us a little about you to tailor your courses.")
         return redirect("members:onboarding")
     return render(request, "members/signup.html", {"form": form})
+
+
+def _rate_limited(request: HttpRequest, *, wait: float, reason: str) -> HttpResponse:
+    response = render(
+        request,
+        "members/rate_limited.html",
+        {"reason": reason, "minutes": max(1, math.ceil(wait / 60))},
+        status=429,
+    )
+    response["Retry-After"] = str(max(1, math.ceil(wait)))
+    return response
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Ask for a reset link by email. Known or not, the address gets the same answer (the "sent"
+    page); only the rate limit, which counts unknown addresses too, answers otherwise."""
+
+    template_name = "members/password_reset.html"
+    form_class = PasswordResetForm
+    success_url = reverse_lazy("members:password_reset_done")
+
+    def form_valid(self, form: PasswordResetForm) -> HttpResponse:
+        email = form.cleaned_data["email"]
+        wait = services.password_reset_rate_take(email=email, address=client_address(self.request))
+        if wait is not None:
+            return _rate_limited(
+                self.request,
+                wait=wait,
+                reason=(
+                    "Too many password resets were asked for from your network or for this "
+                    "email address."
+                ),
+            )
+        services.password_reset_send(
+            email=email, domain=self.request.get_host(), use_https=self.request.is_secure()
+        )
+        return redirect(self.success_url)
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """The page a reset link opens: Django's (the token moves from the URL to the session, so
+    it does not leak in a Referer), with the site's form and template."""
+
+    template_name = "members/password_reset_confirm.html"
+    form_class = ResetSetPasswordForm
+    success_url = reverse_lazy("members:password_reset_complete")
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "members/password_change.html"
+    form_class = MemberPasswordChangeForm
+    success_url = reverse_lazy("members:profile")
+
+    def form_valid(self, form: MemberPasswordChangeForm) -> HttpResponse:
+        # Django's view saves the form and keeps this session signed in.
+        response = super().form_valid(form)
+        messages.success(
+            self.request,
+            "Your password was changed. Other sessions are logged out and your API tokens "
+            "are revoked.",
+        )
+        return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def email_change(request: HttpRequest) -> HttpResponse:
+    form = EmailChangeForm(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        wait = services.email_change_rate_take(user=request.user)
+        if wait is not None:
+            return _rate_limited(
+                request, wait=wait, reason="Too many email changes were asked for on this account."
+            )
+        new_email = form.cleaned_data["email"]
+        services.email_change_request(
+            user=request.user,
+            new_email=new_email,
+            domain=request.get_host(),
+            use_https=request.is_secure(),
+        )
+        messages.success(
+            request,
+            f"We sent a link to {new_email}: your address changes when you open it.",
+        )
+        return redirect("members:profile")
+    return render(request, "members/email_change.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def email_change_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows what the link would change and a button; only the POST changes it (a mail
+    scanner that opens links must not confirm them)."""
+    try:
+        if request.method == "POST":
+            new_email = services.email_change_confirm(user=request.user, token=token)
+            messages.success(request, f"Your email address is now {new_email}.")
+            return redirect("members:profile")
+        new_email = services.email_change_token_read(user=request.user, token=token)
+    except services.EmailChangeRefused as refused:
+        return render(
+            request, "members/email_change_confirm.html", {"refused": str(refused)}, status=400
+        )
+    return render(request, "members/email_change_confirm.html", {"new_email": new_email})
 
 
 # Onboarding questionnaire
@@ -249,6 +363,8 @@ def _profile_page(
     follow_search: FollowSearchForm | None = None,
     follow_add_form: FollowedSkillsAddForm | None = None,
     follow_remove_form: FollowedSkillRemoveForm | None = None,
+    token_form: ApiTokenCreateForm | None = None,
+    new_token_key: str | None = None,
 ) -> HttpResponse:
     profile = member_profile(member=member)
     context = {
@@ -256,6 +372,8 @@ def _profile_page(
         "add_form": add_form or ProfileSkillAddForm(),
         "remove_form": remove_form,
         "api_tokens": api_tokens_of_user(user=request.user),
+        "token_form": token_form or ApiTokenCreateForm(),
+        "new_token_key": new_token_key,
         **_followed_context(
             followed=profile.followed_skills,
             search=follow_search,
@@ -295,9 +413,38 @@ def _api_tokens_section(request: HttpRequest) -> HttpResponse:
         return render(
             request,
             "members/_api_tokens.html",
-            {"api_tokens": api_tokens_of_user(user=request.user)},
+            {
+                "api_tokens": api_tokens_of_user(user=request.user),
+                "token_form": ApiTokenCreateForm(),
+            },
         )
     return redirect("members:profile")
+
+
+@login_required
+@require_POST
+def api_token_create(request: HttpRequest) -> HttpResponse:
+    """A named token, its key shown in the answer to this POST and never again: htmx gets the
+    tokens section with it, a plain post the profile page (rendered, not redirected to, so the
+    key is never kept anywhere to show after a redirect). Never cached."""
+    form = ApiTokenCreateForm(request.POST)
+    new_key = None
+    if form.is_valid():
+        _, new_key = services.api_token_create(user=request.user, name=form.cleaned_data["name"])
+        form = ApiTokenCreateForm()
+    if request.htmx:
+        context = {
+            "api_tokens": api_tokens_of_user(user=request.user),
+            "token_form": form,
+            "new_token_key": new_key,
+        }
+        response = render(request, "members/_api_tokens.html", context)
+    else:
+        response = _profile_page(
+            request, member=_member(request), token_form=form, new_token_key=new_key
+        )
+    add_never_cache_headers(response)
+    return response
 
 
 @login_required
