@@ -14,6 +14,7 @@ from core.api_errors import api_not_found
 from core.inputs import IdConverter  # noqa: F401  (registers the <id:...> path converter)
 from members import api as members_api
 from recommendations import api as recommendations_api
+from web import api as web_api
 
 v1 = [
     path("auth/token/", members_api.TokenView.as_view(), name="auth_token"),
@@ -33,7 +34,9 @@ v1 = [
     path("skills/", catalog_api.SkillListView.as_view(), name="skills"),
     path("skills/<slug:slug>/", catalog_api.SkillDetailView.as_view(), name="skill"),
     path("categories/", catalog_api.CategoryListView.as_view(), name="categories"),
-    path("me/", members_api.MeView.as_view(), name="me"),
+    # The profile (members) with DELETE, the account deletion, added by web.
+    path("me/", web_api.MeView.as_view(), name="me"),
+    path("me/export/", web_api.MeExportView.as_view(), name="me_export"),
     path("me/onboarding/", members_api.OnboardingView.as_view(), name="me_onboarding"),
     path("me/learning/", members_api.LearningView.as_view(), name="me_learning"),
     path("me/password/", members_api.PasswordView.as_view(), name="me_password"),

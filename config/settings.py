@@ -173,6 +173,11 @@ AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# Login records (attempts, successful logins, failures: usernames, addresses, user agents) older
+# than this many days are deleted by the daily `data_retention` task (docs/operations.md).
+LOGIN_RECORDS_KEPT_DAYS = int(os.environ.get("LOGIN_RECORDS_KEPT_DAYS", "90"))
+if LOGIN_RECORDS_KEPT_DAYS < 1:
+    raise ImproperlyConfigured("LOGIN_RECORDS_KEPT_DAYS must be at least 1.")
 AXES_LOCKOUT_TEMPLATE = "members/locked_out.html"
 # The page above for the site, the API's JSON error shape under /api/.
 AXES_LOCKOUT_CALLABLE = "core.api_errors.login_lockout_response"
@@ -494,7 +499,22 @@ RECOMMENDATIONS = {
     "RANKER_ROUNDS": 3,
     # The ranker serves only when its within-carousel AUC beats the unranked order's by this.
     "RANKER_MIN_AUC_GAIN": 0.0,
+    # Retention (recommendations/training/retention.py, docs/operations.md): the artifacts of
+    # this many newest succeeded training runs are kept (and the active run's always); the
+    # others are cleared by the daily `data_retention` task.
+    "TRAINING_RUNS_KEPT": int(os.environ.get("REC_TRAINING_RUNS_KEPT", "5")),
+    # Raw impression events older than this many days are deleted by the same task; the
+    # per-member counts (CourseFeedbackDay, ReasonFeedback) already hold them. At least
+    # RANKER_WINDOW_DAYS: the ranker trains on the raw impressions of its window.
+    "IMPRESSIONS_KEPT_DAYS": int(os.environ.get("REC_IMPRESSIONS_KEPT_DAYS", "180")),
 }
+if RECOMMENDATIONS["TRAINING_RUNS_KEPT"] < 1:
+    raise ImproperlyConfigured("REC_TRAINING_RUNS_KEPT must be at least 1 (the active run).")
+if RECOMMENDATIONS["IMPRESSIONS_KEPT_DAYS"] < RECOMMENDATIONS["RANKER_WINDOW_DAYS"]:
+    raise ImproperlyConfigured(
+        "REC_IMPRESSIONS_KEPT_DAYS must be at least REC_RANKER_WINDOW_DAYS: the ranker trains on"
+        " the raw impressions of its window."
+    )
 
 # A/B experiments on the homepage (recommendations/experiments/, docs/experiments.md).
 EXPERIMENTS = {

@@ -12,12 +12,16 @@ import math
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from importlib import import_module
 
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from axes.utils import reset as axes_reset
 from django.conf import settings
-from django.contrib.auth import get_user_model
+from django.contrib.auth import SESSION_KEY, get_user_model
 from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
+from django.contrib.sessions.models import Session
 from django.core import signing
 from django.core.mail import send_mail
 from django.db import transaction
@@ -190,6 +194,55 @@ def member_get_or_create_for_user(*, user: AbstractBaseUser) -> Member:
     # Title and industry come along: the homepage names them in its reasons.
     member, _ = Member.objects.select_related("title", "industry").get_or_create(user=user)
     return member
+
+
+# What the site keeps about an account outside its rows: sessions and login records
+
+
+def user_sessions_delete(*, users: Iterable[AbstractBaseUser]) -> int:
+    """Delete every stored session signed in as one of `users`; how many.
+
+    Sessions are stored by key, not by user, so each stored one is decoded to find theirs (an
+    account deletion is rare; the table holds one row per browser). Expired sessions count
+    too: they still name the user until `clearsessions` runs.
+    """
+    engine = import_module(settings.SESSION_ENGINE)
+    if not issubclass(engine.SessionStore, DatabaseSessionStore):
+        # Cookie or cache sessions: nothing is stored that could be looked up by user; they
+        # stop authenticating once the user is gone.
+        return 0
+    user_ids = {str(user.pk) for user in users}
+    keys = [
+        session.session_key
+        for session in Session.objects.only("session_key", "session_data").iterator(chunk_size=2000)
+        if session.get_decoded().get(SESSION_KEY) in user_ids
+    ]
+    for key in keys:
+        # Through the store, so a cached_db session leaves the cache too.
+        engine.SessionStore(session_key=key).delete()
+    return len(keys)
+
+
+def login_records_delete(*, username: str) -> int:
+    """Delete django-axes' records of logins under `username` (attempts, logins, failures)."""
+    return sum(
+        model.objects.filter(username=username).delete()[0]
+        for model in (AccessAttempt, AccessLog, AccessFailureLog)
+    )
+
+
+def login_records_prune(*, now: dt.datetime | None = None, kept_days: int | None = None) -> int:
+    """Delete login records older than `kept_days` (default `LOGIN_RECORDS_KEPT_DAYS`); how
+    many. A lockout in force is among the youngest (its cool-off is minutes) and stays."""
+    if kept_days is None:
+        kept_days = settings.LOGIN_RECORDS_KEPT_DAYS
+    if kept_days < 1:
+        raise ValueError("keep login records for at least one day")
+    cutoff = (now or timezone.now()) - dt.timedelta(days=kept_days)
+    return sum(
+        model.objects.filter(attempt_time__lt=cutoff).delete()[0]
+        for model in (AccessAttempt, AccessLog, AccessFailureLog)
+    )
 
 
 @transaction.atomic

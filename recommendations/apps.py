@@ -5,6 +5,7 @@ from django.db.models.signals import post_migrate
 RETRAIN_SCHEDULE_NAME = "recommendations.retrain"
 PRECOMPUTE_RESUME_SCHEDULE_NAME = "recommendations.precompute_resume"
 SEARCH_SCHEDULE_NAME = "recommendations.retrain_search"
+RETENTION_SCHEDULE_NAME = "recommendations.data_retention"
 
 
 def retrain_schedule_ensure(*, using: str = DEFAULT_DB_ALIAS, **_: object) -> None:
@@ -22,6 +23,12 @@ def retrain_schedule_ensure(*, using: str = DEFAULT_DB_ALIAS, **_: object) -> No
         name=SEARCH_SCHEDULE_NAME,
         func="recommendations.tasks.retrain_search",
         minutes=settings.RECOMMENDATIONS["SEARCH_EVERY_DAYS"] * 24 * 60,
+        using=using,
+    )
+    schedule_ensure(
+        name=RETENTION_SCHEDULE_NAME,
+        func="recommendations.tasks.data_retention",
+        minutes=24 * 60,
         using=using,
     )
     schedule_ensure(

@@ -214,6 +214,10 @@ class TrainingRun(models.Model):
         null=True, blank=True, help_text="When its member ranges were last queued."
     )
     precomputed_at = models.DateTimeField(null=True, blank=True)
+    # Set when a member whose rows this run learned from deleted their account while the run
+    # served (or trained): the artifacts are cleared as soon as another run takes over (see
+    # recommendations/training/retention.py).
+    holds_deleted_members = models.BooleanField(default=False, editable=False)
 
     class Meta:
         ordering = ["-started_at"]

@@ -4,10 +4,13 @@ import functools
 import logging
 
 from members.models import Member
+from members.services import login_records_prune
+from recommendations.feedback.services import impressions_prune
 from recommendations.refresh_queue import member_refresh_run
 from recommendations.serving.home_page import home_page_compose_next
 from recommendations.training.precompute import member_recommendations_refresh, precompute_resume
 from recommendations.training.precompute import precompute_shard as shard_compute
+from recommendations.training.retention import training_runs_prune
 from recommendations.training.runs import TrainingRunBusy, training_run_execute
 
 logger = logging.getLogger(__name__)
@@ -58,3 +61,16 @@ def precompute_resume_missing() -> int:
     """Scheduled: re-queue member ranges a killed worker lost (see
     `training.precompute.precompute_resume`)."""
     return precompute_resume()
+
+
+def data_retention() -> dict[str, int]:
+    """Scheduled daily: prune what is kept no longer than its setting (docs/operations.md):
+    training runs' artifacts beyond `TRAINING_RUNS_KEPT`, impression events older than
+    `IMPRESSIONS_KEPT_DAYS` and login records older than `LOGIN_RECORDS_KEPT_DAYS`."""
+    pruned = {
+        "training_runs": training_runs_prune(),
+        "impressions": impressions_prune(),
+        "login_records": login_records_prune(),
+    }
+    logger.info("data retention: %s", pruned)
+    return pruned

@@ -1,5 +1,8 @@
 """The skills changelist with what only the site as a whole knows: members' counts per skill and
 the merge action (which moves members' rows too). Replaces catalog's registration of Skill.
+
+The members changelist with the account deletion (which deletes recommendations' rows and prunes
+training runs too): replaces members' registration of Member.
 """
 
 from django.contrib import admin, messages
@@ -9,8 +12,10 @@ from django.template.response import TemplateResponse
 
 from catalog.admin import SkillAdmin as CatalogSkillAdmin
 from catalog.models import Skill
+from members.admin import MemberAdmin as MembersMemberAdmin
+from members.models import Member
 from members.selectors import skills_with_member_counts
-from web.services import skill_merge
+from web.services import accounts_delete, skill_merge
 
 
 class SkillAdmin(CatalogSkillAdmin):
@@ -74,3 +79,64 @@ class SkillAdmin(CatalogSkillAdmin):
 
 admin.site.unregister(Skill)
 admin.site.register(Skill, SkillAdmin)
+
+
+class MemberAdmin(MembersMemberAdmin):
+    actions = ["delete_accounts"]
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        # Django's own "Delete selected" would delete the members but leave their users,
+        # sessions, login records and training runs: the action below does all of it.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def delete_model(self, request: HttpRequest, obj: Member) -> None:
+        # The change page's "Delete" button goes the same way as the action.
+        accounts_delete(users=[obj.user])
+
+    @admin.action(
+        description="Delete the selected accounts and all their data…", permissions=["delete"]
+    )
+    def delete_accounts(
+        self, request: HttpRequest, queryset: QuerySet[Member]
+    ) -> HttpResponse | None:
+        members = list(queryset.select_related("user").order_by("user__username"))
+        refused = [
+            member
+            for member in members
+            if member.user_id == request.user.pk
+            or (member.user.is_superuser and not request.user.is_superuser)
+        ]
+        if refused:
+            names = ", ".join(member.user.get_username() for member in refused)
+            self.message_user(
+                request,
+                f"Not deleted: {names} (your own account, or a superuser's, which only a "
+                "superuser may delete).",
+                messages.ERROR,
+            )
+            return None
+        if request.POST.get("confirm") == "yes":
+            deleted = accounts_delete(users=[member.user for member in members])
+            self.message_user(
+                request,
+                f"Deleted {deleted.accounts} account(s) with all their data; "
+                f"{deleted.training_runs_pruned} training run(s) pruned.",
+                messages.SUCCESS,
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Delete accounts",
+            "opts": self.model._meta,
+            "members": members,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(
+            request, "admin/members/member/delete_accounts_confirmation.html", context
+        )
+
+
+admin.site.unregister(Member)
+admin.site.register(Member, MemberAdmin)

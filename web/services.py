@@ -1,18 +1,26 @@
-"""Writes that span apps: merging one skill into another across catalog and members."""
+"""Writes that span apps: merging one skill into another across catalog and members, and
+deleting accounts with everything keyed to them across members and recommendations."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Min
 
 from catalog.models import Skill
 from catalog.services import course_tags_merge, skill_absorb, skills_merge_lock
+from members.models import Member
 from members.services import (
+    login_records_delete,
     member_follows_merge,
     member_profile_skills_merge,
     occupation_skills_merge,
+    user_sessions_delete,
 )
+from recommendations.training.retention import training_runs_member_deleted
 
 
 @dataclass(frozen=True)
@@ -77,3 +85,48 @@ def skill_merge(*, survivor: Skill, merged: Skill, actor: AbstractBaseUser) -> S
         single_object=True,
     )
     return result
+
+
+@dataclass(frozen=True)
+class AccountsDeleted:
+    accounts: int
+    sessions: int
+    login_records: int
+    training_runs_pruned: int
+
+
+@transaction.atomic
+def accounts_delete(*, users: Sequence[AbstractBaseUser]) -> AccountsDeleted:
+    """Delete these accounts and everything keyed to them, in one transaction.
+
+    The user row goes and the database (Django's cascades) takes with it the member and every
+    row keyed to either: profile and followed skills, enrolments, bookmarks, dismissals,
+    feedback events and their counts, the stored recommendations row and next homepage,
+    experiment assignments, API tokens and admin log entries. Sessions and django-axes' login
+    records name the user without a key, so they are looked up and deleted here. The training
+    runs that may hold the member in their artifacts are pruned, or, for the active and a
+    running one, pruned as soon as another run takes over (the next retrain at the latest).
+
+    Whoever calls this has checked that the accounts may go (the member's password, or an
+    admin's permission); the entry points are `web.views.account_delete`,
+    `web.api.MeView.delete` and the member admin's action.
+    """
+    user_model = get_user_model()
+    locked = list(user_model.objects.select_for_update().filter(pk__in=[user.pk for user in users]))
+    if not locked:
+        return AccountsDeleted(accounts=0, sessions=0, login_records=0, training_runs_pruned=0)
+    first_member = Member.objects.filter(user__in=locked).aggregate(first=Min("created_at"))
+    pruned = (
+        training_runs_member_deleted(member_created_at=first_member["first"])
+        if first_member["first"] is not None
+        else 0
+    )
+    sessions = user_sessions_delete(users=locked)
+    login_records = sum(login_records_delete(username=user.get_username()) for user in locked)
+    user_model.objects.filter(pk__in=[user.pk for user in locked]).delete()
+    return AccountsDeleted(
+        accounts=len(locked),
+        sessions=sessions,
+        login_records=login_records,
+        training_runs_pruned=pruned,
+    )

@@ -1,11 +1,14 @@
-"""The pages that compose several apps: the homepage, the course list, the course page and the
-skill page."""
+"""The pages that compose several apps: the homepage, the course list, the course page, the
+skill page, and the member's data download and account deletion."""
 
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_safe
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_safe
 
 from catalog import selectors as catalog_selectors
 from catalog.forms import CourseFilterForm
@@ -20,6 +23,9 @@ from recommendations.serving.home_page import home_page_for_visitor, home_page_s
 from recommendations.serving.personal_order import search_results_for_member
 from recommendations.serving.rendering import carousels_render
 from recommendations.serving.similar import courses_similar
+from web.api import export_response
+from web.forms import AccountDeleteForm
+from web.services import accounts_delete
 
 # Similar courses under a course page.
 SIMILAR_SHOWN = 6
@@ -111,3 +117,24 @@ def skill_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "following": following,
     }
     return render(request, "catalog/skill_detail.html", context)
+
+
+@login_required
+@require_safe
+def account_export(request: HttpRequest) -> StreamingHttpResponse:
+    """ "Download my data": the signed-in member's data as one JSON file (`web.selectors`)."""
+    return export_response(request, member=member_get_or_create_for_user(user=request.user))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_delete(request: HttpRequest) -> HttpResponse:
+    """ "Delete my account": a page that says what goes and asks for the password; the post
+    deletes the account (`web.services.accounts_delete`) and signs the browser out."""
+    form = AccountDeleteForm(request.POST or None, request=request)
+    if request.method == "POST" and form.is_valid():
+        accounts_delete(users=[request.user])
+        logout(request)
+        messages.success(request, "Your account and everything we held about you are deleted.")
+        return redirect("home")
+    return render(request, "web/account_delete.html", {"form": form})

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import orjson
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Exists, Q
 from django.db.models.functions import TruncDate
@@ -16,7 +17,13 @@ from core.prepared_statements import prepared_cursor
 from members.models import Member
 from members.signals import member_activity_announce
 from recommendations.data import ShownCourse
-from recommendations.models import CourseFeedbackDay, Dismissal, FeedbackEvent, ReasonFeedback
+from recommendations.models import (
+    CourseFeedbackDay,
+    Dismissal,
+    Experiment,
+    FeedbackEvent,
+    ReasonFeedback,
+)
 from recommendations.serving.pending import impression_of_page_view
 
 
@@ -287,6 +294,33 @@ def feedback_counts_rebuild(*, member_ids: Iterable[int] | None = None) -> None:
                 feedback_counts_add(deltas=batch)
                 batch = []
         feedback_counts_add(deltas=batch)
+
+
+def impressions_prune(*, now: dt.datetime | None = None, kept_days: int | None = None) -> int:
+    """Delete impression events older than `kept_days` (default `IMPRESSIONS_KEPT_DAYS`); how
+    many.
+
+    They are already rolled up: every writer of impressions adds them to the per-member counts
+    in the same transaction (`feedback_counts_add`: impressions and clicks per course and day,
+    and per reason family), which is all that serving reads of them. Clicks, dismissals and
+    activity events stay. Impressions of an experiment still running (or ended after the
+    cutoff) stay too: its results count them.
+    """
+    config = settings.RECOMMENDATIONS
+    if kept_days is None:
+        kept_days = config["IMPRESSIONS_KEPT_DAYS"]
+    if kept_days < config["RANKER_WINDOW_DAYS"]:
+        raise ValueError("keep impressions at least RANKER_WINDOW_DAYS: the ranker trains on them")
+    cutoff = (now or timezone.now()) - dt.timedelta(days=kept_days)
+    experiments_counting = Experiment.objects.filter(
+        Q(ends_at__isnull=True) | Q(ends_at__gte=cutoff)
+    ).values("pk")
+    old = FeedbackEvent.objects.filter(
+        kind=FeedbackEvent.Kind.IMPRESSION, created_at__lt=cutoff
+    ).exclude(variant__experiment__in=experiments_counting)
+    # One statement (the table has no rows depending on it); the cutoff moves a day per run,
+    # so after the first run each deletes about a day's impressions.
+    return old.delete()[0]
 
 
 def click_log(

@@ -35,6 +35,7 @@ from recommendations.training.precompute import (
     precompute_enqueue,
     precompute_plan,
 )
+from recommendations.training.retention import training_runs_deleted_members_prune
 from recommendations.training.rules import (
     _ids,
     catalog_courses_read,
@@ -288,6 +289,8 @@ def training_run_execute(
         TrainingRun.objects.filter(is_active=True).update(is_active=False)
         run.is_active = True
         run.save(update_fields=_RUN_FIELDS_BUT_ARTIFACTS)
+        # The run served until now may hold members deleted since: out with it.
+        training_runs_deleted_members_prune()
     if plan:
         # This process already holds the models and every member's activity: shards computed
         # here use them instead of reading them back (queued shards read their own range).
@@ -304,11 +307,12 @@ def training_run_execute(
 
 
 ARTIFACT_FIELDS = ("artifact", "model_artifact", "ranker_artifact")
-# What activation saves and an inline run reloads: everything but the tens of MB of artifacts.
+# What activation saves and an inline run reloads: everything but the tens of MB of artifacts,
+# and the deleted-members mark, which an account deletion may set while the run trains.
 _RUN_FIELDS_BUT_ARTIFACTS = [
     field.name
     for field in TrainingRun._meta.concrete_fields
-    if not field.primary_key and field.name not in ARTIFACT_FIELDS
+    if not field.primary_key and field.name not in (*ARTIFACT_FIELDS, "holds_deleted_members")
 ]
 
 
@@ -371,6 +375,7 @@ def training_run_activate(*, run: TrainingRun, inline: bool = False) -> Training
                 "precompute_shards",
             ]
         )
+        training_runs_deleted_members_prune()
     if plan:
         precompute_enqueue(run=run, plan=plan, inline=inline)
     return run

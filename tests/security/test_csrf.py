@@ -55,6 +55,7 @@ STATE_CHANGING = {
     "members:bookmark",
     "recommendations:dismiss",
     "recommendations:undo_dismiss",
+    "web:account_delete",
 }
 # Read-only views with no method restriction: they render the same page for a POST as for a GET
 # (the CSRF check still refuses a tokenless POST first). Not required to accept POST.
