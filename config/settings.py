@@ -123,6 +123,7 @@ TEMPLATES = [
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
+
 def database_pool(environ: Mapping[str, str]) -> dict[str, int | float] | None:
     """The psycopg pool's options from DATABASE_POOL and DATABASE_POOL_*, or None for no pool.
 

@@ -24,8 +24,8 @@ import select
 
 import psycopg
 from django.core.exceptions import ImproperlyConfigured
-from django.db.backends.postgresql import base
 from django.db.backends.base.base import NO_DB_ALIAS
+from django.db.backends.postgresql import base
 from psycopg import pq
 from psycopg_pool import ConnectionPool, PoolTimeout
 
