@@ -2,8 +2,8 @@
 
 Workers and threads come from the cores this process may run on (docs/operations.md, "Workers
 and threads", gives the reasoning); WEB_CONCURRENCY and WEB_THREADS override them, PORT the
-port. Each worker's database pool is sized to its threads. Command-line options given after
-`-c` win over these (the load test passes its own `--workers` and `--threads` that way).
+port. Each worker's database pool is sized to its threads. Command-line options win over these
+(the load test passes its own `--workers` and `--threads` that way).
 """
 
 import os
@@ -48,8 +48,17 @@ graceful_timeout = 20
 keepalive = 5
 accesslog = "-"
 
-# One pool per worker process, opened by its first request (after the fork: the app is not
-# preloaded), as large as the worker's threads: each thread holds at most one connection, and
-# keeping all of them open spares a request the connection's set-up and statement preparing.
-os.environ.setdefault("DATABASE_POOL_MIN_SIZE", str(threads))
-os.environ.setdefault("DATABASE_POOL_MAX_SIZE", str(threads))
+
+def post_fork(server, worker) -> None:
+    """In each new worker, before it loads the site: its database pool as large as its threads
+    (with command-line options applied), unless the environment sizes it."""
+    database_pool_sized(threads=server.cfg.threads, environ=os.environ)
+
+
+def database_pool_sized(*, threads: int, environ) -> None:
+    """One pool per worker process, opened by its first request (after the fork: the app is not
+    preloaded), as large as the worker's threads: each thread holds at most one connection, and
+    keeping all of them open spares a request the connection's set-up and statement preparing.
+    """
+    environ.setdefault("DATABASE_POOL_MIN_SIZE", str(threads))
+    environ.setdefault("DATABASE_POOL_MAX_SIZE", str(threads))

@@ -118,7 +118,7 @@ for name, value in vars(module).items():
 print(json.dumps({
     "workers": read.workers, "threads": read.threads, "bind": read.address[0],
     "worker_class": read.worker_class_str,
-    "pool": [os.environ.get("DATABASE_POOL_MIN_SIZE"), os.environ.get("DATABASE_POOL_MAX_SIZE")],
+    "post_fork": read.post_fork is module.post_fork,
 }))
 """
 
@@ -128,7 +128,6 @@ def _gunicorn_settings(**extra: str) -> dict:
         key: value
         for key, value in os.environ.items()
         if key not in {"WEB_CONCURRENCY", "WEB_THREADS", "PORT"}
-        and not key.startswith("DATABASE_POOL")
     }
     env.update(extra)
     result = subprocess.run(
@@ -150,15 +149,21 @@ def test_gunicorn_settings_follow_the_cores_and_size_each_workers_pool_to_its_th
         "threads": threads,
         "bind": ["0.0.0.0", 8000],
         "worker_class": "gthread",
-        "pool": [str(threads), str(threads)],
+        "post_fork": True,
     }
     overridden = _gunicorn_settings(WEB_CONCURRENCY="3", WEB_THREADS="4", PORT="9000")
     assert overridden["workers"] == 3
     assert overridden["threads"] == 4
     assert overridden["bind"] == ["0.0.0.0", 9000]
-    assert overridden["pool"] == ["4", "4"]
-    # A pool size set on purpose stays.
-    assert _gunicorn_settings(DATABASE_POOL_MAX_SIZE="6")["pool"] == [str(threads), "6"]
+
+
+def test_each_workers_pool_is_sized_to_its_threads_unless_set():
+    environ = {}
+    gunicorn.database_pool_sized(threads=4, environ=environ)
+    assert environ == {"DATABASE_POOL_MIN_SIZE": "4", "DATABASE_POOL_MAX_SIZE": "4"}
+    environ = {"DATABASE_POOL_MAX_SIZE": "6"}
+    gunicorn.database_pool_sized(threads=2, environ=environ)
+    assert environ == {"DATABASE_POOL_MIN_SIZE": "2", "DATABASE_POOL_MAX_SIZE": "6"}
 
 
 def test_a_bad_worker_count_is_refused_by_name():
