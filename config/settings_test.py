@@ -26,3 +26,6 @@ AXES_ENABLED = False
 CATALOG_CARD_CACHE = False
 # The same for the typed titles' fuzzy index (members/selectors.py).
 JOB_TITLE_INDEX_CACHE = False
+# The tests collect no static files: WhiteNoise finds a file when it is asked for, instead of
+# indexing STATIC_ROOT as each handler starts (and warning that it is missing).
+WHITENOISE_AUTOREFRESH = True
