@@ -47,6 +47,9 @@ graceful_timeout = 20
 # Behind a proxy, idle keep-alive connections from it are kept this many seconds.
 keepalive = 5
 accesslog = "-"
+# Each worker loads the site after the fork: a database pool opened before it would hand the
+# same connections to every worker.
+preload_app = False
 
 
 def post_fork(server, worker) -> None:
