@@ -9,6 +9,7 @@ DATABASE_URL, REDIS_URL, SECRET_KEY and ALLOWED_HOSTS.
 
 import datetime as dt
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import dj_database_url
@@ -70,7 +71,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so it sees the response the server closes: releases the page-view locks a failed
+    # request still holds before its database connection goes back to the pool.
+    "recommendations.serving.pending.page_views_pending_middleware",
     "django.middleware.security.SecurityMiddleware",
+    # Serves STATIC_ROOT at STATIC_URL, compressed and cached (see STORAGES), before the rest
+    # of the stack does any work; a proxy that serves /static/ itself never reaches it.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before anything reads a body: an oversized one under /api/ gets 413 (core/body_limit.py).
     "core.body_limit.ApiBodyLimitMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -118,10 +125,51 @@ TEMPLATES = [
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
-# Each web thread keeps its connection for DB_CONN_MAX_AGE seconds. The request that opens a new
-# one pays the set-up and the hot statements' preparing (core/prepared_statements.py): a
-# stored recommendations page took 21 ms on a new connection against 5.5 ms on a kept one. With
-# a minute, each of ten threads under load paid that once a minute. The health check
+
+def database_pool(environ: Mapping[str, str]) -> dict[str, int | float] | None:
+    """The psycopg pool's options from DATABASE_POOL and DATABASE_POOL_*, or None for no pool.
+
+    DATABASE_POOL unset means off: the WSGI entry point (config/wsgi.py) turns it on for the
+    served site, and management commands, the task workers and the tests keep a connection per
+    thread. Sizes are per process: each gunicorn worker has its own pool (config/gunicorn.py
+    sizes it to the worker's threads).
+    """
+    raw = environ.get("DATABASE_POOL", "").strip().lower()
+    if raw in {"", "0", "false", "no", "off"}:
+        return None
+    if raw not in {"1", "true", "yes", "on"}:
+        raise ImproperlyConfigured(f"DATABASE_POOL must be 1 or 0, not {raw!r}.")
+
+    def number(name: str, default: str, kind: type, least: float) -> int | float:
+        value = environ.get(name, "") or default
+        try:
+            parsed = kind(value)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name} must be a number, not {value!r}.") from None
+        if parsed < least:
+            raise ImproperlyConfigured(f"{name} must be at least {least}, not {value!r}.")
+        return parsed
+
+    options = {
+        "min_size": number("DATABASE_POOL_MIN_SIZE", "2", int, 0),
+        "max_size": number("DATABASE_POOL_MAX_SIZE", "4", int, 1),
+        # A request waits this long for a pooled connection, then opens one of its own, as
+        # without a pool (core/postgresql/base.py): with max_size at the threads it only waits
+        # while the pool replaces lost connections, or cannot because PostgreSQL is down.
+        "timeout": number("DATABASE_POOL_TIMEOUT", "0.5", float, 0.01),
+    }
+    if options["min_size"] > options["max_size"]:
+        raise ImproperlyConfigured(
+            f"DATABASE_POOL_MIN_SIZE ({options['min_size']}) must not exceed "
+            f"DATABASE_POOL_MAX_SIZE ({options['max_size']})."
+        )
+    return options
+
+
+# Without a pool, each thread keeps its connection for DB_CONN_MAX_AGE seconds. The request that
+# opens a new one pays the set-up and the hot statements' preparing (core/prepared_statements.py):
+# a stored recommendations page took 21 ms on a new connection against 5.5 ms on a kept one.
+# With a minute, each of ten threads under load paid that once a minute. The health check
 # (core/postgresql) finds a connection the server closed, however old.
 DATABASES = {
     "default": dj_database_url.parse(
@@ -133,6 +181,15 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django's backend with a health check that costs no round trip (core/postgresql/base.py).
     DATABASES["default"]["ENGINE"] = "core.postgresql"
+    # With a pool, a request takes a connection when it first queries and gives it back when it
+    # ends, so a process's threads share a few connections that stay open (min_size of them
+    # kept, each for up to an hour), the hot statements stay prepared on them, and the pool
+    # checks each one it hands out the health check's cheap way. Django refuses persistent
+    # connections beside a pool: CONN_MAX_AGE is 0, which here means "give it back".
+    _pool = database_pool(os.environ)
+    if _pool is not None:
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = _pool
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     (BASE_DIR / "var").mkdir(exist_ok=True)
     # The demo server and a worker share one SQLite file: wait for locks instead of failing,
@@ -198,6 +255,15 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# `collectstatic` (run in the image's build) names each file after a hash of its content and
+# writes gzip and Brotli copies beside it; WhiteNoise serves those with the encoding the client
+# accepts and caches them for a year (a changed file gets a new name). Pages need the manifest
+# it writes once DEBUG is off; with DEBUG on the plain names are served from the app folders,
+# and the tests (config/settings_test.py) use the plain storage: neither needs collectstatic.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 
 # Production hardening; all on when DEBUG is off.
 # A request counts as HTTPS when this header (as Django names it: HTTP_X_FORWARDED_PROTO) says

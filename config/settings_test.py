@@ -29,3 +29,6 @@ JOB_TITLE_INDEX_CACHE = False
 # Messages stay in memory (django.core.mail.outbox), also for the browser tests' live server,
 # which runs in the test process; whatever EMAIL_URL the environment names is not contacted.
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# The tests collect no static files: WhiteNoise finds a file when it is asked for, instead of
+# indexing STATIC_ROOT as each handler starts (and warning that it is missing).
+WHITENOISE_AUTOREFRESH = True

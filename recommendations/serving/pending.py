@@ -12,16 +12,19 @@ lock in shared mode, waiting at most `IMPRESSIONS_WAIT_SECONDS`, and looks again
 with the worker's database session, so a killed worker never leaves readers waiting. The
 homepage and the recommendations API take it in the statement that reads the member's inputs
 (`member_serving_inputs`), which saves a round trip of its own; a request that fails before its
-impressions are handed over releases it when it finishes (`page_views_pending_release`). Elsewhere
+impressions are handed over releases it when its response is closed
+(`page_views_pending_middleware`), before its connection can go back to a pool. Elsewhere
 (SQLite: the demo and local tests) impressions are written before the response, and nothing is
 ever in flight.
 """
 
 import uuid
+from collections.abc import Callable
 
 from asgiref.local import Local
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
+from django.http import HttpRequest, HttpResponseBase
 
 from core.prepared_statements import prepared_cursor
 from members.models import Member
@@ -73,6 +76,23 @@ def page_view_pending_clear(page_view_id: uuid.UUID) -> None:
     _held_keys().discard(key)
     with prepared_cursor() as cursor:
         cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+
+def page_views_pending_middleware(get_response: Callable[[HttpRequest], HttpResponseBase]):
+    """Release what the request still holds when its response is closed (first in MIDDLEWARE).
+
+    `request_finished` comes too late with a connection pool: its first receiver, Django's
+    `close_old_connections`, gives the connection back to the pool, and a session lock held on
+    it would stay held for whichever request takes it next. A response's closers run before
+    that signal, after the view's own (the impressions' write, `deferred`).
+    """
+
+    def middleware(request: HttpRequest) -> HttpResponseBase:
+        response = get_response(request)
+        response._resource_closers.append(page_views_pending_release)
+        return response
+
+    return middleware
 
 
 def page_views_pending_release(**kwargs) -> None:

@@ -7,8 +7,10 @@ import time
 import uuid
 
 import pytest
+from django.conf import settings
 from django.core.signals import request_finished
 from django.db import connection, connections
+from django.http import HttpRequest, HttpResponseServerError
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -22,11 +24,13 @@ from recommendations.serving.pending import (
     impression_of_page_view,
     page_view_pending_clear,
     page_view_pending_mark,
+    page_views_pending_middleware,
     page_views_pending_release,
 )
 from tests.factories import CourseFactory, MemberFactory
 from tests.helpers import page_view_pending
 
+DISPATCH_UID = "recommendations.page_views_pending"
 postgresql_only = pytest.mark.skipif(
     connection.vendor != "postgresql",
     reason="only PostgreSQL writes impressions after the response",
@@ -328,6 +332,47 @@ def test_a_request_that_never_hands_its_page_view_over_releases_it_when_it_finis
 
     _pending_in_thread(failed_request)
     assert seen == {"before": True, "after": False, "statements": 0}
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_request_releases_its_page_view_when_its_response_is_closed():
+    """Before `request_finished`, whose first receiver gives a pooled connection back with any
+    session lock still on it: here that receiver is only the closing of the connection."""
+    member = MemberFactory()
+    page_view_id = uuid.uuid4()
+    seen = {}
+
+    def view_failing_after_its_inputs(request):
+        _inputs_marking(member.pk, page_view_id)
+        return HttpResponseServerError()
+
+    def failed_request():
+        response = page_views_pending_middleware(view_failing_after_its_inputs)(HttpRequest())
+        seen["before close"] = page_view_pending(str(page_view_id))
+        request_finished.disconnect(page_views_pending_release, dispatch_uid=DISPATCH_UID)
+        try:
+            response.close()
+            seen["locks on the connection"] = _session_advisory_locks()
+        finally:
+            request_finished.connect(page_views_pending_release, dispatch_uid=DISPATCH_UID)
+        connection.close()
+        seen["after"] = page_view_pending(str(page_view_id))
+
+    _pending_in_thread(failed_request)
+    assert seen == {"before close": True, "locks on the connection": 0, "after": False}
+
+
+def test_the_release_middleware_comes_first():
+    assert settings.MIDDLEWARE[0] == "recommendations.serving.pending.page_views_pending_middleware"
+
+
+def _session_advisory_locks() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+        )
+        return cursor.fetchone()[0]
 
 
 @postgresql_only

@@ -642,6 +642,7 @@ def main() -> int:
     )
     database_prepare(env, args.database_url)
     harness.django_setup(env)
+    say(harness.static_files_collect(env))
     from recommendations.engine import candidates_decode
     from recommendations.models import MemberRecommendations
 

@@ -102,8 +102,12 @@ def gunicorn_command(
     logging = []
     if access_log is not None:
         logging = ["--access-logfile", str(access_log), "--access-logformat", ACCESS_LOG_FORMAT]
+    # The deployment's settings (config/gunicorn.py: each worker's pool sized to its threads),
+    # with this run's workers, threads and port over them.
     return [
         str(BIN / "gunicorn"),
+        "-c",
+        "python:config.gunicorn",
         "config.wsgi:application",
         "--bind",
         f"127.0.0.1:{port}",
@@ -119,6 +123,51 @@ def gunicorn_command(
         "5",
         *logging,
     ]
+
+
+def static_files_collect(env: dict[str, str]) -> str:
+    """`collectstatic` when a static file is newer than the manifest (or there is none): with
+    DEBUG off every page names its files through the manifest. Compressing every file takes a
+    minute or two, so an unchanged tree is not collected again. Needs `django_setup` first."""
+    from django.conf import settings
+    from django.contrib.staticfiles import finders
+
+    manifest = Path(settings.STATIC_ROOT) / "staticfiles.json"
+    collected_at = manifest.stat().st_mtime if manifest.exists() else 0.0
+    newest = max(
+        (
+            Path(storage.path(path)).stat().st_mtime
+            for finder in finders.get_finders()
+            for path, storage in finder.list([])
+        ),
+        default=0.0,
+    )
+    if newest <= collected_at:
+        return "static files: collected already (no file newer than the manifest)"
+    started = time.monotonic()
+    subprocess.run(
+        [str(BIN / "python"), "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=900,
+    )
+    return f"static files: collected, compressed, in {time.monotonic() - started:.0f}s"
+
+
+def server_connections(database_url: str) -> str:
+    """The database sessions open on the benchmark database besides this process's, by state:
+    with the pool, each gunicorn worker keeps as many as it has threads."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT state, count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND backend_type = 'client backend' GROUP BY state "
+            "ORDER BY state"
+        )
+        states = ", ".join(f"{count} {state}" for state, count in cursor.fetchall())
+    return f"database sessions open on {database_url.rsplit('/', 1)[1]}: {states or 'none'}"
 
 
 def qcluster_command() -> list[str]:

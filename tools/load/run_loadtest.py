@@ -9,6 +9,11 @@ Phases:
      rows, asserting every answer has carousels with courses and every row decodes non-empty;
   3. one profile of the slowest endpoint (pyinstrument, in process).
 
+With --ramp, the same request mix instead runs in steps of more and more users (10, 20, 40, 80,
+160, 320 by default, 60 s each), each step's figures printed client and server side, and the
+run ends with `knee: N req/s`: the highest throughput of a step whose client p95 stayed under
+100 ms without errors (tools/load/ramp.py).
+
 Rows the load writes for its members (impressions, events, enrolments, bookmarks, tokens,
 sessions) are deleted at the end, so the benchmark database stays as `make bench` left it
 apart from the new training run. Exits non-zero on any failed request or checker violation.
@@ -18,7 +23,6 @@ import argparse
 import csv
 import datetime as dt
 import json
-import os
 import random
 import subprocess
 import sys
@@ -28,7 +32,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tools.load import harness
+from config import gunicorn as gunicorn_settings
+from tools.load import harness, ramp
 
 OUT = harness.ROOT / "var" / "loadtest"
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
@@ -40,17 +45,17 @@ def parse_args() -> argparse.Namespace:
         "--database-url", default="postgres://postgres@127.0.0.1:5432/skillpath_bench"
     )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/1")
-    # gunicorn's own rule of thumb, (2 x cores) + 1, with two threads each: keep-alive ties each
-    # user's connection to one worker, and a worker also writes its last page's impressions
-    # after the response; a second thread serves the other connection meanwhile instead of
-    # queueing it behind that write (docs/operations.md).
+    # The deployment's own (config/gunicorn.py: from the cores, or WEB_CONCURRENCY and
+    # WEB_THREADS); docs/operations.md gives the reasoning.
     parser.add_argument(
         "--workers",
         type=int,
-        default=2 * (os.cpu_count() or 1) + 1,
+        default=gunicorn_settings.workers,
         help="gunicorn worker processes",
     )
-    parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker")
+    parser.add_argument(
+        "--threads", type=int, default=gunicorn_settings.threads, help="threads per worker"
+    )
     # sync (no keep-alive) spreads one user's requests over the workers,
     # so a click can reach a worker other than the one still writing its page's impressions.
     parser.add_argument(
@@ -64,6 +69,23 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--no-retrain", action="store_true", help="skip phase 2")
     parser.add_argument("--retrain-timeout", type=int, default=480)
     parser.add_argument("--no-profile", action="store_true", help="skip phase 3")
+    parser.add_argument(
+        "--ramp",
+        action="store_true",
+        help="steps of more and more users instead of phases 1-3; ends with `knee: N req/s`",
+    )
+    parser.add_argument(
+        "--ramp-steps",
+        type=ramp.ramp_steps_parse,
+        default=ramp.ramp_steps_parse(ramp.DEFAULT_STEPS),
+        help=f"users per step, comma-separated (default {ramp.DEFAULT_STEPS})",
+    )
+    parser.add_argument(
+        "--ramp-step-seconds",
+        type=ramp.step_seconds_parse,
+        default=60,
+        help="seconds each step is measured, once its users have started (default 60)",
+    )
     args = parser.parse_args()
     # gunicorn quietly runs sync workers with more than one thread as gthread workers.
     if args.worker_class == "sync" and args.threads != 1:
@@ -212,7 +234,14 @@ def workers_warm(*, base: str, setup: dict, threads: int) -> str:
 
 
 def locust_start(
-    *, base: str, users: int, spawn_rate: float, seconds: int, prefix: Path, env: dict
+    *,
+    base: str,
+    users: int,
+    spawn_rate: float,
+    seconds: int,
+    prefix: Path,
+    env: dict,
+    reset_stats: bool = False,
 ) -> subprocess.Popen:
     command = [
         str(harness.BIN / "locust"),
@@ -234,6 +263,8 @@ def locust_start(
         "--only-summary",
         "--loglevel",
         "WARNING",
+        # Measured from the moment every user has started.
+        *(["--reset-stats"] if reset_stats else []),
     ]
     return harness.spawn(command, env=env, lifetime=seconds + 60, log=prefix.with_suffix(".log"))
 
@@ -275,29 +306,36 @@ def server_endpoint(method: str, path: str) -> str | None:
     return None
 
 
+def access_records(access_log: Path, *, offset: int) -> list[tuple[str, int, int]]:
+    """(endpoint, status, ms) of the load's requests in gunicorn's access log past `offset`."""
+    records = []
+    with access_log.open("rb") as handle:
+        handle.seek(offset)
+        for line in handle.read().decode().splitlines():
+            parts = line.split()
+            if len(parts) != 4 or not parts[2].isdigit() or not parts[3].isdigit():
+                continue
+            name = server_endpoint(parts[0], parts[1])
+            if name is not None:
+                records.append((name, int(parts[2]), int(parts[3])))
+    return records
+
+
 def server_table(access_log: Path, *, offset: int, note: str = "") -> None:
     """Server-side latency per endpoint from gunicorn's access log past `offset`: from the
     parsed request to the last byte sent, before the after-response writes. Against locust's
     figures it tells time in the server from time queued for a worker, on the wire and in the
     load generator, which shares the cores."""
     timings: dict[str, list[int]] = {}
-    with access_log.open("rb") as handle:
-        handle.seek(offset)
-        for line in handle.read().decode().splitlines():
-            parts = line.split()
-            if len(parts) != 4 or not parts[3].isdigit():
-                continue
-            name = server_endpoint(parts[0], parts[1])
-            if name is not None:
-                timings.setdefault(name, []).append(int(parts[3]))
+    for name, _, ms in access_records(access_log, offset=offset):
+        timings.setdefault(name, []).append(ms)
     print(
         "  server side (gunicorn: request parsed to last byte sent; events include replays"
         + (f"; {note})" if note else ")")
     )
     for name, values in sorted(timings.items()):
-        values.sort()
-        p50, p95, p99 = (values[max(0, -(-len(values) * q // 100) - 1)] for q in (50, 95, 99))
-        print(f"  {name:<22}{len(values):>9}{'':>16}{p50:>8}{p95:>8}{p99:>8}{values[-1]:>8}")
+        p50, p95, p99 = ramp.percentiles(values)
+        print(f"  {name:<22}{len(values):>9}{'':>16}{p50:>8}{p95:>8}{p99:>8}{max(values):>8}")
 
 
 def log_size(path: Path) -> int:
@@ -318,6 +356,71 @@ def targets_report(rows: dict[str, dict], users: int, *, steady: bool = True) ->
                 f"  {name} p95 {p95:.0f} ms while training shares the cores "
                 f"(steady-load target < {limit} ms)"
             )
+
+
+# The ramp ----------------------------------------------------------------------------------
+
+
+def ramp_run(
+    args: argparse.Namespace, *, base: str, env: dict, access_log: Path
+) -> tuple[bool, str]:
+    """Each step: locust with that many users (all started within about a second), measured
+    for --ramp-step-seconds once they have started; then the table and the knee."""
+    seconds = args.ramp_step_seconds
+    users_list = ", ".join(str(users) for users in args.ramp_steps)
+    print(
+        f"\nramp: {users_list} users, {seconds}s each once every user has started; the "
+        "same request mix as phase 1"
+    )
+    steps = []
+    for users in args.ramp_steps:
+        prefix = OUT / f"ramp_{users}"
+        offset = log_size(access_log)
+        # Starting every user takes about a second; locust resets its figures after that.
+        run_time = seconds + 2
+        started = time.monotonic()
+        locust = locust_start(
+            base=base,
+            users=users,
+            spawn_rate=float(users),
+            seconds=run_time,
+            prefix=prefix,
+            env=env,
+            reset_stats=True,
+        )
+        locust.wait(timeout=run_time + 90)
+        elapsed = time.monotonic() - started
+        with Path(f"{prefix}_stats.csv").open() as handle:
+            aggregated = next(row for row in csv.DictReader(handle) if row["Name"] == "Aggregated")
+        records = [(status, ms) for _, status, ms in access_records(access_log, offset=offset)]
+        step = ramp.Step(
+            users=users,
+            client=ramp.client_figures(aggregated),
+            # Over the whole step, users starting and stopping included.
+            server=ramp.server_figures(records, seconds=elapsed),
+        )
+        steps.append(step)
+        print(
+            f"  {users} users: client {step.client.requests_per_second:.1f} req/s, p95 "
+            f"{step.client.p95:.0f} ms, {step.client.errors} errors; server "
+            f"{step.server.requests_per_second:.1f} req/s, p95 {step.server.p95:.0f} ms, "
+            f"{step.server.errors} errors"
+        )
+        failures = Path(f"{prefix}_failures.csv")
+        if failures.exists():
+            for row in list(csv.DictReader(failures.open()))[:5]:
+                print(f"    failure: {row['Name']}: {row['Error']} x{row['Occurrences']}")
+    print(
+        "\nramp (client: locust, after every user started; server: gunicorn, request parsed "
+        "to last byte sent, over the whole step; events include replays)"
+    )
+    lines = ramp.ramp_lines(steps)
+    for line in lines[:-1]:
+        print(f"  {line}")
+    ok = ramp.ramp_verdict(steps, ramp.knee(steps))
+    print(f"  ramp: {'PASS' if ok else 'FAIL'} (a knee, and no errors at any step up to it)")
+    # `knee: N req/s`, which main prints last, after the clean-up.
+    return ok, lines[-1]
 
 
 # The checker -------------------------------------------------------------------------------
@@ -565,9 +668,13 @@ def main() -> int:
 
     since = timezone.now()
     random.seed(7)
-    lifetime = args.duration + args.retrain_timeout + 600
+    if args.ramp:
+        lifetime = len(args.ramp_steps) * (args.ramp_step_seconds + 30) + 600
+    else:
+        lifetime = args.duration + args.retrain_timeout + 600
     access_log = OUT / "access.log"
     access_log.unlink(missing_ok=True)
+    print(harness.static_files_collect(env))
     web = harness.spawn(
         harness.gunicorn_command(
             port=port,
@@ -588,6 +695,7 @@ def main() -> int:
     )
     setup = None
     ok = True
+    knee_line = ""
     try:
         print(
             f"gunicorn on {base}: {args.workers} workers x {args.threads} threads "
@@ -604,28 +712,32 @@ def main() -> int:
         )
         print(f"  {database_vacuum()}")
         print(f"  {workers_warm(base=base, setup=setup, threads=args.workers * args.threads)}")
+        print(f"  {harness.server_connections(args.database_url)}")
 
-        prefix = OUT / "steady"
-        print(f"\nphase 1: {args.users} users for {args.duration}s")
-        offset = log_size(access_log)
-        locust = locust_start(
-            base=base,
-            users=args.users,
-            spawn_rate=args.spawn_rate,
-            seconds=args.duration,
-            prefix=prefix,
-            env=env,
-        )
-        locust.wait(timeout=args.duration + 90)
-        rows = locust_table(prefix, f"phase 1: steady load, {args.users} users")
-        server_table(access_log, offset=offset)
-        targets_report(rows, args.users)
-        ok = int(rows["Aggregated"]["Failure Count"]) == 0
+        if args.ramp:
+            ok, knee_line = ramp_run(args, base=base, env=env, access_log=access_log)
+        else:
+            prefix = OUT / "steady"
+            print(f"\nphase 1: {args.users} users for {args.duration}s")
+            offset = log_size(access_log)
+            locust = locust_start(
+                base=base,
+                users=args.users,
+                spawn_rate=args.spawn_rate,
+                seconds=args.duration,
+                prefix=prefix,
+                env=env,
+            )
+            locust.wait(timeout=args.duration + 90)
+            rows = locust_table(prefix, f"phase 1: steady load, {args.users} users")
+            server_table(access_log, offset=offset)
+            targets_report(rows, args.users)
+            ok = int(rows["Aggregated"]["Failure Count"]) == 0
 
-        if not args.no_retrain:
-            ok = retrain_under_load(args, base=base, env=env, setup=setup) and ok
-        if not args.no_profile:
-            profile_slowest(rows, setup)
+            if not args.no_retrain:
+                ok = retrain_under_load(args, base=base, env=env, setup=setup) and ok
+            if not args.no_profile:
+                profile_slowest(rows, setup)
     finally:
         harness.stop_group(web)
         harness.stop_group(worker, grace=20)
@@ -634,6 +746,8 @@ def main() -> int:
             counts = ", ".join(f"{count} {what}" for what, count in deleted.items())
             print(f"\ncleaned up the load's rows: {counts}")
     print(f"\nloadtest: {'PASS' if ok else 'FAIL'}")
+    if knee_line:
+        print(knee_line)  # the last line of a ramp
     return 0 if ok else 1
 
 

@@ -1,0 +1,167 @@
+"""The pure parts of `make loadtest LOADTEST_ARGS=--ramp` (tools/load/ramp.py): the steps, each
+step's figures, the knee, and the lines it ends with."""
+
+import argparse
+
+import pytest
+
+from tools.load import ramp
+from tools.load.run_loadtest import access_records
+
+
+def figures(rps: float, p95: float, errors: int = 0, *, requests: int = 600) -> ramp.Figures:
+    return ramp.Figures(
+        requests=requests, requests_per_second=rps, p50=p95 / 2, p95=p95, p99=p95 * 2, errors=errors
+    )
+
+
+def step(users: int, rps: float, p95: float, errors: int = 0, server_errors: int = 0) -> ramp.Step:
+    return ramp.Step(
+        users=users,
+        client=figures(rps, p95, errors),
+        server=figures(rps, p95 / 2, server_errors),
+    )
+
+
+def test_steps_parse():
+    assert ramp.ramp_steps_parse(ramp.DEFAULT_STEPS) == [10, 20, 40, 80, 160, 320]
+    assert ramp.ramp_steps_parse("10, 40") == [10, 40]
+    assert ramp.ramp_steps_parse("5") == [5]
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("", "steps are user counts separated by commas, not ''"),
+        ("10,,20", "steps are user counts separated by commas, not '10,,20'"),
+        ("10,twenty", "each step is a whole number of users of at least 1, not 'twenty'"),
+        ("0,10", "each step is a whole number of users of at least 1, not '0'"),
+        ("10,-20", "each step is a whole number of users of at least 1, not '-20'"),
+        ("2.5", "each step is a whole number of users of at least 1, not '2.5'"),
+        ("20,10", "steps must grow, each above the one before: '20,10'"),
+        ("10,10", "steps must grow, each above the one before: '10,10'"),
+    ],
+)
+def test_bad_steps_are_refused_with_the_reason(raw, message):
+    with pytest.raises(argparse.ArgumentTypeError) as refused:
+        ramp.ramp_steps_parse(raw)
+    assert str(refused.value) == message
+
+
+def test_step_seconds_parse():
+    assert ramp.step_seconds_parse("10") == 10
+    assert ramp.step_seconds_parse("60") == 60
+    for raw in ("4", "0", "ten", "1.5", ""):
+        with pytest.raises(argparse.ArgumentTypeError, match="at least 5"):
+            ramp.step_seconds_parse(raw)
+
+
+def test_the_knee_is_the_highest_throughput_under_the_p95_limit_without_errors():
+    steps = [
+        step(10, 10.1, 12),
+        step(20, 20.3, 14),
+        step(40, 40.2, 30),
+        step(80, 79.0, 99.9),
+        step(160, 120.0, 450),  # saturated: more throughput, p95 over the limit
+        step(320, 118.0, 1900),
+    ]
+    assert ramp.knee(steps) == steps[3]
+    assert ramp.ramp_verdict(steps, steps[3]) is True
+
+
+def test_a_p95_at_the_limit_does_not_count():
+    steps = [step(10, 10.0, 50), step(20, 20.0, 100)]
+    assert ramp.knee(steps) == steps[0]
+
+
+def test_a_step_with_errors_is_not_the_knee_on_either_side():
+    steps = [
+        step(10, 10.0, 20),
+        step(20, 20.0, 25, errors=1),
+        step(40, 40.0, 30, server_errors=2),
+    ]
+    assert ramp.knee(steps) == steps[0]
+
+
+def test_the_knee_is_by_throughput_not_by_users():
+    # A later step that served less (the load generator itself starved) is not the knee.
+    steps = [step(80, 80.0, 40), step(160, 75.0, 90)]
+    assert ramp.knee(steps) == steps[0]
+
+
+def test_no_knee_when_no_step_qualifies():
+    steps = [step(10, 10.0, 150), step(20, 19.0, 30, errors=3)]
+    assert ramp.knee(steps) is None
+    assert ramp.ramp_verdict(steps, None) is False
+    assert ramp.knee([]) is None
+
+
+def test_a_step_without_requests_is_not_the_knee():
+    empty = ramp.Step(users=10, client=figures(0.0, 0, requests=0), server=figures(0.0, 0))
+    assert ramp.knee([empty]) is None
+
+
+def test_errors_below_the_knee_fail_the_ramp():
+    steps = [step(10, 10.0, 20, errors=1), step(20, 20.0, 25)]
+    found = ramp.knee(steps)
+    assert found == steps[1]
+    assert ramp.ramp_verdict(steps, found) is False
+
+
+def test_the_lines_end_with_the_knee():
+    steps = [step(10, 10.24, 12), step(20, 19.6, 120)]
+    lines = ramp.ramp_lines(steps)
+    assert lines[-1] == "knee: 10 req/s"
+    assert lines[-2] == "the knee is the 10-user step: client p95 12 ms (under 100 ms), no errors"
+    assert lines[2].split() == ["10", "client", "600", "10.2", "6", "12", "24", "0"]
+    assert lines[3].split() == ["server", "600", "10.2", "3", "6", "12", "0"]
+    assert ramp.ramp_lines([step(10, 10.0, 500)])[-1] == "knee: 0 req/s"
+
+
+def test_percentiles_by_nearest_rank():
+    assert ramp.percentiles(list(range(1, 101))) == (50, 95, 99)
+    assert ramp.percentiles([7]) == (7, 7, 7)
+    assert ramp.percentiles([30, 10, 20]) == (20, 30, 30)
+    assert ramp.percentiles([]) == (0, 0, 0)
+
+
+def test_client_figures_from_locusts_aggregated_row():
+    row = {
+        "Request Count": "1200",
+        "Failure Count": "2",
+        "Requests/s": "119.53",
+        "50%": "9",
+        "95%": "31",
+        "99%": "70",
+    }
+    assert ramp.client_figures(row) == ramp.Figures(
+        requests=1200, requests_per_second=119.53, p50=9.0, p95=31.0, p99=70.0, errors=2
+    )
+    assert ramp.client_figures({**row, "Request Count": "0", "95%": "N/A"}).p95 == 0.0
+
+
+def test_server_figures_count_answers_of_500_and_above_as_errors():
+    records = [(200, 5), (200, 7), (429, 1), (500, 40), (503, 2)]
+    assert ramp.server_figures(records, seconds=2.0) == ramp.Figures(
+        requests=5, requests_per_second=2.5, p50=5, p95=40, p99=40, errors=2
+    )
+
+
+def test_access_records_keep_the_loads_requests(tmp_path):
+    log = tmp_path / "access.log"
+    log.write_text(
+        "GET /accounts/login/ 200 3\n"
+        "GET / 200 12\n"
+        "GET /api/v1/recommendations/ 200 8\n"
+        "GET /courses/python-basics/ 500 40\n"
+        "POST /api/v1/events/ 200 21\n"
+        "a line gunicorn wrote about something else\n"
+    )
+    assert access_records(log, offset=0) == [
+        ("home /", 200, 12),
+        ("api recommendations", 200, 8),
+        ("course page", 500, 40),
+        ("api events", 200, 21),
+    ]
+    first_line = len("GET /accounts/login/ 200 3\nGET / 200 12\n")
+    assert access_records(log, offset=first_line)[0] == ("api recommendations", 200, 8)
