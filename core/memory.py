@@ -24,7 +24,19 @@ def peak_memory_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
+# The highest peak before the last reset: getrusage's maximum reads the same counter the reset
+# lowers, so the process's own peak is kept here.
+_peak_before_reset_mb = 0.0
+
+
 def peak_memory_reset() -> None:
     """Start a new peak from the memory in use now (Linux only)."""
+    global _peak_before_reset_mb
+    _peak_before_reset_mb = max(_peak_before_reset_mb, peak_memory_mb())
     with contextlib.suppress(OSError):
         _CLEAR_REFS.write_text("5")
+
+
+def process_peak_memory_mb() -> float:
+    """The process's peak resident memory since it started, across resets, MiB."""
+    return max(_peak_before_reset_mb, peak_memory_mb())

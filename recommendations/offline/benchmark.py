@@ -10,7 +10,6 @@ every member, and a raw COPY of as many rows as the precompute writes. The engin
 recommend is timed beside it for reference.
 """
 
-import resource
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.db import connection, transaction
 
+from core.memory import process_peak_memory_mb
 from members.models import Member
 from recommendations import engine
 from recommendations.models import MemberRecommendations, TrainingRun
@@ -45,8 +45,8 @@ class BenchReport:
 
 
 def _peak_memory_mb() -> float:
-    # ru_maxrss is in KiB on Linux; children cover nothing here (all work is in-process).
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # Across the per-stage resets the retrains make (all work is in-process).
+    return process_peak_memory_mb()
 
 
 def _copy_floor(rows: list[tuple[int, bytes]]) -> float:

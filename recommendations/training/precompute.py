@@ -55,6 +55,13 @@ def learned_models_for_run(run_id: int) -> LearnedModels | None:
         return models
 
 
+def learned_models_forget() -> None:
+    """Let go of the models this process holds (a retrain starting: it builds new ones, and at
+    a million members the old ones are hundreds of MB it would otherwise carry through)."""
+    with _cache_lock:
+        _cache.update(run_id=None, models=None)
+
+
 def learned_models_remember(*, run_id: int, models: LearnedModels) -> None:
     """Keep models this process just built as the run's, instead of loading them back."""
     with _cache_lock:
