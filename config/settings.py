@@ -373,6 +373,9 @@ PASSWORD_RESET_RATE_PER_ADDRESS = os.environ.get("PASSWORD_RESET_RATE_PER_ADDRES
 PASSWORD_RESET_TIMEOUT = int(os.environ.get("PASSWORD_RESET_TIMEOUT_SECONDS", str(3 * 3600)))
 # Email changes asked for, per account: each sends a link to an address the member types.
 EMAIL_CHANGE_RATE_PER_USER = os.environ.get("EMAIL_CHANGE_RATE_PER_USER", "5/hour")
+# Checks of the current password (password change, email change; site and API), per account:
+# a session left open must not be a way to guess the password (django-axes watches logins only).
+CURRENT_PASSWORD_RATE_PER_USER = os.environ.get("CURRENT_PASSWORD_RATE_PER_USER", "10/hour")
 # How long the link that confirms a new email address stays good, in seconds.
 EMAIL_CHANGE_TIMEOUT = int(os.environ.get("EMAIL_CHANGE_TIMEOUT_SECONDS", str(24 * 3600)))
 

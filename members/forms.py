@@ -38,6 +38,13 @@ class MemberPasswordChangeForm(PasswordChangeForm):
         super().__init__(*args, **kwargs)
         self.fields["old_password"].label = "Current password"
 
+    def clean_old_password(self) -> str:
+        password = self.cleaned_data["old_password"]
+        refused = services.current_password_check(user=self.user, password=password)
+        if refused is not None:
+            raise forms.ValidationError(refused, code="password_incorrect")
+        return password
+
     def save(self, commit: bool = True):
         services.user_password_set(user=self.user, password=self.cleaned_data["new_password1"])
         return self.user
@@ -69,8 +76,9 @@ class EmailChangeForm(forms.Form):
 
     def clean_password(self) -> str:
         password = self.cleaned_data["password"]
-        if not self.user.check_password(password):
-            raise forms.ValidationError("That is not your current password.")
+        refused = services.current_password_check(user=self.user, password=password)
+        if refused is not None:
+            raise forms.ValidationError(refused)
         return password
 
 

@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from catalog.models import Skill
 from catalog.serializers import CourseSummarySerializer, SkillRefSerializer
+from members import services
 from members.models import Bookmark, Enrolment, FollowedSkill, Industry, Member
 from members.selectors import skills_by_ids
 
@@ -225,8 +226,9 @@ class PasswordChangeInputSerializer(serializers.Serializer):
     new_password = serializers.CharField(max_length=4096, trim_whitespace=False)
 
     def validate_current_password(self, value: str) -> str:
-        if not self.context["user"].check_password(value):
-            raise serializers.ValidationError("That is not your current password.")
+        refused = services.current_password_check(user=self.context["user"], password=value)
+        if refused is not None:
+            raise serializers.ValidationError(refused)
         return value
 
     def validate_new_password(self, value: str) -> str:

@@ -567,6 +567,21 @@ def _email_digest(email: str) -> str:
     return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
 
 
+def current_password_check(*, user: AbstractBaseUser, password: str) -> str | None:
+    """None when `password` is the user's current one, else why it is refused. Every check
+    counts toward CURRENT_PASSWORD_RATE_PER_USER before the password is compared, so past the
+    rate even the right one is refused until the wait is over."""
+    wait = rate_limit_take(
+        scope="current_password", key=str(user.pk), rate=settings.CURRENT_PASSWORD_RATE_PER_USER
+    )
+    if wait is not None:
+        minutes = max(1, math.ceil(wait / 60))
+        return f"Too many password checks for this account: try again in {minutes} minutes."
+    if not user.check_password(password):
+        return "That is not your current password."
+    return None
+
+
 def email_change_rate_take(*, user: AbstractBaseUser) -> float | None:
     """Count an email-change request of `user` (EMAIL_CHANGE_RATE_PER_USER): None when it
     fits, else the seconds to wait."""

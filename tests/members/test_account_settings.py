@@ -258,3 +258,52 @@ def test_creating_a_token_is_post_only_and_needs_a_login(client, member):
     client.force_login(member.user)
     assert client.get("/profile/tokens/create/").status_code == 405
     assert not ApiToken.objects.exists()
+
+
+# Guessing the current password through an open session
+
+
+@pytest.fixture
+def three_checks(settings):
+    settings.CURRENT_PASSWORD_RATE_PER_USER = "3/hour"
+
+
+def _email_change(client, password):
+    return client.post("/profile/email/", {"email": "new@example.com", "password": password})
+
+
+@pytest.mark.parametrize("form", ["password change", "email change"])
+def test_current_password_checks_are_rate_limited_per_account(
+    member_client, member, three_checks, form
+):
+    def attempt(password):
+        if form == "password change":
+            return _change(member_client, old_password=password)
+        return _email_change(member_client, password)
+
+    for _ in range(3):
+        assert "That is not your current password." in attempt("wrong").content.decode()
+    refused = attempt(PASSWORD).content.decode()
+    assert "Too many password checks for this account: try again in 60 minutes." in refused
+    member.user.refresh_from_db()
+    assert member.user.check_password(PASSWORD)
+    assert member.user.email != "new@example.com"
+    assert not mail.outbox
+
+
+def test_the_api_password_change_counts_toward_the_same_limit(member_client, member, three_checks):
+    for _ in range(3):
+        assert _change(member_client, old_password="wrong").status_code == 200
+    api = APIClient()
+    api.force_authenticate(member.user)
+    response = api.post(
+        "/api/v1/me/password/",
+        {"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["current_password"] == [
+        "Too many password checks for this account: try again in 60 minutes."
+    ]
+    member.user.refresh_from_db()
+    assert member.user.check_password(PASSWORD)
