@@ -1,10 +1,10 @@
 """Writes to the catalog."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from catalog.models import Category, CourseSkill, Skill, SkillSynonym, TaggerEvaluation
@@ -168,29 +168,51 @@ def _course_tag_winner(kept: CourseSkill, other: CourseSkill) -> CourseSkill:
     return other if rank(other) > rank(kept) else kept
 
 
+def skill_rows_merge(
+    *,
+    model: type[models.Model],
+    owner: str,
+    survivor: Skill,
+    merged: Skill,
+    combine: Callable[[models.Model, models.Model], None],
+) -> tuple[int, int]:
+    """Move `model`'s rows of `merged` to `survivor`: (moved, combined into an existing row).
+
+    A row whose `owner` (a field name, e.g. "course_id") already has a row of `survivor` is
+    folded into that row by `combine(kept, row)`, which saves `kept`, and then deleted. The one
+    mechanism of every table a skill merge touches (`web.services.skill_merge`)."""
+    kept_by_owner = {getattr(row, owner): row for row in model.objects.filter(skill=survivor)}
+    moved = combined = 0
+    for row in model.objects.filter(skill=merged):
+        kept = kept_by_owner.get(getattr(row, owner))
+        if kept is None:
+            row.skill = survivor
+            row.save(update_fields=["skill"])
+            moved += 1
+            continue
+        combine(kept, row)
+        row.delete()
+        combined += 1
+    return moved, combined
+
+
 def course_tags_merge(*, survivor: Skill, merged: Skill) -> tuple[int, int]:
     """Move `merged`'s course tags to `survivor`: (moved, combined into an existing tag).
 
     Where both skills tag the same course one row is kept, with the higher confidence and the
     better decision (see `_course_tag_winner`). Part of a skill merge (`web.services.skill_merge`).
     """
-    kept_by_course = {t.course_id: t for t in CourseSkill.objects.filter(skill=survivor)}
-    moved = combined = 0
-    for tag in CourseSkill.objects.filter(skill=merged):
-        kept = kept_by_course.get(tag.course_id)
-        if kept is None:
-            tag.skill = survivor
-            tag.save(update_fields=["skill"])
-            moved += 1
-            continue
+
+    def combine(kept: CourseSkill, tag: CourseSkill) -> None:
         winner = _course_tag_winner(kept, tag)
         kept.confidence = max(kept.confidence, tag.confidence)
         kept.status, kept.source = winner.status, winner.source
         kept.reviewed_by_id, kept.reviewed_at = winner.reviewed_by_id, winner.reviewed_at
-        tag.delete()
         kept.save(update_fields=["confidence", "status", "source", "reviewed_by", "reviewed_at"])
-        combined += 1
-    return moved, combined
+
+    return skill_rows_merge(
+        model=CourseSkill, owner="course_id", survivor=survivor, merged=merged, combine=combine
+    )
 
 
 def skills_merge_lock(*, survivor: Skill, merged: Skill) -> tuple[Skill, Skill]:

@@ -30,7 +30,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog.models import Course, Skill
-from catalog.services import TaxonomySkill, taxonomy_skills_load
+from catalog.services import TaxonomySkill, skill_rows_merge, taxonomy_skills_load
 from core.rate_limits import rate_limit_take
 from members.models import (
     AlternateTitle,
@@ -430,41 +430,29 @@ def bookmark_toggle(*, member: Member, course: Course, now: dt.datetime | None =
 def member_profile_skills_merge(*, survivor: Skill, merged: Skill) -> tuple[int, int]:
     """Move profile skills from `merged` to `survivor`; a member holding both keeps one row,
     with the stronger weight. Returns (moved, combined)."""
-    kept_by_member = {p.member_id: p for p in MemberSkill.objects.filter(skill=survivor)}
-    moved = combined = 0
-    for profile in MemberSkill.objects.filter(skill=merged):
-        kept = kept_by_member.get(profile.member_id)
-        if kept is None:
-            profile.skill = survivor
-            profile.save(update_fields=["skill"])
-            moved += 1
-            continue
+
+    def combine(kept: MemberSkill, profile: MemberSkill) -> None:
         if profile.weight > kept.weight:
             kept.weight, kept.source = profile.weight, profile.source
-        profile.delete()
         kept.save(update_fields=["weight", "source"])
-        combined += 1
-    return moved, combined
+
+    return skill_rows_merge(
+        model=MemberSkill, owner="member_id", survivor=survivor, merged=merged, combine=combine
+    )
 
 
 def member_follows_merge(*, survivor: Skill, merged: Skill) -> tuple[int, int]:
     """Move follows from `merged` to `survivor`; a member following both keeps one row, followed
     since the earlier date. Returns (moved, combined)."""
-    kept_by_member = {f.member_id: f for f in FollowedSkill.objects.filter(skill=survivor)}
-    moved = combined = 0
-    for follow in FollowedSkill.objects.filter(skill=merged):
-        kept = kept_by_member.get(follow.member_id)
-        if kept is None:
-            follow.skill = survivor
-            follow.save(update_fields=["skill"])
-            moved += 1
-            continue
+
+    def combine(kept: FollowedSkill, follow: FollowedSkill) -> None:
         # The member has followed the skill since the earlier of the two dates.
         if follow.followed_at < kept.followed_at:
             FollowedSkill.objects.filter(pk=kept.pk).update(followed_at=follow.followed_at)
-        follow.delete()
-        combined += 1
-    return moved, combined
+
+    return skill_rows_merge(
+        model=FollowedSkill, owner="member_id", survivor=survivor, merged=merged, combine=combine
+    )
 
 
 def occupation_skills_merge(*, survivor: Skill, merged: Skill) -> tuple[int, int]:
@@ -474,21 +462,19 @@ def occupation_skills_merge(*, survivor: Skill, merged: Skill) -> tuple[int, int
 
     The weight is not summed: it is relative to the occupation's best skill and capped at 1, and
     two O*NET names of one technology describe the same use, not twice as much of it."""
-    kept_by_title = {o.job_title_id: o for o in OccupationSkill.objects.filter(skill=survivor)}
-    moved = combined = 0
-    for row in OccupationSkill.objects.filter(skill=merged):
-        kept = kept_by_title.get(row.job_title_id)
-        if kept is None:
-            row.skill = survivor
-            row.save(update_fields=["skill"])
-            moved += 1
-            continue
+
+    def combine(kept: OccupationSkill, row: OccupationSkill) -> None:
         kept.hot = kept.hot or row.hot
         kept.weight = max(kept.weight, row.weight)
-        row.delete()
         kept.save(update_fields=["hot", "weight"])
-        combined += 1
-    return moved, combined
+
+    return skill_rows_merge(
+        model=OccupationSkill,
+        owner="job_title_id",
+        survivor=survivor,
+        merged=merged,
+        combine=combine,
+    )
 
 
 # Passwords and email
