@@ -44,11 +44,6 @@ class BenchReport:
         return sum(self.floor.values())
 
 
-def _peak_memory_mb() -> float:
-    # Across the per-stage resets the retrains make (all work is in-process).
-    return process_peak_memory_mb()
-
-
 def _copy_floor(rows: list[tuple[int, bytes]]) -> float:
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
@@ -207,5 +202,6 @@ def bench_run(*, refresh_samples: int = 50) -> BenchReport:
         timings.append((time.perf_counter() - stage) * 1000)
     report.facts["refresh_ms_mean"] = statistics.mean(timings) if timings else None
     report.facts["refresh_ms_p95"] = float(np.percentile(timings, 95)) if timings else None
-    report.facts["peak_memory_mb"] = _peak_memory_mb()
+    # Across the per-stage resets the retrains make (all work is in-process).
+    report.facts["peak_memory_mb"] = process_peak_memory_mb()
     return report
