@@ -63,26 +63,24 @@ def interaction_matrix(
     weights sum to zero or less have none either. The result is a canonical float64
     ``csr_array`` whose every stored value is > 0, ready for :func:`als_fit`.
     """
-    members = np.asarray(event_member, dtype=np.int64)
-    courses = np.asarray(event_course, dtype=np.int64)
+    members = np.asarray(event_member)
+    courses = np.asarray(event_course)
     weights = np.asarray(event_weight, dtype=np.float64)
     if not (members.size == courses.size == weights.size):
         raise ValueError("event arrays must have the same length")
-    shape = (n_members, n_courses)
-    summed = as_csr(sp.csr_array((weights, (members, courses)), shape=shape))
     negative = weights < 0
     if negative.any():
-        dismissed = as_csr(
-            sp.csr_array(
-                (np.ones(int(negative.sum())), (members[negative], courses[negative])),
-                shape=shape,
-            )
-        )
-        # Keep only the summed entries whose pair has no dismissal.
-        summed = summed - summed.multiply(dismissed.astype(bool))
-    summed = as_csr(summed, copy=False)
+        # A dismissal outweighs any positive sum: as -inf its pair sums below zero and is
+        # dropped below, without a second matrix of dismissed pairs.
+        weights = np.where(negative, -np.inf, weights)
+    del negative
+    # Indices as the smallest integer type the shape allows (scipy's choice), so the
+    # coordinates are not copied twice at millions of events.
+    summed = sp.coo_array((weights, (members, courses)), shape=(n_members, n_courses)).tocsr()
+    summed.sum_duplicates()
     summed.data[summed.data < 0] = 0.0
     summed.eliminate_zeros()
+    summed.sort_indices()
     return summed
 
 

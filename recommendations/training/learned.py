@@ -119,51 +119,57 @@ def interactions_extract(
     """
     if activity is None:
         activity = activity_read(member_id_range=member_id_range)
-    enrol_weight = (
-        engine.ENROL_WEIGHT
-        + engine.watch_weight(activity.enrol_progress / 100.0)
-        + engine.FINISH_WEIGHT * activity.enrol_completed
+    shape = (member_ids.size, course_ids.size)
+    # One table at a time, each as positions of known pairs only: at 20 M enrolments every
+    # full-length temporary is 80-160 MB, so none is concatenated before it is filtered.
+    tables = (
+        (activity.enrol_member, activity.enrol_course, activity.enrol_latest),
+        (activity.bookmark_member, activity.bookmark_course, activity.bookmark_time),
+        (activity.dismiss_member, activity.dismiss_course, activity.dismiss_time),
     )
-    members = np.concatenate(
-        [activity.enrol_member, activity.bookmark_member, activity.dismiss_member]
-    )
-    courses = np.concatenate(
-        [activity.enrol_course, activity.bookmark_course, activity.dismiss_course]
-    )
+    rows, cols, kept = [], [], []
+    for table_members, table_courses, _ in tables:
+        table_rows = positions_of(member_ids, table_members)
+        table_cols = positions_of(course_ids, table_courses)
+        known = (table_rows >= 0) & (table_cols >= 0)
+        index_type = np.int32 if max(shape) < 2**31 else np.int64
+        rows.append(table_rows[known].astype(index_type))
+        del table_rows
+        cols.append(table_cols[known].astype(index_type))
+        del table_cols
+        kept.append(known)
+    enrol_known = kept[0]
+    enrol_weight = engine.watch_weight(activity.enrol_progress[enrol_known] / 100.0)
+    enrol_weight += engine.ENROL_WEIGHT
+    enrol_weight += engine.FINISH_WEIGHT * activity.enrol_completed[enrol_known]
     weights = np.concatenate(
         [
             enrol_weight,
-            np.full(activity.bookmark_member.size, float(engine.BOOKMARK_WEIGHT)),
-            np.full(activity.dismiss_member.size, float(engine.DISMISS_WEIGHT)),
+            np.full(rows[1].size, float(engine.BOOKMARK_WEIGHT)),
+            np.full(rows[2].size, float(engine.DISMISS_WEIGHT)),
         ]
     )
-    shape = (member_ids.size, course_ids.size)
-    all_rows = positions_of(member_ids, members)
-    all_cols = positions_of(course_ids, courses)
-    known = (all_rows >= 0) & (all_cols >= 0)
+    del enrol_weight
     matrix = engine.interaction_matrix(
-        all_rows[known], all_cols[known], weights[known], n_members=shape[0], n_courses=shape[1]
+        np.concatenate(rows), np.concatenate(cols), weights, n_members=shape[0], n_courses=shape[1]
     )
+    del weights
     # Latest event time per pair: each table holds one row per (member, course) (unique
     # constraints), so the element-wise maximum of the three tables' time matrices is it.
-    sizes = np.cumsum([activity.enrol_member.size, activity.bookmark_member.size])
     latest = None
-    for table_known, table_rows, table_cols, table_times in zip(
-        np.split(known, sizes),
-        np.split(all_rows, sizes),
-        np.split(all_cols, sizes),
-        np.split(
-            np.concatenate([activity.enrol_latest, activity.bookmark_time, activity.dismiss_time]),
-            sizes,
-        ),
-        strict=True,
+    for (_, _, table_times), table_rows, table_cols, known in zip(
+        tables, rows, cols, kept, strict=True
     ):
-        table = sp.csr_array(
-            (table_times[table_known], (table_rows[table_known], table_cols[table_known])),
-            shape=shape,
-        )
+        table = sp.csr_array((table_times[known], (table_rows, table_cols)), shape=shape)
         latest = table if latest is None else latest.maximum(table)
-    latest = engine.as_csr(latest.multiply(engine.presence(matrix)))
+    del rows, cols, kept
+    latest = engine.as_csr(latest, copy=False)
+    if not (
+        np.array_equal(latest.indptr, matrix.indptr)
+        and np.array_equal(latest.indices, matrix.indices)
+    ):
+        # Dismissed pairs are in the time tables but not in the matrix.
+        latest = engine.as_csr(latest.multiply(engine.presence(matrix)), copy=False)
     return Interactions(matrix=matrix, times=latest)
 
 
