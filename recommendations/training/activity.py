@@ -65,9 +65,15 @@ def activity_read(*, member_id_range: tuple[int, int] | None = None) -> Activity
             parts = calls_run_concurrently(
                 *(functools.partial(_activity_read, member_id_range=bounds) for bounds in ranges)
             )
+            # Column by column, each part's piece dropped once joined: at 20 M enrolments the
+            # parts and the joined arrays side by side would be twice the activity (2 GB).
+            pieces = [
+                {field.name: getattr(part, field.name) for field in fields(part)} for part in parts
+            ]
+            del parts
             return ActivityArrays(
                 **{
-                    field.name: np.concatenate([getattr(part, field.name) for part in parts])
+                    field.name: np.concatenate([piece.pop(field.name) for piece in pieces])
                     for field in fields(ActivityArrays)
                 }
             )

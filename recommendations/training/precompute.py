@@ -21,7 +21,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from core.memory import peak_memory_mb, peak_memory_reset
+from core.memory import memory_release, peak_memory_mb, peak_memory_reset
 from core.tasks import task_queue
 from members.models import Member
 from recommendations import engine
@@ -370,6 +370,7 @@ def precompute_enqueue(
     Shards run now use `in_memory` (the activity the run was trained on) when given.
     """
     stage = time.perf_counter()
+    memory_release()
     peak_memory_reset()
     TrainingRun.objects.filter(pk=run.pk).update(precompute_started_at=timezone.now())
     if inline:

@@ -15,7 +15,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from core.concurrent import calls_run_concurrently
-from core.memory import peak_memory_mb, peak_memory_reset
+from core.memory import memory_release, peak_memory_mb, peak_memory_reset
 from members.models import Member
 from recommendations.data import RulesSnapshot
 from recommendations.models import TrainingRun
@@ -107,6 +107,7 @@ OVERLAP_MAX_ENROLMENTS = 5_000_000
 def _stage_peak_mb() -> float:
     """The peak memory of the stage that just ended; the next stage starts a new peak."""
     peak = peak_memory_mb()
+    memory_release()
     peak_memory_reset()
     return peak
 
@@ -278,6 +279,10 @@ def training_run_execute(
         },
     )
     run.metrics["store_seconds"] = time.perf_counter() - stage
+    # Precompute needs the interactions and the models, not the raw activity (a gigabyte at
+    # 20 M enrolments) nor the serialised artifacts.
+    del activity, parts, payload, model_payload, ranker_payload
+    memory_release()
     plan = precompute_plan() if models is not None else []
     run.precompute_shards = len(plan)
     run.status = TrainingRun.Status.SUCCEEDED

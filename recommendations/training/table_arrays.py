@@ -107,5 +107,6 @@ def _array_values(raw: bytes | memoryview | None, kind: str) -> np.ndarray:
         raise ArrayFormatError(f"unexpected element layout ({kind} column)")
     values = elements["value"].astype(dtype)
     if kind == "time":
-        values = values / 1e6 + _POSTGRES_EPOCH
+        values /= 1e6
+        values += _POSTGRES_EPOCH
     return values
