@@ -112,6 +112,15 @@ from recommendations.engine.similarity import (
     course_similarity_by_skills,
     most_recent_course,
 )
+from recommendations.engine.paths import (
+    LEVEL_ADVANCED,
+    LEVEL_BEGINNER,
+    LEVEL_INTERMEDIATE,
+    PathStep,
+    path_plan,
+    role_skill_importance,
+    role_skill_order,
+)
 from recommendations.engine.sparse_ops import (
     as_csr,
     group_matrix,
@@ -139,6 +148,13 @@ from recommendations.engine.text import (
 )
 
 __all__ = [
+    "LEVEL_ADVANCED",
+    "LEVEL_BEGINNER",
+    "LEVEL_INTERMEDIATE",
+    "PathStep",
+    "path_plan",
+    "role_skill_importance",
+    "role_skill_order",
     "BOOKMARK_WEIGHT",
     "CANDIDATE",
     "DISMISS_WEIGHT",
