@@ -1,8 +1,12 @@
 """The API's serializers for what `web` answers: the member's data export (a description of the
-document for the OpenAPI schema: the document itself is written by `web.selectors`) and the
-account deletion's input."""
+document for the OpenAPI schema: the document itself is written by `web.selectors`), the
+account deletion's input, and the member's goal (`/api/v1/me/goal/`)."""
 
 from rest_framework import serializers
+
+from catalog.serializers import CourseSummarySerializer
+from members.forms import GOAL_UNMATCHED
+from members.selectors import job_title_match
 
 
 class _RefSerializer(serializers.Serializer):
@@ -174,3 +178,67 @@ class AccountDeleteSerializer(serializers.Serializer):
     password = serializers.CharField(
         max_length=4096, trim_whitespace=False, help_text="The account's current password."
     )
+
+
+class GoalInputSerializer(serializers.Serializer):
+    goal = serializers.CharField(
+        max_length=150,
+        help_text="The role aimed for, as the member says it. Matched to an occupation as a job "
+        "title is (exact title, alternate title, then the closest); a goal that matches none is "
+        "refused.",
+    )
+
+    def validate_goal(self, value: str) -> str:
+        text = " ".join(value.split())
+        if job_title_match(text=text) is None:
+            raise serializers.ValidationError(GOAL_UNMATCHED % {"text": text})
+        return text
+
+
+class GoalSkillSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="skill_id")
+    name = serializers.CharField()
+    hot = serializers.BooleanField(help_text="O*NET marks it an in-demand technology.")
+    importance = serializers.FloatField(help_text="How much the role needs it, for ordering.")
+    covered = serializers.SerializerMethodField()
+    held_by = serializers.ChoiceField(
+        choices=["", "profile", "followed", "course"],
+        help_text="How the member has it: on their profile, followed, or taught by a course "
+        "they finished; empty while it is to learn.",
+    )
+
+    def get_covered(self, skill) -> bool:
+        return bool(skill.held_by)
+
+
+class GoalStepSerializer(serializers.Serializer):
+    course = CourseSummarySerializer()
+    covers = serializers.ListField(
+        child=serializers.CharField(), help_text="The gap skills the course teaches."
+    )
+    progress = serializers.IntegerField(
+        allow_null=True, help_text="Percent done when the member started it, else null."
+    )
+
+
+class GoalSerializer(serializers.Serializer):
+    goal = serializers.CharField(help_text="The role as the member typed it; empty: no goal.")
+    occupation = _RefSerializer(allow_null=True, help_text="The occupation it matched.")
+    share_covered = serializers.FloatField(help_text="Share of the role's skills the member has.")
+    skills = GoalSkillSerializer(many=True, help_text="The role's skills, in-demand first.")
+    path = GoalStepSerializer(many=True, help_text="The courses planned to close the gap.")
+
+
+def goal_data(overview) -> dict:
+    """The body of `GET /api/v1/me/goal/` from `recommendations.serving.goal.goal_for_member`."""
+    gap = overview.gap
+    occupation = overview.occupation
+    return GoalSerializer(
+        {
+            "goal": overview.goal_text,
+            "occupation": {"id": occupation.pk, "name": occupation.name} if occupation else None,
+            "share_covered": round(gap.share_covered, 4) if gap is not None else 0.0,
+            "skills": gap.skills if gap is not None else [],
+            "path": overview.steps,
+        }
+    ).data
