@@ -9,11 +9,11 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from catalog.models import (
-    LearningPath,
-    LearningPathStep,
     Category,
     Course,
     CourseSkill,
+    LearningPath,
+    LearningPathStep,
     Skill,
     SkillSynonym,
     TaggerEvaluation,

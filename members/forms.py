@@ -90,7 +90,9 @@ class ApiTokenCreateForm(forms.Form):
     )
 
 
-GOAL_UNMATCHED = "No role we know matches “%(text)s”; try another name (the list offers roles we know)."
+GOAL_UNMATCHED = (
+    "No role we know matches “%(text)s”; try another name (the list offers roles we know)."
+)
 
 
 def _goal_cleaned(text: str) -> str:

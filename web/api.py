@@ -17,9 +17,9 @@ from rest_framework.views import APIView
 
 from core.api_errors import error_responses
 from members import api as members_api
-from web.selectors import member_data_export
 from members.services import member_goal_clear, member_goal_set
 from recommendations.serving.goal import goal_for_member
+from web.selectors import member_data_export
 from web.serializers import (
     AccountDeleteSerializer,
     GoalInputSerializer,
@@ -89,7 +89,7 @@ class MeGoalView(APIView):
             "members with that title have each, in-demand ones first), each covered when the "
             "member has it on their profile, follows it or finished a course teaching it. "
             "`path`: courses covering the skills still to learn, in order (the homepage's "
-            "\"Toward\" carousel shows its next steps). Without a goal: empty fields."
+            '"Toward" carousel shows its next steps). Without a goal: empty fields.'
         ),
         responses={200: GoalSerializer, **error_responses(401, 403)},
     )

@@ -29,6 +29,8 @@ class ExportProfileSerializer(serializers.Serializer):
     occupation = _RefSerializer(allow_null=True, help_text="The occupation it was matched to.")
     industry = _RefSerializer(allow_null=True)
     seniority = serializers.CharField()
+    goal = serializers.CharField(help_text="The role aimed for, as typed; empty: no goal.")
+    goal_occupation = _RefSerializer(allow_null=True, help_text="The occupation it matched.")
     onboarded_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
     external_id = serializers.CharField(allow_null=True, help_text="Id in an imported system.")
@@ -148,6 +150,12 @@ class ExportEventSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+class ExportFollowedPathSerializer(serializers.Serializer):
+    path_id = serializers.IntegerField()
+    path = serializers.CharField()
+    followed_at = serializers.DateTimeField()
+
+
 class MemberExportSerializer(serializers.Serializer):
     format = serializers.CharField(help_text="skillpath-member-export/1")
     exported_at = serializers.DateTimeField()
@@ -155,6 +163,7 @@ class MemberExportSerializer(serializers.Serializer):
     profile = ExportProfileSerializer()
     recommendations = ExportRecommendationsSerializer()
     followed_skills = ExportFollowedSkillSerializer(many=True)
+    followed_paths = ExportFollowedPathSerializer(many=True)
     profile_skills = ExportProfileSkillSerializer(many=True)
     enrolments = ExportEnrolmentSerializer(many=True)
     bookmarks = ExportDatedCourseSerializer(many=True)

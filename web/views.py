@@ -20,11 +20,11 @@ from members.selectors import (
     skill_followed_by_member,
 )
 from members.services import member_get_or_create_for_user
-from recommendations.serving.goal import goal_for_member
 from recommendations.serving.deferred import (
     impressions_log_after_response,
     next_page_compose_after_response,
 )
+from recommendations.serving.goal import goal_for_member
 from recommendations.serving.home_page import home_page_for_visitor, home_page_serve
 from recommendations.serving.personal_order import search_results_for_member
 from recommendations.serving.rendering import carousels_render
@@ -128,7 +128,7 @@ def skill_detail(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_safe
 def goal(request: HttpRequest) -> HttpResponse:
-    """"My goal": the member's goal role, the skills it needs (covered and to learn), the path
+    """ "My goal": the member's goal role, the skills it needs (covered and to learn), the path
     planned toward it (`recommendations.serving.goal`, the plan the homepage's "Toward"
     carousel shows) and the curated paths they follow with their progress."""
     member = member_get_or_create_for_user(user=request.user)

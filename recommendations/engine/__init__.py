@@ -72,6 +72,15 @@ from recommendations.engine.metrics import (
     recall_at_k,
     top_k_indices,
 )
+from recommendations.engine.paths import (
+    LEVEL_ADVANCED,
+    LEVEL_BEGINNER,
+    LEVEL_INTERMEDIATE,
+    PathStep,
+    path_plan,
+    role_skill_importance,
+    role_skill_order,
+)
 from recommendations.engine.popularity import (
     cohort_popularity_scores,
     cohort_trending_scores,
@@ -112,15 +121,6 @@ from recommendations.engine.similarity import (
     course_similarity_by_skills,
     most_recent_course,
 )
-from recommendations.engine.paths import (
-    LEVEL_ADVANCED,
-    LEVEL_BEGINNER,
-    LEVEL_INTERMEDIATE,
-    PathStep,
-    path_plan,
-    role_skill_importance,
-    role_skill_order,
-)
 from recommendations.engine.sparse_ops import (
     as_csr,
     group_matrix,
@@ -148,13 +148,6 @@ from recommendations.engine.text import (
 )
 
 __all__ = [
-    "LEVEL_ADVANCED",
-    "LEVEL_BEGINNER",
-    "LEVEL_INTERMEDIATE",
-    "PathStep",
-    "path_plan",
-    "role_skill_importance",
-    "role_skill_order",
     "BOOKMARK_WEIGHT",
     "CANDIDATE",
     "DISMISS_WEIGHT",
@@ -166,11 +159,15 @@ __all__ = [
     "FAMILY_TEXT",
     "FAMILY_WATCHED",
     "FINISH_WEIGHT",
+    "LEVEL_ADVANCED",
+    "LEVEL_BEGINNER",
+    "LEVEL_INTERMEDIATE",
     "SEARCH_ORDER",
     "SEARCH_SPACES",
     "WATCH_MAX_WEIGHT",
     "AlsModel",
     "LearnedModel",
+    "PathStep",
     "ProportionTest",
     "RankerModel",
     "ScoreFn",
@@ -229,6 +226,7 @@ __all__ = [
     "most_recent_course",
     "ndcg_at_k",
     "order_by_ctr",
+    "path_plan",
     "pooled_auc",
     "popularity_scorer",
     "popularity_scores",
@@ -239,6 +237,8 @@ __all__ = [
     "ranker_scores",
     "recall_at_k",
     "recency_scores",
+    "role_skill_importance",
+    "role_skill_order",
     "round_robin_by_bucket",
     "row_argmax",
     "select_rows",

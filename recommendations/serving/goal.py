@@ -209,9 +209,7 @@ def _preference(scoring: MemberScoring, candidates: np.ndarray) -> np.ndarray:
     return preference
 
 
-def goal_reason(
-    *, member: Member, gap: GoalGap | None, steps: list[PlannedStep]
-) -> Reason | None:
+def goal_reason(*, member: Member, gap: GoalGap | None, steps: list[PlannedStep]) -> Reason | None:
     """The "Toward <role>" reason: the path's steps, the first scoring highest, so a course
     the path puts first is the carousel's first candidate. None without a path."""
     if gap is None or not steps:
@@ -290,6 +288,4 @@ def goal_for_member(*, member: Member, now: dt.datetime | None = None) -> GoalOv
         # Deleted, or unpublished, since the snapshot.
         if step.course_id in cards and cards[step.course_id].published_at <= now
     ]
-    return GoalOverview(
-        goal_text=member.goal_text, occupation=member.goal, gap=gap, steps=steps
-    )
+    return GoalOverview(goal_text=member.goal_text, occupation=member.goal, gap=gap, steps=steps)

@@ -220,7 +220,8 @@ def _member_serving_inputs_postgresql(
         ),
         in_progress=[(course_id, progress) for course_id, progress in in_progress or []],
         goal_skills=[
-            (skill_id, float(weight), hot, name) for skill_id, weight, hot, name in goal_skills or []
+            (skill_id, float(weight), hot, name)
+            for skill_id, weight, hot, name in goal_skills or []
         ],
     )
 

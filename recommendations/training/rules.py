@@ -257,9 +257,7 @@ def rules_snapshot_loads(payload: bytes) -> RulesSnapshot:
     # Snapshots stored before the learned similarity existed.
     values.setdefault("similar_courses", values["course_similarity"])
     # Snapshots stored before course levels: every course reads as a beginner's.
-    values.setdefault(
-        "course_level", np.zeros(values["course_ids"].size, dtype=np.int8)
-    )
+    values.setdefault("course_level", np.zeros(values["course_ids"].size, dtype=np.int8))
     return RulesSnapshot(**values)
 
 

@@ -261,9 +261,30 @@ def test_enrolled_then_finished_course_leaves_the_homepage_path(world, aspirant)
     page = home_page_for_member(member=aspirant)
     goal = next(c for c in page.carousels if c.reason == "goal")
     first = goal.cards[0].course
-    enrolment_finish(
-        member=aspirant, course=first, now=timezone.now() + dt.timedelta(seconds=1)
-    )
+    enrolment_finish(member=aspirant, course=first, now=timezone.now() + dt.timedelta(seconds=1))
     again = home_page_for_member(member=aspirant)
     shown = [card.course.pk for c in again.carousels for card in c.cards if c.reason == "goal"]
     assert first.pk not in shown
+
+
+def test_goal_paths_evaluate_counts_the_held_out_course_in_the_first_steps(world, aspirant):
+    from recommendations.offline.goals import goal_paths_evaluate
+    from tests.factories import EnrolmentFactory
+
+    now = timezone.now()
+    courses = world["courses"]
+    EnrolmentFactory(
+        member=aspirant, course=courses["SQL for Beginners"], enrolled_at=now - dt.timedelta(days=2)
+    )
+    EnrolmentFactory(
+        member=aspirant,
+        course=courses["Tableau Dashboards"],
+        enrolled_at=now - dt.timedelta(days=1),
+    )
+    new_analyst(world, "SQL")  # no goal: not measured
+    report = goal_paths_evaluate(k=2)
+    assert report["members"] == 1
+    # Tableau Dashboards is the only course teaching Tableau, a gap skill: a step of the path.
+    assert report["goal_path"]["hit_rate"] == 1.0
+    # The member's skills (SQL) rank SQL courses first.
+    assert report["skill_affinity"]["hit_rate"] == 0.0

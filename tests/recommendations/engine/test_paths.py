@@ -36,7 +36,9 @@ def plan(rows, importance, *, preference=None, level=None, eligible=None, max_st
 
 def test_role_skill_importance_blends_onet_and_cohort_and_boosts_hot():
     importance = role_skill_importance(
-        np.array([1.0, 0.5, 0.5]), np.array([False, True, False]), np.array([0.0, 0.5, 1.0]),
+        np.array([1.0, 0.5, 0.5]),
+        np.array([False, True, False]),
+        np.array([0.0, 0.5, 1.0]),
         hot_boost=2.0,
     )
     assert importance.tolist() == pytest.approx([0.5, 1.0, 0.75])
