@@ -100,7 +100,8 @@ def snapshot_courses_appended(
 ) -> RulesSnapshot:
     """`snapshot` with courses it does not hold added, kept sorted by id: their publication
     times (epoch seconds), levels (`engine.LEVEL_*`) and their (course id, skill id) tags;
-    skills the snapshot does not know are left out. They have no popularity, trend or item similarity yet."""
+    skills the snapshot does not know are left out. They have no popularity, trend or item
+    similarity yet."""
     by_id = np.argsort(course_ids, kind="stable")
     course_ids, published, levels = course_ids[by_id], published[by_id], levels[by_id]
     n_old, n_new = snapshot.course_ids.size, course_ids.size
