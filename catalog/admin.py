@@ -12,6 +12,8 @@ from catalog.models import (
     Category,
     Course,
     CourseSkill,
+    LearningPath,
+    LearningPathStep,
     Skill,
     SkillSynonym,
     TaggerEvaluation,
@@ -118,6 +120,32 @@ class CourseAdmin(CheckedModelAdmin):
             if tag.pk and inline_form.has_changed() and not inline_form.cleaned_data.get("DELETE"):
                 is_new = "id" not in inline_form.initial
                 _record_review(request, tag, is_new=is_new, changed=inline_form.changed_data)
+
+
+class LearningPathStepInline(admin.TabularInline):
+    model = LearningPathStep
+    extra = 3
+    autocomplete_fields = ["course"]
+    fields = ["position", "course"]
+    ordering = ["position"]
+
+
+@admin.register(LearningPath)
+class LearningPathAdmin(CheckedModelAdmin):
+    """Curated paths: a title and the courses in order (position 1 first)."""
+
+    list_display = ["title", "is_published", "step_count", "created_at"]
+    list_filter = ["is_published"]
+    search_fields = ["title", "slug", "description"]
+    prepopulated_fields = {"slug": ["title"]}
+    inlines = [LearningPathStepInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[LearningPath]:
+        return super().get_queryset(request).annotate(step_count=Count("steps"))
+
+    @admin.display(description="courses", ordering="step_count")
+    def step_count(self, obj: LearningPath) -> int:
+        return obj.step_count
 
 
 @admin.register(CourseSkill)

@@ -107,6 +107,51 @@ class Course(models.Model):
 _LEVEL_LABELS = dict(Course.Level.choices)
 
 
+class LearningPath(models.Model):
+    """A path curated by the platform's editors: a title and an ordered list of courses
+    (`LearningPathStep`), which members can follow (`members.FollowedPath`)."""
+
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=220, unique=True)
+    description = models.TextField(blank=True)
+    is_published = models.BooleanField(
+        default=True, help_text="Only published paths are listed and can be followed."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["title", "id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(title=""), name="learning_path_title_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class LearningPathStep(models.Model):
+    """One course of a curated path, at its place in the path's order (1 first)."""
+
+    path = models.ForeignKey(LearningPath, on_delete=models.CASCADE, related_name="steps")
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="path_steps")
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["path_id", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["path", "course"], name="learning_path_course_unique"),
+            models.UniqueConstraint(
+                fields=["path", "position"], name="learning_path_position_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(position__gte=1), name="learning_path_position_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.path} #{self.position}: {self.course}"
+
+
 class CourseSkill(models.Model):
     """A course-to-skill tag, with where it came from and what a curator decided about it."""
 

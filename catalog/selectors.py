@@ -36,6 +36,8 @@ from catalog.models import (
     Category,
     Course,
     CourseSkill,
+    LearningPath,
+    LearningPathStep,
     Skill,
     SkillSynonym,
     TaggerEvaluation,
@@ -559,3 +561,30 @@ def taxonomy_overview(*, min_skills: int, history_limit: int = 50) -> TaxonomyOv
 
 def _approved_skill_ids() -> QuerySet[CourseSkill]:
     return CourseSkill.objects.filter(status=APPROVED).values("skill_id")
+
+
+def learning_paths_published() -> list[LearningPath]:
+    """The curated paths members can follow, by title, each with `step_count`."""
+    return list(
+        LearningPath.objects.filter(is_published=True)
+        .annotate(step_count=Count("steps"))
+        .order_by("title", "pk")
+    )
+
+
+def learning_path_published_get(*, slug: str) -> LearningPath | None:
+    return LearningPath.objects.filter(slug=slug, is_published=True).first()
+
+
+def learning_path_steps(*, path_ids: Iterable[int]) -> dict[int, list[Course]]:
+    """Each path's published courses in the path's order (one query); a course unpublished
+    since it was put on the path is left out until it is published again."""
+    steps: dict[int, list[Course]] = {pk: [] for pk in path_ids}
+    for step in (
+        LearningPathStep.objects.filter(path_id__in=list(steps))
+        .filter(course_published_q(prefix="course__"))
+        .select_related("course")
+        .order_by("path_id", "position")
+    ):
+        steps[step.path_id].append(step.course)
+    return steps

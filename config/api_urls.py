@@ -37,6 +37,7 @@ v1 = [
     # The profile (members) with DELETE, the account deletion, added by web.
     path("me/", web_api.MeView.as_view(), name="me"),
     path("me/export/", web_api.MeExportView.as_view(), name="me_export"),
+    path("me/goal/", web_api.MeGoalView.as_view(), name="me_goal"),
     path("me/onboarding/", members_api.OnboardingView.as_view(), name="me_onboarding"),
     path("me/learning/", members_api.LearningView.as_view(), name="me_learning"),
     path("me/password/", members_api.PasswordView.as_view(), name="me_password"),

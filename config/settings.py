@@ -487,8 +487,17 @@ RECOMMENDATIONS = {
     "COMPOSED_PAGE_MAX_AGE_SECONDS": int(
         os.environ.get("REC_COMPOSED_PAGE_MAX_AGE_SECONDS", "600")
     ),
+    # Career goals (recommendations/serving/goal.py): the goal role's skills shown and planned
+    # for (in-demand first, then by importance), the weight of an in-demand skill against an
+    # ordinary one, the path's target length, and how much the member's learned scores may
+    # raise a course's value as a step (1 + weight x preference in [0, 1]).
+    "GOAL_ROLE_SKILLS": int(os.environ.get("REC_GOAL_ROLE_SKILLS", "20")),
+    "GOAL_HOT_BOOST": float(os.environ.get("REC_GOAL_HOT_BOOST", "1.5")),
+    "GOAL_PATH_STEPS": int(os.environ.get("REC_GOAL_PATH_STEPS", "8")),
+    "GOAL_PREFERENCE_WEIGHT": float(os.environ.get("REC_GOAL_PREFERENCE_WEIGHT", "0.5")),
     # Carousel order: the member's click-through per reason, smoothed toward these priors.
     "CTR_PRIOR": {
+        "goal": 0.09,
         "als": 0.085,
         "follow": 0.08,
         "watched": 0.07,

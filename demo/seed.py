@@ -41,6 +41,7 @@ ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "admin-demo-password"
 LEARNER_USERNAME = "learner"
 LEARNER_PASSWORD = "learner-demo-password"
+LEARNER_GOAL = "Data Scientist"
 # Generated members share one password so a demo can log in as any of them.
 MEMBER_PASSWORD = "member-demo-password"
 MEMBER_USERNAME_REGEX = r"^member[0-9]{6}$"
@@ -478,6 +479,7 @@ def _members_write(
         n_members,
     )
     onboarded = _times(m.onboarded_at, as_text=text)
+    goals = demo_member_goals(dataset)
     titles = [title_id[t] for t in m.title.tolist()]
     title_texts = [dataset.titles[t].name for t in m.title.tolist()]
     industries = [industry_id[i] for i in m.industry.tolist()]
@@ -493,6 +495,8 @@ def _members_write(
             "seniority",
             "onboarded_at",
             "created_at",
+            "goal_text",
+            "goal_id",
         ],
         (
             (
@@ -504,12 +508,40 @@ def _members_write(
                 seniorities[i],
                 onboarded[i],
                 joined[i],
+                dataset.titles[goals[i]].name if goals[i] >= 0 else "",
+                title_id[goals[i]] if goals[i] >= 0 else None,
             )
             for i in range(n_members)
         ),
         n_members,
     )
     return member_id, joined, onboarded
+
+
+# One generated member in this many aims for another role (a career goal).
+GOAL_EVERY = 4
+
+
+def demo_member_goals(dataset: DemoDataset) -> list[int]:
+    """Per member, the index of their goal title, -1 for none: every GOAL_EVERY-th member aims
+    for the demo title, other than their own, whose skills share the most with the skills they
+    follow (drawn from their hidden preferences, so the goal points where they are heading);
+    ties to the lower index, none when no title shares a skill."""
+    m = dataset.members
+    followed: dict[int, set[int]] = {}
+    for member, skill in zip(m.followed_member.tolist(), m.followed_skill.tolist(), strict=True):
+        followed.setdefault(member, set()).add(skill)
+    title_skills = [set(title.skills) for title in dataset.titles]
+    goals = [-1] * len(m)
+    for member in range(0, len(m), GOAL_EVERY):
+        own, wanted = int(m.title[member]), followed.get(member, set())
+        best, best_overlap = -1, 0
+        for index, skills in enumerate(title_skills):
+            overlap = len(skills & wanted)
+            if index != own and overlap > best_overlap:
+                best, best_overlap = index, overlap
+        goals[member] = best
+    return goals
 
 
 def _member_skills_write(
@@ -660,7 +692,8 @@ def demo_data_flush() -> dict[str, int]:
 
 
 def _learner_profile_fill(member: Member) -> None:
-    """Give the learner a data title, a few followed data skills and a little history."""
+    """Give the learner a data title, a few followed data skills, the goal of becoming a Data
+    Scientist (when that title is loaded) and a little history."""
     now = timezone.now()
     if member.title_id is None:
         member.title = next(
@@ -681,6 +714,10 @@ def _learner_profile_fill(member: Member) -> None:
         )
     if member.onboarded_at is None and member.followed_skills.exists():
         member.onboarded_at = now - dt.timedelta(days=30)
+    goal = JobTitle.objects.filter(name=LEARNER_GOAL).first()
+    if member.goal_id is None and goal is not None and goal.pk != member.title_id:
+        # The demo's homepage then shows the "Toward Data Scientist" carousel.
+        member.goal, member.goal_text = goal, LEARNER_GOAL
     member.save()
     if skills and not member.enrolments.exists():
         courses = list(

@@ -10,6 +10,7 @@ from members.models import (
     AlternateTitle,
     Bookmark,
     Enrolment,
+    FollowedPath,
     FollowedSkill,
     Industry,
     JobTitle,
@@ -95,6 +96,22 @@ class FollowedSkillInline(admin.TabularInline):
     readonly_fields = ["followed_at"]
 
 
+class FollowedPathInline(admin.TabularInline):
+    model = FollowedPath
+    extra = 0
+    autocomplete_fields = ["path"]
+    fields = ["path", "followed_at"]
+
+
+@admin.register(FollowedPath)
+class FollowedPathAdmin(CheckedModelAdmin):
+    list_display = ["member", "path", "followed_at"]
+    search_fields = ["member__user__username", "path__title"]
+    list_select_related = ["member__user", "path"]
+    autocomplete_fields = ["path"]
+    raw_id_fields = ["member"]
+
+
 class OnboardedFilter(admin.SimpleListFilter):
     title = "onboarded"
     parameter_name = "onboarded"
@@ -112,14 +129,22 @@ class OnboardedFilter(admin.SimpleListFilter):
 
 @admin.register(Member)
 class MemberAdmin(CheckedModelAdmin):
-    list_display = ["user", "title", "industry", "seniority", "onboarded_at", "created_at"]
+    list_display = [
+        "user",
+        "title",
+        "industry",
+        "seniority",
+        "goal",
+        "onboarded_at",
+        "created_at",
+    ]
     list_filter = [OnboardedFilter, "seniority", "industry"]
     search_fields = ["user__username", "user__email", "title__name", "external_id"]
-    list_select_related = ["user", "title", "industry"]
-    autocomplete_fields = ["title", "industry"]
+    list_select_related = ["user", "title", "industry", "goal"]
+    autocomplete_fields = ["title", "industry", "goal"]
     raw_id_fields = ["user"]
     readonly_fields = ["created_at"]
-    inlines = [MemberSkillInline, FollowedSkillInline]
+    inlines = [MemberSkillInline, FollowedSkillInline, FollowedPathInline]
 
 
 @admin.register(MemberSkill)

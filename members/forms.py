@@ -5,7 +5,7 @@ from catalog.models import Skill
 from core.inputs import IdListField, IdModelChoiceField, IdModelMultipleChoiceField
 from members import services
 from members.models import Industry, Member
-from members.selectors import skill_by_name
+from members.selectors import job_title_match, skill_by_name
 
 
 class SignUpForm(UserCreationForm):
@@ -90,10 +90,45 @@ class ApiTokenCreateForm(forms.Form):
     )
 
 
+GOAL_UNMATCHED = (
+    "No role we know matches “%(text)s”; try another name (the list offers roles we know)."
+)
+
+
+def _goal_cleaned(text: str) -> str:
+    """The goal as typed, spaces collapsed, refused when it names no occupation (a goal is
+    worth setting only with the role's skills)."""
+    text = " ".join(text.split())
+    if text and job_title_match(text=text) is None:
+        raise forms.ValidationError(GOAL_UNMATCHED, code="unmatched", params={"text": text})
+    return text
+
+
+class GoalForm(forms.Form):
+    """The member's goal role (profile, "My goal"): any title, matched to an occupation as a
+    job title is."""
+
+    goal = forms.CharField(
+        label="Role you are aiming for",
+        max_length=150,
+        widget=forms.TextInput(
+            attrs={"list": "goal-options", "autocomplete": "off", "type": "search"}
+        ),
+        help_text="A job title, as you would say it: “Data Scientist”, “UX Designer”.",
+    )
+
+    def clean_goal(self) -> str:
+        text = _goal_cleaned(self.cleaned_data["goal"])
+        if not text:
+            raise forms.ValidationError("Tell us the role you are aiming for.")
+        return text
+
+
 class OnboardingForm(forms.Form):
     """The questionnaire. Its POST contract: `title` (the job title as the member says it: free
     text, matched to an occupation by the service), `industry` (pk, optional), `seniority`
-    (optional), `skills` (one or more skill pks)."""
+    (optional), `goal` (optional: the role aimed for, refused when it matches no occupation;
+    empty clears it), `skills` (one or more skill pks)."""
 
     title = forms.CharField(
         label="Job title",
@@ -108,6 +143,15 @@ class OnboardingForm(forms.Form):
     )
     seniority = forms.ChoiceField(
         choices=[("", "Prefer not to say"), *Member.Seniority.choices], required=False
+    )
+    goal = forms.CharField(
+        label="Role you are aiming for",
+        max_length=150,
+        required=False,
+        widget=forms.TextInput(
+            attrs={"list": "goal-options", "autocomplete": "off", "type": "search"}
+        ),
+        help_text="Optional: a role you want to grow into; your homepage then plans toward it.",
     )
     skills = IdModelMultipleChoiceField(
         queryset=Skill.objects.all(),
@@ -129,6 +173,9 @@ class OnboardingForm(forms.Form):
         if not title:
             raise forms.ValidationError("Tell us your job title.")
         return title
+
+    def clean_goal(self) -> str:
+        return _goal_cleaned(self.cleaned_data["goal"])
 
 
 class ProfileSkillAddForm(forms.Form):
@@ -224,4 +271,5 @@ class OnboardingTypedForm(forms.Form):
     its skill search (`q`); the choices themselves are OnboardingForm's."""
 
     title = forms.CharField(required=False, max_length=150)
+    goal = forms.CharField(required=False, max_length=150)
     q = forms.CharField(required=False, max_length=120)

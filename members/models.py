@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 
-from catalog.models import Course, Skill
+from catalog.models import Course, LearningPath, Skill
 
 
 class JobTitle(models.Model):
@@ -121,6 +121,14 @@ class Member(models.Model):
         Industry, null=True, blank=True, on_delete=models.SET_NULL, related_name="members"
     )
     seniority = models.CharField(max_length=20, choices=Seniority.choices, blank=True)
+    # The role the member aims for (their career goal), as typed, and the occupation it matched:
+    # both empty, or both set (a goal that matches no occupation is refused, see
+    # `services.member_goal_set`). Read with the member row, so the homepage's "Toward" carousel
+    # costs no query of its own.
+    goal_text = models.CharField(max_length=150, blank=True)
+    goal = models.ForeignKey(
+        JobTitle, null=True, blank=True, on_delete=models.SET_NULL, related_name="aspirants"
+    )
     onboarded_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -166,6 +174,23 @@ class MemberSkill(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member} has {self.skill}"
+
+
+class FollowedPath(models.Model):
+    """A curated learning path (`catalog.LearningPath`) the learner follows."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="followed_paths")
+    path = models.ForeignKey(LearningPath, on_delete=models.CASCADE, related_name="followers")
+    followed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["member_id", "-followed_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["member", "path"], name="followed_path_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member} follows {self.path}"
 
 
 class FollowedSkill(models.Model):

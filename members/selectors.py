@@ -27,8 +27,8 @@ from django.utils import timezone
 from rapidfuzz import fuzz, process
 from rapidfuzz import utils as rf_utils
 
-from catalog.models import Course, Skill
-from catalog.selectors import course_published_q
+from catalog.models import Course, LearningPath, Skill
+from catalog.selectors import course_published_q, learning_path_steps, learning_paths_published
 from core.inputs import ids_parse
 from core.prepared_statements import prepared_cursor
 from core.queries import SubqueryCount
@@ -37,6 +37,7 @@ from members.models import (
     ApiToken,
     Bookmark,
     Enrolment,
+    FollowedPath,
     FollowedSkill,
     Industry,
     JobTitle,
@@ -422,6 +423,81 @@ def member_learning(*, member: Member) -> MemberLearning:
         finished=finished,
         bookmarked=bookmarks,
     )
+
+
+@dataclass(frozen=True)
+class PathCourse:
+    course: Course
+    # The member's progress in percent (100: finished), None when they have not started it.
+    progress: int | None
+
+
+@dataclass(frozen=True)
+class PathProgress:
+    """A curated path as one member sees it: its courses with their progress, whether they
+    follow it, and how many of its courses they finished."""
+
+    path: LearningPath
+    courses: list[PathCourse]
+    following: bool
+
+    @property
+    def finished(self) -> int:
+        return sum(1 for step in self.courses if step.progress == 100)
+
+    @property
+    def share_finished(self) -> float:
+        return self.finished / len(self.courses) if self.courses else 0.0
+
+    @property
+    def next_course(self) -> Course | None:
+        return next((step.course for step in self.courses if step.progress != 100), None)
+
+
+def learning_paths_progress(
+    *, member: Member | None, paths: Iterable[LearningPath]
+) -> list[PathProgress]:
+    """`paths` with the member's progress on each course and whether they follow each: three
+    queries whatever the number of paths (none of the member's for a visitor)."""
+    paths = list(paths)
+    steps = learning_path_steps(path_ids=[path.pk for path in paths])
+    progress: dict[int, int] = {}
+    followed: set[int] = set()
+    if member is not None and paths:
+        course_ids = {course.pk for courses in steps.values() for course in courses}
+        progress = dict(
+            Enrolment.objects.filter(member=member, course_id__in=course_ids).values_list(
+                "course_id", "progress_percent"
+            )
+        )
+        followed = set(
+            FollowedPath.objects.filter(member=member, path__in=paths).values_list(
+                "path_id", flat=True
+            )
+        )
+    return [
+        PathProgress(
+            path=path,
+            courses=[PathCourse(course, progress.get(course.pk)) for course in steps[path.pk]],
+            following=path.pk in followed,
+        )
+        for path in paths
+    ]
+
+
+def learning_paths_followed(*, member: Member) -> list[PathProgress]:
+    """The published paths the member follows, most recently followed first, with progress."""
+    paths = list(
+        LearningPath.objects.filter(followers__member=member, is_published=True).order_by(
+            "-followers__followed_at", "pk"
+        )
+    )
+    return learning_paths_progress(member=member, paths=paths)
+
+
+def learning_paths_listed(*, member: Member | None) -> list[PathProgress]:
+    """Every published path, by title, with the member's progress."""
+    return learning_paths_progress(member=member, paths=learning_paths_published())
 
 
 # The signed-in user with their member row, its title and industry, read on every request

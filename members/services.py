@@ -29,7 +29,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from catalog.models import Course, Skill
+from catalog.models import Course, LearningPath, Skill
 from catalog.services import TaxonomySkill, skill_rows_merge, taxonomy_skills_load
 from core.rate_limits import rate_limit_take
 from members.models import (
@@ -37,6 +37,7 @@ from members.models import (
     ApiToken,
     Bookmark,
     Enrolment,
+    FollowedPath,
     FollowedSkill,
     Industry,
     JobTitle,
@@ -45,7 +46,7 @@ from members.models import (
     OccupationSkill,
 )
 from members.onet import OnetSubset, occupation_skill_weights, onet_subset_read
-from members.selectors import job_title_by_name
+from members.selectors import job_title_by_name, job_title_match
 from members.signals import member_activity_announce
 
 # What one press of the course page's "Watch" button stands for.
@@ -290,6 +291,48 @@ def member_onboarding_submit(
     member.onboarded_at = locked.onboarded_at
     member_activity_announce(member_id=member.pk)
     return member
+
+
+class GoalUnmatched(ValueError):
+    """A typed goal that names no occupation: a goal is only useful with the role's skills."""
+
+
+def member_goal_set(*, member: Member, text: str) -> Member:
+    """Set the member's goal role: the text as typed (spaces collapsed) and the occupation it
+    matches, found as a typed title is (`job_title_match`: exact, alternate, then fuzzy).
+    Raises `GoalUnmatched` (and changes nothing) when the text is empty or matches none."""
+    text = " ".join(text.split())
+    match = job_title_match(text=text) if text else None
+    if match is None:
+        raise GoalUnmatched(text)
+    member.goal_text, member.goal = text, match.job_title
+    member.save(update_fields=["goal_text", "goal"])
+    return member
+
+
+def member_goal_clear(*, member: Member) -> bool:
+    """Clear the member's goal; returns whether they had one."""
+    had = member.goal_id is not None or bool(member.goal_text)
+    member.goal_text, member.goal = "", None
+    member.save(update_fields=["goal_text", "goal"])
+    return had
+
+
+@transaction.atomic
+def member_path_follow(
+    *, member: Member, path: LearningPath, now: dt.datetime | None = None
+) -> bool:
+    """Follow a curated learning path; returns whether it was newly followed (following it
+    again, from a double submit or a second tab, changes nothing)."""
+    _, created = FollowedPath.objects.get_or_create(
+        member=member, path=path, defaults={"followed_at": now or timezone.now()}
+    )
+    return created
+
+
+def member_path_unfollow(*, member: Member, path: LearningPath) -> bool:
+    deleted, _ = FollowedPath.objects.filter(member=member, path=path).delete()
+    return deleted > 0
 
 
 @transaction.atomic

@@ -47,6 +47,14 @@ urlpatterns = [
     path("onboarding/suggestions/", views.title_suggestions, name="title_suggestions"),
     path("onboarding/selected/", views.selected_skills, name="selected_skills"),
     path("profile/", views.profile, name="profile"),
+    path("profile/goal/", views.goal_set, name="goal_set"),
+    path("profile/goal/clear/", views.goal_clear, name="goal_clear"),
+    path("paths/", views.learning_paths, name="learning_paths"),
+    path("paths/<slug:slug>/", views.learning_path_detail, name="learning_path"),
+    path("paths/<slug:slug>/follow/", views.learning_path_follow, name="learning_path_follow"),
+    path(
+        "paths/<slug:slug>/unfollow/", views.learning_path_unfollow, name="learning_path_unfollow"
+    ),
     path("profile/skills/add/", views.profile_skill_add, name="profile_skill_add"),
     path("profile/skills/remove/", views.profile_skill_remove, name="profile_skill_remove"),
     path("profile/skills/options/", views.skill_options, name="skill_options"),

@@ -17,7 +17,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from catalog.models import Skill
-from catalog.selectors import course_get_by_slug, skill_get_by_slug, skills_search
+from catalog.selectors import (
+    course_get_by_slug,
+    learning_path_published_get,
+    skill_get_by_slug,
+    skills_search,
+)
 from core.client_address import client_address
 from members import services
 from members.forms import (
@@ -26,6 +31,7 @@ from members.forms import (
     FollowedSkillRemoveForm,
     FollowedSkillsAddForm,
     FollowSearchForm,
+    GoalForm,
     MemberPasswordChangeForm,
     OnboardingForm,
     OnboardingTypedForm,
@@ -45,6 +51,8 @@ from members.selectors import (
     followed_skills_of_member,
     job_title_by_name,
     job_titles_search,
+    learning_paths_listed,
+    learning_paths_progress,
     member_learning,
     member_profile,
     skill_followed_by_member,
@@ -233,6 +241,7 @@ def onboarding(request: HttpRequest) -> HttpResponse:
                 "title": title_name,
                 "industry": member.industry_id,
                 "seniority": member.seniority,
+                "goal": member.goal_text,
                 "skills": followed_ids,
             }
         )
@@ -265,6 +274,7 @@ def onboarding(request: HttpRequest) -> HttpResponse:
                 "title": title_name,
                 "industry": request.POST.get("industry", ""),
                 "seniority": request.POST.get("seniority", ""),
+                "goal": typed.cleaned_data.get("goal", ""),
             }
         )
         return page(form=form)
@@ -279,6 +289,10 @@ def onboarding(request: HttpRequest) -> HttpResponse:
         seniority=form.cleaned_data["seniority"],
         skills=form.cleaned_data["skills"],
     )
+    if form.cleaned_data["goal"]:
+        services.member_goal_set(member=member, text=form.cleaned_data["goal"])
+    elif member.goal_id is not None or member.goal_text:
+        services.member_goal_clear(member=member)
     messages.success(request, "Thanks! Your recommendations now follow your answers.")
     return redirect("home")
 
@@ -365,10 +379,12 @@ def _profile_page(
     follow_remove_form: FollowedSkillRemoveForm | None = None,
     token_form: ApiTokenCreateForm | None = None,
     new_token_key: str | None = None,
+    goal_form: GoalForm | None = None,
 ) -> HttpResponse:
     profile = member_profile(member=member)
     context = {
         "profile": profile,
+        "goal_form": goal_form or GoalForm(initial={"goal": member.goal_text}),
         "add_form": add_form or ProfileSkillAddForm(),
         "remove_form": remove_form,
         "api_tokens": api_tokens_of_user(user=request.user),
@@ -498,6 +514,68 @@ def profile_follow_remove(request: HttpRequest) -> HttpResponse:
     if services.member_skill_unfollow(member=member, skill=skill) and not request.htmx:
         messages.success(request, f"You no longer follow {skill.name}.")
     return _followed_section(request, member=member)
+
+
+@login_required
+@require_POST
+def goal_set(request: HttpRequest) -> HttpResponse:
+    """Set the member's goal role; a refused one renders the profile with the field's error."""
+    member = _member(request)
+    form = GoalForm(request.POST)
+    if not form.is_valid():
+        return _profile_page(request, member=member, goal_form=form)
+    services.member_goal_set(member=member, text=form.cleaned_data["goal"])
+    messages.success(request, f"Your goal is now {member.goal_text}.")
+    return redirect("web:goal")
+
+
+@login_required
+@require_POST
+def goal_clear(request: HttpRequest) -> HttpResponse:
+    if services.member_goal_clear(member=_member(request)):
+        messages.success(request, "Your goal is cleared.")
+    return redirect("members:profile")
+
+
+@login_required
+@require_GET
+def learning_paths(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "members/learning_paths.html",
+        {"paths": learning_paths_listed(member=_member(request))},
+    )
+
+
+@login_required
+@require_GET
+def learning_path_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    path = learning_path_published_get(slug=slug)
+    if path is None:
+        raise Http404("No such learning path.")
+    (progress,) = learning_paths_progress(member=_member(request), paths=[path])
+    return render(request, "members/learning_path.html", {"progress": progress})
+
+
+def _path_follow_action(*, follow: bool) -> Callable[[HttpRequest, str], HttpResponse]:
+    @login_required
+    @require_POST
+    def action(request: HttpRequest, slug: str) -> HttpResponse:
+        path = learning_path_published_get(slug=slug)
+        if path is None:
+            raise Http404("No such learning path.")
+        member = _member(request)
+        if follow and services.member_path_follow(member=member, path=path):
+            messages.success(request, f"You now follow the path {path.title}.")
+        elif not follow and services.member_path_unfollow(member=member, path=path):
+            messages.success(request, f"You no longer follow the path {path.title}.")
+        return redirect("members:learning_path", slug=path.slug)
+
+    return action
+
+
+learning_path_follow = _path_follow_action(follow=True)
+learning_path_unfollow = _path_follow_action(follow=False)
 
 
 @login_required

@@ -12,6 +12,7 @@ from recommendations.models import TrainingRun
 
 REASON_FAMILIES = (
     REASON_CONTINUE,
+    "goal",
     "follow",
     "watched",
     "profile",

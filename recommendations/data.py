@@ -104,6 +104,9 @@ class RulesSnapshot:
     # shared skills.
     similar_courses: sp.csr_array
     course_bucket: np.ndarray
+    # Per course: its level, `engine.LEVEL_BEGINNER` / `_INTERMEDIATE` / `_ADVANCED` (the goal
+    # path's order within a skill).
+    course_level: np.ndarray
 
     @functools.cached_property
     def course_skill_by_column(self) -> sp.csc_array:

@@ -1,4 +1,5 @@
-"""The API endpoints that span apps: the member's data export and the account deletion.
+"""The API endpoints that span apps: the member's data export, the account deletion and the
+member's goal (set in `members`, its gap and path planned by `recommendations`).
 
 `/api/v1/me/` is the members app's profile endpoint (`members.api.MeView`) with DELETE added
 here: deleting an account removes rows of members and recommendations together, which only
@@ -16,8 +17,16 @@ from rest_framework.views import APIView
 
 from core.api_errors import error_responses
 from members import api as members_api
+from members.services import member_goal_clear, member_goal_set
+from recommendations.serving.goal import goal_for_member
 from web.selectors import member_data_export
-from web.serializers import AccountDeleteSerializer, MemberExportSerializer
+from web.serializers import (
+    AccountDeleteSerializer,
+    GoalInputSerializer,
+    GoalSerializer,
+    MemberExportSerializer,
+    goal_data,
+)
 from web.services import accounts_delete
 
 WRONG_PASSWORD = "The password is not correct."
@@ -67,6 +76,51 @@ class MeView(members_api.MeView):
         if not password_confirmed(request._request, password=serializer.validated_data["password"]):
             raise exceptions.ValidationError({"password": [WRONG_PASSWORD]})
         accounts_delete(users=[request.user])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeGoalView(APIView):
+    @extend_schema(
+        operation_id="me_goal_retrieve",
+        tags=["me"],
+        summary="The member's goal role, their skill gap to it and the path planned to close it",
+        description=(
+            "`skills`: the role's skills (its O*NET technology skills, weighted by how many "
+            "members with that title have each, in-demand ones first), each covered when the "
+            "member has it on their profile, follows it or finished a course teaching it. "
+            "`path`: courses covering the skills still to learn, in order (the homepage's "
+            '"Toward" carousel shows its next steps). Without a goal: empty fields.'
+        ),
+        responses={200: GoalSerializer, **error_responses(401, 403)},
+    )
+    def get(self, request: Request) -> Response:
+        member = members_api.request_member(request)
+        return Response(goal_data(goal_for_member(member=member)))
+
+    @extend_schema(
+        operation_id="me_goal_set",
+        tags=["me"],
+        summary="Set the member's goal role",
+        description="A goal that matches no occupation is a 400 on `goal`; the old goal stays.",
+        request=GoalInputSerializer,
+        responses={200: GoalSerializer, **error_responses(400, 401, 403, 415)},
+        examples=[OpenApiExample("Goal", value={"goal": "Data Scientist"}, request_only=True)],
+    )
+    def put(self, request: Request) -> Response:
+        member = members_api.request_member(request)
+        serializer = GoalInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        member_goal_set(member=member, text=serializer.validated_data["goal"])
+        return Response(goal_data(goal_for_member(member=member)))
+
+    @extend_schema(
+        operation_id="me_goal_clear",
+        tags=["me"],
+        summary="Clear the member's goal role",
+        responses={204: None, **error_responses(401, 403)},
+    )
+    def delete(self, request: Request) -> Response:
+        member_goal_clear(member=members_api.request_member(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -15,7 +15,15 @@ import orjson
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from members.models import ApiToken, Bookmark, Enrolment, FollowedSkill, Member, MemberSkill
+from members.models import (
+    ApiToken,
+    Bookmark,
+    Enrolment,
+    FollowedPath,
+    FollowedSkill,
+    Member,
+    MemberSkill,
+)
 from recommendations import engine
 from recommendations.models import (
     CourseFeedbackDay,
@@ -90,6 +98,10 @@ def _profile(member: Member) -> Row:
             {"id": member.industry.pk, "name": member.industry.name} if member.industry_id else None
         ),
         "seniority": member.seniority,
+        "goal": member.goal_text,
+        "goal_occupation": (
+            {"id": member.goal.pk, "name": member.goal.name} if member.goal_id else None
+        ),
         "onboarded_at": member.onboarded_at,
         "created_at": member.created_at,
         "external_id": member.external_id,
@@ -157,6 +169,13 @@ def _sections(member: Member) -> list[tuple[str, Callable[[], Iterator[Row]]]]:
             lambda: _rows(
                 FollowedSkill.objects.filter(**mine).order_by("followed_at", "pk"),
                 {"skill_id": "skill_id", "skill": "skill__name", "followed_at": "followed_at"},
+            ),
+        ),
+        (
+            "followed_paths",
+            lambda: _rows(
+                FollowedPath.objects.filter(**mine).order_by("followed_at", "pk"),
+                {"path_id": "path_id", "path": "path__title", "followed_at": "followed_at"},
             ),
         ),
         (
@@ -270,7 +289,7 @@ def member_data_export(*, member: Member, now: dt.datetime | None = None) -> Ite
     data it is (the signed-in member's, never one named in a request).
     """
     now = now or timezone.now()
-    member = Member.objects.select_related("user", "title", "industry").get(pk=member.pk)
+    member = Member.objects.select_related("user", "title", "industry", "goal").get(pk=member.pk)
     head = {
         "format": EXPORT_FORMAT,
         "exported_at": now,

@@ -1,8 +1,12 @@
 """The API's serializers for what `web` answers: the member's data export (a description of the
-document for the OpenAPI schema: the document itself is written by `web.selectors`) and the
-account deletion's input."""
+document for the OpenAPI schema: the document itself is written by `web.selectors`), the
+account deletion's input, and the member's goal (`/api/v1/me/goal/`)."""
 
 from rest_framework import serializers
+
+from catalog.serializers import CourseSummarySerializer
+from members.forms import GOAL_UNMATCHED
+from members.selectors import job_title_match
 
 
 class _RefSerializer(serializers.Serializer):
@@ -25,6 +29,8 @@ class ExportProfileSerializer(serializers.Serializer):
     occupation = _RefSerializer(allow_null=True, help_text="The occupation it was matched to.")
     industry = _RefSerializer(allow_null=True)
     seniority = serializers.CharField()
+    goal = serializers.CharField(help_text="The role aimed for, as typed; empty: no goal.")
+    goal_occupation = _RefSerializer(allow_null=True, help_text="The occupation it matched.")
     onboarded_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
     external_id = serializers.CharField(allow_null=True, help_text="Id in an imported system.")
@@ -144,6 +150,12 @@ class ExportEventSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+class ExportFollowedPathSerializer(serializers.Serializer):
+    path_id = serializers.IntegerField()
+    path = serializers.CharField()
+    followed_at = serializers.DateTimeField()
+
+
 class MemberExportSerializer(serializers.Serializer):
     format = serializers.CharField(help_text="skillpath-member-export/1")
     exported_at = serializers.DateTimeField()
@@ -151,6 +163,7 @@ class MemberExportSerializer(serializers.Serializer):
     profile = ExportProfileSerializer()
     recommendations = ExportRecommendationsSerializer()
     followed_skills = ExportFollowedSkillSerializer(many=True)
+    followed_paths = ExportFollowedPathSerializer(many=True)
     profile_skills = ExportProfileSkillSerializer(many=True)
     enrolments = ExportEnrolmentSerializer(many=True)
     bookmarks = ExportDatedCourseSerializer(many=True)
@@ -174,3 +187,67 @@ class AccountDeleteSerializer(serializers.Serializer):
     password = serializers.CharField(
         max_length=4096, trim_whitespace=False, help_text="The account's current password."
     )
+
+
+class GoalInputSerializer(serializers.Serializer):
+    goal = serializers.CharField(
+        max_length=150,
+        help_text="The role aimed for, as the member says it. Matched to an occupation as a job "
+        "title is (exact title, alternate title, then the closest); a goal that matches none is "
+        "refused.",
+    )
+
+    def validate_goal(self, value: str) -> str:
+        text = " ".join(value.split())
+        if job_title_match(text=text) is None:
+            raise serializers.ValidationError(GOAL_UNMATCHED % {"text": text})
+        return text
+
+
+class GoalSkillSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="skill_id")
+    name = serializers.CharField()
+    hot = serializers.BooleanField(help_text="O*NET marks it an in-demand technology.")
+    importance = serializers.FloatField(help_text="How much the role needs it, for ordering.")
+    covered = serializers.SerializerMethodField()
+    held_by = serializers.ChoiceField(
+        choices=["", "profile", "followed", "course"],
+        help_text="How the member has it: on their profile, followed, or taught by a course "
+        "they finished; empty while it is to learn.",
+    )
+
+    def get_covered(self, skill) -> bool:
+        return bool(skill.held_by)
+
+
+class GoalStepSerializer(serializers.Serializer):
+    course = CourseSummarySerializer()
+    covers = serializers.ListField(
+        child=serializers.CharField(), help_text="The gap skills the course teaches."
+    )
+    progress = serializers.IntegerField(
+        allow_null=True, help_text="Percent done when the member started it, else null."
+    )
+
+
+class GoalSerializer(serializers.Serializer):
+    goal = serializers.CharField(help_text="The role as the member typed it; empty: no goal.")
+    occupation = _RefSerializer(allow_null=True, help_text="The occupation it matched.")
+    share_covered = serializers.FloatField(help_text="Share of the role's skills the member has.")
+    skills = GoalSkillSerializer(many=True, help_text="The role's skills, in-demand first.")
+    path = GoalStepSerializer(many=True, help_text="The courses planned to close the gap.")
+
+
+def goal_data(overview) -> dict:
+    """The body of `GET /api/v1/me/goal/` from `recommendations.serving.goal.goal_for_member`."""
+    gap = overview.gap
+    occupation = overview.occupation
+    return GoalSerializer(
+        {
+            "goal": overview.goal_text,
+            "occupation": {"id": occupation.pk, "name": occupation.name} if occupation else None,
+            "share_covered": round(gap.share_covered, 4) if gap is not None else 0.0,
+            "skills": gap.skills if gap is not None else [],
+            "path": overview.steps,
+        }
+    ).data

@@ -1,5 +1,5 @@
 """The pages that compose several apps: the homepage, the course list, the course page, the
-skill page, and the member's data download and account deletion."""
+skill page, "My goal", and the member's data download and account deletion."""
 
 from django.conf import settings
 from django.contrib import messages
@@ -13,12 +13,18 @@ from django.views.decorators.http import require_http_methods, require_safe
 from catalog import selectors as catalog_selectors
 from catalog.forms import CourseFilterForm
 from catalog.models import Course
-from members.selectors import course_activity_for_member, skill_followed_by_member
+from members.forms import GoalForm
+from members.selectors import (
+    course_activity_for_member,
+    learning_paths_followed,
+    skill_followed_by_member,
+)
 from members.services import member_get_or_create_for_user
 from recommendations.serving.deferred import (
     impressions_log_after_response,
     next_page_compose_after_response,
 )
+from recommendations.serving.goal import goal_for_member
 from recommendations.serving.home_page import home_page_for_visitor, home_page_serve
 from recommendations.serving.personal_order import search_results_for_member
 from recommendations.serving.rendering import carousels_render
@@ -117,6 +123,22 @@ def skill_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "following": following,
     }
     return render(request, "catalog/skill_detail.html", context)
+
+
+@login_required
+@require_safe
+def goal(request: HttpRequest) -> HttpResponse:
+    """ "My goal": the member's goal role, the skills it needs (covered and to learn), the path
+    planned toward it (`recommendations.serving.goal`, the plan the homepage's "Toward"
+    carousel shows) and the curated paths they follow with their progress."""
+    member = member_get_or_create_for_user(user=request.user)
+    context = {
+        "member": member,
+        "overview": goal_for_member(member=member),
+        "followed_paths": learning_paths_followed(member=member),
+        "goal_form": GoalForm(initial={"goal": member.goal_text}),
+    }
+    return render(request, "web/goal.html", context)
 
 
 @login_required

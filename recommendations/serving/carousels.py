@@ -20,6 +20,7 @@ from recommendations.data import (
     ShownCourse,
 )
 from recommendations.serving.explanations import ExplanationContext, card_explanation
+from recommendations.serving.goal import REASON_GOAL
 from recommendations.serving.reasons import MemberScoring, Reason
 from recommendations.serving.stored_pages import (
     LayoutRow,
@@ -85,13 +86,14 @@ def carousels_from_groups(
     each diversified and cut to `CAROUSEL_SIZE`, after the `leading` rows (the "Continue
     learning" row), which the limit does not count."""
     config = settings.RECOMMENDATIONS
-    # A followed skill's carousel is shown however few courses it has: the member asked for
-    # the skill, and on a small catalog every other carousel may be short too.
+    # A followed skill's carousel and the goal's are shown however few courses they have: the
+    # member asked for the skill or the role, and on a small catalog every other carousel may
+    # be short too.
     wanted = [
         groups[index]
         for index in order
         if groups[index].positions.size >= config["CAROUSEL_MIN_SIZE"]
-        or groups[index].reason == "follow"
+        or groups[index].reason in ("follow", REASON_GOAL)
     ][: config["MAX_CAROUSELS"] if max_carousels is None else max_carousels]
     layout: list[LayoutRow] = list(leading)
     for group in wanted:

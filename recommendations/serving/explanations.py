@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 
 from catalog.models import Course
 from catalog.selectors import course_cards_by_id
-from members.models import FollowedSkill, Member, MemberSkill
+from members.models import FollowedSkill, Member, MemberSkill, OccupationSkill
 from recommendations.data import REASON_CONTINUE, STRATEGY_EXPLORE, ShownCourse
+from recommendations.serving.goal import REASON_GOAL, GoalGap, goal_label
 from recommendations.serving.inputs import MemberServingInputs
 from recommendations.serving.reasons import plural
 
@@ -32,20 +33,27 @@ _PHRASES = {
 
 @dataclass(frozen=True)
 class ExplanationContext:
-    """What of the member an explanation reads: their skill ids (followed, then profile) and
-    the progress of their unfinished courses. The empty context is a visitor's."""
+    """What of the member an explanation reads: their skill ids (followed, then profile), the
+    progress of their unfinished courses and the skills their goal role needs that they lack
+    (the gap). The empty context is a visitor's."""
 
     skill_ids: frozenset[int] = frozenset()
     progress: dict[int, int] = field(default_factory=dict)
+    gap_skill_ids: frozenset[int] = frozenset()
 
 
-def explanation_context_build(*, inputs: MemberServingInputs) -> ExplanationContext:
+def explanation_context_build(
+    *, inputs: MemberServingInputs, gap: GoalGap | None = None
+) -> ExplanationContext:
     return ExplanationContext(
         skill_ids=frozenset(
             [skill_id for skill_id, _ in inputs.followed]
             + [skill_id for skill_id, _, _ in inputs.profile]
         ),
         progress=dict(inputs.in_progress),
+        gap_skill_ids=frozenset(skill.skill_id for skill in gap.to_learn)
+        if gap is not None
+        else frozenset(),
     )
 
 
@@ -61,7 +69,8 @@ def card_explanation(
     """The card's line, from its reason family and carousel label, the course's approved skills
     (`{"id", "name"}` dicts, most confident first) and the member's `context`.
 
-    Skill reasons name the member's skills the course teaches; "watched", "title" and
+    A goal card names the gap skills the course teaches ("Toward Data Scientist: covers
+    Python, SQL"); skill reasons name the member's skills the course teaches; "watched", "title" and
     "industry" cards say their carousel's label ("Because you watched ...", "Popular with Data
     Analysts"); the others their family's phrase, with the matched skills when there are any.
     """
@@ -70,6 +79,9 @@ def card_explanation(
     if reason == REASON_CONTINUE:
         progress = context.progress.get(course_id, 0)
         return f"{progress}% done" if progress > 0 else "Enrolled, not started yet"
+    if reason == REASON_GOAL:
+        covers = [skill["name"] for skill in course_skills if skill["id"] in context.gap_skill_ids]
+        return f"{label}: covers {_names(covers)}" if covers else label
     matched = [skill["name"] for skill in course_skills if skill["id"] in context.skill_ids]
     if reason in ("follow", "profile"):
         return f"Matches your skills: {_names(matched)}" if matched else label
@@ -83,7 +95,8 @@ def shown_card_explanation(*, member: Member, shown: ShownCourse, course: Course
     """The line the card of `course` had where `shown` (its logged impression) put it, for
     undo's card, which puts a dismissed card back as it was. The carousel label is rebuilt from
     the reason key; a folded skill carousel's label is not (its card names the matched skill).
-    Reads the member's skill ids, the card, and for "watched" the anchor's title."""
+    Reads the member's skill ids, the card, for "watched" the anchor's title, and for "goal"
+    the role's skills the member neither follows nor has on their profile."""
     skill_ids = frozenset(
         FollowedSkill.objects.filter(member=member)
         .order_by()
@@ -94,6 +107,7 @@ def shown_card_explanation(*, member: Member, shown: ShownCourse, course: Course
     )
     family, _, anchor = shown.reason_key.partition(":")
     label = ""
+    gap_skill_ids: frozenset[int] = frozenset()
     if family == "watched" and anchor.isdigit():
         title = Course.objects.filter(pk=int(anchor)).values_list("title", flat=True).first()
         label = f"Because you watched {title}" if title else ""
@@ -101,6 +115,13 @@ def shown_card_explanation(*, member: Member, shown: ShownCourse, course: Course
         label = f"Popular with {plural(member.title.name)}"
     elif family == "industry" and member.industry_id is not None:
         label = f"Trending in {member.industry.name}"
+    elif family == REASON_GOAL and member.goal_id is not None:
+        label = goal_label(member.goal_text)
+        gap_skill_ids = frozenset(
+            OccupationSkill.objects.filter(job_title_id=member.goal_id)
+            .exclude(skill_id__in=skill_ids)
+            .values_list("skill_id", flat=True)
+        )
     card = course_cards_by_id(course_ids=[course.pk]).get(course.pk)
     return card_explanation(
         reason=shown.reason,
@@ -108,7 +129,7 @@ def shown_card_explanation(*, member: Member, shown: ShownCourse, course: Course
         strategy=shown.strategy,
         course_id=course.pk,
         course_skills=card.card_skills if card is not None else (),
-        context=ExplanationContext(skill_ids=skill_ids),
+        context=ExplanationContext(skill_ids=skill_ids, gap_skill_ids=gap_skill_ids),
     )
 
 

@@ -2,7 +2,8 @@
 default one), the page composed ahead for their next visit, and the visitor's page.
 
 `home_page_for_member` runs the stages in order: the member's inputs in one read (`inputs`),
-the stored page when nothing changed (`stored_pages`), the reasons (`reasons`), the carousels
+the stored page when nothing changed (`stored_pages`), the reasons (`reasons`, led by the goal
+path's next steps, `goal`), the carousels
 (`carousels`, after the "Continue learning" row of `continuing`), the ranker and exploration
 (`rerank`), which leave that row alone. Every card says why it is shown (`explanations`).
 """
@@ -39,6 +40,7 @@ from recommendations.serving.carousels import (
 )
 from recommendations.serving.continuing import continue_learning_row
 from recommendations.serving.explanations import explanation_context_build
+from recommendations.serving.goal import goal_gap_build, goal_path_plan, goal_reason
 from recommendations.serving.inputs import member_serving_inputs
 from recommendations.serving.new_courses import snapshot_with_new_courses
 from recommendations.serving.reasons import member_scoring_build, reasons_for_member, recency_scores
@@ -122,6 +124,7 @@ def home_page_for_member(
     state = serving_state()
     ranker = _ranker_for(strategy, state.ranker)
     logged = _logged_strategy(strategy, ranker)
+    personalised = strategy != STRATEGY_RECENCY
 
     # Stage 1, inputs: one read of everything the page depends on. Whole days: the feedback
     # counts are kept per day (see CourseFeedbackDay).
@@ -134,12 +137,16 @@ def home_page_for_member(
         with_learned=state.learned
         and strategy in (STRATEGY_DEFAULT, STRATEGY_ALS, STRATEGY_RANKED),
         pending_page_view_id=page_view_id if mark_pending else None,
+        goal_id=member.goal_id if personalised else None,
     )
-    context = explanation_context_build(inputs=inputs)
     # Courses created or imported since the snapshot, at once (read only when the catalog moved).
     snapshot = snapshot_with_new_courses(
         snapshot=state.snapshot, catalog_revision=inputs.catalog_revision
     )
+    # The member's gap to their goal role (None without one): the "Toward" cards name the gap
+    # skills they cover.
+    gap = goal_gap_build(inputs=inputs, member=member, snapshot=snapshot) if personalised else None
+    context = explanation_context_build(inputs=inputs, gap=gap)
     digest = None
     max_age = composed_page_max_age()
     # A page without the row is never stored: the stored page is the one the site serves.
@@ -172,12 +179,18 @@ def home_page_for_member(
 
     # Stage 2, reasons: the inputs as arrays over the catalog, and every reason's candidates.
     scoring = member_scoring_build(inputs=inputs, member=member, snapshot=snapshot, now=now)
+    # The goal path's next steps lead: the member said where they want to go.
+    goal = None
+    if gap is not None:
+        steps = goal_path_plan(gap=gap, inputs=inputs, scoring=scoring, snapshot=snapshot, now=now)
+        goal = goal_reason(member=member, gap=gap, steps=steps)
     reasons = reasons_for_member(
         inputs=inputs,
         scoring=scoring,
         member=member,
         snapshot=snapshot,
-        personalised=strategy != STRATEGY_RECENCY,
+        personalised=personalised,
+        goal=goal,
     )
     # Stage 3, carousels: the member's unfinished courses first, then each course under its
     # best reason, carousels ordered and diversified.

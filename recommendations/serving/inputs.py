@@ -15,7 +15,7 @@ from django.db.models import Sum
 
 from catalog.card_cache import catalog_revision_current
 from core.prepared_statements import prepared_cursor
-from members.models import Enrolment, FollowedSkill, MemberSkill
+from members.models import Enrolment, FollowedSkill, MemberSkill, OccupationSkill
 from recommendations.models import (
     ComposedPage,
     CourseFeedbackDay,
@@ -55,6 +55,9 @@ class MemberServingInputs:
     # (course id, progress percent) of the courses started and not finished, the most recently
     # watched (else enrolled) first: the "Continue learning" row (`continuing`).
     in_progress: list[tuple[int, int]] = field(default_factory=list)
+    # (skill id, O*NET weight, hot, name) of the member's goal role's skills (`goal_id`), by
+    # skill id; empty without a goal.
+    goal_skills: list[tuple[int, float, bool, str]] = field(default_factory=list)
 
 
 def member_serving_inputs(
@@ -64,8 +67,10 @@ def member_serving_inputs(
     discount_threshold: int,
     with_learned: bool,
     pending_page_view_id: uuid.UUID | None = None,
+    goal_id: int | None = None,
 ) -> MemberServingInputs:
-    """The member's skills, courses, precomputed row and feedback counts for one page view.
+    """The member's skills, courses, precomputed row and feedback counts for one page view,
+    and the skills of their goal role (`goal_id`: `Member.goal_id`, read with the member row).
 
     Ties in every ordering go to the lower id, so both database paths agree row for row. Only
     discounted courses come back: a member who visits often has thousands of shown courses,
@@ -82,16 +87,18 @@ def member_serving_inputs(
             discount_threshold=discount_threshold,
             with_learned=with_learned,
             pending_page_view_id=pending_page_view_id,
+            goal_id=goal_id,
         )
     return _member_serving_inputs_portable(
         member_id=member_id,
         window_start=window_start,
         discount_threshold=discount_threshold,
         with_learned=with_learned,
+        goal_id=goal_id,
     )
 
 
-# One statement, one row: ten reads on every page view (the catalog revision is the card
+# One statement, one row: eleven reads on every page view (the catalog revision is the card
 # cache's, the stored page `stored_pages`'), where each ORM query would cost a round trip
 # plus building its SQL and converting its rows in Python. Lists come back as JSON or arrays,
 # which psycopg decodes in C. Skill names are looked up per skill: as a join, the prepared
@@ -126,7 +133,13 @@ _MEMBER_INPUTS_COLUMNS = """\
     (SELECT json_agg(json_build_array(e.course_id, e.progress_percent)
             ORDER BY COALESCE(e.last_watched_at, e.enrolled_at) DESC, e.course_id)
         FROM members_enrolment e
-        WHERE e.member_id = %(member)s AND e.completed_at IS NULL)"""
+        WHERE e.member_id = %(member)s AND e.completed_at IS NULL),
+    (SELECT json_agg(
+            json_build_array(
+                o.skill_id, o.weight, o.hot, (SELECT name FROM catalog_skill WHERE id = o.skill_id)
+            )
+            ORDER BY o.skill_id)
+        FROM members_occupationskill o WHERE o.job_title_id = %(goal)s)"""
 
 
 _MEMBER_INPUTS_FROM = """
@@ -159,12 +172,14 @@ def _member_serving_inputs_postgresql(
     discount_threshold: int,
     with_learned: bool,
     pending_page_view_id: uuid.UUID | None = None,
+    goal_id: int | None = None,
 ) -> MemberServingInputs:
     params = {
         "member": member_id,
         "window_start": window_start,
         "threshold": discount_threshold,
         "learned": with_learned,
+        "goal": goal_id,
     }
     statement = _MEMBER_INPUTS_SQL
     if pending_page_view_id is not None:
@@ -186,6 +201,7 @@ def _member_serving_inputs_postgresql(
             composed_at,
             composed_layout,
             in_progress,
+            goal_skills,
             _,  # the lock's (void) result, or NULL
         ) = cursor.fetchone()
     return MemberServingInputs(
@@ -203,11 +219,20 @@ def _member_serving_inputs_postgresql(
             else None
         ),
         in_progress=[(course_id, progress) for course_id, progress in in_progress or []],
+        goal_skills=[
+            (skill_id, float(weight), hot, name)
+            for skill_id, weight, hot, name in goal_skills or []
+        ],
     )
 
 
 def _member_serving_inputs_portable(
-    *, member_id: int, window_start: dt.date, discount_threshold: int, with_learned: bool
+    *,
+    member_id: int,
+    window_start: dt.date,
+    discount_threshold: int,
+    with_learned: bool,
+    goal_id: int | None = None,
 ) -> MemberServingInputs:
     """The same reads through the ORM, one query each (SQLite: the demo and local tests)."""
     # One read of the enrolments gives both lists: every enrolment newest first, and the
@@ -271,6 +296,15 @@ def _member_serving_inputs_portable(
         catalog_revision=catalog_revision_current(),
         composed=_stored_page_portable(member_id),
         in_progress=[(row[0], row[2]) for row in unfinished],
+        # A query only for a member with a goal.
+        goal_skills=[]
+        if goal_id is None
+        else [
+            (skill_id, float(weight), hot, name)
+            for skill_id, weight, hot, name in OccupationSkill.objects.filter(job_title_id=goal_id)
+            .order_by("skill_id")
+            .values_list("skill_id", "weight", "hot", "skill__name")
+        ],
     )
 
 

@@ -25,7 +25,7 @@ from catalog.models import Course, CourseSkill
 from recommendations import engine
 from recommendations.data import RulesSnapshot
 from recommendations.engine.positions import positions_of
-from recommendations.training.rules import course_tag_filter
+from recommendations.training.rules import COURSE_LEVELS, course_tag_filter
 
 # A course written before the snapshot was built but committed after its catalog read is
 # missing from the snapshot too; its `created_at` is the time of its INSERT, so reading courses
@@ -58,18 +58,19 @@ def _extended(snapshot: RulesSnapshot) -> RulesSnapshot:
     since = dt.datetime.fromtimestamp(snapshot.built_at, tz=dt.UTC) - CREATED_SLACK
     rows = np.array(
         [
-            (pk, published.timestamp())
-            for pk, published in Course.objects.filter(created_at__gte=since).values_list(
-                "pk", "published_at"
+            (pk, published.timestamp(), COURSE_LEVELS.get(level, engine.LEVEL_BEGINNER))
+            for pk, published, level in Course.objects.filter(created_at__gte=since).values_list(
+                "pk", "published_at", "level"
             )
         ],
         dtype=np.float64,
-    ).reshape(-1, 2)
+    ).reshape(-1, 3)
     new_ids = rows[:, 0].astype(np.int64)
     fresh = snapshot.course_positions(new_ids) < 0
     if not fresh.any():
         return snapshot
     new_ids, new_published = new_ids[fresh], rows[fresh, 1]
+    new_levels = rows[fresh, 2].astype(np.int8)
     tags = np.array(
         list(
             CourseSkill.objects.filter(course_tag_filter(), course_id__in=new_ids.tolist())
@@ -82,6 +83,7 @@ def _extended(snapshot: RulesSnapshot) -> RulesSnapshot:
         snapshot,
         course_ids=new_ids,
         published=new_published,
+        levels=new_levels,
         tag_course=tags[:, 0],
         tag_skill=tags[:, 1],
     )
@@ -92,14 +94,16 @@ def snapshot_courses_appended(
     *,
     course_ids: np.ndarray,
     published: np.ndarray,
+    levels: np.ndarray,
     tag_course: np.ndarray,
     tag_skill: np.ndarray,
 ) -> RulesSnapshot:
     """`snapshot` with courses it does not hold added, kept sorted by id: their publication
-    times (epoch seconds) and their (course id, skill id) tags; skills the snapshot does not
-    know are left out. They have no popularity, trend or item similarity yet."""
+    times (epoch seconds), levels (`engine.LEVEL_*`) and their (course id, skill id) tags;
+    skills the snapshot does not know are left out. They have no popularity, trend or item
+    similarity yet."""
     by_id = np.argsort(course_ids, kind="stable")
-    course_ids, published = course_ids[by_id], published[by_id]
+    course_ids, published, levels = course_ids[by_id], published[by_id], levels[by_id]
     n_old, n_new = snapshot.course_ids.size, course_ids.size
     n_all, n_skills = n_old + n_new, snapshot.skill_ids.size
     all_ids = np.concatenate([snapshot.course_ids, course_ids])
@@ -137,4 +141,5 @@ def snapshot_courses_appended(
         course_similarity=square_padded(snapshot.course_similarity),
         similar_courses=square_padded(snapshot.similar_courses),
         course_bucket=engine.skill_set_bucket_ids(course_skill),
+        course_level=np.concatenate([snapshot.course_level, levels.astype(np.int8)])[order],
     )

@@ -200,13 +200,14 @@ def reasons_for_member(
     member: Member,
     snapshot: RulesSnapshot,
     personalised: bool,
+    goal: Reason | None = None,
 ) -> list[Reason]:
     """Every reason, in the order that breaks ties: on equal rank-scaled scores the earlier
-    reason wins the course. One reason per followed skill, per anchor course and per profile
-    skill, the learned ones, then the cohort and global reasons. Without `personalised`, only
-    New and Popular, unweighted."""
+    reason wins the course. The member's goal path (`goal`, built by `goal.goal_reason`), one
+    reason per followed skill, per anchor course and per profile skill, the learned ones, then
+    the cohort and global reasons. Without `personalised`, only New and Popular, unweighted."""
     every_course = np.arange(snapshot.course_ids.size, dtype=np.int64)
-    reasons: list[Reason] = []
+    reasons: list[Reason] = [goal] if goal is not None and personalised else []
     if not personalised:
         reasons.append(Reason("new", "new", "New", every_course, scoring.recency))
         reasons.append(Reason("popular", "popular", "Popular", every_course, snapshot.popularity))

@@ -12,7 +12,8 @@ it serves the stored carousels: the page it would have composed, without composi
 
 The digest covers the member's inputs (skills, enrolments and their progress, dismissals,
 learned candidates, discounted courses and per-reason counts, catalog revision), what the page
-reads of the member row (title, industry, seniority, and the names its labels show), the active
+reads of the member row (title, industry, seniority, goal, and the names its labels show), the
+role's skills for the goal, the active
 run (snapshot and ranker), the strategy, variant and carousel limit, the first day of the
 discount window, and the recommendation settings. Only the clock is left out: a stored page is
 served within `COMPOSED_PAGE_MAX_AGE_SECONDS` of its composition or not at all (its recency
@@ -84,6 +85,9 @@ def page_digest(
             member.industry_id,
             member.industry.name if member.industry_id else None,
             member.seniority,
+            member.goal_id,
+            member.goal_text,
+            inputs.goal_skills,
             run_id,
             strategy,
             variant_id,

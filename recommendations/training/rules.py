@@ -67,6 +67,25 @@ def catalog_courses_read() -> tuple[np.ndarray, np.ndarray]:
     return course_rows[order, 0].astype(np.int64), course_rows[order, 1]
 
 
+COURSE_LEVELS = {
+    Course.Level.BEGINNER: engine.LEVEL_BEGINNER,
+    Course.Level.INTERMEDIATE: engine.LEVEL_INTERMEDIATE,
+    Course.Level.ADVANCED: engine.LEVEL_ADVANCED,
+}
+
+
+def course_levels_read(course_ids: np.ndarray) -> np.ndarray:
+    """The level of each of `course_ids` (sorted), beginner for a course no longer there."""
+    levels = np.full(course_ids.size, engine.LEVEL_BEGINNER, dtype=np.int8)
+    rows = list(Course.objects.filter(pk__in=course_ids.tolist()).values_list("pk", "level"))
+    if rows:
+        positions = positions_of(course_ids, np.array([pk for pk, _ in rows], dtype=np.int64))
+        values = np.array([COURSE_LEVELS.get(level, 0) for _, level in rows], dtype=np.int8)
+        keep = positions >= 0
+        levels[positions[keep]] = values[keep]
+    return levels
+
+
 def rules_snapshot_build(
     *,
     now: dt.datetime | None = None,
@@ -210,6 +229,7 @@ def rules_snapshot_build(
         course_similarity=course_similarity,
         similar_courses=course_similarity,
         course_bucket=engine.skill_set_bucket_ids(course_skill),
+        course_level=course_levels_read(course_ids),
     )
 
 
@@ -236,6 +256,8 @@ def rules_snapshot_loads(payload: bytes) -> RulesSnapshot:
     values["built_at"] = float(values["built_at"][0])
     # Snapshots stored before the learned similarity existed.
     values.setdefault("similar_courses", values["course_similarity"])
+    # Snapshots stored before course levels: every course reads as a beginner's.
+    values.setdefault("course_level", np.zeros(values["course_ids"].size, dtype=np.int8))
     return RulesSnapshot(**values)
 
 

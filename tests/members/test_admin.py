@@ -58,11 +58,11 @@ def test_changelist_add_and_change_pages_render(admin_client_: Client, data, mod
     assert (changelist.status_code, add.status_code, change.status_code) == (200, 200, 200)
 
 
-def test_member_change_page_has_skill_inlines(admin_client_: Client, data: Member) -> None:
+def test_member_change_page_has_skill_and_path_inlines(admin_client_: Client, data: Member) -> None:
     response = admin_client_.get(reverse("admin:members_member_change", args=[data.pk]))
 
     prefixes = [formset.formset.prefix for formset in response.context["inline_admin_formsets"]]
-    assert prefixes == ["profile_skills", "followed_skills"]
+    assert prefixes == ["profile_skills", "followed_skills", "followed_paths"]
 
 
 @pytest.mark.parametrize(

@@ -142,6 +142,7 @@ def test_appended_courses_keep_every_array_sorted_by_id(world):
         snapshot,
         course_ids=np.array([10_000_000, low_id]),
         published=np.array([2.0e9, 1.0e9]),
+        levels=np.array([2, 1]),
         tag_course=np.array([low_id, low_id, 10_000_000, 10_000_000]),
         tag_skill=np.array([sql, 987_654_321, sql, int(world["skills"]["Python"].pk)]),
     )
@@ -153,6 +154,7 @@ def test_appended_courses_keep_every_array_sorted_by_id(world):
         2.0e9,
     ]
     assert extended.popularity.tolist() == [0.0, *snapshot.popularity.tolist(), 0.0]
+    assert extended.course_level.tolist() == [1, *snapshot.course_level.tolist(), 2]
     # Old courses' rows and their similarities moved one position down, unchanged.
     assert (extended.course_skill[1 : n + 1] != snapshot.course_skill).nnz == 0
     assert (extended.similar_courses[1 : n + 1, 1 : n + 1] != snapshot.similar_courses).nnz == 0

@@ -16,7 +16,8 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from members.models import ApiToken, Member
+from catalog.models import LearningPath, LearningPathStep
+from members.models import ApiToken, FollowedPath, Member
 from recommendations.models import (
     ComposedPage,
     CourseFeedbackDay,
@@ -99,6 +100,9 @@ def _history(member, world, *, events: int = 3) -> None:
     )
     BookmarkFactory(member=member, course=courses["Learning Python"], created_at=now)
     Dismissal.objects.create(member=member, course=courses["Photoshop Retouching"])
+    path = LearningPath.objects.create(title="SQL from zero", slug=f"sql-from-zero-{member.pk}")
+    LearningPathStep.objects.create(path=path, course=courses["SQL for Beginners"], position=1)
+    FollowedPath.objects.create(member=member, path=path, followed_at=now)
     _impressions(member, world, count=events)
     experiment = Experiment.objects.filter(key="home").first() or experiment_create(
         ("control", "default", 1), key="home"
@@ -212,6 +216,7 @@ def test_delete_me_removes_every_row_and_the_next_retrain_leaves_no_artifact_hol
     for table in (
         "members.Member",
         "members.FollowedSkill.member",
+        "members.FollowedPath.member",
         "members.MemberSkill.member",
         "members.Enrolment.member",
         "members.Bookmark.member",
@@ -425,6 +430,8 @@ def test_export_holds_the_members_data_and_nobody_elses(world, learning):
     assert body["profile"]["member_id"] == member.pk
     assert body["profile"]["occupation"] == {"id": world["analyst"].pk, "name": "Data Analyst"}
     assert [row["skill"] for row in body["followed_skills"]] == ["SQL"]
+    assert [row["path"] for row in body["followed_paths"]] == ["SQL from zero"]
+    assert body["profile"]["goal"] == "" and body["profile"]["goal_occupation"] is None
     assert [(row["skill"], row["weight"]) for row in body["profile_skills"]] == [("Python", 0.5)]
     assert [(row["course"], row["progress_percent"]) for row in body["enrolments"]] == [
         ("SQL Essential Training", 40)
