@@ -378,7 +378,7 @@ EMAIL_CHANGE_RATE_PER_USER = os.environ.get("EMAIL_CHANGE_RATE_PER_USER", "5/hou
 CURRENT_PASSWORD_RATE_PER_USER = os.environ.get("CURRENT_PASSWORD_RATE_PER_USER", "10/hour")
 # The site's people pages and actions per member (the API has its throttles): the people page,
 # a person's page, hiding and settings changes.
-PEOPLE_RATE_PER_USER = os.environ.get("PEOPLE_RATE_PER_USER", "60/min")
+PEOPLE_RATE_PER_USER = os.environ.get("PEOPLE_RATE_PER_USER", "60/minute")
 # How long the link that confirms a new email address stays good, in seconds.
 EMAIL_CHANGE_TIMEOUT = int(os.environ.get("EMAIL_CHANGE_TIMEOUT_SECONDS", str(24 * 3600)))
 
