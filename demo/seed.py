@@ -41,6 +41,10 @@ ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "admin-demo-password"
 LEARNER_USERNAME = "learner"
 LEARNER_PASSWORD = "learner-demo-password"
+# One generated member in this many is discoverable ("People to learn with"), shown by first
+# name and initial: the demo shows people, while most members keep the default (off).
+DISCOVERABLE_EVERY = 4
+LEARNER_DISPLAY_NAME = "Demo Learner"
 # Generated members share one password so a demo can log in as any of them.
 MEMBER_PASSWORD = "member-demo-password"
 MEMBER_USERNAME_REGEX = r"^member[0-9]{6}$"
@@ -493,6 +497,11 @@ def _members_write(
             "seniority",
             "onboarded_at",
             "created_at",
+            "discoverable",
+            "display_name",
+            "shows_title",
+            "shows_skills",
+            "shows_courses",
         ],
         (
             (
@@ -504,6 +513,13 @@ def _members_write(
                 seniorities[i],
                 onboarded[i],
                 joined[i],
+                i % DISCOVERABLE_EVERY == 0,
+                f"{FIRST_NAMES[first_names[i]]} {LAST_NAMES[last_names[i]][0]}."
+                if i % DISCOVERABLE_EVERY == 0
+                else "",
+                True,
+                True,
+                True,
             )
             for i in range(n_members)
         ),
@@ -681,6 +697,10 @@ def _learner_profile_fill(member: Member) -> None:
         )
     if member.onboarded_at is None and member.followed_skills.exists():
         member.onboarded_at = now - dt.timedelta(days=30)
+    if not member.display_name:
+        # The learner is discoverable, so the demo's homepage shows people to learn with.
+        member.discoverable = True
+        member.display_name = LEARNER_DISPLAY_NAME
     member.save()
     if skills and not member.enrolments.exists():
         courses = list(
