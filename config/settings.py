@@ -541,6 +541,9 @@ RECOMMENDATIONS = {
         os.environ.get("REC_PEOPLE_LEARNED_MIN_INTERACTIONS", "1000")
     ),
     "PEOPLE_PER_MEMBER": 20,
+    # A feature (course, skill, occupation, industry) held by more candidates keeps this many
+    # of them in the similarity products: bounds the stage's time (engine/people.py).
+    "PEOPLE_MAX_CANDIDATES_PER_FEATURE": 100,
     "PEOPLE_RULE_WEIGHTS": {"title": 1.0, "industry": 0.3, "course": 1.5},
     # The homepage shows its block only for people at least this good (rule score units: an
     # uncommon shared skill, or the same occupation), at most PEOPLE_HOME_SHOWN of them.

@@ -144,6 +144,10 @@ def people_features_read(
     )
 
 
+def _cap() -> int:
+    return settings.RECOMMENDATIONS["PEOPLE_MAX_CANDIDATES_PER_FEATURE"]
+
+
 def _rule_weights() -> RuleWeights:
     return RuleWeights(**settings.RECOMMENDATIONS["PEOPLE_RULE_WEIGHTS"])
 
@@ -207,6 +211,7 @@ def people_rows_compute(
         query_members=query,
         candidate_members=candidates,
         k=k,
+        max_candidates_per_feature=_cap(),
     )
     if co_enrolment is None:
         people = rules
@@ -220,6 +225,7 @@ def people_rows_compute(
             query_members=query,
             candidate_members=candidates,
             k=k,
+            max_candidates_per_feature=_cap(),
         )
         people, source = neighbours_merge(learned, rules, k=k)
         scores = np.full(people.shape, -np.inf)
@@ -412,6 +418,7 @@ def people_evaluate(
         query_members=evaluated,
         candidate_members=candidates,
         k=k,
+        max_candidates_per_feature=_cap(),
     )
     rules, _ = member_neighbours(
         _rule_vectors(features, evaluated, idf=idf, shown_only=False, in_progress=in_progress),
@@ -419,6 +426,7 @@ def people_evaluate(
         query_members=evaluated,
         candidate_members=candidates,
         k=k,
+        max_candidates_per_feature=_cap(),
     )
     random_people = rng.integers(0, candidates.size, size=(evaluated.size, k))
 

@@ -107,3 +107,21 @@ def test_people_hit_rate_counts_rows_whose_neighbours_took_the_held_out_course()
         people_hit_rate(neighbours, held_out=np.full(4, -1), candidate_courses=candidate_courses)
         == 0.0
     )
+
+
+def test_a_cap_per_feature_keeps_only_that_many_candidates_of_a_popular_feature():
+    # Every candidate holds feature 0 (popular); candidates 5 and 7 also hold feature 1.
+    candidates = sp.csr_array(np.array([[1, 0]] * 5 + [[1, 1], [1, 0], [1, 1]], dtype=float))
+    query = sp.csr_array(np.array([[1, 0], [0, 1]], dtype=float))
+    members = np.arange(100, 108)
+    neighbours, scores = member_neighbours(
+        query,
+        candidates,
+        query_members=np.array([1, 2]),
+        candidate_members=members,
+        k=8,
+        max_candidates_per_feature=3,
+    )
+    assert (neighbours[0] >= 0).sum() == 3  # the popular feature reaches 3 candidates only
+    assert sorted(neighbours[1][neighbours[1] >= 0].tolist()) == [5, 7]  # rare: untouched
+    np.testing.assert_allclose(scores[1][:2], 1.0, rtol=1e-6)
