@@ -14,6 +14,7 @@ from core.api_errors import api_not_found
 from core.inputs import IdConverter  # noqa: F401  (registers the <id:...> path converter)
 from members import api as members_api
 from recommendations import api as recommendations_api
+from recommendations.people import api as people_api
 from web import api as web_api
 
 v1 = [
@@ -53,6 +54,9 @@ v1 = [
         name="recommendations_rerank",
     ),
     path("events/", recommendations_api.EventsView.as_view(), name="events"),
+    path("people/", people_api.PeopleView.as_view(), name="people"),
+    path("people/<id:person_id>/hide/", people_api.PersonHideView.as_view(), name="people_hide"),
+    path("people/<id:person_id>/click/", people_api.PersonClickView.as_view(), name="people_click"),
     path("admin/retrain/", recommendations_api.RetrainView.as_view(), name="admin_retrain"),
     path(
         "admin/training-runs/",

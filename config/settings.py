@@ -376,6 +376,9 @@ EMAIL_CHANGE_RATE_PER_USER = os.environ.get("EMAIL_CHANGE_RATE_PER_USER", "5/hou
 # Checks of the current password (password change, email change; site and API), per account:
 # a session left open must not be a way to guess the password (django-axes watches logins only).
 CURRENT_PASSWORD_RATE_PER_USER = os.environ.get("CURRENT_PASSWORD_RATE_PER_USER", "10/hour")
+# The site's people pages and actions per member (the API has its throttles): the people page,
+# a person's page, hiding and settings changes.
+PEOPLE_RATE_PER_USER = os.environ.get("PEOPLE_RATE_PER_USER", "60/minute")
 # How long the link that confirms a new email address stays good, in seconds.
 EMAIL_CHANGE_TIMEOUT = int(os.environ.get("EMAIL_CHANGE_TIMEOUT_SECONDS", str(24 * 3600)))
 
@@ -410,6 +413,9 @@ REST_FRAMEWORK = {
         # GET /recommendations/ per user: each call logs every course it returns (~100) as an
         # impression.
         "recommendations": os.environ.get("API_THROTTLE_RECOMMENDATIONS", "30/min"),
+        # The people endpoints per user: reading suggestions, and hiding or opening a person.
+        "people": os.environ.get("API_THROTTLE_PEOPLE", "30/min"),
+        "people_actions": os.environ.get("API_THROTTLE_PEOPLE_ACTIONS", "60/min"),
     },
     # How many proxies in front of the app append to X-Forwarded-For. Anonymous throttles key
     # on the address that many entries from the right; with 0 on REMOTE_ADDR, never on a header
@@ -536,6 +542,28 @@ RECOMMENDATIONS = {
     "SEARCH_FINALISTS": int(os.environ.get("REC_SEARCH_FINALISTS", "2")),
     "SEARCH_EVERY_DAYS": int(os.environ.get("REC_SEARCH_EVERY_DAYS", "7")),
     # Held out per member (their most recent interactions; members with fewer than two keep all).
+    # People to learn with (recommendations/people/): member-to-member suggestions among
+    # discoverable members. Learned (co-enrolment cosine) once the discoverable members have
+    # PEOPLE_LEARNED_MIN_INTERACTIONS interactions, rule-based below it (shared followed skills
+    # by IDF, same occupation or industry, courses both have in progress: PEOPLE_RULE_WEIGHTS).
+    "PEOPLE_LEARNED_MIN_INTERACTIONS": int(
+        os.environ.get("REC_PEOPLE_LEARNED_MIN_INTERACTIONS", "1000")
+    ),
+    "PEOPLE_PER_MEMBER": 20,
+    # A feature (course, skill, occupation, industry) held by more candidates keeps this many
+    # of them in the similarity products: bounds the stage's time (engine/people.py).
+    "PEOPLE_MAX_CANDIDATES_PER_FEATURE": 100,
+    "PEOPLE_RULE_WEIGHTS": {"title": 1.0, "industry": 0.3, "course": 1.5},
+    # The homepage shows its block only for people at least this good (rule score units: an
+    # uncommon shared skill, or the same occupation), at most PEOPLE_HOME_SHOWN of them.
+    "PEOPLE_HOME_MIN_SCORE": 1.0,
+    "PEOPLE_HOME_SHOWN": 3,
+    "PEOPLE_PAGE_SHOWN": 12,
+    # Evaluation of people on the held-out split: this many members, among this many candidates.
+    "PEOPLE_EVALUATION_MEMBERS": int(os.environ.get("REC_PEOPLE_EVALUATION_MEMBERS", "2000")),
+    "PEOPLE_EVALUATION_CANDIDATES": int(
+        os.environ.get("REC_PEOPLE_EVALUATION_CANDIDATES", "20000")
+    ),
     "HOLDOUT_LAST": 1,
     "EVALUATION_K": 10,
     "EVALUATION_MAX_MEMBERS": int(os.environ.get("REC_EVALUATION_MAX_MEMBERS", "10000")),

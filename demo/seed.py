@@ -42,6 +42,10 @@ ADMIN_PASSWORD = "admin-demo-password"
 LEARNER_USERNAME = "learner"
 LEARNER_PASSWORD = "learner-demo-password"
 LEARNER_GOAL = "Data Scientist"
+# One generated member in this many is discoverable ("People to learn with"), shown by first
+# name and initial: the demo shows people, while most members keep the default (off).
+DISCOVERABLE_EVERY = 4
+LEARNER_DISPLAY_NAME = "Demo Learner"
 # Generated members share one password so a demo can log in as any of them.
 MEMBER_PASSWORD = "member-demo-password"
 MEMBER_USERNAME_REGEX = r"^member[0-9]{6}$"
@@ -497,6 +501,11 @@ def _members_write(
             "created_at",
             "goal_text",
             "goal_id",
+            "discoverable",
+            "display_name",
+            "shows_title",
+            "shows_skills",
+            "shows_courses",
         ],
         (
             (
@@ -510,6 +519,13 @@ def _members_write(
                 joined[i],
                 dataset.titles[goals[i]].name if goals[i] >= 0 else "",
                 title_id[goals[i]] if goals[i] >= 0 else None,
+                i % DISCOVERABLE_EVERY == 0,
+                f"{FIRST_NAMES[first_names[i]]} {LAST_NAMES[last_names[i]][0]}."
+                if i % DISCOVERABLE_EVERY == 0
+                else "",
+                True,
+                True,
+                True,
             )
             for i in range(n_members)
         ),
@@ -718,6 +734,10 @@ def _learner_profile_fill(member: Member) -> None:
     if member.goal_id is None and goal is not None and goal.pk != member.title_id:
         # The demo's homepage then shows the "Toward Data Scientist" carousel.
         member.goal, member.goal_text = goal, LEARNER_GOAL
+    if not member.display_name:
+        # The learner is discoverable, so the demo's homepage shows people to learn with.
+        member.discoverable = True
+        member.display_name = LEARNER_DISPLAY_NAME
     member.save()
     if skills and not member.enrolments.exists():
         courses = list(

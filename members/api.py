@@ -32,6 +32,7 @@ from members.serializers import (
     PasswordChangeInputSerializer,
     PasswordResetAnswerSerializer,
     PasswordResetInputSerializer,
+    PeopleSettingsSerializer,
     ProfileSerializer,
     TitleMatchSerializer,
     TitleQuerySerializer,
@@ -57,6 +58,47 @@ class MeView(APIView):
     def get(self, request: Request) -> Response:
         profile = member_profile(member=request_member(request))
         return Response(ProfileSerializer(profile).data)
+
+    @extend_schema(
+        operation_id="me_partial_update",
+        tags=["me"],
+        summary="Set discoverability (People to learn with) and what other members see",
+        description=(
+            "Any of the fields; the others keep their values. Discoverable needs a display "
+            "name, which may not be the username or contain `@` (a 400 on `display_name`; "
+            "nothing is saved). Switching `discoverable` off removes the member from every "
+            "stored suggestion at once; switching it on computes their own people."
+        ),
+        request=PeopleSettingsSerializer,
+        responses={200: ProfileSerializer, **error_responses(400, 401, 403, 415)},
+        examples=[
+            OpenApiExample(
+                "Become discoverable",
+                value={"discoverable": True, "display_name": "Ana P."},
+                request_only=True,
+            )
+        ],
+    )
+    def patch(self, request: Request) -> Response:
+        serializer = PeopleSettingsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        member = request_member(request)
+        current = {
+            "discoverable": member.discoverable,
+            "display_name": member.display_name,
+            "shows_title": member.shows_title,
+            "shows_skills": member.shows_skills,
+            "shows_courses": member.shows_courses,
+        }
+        try:
+            services.member_people_settings_set(
+                member=member, **{**current, **serializer.validated_data}
+            )
+        except services.PeopleSettingsInvalid as refused:
+            raise exceptions.ValidationError(
+                {name: [message] for name, message in refused.errors.items()}
+            ) from refused
+        return Response(ProfileSerializer(member_profile(member=member)).data)
 
 
 def _answers(member: Member) -> dict:

@@ -273,3 +273,16 @@ class OnboardingTypedForm(forms.Form):
     title = forms.CharField(required=False, max_length=150)
     goal = forms.CharField(required=False, max_length=150)
     q = forms.CharField(required=False, max_length=120)
+
+
+class PeopleSettingsForm(forms.Form):
+    """Discoverability ("People to learn with") and what other members see; the rules (a
+    display name to be discoverable, never the username or an email) are the service's."""
+
+    discoverable = forms.BooleanField(
+        required=False, label="Let other members find me to learn with"
+    )
+    display_name = forms.CharField(required=False, max_length=60, label="Name other members see")
+    shows_title = forms.BooleanField(required=False, label="Show my job title and industry")
+    shows_skills = forms.BooleanField(required=False, label="Show the skills I follow")
+    shows_courses = forms.BooleanField(required=False, label="Show the courses I am taking")

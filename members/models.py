@@ -131,6 +131,14 @@ class Member(models.Model):
     )
     onboarded_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # "People to learn with": off by default. Only a discoverable member is ever suggested to
+    # anyone, and only they get suggestions (to see people, be seen). Others see the display
+    # name and what the `shows_*` flags allow, never the username or email.
+    discoverable = models.BooleanField(default=False)
+    display_name = models.CharField(max_length=60, blank=True)
+    shows_title = models.BooleanField(default=True)
+    shows_skills = models.BooleanField(default=True)
+    shows_courses = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["id"]
@@ -139,6 +147,14 @@ class Member(models.Model):
                 condition=Q(seniority__in=["", "entry", "mid", "senior", "lead", "executive"]),
                 name="member_seniority_valid",
             ),
+            models.CheckConstraint(
+                condition=Q(discoverable=False) | ~Q(display_name=""),
+                name="member_discoverable_has_display_name",
+            ),
+        ]
+        indexes = [
+            # The few discoverable members, the only people candidates (a partial index).
+            models.Index(fields=["id"], condition=Q(discoverable=True), name="member_discoverable"),
         ]
 
     def __str__(self) -> str:

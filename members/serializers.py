@@ -58,6 +58,27 @@ class ProfileSkillSerializer(serializers.Serializer):
     source = serializers.CharField(help_text="self, import or inferred.")
 
 
+class PeopleSettingsSerializer(serializers.Serializer):
+    """`PATCH /api/v1/me/`: any of these; the others keep their values."""
+
+    discoverable = serializers.BooleanField(
+        required=False,
+        help_text=(
+            "Off by default. Only discoverable members are suggested to others and get "
+            "suggestions; switching off removes the member from every suggestion at once."
+        ),
+    )
+    display_name = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=60,
+        help_text="What others see; needed to be discoverable. Never the username or an email.",
+    )
+    shows_title = serializers.BooleanField(required=False, help_text="Job title and industry.")
+    shows_skills = serializers.BooleanField(required=False, help_text="Followed skills.")
+    shows_courses = serializers.BooleanField(required=False, help_text="Courses in progress.")
+
+
 class ProfileSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="member.pk")
     username = serializers.CharField(source="member.user.username")
@@ -76,6 +97,11 @@ class ProfileSerializer(serializers.Serializer):
     needs_onboarding = serializers.SerializerMethodField()
     followed_skills = FollowedSkillSerializer(many=True)
     profile_skills = ProfileSkillSerializer(many=True)
+    people = PeopleSettingsSerializer(
+        source="member",
+        read_only=True,
+        help_text="People to learn with: discoverability and what other members see.",
+    )
 
     def get_needs_onboarding(self, profile) -> bool:
         return profile.member.onboarded_at is None

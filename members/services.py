@@ -47,7 +47,7 @@ from members.models import (
 )
 from members.onet import OnetSubset, occupation_skill_weights, onet_subset_read
 from members.selectors import job_title_by_name, job_title_match
-from members.signals import member_activity_announce
+from members.signals import member_activity_announce, member_people_visibility_announce
 
 # What one press of the course page's "Watch" button stands for.
 WATCH_STEP_SECONDS = 10 * 60
@@ -368,6 +368,69 @@ def member_skill_unfollow(*, member: Member, skill: Skill) -> bool:
     if deleted:
         member_activity_announce(member_id=member.pk)
     return deleted > 0
+
+
+class PeopleSettingsInvalid(ValueError):
+    """Settings refused, with a message per field (`errors`); nothing was saved."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{name}: {message}" for name, message in errors.items()))
+        self.errors = errors
+
+
+DISPLAY_NAME_MAX = 60
+
+
+@transaction.atomic
+def member_people_settings_set(
+    *,
+    member: Member,
+    discoverable: bool,
+    display_name: str,
+    shows_title: bool,
+    shows_skills: bool,
+    shows_courses: bool,
+) -> Member:
+    """Set whether the member is discoverable ("People to learn with") and what others see.
+
+    A discoverable member needs a display name, which may not be their username or look like an
+    email address: neither is ever shown to other members. Switching off is announced after
+    commit, and `recommendations` removes the member from every stored suggestion at once;
+    switching on is announced too, and their own suggestions are computed.
+    """
+    display_name = " ".join(display_name.split())
+    errors = {}
+    if len(display_name) > DISPLAY_NAME_MAX:
+        errors["display_name"] = f"At most {DISPLAY_NAME_MAX} characters."
+    elif "@" in display_name:
+        errors["display_name"] = "A display name cannot contain @: emails are never shown."
+    elif display_name and display_name.casefold() == member.user.get_username().casefold():
+        errors["display_name"] = (
+            "Choose a name other than your username: usernames are never shown to other members."
+        )
+    elif discoverable and not display_name:
+        errors["display_name"] = "Choose the name other members will see to be discoverable."
+    if errors:
+        raise PeopleSettingsInvalid(errors)
+    locked = Member.objects.select_for_update().only("discoverable").get(pk=member.pk)
+    was_discoverable = locked.discoverable
+    member.discoverable = discoverable
+    member.display_name = display_name
+    member.shows_title = shows_title
+    member.shows_skills = shows_skills
+    member.shows_courses = shows_courses
+    member.save(
+        update_fields=[
+            "discoverable",
+            "display_name",
+            "shows_title",
+            "shows_skills",
+            "shows_courses",
+        ]
+    )
+    if discoverable != was_discoverable:
+        member_people_visibility_announce(member_id=member.pk, discoverable=discoverable)
+    return member
 
 
 def member_profile_skill_add(*, member: Member, skill: Skill, weight: float) -> MemberSkill:

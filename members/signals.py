@@ -34,3 +34,17 @@ def _announcement_pending(member_id: int) -> bool:
         and callback.keywords["member_id"] == member_id
         for _, callback, _ in connection.run_on_commit
     )
+
+
+# Sent after commit when a member stops being suggestible to others (discoverability switched
+# off), with keyword argument `member_id`; recommendations removes them from every stored
+# people suggestion at once, without waiting for a retrain.
+member_hidden_from_people = Signal()
+# Sent after commit when a member switches discoverability on, with `member_id`:
+# recommendations computes their people suggestions without waiting for a retrain.
+member_shown_to_people = Signal()
+
+
+def member_people_visibility_announce(*, member_id: int, discoverable: bool) -> None:
+    signal = member_shown_to_people if discoverable else member_hidden_from_people
+    transaction.on_commit(partial(signal.send, sender="members", member_id=member_id), robust=True)

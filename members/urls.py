@@ -58,6 +58,7 @@ urlpatterns = [
     path("profile/skills/add/", views.profile_skill_add, name="profile_skill_add"),
     path("profile/skills/remove/", views.profile_skill_remove, name="profile_skill_remove"),
     path("profile/skills/options/", views.skill_options, name="skill_options"),
+    path("profile/people/", views.people_settings, name="people_settings"),
     path("profile/follows/add/", views.profile_follow_add, name="profile_follow_add"),
     path("profile/follows/remove/", views.profile_follow_remove, name="profile_follow_remove"),
     path("skills/<slug:slug>/follow/", views.skill_follow, name="skill_follow"),

@@ -35,6 +35,7 @@ from members.forms import (
     MemberPasswordChangeForm,
     OnboardingForm,
     OnboardingTypedForm,
+    PeopleSettingsForm,
     ProfileSkillAddForm,
     ProfileSkillRemoveForm,
     ResetSetPasswordForm,
@@ -380,9 +381,11 @@ def _profile_page(
     token_form: ApiTokenCreateForm | None = None,
     new_token_key: str | None = None,
     goal_form: GoalForm | None = None,
+    people_form: PeopleSettingsForm | None = None,
 ) -> HttpResponse:
     profile = member_profile(member=member)
     context = {
+        "people_form": people_form or _people_settings_form(profile.member),
         "profile": profile,
         "goal_form": goal_form or GoalForm(initial={"goal": member.goal_text}),
         "add_form": add_form or ProfileSkillAddForm(),
@@ -398,6 +401,41 @@ def _profile_page(
         ),
     }
     return render(request, "members/profile.html", context)
+
+
+def _people_settings_form(member: Member) -> PeopleSettingsForm:
+    return PeopleSettingsForm(
+        initial={
+            "discoverable": member.discoverable,
+            "display_name": member.display_name,
+            "shows_title": member.shows_title,
+            "shows_skills": member.shows_skills,
+            "shows_courses": member.shows_courses,
+        }
+    )
+
+
+@login_required
+@require_POST
+def people_settings(request: HttpRequest) -> HttpResponse:
+    """The profile's "People to learn with" section: htmx swaps the section, without
+    JavaScript the profile page comes back (with the errors, or after a redirect)."""
+    member = _member(request)
+    form = PeopleSettingsForm(request.POST)
+    if form.is_valid():
+        try:
+            services.member_people_settings_set(member=member, **form.cleaned_data)
+        except services.PeopleSettingsInvalid as refused:
+            for name, message in refused.errors.items():
+                form.add_error(name, message)
+    if request.htmx:
+        context = {"people_form": form if form.errors else _people_settings_form(member)}
+        context["people_saved"] = not form.errors
+        return render(request, "members/_people_settings.html", context)
+    if form.errors:
+        return _profile_page(request, member=member, people_form=form)
+    messages.success(request, "Your people settings are saved.")
+    return redirect(f"{reverse('members:profile')}#people-settings")
 
 
 def _followed_section(

@@ -21,6 +21,8 @@ from recommendations.models import (
     ExperimentVariant,
     FeedbackEvent,
     MemberRecommendations,
+    PersonHidden,
+    PersonSuggestion,
     TrainingRun,
 )
 from recommendations.training.runs import training_run_activate
@@ -308,6 +310,30 @@ class MemberRecommendationsAdmin(CheckedModelAdmin):
     search_fields = ["member__user__username"]
     exclude = ["payload"]
     readonly_fields = ["member", "run", "computed_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(PersonSuggestion)
+class PersonSuggestionAdmin(CheckedModelAdmin):
+    """People to learn with, as the last retrain stored them (read-only: the retrain and the
+    members' settings and hides write them)."""
+
+    list_display = ["member", "rank", "person", "family", "score", "computed_at"]
+    list_filter = ["family"]
+    raw_id_fields = ["member", "person"]
+    readonly_fields = ["member", "person", "rank", "score", "family", "computed_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(PersonHidden)
+class PersonHiddenAdmin(CheckedModelAdmin):
+    list_display = ["member", "person", "created_at"]
+    raw_id_fields = ["member", "person", "page_view"]
+    readonly_fields = ["member", "person", "page_view", "created_at"]
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -47,6 +47,24 @@ def member_refresh_enqueue(*, member_id: int, **_: object) -> None:
     member_refresh_request(member_id=member_id)
 
 
+def people_member_hidden(*, member_id: int, **_: object) -> None:
+    """A member switched discoverability off: out of every stored suggestion at once."""
+    from recommendations.people.training import people_rows_purge
+
+    people_rows_purge(member_id=member_id)
+
+
+def people_member_shown(*, member_id: int, **_: object) -> None:
+    """A member switched discoverability on: their people are computed in the background."""
+    from core.tasks import task_queue
+
+    task_queue(
+        func="recommendations.tasks.people_refresh",
+        args=(member_id,),
+        repair="the next retrain computes their people",
+    )
+
+
 def experiments_changed(**_: object) -> None:
     """An experiment was saved or deleted: this process re-reads experiments at once (others
     within SNAPSHOT_CHECK_SECONDS)."""
@@ -63,7 +81,11 @@ class RecommendationsConfig(AppConfig):
         from django.core.signals import request_finished
         from django.db.models.signals import post_delete, post_save
 
-        from members.signals import member_activity_changed
+        from members.signals import (
+            member_activity_changed,
+            member_hidden_from_people,
+            member_shown_to_people,
+        )
         from recommendations.models import Experiment, ExperimentVariant
         from recommendations.serving.pending import page_views_pending_release
 
@@ -72,6 +94,12 @@ class RecommendationsConfig(AppConfig):
         )
         member_activity_changed.connect(
             member_refresh_enqueue, dispatch_uid="recommendations.member_refresh"
+        )
+        member_hidden_from_people.connect(
+            people_member_hidden, dispatch_uid="recommendations.people_member_hidden"
+        )
+        member_shown_to_people.connect(
+            people_member_shown, dispatch_uid="recommendations.people_member_shown"
         )
         request_finished.connect(
             page_views_pending_release, dispatch_uid="recommendations.page_views_pending"

@@ -384,3 +384,91 @@ class ExperimentAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"member {self.member_id} in {self.variant}"
+
+
+class PersonSuggestion(models.Model):
+    """One suggested person for a member ("People to learn with"), precomputed by the retrain
+    (`people/training.py`). Both are discoverable when written; a member who stops being
+    discoverable, or is deleted, is removed from every row at once (`people_rows_purge`, the
+    cascade), and serving reads only discoverable people anyway.
+
+    Pairs, not one packed row per member as for courses: removing a person from everyone's
+    suggestions is one indexed delete by `person`, where packed rows would all be rewritten.
+    Both sides are discoverable members only (a small share), so the table stays small.
+    """
+
+    class Family(models.IntegerChoices):
+        LEARNED = 0, "Learned (co-enrolment)"
+        RULES = 1, "Rules (shared skills, cohort, courses)"
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+    person = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+    rank = models.PositiveSmallIntegerField()
+    score = models.FloatField()
+    family = models.PositiveSmallIntegerField(choices=Family.choices)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["member", "person"], name="person_suggestion_unique"),
+            models.CheckConstraint(
+                condition=~Q(member=models.F("person")), name="person_suggestion_not_self"
+            ),
+        ]
+        indexes = [models.Index(fields=["member", "rank"], name="person_suggestion_rank")]
+
+    def __str__(self) -> str:
+        return f"member {self.member_id} → person {self.person_id} (#{self.rank})"
+
+
+class PeoplePageView(models.Model):
+    """One showing of suggested people (the people page, the homepage block, the API): the
+    shown member ids packed as little-endian int32 in display order, one row per showing, so
+    the ranker and experiments can read impressions without a row per person. Clicks and hides
+    point at it."""
+
+    class Surface(models.TextChoices):
+        PAGE = "page", "People page"
+        HOME = "home", "Homepage block"
+        API = "api", "API"
+
+    id = models.UUIDField(primary_key=True)
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+    surface = models.CharField(max_length=8, choices=Surface.choices)
+    shown = models.BinaryField()
+    created_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"people page view {self.pk} ({self.surface})"
+
+
+class PersonClick(models.Model):
+    """A member opened a suggested person from a page view that showed them."""
+
+    page_view = models.ForeignKey(PeoplePageView, on_delete=models.CASCADE, related_name="clicks")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+    person = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"member {self.member_id} opened person {self.person_id}"
+
+
+class PersonHidden(models.Model):
+    """A person the member never wants suggested again, with the page view it was hidden
+    from (None when it no longer exists)."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+    person = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+    page_view = models.ForeignKey(
+        PeoplePageView, null=True, blank=True, on_delete=models.SET_NULL, related_name="hides"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["member", "person"], name="person_hidden_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"member {self.member_id} hid person {self.person_id}"

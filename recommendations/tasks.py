@@ -74,3 +74,18 @@ def data_retention() -> dict[str, int]:
     }
     logger.info("data retention: %s", pruned)
     return pruned
+
+
+def people_refresh(member_id: int) -> int:
+    """A member switched discoverability on: their people at once, rule-based (the next
+    retrain adds learned ones and shows them to others)."""
+    from recommendations.people.training import people_member_refresh
+    from recommendations.serving.state import snapshot_active
+
+    snapshot = snapshot_active()
+    return people_member_refresh(
+        member_id=member_id,
+        skill_ids=snapshot.skill_ids,
+        course_ids=snapshot.course_ids,
+        idf=snapshot.idf,
+    )

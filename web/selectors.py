@@ -31,6 +31,10 @@ from recommendations.models import (
     ExperimentAssignment,
     FeedbackEvent,
     MemberRecommendations,
+    PeoplePageView,
+    PersonClick,
+    PersonHidden,
+    PersonSuggestion,
     ReasonFeedback,
 )
 from recommendations.serving.home_page import home_page_serve
@@ -105,6 +109,13 @@ def _profile(member: Member) -> Row:
         "onboarded_at": member.onboarded_at,
         "created_at": member.created_at,
         "external_id": member.external_id,
+        "people": {
+            "discoverable": member.discoverable,
+            "display_name": member.display_name,
+            "shows_title": member.shows_title,
+            "shows_skills": member.shows_skills,
+            "shows_courses": member.shows_courses,
+        },
     }
 
 
@@ -255,6 +266,43 @@ def _sections(member: Member) -> list[tuple[str, Callable[[], Iterator[Row]]]]:
                     "course_id": "course_id",
                     "impressions": "impressions",
                     "clicks": "clicks",
+                },
+            ),
+        ),
+        (
+            "people_suggestions",
+            lambda: _rows(
+                PersonSuggestion.objects.filter(**mine).order_by("rank"),
+                {
+                    "person_id": "person_id",
+                    "rank": "rank",
+                    "family": "family",
+                    "computed_at": "computed_at",
+                },
+            ),
+        ),
+        (
+            "people_hidden",
+            lambda: _rows(
+                PersonHidden.objects.filter(**mine).order_by("created_at", "pk"),
+                {"person_id": "person_id", "created_at": "created_at"},
+            ),
+        ),
+        (
+            "people_page_views",
+            lambda: _rows(
+                PeoplePageView.objects.filter(**mine).order_by("created_at", "pk"),
+                {"id": "id", "surface": "surface", "created_at": "created_at"},
+            ),
+        ),
+        (
+            "people_clicks",
+            lambda: _rows(
+                PersonClick.objects.filter(**mine).order_by("created_at", "pk"),
+                {
+                    "page_view_id": "page_view_id",
+                    "person_id": "person_id",
+                    "created_at": "created_at",
                 },
             ),
         ),

@@ -23,6 +23,14 @@ class ExportAccountSerializer(serializers.Serializer):
     last_login = serializers.DateTimeField(allow_null=True)
 
 
+class ExportPeopleSettingsSerializer(serializers.Serializer):
+    discoverable = serializers.BooleanField()
+    display_name = serializers.CharField()
+    shows_title = serializers.BooleanField()
+    shows_skills = serializers.BooleanField()
+    shows_courses = serializers.BooleanField()
+
+
 class ExportProfileSerializer(serializers.Serializer):
     member_id = serializers.IntegerField()
     title = serializers.CharField(help_text="The job title as the member typed it.")
@@ -34,6 +42,7 @@ class ExportProfileSerializer(serializers.Serializer):
     onboarded_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
     external_id = serializers.CharField(allow_null=True, help_text="Id in an imported system.")
+    people = ExportPeopleSettingsSerializer()
 
 
 class ExportCardSerializer(serializers.Serializer):
@@ -156,6 +165,30 @@ class ExportFollowedPathSerializer(serializers.Serializer):
     followed_at = serializers.DateTimeField()
 
 
+class ExportPersonSuggestionSerializer(serializers.Serializer):
+    person_id = serializers.IntegerField()
+    rank = serializers.IntegerField()
+    family = serializers.IntegerField(help_text="0 learned (co-enrolment), 1 rule-based.")
+    computed_at = serializers.DateTimeField()
+
+
+class ExportPersonHiddenSerializer(serializers.Serializer):
+    person_id = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+
+
+class ExportPeoplePageViewSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    surface = serializers.CharField(help_text="page, home or api.")
+    created_at = serializers.DateTimeField()
+
+
+class ExportPersonClickSerializer(serializers.Serializer):
+    page_view_id = serializers.UUIDField()
+    person_id = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+
+
 class MemberExportSerializer(serializers.Serializer):
     format = serializers.CharField(help_text="skillpath-member-export/1")
     exported_at = serializers.DateTimeField()
@@ -178,6 +211,12 @@ class MemberExportSerializer(serializers.Serializer):
         help_text="Impressions and clicks per course and day (kept after raw "
         "impressions are pruned).",
     )
+    people_suggestions = ExportPersonSuggestionSerializer(
+        many=True, help_text="People to learn with stored for the member, by rank."
+    )
+    people_hidden = ExportPersonHiddenSerializer(many=True)
+    people_page_views = ExportPeoplePageViewSerializer(many=True)
+    people_clicks = ExportPersonClickSerializer(many=True)
     feedback_events = ExportEventSerializer(
         many=True, help_text="Every logged event, oldest first (impressions within retention)."
     )

@@ -20,6 +20,9 @@ from members.selectors import (
     skill_followed_by_member,
 )
 from members.services import member_get_or_create_for_user
+from recommendations.models import PeoplePageView
+from recommendations.people.services import people_page_view_log
+from recommendations.people.serving import people_for_member, people_good_matches
 from recommendations.serving.deferred import (
     impressions_log_after_response,
     next_page_compose_after_response,
@@ -50,6 +53,17 @@ def home(request: HttpRequest) -> HttpResponse:
         "member": member,
         "carousels_html": carousels_render(request=request, page=page),
     }
+    if member is not None and member.discoverable:
+        # People to learn with: no query at all for a member who is not discoverable.
+        people = people_good_matches(
+            people_for_member(member=member, limit=settings.RECOMMENDATIONS["PEOPLE_PAGE_SHOWN"])
+        )
+        context["people"] = people
+        context["people_page_view_id"] = people_page_view_log(
+            member=member,
+            surface=PeoplePageView.Surface.HOME,
+            shown=[person.member_id for person in people],
+        )
     response = render(request, "recommendations/home.html", context)
     if member is not None:
         impressions_log_after_response(

@@ -83,6 +83,7 @@ def run_evaluate(*, k: int, test_path: Path | None = None) -> dict:
         report["test"] = "held-out split of the run (measured when it was trained)"
         report["learned"] = stored["learned"]
         report["popularity"] = stored["popularity"]
+        report["people"] = _people_report(stored)
         return report
     parsed = test_file_read(test_path)
     if parsed.errors:
@@ -106,4 +107,13 @@ def run_evaluate(*, k: int, test_path: Path | None = None) -> dict:
     report["popularity"] = engine.evaluate_scorer(
         engine.popularity_scorer(models.matrix), models.matrix, test, k=k
     )
+    report["people"] = _people_report(run.metrics or {})
     return report
+
+
+def _people_report(metrics: dict) -> dict:
+    """People to learn with on the run's held-out split (`people/training.py`): the share of
+    evaluated members with a suggested person who has their held-out course, at k, for the
+    learned similarity, the rule-based fallback and random people."""
+    people = metrics.get("people") or {}
+    return {"mode": people.get("mode"), **(people.get("evaluation") or {})}

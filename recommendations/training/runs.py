@@ -19,6 +19,7 @@ from core.memory import memory_release, peak_memory_mb, peak_memory_reset
 from members.models import Member
 from recommendations.data import RulesSnapshot
 from recommendations.models import TrainingRun
+from recommendations.people.training import people_suggestions_build
 from recommendations.ranker.serving import ranker_dumps
 from recommendations.ranker.training import ranker_train
 from recommendations.training.activity import ActivityArrays, activity_read
@@ -230,6 +231,16 @@ def training_run_execute(
         )
         timings["ranker_seconds"] = time.perf_counter() - stage
         timings["ranker_peak_mb"] = _stage_peak_mb()
+        stage = time.perf_counter()
+        people_metrics = _people_build(
+            member_ids=member_ids,
+            course_ids=courses[0],
+            snapshot=snapshot,
+            interactions=interactions,
+            now=now,
+        )
+        timings["people_seconds"] = time.perf_counter() - stage
+        timings["people_peak_mb"] = _stage_peak_mb()
     except Exception as error:
         logger.exception("training run %s failed", run.pk)
         run.status = TrainingRun.Status.FAILED
@@ -251,6 +262,7 @@ def training_run_execute(
         "artifact_bytes": len(payload),
         "model_artifact_bytes": len(model_payload or b""),
         "ranker": ranker_metrics,
+        "people": people_metrics,
         **learned_metrics,
         **timings,
     }
@@ -363,6 +375,30 @@ def _ranker_build(
         logger.exception("ranker training failed")
         return None, {"used": False, "why": f"failed: {type(error).__name__}: {error}"}
     return (ranker_dumps(ranker) if ranker is not None else None), metrics
+
+
+def _people_build(
+    *,
+    member_ids: np.ndarray,
+    course_ids: np.ndarray,
+    snapshot: RulesSnapshot,
+    interactions: Interactions,
+    now: dt.datetime | None,
+) -> dict:
+    """People to learn with, stored, and its metrics. Like the ranker, a people stage that
+    fails costs the run nothing else: the stored suggestions stay as they were."""
+    try:
+        return people_suggestions_build(
+            member_ids=member_ids,
+            course_ids=course_ids,
+            skill_ids=snapshot.skill_ids,
+            idf=snapshot.idf,
+            interactions=interactions,
+            now=now,
+        )
+    except Exception as error:
+        logger.exception("people suggestions failed")
+        return {"mode": "failed", "why": f"{type(error).__name__}: {error}"}
 
 
 def training_run_activate(*, run: TrainingRun, inline: bool = False) -> TrainingRun:

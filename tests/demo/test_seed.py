@@ -323,3 +323,26 @@ def test_learner_history_is_recent_relative_to_catalog():
     data = demo_dataset_build(members=10, courses=40, interactions=50, seed=5)
     ages = np.array([data.now.timestamp() - c.published_at for c in data.courses]) / 86400
     assert (ages > 30).sum() >= 30
+
+
+@pytest.mark.django_db
+def test_the_demo_learner_gets_people_to_learn_with_after_a_retrain(debug_on):
+    from rest_framework.test import APIClient
+
+    from demo.seed import LEARNER_PASSWORD, LEARNER_USERNAME
+    from recommendations.models import PersonSuggestion
+    from recommendations.training.runs import training_run_execute
+
+    _seed()
+    discoverable = Member.objects.filter(discoverable=True)
+    assert discoverable.count() == 15 + 1  # one generated member in four, and the learner
+    assert not discoverable.filter(display_name="").exists()
+    assert training_run_execute(trigger="test").status == "succeeded"
+    client = APIClient()
+    assert client.login(username=LEARNER_USERNAME, password=LEARNER_PASSWORD)
+    people = client.get("/api/v1/people/").json()["people"]
+    assert len(people) >= 3 and all(person["reasons"] for person in people)
+    assert set(p["id"] for p in people) <= set(discoverable.values_list("pk", flat=True))
+    assert not PersonSuggestion.objects.exclude(person__discoverable=True).exists()
+    page = client.get("/people/").content.decode()
+    assert page.count('class="card person-card"') >= 3

@@ -223,6 +223,11 @@ def test_evaluate_command_prints_metrics_for_both_models(demo, capsys, tmp_path)
     assert report["family"] == run.metrics["family"]
     assert report["learned"] == run.metrics["learned"]
     assert report["popularity"] == run.metrics["popularity"]
+    # People to learn with, measured on the held-out split beside the rule-based fallback.
+    people = report["people"]
+    assert people["members_evaluated"] > 0 and people["k"] == 10
+    assert set(people["hit_rate"]) == {"learned", "rules", "random"}
+    assert all(0.0 <= rate <= 1.0 for rate in people["hit_rate"].values())
     with pytest.raises(CommandError, match="pass --test FILE"):
         call_command("evaluate", "--k", "5")
 

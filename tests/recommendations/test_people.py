@@ -1,0 +1,293 @@
+"""People to learn with: the retrain's stored rows, the page, the API, discoverability and
+hiding. Nobody who is not discoverable ever appears anywhere."""
+
+import json
+
+import pytest
+from django.test import override_settings
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from members.services import member_people_settings_set
+from recommendations.models import PeoplePageView, PersonClick, PersonHidden, PersonSuggestion
+from recommendations.people.serving import shown_ids_unpack
+from recommendations.tasks import people_refresh
+from recommendations.training.runs import training_run_execute
+from tests.factories import PASSWORD, FollowedSkillFactory
+
+
+def _discoverable(member, name):
+    member_people_settings_set(
+        member=member,
+        discoverable=True,
+        display_name=name,
+        shows_title=True,
+        shows_skills=True,
+        shows_courses=True,
+    )
+
+
+@pytest.fixture
+def people_world(world, django_capture_on_commit_callbacks):
+    """Eight analysts and three designers discoverable, four analysts not (they follow SQL
+    like the others: they would match, and must never be shown)."""
+    skills = world["skills"]
+    for index, analyst in enumerate(world["analysts"]):
+        FollowedSkillFactory(member=analyst, skill=skills["SQL"])
+        if index % 2 == 0:
+            FollowedSkillFactory(member=analyst, skill=skills["Tableau"])
+        if index < 8:
+            _discoverable(analyst, f"Analyst {index}")
+    for index, designer in enumerate(world["designers"][:3]):
+        FollowedSkillFactory(member=designer, skill=skills["Photoshop"])
+        _discoverable(designer, f"Designer {index}")
+    run = training_run_execute(trigger="test")
+    assert run.status == "succeeded", run.message
+    return {**world, "run": run, "hidden": world["analysts"][8:]}
+
+
+def _client(member):
+    client = APIClient()
+    assert client.login(username=member.user.username, password=PASSWORD)
+    return client
+
+
+def _assert_only_discoverable_stored():
+    for row in PersonSuggestion.objects.select_related("member", "person"):
+        assert row.member.discoverable and row.person.discoverable, row
+
+
+def test_below_the_threshold_the_rules_give_each_discoverable_member_people(people_world):
+    people = people_world["run"].metrics["people"]
+    assert people["mode"] == "rules" and people["discoverable_members"] == 11
+    analyst = people_world["analysts"][0]
+    rows = PersonSuggestion.objects.filter(member=analyst)
+    assert rows.count() >= 3
+    assert set(rows.values_list("family", flat=True)) == {PersonSuggestion.Family.RULES}
+    _assert_only_discoverable_stored()
+    never = {member.pk for member in people_world["hidden"]}
+    assert not PersonSuggestion.objects.filter(person_id__in=never).exists()
+    assert not PersonSuggestion.objects.filter(member_id__in=never).exists()
+
+
+def test_the_api_gives_people_with_reasons_and_never_a_username_or_email(people_world):
+    analyst = people_world["analysts"][0]
+    response = _client(analyst).get("/api/v1/people/")
+    assert response.status_code == 200
+    body = response.json()
+    assert len(body["people"]) >= 3
+    discoverable = {m.pk for m in people_world["analysts"][:8] + people_world["designers"][:3]}
+    for person in body["people"]:
+        assert person["id"] in discoverable and person["reasons"]
+        assert set(person) == {
+            "id",
+            "display_name",
+            "title",
+            "skills",
+            "courses_in_progress",
+            "reasons",
+            "family",
+        }
+    # The strongest reason first: four courses both have in progress (4 × 1.5) beat the
+    # shared skills, the same occupation (1) and the same industry (0.3).
+    texts = [reason["text"] for reason in body["people"][0]["reasons"]]
+    assert texts[0].startswith("Also taking SQL Essential Training")
+    assert texts[-2:] == ["Data Analyst like you", "Also works in Finance"]
+    assert any(text.startswith("You both follow") for text in texts)
+    text = json.dumps(body)
+    for member in people_world["analysts"] + people_world["designers"]:
+        assert member.user.username not in text and member.user.email not in text
+    page_view = PeoplePageView.objects.get(pk=body["page_view_id"])
+    assert shown_ids_unpack(page_view.shown) == [p["id"] for p in body["people"]]
+    assert page_view.surface == "api"
+
+
+def test_the_people_page_shows_people_with_reasons(people_world, client):
+    analyst = people_world["analysts"][0]
+    client.login(username=analyst.user.username, password=PASSWORD)
+    response = client.get(reverse("people:people"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.count('class="card person-card"') >= 3
+    assert "You both follow" in html and "Analyst 2" in html
+    for member in people_world["hidden"]:
+        assert member.display_name == "" and member.user.username not in html
+    home = client.get(reverse("home")).content.decode()
+    assert 'id="people-heading"' in home
+
+
+def test_a_member_who_is_not_discoverable_gets_nobody_and_is_invited(people_world, client):
+    outsider = people_world["hidden"][0]
+    assert _client(outsider).get("/api/v1/people/").json() == {
+        "page_view_id": None,
+        "people": [],
+    }
+    client.login(username=outsider.user.username, password=PASSWORD)
+    page = client.get(reverse("people:people")).content.decode()
+    assert "Become discoverable" in page
+    assert 'id="people-heading"' not in client.get(reverse("home")).content.decode()
+
+
+def test_switching_off_removes_the_member_everywhere_at_once(
+    people_world, django_capture_on_commit_callbacks
+):
+    leaving = people_world["analysts"][2]
+    assert PersonSuggestion.objects.filter(person=leaving).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _client(leaving).patch("/api/v1/me/", {"discoverable": False}, format="json")
+    assert response.status_code == 200 and response.json()["people"]["discoverable"] is False
+    assert not PersonSuggestion.objects.filter(person=leaving).exists()
+    assert not PersonSuggestion.objects.filter(member=leaving).exists()
+    _assert_only_discoverable_stored()
+    for member in people_world["analysts"][:8]:
+        ids = [p["id"] for p in _client(member).get("/api/v1/people/").json()["people"]]
+        assert leaving.pk not in ids
+
+
+def test_serving_never_reads_a_person_no_longer_discoverable_whatever_the_rows(people_world):
+    # Switched off without the purge (as if its callback were lost): the read filters them.
+    leaving = people_world["analysts"][2]
+    type(leaving).objects.filter(pk=leaving.pk).update(discoverable=False)
+    ids = [
+        p["id"]
+        for p in _client(people_world["analysts"][0]).get("/api/v1/people/").json()["people"]
+    ]
+    assert leaving.pk not in ids
+
+
+def test_switching_on_computes_the_members_people_at_once(
+    people_world, django_capture_on_commit_callbacks
+):
+    joining = people_world["hidden"][0]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _client(joining).patch(
+            "/api/v1/me/", {"discoverable": True, "display_name": "New analyst"}, format="json"
+        )
+    assert response.status_code == 200
+    # The queued task (the test broker does not run it): run it as the worker would.
+    assert people_refresh(joining.pk) >= 3
+    people = _client(joining).get("/api/v1/people/").json()["people"]
+    assert len(people) >= 3 and all(person["reasons"] for person in people)
+    _assert_only_discoverable_stored()
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"discoverable": True}, "display_name"),
+        ({"discoverable": True, "display_name": "x@example.com"}, "display_name"),
+        ({"discoverable": "perhaps"}, "discoverable"),
+        ({"display_name": "y" * 61}, "display_name"),
+    ],
+)
+def test_patch_me_refuses_bad_settings_with_a_field_error_and_saves_nothing(member, body, field):
+    client = _client(member)
+    response = client.patch("/api/v1/me/", body, format="json")
+    assert response.status_code == 400 and field in response.json()["error"]["fields"]
+    member.refresh_from_db()
+    assert member.discoverable is False and member.display_name == ""
+
+
+def test_the_username_is_refused_as_display_name(member):
+    response = _client(member).patch(
+        "/api/v1/me/",
+        {"discoverable": True, "display_name": member.user.username.upper()},
+        format="json",
+    )
+    assert response.status_code == 400 and "display_name" in response.json()["error"]["fields"]
+
+
+def test_a_hidden_person_is_never_shown_again_even_after_a_retrain(people_world):
+    analyst = people_world["analysts"][0]
+    client = _client(analyst)
+    body = client.get("/api/v1/people/").json()
+    person = body["people"][0]["id"]
+    response = client.post(
+        f"/api/v1/people/{person}/hide/", {"page_view_id": body["page_view_id"]}, format="json"
+    )
+    assert response.status_code == 204
+    hidden = PersonHidden.objects.get(member=analyst, person_id=person)
+    assert str(hidden.page_view_id) == body["page_view_id"]
+    assert person not in [p["id"] for p in client.get("/api/v1/people/").json()["people"]]
+    training_run_execute(trigger="test")
+    assert not PersonSuggestion.objects.filter(member=analyst, person_id=person).exists()
+    # Someone never suggested cannot be hidden (nor probed): 404.
+    outsider = people_world["hidden"][0]
+    assert client.post(f"/api/v1/people/{outsider.pk}/hide/", {}, format="json").status_code == 404
+
+
+def test_clicks_are_recorded_only_from_a_page_view_that_showed_the_person(people_world):
+    analyst = people_world["analysts"][0]
+    client = _client(analyst)
+    body = client.get("/api/v1/people/").json()
+    person = body["people"][0]["id"]
+    url = f"/api/v1/people/{person}/click/"
+    assert (
+        client.post(url, {"page_view_id": body["page_view_id"]}, format="json").status_code == 204
+    )
+    assert PersonClick.objects.filter(member=analyst, person_id=person).count() == 1
+    other = people_world["hidden"][0].pk
+    assert (
+        client.post(
+            f"/api/v1/people/{other}/click/", {"page_view_id": body["page_view_id"]}, format="json"
+        ).status_code
+        == 404
+    )
+    assert client.post(url, {}, format="json").status_code == 400
+
+
+def test_the_site_hide_swaps_the_card_with_htmx(people_world, client):
+    analyst = people_world["analysts"][0]
+    client.login(username=analyst.user.username, password=PASSWORD)
+    client.get(reverse("people:people"))
+    page_view = PeoplePageView.objects.filter(member=analyst).latest("created_at")
+    person = shown_ids_unpack(page_view.shown)[0]
+    response = client.post(
+        reverse("people:hide", args=[person]),
+        {"page_view_id": str(page_view.pk)},
+        HTTP_HX_REQUEST="true",
+    )
+    assert (
+        response.status_code == 200
+        and "You won't see this person again" in response.content.decode()
+    )
+    assert client.get(reverse("people:person", args=[person])).status_code == 404
+
+
+def test_with_enough_interactions_people_are_learned_from_co_enrolment(world):
+    skills = world["skills"]
+    for index, analyst in enumerate(world["analysts"]):
+        FollowedSkillFactory(member=analyst, skill=skills["SQL"])
+        _discoverable(analyst, f"Analyst {index}")
+    with override_settings(
+        RECOMMENDATIONS={
+            **__import__("django.conf").conf.settings.RECOMMENDATIONS,
+            "PEOPLE_LEARNED_MIN_INTERACTIONS": 1,
+        }
+    ):
+        run = training_run_execute(trigger="test")
+    people = run.metrics["people"]
+    assert people["mode"] == "learned"
+    assert PersonSuggestion.objects.filter(family=PersonSuggestion.Family.LEARNED).exists()
+    evaluation = people["evaluation"]
+    assert evaluation["members_evaluated"] > 0
+    assert set(evaluation["hit_rate"]) == {"learned", "rules", "random"}
+
+
+def test_the_people_api_costs_a_fixed_number_of_queries(people_world, django_assert_num_queries):
+    client = _client(people_world["analysts"][0])
+    client.get("/api/v1/people/")  # loads the serving snapshot once per process
+    # session, user with member, suggestions with people, follows, enrolments, page view
+    with django_assert_num_queries(6):
+        assert client.get("/api/v1/people/").status_code == 200
+
+
+def test_people_endpoints_are_throttled(people_world):
+    from unittest import mock
+
+    from rest_framework.throttling import ScopedRateThrottle
+
+    client = _client(people_world["analysts"][0])
+    with mock.patch.dict(ScopedRateThrottle.THROTTLE_RATES, {"people": "2/min"}):
+        codes = [client.get("/api/v1/people/").status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
