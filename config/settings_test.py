@@ -32,3 +32,7 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # The tests collect no static files: WhiteNoise finds a file when it is asked for, instead of
 # indexing STATIC_ROOT as each handler starts (and warning that it is missing).
 WHITENOISE_AUTOREFRESH = True
+# The model search stops at its trial count, not at a time budget: with the budget the chosen
+# family (and whether a learned model beats popularity at all) would depend on the machine's
+# load. Tests that exercise the budget set it themselves.
+RECOMMENDATIONS = {**RECOMMENDATIONS, "SEARCH_BUDGET_SECONDS": 3600.0}  # noqa: F405
