@@ -6,7 +6,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from members.models import FollowedSkill
-from recommendations.models import Dismissal
+from members.services import member_people_settings_set
+from recommendations.models import Dismissal, PersonHidden
 from tests.factories import MemberFactory
 
 pytestmark = pytest.mark.browser
@@ -118,3 +119,50 @@ def test_a_member_follows_from_a_skill_page_and_edits_follows_without_javascript
     expect(followed).to_have_text(["SQL"])
     names = FollowedSkill.objects.filter(member=member).values_list("skill__name", flat=True)
     assert list(names) == ["SQL"]
+
+
+def test_a_member_becomes_discoverable_and_hides_a_person_without_javascript(
+    page: Page, world, login
+):
+    priya = world["analysts"][0]
+    FollowedSkill.objects.create(member=priya, skill=world["skills"]["SQL"])
+    member_people_settings_set(
+        member=priya,
+        discoverable=True,
+        display_name="Priya R.",
+        shows_title=False,
+        shows_skills=True,
+        shows_courses=False,
+    )
+    member = MemberFactory(user__username="nojs-people")
+    FollowedSkill.objects.create(member=member, skill=world["skills"]["SQL"])
+    login(member.user)
+    page.goto("/profile/")
+    assert not _scripts_ran(page)
+    section = page.locator("#people-settings")
+    section.get_by_label("Let other members find me to learn with").check()
+    section.get_by_role("button", name="Save").click()
+    # Refused without a name: the profile comes back with the field's error, nothing saved.
+    expect(page).to_have_url(re.compile(r"/profile/people/$"))
+    expect(section).to_contain_text("Choose the name other members will see to be discoverable.")
+    member.refresh_from_db()
+    assert not member.discoverable
+
+    section.get_by_label("Let other members find me to learn with").check()
+    section.get_by_label("Name other members see").fill("Nojs N.")
+    section.get_by_role("button", name="Save").click()
+    expect(page).to_have_url(re.compile(r"/profile/#people-settings$"))
+    expect(page.get_by_role("status")).to_contain_text("Your people settings are saved.")
+    expect(section.get_by_label("Let other members find me to learn with")).to_be_checked()
+    member.refresh_from_db()
+    assert (member.discoverable, member.display_name) == (True, "Nojs N.")
+
+    section.get_by_role("link", name="See people to learn with").click()
+    card = page.locator(f"#person-card-{priya.pk}")
+    expect(card.locator(".card-why")).to_have_text(["You both follow SQL"])
+    card.get_by_role("button", name="Hide Priya R.").click()
+    # Without htmx the form posts and the People page comes back without them.
+    expect(page).to_have_url(re.compile(r"/people/$"))
+    expect(page.get_by_role("status")).to_contain_text("You won't see this person again.")
+    expect(page.locator(".person-card")).to_have_count(0)
+    assert PersonHidden.objects.filter(member=member, person=priya).exists()
