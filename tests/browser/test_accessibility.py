@@ -198,6 +198,11 @@ def _pages(world) -> list[tuple[str, str, str, dict]]:
         ("member", "post", "/profile/email/", {"email": "x", "password": "wrong"}),
         ("member", "get", "/my-learning/", {}),
         ("member", "get", "/recommendations/dismissed/", {}),
+        ("member", "get", "/goal/", {}),
+        ("member", "post", "/profile/goal/", {"goal": "Underwater Basket Weaver"}),
+        ("member", "get", "/paths/", {}),
+        ("member", "get", "/people/", {}),
+        ("member", "post", "/profile/people/", {"discoverable": "on", "display_name": ""}),
     ]
 
 
@@ -221,7 +226,12 @@ def test_htmx_fragments_label_their_controls(world, member_client):
     enrolled = member_client.post(
         reverse("members:enrol", args=[course.slug]), headers={"HX-Request": "true"}
     )
-    for response in (dismissed, enrolled):
+    people_settings = member_client.post(
+        reverse("members:people_settings"),
+        {"discoverable": "on", "display_name": ""},
+        headers={"HX-Request": "true"},
+    )
+    for response in (dismissed, enrolled, people_settings):
         assert response.status_code == 200
         assert audit(response.content.decode()) == []
 
