@@ -43,8 +43,8 @@ LEARNER_USERNAME = "learner"
 LEARNER_PASSWORD = "learner-demo-password"
 LEARNER_GOAL = "Data Scientist"
 # One generated member in this many is discoverable ("People to learn with"), shown by first
-# name and initial: the demo shows people, while most members keep the default (off).
-DISCOVERABLE_EVERY = 4
+# name and initial: an opt-in most members leave off (about one in twenty), as on a real site.
+DISCOVERABLE_EVERY = 20
 LEARNER_DISPLAY_NAME = "Demo Learner"
 # Generated members share one password so a demo can log in as any of them.
 MEMBER_PASSWORD = "member-demo-password"

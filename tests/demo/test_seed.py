@@ -329,13 +329,25 @@ def test_learner_history_is_recent_relative_to_catalog():
 def test_the_demo_learner_gets_people_to_learn_with_after_a_retrain(debug_on):
     from rest_framework.test import APIClient
 
-    from demo.seed import LEARNER_PASSWORD, LEARNER_USERNAME
+    from demo.seed import DISCOVERABLE_EVERY, LEARNER_PASSWORD, LEARNER_USERNAME
     from recommendations.models import PersonSuggestion
     from recommendations.training.runs import training_run_execute
 
-    _seed()
+    # Enough members that the demo's share of discoverable ones (one in DISCOVERABLE_EVERY)
+    # is a dozen people, as on the full demo's 2,000 members it is a hundred.
+    call_command(
+        "seed_demo",
+        "--members",
+        "240",
+        "--courses",
+        "40",
+        "--interactions",
+        "2400",
+        stdout=StringIO(),
+        stderr=StringIO(),
+    )
     discoverable = Member.objects.filter(discoverable=True)
-    assert discoverable.count() == 15 + 1  # one generated member in four, and the learner
+    assert discoverable.count() == 240 // DISCOVERABLE_EVERY + 1  # and the learner
     assert not discoverable.filter(display_name="").exists()
     assert training_run_execute(trigger="test").status == "succeeded"
     client = APIClient()
