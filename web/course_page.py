@@ -108,7 +108,7 @@ SELECT
         FROM {Course.categories.through._meta.db_table} cc
         JOIN {Category._meta.db_table} cat ON cat.id = cc.category_id
         WHERE cc.course_id = c.id),
-    (SELECT json_agg(json_build_array(s.id, s.slug, s.name)
+    (SELECT json_agg(json_build_array(s.id, s.name, s.slug)
             ORDER BY t.confidence DESC, s.name, s.id)
         FROM {CourseSkill._meta.db_table} t
         JOIN {Skill._meta.db_table} s ON s.id = t.skill_id
@@ -158,7 +158,8 @@ def _course_page_postgresql(
     return (
         course,
         _json(categories) or [],
-        [Skill.from_db(db, ["id", "slug", "name"], skill) for skill in _json(skills) or []],
+        # `from_db` takes the values in the model's field order.
+        [Skill.from_db(db, ["id", "name", "slug"], skill) for skill in _json(skills) or []],
         activity,
         bytes(payload) if payload is not None else None,
         revision,
