@@ -73,6 +73,18 @@ def experiments_changed(**_: object) -> None:
     experiments_forget()
 
 
+def course_saved(*, created: bool, raw: bool = False, **_: object) -> None:
+    """A course was created (the admin, a catalog import): once the write commits, its similar
+    courses are worked out by text and stored (`serving/similar.py`), one task for a whole
+    import."""
+    if created and not raw:
+        from django.db import transaction
+
+        from recommendations.serving.similar import similar_rows_missing_request
+
+        transaction.on_commit(similar_rows_missing_request, robust=True)
+
+
 class RecommendationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "recommendations"
@@ -81,6 +93,7 @@ class RecommendationsConfig(AppConfig):
         from django.core.signals import request_finished
         from django.db.models.signals import post_delete, post_save
 
+        from catalog.models import Course
         from members.signals import (
             member_activity_changed,
             member_hidden_from_people,
@@ -103,6 +116,9 @@ class RecommendationsConfig(AppConfig):
         )
         request_finished.connect(
             page_views_pending_release, dispatch_uid="recommendations.page_views_pending"
+        )
+        post_save.connect(
+            course_saved, sender=Course, dispatch_uid="recommendations.similar_rows_missing"
         )
         for model in (Experiment, ExperimentVariant):
             for name, signal in (("save", post_save), ("delete", post_delete)):

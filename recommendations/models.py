@@ -472,3 +472,31 @@ class PersonHidden(models.Model):
 
     def __str__(self) -> str:
         return f"member {self.member_id} hid person {self.person_id}"
+
+
+class SimilarCourses(models.Model):
+    """One compact row per course: the courses most like it, best first, as the run that wrote
+    it scored them (see recommendations/training/similar_rows.py).
+
+    `payload` packs each similar course's id and score (`engine.SIMILAR_COURSE`, 8 bytes each).
+    Activating a run (a retrain or a rollback) rewrites every course's row in the same
+    transaction, and a course added since gets its row by text (`serving/similar.py`); a row is
+    replaced in one statement, so readers see the old list or the new one. Similar courses
+    unpublished or deleted since are left out when the row is read.
+    """
+
+    # No constraint in the database: the rows are written set-based from a catalog read a
+    # moment earlier, and a course deleted in between must not fail the activation; Django's
+    # cascade still deletes a deleted course's row.
+    course = models.OneToOneField(
+        Course, primary_key=True, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    run = models.ForeignKey(TrainingRun, on_delete=models.CASCADE, related_name="course_rows")
+    computed_at = models.DateTimeField()
+    payload = models.BinaryField()
+
+    class Meta:
+        verbose_name_plural = "similar courses"
+
+    def __str__(self) -> str:
+        return f"Similar courses of course {self.course_id} from run {self.run_id}"

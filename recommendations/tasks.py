@@ -8,6 +8,7 @@ from members.services import login_records_prune
 from recommendations.feedback.services import impressions_prune
 from recommendations.refresh_queue import member_refresh_run
 from recommendations.serving.home_page import home_page_compose_next
+from recommendations.serving.similar import similar_rows_add_missing
 from recommendations.training.precompute import member_recommendations_refresh, precompute_resume
 from recommendations.training.precompute import precompute_shard as shard_compute
 from recommendations.training.retention import training_runs_prune
@@ -59,8 +60,15 @@ def member_refresh(member_id: int) -> bool:
 
 def precompute_resume_missing() -> int:
     """Scheduled: re-queue member ranges a killed worker lost (see
-    `training.precompute.precompute_resume`)."""
+    `training.precompute.precompute_resume`), and write the similar courses of courses that
+    still have none (a lost `similar_rows_missing`)."""
+    similar_rows_add_missing()
     return precompute_resume()
+
+
+def similar_rows_missing() -> int:
+    """After courses were created: their similar courses by text (`serving/similar.py`)."""
+    return similar_rows_add_missing()
 
 
 def data_retention() -> dict[str, int]:

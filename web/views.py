@@ -15,7 +15,6 @@ from catalog.forms import CourseFilterForm
 from catalog.models import Course
 from members.forms import GoalForm
 from members.selectors import (
-    course_activity_for_member,
     learning_paths_followed,
     skill_followed_by_member,
 )
@@ -31,13 +30,10 @@ from recommendations.serving.goal import goal_for_member
 from recommendations.serving.home_page import home_page_for_visitor, home_page_serve
 from recommendations.serving.personal_order import search_results_for_member
 from recommendations.serving.rendering import carousels_render
-from recommendations.serving.similar import courses_similar
 from web.api import export_response
+from web.course_page import course_page_read
 from web.forms import AccountDeleteForm
 from web.services import accounts_delete
-
-# Similar courses under a course page.
-SIMILAR_SHOWN = 6
 
 
 @require_safe
@@ -101,20 +97,20 @@ def course_list(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    course = catalog_selectors.course_get_by_slug(
-        slug=slug, include_unpublished=request.user.is_staff
-    )
-    if course is None:
-        raise Http404("No such course.")
+    """The course, the member's activity panel and similar courses (`web.course_page`)."""
     member = (
         member_get_or_create_for_user(user=request.user) if request.user.is_authenticated else None
     )
+    page = course_page_read(slug=slug, member=member, include_unpublished=request.user.is_staff)
+    if page is None:
+        raise Http404("No such course.")
     context = {
-        "course": course,
-        "skills": catalog_selectors.course_approved_skills(course=course),
+        "course": page.course,
+        "categories": page.categories,
+        "skills": page.skills,
         "member": member,
-        "activity": course_activity_for_member(member=member, course=course) if member else None,
-        "similar": [item.course for item in courses_similar(course=course, limit=SIMILAR_SHOWN)],
+        "activity": page.activity,
+        "similar": page.similar,
     }
     return render(request, "catalog/course_detail.html", context)
 

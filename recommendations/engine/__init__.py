@@ -31,9 +31,13 @@ from recommendations.engine.candidates import (
     FAMILY_ALS,
     FAMILY_TEXT,
     FAMILY_WATCHED,
+    SIMILAR_COURSE,
     candidates_decode,
     candidates_encode,
     learned_candidates,
+    similar_course_lists,
+    similar_courses_decode,
+    similar_courses_encode,
 )
 from recommendations.engine.diversity import round_robin_by_bucket, skill_set_bucket_ids
 from recommendations.engine.families import (
@@ -164,6 +168,7 @@ __all__ = [
     "LEVEL_INTERMEDIATE",
     "SEARCH_ORDER",
     "SEARCH_SPACES",
+    "SIMILAR_COURSE",
     "WATCH_MAX_WEIGHT",
     "AlsModel",
     "LearnedModel",
@@ -242,6 +247,9 @@ __all__ = [
     "round_robin_by_bucket",
     "row_argmax",
     "select_rows",
+    "similar_course_lists",
+    "similar_courses_decode",
+    "similar_courses_encode",
     "skill_contributions",
     "skill_idf",
     "skill_set_bucket_ids",

@@ -1,9 +1,13 @@
-"""Learned candidate lists per member, packed as compact fixed-size records.
+"""Learned candidate lists per member, and similar courses per course, packed as compact
+fixed-size records.
 
 A member's precomputed row is an array of :data:`CANDIDATE` records, one per (course, family):
 the course index is translated to a database id by the caller, ``anchor`` is the course that
 explains a "Because you watched" pick (-1 otherwise), ``score`` is the family's raw score
 (rank scaling happens when the page is served, together with the live reasons).
+
+A course's similar courses are an array of :data:`SIMILAR_COURSE` records, best first
+(:func:`similar_course_lists`).
 """
 
 from __future__ import annotations
@@ -14,7 +18,14 @@ from numpy.typing import ArrayLike, NDArray
 
 from recommendations.engine.families import LearnedModel, model_recommend
 from recommendations.engine.similarity import because_you_watched
-from recommendations.engine.sparse_ops import Sparse, as_csr, presence, row_ids, top_k_per_row
+from recommendations.engine.sparse_ops import (
+    Sparse,
+    as_csr,
+    presence,
+    row_ids,
+    sparse_top_k_sorted,
+    top_k_per_row,
+)
 from recommendations.engine.text import text_profile_scores
 
 __all__ = [
@@ -22,13 +33,18 @@ __all__ = [
     "FAMILY_ALS",
     "FAMILY_TEXT",
     "FAMILY_WATCHED",
+    "SIMILAR_COURSE",
     "candidates_decode",
     "candidates_encode",
     "learned_candidates",
+    "similar_course_lists",
+    "similar_courses_decode",
+    "similar_courses_encode",
 ]
 
 CANDIDATE = np.dtype([("course", "<i4"), ("anchor", "<i4"), ("score", "<f4"), ("family", "u1")])
 FAMILY_ALS, FAMILY_WATCHED, FAMILY_TEXT = 0, 1, 2
+SIMILAR_COURSE = np.dtype([("course", "<i4"), ("score", "<f4")])
 
 
 def candidates_encode(records: NDArray) -> bytes:
@@ -37,6 +53,39 @@ def candidates_encode(records: NDArray) -> bytes:
 
 def candidates_decode(payload: bytes | memoryview) -> NDArray:
     return np.frombuffer(bytes(payload), dtype=CANDIDATE)
+
+
+def similar_courses_encode(records: NDArray) -> bytes:
+    return np.ascontiguousarray(records, dtype=SIMILAR_COURSE).tobytes()
+
+
+def similar_courses_decode(payload: bytes | memoryview) -> NDArray:
+    return np.frombuffer(bytes(payload), dtype=SIMILAR_COURSE)
+
+
+def similar_course_lists(
+    similarity: Sparse, *, k: int, own_columns: ArrayLike | None = None
+) -> tuple[NDArray, NDArray[np.int64]]:
+    """Each row's ``k`` most similar courses, best first (ties: lower index), as
+    :data:`SIMILAR_COURSE` records grouped by row: row i's are ``records[bounds[i]:bounds[i+1]]``.
+
+    Only positive scores count, and a course is never its own neighbour: row i is course i
+    (a square matrix) unless ``own_columns`` (rows,) names each row's own course (-1: none,
+    a course compared with the others from outside them).
+    """
+    csr = as_csr(similarity)
+    rows = row_ids(csr)
+    own = np.arange(csr.shape[0]) if own_columns is None else np.asarray(own_columns, np.int64)
+    keep = (csr.data > 0) & (csr.indices != own[rows])
+    indptr = np.concatenate(([0], np.cumsum(np.bincount(rows[keep], minlength=csr.shape[0]))))
+    kept = sp.csr_array((csr.data[keep], csr.indices[keep], indptr), shape=csr.shape)
+    top, scores = sparse_top_k_sorted(kept, k=k)
+    valid = top >= 0
+    records = np.empty(int(valid.sum()), dtype=SIMILAR_COURSE)
+    records["course"] = top[valid]
+    records["score"] = scores[valid]
+    bounds = np.concatenate(([0], np.cumsum(valid.sum(axis=1)))).astype(np.int64)
+    return records, bounds
 
 
 def _records(rows: NDArray, courses: NDArray, anchors: NDArray, scores: NDArray, family: int):

@@ -298,10 +298,10 @@ def shard_rows_store(*, run_id: int, rows: list[tuple[int, bytes]], now: dt.date
     """Write the shard's rows and count the shard done (completing the run after the last).
 
     Only while the run is the active one: a shard delayed past a newer retrain or a rollback
-    would otherwise overwrite the rows of the run that serves now (see `_active_run_locked`).
+    would otherwise overwrite the rows of the run that serves now (see `run_active_locked`).
     """
     with transaction.atomic():
-        if not _active_run_locked(run_id):
+        if not run_active_locked(run_id):
             logger.info(
                 "precompute shard of run %s not stored: the run is no longer active", run_id
             )
@@ -315,7 +315,7 @@ def shard_rows_store(*, run_id: int, rows: list[tuple[int, bytes]], now: dt.date
         ).update(precomputed_at=now)
 
 
-def _active_run_locked(run_id: int) -> bool:
+def run_active_locked(run_id: int) -> bool:
     """Whether the run is the active one, locking its row until the transaction ends: activating
     another run waits for the rows being written, and rows computed from a run that lost the
     active flag meanwhile are not written at all."""
@@ -351,7 +351,7 @@ def member_recommendations_refresh(*, member_id: int) -> bool:
             return False
         rows = _candidate_rows(models, np.array([member_id], dtype=np.int64), fold_in_all=True)
         with transaction.atomic():
-            if _active_run_locked(run_id):
+            if run_active_locked(run_id):
                 member_rows_write(run_id=run_id, rows=rows, now=timezone.now())
                 return True
         logger.info("member %s: run %s was replaced while refreshing; again", member_id, run_id)

@@ -43,9 +43,11 @@ from recommendations.training.rules import (
     catalog_courses_read,
     rules_snapshot_build,
     rules_snapshot_dumps,
+    rules_snapshot_loads,
     rules_snapshot_problems,
     similar_courses_blend,
 )
+from recommendations.training.similar_rows import similar_rows_build, similar_rows_write
 
 logger = logging.getLogger(__name__)
 
@@ -223,6 +225,9 @@ def training_run_execute(
                     learned=models.item_similarity, by_skills=snapshot.course_similarity
                 ),
             )
+        stage = time.perf_counter()
+        similar_rows = similar_rows_build(snapshot)
+        timings["similar_seconds"] = time.perf_counter() - stage
         payload = rules_snapshot_dumps(snapshot)
         model_payload = learned_models_dumps(models) if models is not None else None
         stage = time.perf_counter()
@@ -318,6 +323,11 @@ def training_run_execute(
             return run
         TrainingRun.objects.filter(is_active=True).update(is_active=False)
         run.is_active = True
+        stage = time.perf_counter()
+        # In the activation's transaction: pages read this run's similar courses from the
+        # moment it serves, and the previous run's until then.
+        similar_rows_write(run_id=run.pk, rows=similar_rows, now=run.finished_at)
+        run.metrics["similar_store_seconds"] = time.perf_counter() - stage
         run.save(update_fields=_RUN_FIELDS_BUT_ARTIFACTS)
         # The run served until now may hold members deleted since: out with it.
         training_runs_deleted_members_prune()
@@ -402,7 +412,8 @@ def _people_build(
 
 
 def training_run_activate(*, run: TrainingRun, inline: bool = False) -> TrainingRun:
-    """Serve an older succeeded run again (rollback), recomputing members' learned rows."""
+    """Serve an older succeeded run again (rollback): every course's similar courses from its
+    snapshot in the same transaction, and members' learned rows recomputed after it."""
     # Artifacts are checked in the database: the instance may have been loaded without them.
     stored = TrainingRun.objects.filter(pk=run.pk, artifact__isnull=False)
     if run.status != TrainingRun.Status.SUCCEEDED or not stored.exists():
@@ -414,8 +425,11 @@ def training_run_activate(*, run: TrainingRun, inline: bool = False) -> Training
             "replace the run you choose."
         )
     has_models = stored.filter(model_artifact__isnull=False).exists()
+    snapshot = rules_snapshot_loads(bytes(stored.values_list("artifact", flat=True).get()))
+    similar_rows = similar_rows_build(snapshot)
     with transaction.atomic():
         TrainingRun.objects.filter(is_active=True).update(is_active=False)
+        similar_rows_write(run_id=run.pk, rows=similar_rows, now=timezone.now())
         run.is_active = True
         run.precompute_shards_done = 0
         run.precomputed_at = None

@@ -16,6 +16,7 @@ from recommendations.training.retention import (
     training_runs_member_deleted,
     training_runs_prune,
 )
+from recommendations.training.rules import rules_snapshot_build, rules_snapshot_dumps
 from recommendations.training.runs import training_run_activate
 from tests.factories import CourseFactory, MemberFactory
 from tests.helpers import experiment_create
@@ -101,6 +102,11 @@ def test_a_marked_run_is_pruned_once_another_takes_over(db):
     serving = _run(2, active=True)
     training_runs_member_deleted(member_created_at=NOW - dt.timedelta(days=30))
     previous = _run(3)
+    # Activation writes every course's similar courses from the run's snapshot: a real one.
+    CourseFactory()
+    TrainingRun.objects.filter(pk=previous.pk).update(
+        artifact=rules_snapshot_dumps(rules_snapshot_build())
+    )
     # `previous` was made after the deletion: it holds no deleted member and is not marked.
     training_run_activate(run=previous, inline=True)
     serving.refresh_from_db()

@@ -6,6 +6,9 @@ from recommendations.engine import (
     because_you_watched,
     course_similarity_by_skills,
     most_recent_course,
+    similar_course_lists,
+    similar_courses_decode,
+    similar_courses_encode,
 )
 
 COURSE_SKILL = sp.csr_array(np.array([[1, 1, 0], [1, 0, 0], [0, 0, 1], [1, 1, 0]], dtype=float))
@@ -67,3 +70,36 @@ def test_most_recent_course_with_datetime64_and_no_events():
     np.testing.assert_array_equal(
         most_recent_course(empty, empty, np.array([]), n_members=2), [-1, -1]
     )
+
+
+def test_similar_course_lists_are_best_first_without_the_course_itself():
+    # Row 0 scores itself (a stored diagonal), ties 2 and 3, and a negative; row 1 is empty.
+    similarity = sp.csr_array(
+        np.array(
+            [
+                [0.9, 0.2, 0.5, 0.5, -0.1],
+                [0.0, 0.0, 0.0, 0.0, 0.0],
+                [0.3, 0.0, 0.0, 0.0, 0.7],
+                [0.0, 0.0, 0.0, 0.0, 0.0],
+                [0.0, 0.0, 0.0, 0.0, 0.0],
+            ]
+        )
+    )
+
+    records, bounds = similar_course_lists(similarity, k=2)
+
+    assert bounds.tolist() == [0, 2, 2, 4, 4, 4]
+    assert records["course"].tolist() == [2, 3, 4, 0]
+    np.testing.assert_allclose(records["score"], [0.5, 0.5, 0.7, 0.3])
+    decoded = similar_courses_decode(similar_courses_encode(records))
+    assert decoded.tolist() == records.tolist()
+    assert len(similar_courses_encode(records)) == 8 * 4
+
+
+def test_similar_course_lists_of_outside_queries_leave_out_only_their_own_column():
+    scores = sp.csr_array(np.array([[0.4, 0.9, 0.1], [0.4, 0.9, 0.1]]))
+
+    records, bounds = similar_course_lists(scores, k=5, own_columns=np.array([1, -1]))
+
+    assert bounds.tolist() == [0, 2, 5]
+    assert records["course"].tolist() == [0, 2, 1, 0, 2]
