@@ -15,6 +15,7 @@ from catalog.forms import CourseFilterForm
 from catalog.models import Course
 from members.selectors import course_activity_for_member, skill_followed_by_member
 from members.services import member_get_or_create_for_user
+from recommendations.models import PageView
 from recommendations.serving.deferred import (
     impressions_log_after_response,
     next_page_compose_after_response,
@@ -47,7 +48,11 @@ def home(request: HttpRequest) -> HttpResponse:
     response = render(request, "recommendations/home.html", context)
     if member is not None:
         impressions_log_after_response(
-            response, member=member, page_view_id=page.page_view_id, shown=page.shown
+            response,
+            member=member,
+            page_view_id=page.page_view_id,
+            shown=page.shown,
+            channel=PageView.Channel.WEB,
         )
         next_page_compose_after_response(response, member=member)
     return response
