@@ -17,12 +17,14 @@ from django.utils import timezone
 
 from members.models import ApiToken, Bookmark, Enrolment, FollowedSkill, Member, MemberSkill
 from recommendations import engine
+from recommendations.feedback.page_views import page_view_cards
 from recommendations.models import (
     CourseFeedbackDay,
     Dismissal,
     ExperimentAssignment,
     FeedbackEvent,
     MemberRecommendations,
+    PageView,
     ReasonFeedback,
 )
 from recommendations.serving.home_page import home_page_serve
@@ -51,6 +53,37 @@ def _rows(queryset: QuerySet, fields: dict[str, str]) -> Iterator[Row]:
     names = list(fields)
     for values in queryset.values_list(*fields.values()).iterator(chunk_size=EXPORT_CHUNK_ROWS):
         yield dict(zip(names, values, strict=True))
+
+
+def _page_views(member: Member) -> Iterator[Row]:
+    """The member's page views, oldest first, each with the cards it showed."""
+    pages = (
+        PageView.objects.filter(member=member)
+        .order_by("created_at", "pk")
+        .values_list("pk", "created_at", "channel", "variant_id", "courses", "slots", "labels")
+    )
+    for page_view_id, created_at, channel, variant_id, courses, slots, labels in pages.iterator(
+        chunk_size=EXPORT_CHUNK_ROWS
+    ):
+        yield {
+            "page_view_id": page_view_id,
+            "created_at": created_at,
+            "channel": channel,
+            "variant_id": variant_id,
+            "cards": [
+                {
+                    "course_id": card.course_id,
+                    "reason": card.reason,
+                    "reason_key": card.reason_key,
+                    "strategy": card.strategy,
+                    "carousel_position": card.carousel_position,
+                    "position": card.position,
+                }
+                for card in page_view_cards(
+                    courses=courses, slots=slots, labels=labels, variant_id=variant_id
+                )
+            ],
+        }
 
 
 def _json_list(rows: Iterator[Row]) -> Iterator[bytes]:
@@ -239,6 +272,7 @@ def _sections(member: Member) -> list[tuple[str, Callable[[], Iterator[Row]]]]:
                 },
             ),
         ),
+        ("page_views", lambda: _page_views(member)),
         (
             "feedback_events",
             lambda: _rows(

@@ -346,7 +346,7 @@ def click_log(
     A click that matches no card of this member's page view (a forged or stale link) is not
     recorded: it would credit a reason that never showed the course.
     """
-    shown = shown_course_of_page_view(member=member, page_view_id=page_view_id, course_id=course.pk)
+    shown = page_view_card(member=member, page_view_id=page_view_id, course_id=course.pk)
     if shown is None:
         return None
     now = now or timezone.now()
