@@ -21,7 +21,7 @@ from recommendations.feedback.services import click_log, impressions_log
 from recommendations.models import FeedbackEvent
 from recommendations.serving.inputs import member_serving_inputs
 from recommendations.serving.pending import (
-    impression_of_page_view,
+    page_view_card,
     page_view_pending_clear,
     page_view_pending_mark,
     page_views_pending_middleware,
