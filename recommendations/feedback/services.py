@@ -34,13 +34,14 @@ def impressions_log(
     member: Member,
     page_view_id: uuid.UUID,
     shown: Sequence[ShownCourse],
-    channel: str,
+    channel: str = PageView.Channel.WEB,
     now: dt.datetime | None = None,
 ) -> int:
     """Record one page view (`PageView`: every card it showed, in one row) and the counts its
     cards add to; returns how many cards were counted.
 
-    `channel`: `PageView.Channel` (web for the site's pages, api for API answers). Nothing is
+    `channel`: `PageView.Channel` (web for the site's pages, the default; api for API
+    answers). Nothing is
     stored for a member deleted meanwhile, and cards of courses deleted since the page was
     composed add to no count: the tables have no foreign-key constraints to refuse them (see
     `FeedbackEvent.member`). The page view keeps every card it showed.

@@ -288,7 +288,9 @@ def test_counts_rebuilt_from_page_views_equal_the_counts_written(db):
     for day in range(3):
         shown = [
             ShownCourse(course.pk, reason, reason, "rules", 0, position)
-            for position, (course, reason) in enumerate(zip(courses, ["new", "new", "popular"]))
+            for position, (course, reason) in enumerate(
+                zip(courses, ["new", "new", "popular"], strict=True)
+            )
         ]
         page_view_id = uuid.uuid4()
         impressions_log(
