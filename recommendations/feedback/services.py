@@ -330,10 +330,9 @@ def impressions_prune(*, now: dt.datetime | None = None, kept_days: int | None =
     old_pages = PageView.objects.filter(created_at__lt=cutoff).exclude(
         variant__experiment__in=experiments_counting
     )
-    # Reported impressions carry no variant: no experiment counts them.
     old_reported = FeedbackEvent.objects.filter(
         kind=FeedbackEvent.Kind.IMPRESSION, created_at__lt=cutoff
-    )
+    ).exclude(variant__experiment__in=experiments_counting)
     # One statement each (no rows depend on them); the cutoff moves a day per run, so after
     # the first run each deletes about a day's rows.
     return old_pages.delete()[0] + old_reported.delete()[0]
