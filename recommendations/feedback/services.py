@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import orjson
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Value
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -61,13 +61,22 @@ def impressions_log(
             now=now,
         )
     with transaction.atomic():
-        if not Member.objects.filter(pk=member.pk).exists():
-            return 0
-        existing = set(
-            Course.objects.filter(pk__in={card.course_id for card in shown}).values_list(
-                "pk", flat=True
+        # One query: the shown courses that still exist, and 0 if the member does (no course
+        # has id 0).
+        found = set(
+            Course.objects.filter(pk__in={card.course_id for card in shown})
+            .order_by()
+            .values_list("pk", flat=True)
+            .union(
+                Member.objects.filter(pk=member.pk)
+                .order_by()
+                .annotate(found=Value(0))
+                .values_list("found", flat=True)
             )
         )
+        if 0 not in found:
+            return 0
+        existing = found - {0}
         PageView.objects.create(
             id=page_view_id,
             member_id=member.pk,

@@ -122,8 +122,8 @@ def test_impressions_log_writes_one_page_view_and_its_counts(django_assert_num_q
     ]
     # A constant count whatever the number of cards: on PostgreSQL one statement for the page
     # view and both counts; elsewhere, inside a savepoint (the test's transaction is open), the
-    # member, the courses that still exist, the page view, and the two counts.
-    with django_assert_num_queries(1 if connection.vendor == "postgresql" else 7):
+    # member and the courses that still exist (one query), the page view, and the two counts.
+    with django_assert_num_queries(1 if connection.vendor == "postgresql" else 6):
         logged = impressions_log(
             member=member, page_view_id=page_view_id, shown=shown, channel=WEB, now=now
         )
