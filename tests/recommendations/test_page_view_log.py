@@ -120,6 +120,8 @@ def test_impressions_log_writes_one_page_view_and_its_counts(django_assert_num_q
         ShownCourse(first.pk, "follow", f"follow:{first.pk}", "affinity", 1, 0, variant.pk),
         ShownCourse(third.pk, "popular", "popular", "explore", 2, 0, variant.pk),
     ]
+    with django_assert_num_queries(0):
+        assert impressions_log(member=member, page_view_id=uuid.uuid4(), shown=[]) == 0
     # A constant count whatever the number of cards: on PostgreSQL one statement for the page
     # view and both counts; elsewhere, inside a savepoint (the test's transaction is open), the
     # member and the courses that still exist (one query), the page view, and the two counts.
