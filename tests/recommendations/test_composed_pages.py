@@ -462,13 +462,13 @@ def test_a_page_view_runs_one_statement_before_its_response_and_four_after(serve
         ]
 
     # Before the response: the member's inputs with the stored page, which also takes the page
-    # view's pending lock. After: the impressions, the lock's release, then the next page: the
-    # inputs again (without a lock) and the store.
+    # view's pending lock. After: the page view (with its counts), the lock's release, then the
+    # next page: the inputs again (without a lock) and the store.
     assert starts(before) == ["SELECT (SELECT"]
     assert "pg_advisory_lock(" in before.captured_queries[0]["sql"]
     assert "pg_advisory_lock(" not in after.captured_queries[2]["sql"]
     assert starts(after) == [
-        "WITH card",
+        "WITH page",
         "SELECT pg_advisory_unlock(",
         "SELECT (SELECT",
         "INSERT INTO",
