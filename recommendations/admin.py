@@ -14,6 +14,7 @@ from core.charts import line_chart
 from core.inputs import IdConverter  # noqa: F401  (registers the <id:...> path converter)
 from recommendations.experiments.assignment import experiment_variants_problems
 from recommendations.experiments.results import experiment_results
+from recommendations.feedback.page_views import page_view_cards
 from recommendations.models import (
     Dismissal,
     Experiment,
@@ -21,6 +22,7 @@ from recommendations.models import (
     ExperimentVariant,
     FeedbackEvent,
     MemberRecommendations,
+    PageView,
     PersonHidden,
     PersonSuggestion,
     TrainingRun,
@@ -56,6 +58,47 @@ class FeedbackEventAdmin(CheckedModelAdmin):
     raw_id_fields = ["member", "course", "variant"]
     list_select_related = ["member__user", "course", "variant__experiment"]
     show_full_result_count = False
+
+
+@admin.register(PageView)
+class PageViewAdmin(CheckedModelAdmin):
+    """Read-only: a page view is what the member was shown."""
+
+    list_display = ["created_at", "member", "channel", "variant", "recommended"]
+    list_filter = ["channel", "variant__experiment"]
+    search_fields = ["member__user__username"]
+    date_hierarchy = "created_at"
+    list_select_related = ["member__user", "variant__experiment"]
+    fields = ["id", "member", "created_at", "channel", "variant", "recommended", "shown_cards"]
+    readonly_fields = fields
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Cards (slot: course, reason key, strategy, carousel/position)")
+    def shown_cards(self, obj: PageView) -> str:
+        cards = page_view_cards(
+            courses=obj.courses, slots=obj.slots, labels=obj.labels, variant_id=obj.variant_id
+        )
+        return format_html_join(
+            "\n",
+            "<div>{}: course {}, {}, {}, {}/{}</div>",
+            (
+                (
+                    slot,
+                    c.course_id,
+                    c.reason_key or c.reason,
+                    c.strategy,
+                    c.carousel_position,
+                    c.position,
+                )
+                for slot, c in enumerate(cards)
+            ),
+        )
 
 
 def _number(value: float | None, digits: int) -> str:

@@ -1,5 +1,7 @@
 """Recommendations API: the member's carousels, similar courses, events, and admin endpoints."""
 
+import itertools
+
 from django_q.tasks import async_task
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import exceptions, status
@@ -19,6 +21,7 @@ from members.api import request_member
 from recommendations import api_selectors
 from recommendations.data import HomePage
 from recommendations.feedback.events import ACCEPTED, DUPLICATE, REJECTED, EventInput, events_ingest
+from recommendations.models import PageView
 from recommendations.serializers import (
     BatchRecommendationsInputSerializer,
     BatchRecommendationsSerializer,
@@ -50,6 +53,8 @@ from recommendations.serving.similar import courses_similar
 
 def _home_page_body(page: HomePage) -> dict:
     carousels = []
+    # Slots count the cards in `page.shown` order: the order the page view packs them.
+    slots = itertools.count()
     for index, carousel in enumerate(page.carousels):
         carousels.append(
             {
@@ -63,6 +68,7 @@ def _home_page_body(page: HomePage) -> dict:
                     {
                         "rank": card.shown.position + 1,
                         "position": card.shown.position,
+                        "slot": next(slots),
                         "score": card.score,
                         "explanation": card.explanation,
                         "course": card.course,
@@ -89,8 +95,9 @@ class RecommendationsView(APIView):
             "member's started, unfinished courses, most recently watched first) when there are "
             "any, then the recommendations. Each course carries `explanation`, the short line "
             "the homepage's card shows. Every returned course is logged as an "
-            "impression of this page view, as the homepage does; send `page_view_id` with click "
-            "events so they are attributed to the carousel that showed the course."
+            "impression of this page view (one stored row for the whole answer), as the homepage "
+            "does; send `page_view_id` (and the card's `slot`) with click events so they are "
+            "attributed to the card that showed the course."
         ),
         parameters=[RecommendationsQuerySerializer],
         responses={200: HomePageSerializer, **error_responses(400, 401, 403, 429)},
@@ -106,7 +113,11 @@ class RecommendationsView(APIView):
         response = Response(home_page_data(_home_page_body(page)))
         # Only what the response holds was shown, so only that is an impression.
         impressions_log_after_response(
-            response, member=member, page_view_id=page.page_view_id, shown=page.shown
+            response,
+            member=member,
+            page_view_id=page.page_view_id,
+            shown=page.shown,
+            channel=PageView.Channel.API,
         )
         next_page_compose_after_response(response, member=member)
         return response
@@ -208,7 +219,8 @@ class EventsView(APIView):
             "nothing of it is applied.\n\n"
             "Types: `impression` (for surfaces the server did not render; recommendations "
             "responses are logged already), `click` (needs the `page_view_id` that showed the "
-            "course), `enrol`, `watch` (`value`: furthest point reached, in percent), `finish`, "
+            "course, and optionally its `slot`), `enrol`, `watch` (`value`: furthest point "
+            "reached, in percent), `finish`, "
             "`bookmark`, `unbookmark`, `dismiss` (not interested), `undo_dismiss`."
         ),
         request=EventBatchSerializer,
@@ -257,6 +269,7 @@ class EventsView(APIView):
                             kind=data["type"],
                             course_id=data["course_id"],
                             page_view_id=data["page_view_id"],
+                            slot=data["slot"],
                             value=data["value"],
                         ),
                     )

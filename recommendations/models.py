@@ -122,6 +122,81 @@ class FeedbackEvent(models.Model):
         return f"{self.kind} {self.course_id} by {self.member_id}"
 
 
+class PageView(models.Model):
+    """One page that showed recommendations to a member, with every card it showed, in one
+    row: the served impressions (see recommendations/feedback/page_views.py for the packing).
+
+    `id` is the `page_view_id` the page hands to its client (the homepage's card links and
+    forms, the recommendations API's answer); clicks, dismissals and other events cite it, and
+    the slot of the card they act on (`FeedbackEvent.carousel_position` and `position`).
+    Impressions the server did not serve itself (the interactions import, the events API's
+    `impression` events) stay `FeedbackEvent`s of kind `impression`: one row per report.
+    """
+
+    class Channel(models.TextChoices):
+        WEB = "web", "Site page"
+        API = "api", "API answer"
+        EMAIL = "email", "Email"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # No foreign-key constraints in the database, as for FeedbackEvent (the row is written after
+    # the response; the ORM's on_delete still removes a deleted member's page views). The member
+    # is served by the index that starts with it.
+    member = models.ForeignKey(
+        Member,
+        on_delete=models.CASCADE,
+        related_name="page_views",
+        db_index=False,
+        db_constraint=False,
+    )
+    created_at = models.DateTimeField()
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    variant = models.ForeignKey(
+        "ExperimentVariant",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="page_views",
+        help_text="The experiment variant that served the page (not its Continue learning row).",
+        db_index=False,
+        db_constraint=False,
+    )
+    # The cards in page order (slot 0, 1, ...): course ids as big-endian int32, and per slot
+    # (label, carousel position, position) as big-endian int16, where label indexes `labels`,
+    # the page's distinct [reason, reason key, strategy] triples. Big-endian so that SQL can
+    # write them (int4send, int2send: the migration that made page views of the old rows).
+    courses = models.BinaryField()
+    slots = models.BinaryField()
+    labels = models.JSONField(default=list)
+    recommended = models.PositiveSmallIntegerField(
+        default=0, help_text="Cards that are recommendations (not the Continue learning row)."
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(channel__in=["web", "api", "email"]), name="page_view_channel_valid"
+            ),
+        ]
+        indexes = [
+            # "What did this member see recently": on PostgreSQL an index-only scan (the
+            # course ids are in the index; `page_views_courses_since`).
+            models.Index(
+                fields=["member", "created_at"],
+                include=["courses"],
+                name="page_view_member_time",
+            ),
+            models.Index(fields=["created_at"], name="page_view_time"),
+            models.Index(
+                fields=["variant"], condition=Q(variant__isnull=False), name="page_view_variant"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Page view {self.pk} of member {self.member_id}"
+
+
 class CourseFeedbackDay(models.Model):
     """Impressions and clicks of one course for one member on one day: what impression
     discounting reads, so a page view sums a window of these instead of counting raw events

@@ -36,7 +36,13 @@ class RecommendationsQuerySerializer(serializers.Serializer):
 
 class RecommendedCourseSerializer(serializers.Serializer):
     rank = serializers.IntegerField(help_text="1 for the carousel's first course.")
-    position = serializers.IntegerField(help_text="0-based position, as logged in impressions.")
+    position = serializers.IntegerField(help_text="0-based position in its carousel.")
+    slot = serializers.IntegerField(
+        help_text=(
+            "0-based index of the card on this page view, counted over every carousel of the "
+            "answer: send it with `page_view_id` in click, dismiss and undo_dismiss events."
+        )
+    )
     score = serializers.FloatField(help_text="Rank-scaled score of the course for this reason.")
     explanation = serializers.CharField(
         help_text=(
@@ -86,6 +92,7 @@ def home_page_data(body: dict) -> dict:
                     {
                         "rank": card["rank"],
                         "position": card["position"],
+                        "slot": card["slot"],
                         "score": float(card["score"]),
                         "explanation": card["explanation"],
                         "course": _course_summary_data(card["course"], zone=zone),
@@ -141,6 +148,18 @@ class EventSerializer(serializers.Serializer):
         default=None,
         help_text="The recommendations response it came from; required for click.",
     )
+    slot = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=0,
+        max_value=2**15 - 1,
+        help_text=(
+            "The card's `slot` on that page view (click, dismiss, undo_dismiss): the event is "
+            "attributed to exactly that card, which must show `course_id`. Without it, the "
+            "course's first card on the page view."
+        ),
+    )
     value = serializers.FloatField(
         required=False,
         allow_null=True,
@@ -155,6 +174,8 @@ class EventSerializer(serializers.Serializer):
             raise serializers.ValidationError({"value": "A watch event needs its progress."})
         if data["type"] != "watch" and data["value"] is not None:
             raise serializers.ValidationError({"value": "Only watch events carry a value."})
+        if data["slot"] is not None and data["page_view_id"] is None:
+            raise serializers.ValidationError({"slot": "A slot needs the page_view_id it is on."})
         return data
 
 
@@ -180,8 +201,9 @@ class EventResultSerializer(serializers.Serializer):
     reason = serializers.CharField(
         allow_null=True,
         help_text=(
-            "For rejected events: invalid, unknown_course, no_impression, already_logged, "
-            "not_dismissed or event_id_taken."
+            "For rejected events: invalid, unknown_course, no_impression, unknown_slot (beyond "
+            "the page view's cards), slot_mismatch (the slot showed another course), "
+            "already_logged, not_dismissed or event_id_taken."
         ),
     )
     message = serializers.CharField(allow_null=True)

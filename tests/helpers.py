@@ -16,10 +16,12 @@ from rest_framework.test import APIClient, APIRequestFactory, force_authenticate
 from members.models import FollowedSkill
 from members.services import api_token_create
 from recommendations.api import RecommendationsView
+from recommendations.feedback.page_views import page_view_cards
 from recommendations.models import (
     CourseFeedbackDay,
     Experiment,
     ExperimentVariant,
+    PageView,
     ReasonFeedback,
 )
 from tests.factories import MemberFactory, UserFactory
@@ -111,6 +113,27 @@ def experiment_create(*variants, key="exp", starts=None, ends=None, exploration=
             is_control=index == 0,
         )
     return experiment
+
+
+def shown_cards(**filters) -> list[tuple]:
+    """The cards of the page views matching `filters`, oldest page first, each as (page view
+    id, course, reason, reason key, strategy, carousel position, position, variant)."""
+    return [
+        (
+            page.pk,
+            card.course_id,
+            card.reason,
+            card.reason_key,
+            card.strategy,
+            card.carousel_position,
+            card.position,
+            card.variant_id,
+        )
+        for page in PageView.objects.filter(**filters).order_by("created_at", "pk")
+        for card in page_view_cards(
+            courses=page.courses, slots=page.slots, labels=page.labels, variant_id=page.variant_id
+        )
+    ]
 
 
 def feedback_counts_read() -> dict[str, list[tuple]]:

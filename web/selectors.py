@@ -25,12 +25,14 @@ from members.models import (
     MemberSkill,
 )
 from recommendations import engine
+from recommendations.feedback.page_views import page_view_cards
 from recommendations.models import (
     CourseFeedbackDay,
     Dismissal,
     ExperimentAssignment,
     FeedbackEvent,
     MemberRecommendations,
+    PageView,
     PeoplePageView,
     PersonClick,
     PersonHidden,
@@ -63,6 +65,37 @@ def _rows(queryset: QuerySet, fields: dict[str, str]) -> Iterator[Row]:
     names = list(fields)
     for values in queryset.values_list(*fields.values()).iterator(chunk_size=EXPORT_CHUNK_ROWS):
         yield dict(zip(names, values, strict=True))
+
+
+def _page_views(member: Member) -> Iterator[Row]:
+    """The member's page views, oldest first, each with the cards it showed."""
+    pages = (
+        PageView.objects.filter(member=member)
+        .order_by("created_at", "pk")
+        .values_list("pk", "created_at", "channel", "variant_id", "courses", "slots", "labels")
+    )
+    for page_view_id, created_at, channel, variant_id, courses, slots, labels in pages.iterator(
+        chunk_size=EXPORT_CHUNK_ROWS
+    ):
+        yield {
+            "page_view_id": page_view_id,
+            "created_at": created_at,
+            "channel": channel,
+            "variant_id": variant_id,
+            "cards": [
+                {
+                    "course_id": card.course_id,
+                    "reason": card.reason,
+                    "reason_key": card.reason_key,
+                    "strategy": card.strategy,
+                    "carousel_position": card.carousel_position,
+                    "position": card.position,
+                }
+                for card in page_view_cards(
+                    courses=courses, slots=slots, labels=labels, variant_id=variant_id
+                )
+            ],
+        }
 
 
 def _json_list(rows: Iterator[Row]) -> Iterator[bytes]:
@@ -269,6 +302,7 @@ def _sections(member: Member) -> list[tuple[str, Callable[[], Iterator[Row]]]]:
                 },
             ),
         ),
+        ("page_views", lambda: _page_views(member)),
         (
             "people_suggestions",
             lambda: _rows(

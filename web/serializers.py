@@ -141,6 +141,23 @@ class ExportDayCountSerializer(serializers.Serializer):
     clicks = serializers.IntegerField()
 
 
+class ExportShownCardSerializer(serializers.Serializer):
+    course_id = serializers.IntegerField()
+    reason = serializers.CharField()
+    reason_key = serializers.CharField()
+    strategy = serializers.CharField()
+    carousel_position = serializers.IntegerField()
+    position = serializers.IntegerField()
+
+
+class ExportPageViewSerializer(serializers.Serializer):
+    page_view_id = serializers.UUIDField()
+    created_at = serializers.DateTimeField()
+    channel = serializers.CharField(help_text="web, api or email.")
+    variant_id = serializers.IntegerField(allow_null=True)
+    cards = ExportShownCardSerializer(many=True, help_text="The cards it showed, in page order.")
+
+
 class ExportEventSerializer(serializers.Serializer):
     event_id = serializers.UUIDField()
     kind = serializers.CharField(
@@ -217,8 +234,15 @@ class MemberExportSerializer(serializers.Serializer):
     people_hidden = ExportPersonHiddenSerializer(many=True)
     people_page_views = ExportPeoplePageViewSerializer(many=True)
     people_clicks = ExportPersonClickSerializer(many=True)
+    page_views = ExportPageViewSerializer(
+        many=True,
+        help_text="Every page that showed the member recommendations, oldest first (within "
+        "retention), with its cards.",
+    )
     feedback_events = ExportEventSerializer(
-        many=True, help_text="Every logged event, oldest first (impressions within retention)."
+        many=True,
+        help_text="Every logged event, oldest first (clicks, dismissals, activity; impressions "
+        "reported by import or the events API, within retention).",
     )
 
 

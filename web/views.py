@@ -19,7 +19,7 @@ from members.selectors import (
     skill_followed_by_member,
 )
 from members.services import member_get_or_create_for_user
-from recommendations.models import PeoplePageView
+from recommendations.models import PageView, PeoplePageView
 from recommendations.people.services import people_page_view_log
 from recommendations.people.serving import people_for_member, people_good_matches
 from recommendations.serving.deferred import (
@@ -63,7 +63,11 @@ def home(request: HttpRequest) -> HttpResponse:
     response = render(request, "recommendations/home.html", context)
     if member is not None:
         impressions_log_after_response(
-            response, member=member, page_view_id=page.page_view_id, shown=page.shown
+            response,
+            member=member,
+            page_view_id=page.page_view_id,
+            shown=page.shown,
+            channel=PageView.Channel.WEB,
         )
         next_page_compose_after_response(response, member=member)
     return response

@@ -10,17 +10,19 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 
 from core.charts import LineChart, line_chart
 from members.models import Enrolment
 from recommendations import engine
+from recommendations.feedback.page_views import page_view_continue_mask, page_view_courses
 from recommendations.models import (
     Experiment,
     ExperimentAssignment,
     ExperimentVariant,
     FeedbackEvent,
+    PageView,
 )
 
 
@@ -91,11 +93,19 @@ def _enrolled_impressions(
     *, experiment: Experiment, variant_ids: list[int], window_hours: float
 ) -> dict[int, int]:
     """Per variant: impressions followed by an enrolment in that course within the window."""
-    rows = list(
-        FeedbackEvent.objects.filter(
-            kind=FeedbackEvent.Kind.IMPRESSION, variant_id__in=variant_ids
-        ).values_list("variant_id", "member_id", "course_id", "created_at")
+    rows = []
+    pages = PageView.objects.filter(variant_id__in=variant_ids, recommended__gt=0).values_list(
+        "variant_id", "member_id", "created_at", "courses", "slots", "labels"
     )
+    for variant_id, member_id, created_at, courses, slots, labels in pages.iterator(
+        chunk_size=2000
+    ):
+        # The Continue learning row is the same in every variant: not the variant's impression.
+        recommended = ~page_view_continue_mask(slots=slots, labels=labels)
+        rows.extend(
+            (variant_id, member_id, course_id, created_at)
+            for course_id in page_view_courses(courses)[recommended].tolist()
+        )
     if not rows:
         return dict.fromkeys(variant_ids, 0)
     variant = np.array([r[0] for r in rows], dtype=np.int64)
@@ -103,9 +113,7 @@ def _enrolled_impressions(
     seen = np.array([r[3].timestamp() for r in rows])
     enrolments = list(
         Enrolment.objects.filter(
-            member_id__in=FeedbackEvent.objects.filter(
-                kind=FeedbackEvent.Kind.IMPRESSION, variant_id__in=variant_ids
-            ).values("member_id"),
+            member_id__in=PageView.objects.filter(variant_id__in=variant_ids).values("member_id"),
             enrolled_at__gte=experiment.starts_at,
         ).values_list("member_id", "course_id", "enrolled_at")
     )
@@ -138,17 +146,26 @@ def experiment_results(*, experiment: Experiment) -> ExperimentResults:
     comparisons = max(1, len(variants) - 1)
     alpha = config["ALPHA"] / comparisons
 
-    counts = {
-        row["variant_id"]: row
-        for row in FeedbackEvent.objects.filter(variant_id__in=ids)
+    # Impressions are the page views' recommended cards (the Continue learning row carries no
+    # variant); clicks are events, attributed to the variant of the page view they came from.
+    counts: dict[int, dict] = {pk: {} for pk in ids}
+    for row in (
+        PageView.objects.filter(variant_id__in=ids)
         .values("variant_id")
         .annotate(
-            impressions=Count("pk", filter=Q(kind=FeedbackEvent.Kind.IMPRESSION)),
-            clicks=Count("pk", filter=Q(kind=FeedbackEvent.Kind.CLICK)),
-            exposed=Count("member_id", filter=Q(kind=FeedbackEvent.Kind.IMPRESSION), distinct=True),
-            clickers=Count("member_id", filter=Q(kind=FeedbackEvent.Kind.CLICK), distinct=True),
+            impressions=Sum("recommended"),
+            exposed=Count("member_id", filter=Q(recommended__gt=0), distinct=True),
         )
-    }
+        .order_by()
+    ):
+        counts[row["variant_id"]].update(row)
+    for row in (
+        FeedbackEvent.objects.filter(variant_id__in=ids, kind=FeedbackEvent.Kind.CLICK)
+        .values("variant_id")
+        .annotate(clicks=Count("pk"), clickers=Count("member_id", distinct=True))
+        .order_by()
+    ):
+        counts[row["variant_id"]].update(row)
     assigned = dict(
         ExperimentAssignment.objects.filter(experiment=experiment)
         .values("variant_id")
@@ -160,8 +177,8 @@ def experiment_results(*, experiment: Experiment) -> ExperimentResults:
     )
 
     def raw(variant: ExperimentVariant) -> VariantResult:
-        row = counts.get(variant.pk, {})
-        impressions = row.get("impressions", 0)
+        row = counts[variant.pk]
+        impressions = row.get("impressions") or 0
         exposed = row.get("exposed", 0)
         return VariantResult(
             id=variant.pk,
@@ -229,16 +246,29 @@ def _verdict(results: list[VariantResult], *, alpha: float) -> tuple[str | None,
 def _daily_ctr(
     variants: list[ExperimentVariant],
 ) -> tuple[list[dt.date], dict[str, list[float | None]]]:
-    rows = list(
-        FeedbackEvent.objects.filter(variant__in=variants)
+    by_day: dict[tuple[int, dt.date], list[int]] = {}
+    for variant_id, day, impressions in (
+        PageView.objects.filter(variant__in=variants)
         .annotate(day=TruncDate("created_at"))
         .values("variant_id", "day")
-        .annotate(
-            impressions=Count("pk", filter=Q(kind=FeedbackEvent.Kind.IMPRESSION)),
-            clicks=Count("pk", filter=Q(kind=FeedbackEvent.Kind.CLICK)),
-        )
-        .order_by("day")
-    )
+        .annotate(n=Sum("recommended"))
+        .values_list("variant_id", "day", "n")
+        .order_by()
+    ):
+        by_day.setdefault((variant_id, day), [0, 0])[0] += impressions or 0
+    for variant_id, day, clicks in (
+        FeedbackEvent.objects.filter(variant__in=variants, kind=FeedbackEvent.Kind.CLICK)
+        .annotate(day=TruncDate("created_at"))
+        .values("variant_id", "day")
+        .annotate(n=Count("pk"))
+        .values_list("variant_id", "day", "n")
+        .order_by()
+    ):
+        by_day.setdefault((variant_id, day), [0, 0])[1] += clicks
+    rows = [
+        {"variant_id": variant_id, "day": day, "impressions": counted[0], "clicks": counted[1]}
+        for (variant_id, day), counted in by_day.items()
+    ]
     days = sorted({row["day"] for row in rows})
     code_of = {v.pk: v.code for v in variants}
     daily: dict[str, list[float | None]] = {v.code: [None] * len(days) for v in variants}

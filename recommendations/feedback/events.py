@@ -9,15 +9,20 @@ bookmarks, dismissals), so the API and the site change the same rows by the same
 
 Batches of one member are serialised by locking the member's row for the batch's transaction:
 two identical batches racing cannot both see an event id as new, and two batches touching the
-same enrolment cannot deadlock. Each event runs in its own savepoint, so a refused event leaves
-no partial effect and does not undo the events before it.
+same enrolment cannot deadlock. Events are applied in order; every refusal is decided before
+the event writes anything, so a refused event leaves no partial effect and does not undo the
+events before it. The accepted events' rows are stored at the end in one multi-row INSERT, and
+their click and impression counts in one upsert each. The only way that INSERT can meet an
+event id it did not see at the start is another member's batch storing the same id meanwhile
+(the unique constraint on `event_id` then refuses it, after that batch commits): the whole
+batch is rolled back and applied again, and this time answers that event `event_id_taken`.
 """
 
 import datetime as dt
 import math
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -27,15 +32,16 @@ from catalog.selectors import courses_in_bulk
 from members import services as member_services
 from members.models import Member
 from members.selectors import course_activity_for_member
+from recommendations.data import ShownCourse
 from recommendations.feedback.services import (
     FeedbackDelta,
     course_dismiss,
     dismissal_undo,
     feedback_counts_add,
-    shown_course_of_impression,
+    feedback_event_fields,
 )
 from recommendations.models import Dismissal, FeedbackEvent
-from recommendations.serving.pending import impression_of_page_view, page_view_written_wait
+from recommendations.serving.pending import SlotRefused, page_view_card, page_view_written_wait
 
 Kind = FeedbackEvent.Kind
 MAX_BATCH = 500
@@ -51,6 +57,9 @@ class EventInput:
     kind: str
     course_id: int
     page_view_id: uuid.UUID | None = None
+    # The card's slot on that page view (the recommendations API's `slot`): attributes a click,
+    # dismissal or undo to exactly that card; without it, the course's first slot.
+    slot: int | None = None
     value: float | None = None
 
 
@@ -69,6 +78,23 @@ class EventRejected(Exception):
         self.message = message
 
 
+@dataclass
+class _Writes:
+    """What a batch's accepted events store, written together at its end."""
+
+    rows: list[FeedbackEvent] = field(default_factory=list)
+    counts: list[FeedbackDelta] = field(default_factory=list)
+
+
+class _EventIdRaced(Exception):
+    """Another member's batch stored one of this batch's event ids since it looked them up."""
+
+
+# Each attempt after the first has seen every id a racing batch committed before it: a second
+# race needs yet another member reusing one of this batch's ids in that instant.
+_ATTEMPTS = 3
+
+
 def events_ingest(
     *, member: Member, events: Sequence[EventInput], now: dt.datetime | None = None
 ) -> list[EventResult]:
@@ -76,8 +102,20 @@ def events_ingest(
     if len(events) > MAX_BATCH:
         raise ValueError(f"A batch holds at most {MAX_BATCH} events.")
     now = now or timezone.now()
+    for attempt in range(_ATTEMPTS):
+        try:
+            return _batch_ingest(member=member, events=events, now=now)
+        except _EventIdRaced:
+            if attempt == _ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _batch_ingest(
+    *, member: Member, events: Sequence[EventInput], now: dt.datetime
+) -> list[EventResult]:
     with transaction.atomic():
-        # Before any lock or write: the pages' impressions may still be committing, and their
+        # Before any lock or write: the pages' views may still be committing, and their
         # transaction needs the member's rows this one is about to lock (see serving/pending.py).
         for page_view_id in sorted({e.page_view_id for e in events if e.page_view_id}):
             page_view_written_wait(page_view_id)
@@ -93,6 +131,7 @@ def events_ingest(
             course.pk: course
             for course in courses_in_bulk(course_ids={event.course_id for event in events})
         }
+        writes = _Writes()
         results = []
         for event in events:
             result = _ingest_one(
@@ -100,11 +139,20 @@ def events_ingest(
                 event=event,
                 course=courses.get(event.course_id),
                 owners=owners,
+                writes=writes,
                 now=now,
             )
             if result.status == ACCEPTED:
                 owners[event.event_id] = member.pk
             results.append(result)
+        if writes.rows:
+            try:
+                with transaction.atomic():
+                    FeedbackEvent.objects.bulk_create(writes.rows)
+            except IntegrityError as error:
+                # Rolls the whole batch back (the exception leaves the outer block).
+                raise _EventIdRaced from error
+        feedback_counts_add(deltas=writes.counts)
     return results
 
 
@@ -126,6 +174,7 @@ def _ingest_one(
     event: EventInput,
     course: Course | None,
     owners: dict[uuid.UUID, int],
+    writes: _Writes,
     now: dt.datetime,
 ) -> EventResult:
     if event.event_id in owners:
@@ -135,35 +184,30 @@ def _ingest_one(
             event.event_id, REJECTED, "unknown_course", "No published course has this id."
         )
     try:
-        with transaction.atomic():
-            _APPLY[event.kind](member=member, event=event, course=course, now=now)
+        _APPLY[event.kind](member=member, event=event, course=course, writes=writes, now=now)
     except EventRejected as refused:
         return EventResult(event.event_id, REJECTED, refused.reason, refused.message)
-    except IntegrityError:
-        # Same-member batches are serialised, so only another member's batch can have stored
-        # this id since the look-up above.
-        owner = (
-            FeedbackEvent.objects.filter(event_id=event.event_id)
-            .values_list("member_id", flat=True)
-            .first()
-        )
-        if owner is None:
-            raise
-        return _known(event, owner, member)
     return EventResult(event.event_id, ACCEPTED)
 
 
 # Effects, one per kind --------------------------------------------------------------------------
 
 
-def _impression_of(
-    *, member: Member, course: Course, page_view_id: uuid.UUID | None
-) -> FeedbackEvent | None:
+def _card_of(*, member: Member, course: Course, event: EventInput) -> ShownCourse | None:
+    """The card the event acts on, from its page view; refused when it names a slot that page
+    view cannot give it."""
     # events_ingest waited for the batch's pages before locking the member; waiting here, under
     # that lock and after the batch's first writes, could deadlock with a slow page's write.
-    return impression_of_page_view(
-        member=member, page_view_id=page_view_id, course_id=course.pk, wait=False
-    )
+    try:
+        return page_view_card(
+            member=member,
+            page_view_id=event.page_view_id,
+            course_id=course.pk,
+            slot=event.slot,
+            wait=False,
+        )
+    except SlotRefused as refused:
+        raise EventRejected(refused.reason, refused.message) from refused
 
 
 def _store(
@@ -172,66 +216,68 @@ def _store(
     event: EventInput,
     course: Course,
     now: dt.datetime,
-    impression: FeedbackEvent | None = None,
-) -> FeedbackEvent:
-    """The event's row. Context (reason, positions) comes from the impression the server logged,
-    never from the client, so a client cannot credit a reason that showed nothing. Activity
-    events (enrol, watch, finish, bookmarks) keep their page_view_id but credit no reason: the
-    click that led to the course does."""
-    return FeedbackEvent.objects.create(
-        event_id=event.event_id,
-        kind=event.kind,
-        member=member,
-        course=course,
-        page_view_id=event.page_view_id,
-        reason=impression.reason if impression else "",
-        reason_key=impression.reason_key if impression else "",
-        strategy=impression.strategy if impression else "",
-        carousel_position=impression.carousel_position if impression else None,
-        position=impression.position if impression else None,
-        variant_id=impression.variant_id if impression else None,
-        value=event.value,
-        created_at=now,
+    writes: _Writes,
+    card: ShownCourse | None = None,
+) -> None:
+    """The event's row, stored with the batch's. Context (reason, slot) comes from the page
+    view the server logged, never from the client, so a client cannot credit a reason that
+    showed nothing. Activity events (enrol, watch, finish, bookmarks) keep their page_view_id
+    but credit no reason: the click that led to the course does."""
+    writes.rows.append(
+        FeedbackEvent(
+            **feedback_event_fields(
+                kind=event.kind,
+                member=member,
+                course=course,
+                page_view_id=event.page_view_id,
+                context=card,
+                now=now,
+                event_id=event.event_id,
+                value=event.value,
+            )
+        )
     )
 
 
 def _apply_impression(
-    *, member: Member, event: EventInput, course: Course, now: dt.datetime
+    *, member: Member, event: EventInput, course: Course, writes: _Writes, now: dt.datetime
 ) -> None:
-    if _impression_of(member=member, course=course, page_view_id=event.page_view_id):
+    if _card_of(member=member, course=course, event=event):
         raise EventRejected(
             "already_logged",
             "The server logged this impression when it served that page view.",
         )
-    _store(member=member, event=event, course=course, now=now)
-    feedback_counts_add(
-        deltas=[FeedbackDelta(member.pk, course.pk, "", timezone.localdate(now), impressions=1)]
+    _store(member=member, event=event, course=course, now=now, writes=writes)
+    writes.counts.append(
+        FeedbackDelta(member.pk, course.pk, "", timezone.localdate(now), impressions=1)
     )
 
 
-def _apply_click(*, member: Member, event: EventInput, course: Course, now: dt.datetime) -> None:
-    impression = _impression_of(member=member, course=course, page_view_id=event.page_view_id)
-    if impression is None:
+def _apply_click(
+    *, member: Member, event: EventInput, course: Course, writes: _Writes, now: dt.datetime
+) -> None:
+    card = _card_of(member=member, course=course, event=event)
+    if card is None:
         raise EventRejected(
             "no_impression",
             "A click needs the page_view_id of a page that showed this course to this member.",
         )
-    _store(member=member, event=event, course=course, now=now, impression=impression)
-    feedback_counts_add(
-        deltas=[
-            FeedbackDelta(
-                member.pk, course.pk, impression.reason, timezone.localdate(now), clicks=1
-            )
-        ]
+    _store(member=member, event=event, course=course, now=now, writes=writes, card=card)
+    writes.counts.append(
+        FeedbackDelta(member.pk, course.pk, card.reason, timezone.localdate(now), clicks=1)
     )
 
 
-def _apply_enrol(*, member: Member, event: EventInput, course: Course, now: dt.datetime) -> None:
+def _apply_enrol(
+    *, member: Member, event: EventInput, course: Course, writes: _Writes, now: dt.datetime
+) -> None:
     member_services.enrolment_start(member=member, course=course, now=now)
-    _store(member=member, event=event, course=course, now=now)
+    _store(member=member, event=event, course=course, now=now, writes=writes)
 
 
-def _apply_watch(*, member: Member, event: EventInput, course: Course, now: dt.datetime) -> None:
+def _apply_watch(
+    *, member: Member, event: EventInput, course: Course, writes: _Writes, now: dt.datetime
+) -> None:
     """`value` is the furthest point reached, in percent: progress only ever moves forward, so
     a late or replayed report of an earlier point changes nothing."""
     activity = course_activity_for_member(member=member, course=course)
@@ -242,12 +288,14 @@ def _apply_watch(*, member: Member, event: EventInput, course: Course, now: dt.d
         # advances by exactly target - current for any course of two minutes or more.
         seconds = max(1, round((target - current) * course.duration_minutes * 60 / 100))
         member_services.enrolment_watch(member=member, course=course, seconds=seconds, now=now)
-    _store(member=member, event=event, course=course, now=now)
+    _store(member=member, event=event, course=course, now=now, writes=writes)
 
 
-def _apply_finish(*, member: Member, event: EventInput, course: Course, now: dt.datetime) -> None:
+def _apply_finish(
+    *, member: Member, event: EventInput, course: Course, writes: _Writes, now: dt.datetime
+) -> None:
     member_services.enrolment_finish(member=member, course=course, now=now)
-    _store(member=member, event=event, course=course, now=now)
+    _store(member=member, event=event, course=course, now=now, writes=writes)
 
 
 def _bookmark_set(*, member: Member, course: Course, saved: bool, now: dt.datetime) -> None:
@@ -256,50 +304,56 @@ def _bookmark_set(*, member: Member, course: Course, saved: bool, now: dt.dateti
         member_services.bookmark_toggle(member=member, course=course, now=now)
 
 
-def _apply_bookmark(*, member: Member, event: EventInput, course: Course, now: dt.datetime) -> None:
+def _apply_bookmark(
+    *, member: Member, event: EventInput, course: Course, writes: _Writes, now: dt.datetime
+) -> None:
     _bookmark_set(member=member, course=course, saved=True, now=now)
-    _store(member=member, event=event, course=course, now=now)
+    _store(member=member, event=event, course=course, now=now, writes=writes)
 
 
 def _apply_unbookmark(
-    *, member: Member, event: EventInput, course: Course, now: dt.datetime
+    *, member: Member, event: EventInput, course: Course, writes: _Writes, now: dt.datetime
 ) -> None:
     _bookmark_set(member=member, course=course, saved=False, now=now)
-    _store(member=member, event=event, course=course, now=now)
+    _store(member=member, event=event, course=course, now=now, writes=writes)
 
 
-def _apply_dismiss(*, member: Member, event: EventInput, course: Course, now: dt.datetime) -> None:
-    impression = _impression_of(member=member, course=course, page_view_id=event.page_view_id)
+def _apply_dismiss(
+    *, member: Member, event: EventInput, course: Course, writes: _Writes, now: dt.datetime
+) -> None:
+    card = _card_of(member=member, course=course, event=event)
     if Dismissal.objects.filter(member=member, course=course).exists():
         # Already out of the lists: nothing to change, but the event is still recorded.
-        _store(member=member, event=event, course=course, now=now, impression=impression)
+        _store(member=member, event=event, course=course, now=now, writes=writes, card=card)
         return
     course_dismiss(
         member=member,
         course=course,
-        context=shown_course_of_impression(impression=impression),
+        context=card,
         page_view_id=event.page_view_id,
         now=now,
         event_id=event.event_id,
+        event_rows=writes.rows,
     )
 
 
 def _apply_undo_dismiss(
-    *, member: Member, event: EventInput, course: Course, now: dt.datetime
+    *, member: Member, event: EventInput, course: Course, writes: _Writes, now: dt.datetime
 ) -> None:
     dismissal_id = (
         Dismissal.objects.filter(member=member, course=course).values_list("pk", flat=True).first()
     )
     if dismissal_id is None:
         raise EventRejected("not_dismissed", "This member has not dismissed this course.")
-    impression = _impression_of(member=member, course=course, page_view_id=event.page_view_id)
+    card = _card_of(member=member, course=course, event=event)
     dismissal_undo(
         member=member,
         dismissal_id=dismissal_id,
-        context=shown_course_of_impression(impression=impression),
+        context=card,
         page_view_id=event.page_view_id,
         now=now,
         event_id=event.event_id,
+        event_rows=writes.rows,
     )
 
 

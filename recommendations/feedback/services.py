@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import orjson
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Exists, Q
+from django.db.models import Count, Q, Value
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -17,30 +17,16 @@ from core.prepared_statements import prepared_cursor
 from members.models import Member
 from members.signals import member_activity_announce
 from recommendations.data import ShownCourse
+from recommendations.feedback.page_views import PackedPage, page_view_cards, page_view_pack
 from recommendations.models import (
     CourseFeedbackDay,
     Dismissal,
     Experiment,
     FeedbackEvent,
+    PageView,
     ReasonFeedback,
 )
-from recommendations.serving.pending import impression_of_page_view
-
-
-def shown_course_of_impression(*, impression: FeedbackEvent | None) -> ShownCourse | None:
-    """The card an impression logged (for the events that follow it: click, dismiss, undo);
-    None without one, or for one that carries no position (an imported impression)."""
-    if impression is None or impression.carousel_position is None or impression.position is None:
-        return None
-    return ShownCourse(
-        course_id=impression.course_id,
-        reason=impression.reason,
-        reason_key=impression.reason_key,
-        strategy=impression.strategy,
-        carousel_position=impression.carousel_position,
-        position=impression.position,
-        variant_id=impression.variant_id,
-    )
+from recommendations.serving.pending import page_view_card
 
 
 def impressions_log(
@@ -48,48 +34,61 @@ def impressions_log(
     member: Member,
     page_view_id: uuid.UUID,
     shown: Sequence[ShownCourse],
+    channel: str = PageView.Channel.WEB,
     now: dt.datetime | None = None,
 ) -> int:
-    """Record every card of one page view, with the counts they add to; returns how many.
+    """Record one page view (`PageView`: every card it showed, in one row) and the counts its
+    cards add to; returns how many cards were counted.
 
-    Cards of courses deleted since the page was composed are left out, and nothing is stored
-    for a member deleted meanwhile: the tables have no foreign-key constraints to refuse them
-    (see `FeedbackEvent.member`).
+    `channel`: `PageView.Channel` (web for the site's pages, the default; api for API
+    answers). Nothing is
+    stored for a member deleted meanwhile, and cards of courses deleted since the page was
+    composed add to no count: the tables have no foreign-key constraints to refuse them (see
+    `FeedbackEvent.member`). The page view keeps every card it showed.
     """
     if not shown:
         return 0
     now = now or timezone.now()
+    packed = page_view_pack(shown)
     if connection.vendor == "postgresql":
         # One statement is its own transaction: no BEGIN, SET or COMMIT round trips.
-        return _impressions_insert_postgresql(
-            member_id=member.pk, page_view_id=page_view_id, shown=shown, now=now
+        return _page_view_insert_postgresql(
+            member_id=member.pk,
+            page_view_id=page_view_id,
+            channel=channel,
+            shown=shown,
+            packed=packed,
+            now=now,
         )
     with transaction.atomic():
-        existing = set(
-            Course.objects.filter(
-                Exists(Member.objects.filter(pk=member.pk)),
-                pk__in={card.course_id for card in shown},
-            ).values_list("pk", flat=True)
+        # One query: the shown courses that still exist, and 0 if the member does (no course
+        # has id 0).
+        found = set(
+            Course.objects.filter(pk__in={card.course_id for card in shown})
+            .order_by()
+            .values_list("pk", flat=True)
+            .union(
+                Member.objects.filter(pk=member.pk)
+                .order_by()
+                .annotate(found=Value(0))
+                .values_list("found", flat=True)
+            )
+        )
+        if 0 not in found:
+            return 0
+        existing = found - {0}
+        PageView.objects.create(
+            id=page_view_id,
+            member_id=member.pk,
+            created_at=now,
+            channel=channel,
+            variant_id=packed.variant_id,
+            courses=packed.courses,
+            slots=packed.slots,
+            labels=packed.labels,
+            recommended=packed.recommended,
         )
         kept = [card for card in shown if card.course_id in existing]
-        FeedbackEvent.objects.bulk_create(
-            [
-                FeedbackEvent(
-                    kind=FeedbackEvent.Kind.IMPRESSION,
-                    member=member,
-                    course_id=card.course_id,
-                    page_view_id=page_view_id,
-                    reason=card.reason,
-                    reason_key=card.reason_key,
-                    strategy=card.strategy,
-                    carousel_position=card.carousel_position,
-                    position=card.position,
-                    variant_id=card.variant_id,
-                    created_at=now,
-                )
-                for card in kept
-            ]
-        )
         day = timezone.localdate(now)
         feedback_counts_add(
             deltas=[
@@ -100,74 +99,77 @@ def impressions_log(
     return len(kept)
 
 
-# One statement: the events, then the per-day course counts and per-reason counts they add to
-# (`feedback_counts_add`'s upserts, fed by what was inserted). Each of the three would
-# otherwise cost a round trip and, for the counts, arrays built again in Python.
+# One statement: the page view, then the per-day course counts and per-reason counts its cards
+# add to (`feedback_counts_add`'s upserts). Each of the three would otherwise cost a round trip.
 #
 # Impressions are telemetry written on every page view, so the transaction does not wait for
 # its WAL flush (`commit_mode`, local to the transaction: the statement's own one when it runs
-# alone). A server crash can lose the last moments of impressions, whole pages at a time (the
+# alone). A server crash can lose the last moments of page views, whole pages at a time (the
 # statement stays atomic), never a click: a click's commit flushes the WAL written before it,
-# its page's impressions included.
-_IMPRESSIONS_INSERT = f"""
-WITH card AS (
-    SELECT card.*
-    FROM json_to_recordset(%(cards)s::json) AS card(
-        course_id bigint, reason text, reason_key text, strategy text,
-        carousel_position smallint, position smallint, variant_id bigint
+# its page view included.
+_PAGE_VIEW_INSERT = f"""
+WITH page AS (
+    INSERT INTO {PageView._meta.db_table} (
+        id, member_id, created_at, channel, variant_id, courses, slots, labels, recommended
     )
+    SELECT %(page_view)s::uuid, %(member)s::bigint, %(now)s::timestamptz, %(channel)s::text,
+        %(variant)s::bigint, %(courses)s::bytea, %(slots)s::bytea, %(labels)s::jsonb,
+        %(recommended)s::smallint
+    WHERE EXISTS (SELECT FROM {Member._meta.db_table} WHERE id = %(member)s::bigint)
+    RETURNING id
+), card AS (
+    SELECT card.course_id, card.reason
+    FROM json_to_recordset(%(cards)s::json) AS card(course_id bigint, reason text)
     JOIN {Course._meta.db_table} course ON course.id = card.course_id
-    WHERE EXISTS (SELECT FROM {Member._meta.db_table} WHERE id = %(member)s)
-), inserted AS (
-    INSERT INTO {FeedbackEvent._meta.db_table} (
-        event_id, kind, member_id, course_id, page_view_id, reason, reason_key, strategy,
-        carousel_position, position, variant_id, created_at
-    )
-    SELECT gen_random_uuid(), %(kind)s, %(member)s, course_id, %(page_view)s, reason,
-        reason_key, strategy, carousel_position, position, variant_id, %(now)s
-    FROM card
-    RETURNING course_id, reason
+    WHERE EXISTS (SELECT FROM page)
 ), per_course AS (
     INSERT INTO {CourseFeedbackDay._meta.db_table} AS counts
         (member_id, course_id, day, impressions, clicks)
-    SELECT %(member)s, course_id, %(day)s, count(*), 0 FROM inserted GROUP BY course_id
+    SELECT %(member)s::bigint, course_id, %(day)s::date, count(*), 0 FROM card GROUP BY course_id
     ON CONFLICT (member_id, course_id, day)
         DO UPDATE SET impressions = counts.impressions + excluded.impressions
 ), per_reason AS (
     INSERT INTO {ReasonFeedback._meta.db_table} AS counts
         (member_id, reason, impressions, clicks)
-    SELECT %(member)s, reason, count(*), 0 FROM inserted GROUP BY reason
+    SELECT %(member)s::bigint, reason, count(*), 0 FROM card GROUP BY reason
     ON CONFLICT (member_id, reason)
         DO UPDATE SET impressions = counts.impressions + excluded.impressions
 ), commit_mode AS (
     SELECT set_config('synchronous_commit', 'off', true)
 )
-SELECT count(*) FROM inserted WHERE EXISTS (SELECT FROM commit_mode)
+SELECT count(*) FROM card WHERE EXISTS (SELECT FROM commit_mode)
 """
 
 
-def _impressions_insert_postgresql(
-    *, member_id: int, page_view_id: uuid.UUID, shown: Sequence[ShownCourse], now: dt.datetime
+def _page_view_insert_postgresql(
+    *,
+    member_id: int,
+    page_view_id: uuid.UUID,
+    channel: str,
+    shown: Sequence[ShownCourse],
+    packed: PackedPage,
+    now: dt.datetime,
 ) -> int:
-    """The page's cards as one JSON document (ShownCourse's fields are the columns), turned
-    into rows by PostgreSQL.
-
-    Every page view writes close to a hundred rows; `bulk_create` spends three times as long
-    building model instances and a thousand-parameter statement as the database spends storing
-    them, and psycopg's array dumpers (one array per column) take 0.5 ms in Python where orjson
-    writes the document in 0.03 ms. Event ids come from `gen_random_uuid()` (PostgreSQL 13+),
-    like the model's default.
-    """
+    """The page view's row, and its cards (course and reason, for the counts) as one JSON
+    document turned into rows by PostgreSQL: psycopg's array dumpers take 0.5 ms in Python for
+    a hundred cards where orjson writes the document in 0.03 ms."""
     with prepared_cursor() as cursor:
         cursor.execute(
-            _IMPRESSIONS_INSERT,
+            _PAGE_VIEW_INSERT,
             {
-                "kind": FeedbackEvent.Kind.IMPRESSION.value,
-                "member": member_id,
                 "page_view": page_view_id,
+                "member": member_id,
                 "now": now,
+                "channel": channel,
+                "variant": packed.variant_id,
+                "courses": packed.courses,
+                "slots": packed.slots,
+                "labels": orjson.dumps(packed.labels).decode(),
+                "recommended": packed.recommended,
                 "day": timezone.localdate(now),
-                "cards": orjson.dumps(list(shown)).decode(),
+                "cards": orjson.dumps(
+                    [{"course_id": card.course_id, "reason": card.reason} for card in shown]
+                ).decode(),
             },
         )
         (stored,) = cursor.fetchone()
@@ -260,24 +262,36 @@ def _counts_upsert(
 
 
 def feedback_counts_rebuild(*, member_ids: Iterable[int] | None = None) -> None:
-    """Recompute the counts from the impression and click events, for some members or all.
+    """Recompute the counts from the page views, the reported impressions and the clicks, for
+    some members or all.
 
     For writes that bypass `feedback_counts_add` (bulk imports, the load test's clean-up) and
-    for the migration that introduced the counts.
+    for the migrations that introduced the counts and the page views.
     """
     events = FeedbackEvent.objects.filter(
         kind__in=[FeedbackEvent.Kind.IMPRESSION, FeedbackEvent.Kind.CLICK]
     )
+    page_views = PageView.objects.all()
     course_days = CourseFeedbackDay.objects.all()
     reasons = ReasonFeedback.objects.all()
     if member_ids is not None:
         member_ids = list(member_ids)
         events = events.filter(member_id__in=member_ids)
+        page_views = page_views.filter(member_id__in=member_ids)
         course_days = course_days.filter(member_id__in=member_ids)
         reasons = reasons.filter(member_id__in=member_ids)
     with transaction.atomic():
         course_days.delete()
         reasons.delete()
+        batch: list[FeedbackDelta] = []
+
+        def add(delta: FeedbackDelta) -> None:
+            nonlocal batch
+            batch.append(delta)
+            if len(batch) == 5000:
+                feedback_counts_add(deltas=batch)
+                batch = []
+
         rows = (
             events.annotate(day=TruncDate("created_at"))
             .values("member_id", "course_id", "reason", "day")
@@ -287,23 +301,30 @@ def feedback_counts_rebuild(*, member_ids: Iterable[int] | None = None) -> None:
             )
             .order_by()
         )
-        batch: list[FeedbackDelta] = []
         for row in rows.iterator(chunk_size=5000):
-            batch.append(FeedbackDelta(**row))
-            if len(batch) == 5000:
-                feedback_counts_add(deltas=batch)
-                batch = []
+            add(FeedbackDelta(**row))
+        # A page view keeps the courses deleted since; their counts went with them.
+        existing = set(Course.objects.values_list("pk", flat=True))
+        for member_id, created_at, courses, slots, labels in page_views.values_list(
+            "member_id", "created_at", "courses", "slots", "labels"
+        ).iterator(chunk_size=2000):
+            day = timezone.localdate(created_at)
+            for card in page_view_cards(
+                courses=courses, slots=slots, labels=labels, variant_id=None
+            ):
+                if card.course_id in existing:
+                    add(FeedbackDelta(member_id, card.course_id, card.reason, day, impressions=1))
         feedback_counts_add(deltas=batch)
 
 
 def impressions_prune(*, now: dt.datetime | None = None, kept_days: int | None = None) -> int:
-    """Delete impression events older than `kept_days` (default `IMPRESSIONS_KEPT_DAYS`); how
-    many.
+    """Delete page views and reported impression events older than `kept_days` (default
+    `IMPRESSIONS_KEPT_DAYS`); how many rows.
 
     They are already rolled up: every writer of impressions adds them to the per-member counts
     in the same transaction (`feedback_counts_add`: impressions and clicks per course and day,
     and per reason family), which is all that serving reads of them. Clicks, dismissals and
-    activity events stay. Impressions of an experiment still running (or ended after the
+    activity events stay. Page views of an experiment still running (or ended after the
     cutoff) stay too: its results count them.
     """
     config = settings.RECOMMENDATIONS
@@ -315,75 +336,75 @@ def impressions_prune(*, now: dt.datetime | None = None, kept_days: int | None =
     experiments_counting = Experiment.objects.filter(
         Q(ends_at__isnull=True) | Q(ends_at__gte=cutoff)
     ).values("pk")
-    old = FeedbackEvent.objects.filter(
+    old_pages = PageView.objects.filter(created_at__lt=cutoff).exclude(
+        variant__experiment__in=experiments_counting
+    )
+    old_reported = FeedbackEvent.objects.filter(
         kind=FeedbackEvent.Kind.IMPRESSION, created_at__lt=cutoff
     ).exclude(variant__experiment__in=experiments_counting)
-    # One statement (the table has no rows depending on it); the cutoff moves a day per run,
-    # so after the first run each deletes about a day's impressions.
-    return old.delete()[0]
+    # One statement each (no rows depend on them); the cutoff moves a day per run, so after
+    # the first run each deletes about a day's rows.
+    return old_pages.delete()[0] + old_reported.delete()[0]
 
 
 def click_log(
     *, member: Member, page_view_id: uuid.UUID, course: Course, now: dt.datetime | None = None
 ) -> FeedbackEvent | None:
-    """Record a click on a card, attributed to the impression it came from.
+    """Record a click on a card, attributed to the slot of the page view that showed it.
 
-    A click that matches no impression of this member on that page (a forged or stale link) is
-    not recorded: it would credit a reason that never showed the course.
+    A click that matches no card of this member's page view (a forged or stale link) is not
+    recorded: it would credit a reason that never showed the course.
     """
-    impression = impression_of_page_view(
-        member=member, page_view_id=page_view_id, course_id=course.pk
-    )
-    if impression is None:
+    shown = page_view_card(member=member, page_view_id=page_view_id, course_id=course.pk)
+    if shown is None:
         return None
     now = now or timezone.now()
     with transaction.atomic():
         feedback_counts_add(
             deltas=[
-                FeedbackDelta(
-                    member.pk, course.pk, impression.reason, timezone.localdate(now), clicks=1
-                )
+                FeedbackDelta(member.pk, course.pk, shown.reason, timezone.localdate(now), clicks=1)
             ]
         )
         return FeedbackEvent.objects.create(
-            kind=FeedbackEvent.Kind.CLICK,
-            member=member,
-            course=course,
-            page_view_id=page_view_id,
-            reason=impression.reason,
-            reason_key=impression.reason_key,
-            strategy=impression.strategy,
-            carousel_position=impression.carousel_position,
-            position=impression.position,
-            variant_id=impression.variant_id,
-            created_at=now,
+            **feedback_event_fields(
+                kind=FeedbackEvent.Kind.CLICK,
+                member=member,
+                course=course,
+                page_view_id=page_view_id,
+                context=shown,
+                now=now,
+            )
         )
 
 
-def _context_event(
+def feedback_event_fields(
     *,
     kind: str,
     member: Member,
     course: Course,
-    context: ShownCourse | None,
     page_view_id: uuid.UUID | None,
+    context: ShownCourse | None,
     now: dt.datetime,
-    event_id: uuid.UUID | None,
-) -> FeedbackEvent:
-    return FeedbackEvent.objects.create(
-        event_id=event_id or uuid.uuid4(),
-        kind=kind,
-        member=member,
-        course=course,
-        page_view_id=page_view_id,
-        reason=context.reason if context else "",
-        reason_key=context.reason_key if context else "",
-        strategy=context.strategy if context else "",
-        carousel_position=context.carousel_position if context else None,
-        position=context.position if context else None,
-        variant_id=context.variant_id if context else None,
-        created_at=now,
-    )
+    event_id: uuid.UUID | None = None,
+    value: float | None = None,
+) -> dict:
+    """A `FeedbackEvent`'s fields. The card's context (reason, slot, strategy, variant) comes
+    from the page view that showed it, never from a client (see `shown_course_of_page_view`)."""
+    return {
+        "event_id": event_id or uuid.uuid4(),
+        "kind": kind,
+        "member": member,
+        "course": course,
+        "page_view_id": page_view_id,
+        "reason": context.reason if context else "",
+        "reason_key": context.reason_key if context else "",
+        "strategy": context.strategy if context else "",
+        "carousel_position": context.carousel_position if context else None,
+        "position": context.position if context else None,
+        "variant_id": context.variant_id if context else None,
+        "value": value,
+        "created_at": now,
+    }
 
 
 def course_dismiss(
@@ -394,8 +415,12 @@ def course_dismiss(
     page_view_id: uuid.UUID | None = None,
     now: dt.datetime | None = None,
     event_id: uuid.UUID | None = None,
+    event_rows: list[FeedbackEvent] | None = None,
 ) -> Dismissal:
-    """'Not interested': idempotent; the course leaves every list of this member until undone."""
+    """'Not interested': idempotent; the course leaves every list of this member until undone.
+
+    `event_rows`: where the events API collects its batch's rows, to store them in one
+    statement (`feedback/events.py`); without it the event is stored here."""
     now = now or timezone.now()
     with transaction.atomic():
         try:
@@ -404,15 +429,21 @@ def course_dismiss(
         except IntegrityError:
             return Dismissal.objects.get(member=member, course=course)
         member_activity_announce(member_id=member.pk)
-        _context_event(
-            kind=FeedbackEvent.Kind.DISMISS,
-            member=member,
-            course=course,
-            context=context,
-            page_view_id=page_view_id,
-            now=now,
-            event_id=event_id,
+        event = FeedbackEvent(
+            **feedback_event_fields(
+                kind=FeedbackEvent.Kind.DISMISS,
+                member=member,
+                course=course,
+                context=context,
+                page_view_id=page_view_id,
+                now=now,
+                event_id=event_id,
+            )
         )
+        if event_rows is None:
+            event.save(force_insert=True)
+        else:
+            event_rows.append(event)
     return dismissal
 
 
@@ -424,8 +455,10 @@ def dismissal_undo(
     page_view_id: uuid.UUID | None = None,
     now: dt.datetime | None = None,
     event_id: uuid.UUID | None = None,
+    event_rows: list[FeedbackEvent] | None = None,
 ) -> Course:
     """Bring a dismissed course back. Only the member who dismissed it can undo it.
+    `event_rows`: as for `course_dismiss`.
 
     Raises Dismissal.DoesNotExist for an unknown id or another member's dismissal, so callers
     cannot tell the two apart (no probing of other members' dismissals).
@@ -440,13 +473,19 @@ def dismissal_undo(
         course = dismissal.course
         dismissal.delete()
         member_activity_announce(member_id=member.pk)
-        _context_event(
-            kind=FeedbackEvent.Kind.UNDO_DISMISS,
-            member=member,
-            course=course,
-            context=context,
-            page_view_id=page_view_id,
-            now=now,
-            event_id=event_id,
+        event = FeedbackEvent(
+            **feedback_event_fields(
+                kind=FeedbackEvent.Kind.UNDO_DISMISS,
+                member=member,
+                course=course,
+                context=context,
+                page_view_id=page_view_id,
+                now=now,
+                event_id=event_id,
+            )
         )
+        if event_rows is None:
+            event.save(force_insert=True)
+        else:
+            event_rows.append(event)
     return course

@@ -40,7 +40,7 @@ from recommendations import engine
 from recommendations.apps import member_refresh_enqueue
 from recommendations.experiments.results import ExperimentResults, experiment_results
 from recommendations.feedback.services import click_log, course_dismiss, impressions_log
-from recommendations.models import Experiment, ExperimentVariant, TrainingRun
+from recommendations.models import Experiment, ExperimentVariant, PageView, TrainingRun
 from recommendations.serving.home_page import home_page_serve
 from recommendations.serving.state import snapshot_forget
 from recommendations.training.precompute import member_recommendations_refresh
@@ -257,7 +257,13 @@ def _visit(
     page_view_id = uuid.UUID(bytes=rng.bytes(16), version=4)
     # Without "Continue learning": every variant shows the same row, and it recommends nothing.
     page = home_page_serve(member=member, now=now, page_view_id=page_view_id, with_continue=False)
-    impressions_log(member=member, page_view_id=page.page_view_id, shown=page.shown, now=now)
+    impressions_log(
+        member=member,
+        page_view_id=page.page_view_id,
+        shown=page.shown,
+        channel=PageView.Channel.WEB,
+        now=now,
+    )
     later = 0
     for carousel_position, carousel in enumerate(page.carousels):
         for position, card in enumerate(carousel.cards):

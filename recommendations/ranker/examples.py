@@ -14,7 +14,12 @@ from members.models import FollowedSkill, Member, MemberSkill
 from recommendations import engine
 from recommendations.data import REASON_CONTINUE
 from recommendations.engine.positions import positions_of
-from recommendations.models import FeedbackEvent, TrainingRun
+from recommendations.feedback.page_views import (
+    page_view_continue_mask,
+    page_view_courses,
+    page_view_slots,
+)
+from recommendations.models import FeedbackEvent, PageView, TrainingRun
 from recommendations.ranker.features import (
     COURSE_FEATURES,
     CTR_PRIOR_STRENGTH,
@@ -458,35 +463,72 @@ def _impressions_read(
 ) -> tuple[tuple[np.ndarray, ...], dict] | None:
     """The window's newest `limit` impressions as columns (member, course, page view index,
     carousel position, position, epoch seconds; -1 for a missing position), and the page view
-    id of each index; None when there are none."""
-    rows = list(
+    id of each index; None when there are none.
+
+    The page views' cards (without the Continue learning row: the member's own unfinished
+    courses are not recommendations, nothing to learn there), and the reported impressions
+    (imported or sent as events: no slot, grouped by the page view they name, if any).
+    """
+    page_index: dict = {}
+    parts = []
+    taken = 0
+    pages = (
+        PageView.objects.filter(created_at__gte=since, created_at__lte=now)
+        .order_by("-created_at", "-pk")
+        .values_list("pk", "member_id", "created_at", "courses", "slots", "labels")
+    )
+    for page_view_id, member_id, created, courses, slots, labels in pages.iterator(chunk_size=2000):
+        recommended = ~page_view_continue_mask(slots=slots, labels=labels)
+        course = page_view_courses(courses)[recommended]
+        record = page_view_slots(slots)[recommended]
+        n = course.size
+        page = page_index.setdefault(page_view_id, len(page_index))
+        parts.append(
+            np.column_stack(
+                [
+                    np.full(n, member_id),
+                    course,
+                    np.full(n, page),
+                    record["carousel"].astype(np.int64),
+                    record["position"].astype(np.int64),
+                    np.full(n, created.timestamp()),
+                ]
+            ).astype(np.float64)
+        )
+        taken += n
+        if taken >= limit:
+            break
+    reported = (
         FeedbackEvent.objects.filter(
             kind=FeedbackEvent.Kind.IMPRESSION, created_at__gte=since, created_at__lte=now
         )
-        # The member's own unfinished courses are not recommendations: nothing to learn there.
         .exclude(reason=REASON_CONTINUE)
         .order_by("-created_at", "-pk")
         .values_list(
             "member_id", "course_id", "page_view_id", "carousel_position", "position", "created_at"
         )[:limit]
     )
-    if not rows:
-        return None
-    page_index: dict = {}
-    impression = np.array(
-        [
-            (
-                member_id,
-                course_id,
-                page_index.setdefault(page_view_id, len(page_index)),
-                -1 if carousel is None else carousel,
-                -1 if position is None else position,
-                created.timestamp(),
-            )
-            for member_id, course_id, page_view_id, carousel, position, created in rows
-        ],
-        dtype=np.float64,
+    parts.append(
+        np.array(
+            [
+                (
+                    member_id,
+                    course_id,
+                    page_index.setdefault(page_view_id, len(page_index)),
+                    -1 if carousel is None else carousel,
+                    -1 if position is None else position,
+                    created.timestamp(),
+                )
+                for member_id, course_id, page_view_id, carousel, position, created in reported
+            ],
+            dtype=np.float64,
+        ).reshape(-1, 6)
     )
+    impression = np.concatenate(parts)
+    if not impression.size:
+        return None
+    # Newest first across both sources (stable: a page's cards keep their order).
+    impression = impression[np.argsort(-impression[:, 5], kind="stable")][:limit]
     page_of = {index: page for page, index in page_index.items()}
     ids = impression[:, :5].astype(np.int64)
     return (*ids.T, impression[:, 5]), page_of

@@ -10,10 +10,11 @@ import time
 
 import numpy as np
 from django.conf import settings
+from django.db.models import Sum
 
 from recommendations import engine
 from recommendations.data import REASON_CONTINUE
-from recommendations.models import FeedbackEvent
+from recommendations.models import FeedbackEvent, PageView
 from recommendations.ranker.examples import Examples, ranker_examples_build
 from recommendations.ranker.features import COURSE_COLUMNS, MEMBER_COLUMNS
 from recommendations.ranker.serving import ActiveRanker
@@ -39,15 +40,17 @@ def ranker_train(
     """
     config = settings.RECOMMENDATIONS
     started = time.perf_counter()
+    window = {
+        "created_at__gte": now - dt.timedelta(days=config["RANKER_WINDOW_DAYS"]),
+        "created_at__lte": now,
+    }
+    # The page views' recommended cards, and the reported impressions (imported or sent as
+    # events); the Continue learning row is not a recommendation.
     count = (
-        FeedbackEvent.objects.filter(
-            kind=FeedbackEvent.Kind.IMPRESSION,
-            created_at__gte=now - dt.timedelta(days=config["RANKER_WINDOW_DAYS"]),
-            created_at__lte=now,
-        )
-        .exclude(reason=REASON_CONTINUE)
-        .count()
-    )
+        PageView.objects.filter(**window).aggregate(n=Sum("recommended"))["n"] or 0
+    ) + FeedbackEvent.objects.filter(kind=FeedbackEvent.Kind.IMPRESSION, **window).exclude(
+        reason=REASON_CONTINUE
+    ).count()
     metrics: dict = {"impressions": count, "used": False}
     if count < config["RANKER_MIN_IMPRESSIONS"]:
         metrics["why"] = (

@@ -1,7 +1,7 @@
 """Writes a view hands over to run once its response has gone out.
 
-A homepage or recommendations response logs close to a hundred impressions: about a third of
-the time the request takes on its own. The member does not wait for that write, so it runs from
+A homepage or recommendations response logs its page view: close to a hundred impressions, in
+one row, with the counts they add to. The member does not wait for that write, so it runs from
 the response's close(), which the WSGI server calls after sending the last byte (and Django's
 test client calls before returning). The worker is busy until it is done, so the site serves no
 more requests per second; each response arrives that much sooner. Clicks on the page wait for
@@ -37,8 +37,10 @@ def impressions_log_after_response(
     member: Member,
     page_view_id: uuid.UUID,
     shown: Sequence[ShownCourse],
+    channel: str,
 ) -> None:
-    """Log `shown` as the impressions of `page_view_id` once `response` is sent.
+    """Log `shown` as the page view `page_view_id` (`PageView`, on `channel`) once `response`
+    is sent.
 
     If the write fails the member already has the page: the error is logged (Django ignores
     errors raised while closing a response) and that page's impressions are lost, as they would
@@ -49,13 +51,13 @@ def impressions_log_after_response(
     to another worker waits for them. Where readers cannot wait (SQLite), they are written now.
     """
     if not impressions_deferrable():
-        _log(member=member, page_view_id=page_view_id, shown=shown)
+        _log(member=member, page_view_id=page_view_id, shown=shown, channel=channel)
         return
     page_view_pending_mark(page_view_id)
 
     def log() -> None:
         try:
-            _log(member=member, page_view_id=page_view_id, shown=shown)
+            _log(member=member, page_view_id=page_view_id, shown=shown, channel=channel)
         finally:
             # If this fails the connection is broken, and Django closes it at the end of the
             # request: the lock ends with its session.
@@ -66,9 +68,11 @@ def impressions_log_after_response(
     response._resource_closers.append(log)
 
 
-def _log(*, member: Member, page_view_id: uuid.UUID, shown: Sequence[ShownCourse]) -> None:
+def _log(
+    *, member: Member, page_view_id: uuid.UUID, shown: Sequence[ShownCourse], channel: str
+) -> None:
     try:
-        impressions_log(member=member, page_view_id=page_view_id, shown=shown)
+        impressions_log(member=member, page_view_id=page_view_id, shown=shown, channel=channel)
     except Exception:
         logger.exception("impressions of page view %s were not logged", page_view_id)
 

@@ -1,10 +1,10 @@
-"""A page view's impressions between the response and their commit.
+"""A page view between the response and its commit.
 
-Pages write their impressions after the response has gone out (see `deferred`). A client
-can act on the page before that write commits: the recommendations API returns the
-`page_view_id`, and a click event sent at once may reach another worker (gunicorn's sync
-workers take each request on a new connection) while the first is still writing. Without a
-wait, that click finds no impression and is refused.
+Pages write their page view (every card they showed, `PageView`) after the response has gone
+out (see `deferred`). A client can act on the page before that write commits: the
+recommendations API returns the `page_view_id`, and a click event sent at once may reach
+another worker (gunicorn's sync workers take each request on a new connection) while the first
+is still writing. Without a wait, that click finds no page view and is refused.
 
 On PostgreSQL the serving worker holds a session advisory lock on the page view from before the
 response until the impressions are committed; a reader that finds no impression takes the same
@@ -28,7 +28,9 @@ from django.http import HttpRequest, HttpResponseBase
 
 from core.prepared_statements import prepared_cursor
 from members.models import Member
-from recommendations.models import FeedbackEvent
+from recommendations.data import ShownCourse
+from recommendations.feedback.page_views import page_view_cards
+from recommendations.models import PageView
 
 
 def impressions_deferrable() -> bool:
@@ -116,31 +118,55 @@ def page_views_pending_release(**kwargs) -> None:
         pass
 
 
-def impression_of_page_view(
-    *, member: Member, page_view_id: uuid.UUID | None, course_id: int, wait: bool = True
-) -> FeedbackEvent | None:
-    """The member's impression of the course on that page view (its first slot), waiting for
-    the page's impressions if they are still being written; None if there is none. Callers
-    that already waited (`page_view_written_wait`) pass `wait=False`."""
+class SlotRefused(Exception):
+    """An event named a slot its page view cannot give it: `reason` is the events API's code."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+def page_view_card(
+    *,
+    member: Member,
+    page_view_id: uuid.UUID | None,
+    course_id: int,
+    slot: int | None = None,
+    wait: bool = True,
+) -> ShownCourse | None:
+    """The card of the course on the member's page view: at `slot` when given, else its first
+    slot; None when that page view of this member did not show the course (no page view, an
+    unknown one, another member's: the same answer, so no one probes others' page views).
+    Waits for the page view if it is still being written. Callers that already waited
+    (`page_view_written_wait`) pass `wait=False`.
+
+    Raises SlotRefused for a slot beyond the page's cards (`unknown_slot`) or one that showed
+    another course (`slot_mismatch`).
+    """
     if page_view_id is None:
         return None
-    impression = _impression_read(member=member, page_view_id=page_view_id, course_id=course_id)
-    if impression is None and wait and page_view_written_wait(page_view_id):
-        impression = _impression_read(member=member, page_view_id=page_view_id, course_id=course_id)
-    return impression
-
-
-def _impression_read(
-    *, member: Member, page_view_id: uuid.UUID, course_id: int
-) -> FeedbackEvent | None:
-    return (
-        FeedbackEvent.objects.filter(
-            member=member,
-            page_view_id=page_view_id,
-            course_id=course_id,
-            kind=FeedbackEvent.Kind.IMPRESSION,
+    page = _page_view_read(member=member, page_view_id=page_view_id)
+    if page is None and wait and page_view_written_wait(page_view_id):
+        page = _page_view_read(member=member, page_view_id=page_view_id)
+    if page is None:
+        return None
+    cards = page_view_cards(**page)
+    if slot is None:
+        return next((card for card in cards if card.course_id == course_id), None)
+    if slot >= len(cards):
+        raise SlotRefused(
+            "unknown_slot", f"This page view showed {len(cards)} cards: slot must be below that."
         )
-        .order_by("carousel_position", "position")
+    if cards[slot].course_id != course_id:
+        raise SlotRefused("slot_mismatch", f"Slot {slot} of this page view showed another course.")
+    return cards[slot]
+
+
+def _page_view_read(*, member: Member, page_view_id: uuid.UUID) -> dict | None:
+    return (
+        PageView.objects.filter(pk=page_view_id, member=member)
+        .values("courses", "slots", "labels", "variant_id")
         .first()
     )
 

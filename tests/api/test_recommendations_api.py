@@ -8,10 +8,10 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from recommendations.api import _home_page_body
 from recommendations.api_selectors import home_page_trim
-from recommendations.models import FeedbackEvent
+from recommendations.models import FeedbackEvent, PageView
 from recommendations.serializers import HomePageSerializer, home_page_data
 from recommendations.serving.home_page import home_page_for_member
-from tests.helpers import token_client
+from tests.helpers import shown_cards, token_client
 
 
 def shape(page) -> list[tuple]:
@@ -43,17 +43,17 @@ def test_recommendations_are_the_homepage_carousels(analyst_api, analyst):
 
 def test_recommendations_log_one_impression_per_returned_course(analyst_api, analyst):
     body = analyst_api.get("/api/v1/recommendations/").json()
-    logged = list(
-        FeedbackEvent.objects.filter(member=analyst, kind="impression").values_list(
-            "page_view_id", "course_id", "reason", "reason_key", "carousel_position", "position"
-        )
-    )
+    # One page view holds them all, in slot order.
+    logged = [card[:4] + card[5:7] for card in shown_cards(member=analyst)]
+    assert PageView.objects.get().channel == "api"
+    assert not FeedbackEvent.objects.exists()
     returned = [
         (carousel["reason"], carousel["key"], carousel["position"], item)
         for carousel in body["carousels"]
         for item in carousel["courses"]
     ]
-    assert sorted(logged, key=lambda row: (row[4], row[5])) == [
+    assert [item["slot"] for *_, item in returned] == list(range(len(returned)))
+    assert logged == [
         (
             uuid.UUID(body["page_view_id"]),
             item["course"]["id"],
@@ -75,7 +75,7 @@ def test_reason_filter_and_limit(analyst_api, analyst):
     # Cards keep the carousel position they have on the full page.
     assert [c["position"] for c in body["carousels"]] == [c["position"] for c in follow]
     page_view = body["page_view_id"]
-    assert FeedbackEvent.objects.filter(page_view_id=page_view).count() == 2 * len(follow)
+    assert len(shown_cards(pk=page_view)) == 2 * len(follow)
 
 
 @pytest.mark.parametrize(
@@ -92,6 +92,7 @@ def test_recommendations_refuse_bad_parameters(analyst_api, analyst, params, fie
     assert response.status_code == 400
     assert response.json()["error"]["fields"] == {field: [message]}
     assert not FeedbackEvent.objects.exists()
+    assert not PageView.objects.exists()
 
 
 def test_recommendations_need_a_member(anon, db):

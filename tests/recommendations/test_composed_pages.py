@@ -24,8 +24,8 @@ from recommendations.models import (
     ComposedPage,
     Dismissal,
     ExperimentAssignment,
-    FeedbackEvent,
     MemberRecommendations,
+    PageView,
     TrainingRun,
 )
 from recommendations.serving import deferred
@@ -45,7 +45,13 @@ from recommendations.serving.stored_pages import (
 )
 from recommendations.training.runs import training_run_execute
 from tests.factories import EnrolmentFactory
-from tests.helpers import experiment_create, new_analyst, recommendations_served, response_close
+from tests.helpers import (
+    experiment_create,
+    new_analyst,
+    recommendations_served,
+    response_close,
+    shown_cards,
+)
 
 NOW = dt.datetime(2026, 12, 2, 9, 0, tzinfo=dt.UTC)
 
@@ -299,7 +305,7 @@ def test_a_page_view_stores_the_next_page_after_its_impressions(served):
     stored = ComposedPage.objects.get(member=member)
     # Composed after this page's impressions were written: the next page view, reading the
     # same inputs, serves it.
-    assert FeedbackEvent.objects.filter(member=member, kind="impression").exists()
+    assert PageView.objects.filter(member=member).exists()
     page = home_page_for_member(member=member, now=stored.composed_at, reuse_composed=True)
     assert page.digest == bytes(stored.digest)
     assert layout_dumps(page.carousels) == bytes(stored.layout)
@@ -333,7 +339,7 @@ def test_a_failed_composition_is_logged_and_the_impressions_stand(served, monkey
 
     assert response.status_code == 200
     cards = sum(len(c["courses"]) for c in response.data["carousels"])
-    assert FeedbackEvent.objects.filter(member=member, kind="impression").count() == cards
+    assert len(shown_cards(member=member)) == cards
     assert not ComposedPage.objects.exists()
     [record] = [r for r in caplog.records if r.name == "recommendations.serving.deferred"]
     assert record.getMessage() == f"the next homepage of member {member.pk} was not composed"
@@ -456,13 +462,13 @@ def test_a_page_view_runs_one_statement_before_its_response_and_four_after(serve
         ]
 
     # Before the response: the member's inputs with the stored page, which also takes the page
-    # view's pending lock. After: the impressions, the lock's release, then the next page: the
-    # inputs again (without a lock) and the store.
+    # view's pending lock. After: the page view (with its counts), the lock's release, then the
+    # next page: the inputs again (without a lock) and the store.
     assert starts(before) == ["SELECT (SELECT"]
     assert "pg_advisory_lock(" in before.captured_queries[0]["sql"]
     assert "pg_advisory_lock(" not in after.captured_queries[2]["sql"]
     assert starts(after) == [
-        "WITH card",
+        "WITH page",
         "SELECT pg_advisory_unlock(",
         "SELECT (SELECT",
         "INSERT INTO",

@@ -11,7 +11,7 @@ from django.utils import timezone
 from members.models import Enrolment
 from recommendations.data import ShownCourse
 from recommendations.feedback.services import impressions_log
-from recommendations.models import ExperimentVariant, FeedbackEvent
+from recommendations.models import ExperimentVariant
 from recommendations.ranker.examples import _impressions_read
 from recommendations.serving.explanations import ExplanationContext, card_explanation
 from recommendations.serving.home_page import (
@@ -20,7 +20,7 @@ from recommendations.serving.home_page import (
     home_page_serve,
 )
 from tests.factories import PASSWORD
-from tests.helpers import experiment_create, new_analyst, token_client
+from tests.helpers import experiment_create, new_analyst, shown_cards, token_client
 
 
 def _enrol(member, course, *, days_ago, progress=0, watched_days_ago=None, finished=False):
@@ -241,11 +241,11 @@ def test_homepage_shows_the_row_first_with_why_lines_and_no_dismiss_on_it(learne
     recommended = page.carousels[1].cards[0].course
     assert f'aria-label="Not interested in {recommended.title}"' in html
     # Impressions of the row are logged like any carousel's, at carousel position 0.
-    logged = set(
-        FeedbackEvent.objects.filter(
-            member=learner, kind="impression", reason="continue"
-        ).values_list("course_id", "reason_key", "carousel_position", "position")
-    )
+    logged = {
+        (course, key, carousel, position)
+        for _, course, reason, key, _, carousel, position, _ in shown_cards(member=learner)
+        if reason == "continue"
+    }
     assert logged == {(python.pk, "continue", 0, 0), (tableau.pk, "continue", 0, 1)}
 
 

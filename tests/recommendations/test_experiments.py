@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from members.models import Enrolment, FollowedSkill
+from recommendations.data import ShownCourse
 from recommendations.experiments.assignment import (
     ExperimentDefinition,
     VariantDefinition,
@@ -16,15 +17,17 @@ from recommendations.experiments.assignment import (
 )
 from recommendations.experiments.results import experiment_results
 from recommendations.feedback.events import EventInput, events_ingest
+from recommendations.feedback.page_views import page_view_pack
 from recommendations.feedback.services import click_log, impressions_log
 from recommendations.models import (
     ExperimentAssignment,
     ExperimentVariant,
     FeedbackEvent,
+    PageView,
 )
 from recommendations.serving.home_page import home_page_for_member, home_page_serve
 from tests.factories import CourseFactory, MemberFactory
-from tests.helpers import experiment_create
+from tests.helpers import experiment_create, shown_cards
 
 
 def _analyst(world, *follow):
@@ -128,9 +131,8 @@ def test_impressions_clicks_and_api_clicks_carry_the_variant(world):
     page = home_page_serve(member=member)
     impressions_log(member=member, page_view_id=page.page_view_id, shown=page.shown)
     variant_id = ExperimentAssignment.objects.get(experiment=experiment).variant_id
-    assert set(
-        FeedbackEvent.objects.filter(kind="impression").values_list("variant_id", flat=True)
-    ) == {variant_id}
+    assert {card[7] for card in shown_cards(pk=page.page_view_id)} == {variant_id}
+    assert PageView.objects.get().variant_id == variant_id
     first, second = page.shown[0], page.shown[1]
     click = click_log(
         member=member,
@@ -178,35 +180,38 @@ def test_exploration_fills_slots_with_unshown_eligible_courses(world):
     assert len({card.course_id for card in explored.shown}) == len(explored.shown)
 
 
-def _events(variant, member, *, impressions: int, clicks: int, day: dt.datetime) -> list:
+def _events(variant, member, *, impressions: int, clicks: int, day: dt.datetime):
+    """`impressions` page views of one card each, of one new course, the first `clicks` of them
+    clicked; returns the course."""
     course = CourseFactory()
-    rows = []
+    pages, events = [], []
     for index in range(impressions):
-        page = uuid.uuid4()
-        rows.append(
-            FeedbackEvent(
-                kind="impression",
-                member=member,
-                course=course,
-                page_view_id=page,
-                carousel_position=0,
-                position=0,
-                variant=variant,
-                created_at=day,
-            )
+        packed = page_view_pack([ShownCourse(course.pk, "new", "new", "rules", 0, 0, variant.pk)])
+        page = PageView(
+            member=member,
+            created_at=day,
+            channel="web",
+            variant=variant,
+            courses=packed.courses,
+            slots=packed.slots,
+            labels=packed.labels,
+            recommended=packed.recommended,
         )
+        pages.append(page)
         if index < clicks:
-            rows.append(
+            events.append(
                 FeedbackEvent(
                     kind="click",
                     member=member,
                     course=course,
-                    page_view_id=page,
+                    page_view_id=page.pk,
                     variant=variant,
                     created_at=day,
                 )
             )
-    return rows
+    PageView.objects.bulk_create(pages)
+    FeedbackEvent.objects.bulk_create(events)
+    return course
 
 
 def test_results_compare_with_the_control_and_name_a_winner(db, admin_client):
@@ -214,13 +219,11 @@ def test_results_compare_with_the_control_and_name_a_winner(db, admin_client):
     control, treatment = experiment.variants.order_by("pk")
     day = timezone.now() - dt.timedelta(hours=2)
     a, b = MemberFactory(), MemberFactory()
-    FeedbackEvent.objects.bulk_create(
-        _events(control, a, impressions=1000, clicks=100, day=day)
-        + _events(treatment, b, impressions=1000, clicks=130, day=day)
-    )
+    _events(control, a, impressions=1000, clicks=100, day=day)
+    treated = _events(treatment, b, impressions=1000, clicks=130, day=day)
     Enrolment.objects.create(
         member=b,
-        course=FeedbackEvent.objects.filter(variant=treatment).first().course,
+        course=treated,
         enrolled_at=day + dt.timedelta(hours=1),
     )
     results = experiment_results(experiment=experiment)
@@ -250,11 +253,9 @@ def test_close_rates_are_no_significant_difference(db):
     control, b, c = experiment.variants.order_by("pk")
     day = timezone.now()
     member = MemberFactory()
-    FeedbackEvent.objects.bulk_create(
-        _events(control, member, impressions=500, clicks=50, day=day)
-        + _events(b, member, impressions=500, clicks=52, day=day)
-        + _events(c, member, impressions=500, clicks=68, day=day)
-    )
+    _events(control, member, impressions=500, clicks=50, day=day)
+    _events(b, member, impressions=500, clicks=52, day=day)
+    _events(c, member, impressions=500, clicks=68, day=day)
     results = experiment_results(experiment=experiment)
     # c vs control: p ≈ 0.063 — above 0.05 / 2 comparisons.
     assert results.alpha == 0.025

@@ -17,9 +17,9 @@ from recommendations.feedback.services import (
     feedback_counts_rebuild,
     impressions_log,
 )
-from recommendations.models import CourseFeedbackDay, FeedbackEvent, ReasonFeedback
+from recommendations.models import CourseFeedbackDay, PageView, ReasonFeedback
 from tests.factories import CourseFactory, MemberFactory
-from tests.helpers import feedback_counts_read
+from tests.helpers import feedback_counts_read, shown_cards
 
 pytestmark = pytest.mark.django_db
 
@@ -108,11 +108,12 @@ def test_impressions_of_courses_deleted_since_the_page_was_composed_are_left_out
 
     assert impressions_log(member=member, page_view_id=uuid.uuid4(), shown=shown, now=NOW) == 2
 
-    assert sorted(FeedbackEvent.objects.values_list("course_id", "reason")) == [
+    # The page view keeps what it showed; only the courses that exist are counted.
+    assert [card[1:3] for card in shown_cards(member=member)] == [
+        (deleted_id, "follow"),
         (kept.pk, "follow"),
         (kept.pk, "new"),
     ]
-    assert not FeedbackEvent.objects.filter(course_id=deleted_id).exists()
     stored = feedback_counts_read()
     assert stored == {
         "course_days": [(member.pk, kept.pk, NOW.date(), 2, 0)],
@@ -131,14 +132,15 @@ def test_impressions_of_a_member_deleted_meanwhile_store_nothing():
     )
 
     assert logged == 0
-    assert not FeedbackEvent.objects.exists()
+    assert not PageView.objects.exists()
     assert feedback_counts_read() == {"course_days": [], "reasons": []}
 
 
-def test_deleting_a_course_or_a_member_deletes_their_events_and_counts():
+def test_deleting_a_course_or_a_member_deletes_their_page_views_events_and_counts():
     # The tables have no foreign-key constraints in the database: the ORM's cascade does this.
     member, other = MemberFactory(), MemberFactory()
     gone, stays = CourseFactory(), CourseFactory()
+    gone_id = gone.pk
     for who in (member, other):
         impressions_log(
             member=who,
@@ -150,9 +152,9 @@ def test_deleting_a_course_or_a_member_deletes_their_events_and_counts():
     gone.delete()
     member.user.delete()
 
-    assert list(FeedbackEvent.objects.values_list("member_id", "course_id")) == [
-        (other.pk, stays.pk)
-    ]
+    # The other member's page view still says what it showed.
+    assert [card[1] for card in shown_cards()] == [gone_id, stays.pk]
+    assert list(PageView.objects.values_list("member_id", flat=True)) == [other.pk]
     assert feedback_counts_read() == {
         "course_days": [(other.pk, stays.pk, NOW.date(), 1, 0)],
         "reasons": sorted([(other.pk, "follow", 1, 0), (other.pk, "new", 1, 0)]),
@@ -166,8 +168,8 @@ def test_rebuild_for_some_members_recounts_only_theirs():
         impressions_log(
             member=who, page_view_id=uuid.uuid4(), shown=[_card(course, "new", 0, 0)], now=NOW
         )
-    FeedbackEvent.objects.filter(member=member).delete()
-    FeedbackEvent.objects.filter(member=other).delete()
+    PageView.objects.filter(member=member).delete()
+    PageView.objects.filter(member=other).delete()
 
     feedback_counts_rebuild(member_ids=[member.pk])
 
@@ -241,5 +243,5 @@ def test_alone_the_impressions_statement_is_its_own_transaction_and_leaves_the_s
     assert connection.get_autocommit()
     # Committed, and the next transaction on the connection (a click) waits for its flush.
     assert _synchronous_commit() == "on"
-    assert FeedbackEvent.objects.filter(member=member, course=course).count() == 1
+    assert [card[1] for card in shown_cards(member=member)] == [course.pk]
     assert feedback_counts_read()["course_days"] == [(member.pk, course.pk, NOW.date(), 1, 0)]

@@ -12,10 +12,10 @@ from catalog.card_cache import card_cache
 from members.models import Enrolment, FollowedSkill, MemberSkill
 from recommendations.data import ShownCourse
 from recommendations.feedback.services import click_log, impressions_log
-from recommendations.models import Dismissal, Experiment, ExperimentVariant, FeedbackEvent
+from recommendations.models import Dismissal, FeedbackEvent, PageView
 from recommendations.serving.home_page import home_page_for_member, home_page_for_visitor
-from tests.factories import PASSWORD, CourseFactory, MemberFactory
-from tests.helpers import new_analyst
+from tests.factories import PASSWORD, MemberFactory
+from tests.helpers import new_analyst, shown_cards
 
 
 def _labels(page) -> list[str]:
@@ -196,12 +196,15 @@ def test_because_you_watched_shows_courses_sharing_skills(world):
 
 
 def _log_unclicked(member, page, carousel, course, times):
+    """`times` page views showing `course`; returns the last one's id."""
     for _ in range(times):
+        page_view_id = uuid.uuid4()
         impressions_log(
             member=member,
-            page_view_id=page.page_view_id,
+            page_view_id=page_view_id,
             shown=[ShownCourse(course.pk, carousel.reason, carousel.key, "rules", 0, 0)],
         )
+    return page_view_id
 
 
 def test_impression_discounting_demotes_a_course_shown_often_without_click(world, settings):
@@ -241,8 +244,8 @@ def test_a_click_lifts_the_discount(world, settings):
     carousel = _carousel(page, "Because you follow SQL")
     beginners = carousel.cards[0].course
     threshold = settings.RECOMMENDATIONS["DISCOUNT_THRESHOLD"]
-    _log_unclicked(member, page, carousel, beginners, threshold + 3)
-    click_log(member=member, page_view_id=page.page_view_id, course=beginners)
+    last = _log_unclicked(member, page, carousel, beginners, threshold + 3)
+    click_log(member=member, page_view_id=last, course=beginners)
     again = _carousel(home_page_for_member(member=member), "Because you follow SQL")
     assert _titles(again)[0] == "SQL for Beginners"
 
@@ -259,33 +262,28 @@ def test_carousels_follow_the_members_own_click_through(world):
     new = _carousel(page, "New")
     # This member ignores everything but "New", and clicks there a lot.
     for _ in range(5):
-        impressions_log(member=member, page_view_id=page.page_view_id, shown=page.shown)
+        page_view_id = uuid.uuid4()
+        impressions_log(member=member, page_view_id=page_view_id, shown=page.shown)
         for card in new.cards:
-            click_log(member=member, page_view_id=page.page_view_id, course=card.course)
+            click_log(member=member, page_view_id=page_view_id, course=card.course)
     reordered = home_page_for_member(member=member)
     assert [carousel.reason for carousel in reordered.carousels] == ["new", "follow", "title"]
 
 
-def test_homepage_logs_one_impression_per_card_with_carousel_and_position(world, client):
+def test_homepage_logs_one_page_view_with_every_card_its_carousel_and_position(world, client):
     member = new_analyst(world, "SQL", "Python")
     client.login(username=member.user.username, password=PASSWORD)
     response = client.get(reverse("home"))
     assert response.status_code == 200
     page = response.context["page"]
-    events = FeedbackEvent.objects.filter(member=member, kind="impression")
-    expected = {
-        (card.course.pk, carousel.reason, carousel.key, index, position)
+    expected = [
+        (page.page_view_id, card.course.pk, carousel.reason, carousel.key, index, position)
         for index, carousel in enumerate(page.carousels)
         for position, card in enumerate(carousel.cards)
-    }
-    assert (
-        set(
-            events.values_list("course_id", "reason", "reason_key", "carousel_position", "position")
-        )
-        == expected
-    )
-    assert events.count() == len(expected)
-    assert set(events.values_list("page_view_id", flat=True)) == {page.page_view_id}
+    ]
+    assert [card[:4] + card[5:7] for card in shown_cards(member=member)] == expected
+    assert PageView.objects.get().channel == "web"
+    assert not FeedbackEvent.objects.exists()
 
 
 def test_click_is_logged_with_its_impression_context_and_redirects(world, client):
@@ -347,11 +345,11 @@ def test_homepage_query_count_does_not_grow_with_carousels(world, client, settin
     # with the catalog revision and the stored page (one statement on PostgreSQL, eight ORM
     # queries elsewhere: follows, profile, enrolments, dismissals, two counts, revision, stored
     # page; no learned row, as no learned run is active); the cards and their skills, unless the
-    # card cache holds them; then the impressions and their two counts: on PostgreSQL one
-    # statement (its own transaction), with the page view's pending lock taken by the inputs
-    # statement and released after the write (one more); elsewhere, in one transaction (a
-    # savepoint here, inside the test's), the shown courses that still exist, the events and the
-    # two counts.
+    # card cache holds them; then the page view (one row, every card) and its two counts: on
+    # PostgreSQL one statement (its own transaction), with the page view's pending lock taken by
+    # the inputs statement and released after the write (one more); elsewhere, in one
+    # transaction (a savepoint here, inside the test's), the member and the shown courses that
+    # still exist (one query), the page view and the two counts.
     expected = (7 if connection.vendor == "postgresql" else 18) - (2 if card_cache_on else 0)
     assert small_queries == large_queries == expected
 
@@ -532,140 +530,3 @@ def test_dismiss_requires_post_login_and_csrf(world):
     assert csrf_client.get(url).status_code == 405
     assert csrf_client.post(url).status_code == 403
     assert not Dismissal.objects.exists()
-
-
-def _stored_impressions(member) -> list[tuple]:
-    return list(
-        FeedbackEvent.objects.filter(member=member)
-        .order_by("carousel_position", "position")
-        .values_list(
-            "kind",
-            "member_id",
-            "course_id",
-            "page_view_id",
-            "reason",
-            "reason_key",
-            "strategy",
-            "carousel_position",
-            "position",
-            "variant_id",
-            "value",
-            "created_at",
-        )
-    )
-
-
-def test_impressions_log_stores_exactly_one_row_per_card(db):
-    # Runs on SQLite (bulk_create) and on PostgreSQL (one INSERT ... SELECT FROM unnest).
-    member, other = MemberFactory(), MemberFactory()
-    first, second, third = CourseFactory(), CourseFactory(), CourseFactory()
-    experiment = Experiment.objects.create(
-        name="Exp", key="exp", starts_at=timezone.now() - dt.timedelta(days=1)
-    )
-    variant = ExperimentVariant.objects.create(
-        experiment=experiment, code="a", strategy="affinity", is_control=True
-    )
-    page_view_id = uuid.uuid4()
-    now = dt.datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=dt.UTC)
-    shown = [
-        ShownCourse(first.pk, "follow", f"follow:{first.pk}", "affinity", 0, 0, variant.pk),
-        ShownCourse(second.pk, "follow", f"follow:{first.pk}", "affinity", 0, 1, None),
-        ShownCourse(third.pk, "popular", "popular", "rules", 1, 0, variant.pk),
-    ]
-
-    assert impressions_log(member=member, page_view_id=page_view_id, shown=shown, now=now) == 3
-
-    assert _stored_impressions(member) == [
-        (
-            "impression",
-            member.pk,
-            first.pk,
-            page_view_id,
-            "follow",
-            f"follow:{first.pk}",
-            "affinity",
-            0,
-            0,
-            variant.pk,
-            None,
-            now,
-        ),
-        (
-            "impression",
-            member.pk,
-            second.pk,
-            page_view_id,
-            "follow",
-            f"follow:{first.pk}",
-            "affinity",
-            0,
-            1,
-            None,
-            None,
-            now,
-        ),
-        (
-            "impression",
-            member.pk,
-            third.pk,
-            page_view_id,
-            "popular",
-            "popular",
-            "rules",
-            1,
-            0,
-            variant.pk,
-            None,
-            now,
-        ),
-    ]
-    event_ids = list(FeedbackEvent.objects.values_list("event_id", flat=True))
-    assert len(event_ids) == 3
-    assert all(isinstance(event_id, uuid.UUID) for event_id in event_ids)
-    assert len(set(event_ids)) == 3
-    assert not FeedbackEvent.objects.filter(member=other).exists()
-
-    # A second page view adds its own rows, with new event ids.
-    later = now + dt.timedelta(seconds=5)
-    logged = impressions_log(member=member, page_view_id=uuid.uuid4(), shown=shown[:1], now=later)
-    assert logged == 1
-    assert FeedbackEvent.objects.filter(member=member).count() == 4
-    assert len(set(FeedbackEvent.objects.values_list("event_id", flat=True))) == 4
-
-
-def test_impressions_log_outside_experiments_and_of_an_empty_page(db, django_assert_num_queries):
-    member = MemberFactory()
-    courses = [CourseFactory(), CourseFactory()]
-    page_view_id = uuid.uuid4()
-    now = timezone.now()
-    # No card has a variant: a column of nothing but NULLs.
-    shown = [
-        ShownCourse(course.pk, "new", "new", "recency", 2, position)
-        for position, course in enumerate(courses)
-    ]
-
-    with django_assert_num_queries(0):
-        assert impressions_log(member=member, page_view_id=page_view_id, shown=[], now=now) == 0
-    # A constant count whatever the number of cards: on PostgreSQL one statement for the rows
-    # and both counts; elsewhere, inside a savepoint (the test's own transaction is open), the
-    # courses that still exist, the rows, the per-course-day and the per-reason counts.
-    with django_assert_num_queries(1 if connection.vendor == "postgresql" else 6):
-        assert impressions_log(member=member, page_view_id=page_view_id, shown=shown, now=now) == 2
-
-    assert _stored_impressions(member) == [
-        (
-            "impression",
-            member.pk,
-            course.pk,
-            page_view_id,
-            "new",
-            "new",
-            "recency",
-            2,
-            position,
-            None,
-            None,
-            now,
-        )
-        for position, course in enumerate(courses)
-    ]

@@ -18,10 +18,10 @@ from recommendations.data import ShownCourse
 from recommendations.feedback.events import EventInput, events_ingest
 from recommendations.feedback.selectors import shown_course_of_page_view
 from recommendations.feedback.services import click_log, impressions_log
-from recommendations.models import FeedbackEvent
+from recommendations.models import FeedbackEvent, PageView
 from recommendations.serving.inputs import member_serving_inputs
 from recommendations.serving.pending import (
-    impression_of_page_view,
+    page_view_card,
     page_view_pending_clear,
     page_view_pending_mark,
     page_views_pending_middleware,
@@ -101,7 +101,8 @@ def test_a_click_waits_for_its_pages_impressions_being_written():
         0,
     )
     assert clicked_at >= writer.written_at
-    assert FeedbackEvent.objects.filter(page_view_id=page_view_id).count() == 2
+    assert FeedbackEvent.objects.filter(page_view_id=page_view_id).count() == 1
+    assert PageView.objects.filter(pk=page_view_id).exists()
 
 
 @postgresql_only
@@ -137,9 +138,9 @@ def test_an_event_batch_waits_for_the_page_before_locking_what_its_impressions_n
             ("bookmark", other.pk, ""),
             ("click", course.pk, "popular"),
             ("enrol", course.pk, ""),
-            ("impression", course.pk, "popular"),
         ]
     )
+    assert PageView.objects.filter(pk=page_view_id, member=member).exists()
 
 
 @postgresql_only
@@ -156,15 +157,13 @@ def test_the_wait_is_bounded_and_leaves_the_transaction_usable(settings):
 
         started = time.monotonic()
         with transaction.atomic():
-            found = impression_of_page_view(
-                member=member, page_view_id=page_view_id, course_id=course.pk
-            )
+            found = page_view_card(member=member, page_view_id=page_view_id, course_id=course.pk)
             waited = time.monotonic() - started
             # The caller's transaction goes on, with its own lock timeout back.
             with connection.cursor() as cursor:
                 cursor.execute("SELECT current_setting('lock_timeout')")
                 assert cursor.fetchone() == ("0",)
-            assert FeedbackEvent.objects.filter(member=member).count() == 0
+            assert not PageView.objects.filter(member=member).exists()
     finally:
         writer.stop.set()
         writer.join(5)
@@ -183,20 +182,18 @@ def test_a_page_view_nobody_is_writing_is_refused_at_once():
 
 
 @pytest.mark.django_db
-def test_an_impression_already_written_is_found_without_waiting():
+def test_a_page_view_already_written_is_found_without_waiting():
     member, course, other = MemberFactory(), CourseFactory(), CourseFactory()
     page_view_id = uuid.uuid4()
     impressions_log(
         member=member, page_view_id=page_view_id, shown=[_shown(course), _shown(other, 1)]
     )
-    found = impression_of_page_view(member=member, page_view_id=page_view_id, course_id=other.pk)
+    found = page_view_card(member=member, page_view_id=page_view_id, course_id=other.pk)
     assert (found.course_id, found.position) == (other.pk, 1)
-    assert impression_of_page_view(member=member, page_view_id=None, course_id=other.pk) is None
+    assert page_view_card(member=member, page_view_id=None, course_id=other.pk) is None
     # Another member's page view is not this member's.
     assert (
-        impression_of_page_view(
-            member=MemberFactory(), page_view_id=page_view_id, course_id=other.pk
-        )
+        page_view_card(member=MemberFactory(), page_view_id=page_view_id, course_id=other.pk)
         is None
     )
 

@@ -240,21 +240,24 @@ def test_carousels_render_each_carousel_with_its_cards_in_order():
     html = carousels_render(request=request, page=page)
     assert re.findall(r'<section class="carousel"[^>]*>', html) == [
         '<section class="carousel" aria-labelledby="carousel-1" data-reason="follow"'
-        ' data-reason-key="follow:9">',
+        f' data-reason-key="follow:9" data-page-view-id="{PAGE_VIEW}">',
         '<section class="carousel" aria-labelledby="carousel-2" data-reason="new"'
-        ' data-reason-key="new">',
+        f' data-reason-key="new" data-page-view-id="{PAGE_VIEW}">',
     ]
     assert f'<h2 id="carousel-1">Because you follow {HOSTILE_ESCAPED}</h2>' in html
     assert '<h2 id="carousel-2">New</h2>' in html
     assert re.findall(r'id="rec-card-(\d+)"', html) == ["1", "2", "3"]
+    # Each card's slot on the page view: the order the page view logs them in.
+    assert re.findall(r'id="rec-card-\d+" data-slot="(\d+)"', html) == ["0", "1", "2"]
     # Each form posts the page view's id only.
     assert re.findall(r'name="(\w+)"', html) == ["csrfmiddlewaretoken", "page_view_id"] * 3
     # One token for the page, in every form.
     assert len(set(CSRF_INPUT.findall(html))) == 1
     assert len(CSRF_INPUT.findall(html)) == 3
-    # Each card is the macro's output, the same markup undo swaps back in.
+    # Each card is the macro's output, the same markup undo swaps back in (which has no slot:
+    # it comes back outside the page view).
     card = card_render(request=request, course=first[1], page_view_id=PAGE_VIEW)
-    assert _without_csrf(card) in _without_csrf(html)
+    assert _without_csrf(card) in _without_csrf(html).replace(' data-slot="1"', "")
 
 
 def test_a_page_without_carousels_renders_nothing():

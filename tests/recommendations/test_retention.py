@@ -2,6 +2,7 @@
 than their settings, by the daily `data_retention` task."""
 
 import datetime as dt
+import uuid
 
 import pytest
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
@@ -9,8 +10,9 @@ from django.utils import timezone
 
 from members.services import login_records_prune
 from recommendations.apps import RETENTION_SCHEDULE_NAME
-from recommendations.feedback.services import impressions_prune
-from recommendations.models import CourseFeedbackDay, FeedbackEvent, TrainingRun
+from recommendations.data import ShownCourse
+from recommendations.feedback.services import impressions_log, impressions_prune
+from recommendations.models import CourseFeedbackDay, FeedbackEvent, PageView, TrainingRun
 from recommendations.tasks import data_retention
 from recommendations.training.retention import (
     training_runs_member_deleted,
@@ -131,6 +133,17 @@ def _event(member, course, kind, days_ago, variant=None):
     )
 
 
+def _page_view(member, course, days_ago: int, variant=None):
+    page_view_id = uuid.uuid4()
+    impressions_log(
+        member=member,
+        page_view_id=page_view_id,
+        shown=[ShownCourse(course.pk, "new", "new", "rules", 0, 0, variant and variant.pk)],
+        now=NOW - dt.timedelta(days=days_ago),
+    )
+    return page_view_id
+
+
 def test_old_impressions_are_deleted_and_their_counts_stay(db, settings):
     settings.RECOMMENDATIONS = {
         **settings.RECOMMENDATIONS,
@@ -156,13 +169,28 @@ def test_old_impressions_are_deleted_and_their_counts_stay(db, settings):
     of_ended = _event(member, course, FeedbackEvent.Kind.IMPRESSION, 120, ended.variants.get())
     of_running = _event(member, course, FeedbackEvent.Kind.IMPRESSION, 120, running.variants.get())
 
-    assert impressions_prune(now=NOW) == 2
+    pages = {
+        (days_ago, variant): _page_view(member, course, days_ago, variant)
+        for days_ago, variant in (
+            (91, None),
+            (89, None),
+            (120, ended.variants.get()),
+            (120, running.variants.get()),
+        )
+    }
+
+    assert impressions_prune(now=NOW) == 4
 
     kept = set(FeedbackEvent.objects.values_list("pk", flat=True))
     assert kept == {recent.pk, old_click.pk, of_running.pk}
     assert old.pk not in kept and of_ended.pk not in kept
-    # The per-day counts the homepage reads hold the deleted impression still.
-    assert CourseFeedbackDay.objects.get(member=member, day=old.created_at.date()).impressions == 1
+    assert set(PageView.objects.values_list("pk", flat=True)) == {
+        pages[(89, None)],
+        pages[(120, running.variants.get())],
+    }
+    # The per-day counts the homepage reads hold the deleted impressions still (the reported
+    # one counted by hand above, the old page view's card by its writer).
+    assert CourseFeedbackDay.objects.get(member=member, day=old.created_at.date()).impressions == 2
 
 
 def test_impressions_are_kept_at_least_the_rankers_window(db, settings):

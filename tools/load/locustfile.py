@@ -38,7 +38,8 @@ class Learner(FastHttpUser):
         self.username = me["username"]
         self.course_slugs = SETUP["course_slugs"]
         self.page_view_id: str | None = None
-        self.shown: list[int] = []
+        # (course id, slot) of each card of the last API answer.
+        self.shown: list[tuple[int, int]] = []
         # Locust starts every user's first task at the same instant: ten requests at once on
         # two cores took 50-150 ms each, a burst no steady load has, and enough of an
         # endpoint's slowest twentieth to set its p95. Members arrive over one think time.
@@ -74,7 +75,9 @@ class Learner(FastHttpUser):
                 response.failure(f"{len(full)} carousels with courses")
                 return
             self.page_view_id = page["page_view_id"]
-            self.shown = [card["course"]["id"] for c in full for card in c["courses"]]
+            self.shown = [
+                (card["course"]["id"], card["slot"]) for c in full for card in c["courses"]
+            ]
 
     @task(3)
     def course_page(self) -> None:
@@ -94,9 +97,14 @@ class Learner(FastHttpUser):
             self.recommendations_api()
             if not self.shown:
                 return
-        clicked, started = random.sample(self.shown, 2)
+        (clicked, slot), (started, _) = random.sample(self.shown, 2)
         events = [
-            {"type": "click", "course_id": clicked, "page_view_id": self.page_view_id},
+            {
+                "type": "click",
+                "course_id": clicked,
+                "page_view_id": self.page_view_id,
+                "slot": slot,
+            },
             {"type": "enrol", "course_id": started, "page_view_id": self.page_view_id},
             {"type": "watch", "course_id": started, "value": random.randint(5, 60)},
             {"type": "bookmark", "course_id": clicked},

@@ -169,16 +169,20 @@ def load_rows_delete(setup: dict, since: dt.datetime) -> dict[str, int]:
 
     from members.models import ApiToken, Bookmark, Enrolment
     from recommendations.feedback.services import feedback_counts_rebuild
-    from recommendations.models import ComposedPage, FeedbackEvent
+    from recommendations.models import ComposedPage, FeedbackEvent, PageView
 
     member_ids = [m["member_id"] for m in setup["members"]]
     usernames = [m["username"] for m in setup["members"]]
     deleted_events = FeedbackEvent.objects.filter(
         member_id__in=member_ids, created_at__gte=since
     ).delete()[0]
+    deleted_page_views = PageView.objects.filter(
+        member_id__in=member_ids, created_at__gte=since
+    ).delete()[0]
     feedback_counts_rebuild(member_ids=member_ids)
     return {
         "feedback events": deleted_events,
+        "page views": deleted_page_views,
         "enrolments": Enrolment.objects.filter(
             member_id__in=member_ids, enrolled_at__gte=since
         ).delete()[0],

@@ -1,0 +1,126 @@
+"""A page view's cards packed into one `PageView` row, and back.
+
+A page shows close to a hundred cards; one row per card made every page view write a hundred
+rows (and update every index for each). A `PageView` holds them all, packed as the member's
+precomputed row is (`engine/candidates.py`): fixed-size records in a byte string, numpy reads
+them without parsing.
+
+- `courses`: the course ids in page order (slot 0, 1, ...), big-endian int32.
+- `slots`: per slot, (label, carousel position, position in the carousel), big-endian int16.
+- `labels`: the page's distinct [reason, reason key, strategy] triples, which `label` indexes.
+  Reasons and strategies are the strings serving gives them (`follow`, `follow:42`, `rules`,
+  `explore`, ...): no closed set, so a new reason needs nothing here.
+
+The variant is the page's (`PageView.variant`), except on the Continue learning row, which is
+the same in every variant and carries none (as `carousels_from_layout` gives it).
+
+Big-endian because PostgreSQL's `int4send` and `int2send` write that order: the migration that
+turned the per-card rows into page views packs them in SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from recommendations.data import REASON_CONTINUE, ShownCourse
+
+COURSE = np.dtype(">i4")
+SLOT = np.dtype([("label", ">i2"), ("carousel", ">i2"), ("position", ">i2")])
+_INT16_MAX = np.iinfo(np.int16).max
+_INT32_MAX = np.iinfo(np.int32).max
+
+
+@dataclass(frozen=True)
+class PackedPage:
+    """The `PageView` columns that hold a page's cards."""
+
+    courses: bytes
+    slots: bytes
+    labels: list[list[str]]
+    variant_id: int | None
+    recommended: int
+
+
+def page_view_pack(shown: Sequence[ShownCourse]) -> PackedPage:
+    """`shown` (in page order) as `PageView` columns.
+
+    Raises ValueError for what the packing cannot hold: a course id beyond int32, a position
+    beyond int16, two variants on one page, or a Continue learning card with a variant.
+    """
+    label_index: dict[tuple[str, str, str], int] = {}
+    courses = np.empty(len(shown), dtype=np.int64)
+    slots = np.empty((len(shown), 3), dtype=np.int64)
+    variants = set()
+    recommended = 0
+    for slot, card in enumerate(shown):
+        label = (card.reason, card.reason_key, card.strategy)
+        index = label_index.setdefault(label, len(label_index))
+        courses[slot] = card.course_id
+        slots[slot] = (index, card.carousel_position, card.position)
+        if card.reason == REASON_CONTINUE:
+            if card.variant_id is not None:
+                raise ValueError("a Continue learning card carries no experiment variant")
+        else:
+            recommended += 1
+            variants.add(card.variant_id)
+    if len(variants) > 1:
+        raise ValueError(f"one page view shows one experiment variant, not {sorted(variants)}")
+    if courses.size and not (courses.min() > 0 and courses.max() <= _INT32_MAX):
+        raise ValueError("course ids are packed as int32")
+    if slots.size and not (slots.min() >= 0 and slots.max() <= _INT16_MAX):
+        raise ValueError("labels and positions are packed as int16")
+    packed_slots = np.empty(len(shown), dtype=SLOT)
+    packed_slots["label"], packed_slots["carousel"], packed_slots["position"] = slots.T
+    return PackedPage(
+        courses=courses.astype(COURSE).tobytes(),
+        slots=packed_slots.tobytes(),
+        labels=[list(label) for label in label_index],
+        variant_id=variants.pop() if variants else None,
+        recommended=recommended,
+    )
+
+
+def page_view_courses(courses: bytes | memoryview) -> NDArray[np.int64]:
+    """The course id of each slot."""
+    return np.frombuffer(courses, dtype=COURSE).astype(np.int64)
+
+
+def page_view_slots(slots: bytes | memoryview) -> NDArray:
+    """The (label, carousel, position) record of each slot."""
+    return np.frombuffer(slots, dtype=SLOT)
+
+
+def page_view_cards(
+    *,
+    courses: bytes | memoryview,
+    slots: bytes | memoryview,
+    labels: Sequence[Sequence[str]],
+    variant_id: int | None,
+) -> list[ShownCourse]:
+    """The page's cards in page order, as serving gave them (`page_view_pack` reversed)."""
+    records = page_view_slots(slots)
+    return [
+        ShownCourse(
+            course_id=course_id,
+            reason=labels[label][0],
+            reason_key=labels[label][1],
+            strategy=labels[label][2],
+            carousel_position=carousel,
+            position=position,
+            variant_id=None if labels[label][0] == REASON_CONTINUE else variant_id,
+        )
+        for course_id, (label, carousel, position) in zip(
+            page_view_courses(courses).tolist(), records.tolist(), strict=True
+        )
+    ]
+
+
+def page_view_continue_mask(*, slots: bytes | memoryview, labels: Sequence[Sequence[str]]):
+    """True for each slot of the Continue learning row (the member's own courses, which
+    recommend nothing: the ranker and experiments leave them out)."""
+    continuing = np.array([label[0] == REASON_CONTINUE for label in labels] or [False])
+    return continuing[page_view_slots(slots)["label"].astype(np.int64)]
