@@ -20,6 +20,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("config.api_urls")),
     path("recommendations/", include("recommendations.urls")),
+    path("digest/", include("recommendations.digest.urls")),
     path("", include((catalog_pages, catalog_urls.app_name))),
     path("", include("web.urls")),
     path("", include("members.urls")),

@@ -492,6 +492,7 @@ def _members_write(
             "industry_id",
             "seniority",
             "onboarded_at",
+            "digest_opt_in",
             "created_at",
         ],
         (
@@ -503,6 +504,9 @@ def _members_write(
                 industries[i],
                 seniorities[i],
                 onboarded[i],
+                # The questionnaire asks for the weekly email: the demo's members who answered
+                # it said yes, the others never saw the question.
+                onboarded[i] is not None,
                 joined[i],
             )
             for i in range(n_members)
@@ -681,6 +685,9 @@ def _learner_profile_fill(member: Member) -> None:
         )
     if member.onboarded_at is None and member.followed_skills.exists():
         member.onboarded_at = now - dt.timedelta(days=30)
+        # Answered the questionnaire, weekly email ticked: the demo shows it (an unsubscribed
+        # learner stays unsubscribed, as the questionnaire is answered once here).
+        member.digest_opt_in = True
     member.save()
     if skills and not member.enrolments.exists():
         courses = list(

@@ -118,6 +118,13 @@ class OnboardingForm(forms.Form):
         },
     )
 
+    digest_opt_in = forms.BooleanField(
+        label="Email me my top recommendations once a week",
+        required=False,
+        help_text="Off unless you tick it; the email has a one-click unsubscribe link, and your "
+        "profile turns it on or off.",
+    )
+
     def __init__(self, *args, **kwargs) -> None:
         # The page's other labels (the job title's, the skill groups') carry no colon.
         kwargs.setdefault("label_suffix", "")
@@ -225,3 +232,12 @@ class OnboardingTypedForm(forms.Form):
 
     title = forms.CharField(required=False, max_length=150)
     q = forms.CharField(required=False, max_length=120)
+
+
+class DigestSubscriptionForm(forms.Form):
+    """The profile's switch for the weekly recommendations email (an unticked box posts
+    nothing: off)."""
+
+    digest_opt_in = forms.BooleanField(
+        label="Email me my top recommendations once a week", required=False
+    )

@@ -122,6 +122,15 @@ class Member(models.Model):
     )
     seniority = models.CharField(max_length=20, choices=Seniority.choices, blank=True)
     onboarded_at = models.DateTimeField(null=True, blank=True)
+    # The weekly recommendations email (recommendations/digest/): off until the member ticks it
+    # (questionnaire, profile); imported members start without it. A database default too, so
+    # writers that name their columns (the demo's COPY) need not know the field.
+    digest_opt_in = models.BooleanField(
+        "Weekly recommendations email",
+        default=False,
+        db_default=False,
+        help_text="The member asked for the weekly email of recommendations.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -47,6 +47,7 @@ urlpatterns = [
     path("onboarding/suggestions/", views.title_suggestions, name="title_suggestions"),
     path("onboarding/selected/", views.selected_skills, name="selected_skills"),
     path("profile/", views.profile, name="profile"),
+    path("profile/digest/", views.digest_subscription, name="digest_subscription"),
     path("profile/skills/add/", views.profile_skill_add, name="profile_skill_add"),
     path("profile/skills/remove/", views.profile_skill_remove, name="profile_skill_remove"),
     path("profile/skills/options/", views.skill_options, name="skill_options"),

@@ -22,6 +22,7 @@ from core.client_address import client_address
 from members import services
 from members.forms import (
     ApiTokenCreateForm,
+    DigestSubscriptionForm,
     EmailChangeForm,
     FollowedSkillRemoveForm,
     FollowedSkillsAddForm,
@@ -234,6 +235,7 @@ def onboarding(request: HttpRequest) -> HttpResponse:
                 "industry": member.industry_id,
                 "seniority": member.seniority,
                 "skills": followed_ids,
+                "digest_opt_in": member.digest_opt_in,
             }
         )
         return _onboarding_page(
@@ -265,6 +267,7 @@ def onboarding(request: HttpRequest) -> HttpResponse:
                 "title": title_name,
                 "industry": request.POST.get("industry", ""),
                 "seniority": request.POST.get("seniority", ""),
+                "digest_opt_in": bool(request.POST.get("digest_opt_in")),
             }
         )
         return page(form=form)
@@ -278,6 +281,7 @@ def onboarding(request: HttpRequest) -> HttpResponse:
         industry=form.cleaned_data["industry"],
         seniority=form.cleaned_data["seniority"],
         skills=form.cleaned_data["skills"],
+        digest_opt_in=form.cleaned_data["digest_opt_in"],
     )
     messages.success(request, "Thanks! Your recommendations now follow your answers.")
     return redirect("home")
@@ -373,6 +377,7 @@ def _profile_page(
         "remove_form": remove_form,
         "api_tokens": api_tokens_of_user(user=request.user),
         "token_form": token_form or ApiTokenCreateForm(),
+        "digest_form": DigestSubscriptionForm(initial={"digest_opt_in": member.digest_opt_in}),
         "new_token_key": new_token_key,
         **_followed_context(
             followed=profile.followed_skills,
@@ -471,6 +476,24 @@ def api_tokens_revoke_all(request: HttpRequest) -> HttpResponse:
 def profile(request: HttpRequest) -> HttpResponse:
     search = FollowSearchForm(request.GET) if "q" in request.GET else None
     return _profile_page(request, member=_member(request), follow_search=search)
+
+
+@login_required
+@require_POST
+def digest_subscription(request: HttpRequest) -> HttpResponse:
+    """The profile's switch for the weekly recommendations email."""
+    member = _member(request)
+    form = DigestSubscriptionForm(request.POST)
+    form.is_valid()  # a checkbox: anything but a ticked box is off
+    subscribed = bool(form.cleaned_data.get("digest_opt_in"))
+    if services.member_digest_subscription_set(member_id=member.pk, subscribed=subscribed):
+        messages.success(
+            request,
+            "You will get your top recommendations by email once a week."
+            if subscribed
+            else "You will no longer get the weekly recommendations email.",
+        )
+    return redirect(reverse("members:profile") + "#digest")
 
 
 @login_required
