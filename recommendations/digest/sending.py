@@ -147,6 +147,10 @@ def _batch_send(
     claimed = digests_claim(digests=digests, week=week, now=now)
     outcome.taken += len(digests) - len(claimed)
     sent_ids, failed_ids = [], []
+    if any(not digest.empty for digest, _ in claimed):
+        # Opened here (once: it stays open until the run closes it), since a backend left to
+        # open it itself in send_messages would close it again after each message.
+        connection.open()
     for digest, send_id in claimed:
         if digest.empty:
             outcome.empty += 1
