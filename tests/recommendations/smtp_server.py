@@ -45,7 +45,7 @@ class _Handler(socketserver.StreamRequestHandler):
                     self._reply("250 OK")
             elif verb == "DATA":
                 self._reply("354 End data with <CR><LF>.<CR><LF>")
-                while (line := self.rfile.readline()) not in (b".\r\n", b""):
+                while self.rfile.readline() not in (b".\r\n", b""):
                     pass
                 with self.record.lock:
                     self.record.messages.append(recipients)
