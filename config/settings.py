@@ -634,6 +634,25 @@ EXPERIMENTS = {
     "MAX_CAROUSELS": int(os.environ.get("EXPERIMENT_MAX_CAROUSELS", "3")),
 }
 
+# The weekly recommendations email (recommendations/digest/, docs/operations.md section
+# "The weekly digest"): what one digest holds, how many members one batch (one SMTP connection)
+# serves, how long its links stay good and how long what it showed is kept.
+DIGEST = {
+    # The member's first carousels with something new, and their first new courses each.
+    "CAROUSELS": 3,
+    "COURSES_PER_CAROUSEL": 3,
+    "BATCH_MEMBERS": int(os.environ.get("DIGEST_BATCH_MEMBERS", "100")),
+    # A course link older than this answers 400 ("expired") and records nothing; the
+    # unsubscribe link never expires (a member may act on an old email).
+    "LINK_MAX_AGE_DAYS": int(os.environ.get("DIGEST_LINK_MAX_AGE_DAYS", "60")),
+    # Sent digests (what they showed, their clicks) older than this are pruned by the daily
+    # data_retention task.
+    "KEPT_WEEKS": int(os.environ.get("DIGEST_KEPT_WEEKS", "26")),
+}
+# The site's address as members reach it, for links in emails sent outside a request (the
+# digest): scheme and host, no trailing slash.
+SITE_URL = os.environ.get("SITE_URL", "http://localhost:8000").rstrip("/")
+
 # The automatic course-to-skill tagger (catalog/tagging/): every threshold in one place.
 TAGGER = {
     # The learned tagger chooses its own threshold and suggestions per course by

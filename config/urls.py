@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/", include("config.api_urls")),
     path("recommendations/", include("recommendations.urls")),
     path("people/", include("recommendations.people.urls")),
+    path("digest/", include("recommendations.digest.urls")),
     path("", include((catalog_pages, catalog_urls.app_name))),
     path("", include("web.urls")),
     path("", include("members.urls")),

@@ -498,6 +498,7 @@ def _members_write(
             "industry_id",
             "seniority",
             "onboarded_at",
+            "digest_opt_in",
             "created_at",
             "goal_text",
             "goal_id",
@@ -516,6 +517,9 @@ def _members_write(
                 industries[i],
                 seniorities[i],
                 onboarded[i],
+                # The questionnaire asks for the weekly email: the demo's members who answered
+                # it said yes, the others never saw the question.
+                onboarded[i] is not None,
                 joined[i],
                 dataset.titles[goals[i]].name if goals[i] >= 0 else "",
                 title_id[goals[i]] if goals[i] >= 0 else None,
@@ -730,6 +734,9 @@ def _learner_profile_fill(member: Member) -> None:
         )
     if member.onboarded_at is None and member.followed_skills.exists():
         member.onboarded_at = now - dt.timedelta(days=30)
+        # Answered the questionnaire, weekly email ticked: the demo shows it (an unsubscribed
+        # learner stays unsubscribed, as the questionnaire is answered once here).
+        member.digest_opt_in = True
     goal = JobTitle.objects.filter(name=LEARNER_GOAL).first()
     if member.goal_id is None and goal is not None and goal.pk != member.title_id:
         # The demo's homepage then shows the "Toward Data Scientist" carousel.

@@ -162,6 +162,13 @@ class OnboardingForm(forms.Form):
         },
     )
 
+    digest_opt_in = forms.BooleanField(
+        label="Email me my top recommendations once a week",
+        required=False,
+        help_text="Off unless you tick it; the email has a one-click unsubscribe link, and your "
+        "profile turns it on or off.",
+    )
+
     def __init__(self, *args, **kwargs) -> None:
         # The page's other labels (the job title's, the skill groups') carry no colon.
         kwargs.setdefault("label_suffix", "")
@@ -286,3 +293,12 @@ class PeopleSettingsForm(forms.Form):
     shows_title = forms.BooleanField(required=False, label="Show my job title and industry")
     shows_skills = forms.BooleanField(required=False, label="Show the skills I follow")
     shows_courses = forms.BooleanField(required=False, label="Show the courses I am taking")
+
+
+class DigestSubscriptionForm(forms.Form):
+    """The profile's switch for the weekly recommendations email (an unticked box posts
+    nothing: off)."""
+
+    digest_opt_in = forms.BooleanField(
+        label="Email me my top recommendations once a week", required=False
+    )

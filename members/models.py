@@ -130,6 +130,15 @@ class Member(models.Model):
         JobTitle, null=True, blank=True, on_delete=models.SET_NULL, related_name="aspirants"
     )
     onboarded_at = models.DateTimeField(null=True, blank=True)
+    # The weekly recommendations email (recommendations/digest/): off until the member ticks it
+    # (questionnaire, profile); imported members start without it. A database default too, so
+    # writers that name their columns (the demo's COPY) need not know the field.
+    digest_opt_in = models.BooleanField(
+        "Weekly recommendations email",
+        default=False,
+        db_default=False,
+        help_text="The member asked for the weekly email of recommendations.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     # "People to learn with": off by default. Only a discoverable member is ever suggested to
     # anyone, and only they get suggestions (to see people, be seen). Others see the display

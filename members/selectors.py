@@ -369,6 +369,11 @@ def followed_skills_of_member(*, member: Member) -> list[FollowedSkill]:
     )
 
 
+def member_digest_subscribed(*, member_id: int) -> bool | None:
+    """Whether the member gets the weekly recommendations email; None: no such member."""
+    return Member.objects.filter(pk=member_id).values_list("digest_opt_in", flat=True).first()
+
+
 def member_profile(*, member: Member) -> MemberProfile:
     member = Member.objects.select_related("user", "title", "industry").get(pk=member.pk)
     followed = followed_skills_of_member(member=member)

@@ -254,12 +254,15 @@ def member_onboarding_submit(
     industry: Industry | None,
     seniority: str,
     skills: Iterable[Skill],
+    digest_opt_in: bool | None = None,
     now: dt.datetime | None = None,
 ) -> Member:
     """Store the questionnaire's answers; the submitted skills become the followed set.
 
     The title is kept as typed (`title_text`) and matched to an occupation (`job_title_match`),
     which becomes the member's cohort; a title that matches none is kept without one.
+    `digest_opt_in` (the site's questionnaire asks it; None leaves it as it is): whether the
+    member gets the weekly recommendations email.
     """
     now = now or timezone.now()
     skill_ids = {skill.pk for skill in skills}
@@ -277,7 +280,11 @@ def member_onboarding_submit(
     locked.seniority = seniority
     if locked.onboarded_at is None:
         locked.onboarded_at = now
-    locked.save(update_fields=["title_text", "title", "industry", "seniority", "onboarded_at"])
+    fields = ["title_text", "title", "industry", "seniority", "onboarded_at"]
+    if digest_opt_in is not None:
+        locked.digest_opt_in = digest_opt_in
+        fields.append("digest_opt_in")
+    locked.save(update_fields=fields)
 
     FollowedSkill.objects.filter(member=locked).exclude(skill_id__in=skill_ids).delete()
     kept = set(FollowedSkill.objects.filter(member=locked).values_list("skill_id", flat=True))
@@ -289,6 +296,7 @@ def member_onboarding_submit(
     member.title_text, member.title = title_text, title
     member.industry, member.seniority = industry, seniority
     member.onboarded_at = locked.onboarded_at
+    member.digest_opt_in = locked.digest_opt_in
     member_activity_announce(member_id=member.pk)
     return member
 
@@ -333,6 +341,17 @@ def member_path_follow(
 def member_path_unfollow(*, member: Member, path: LearningPath) -> bool:
     deleted, _ = FollowedPath.objects.filter(member=member, path=path).delete()
     return deleted > 0
+
+
+def member_digest_subscription_set(*, member_id: int, subscribed: bool) -> bool:
+    """Turn the member's weekly recommendations email on or off (the profile, the email's
+    unsubscribe link); True when it changed. Setting it as it already is changes nothing, so
+    unsubscribing twice is fine."""
+    return bool(
+        Member.objects.filter(pk=member_id)
+        .exclude(digest_opt_in=subscribed)
+        .update(digest_opt_in=subscribed)
+    )
 
 
 @transaction.atomic

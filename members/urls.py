@@ -55,6 +55,7 @@ urlpatterns = [
     path(
         "paths/<slug:slug>/unfollow/", views.learning_path_unfollow, name="learning_path_unfollow"
     ),
+    path("profile/digest/", views.digest_subscription, name="digest_subscription"),
     path("profile/skills/add/", views.profile_skill_add, name="profile_skill_add"),
     path("profile/skills/remove/", views.profile_skill_remove, name="profile_skill_remove"),
     path("profile/skills/options/", views.skill_options, name="skill_options"),

@@ -27,6 +27,7 @@ from core.client_address import client_address
 from members import services
 from members.forms import (
     ApiTokenCreateForm,
+    DigestSubscriptionForm,
     EmailChangeForm,
     FollowedSkillRemoveForm,
     FollowedSkillsAddForm,
@@ -244,6 +245,7 @@ def onboarding(request: HttpRequest) -> HttpResponse:
                 "seniority": member.seniority,
                 "goal": member.goal_text,
                 "skills": followed_ids,
+                "digest_opt_in": member.digest_opt_in,
             }
         )
         return _onboarding_page(
@@ -276,6 +278,7 @@ def onboarding(request: HttpRequest) -> HttpResponse:
                 "industry": request.POST.get("industry", ""),
                 "seniority": request.POST.get("seniority", ""),
                 "goal": typed.cleaned_data.get("goal", ""),
+                "digest_opt_in": bool(request.POST.get("digest_opt_in")),
             }
         )
         return page(form=form)
@@ -289,6 +292,7 @@ def onboarding(request: HttpRequest) -> HttpResponse:
         industry=form.cleaned_data["industry"],
         seniority=form.cleaned_data["seniority"],
         skills=form.cleaned_data["skills"],
+        digest_opt_in=form.cleaned_data["digest_opt_in"],
     )
     if form.cleaned_data["goal"]:
         services.member_goal_set(member=member, text=form.cleaned_data["goal"])
@@ -392,6 +396,7 @@ def _profile_page(
         "remove_form": remove_form,
         "api_tokens": api_tokens_of_user(user=request.user),
         "token_form": token_form or ApiTokenCreateForm(),
+        "digest_form": DigestSubscriptionForm(initial={"digest_opt_in": member.digest_opt_in}),
         "new_token_key": new_token_key,
         **_followed_context(
             followed=profile.followed_skills,
@@ -525,6 +530,24 @@ def api_tokens_revoke_all(request: HttpRequest) -> HttpResponse:
 def profile(request: HttpRequest) -> HttpResponse:
     search = FollowSearchForm(request.GET) if "q" in request.GET else None
     return _profile_page(request, member=_member(request), follow_search=search)
+
+
+@login_required
+@require_POST
+def digest_subscription(request: HttpRequest) -> HttpResponse:
+    """The profile's switch for the weekly recommendations email."""
+    member = _member(request)
+    form = DigestSubscriptionForm(request.POST)
+    form.is_valid()  # a checkbox: anything but a ticked box is off
+    subscribed = bool(form.cleaned_data.get("digest_opt_in"))
+    if services.member_digest_subscription_set(member_id=member.pk, subscribed=subscribed):
+        messages.success(
+            request,
+            "You will get your top recommendations by email once a week."
+            if subscribed
+            else "You will no longer get the weekly recommendations email.",
+        )
+    return redirect(reverse("members:profile") + "#digest")
 
 
 @login_required

@@ -12,10 +12,13 @@ from django_q.tasks import async_task
 from core.admin import CheckedModelAdmin
 from core.charts import line_chart
 from core.inputs import IdConverter  # noqa: F401  (registers the <id:...> path converter)
+from recommendations.digest.selectors import digest_weeks
 from recommendations.experiments.assignment import experiment_variants_problems
 from recommendations.experiments.results import experiment_results
 from recommendations.feedback.page_views import page_view_cards
 from recommendations.models import (
+    DigestItem,
+    DigestSend,
     Dismissal,
     Experiment,
     ExperimentAssignment,
@@ -460,3 +463,77 @@ class ExperimentAssignmentAdmin(CheckedModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         # An assignment is what the member saw; editing it would corrupt the results.
         return False
+
+
+class DigestItemInline(admin.TabularInline):
+    model = DigestItem
+    fields = ["position", "carousel_position", "course", "reason", "reason_key", "clicked_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(DigestSend)
+class DigestSendAdmin(CheckedModelAdmin):
+    """The weekly emails: one row per member and week, with what it showed and its clicks;
+    above the list, digests and the email's click-through per week and reason family."""
+
+    list_display = ["week", "member", "state", "sent_at", "strategy", "variant"]
+    list_filter = ["state", "week", "strategy"]
+    search_fields = ["member__user__username"]
+    raw_id_fields = ["member", "variant"]
+    list_select_related = ["member__user", "variant__experiment"]
+    readonly_fields = [
+        "member",
+        "week",
+        "state",
+        "strategy",
+        "variant",
+        "claimed_at",
+        "claimed_by",
+        "sent_at",
+    ]
+    inlines = [DigestItemInline]
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        weeks = digest_weeks()
+        reasons = sorted({reason for week in weeks for reason in week.reasons})
+        rows = [
+            {
+                "week": week.week,
+                "sent": week.sends.get(DigestSend.State.SENT, 0),
+                "claimed": week.sends.get(DigestSend.State.CLAIMED, 0),
+                "empty": week.sends.get(DigestSend.State.EMPTY, 0),
+                "total": week.total,
+                "reasons": [week.reasons.get(reason) for reason in reasons],
+            }
+            for week in weeks
+        ]
+        chart = None
+        if any(week.total.shown for week in weeks):
+            series = {"all": [week.total.ctr or 0.0 for week in weeks]}
+            for reason in reasons:
+                series[reason] = [
+                    (week.reasons[reason].ctr or 0.0) if reason in week.reasons else 0.0
+                    for week in weeks
+                ]
+            chart = line_chart(series=series, x_labels=[f"{week.week:%G-W%V}" for week in weeks])
+        return super().changelist_view(
+            request,
+            extra_context={
+                **(extra_context or {}),
+                "digest_weeks": rows,
+                "digest_reasons": reasons,
+                "chart": chart,
+            },
+        )

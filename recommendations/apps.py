@@ -6,6 +6,7 @@ RETRAIN_SCHEDULE_NAME = "recommendations.retrain"
 PRECOMPUTE_RESUME_SCHEDULE_NAME = "recommendations.precompute_resume"
 SEARCH_SCHEDULE_NAME = "recommendations.retrain_search"
 RETENTION_SCHEDULE_NAME = "recommendations.data_retention"
+DIGEST_SCHEDULE_NAME = "recommendations.digests_send_due"
 
 
 def retrain_schedule_ensure(*, using: str = DEFAULT_DB_ALIAS, **_: object) -> None:
@@ -28,6 +29,13 @@ def retrain_schedule_ensure(*, using: str = DEFAULT_DB_ALIAS, **_: object) -> No
     schedule_ensure(
         name=RETENTION_SCHEDULE_NAME,
         func="recommendations.tasks.data_retention",
+        minutes=24 * 60,
+        using=using,
+    )
+    # Daily: each run serves the members whose send day it is (weekly per member).
+    schedule_ensure(
+        name=DIGEST_SCHEDULE_NAME,
+        func="recommendations.tasks.digests_send_due",
         minutes=24 * 60,
         using=using,
     )

@@ -575,3 +575,78 @@ class SimilarCourses(models.Model):
 
     def __str__(self) -> str:
         return f"Similar courses of course {self.course_id} from run {self.run_id}"
+
+
+class DigestSend(models.Model):
+    """One member's weekly recommendations email (recommendations/digest/): claimed before it
+    is sent, so a re-run never sends the same member twice in a week (unique member and week).
+
+    `claimed`: taken by a run that has not confirmed the send (still sending, or the run died
+    between handing the message over and marking it: it may or may not have gone out, and is
+    never sent again: at most once). `sent`: handed to the email backend. `empty`: nothing new
+    to recommend that week; no email, and the week is settled for the member.
+    """
+
+    class State(models.TextChoices):
+        CLAIMED = "claimed", "Claimed, not confirmed sent"
+        SENT = "sent", "Sent"
+        EMPTY = "empty", "Nothing new: not sent"
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="digest_sends")
+    # Monday of the ISO week the digest belongs to.
+    week = models.DateField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.CLAIMED)
+    strategy = models.CharField(max_length=40, blank=True, help_text="What composed its page.")
+    variant = models.ForeignKey(
+        "ExperimentVariant",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="digest_sends",
+        help_text="The experiment variant whose page it was built from.",
+    )
+    claimed_at = models.DateTimeField()
+    # The run that claimed it: a run reads back its own claims, never another's.
+    claimed_by = models.UUIDField(editable=False)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-week", "member_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["member", "week"], name="digest_send_member_week"),
+            models.CheckConstraint(
+                condition=Q(state__in=["claimed", "sent", "empty"]),
+                name="digest_send_state_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(state="sent", sent_at__isnull=False)
+                | (~Q(state="sent") & Q(sent_at__isnull=True)),
+                name="digest_send_sent_at_iff_sent",
+            ),
+        ]
+        indexes = [models.Index(fields=["week", "state"], name="digest_send_week_state")]
+
+    def __str__(self) -> str:
+        return f"digest of {self.week:%G-W%V} for member {self.member_id}"
+
+
+class DigestItem(models.Model):
+    """One course a digest showed, where and why, and when its link was first followed."""
+
+    send = models.ForeignKey(DigestSend, on_delete=models.CASCADE, related_name="items")
+    # Order in the email, from 0; the click link signs (digest, position).
+    position = models.PositiveSmallIntegerField()
+    carousel_position = models.PositiveSmallIntegerField()
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="digest_items")
+    reason = models.CharField(max_length=20, help_text="Reason family, e.g. follow, popular.")
+    reason_key = models.CharField(max_length=80, help_text="The carousel, e.g. follow:42.")
+    clicked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["send_id", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["send", "position"], name="digest_item_position"),
+        ]
+
+    def __str__(self) -> str:
+        return f"course {self.course_id} at {self.position} of {self.send_id}"

@@ -5,6 +5,8 @@ import logging
 
 from members.models import Member
 from members.services import login_records_prune
+from recommendations.digest.sending import digests_send
+from recommendations.digest.services import digests_prune
 from recommendations.feedback.services import impressions_prune
 from recommendations.refresh_queue import member_refresh_run
 from recommendations.serving.home_page import home_page_compose_next
@@ -74,11 +76,13 @@ def similar_rows_missing() -> int:
 def data_retention() -> dict[str, int]:
     """Scheduled daily: prune what is kept no longer than its setting (docs/operations.md):
     training runs' artifacts beyond `TRAINING_RUNS_KEPT`, impression events older than
-    `IMPRESSIONS_KEPT_DAYS` and login records older than `LOGIN_RECORDS_KEPT_DAYS`."""
+    `IMPRESSIONS_KEPT_DAYS`, login records older than `LOGIN_RECORDS_KEPT_DAYS` and digests
+    older than `DIGEST["KEPT_WEEKS"]`."""
     pruned = {
         "training_runs": training_runs_prune(),
         "impressions": impressions_prune(),
         "login_records": login_records_prune(),
+        "digests": digests_prune(),
     }
     logger.info("data retention: %s", pruned)
     return pruned
@@ -97,3 +101,10 @@ def people_refresh(member_id: int) -> int:
         course_ids=snapshot.course_ids,
         idf=snapshot.idf,
     )
+
+
+def digests_send_due() -> int:
+    """Scheduled daily: this week's recommendations email to the subscribed members whose send
+    day has come (`digest.sending`); once per member and week, so a second run that day sends
+    nothing. Returns the emails sent."""
+    return digests_send(due_only=True).sent

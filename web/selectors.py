@@ -28,6 +28,8 @@ from recommendations import engine
 from recommendations.feedback.page_views import page_view_cards
 from recommendations.models import (
     CourseFeedbackDay,
+    DigestItem,
+    DigestSend,
     Dismissal,
     ExperimentAssignment,
     FeedbackEvent,
@@ -140,6 +142,7 @@ def _profile(member: Member) -> Row:
             {"id": member.goal.pk, "name": member.goal.name} if member.goal_id else None
         ),
         "onboarded_at": member.onboarded_at,
+        "digest_opt_in": member.digest_opt_in,
         "created_at": member.created_at,
         "external_id": member.external_id,
         "people": {
@@ -337,6 +340,37 @@ def _sections(member: Member) -> list[tuple[str, Callable[[], Iterator[Row]]]]:
                     "page_view_id": "page_view_id",
                     "person_id": "person_id",
                     "created_at": "created_at",
+                },
+            ),
+        ),
+        (
+            "digests",
+            lambda: _rows(
+                DigestSend.objects.filter(**mine).order_by("week", "pk"),
+                {
+                    "digest_id": "pk",
+                    "week": "week",
+                    "state": "state",
+                    "strategy": "strategy",
+                    "variant_id": "variant_id",
+                    "claimed_at": "claimed_at",
+                    "sent_at": "sent_at",
+                },
+            ),
+        ),
+        (
+            "digest_courses",
+            lambda: _rows(
+                DigestItem.objects.filter(send__member=member).order_by("send__week", "position"),
+                {
+                    "digest_id": "send_id",
+                    "position": "position",
+                    "carousel_position": "carousel_position",
+                    "course_id": "course_id",
+                    "course": "course__title",
+                    "reason": "reason",
+                    "reason_key": "reason_key",
+                    "clicked_at": "clicked_at",
                 },
             ),
         ),

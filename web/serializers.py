@@ -40,6 +40,7 @@ class ExportProfileSerializer(serializers.Serializer):
     goal = serializers.CharField(help_text="The role aimed for, as typed; empty: no goal.")
     goal_occupation = _RefSerializer(allow_null=True, help_text="The occupation it matched.")
     onboarded_at = serializers.DateTimeField(allow_null=True)
+    digest_opt_in = serializers.BooleanField(help_text="Gets the weekly recommendations email.")
     created_at = serializers.DateTimeField()
     external_id = serializers.CharField(allow_null=True, help_text="Id in an imported system.")
     people = ExportPeopleSettingsSerializer()
@@ -206,6 +207,29 @@ class ExportPersonClickSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+class ExportDigestSerializer(serializers.Serializer):
+    digest_id = serializers.IntegerField()
+    week = serializers.DateField(help_text="Monday of the ISO week.")
+    state = serializers.CharField(
+        help_text="sent; claimed (the send was not confirmed); empty (nothing new: not sent)."
+    )
+    strategy = serializers.CharField()
+    variant_id = serializers.IntegerField(allow_null=True)
+    claimed_at = serializers.DateTimeField()
+    sent_at = serializers.DateTimeField(allow_null=True)
+
+
+class ExportDigestCourseSerializer(serializers.Serializer):
+    digest_id = serializers.IntegerField()
+    position = serializers.IntegerField()
+    carousel_position = serializers.IntegerField()
+    course_id = serializers.IntegerField()
+    course = serializers.CharField(help_text="The course's title.")
+    reason = serializers.CharField()
+    reason_key = serializers.CharField()
+    clicked_at = serializers.DateTimeField(allow_null=True, help_text="Its link first followed.")
+
+
 class MemberExportSerializer(serializers.Serializer):
     format = serializers.CharField(help_text="skillpath-member-export/1")
     exported_at = serializers.DateTimeField()
@@ -238,6 +262,10 @@ class MemberExportSerializer(serializers.Serializer):
         many=True,
         help_text="Every page that showed the member recommendations, oldest first (within "
         "retention), with its cards.",
+    )
+    digests = ExportDigestSerializer(many=True, help_text="Weekly emails, oldest first.")
+    digest_courses = ExportDigestCourseSerializer(
+        many=True, help_text="What each weekly email showed, and its links followed."
     )
     feedback_events = ExportEventSerializer(
         many=True,

@@ -12,7 +12,13 @@ from members.services import login_records_prune
 from recommendations.apps import RETENTION_SCHEDULE_NAME
 from recommendations.data import ShownCourse
 from recommendations.feedback.services import impressions_log, impressions_prune
-from recommendations.models import CourseFeedbackDay, FeedbackEvent, PageView, TrainingRun
+from recommendations.models import (
+    CourseFeedbackDay,
+    DigestSend,
+    FeedbackEvent,
+    PageView,
+    TrainingRun,
+)
 from recommendations.tasks import data_retention
 from recommendations.training.retention import (
     training_runs_member_deleted,
@@ -246,14 +252,25 @@ def test_login_records_default_to_ninety_days(db):
 # The task and its schedule
 
 
-def test_the_daily_task_prunes_all_three(db, settings):
+def test_the_daily_task_prunes_all_four(db, settings):
     settings.RECOMMENDATIONS = {**settings.RECOMMENDATIONS, "TRAINING_RUNS_KEPT": 1}
     _run(2)
     _run(1)
     member, course = MemberFactory(), CourseFactory()
     _event(member, course, FeedbackEvent.Kind.IMPRESSION, 400)
     _login_record(AccessLog, 400)
-    assert data_retention() == {"training_runs": 1, "impressions": 1, "login_records": 1}
+    DigestSend.objects.create(
+        member=member,
+        week=dt.date(2000, 1, 3),
+        claimed_at=NOW,
+        claimed_by=uuid.uuid4(),
+    )
+    assert data_retention() == {
+        "training_runs": 1,
+        "impressions": 1,
+        "login_records": 1,
+        "digests": 1,
+    }
 
 
 def test_the_retention_schedule_exists_once_after_migrate(db):

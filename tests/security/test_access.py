@@ -68,7 +68,9 @@ def test_site_urls_carry_no_member_or_user_ids():
     # dismissal_id and token_id name the signed-in member's own rows (another's is a 404).
     # uidb64 (a user's id) comes only with the reset `token` made for that user's current
     # password hash, or the page answers "this link does not work"; the email change's `token`
-    # is signed and refused for any account but the signed-in one (tests/members).
+    # is signed and refused for any account but the signed-in one (tests/members); the weekly
+    # digest's `token`s are signed (a digest's course link, a member's unsubscribe link) and
+    # can do nothing but record a click or turn the email off (tests/recommendations).
     assert every_param == {
         "slug",
         "course_id",

@@ -18,9 +18,12 @@ from rest_framework.test import APIClient
 
 from catalog.models import LearningPath, LearningPathStep
 from members.models import ApiToken, FollowedPath, Member
+from recommendations.digest.sending import digests_send
 from recommendations.models import (
     ComposedPage,
     CourseFeedbackDay,
+    DigestItem,
+    DigestSend,
     Dismissal,
     Experiment,
     ExperimentAssignment,
@@ -207,6 +210,9 @@ def test_delete_me_removes_every_row_and_the_next_retrain_leaves_no_artifact_hol
     assert MemberRecommendations.objects.filter(member=member).exists()
     assert home_page_compose_next(member=member)
     assert ComposedPage.objects.filter(member=member).exists()
+    Member.objects.filter(pk__in=[member.pk, keeper.pk]).update(digest_opt_in=True)
+    assert digests_send().sent == 2
+    sent = DigestSend.objects.get(member=member)
     user_id, member_id, username = member.user_id, member.pk, member.user.username
     _login_records(username)
     site = Client()
@@ -228,6 +234,7 @@ def test_delete_me_removes_every_row_and_the_next_retrain_leaves_no_artifact_hol
         "recommendations.MemberRecommendations.member",
         "recommendations.ComposedPage.member",
         "recommendations.ExperimentAssignment.member",
+        "recommendations.DigestSend.member",
         "sessions",
         "axes.AccessLog",
         "axes.AccessAttempt",
@@ -238,6 +245,9 @@ def test_delete_me_removes_every_row_and_the_next_retrain_leaves_no_artifact_hol
 
     assert response.status_code == 204
     assert _member_keyed_rows(user_id=user_id, member_id=member_id, username=username) == {}
+    # What the digest showed goes with it (keyed to the digest, not the member).
+    assert not DigestItem.objects.filter(send_id=sent.pk).exists()
+    assert DigestSend.objects.filter(member=keeper).exists()
     # The other member keeps everything.
     assert Member.objects.filter(pk=keeper.pk).exists()
     assert FeedbackEvent.objects.filter(member=keeper).count() == 3
