@@ -20,6 +20,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import Resolver404, resolve
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
@@ -85,6 +86,9 @@ def json_error(*, status: int, code: str, message: str) -> JsonResponse:
     return JsonResponse({"error": {"code": code, "message": message, "fields": {}}}, status=status)
 
 
+# Exempt: a POST to a path that names no endpoint is a 404 whoever sends it, and the CSRF
+# check would answer it first with Django's HTML 403 page instead of the API's JSON error.
+@csrf_exempt
 def api_not_found(request: HttpRequest, unmatched: str = "") -> JsonResponse:
     """Any path under /api/ that names no endpoint: the JSON error instead of an HTML page.
 

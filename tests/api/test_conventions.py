@@ -140,6 +140,17 @@ def test_a_post_without_trailing_slash_is_a_404_that_says_so(api):
     )
 
 
+def test_a_signed_in_post_to_a_path_with_a_refused_id_is_a_json_404_not_a_csrf_page(member):
+    # A session-authenticated browser posting without a CSRF token to a path that names no
+    # endpoint (a person id that is not a number) gets the API's 404, not Django's HTML 403.
+    client = Client(enforce_csrf_checks=True)
+    client.login(username=member.user.username, password=PASSWORD)
+    response = client.post("/api/v1/people/%C2%84/click/", {}, content_type="application/json")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert error(response)["code"] == "not_found"
+
+
 def test_an_id_too_large_for_the_database_is_404(api):
     assert api.get("/api/v1/courses/99999999999999999999999/").status_code == 404
     assert api.get("/api/v1/courses/99999999999999999999999/similar/").status_code == 404
