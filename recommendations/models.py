@@ -401,7 +401,9 @@ class PersonSuggestion(models.Model):
         LEARNED = 0, "Learned (co-enrolment)"
         RULES = 1, "Rules (shared skills, cohort, courses)"
 
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: the unique (member, person) and (member, rank) indexes lead with it,
+    # and each index costs every retrain's rewrite of the table.
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+", db_index=False)
     person = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
     rank = models.PositiveSmallIntegerField()
     score = models.FloatField()
