@@ -476,7 +476,10 @@ class PersonSuggestion(models.Model):
         LEARNED = 0, "Learned (co-enrolment)"
         RULES = 1, "Rules (shared skills, cohort, courses)"
 
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: the unique (member, person) index leads with it, and each index costs
+    # every retrain's rewrite of the table. A member's rows (at most PEOPLE_PER_MEMBER) are
+    # found by that index and ordered by rank after it, so rank needs no index either.
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+", db_index=False)
     person = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
     rank = models.PositiveSmallIntegerField()
     score = models.FloatField()
@@ -490,7 +493,6 @@ class PersonSuggestion(models.Model):
                 condition=~Q(member=models.F("person")), name="person_suggestion_not_self"
             ),
         ]
-        indexes = [models.Index(fields=["member", "rank"], name="person_suggestion_rank")]
 
     def __str__(self) -> str:
         return f"member {self.member_id} → person {self.person_id} (#{self.rank})"

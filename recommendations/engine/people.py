@@ -49,13 +49,18 @@ class RuleWeights:
     course: float = 1.5
 
 
-def co_enrolment_vectors(interactions: Sparse) -> sp.csr_array:
+def co_enrolment_vectors(interactions: Sparse, *, rows: IntArray | None = None) -> sp.csr_array:
     """Members × courses rows whose dot product is the cosine of IDF-weighted co-enrolment:
     presence of each interaction times `log(1 + M / n_c)` (M members, n_c members with the
-    course), L2-normalised. Sharing a course few take says more than sharing a popular one."""
+    course), L2-normalised. Sharing a course few take says more than sharing a popular one.
+
+    With `rows`, only those members' rows (in that order), the IDF still counting every member:
+    the people stage needs the discoverable members' rows only."""
     matrix = presence(interactions)
     takers = np.bincount(matrix.indices, minlength=matrix.shape[1]).astype(np.float64)
     idf = np.where(takers > 0, np.log1p(matrix.shape[0] / np.maximum(takers, 1.0)), 0.0)
+    if rows is not None:
+        matrix = matrix[np.asarray(rows, dtype=np.int64)]
     return l2_normalize_rows(scale_columns(matrix, idf))
 
 
@@ -158,29 +163,47 @@ def member_neighbours(
     return neighbours, scores
 
 
-def neighbours_merge(first: IntArray, second: IntArray, *, k: int) -> tuple[IntArray, IntArray]:
-    """Per row, `first`'s neighbours, then `second`'s not already there, up to `k` (-1 pads).
+def neighbours_merge(
+    first: IntArray,
+    first_scores: FloatArray,
+    second: IntArray,
+    second_scores: FloatArray,
+    *,
+    k: int,
+) -> tuple[IntArray, FloatArray, IntArray]:
+    """Per row, `first`'s neighbours, then `second`'s not already there, up to `k` (-1 pads),
+    each with its score from the list it came from (-inf pads).
 
-    Returns (neighbours, source): source 0 where the neighbour came from `first`, 1 from
-    `second`, -1 on padding. The learned neighbours first, the rule-based ones filling in.
+    Returns (neighbours, scores, source): source 0 where the neighbour came from `first`, 1
+    from `second`, -1 on padding. The learned neighbours first, the rule-based ones filling
+    in. Whole-array: a neighbour repeating an earlier one of its row is dropped (found by a
+    stable sort of each row), and each row's first `k` kept entries are taken in order.
     """
-    n_rows = first.shape[0]
+    both = np.hstack([np.asarray(first, np.int64), np.asarray(second, np.int64)])
+    both_scores = np.hstack([np.asarray(first_scores, np.float64), second_scores])
+    origin = np.repeat(np.array([0, 1]), [first.shape[1], second.shape[1]])
+    n_rows, width = both.shape
     merged = np.full((n_rows, k), -1, dtype=np.int64)
+    scores = np.full((n_rows, k), -np.inf)
     source = np.full((n_rows, k), -1, dtype=np.int64)
-    for row in range(n_rows):
-        seen: set[int] = set()
-        slot = 0
-        for origin, picks in ((0, first[row]), (1, second[row])):
-            for pick in picks:
-                if slot == k:
-                    break
-                if pick < 0 or pick in seen:
-                    continue
-                seen.add(int(pick))
-                merged[row, slot] = pick
-                source[row, slot] = origin
-                slot += 1
-    return merged, source
+    if n_rows == 0 or width == 0 or k == 0:
+        return merged, scores, source
+    # Equal neighbours end up side by side, the earliest first (stable); the later ones repeat.
+    by_value = np.argsort(both, axis=1, kind="stable")
+    ordered = np.take_along_axis(both, by_value, axis=1)
+    repeat = np.zeros_like(ordered, dtype=bool)
+    repeat[:, 1:] = ordered[:, 1:] == ordered[:, :-1]
+    keep = np.empty_like(repeat)
+    np.put_along_axis(keep, by_value, ~repeat, axis=1)
+    keep &= both >= 0
+    # Kept entries first, in their order; then the first k of them per row.
+    taken = np.argsort(~keep, axis=1, kind="stable")[:, : min(k, width)]
+    real = np.take_along_axis(keep, taken, axis=1)
+    columns = taken.shape[1]
+    merged[:, :columns] = np.where(real, np.take_along_axis(both, taken, axis=1), -1)
+    scores[:, :columns] = np.where(real, np.take_along_axis(both_scores, taken, axis=1), -np.inf)
+    source[:, :columns] = np.where(real, origin[taken], -1)
+    return merged, scores, source
 
 
 def people_hit_rate(

@@ -14,10 +14,11 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+import psycopg
 import scipy.sparse as sp
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from members.models import Enrolment, FollowedSkill, Member
@@ -32,7 +33,7 @@ from recommendations.engine.people import (
 )
 from recommendations.engine.positions import positions_of
 from recommendations.engine.sparse_ops import as_csr, presence, scale_rows, select_rows
-from recommendations.models import PersonHidden, PersonSuggestion
+from recommendations.models import PersonHidden, PersonSuggestion, TrainingRun
 from recommendations.training.learned import Interactions
 from recommendations.training.table_arrays import query_arrays
 
@@ -64,17 +65,31 @@ def _flag(column: str) -> str:
     return f"CASE WHEN m.{column} THEN 1 ELSE 0 END"
 
 
+def _members_where(*, member_ids: np.ndarray | None, also_member_id: int | None):
+    """The WHERE clause picking the members to read, and its parameters."""
+    if member_ids is None:
+        if also_member_id is None:
+            return " WHERE m.discoverable", []
+        return " WHERE (m.discoverable OR m.id = %s)", [also_member_id]
+    ids = np.asarray(member_ids, dtype=np.int64)
+    if connection.vendor == "postgresql":
+        return " WHERE m.id = ANY(%s)", [ids.tolist()]
+    # SQLite caps bound parameters; integers from an int64 array are safe to inline.
+    return f" WHERE m.id IN ({','.join(map(str, ids.tolist())) or 'NULL'})", []
+
+
 def people_features_read(
     *,
     skill_ids: np.ndarray,
     course_ids: np.ndarray,
-    only_member_id: int | None = None,
+    also_member_id: int | None = None,
+    member_ids: np.ndarray | None = None,
 ) -> PeopleFeatures:
-    """Every member's features (one query per table), or with `only_member_id` those of the
-    discoverable members and that member (a single member's refresh)."""
-    where, params = "", []
-    if only_member_id is not None:
-        where, params = " WHERE (m.discoverable OR m.id = %s)", [only_member_id]
+    """The discoverable members' features (one query per table), with `also_member_id`'s too
+    (a single member's refresh), or with `member_ids` those members' (the evaluation's sample).
+    Never every member's: at a million members their followed skills and courses in progress
+    are most of the read, and only discoverable members are suggested or get suggestions."""
+    where, params = _members_where(member_ids=member_ids, also_member_id=also_member_id)
     members_table = f"{Member._meta.db_table} m"
     members = query_arrays(
         columns=[
@@ -97,9 +112,7 @@ def people_features_read(
         ),
         params=params,
     )
-    in_progress_where = " WHERE e.completed_at IS NULL" + (
-        where.replace(" WHERE", " AND") if where else ""
-    )
+    in_progress_where = " WHERE e.completed_at IS NULL" + where.replace(" WHERE", " AND")
     enrolments = query_arrays(
         columns=[("member", "e.member_id", "int"), ("course", "e.course_id", "int")],
         source=(
@@ -160,10 +173,11 @@ def _rule_vectors(
     shown_only: bool,
     in_progress: sp.csr_array | None = None,
 ) -> sp.csr_array:
-    """Rule features of `rows`; `shown_only` (candidates) keeps only what each one shows."""
+    """Rule features of `rows`; `shown_only` (candidates) keeps only what each one shows;
+    `in_progress` (one row per `rows`) stands in for their courses in progress."""
     rows = np.asarray(rows, dtype=np.int64)
     followed = features.followed[rows]
-    progress = (in_progress if in_progress is not None else features.in_progress)[rows]
+    progress = in_progress if in_progress is not None else features.in_progress[rows]
     title, industry = features.title[rows], features.industry[rows]
     if shown_only:
         followed = scale_rows(followed, features.shows_skills[rows])
@@ -227,13 +241,7 @@ def people_rows_compute(
             k=k,
             max_candidates_per_feature=_cap(),
         )
-        people, source = neighbours_merge(learned, rules, k=k)
-        scores = np.full(people.shape, -np.inf)
-        for origin, picks, picked_scores in ((0, learned, learned_scores), (1, rules, rule_scores)):
-            for row in range(people.shape[0]):
-                lookup = dict(zip(picks[row].tolist(), picked_scores[row].tolist(), strict=True))
-                slots = np.flatnonzero(source[row] == origin)
-                scores[row, slots] = [lookup[int(p)] for p in people[row, slots]]
+        people, scores, source = neighbours_merge(learned, learned_scores, rules, rule_scores, k=k)
         families = np.where(
             source == 0,
             PersonSuggestion.Family.LEARNED,
@@ -243,32 +251,144 @@ def people_rows_compute(
     return PeopleRows(members=query, people=mapped, scores=scores, families=families)
 
 
-def people_rows_store(
-    *, features: PeopleFeatures, rows: PeopleRows, now: dt.datetime, only_member_id=None
-) -> int:
-    """Replace the stored suggestions (all of them, or `only_member_id`'s) in one transaction.
+# Rows per INSERT on PostgreSQL: a few MB of binary parameters a statement.
+WRITE_CHUNK_ROWS = 20_000
 
-    Members or people no longer discoverable when the transaction runs, and people the member
-    hid, are left out: the table
-    is locked against `people_rows_purge` first (PostgreSQL), so a switch-off committed meanwhile
-    either is seen here or purges after this commits.
-    """
+
+@dataclass(frozen=True)
+class StoredColumns:
+    """The rows to store as one array per column (database ids), in rank order per member."""
+
+    member: np.ndarray
+    person: np.ndarray
+    rank: np.ndarray
+    score: np.ndarray
+    family: np.ndarray
+
+    def take(self, keep: np.ndarray) -> "StoredColumns":
+        return StoredColumns(
+            member=self.member[keep],
+            person=self.person[keep],
+            rank=self.rank[keep],
+            score=self.score[keep],
+            family=self.family[keep],
+        )
+
+
+def _stored_columns(*, features: PeopleFeatures, rows: PeopleRows) -> StoredColumns:
+    """Every member's people up to their first pad, as columns (no Python object per row)."""
+    people = rows.people
+    n_rows, k = people.shape
+    held = np.logical_and.accumulate(people >= 0, axis=1) if people.size else people >= 0
     member_ids = features.member_ids
-    objects = []
-    for slot_row, member in enumerate(rows.members.tolist()):
-        for rank, person in enumerate(rows.people[slot_row].tolist()):
-            if person < 0:
-                break
-            objects.append(
+    return StoredColumns(
+        member=member_ids[np.repeat(rows.members, k).reshape(n_rows, k)[held]],
+        person=member_ids[people[held]],
+        rank=np.broadcast_to(np.arange(k), (n_rows, k))[held],
+        score=rows.scores[held].astype(np.float64),
+        family=rows.families[held],
+    )
+
+
+def _shown_pairs(columns: StoredColumns, *, only_member_id: int | None) -> np.ndarray:
+    """Which rows may be stored now: both sides discoverable, and the person not hidden by the
+    member. Reads the discoverable members' ids and the hidden pairs (the member's only, for
+    one member's refresh) once, and filters in numpy."""
+    discoverable = query_arrays(
+        columns=[("id", "m.id", "int")],
+        source=f"{Member._meta.db_table} m WHERE m.discoverable",
+        order_by="m.id",
+    )["id"]
+    member_at = positions_of(discoverable, columns.member)
+    person_at = positions_of(discoverable, columns.person)
+    keep = (member_at >= 0) & (person_at >= 0)
+    where, params = "", []
+    if only_member_id is not None:
+        where, params = " WHERE h.member_id = %s", [only_member_id]
+    hidden = query_arrays(
+        columns=[("member", "h.member_id", "int"), ("person", "h.person_id", "int")],
+        source=f"{PersonHidden._meta.db_table} h{where}",
+        params=params,
+    )
+    hidden_member = positions_of(discoverable, hidden["member"])
+    hidden_person = positions_of(discoverable, hidden["person"])
+    both = (hidden_member >= 0) & (hidden_person >= 0)
+    # A pair as one key over positions among the discoverable (n² fits int64 up to 3e9).
+    n = discoverable.size
+    hidden_keys = hidden_member[both] * n + hidden_person[both]
+    if hidden_keys.size:
+        keys = np.where(keep, member_at * n + person_at, -1)
+        keep &= ~np.isin(keys, hidden_keys)
+    return keep
+
+
+def _columns_insert(columns: StoredColumns, *, now: dt.datetime) -> None:
+    """Insert the rows: on PostgreSQL one `INSERT ... SELECT FROM unnest(...)` per
+    `WRITE_CHUNK_ROWS` rows with binary parameters, elsewhere (SQLite) through the ORM."""
+    if connection.vendor != "postgresql":
+        PersonSuggestion.objects.bulk_create(
+            [
                 PersonSuggestion(
-                    member_id=int(member_ids[member]),
-                    person_id=int(member_ids[person]),
+                    member_id=member,
+                    person_id=person,
                     rank=rank,
-                    score=float(rows.scores[slot_row, rank]),
-                    family=int(rows.families[slot_row, rank]),
+                    score=score,
+                    family=family,
                     computed_at=now,
                 )
+                for member, person, rank, score, family in zip(
+                    columns.member.tolist(),
+                    columns.person.tolist(),
+                    columns.rank.tolist(),
+                    columns.score.tolist(),
+                    columns.family.tolist(),
+                    strict=True,
+                )
+            ],
+            batch_size=5000,
+        )
+        return
+    statement = (
+        f"INSERT INTO {PersonSuggestion._meta.db_table} "
+        "(member_id, person_id, rank, score, family, computed_at) "
+        "SELECT t.member_id, t.person_id, t.rank, t.score, t.family, %s "
+        "FROM unnest(%b::bigint[], %b::bigint[], %b::smallint[], %b::float8[], %b::smallint[]) "
+        "AS t(member_id, person_id, rank, score, family)"
+    )
+    connection.ensure_connection()
+    # psycopg's own cursor binds server-side and sends the arrays in binary.
+    with psycopg.Cursor(connection.connection) as cursor:
+        for start in range(0, columns.member.size, WRITE_CHUNK_ROWS):
+            chunk = slice(start, start + WRITE_CHUNK_ROWS)
+            cursor.execute(
+                statement,
+                [
+                    now,
+                    columns.member[chunk].tolist(),
+                    columns.person[chunk].tolist(),
+                    columns.rank[chunk].tolist(),
+                    columns.score[chunk].tolist(),
+                    columns.family[chunk].tolist(),
+                ],
             )
+
+
+def people_rows_store(
+    *,
+    features: PeopleFeatures,
+    rows: PeopleRows,
+    now: dt.datetime,
+    only_member_id: int | None = None,
+) -> int:
+    """Replace the stored suggestions (all of them, or `only_member_id`'s) in one transaction.
+    Returns the rows stored.
+
+    Members or people no longer discoverable when the transaction runs, and people the member
+    hid, are left out before inserting (`_shown_pairs`): the table is locked against
+    `people_rows_purge` first (PostgreSQL), so a switch-off committed meanwhile either is seen
+    by that read or purges after this commits.
+    """
+    columns = _stored_columns(features=features, rows=rows)
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
@@ -279,14 +399,9 @@ def people_rows_store(
         if only_member_id is not None:
             stored = stored.filter(member_id=only_member_id)
         stored.delete()
-        PersonSuggestion.objects.bulk_create(objects, batch_size=5000)
-        hidden = PersonHidden.objects.filter(
-            member_id=OuterRef("member_id"), person_id=OuterRef("person_id")
-        )
-        gone, _ = PersonSuggestion.objects.filter(
-            Q(member__discoverable=False) | Q(person__discoverable=False) | Q(Exists(hidden))
-        ).delete()
-    return len(objects) - gone
+        columns = columns.take(_shown_pairs(columns, only_member_id=only_member_id))
+        _columns_insert(columns, now=now)
+    return int(columns.member.size)
 
 
 def people_rows_purge(*, member_id: int) -> int:
@@ -298,15 +413,57 @@ def people_rows_purge(*, member_id: int) -> int:
 
 
 def _co_enrolment_if_learned(
-    interactions: sp.csr_array, discoverable: np.ndarray
+    interactions: sp.csr_array, rows: np.ndarray, discoverable: np.ndarray
 ) -> sp.csr_array | None:
-    """IDF-weighted co-enrolment rows, when the discoverable members' interactions reach the
-    threshold (the course IDF counts every member)."""
+    """IDF-weighted co-enrolment rows of the feature members (`rows`: their rows of the
+    retrain's `interactions`, -1 for one who joined since), when the discoverable members'
+    interactions reach the threshold (the course IDF counts every member)."""
     minimum = settings.RECOMMENDATIONS["PEOPLE_LEARNED_MIN_INTERACTIONS"]
-    held = interactions[discoverable]
-    if held.nnz < minimum:
+    counts = np.diff(interactions.indptr)
+    held = rows[discoverable]
+    if int(counts[held[held >= 0]].sum()) < minimum:
         return None
-    return co_enrolment_vectors(interactions)
+    known = rows >= 0
+    vectors = co_enrolment_vectors(interactions, rows=rows[known])
+    if known.all():
+        return vectors
+    # A member who joined since the retrain read its activity: an empty row.
+    return select_rows(vectors, np.where(known, np.cumsum(known) - 1, -1))
+
+
+def people_measurement_stored() -> dict | None:
+    """The last people measurement (`metrics["people"]["evaluation"]` with its `measured_at`)
+    of the newest succeeded run holding one: a run that does not measure carries it forward."""
+    for people in (
+        TrainingRun.objects.filter(
+            status=TrainingRun.Status.SUCCEEDED, metrics__people__evaluation__has_key="measured_at"
+        )
+        .order_by("-pk")
+        .values_list("metrics__people", flat=True)[:1]
+    ):
+        return people["evaluation"]
+    return None
+
+
+def people_measurement_due(
+    *, stored: dict | None, interactions: int, requested: bool
+) -> str | None:
+    """Why this retrain measures the people suggestions (None: it reports `stored`). As for
+    the course models (`learned.search_due`): on a search retrain (`requested`), when none was
+    stored or it evaluated nobody, or when interactions grew by `SEARCH_GROWTH_SHARE` since."""
+    if requested:
+        return "a search retrain"
+    if stored is None:
+        return "no earlier measurement"
+    if not stored.get("members_evaluated"):
+        return "the earlier measurement evaluated nobody"
+    growth = settings.RECOMMENDATIONS["SEARCH_GROWTH_SHARE"]
+    if interactions >= stored.get("interactions", 0) * (1.0 + growth):
+        return (
+            f"interactions grew from {stored.get('interactions', 0)} to {interactions} "
+            f"(at least {growth:.0%})"
+        )
+    return None
 
 
 def people_suggestions_build(
@@ -317,19 +474,21 @@ def people_suggestions_build(
     idf: np.ndarray,
     interactions: Interactions,
     now: dt.datetime | None = None,
+    measure_requested: bool = False,
 ) -> dict:
     """The retrain's people stage: every discoverable member's people, stored, and measured on
-    a held-out split. Returns the run's `metrics["people"]`."""
+    a held-out split when due (`people_measurement_due`; else the stored measurement is
+    reported). Returns the run's `metrics["people"]`."""
     started = time.perf_counter()
     config = settings.RECOMMENDATIONS
+    now = now or timezone.now()
     features = people_features_read(skill_ids=skill_ids, course_ids=course_ids)
+    discoverable = np.flatnonzero(features.discoverable)
     # The retrain's matrices are over its own member ids; a member who joined since has an
     # empty row.
-    rows_of = positions_of(member_ids, features.member_ids)
-    matrix = select_rows(interactions.matrix, rows_of)
-    times = select_rows(interactions.times, rows_of)
-    discoverable = np.flatnonzero(features.discoverable)
-    co_enrolment = _co_enrolment_if_learned(matrix, discoverable)
+    co_enrolment = _co_enrolment_if_learned(
+        interactions.matrix, positions_of(member_ids, features.member_ids), discoverable
+    )
     rows = people_rows_compute(
         features=features,
         idf=idf,
@@ -339,9 +498,25 @@ def people_suggestions_build(
         k=config["PEOPLE_PER_MEMBER"],
     )
     computed = time.perf_counter()
-    stored = people_rows_store(features=features, rows=rows, now=now or timezone.now())
+    stored = people_rows_store(features=features, rows=rows, now=now)
     written = time.perf_counter()
-    evaluation = people_evaluate(features=features, matrix=matrix, times=times, idf=idf)
+    evaluation = people_measurement_stored()
+    why = people_measurement_due(
+        stored=evaluation, interactions=interactions.nnz, requested=measure_requested
+    )
+    if why is not None:
+        evaluation = {
+            **people_evaluate(
+                member_ids=member_ids,
+                matrix=interactions.matrix,
+                times=interactions.times,
+                skill_ids=skill_ids,
+                course_ids=course_ids,
+                idf=idf,
+            ),
+            "interactions": interactions.nnz,
+            "measured_at": now.isoformat(),
+        }
     return {
         "mode": "learned" if co_enrolment is not None else "rules",
         "discoverable_members": int(discoverable.size),
@@ -352,6 +527,7 @@ def people_suggestions_build(
         "compute_seconds": computed - started,
         "store_seconds": written - computed,
         "evaluation": evaluation,
+        "evaluation_why": why,
         "evaluation_seconds": time.perf_counter() - written,
     }
 
@@ -362,7 +538,7 @@ def people_member_refresh(
     """One member's people at once (they switched discoverability on): rule-based among the
     discoverable members; learned ones come with the next retrain. Returns the rows stored."""
     features = people_features_read(
-        skill_ids=skill_ids, course_ids=course_ids, only_member_id=member_id
+        skill_ids=skill_ids, course_ids=course_ids, also_member_id=member_id
     )
     position = int(positions_of(features.member_ids, np.array([member_id]))[0])
     if position < 0 or not features.discoverable[position]:
@@ -381,13 +557,21 @@ def people_member_refresh(
 
 
 def people_evaluate(
-    *, features: PeopleFeatures, matrix: sp.csr_array, times: sp.csr_array, idf: np.ndarray
+    *,
+    member_ids: np.ndarray,
+    matrix: sp.csr_array,
+    times: sp.csr_array,
+    skill_ids: np.ndarray,
+    course_ids: np.ndarray,
+    idf: np.ndarray,
 ) -> dict:
     """Hit rate at k of suggested people on a held-out split: each evaluated member's latest
-    interaction (by `times`) is held out,
-    and a hit is a suggested person who has that course. Learned (co-enrolment), the rule-based
-    fallback and random people, over the same members and candidates. Every member counts here,
-    discoverable or not: it measures the method, and nothing is shown or stored."""
+    interaction (by `times`) is held out, and a hit is a suggested person who has that course.
+    Learned (co-enrolment), the rule-based fallback and random people, over the same members
+    and candidates: at most `PEOPLE_EVALUATION_MEMBERS` members among at most
+    `PEOPLE_EVALUATION_CANDIDATES`, whose features alone are read. Every member counts here,
+    discoverable or not: it measures the method, and nothing is shown or stored. `matrix` and
+    `times` are the retrain's (rows `member_ids`)."""
     config = settings.RECOMMENDATIONS
     k = config["EVALUATION_K"]
     rng = np.random.default_rng(config["SEED"])
@@ -405,24 +589,37 @@ def people_evaluate(
         candidates = np.sort(
             rng.choice(candidates, config["PEOPLE_EVALUATION_CANDIDATES"], replace=False)
         )
+    sample = np.union1d(evaluated, candidates)
+    features = people_features_read(
+        skill_ids=skill_ids, course_ids=course_ids, member_ids=member_ids[sample]
+    )
+    # Members deleted since the retrain read its activity have no features: left out.
+    feature_at = positions_of(features.member_ids, member_ids)
+    evaluated = evaluated[feature_at[evaluated] >= 0]
+    candidates = candidates[feature_at[candidates] >= 0]
     if evaluated.size == 0 or candidates.size == 0:
         return {"k": k, "members_evaluated": 0, "candidates": int(candidates.size)}
     held_out = test.indices[test.indptr[evaluated]].astype(np.int64)
     candidate_courses = as_csr(matrix)[candidates]
     # The held-out course leaves the member's own courses in progress too.
-    in_progress = as_csr(features.in_progress - features.in_progress.multiply(presence(test)))
-    co_enrolment = co_enrolment_vectors(train)
+    evaluated_progress = features.in_progress[feature_at[evaluated]]
+    in_progress = as_csr(
+        evaluated_progress - evaluated_progress.multiply(presence(test[evaluated]))
+    )
+    co_enrolment = co_enrolment_vectors(train, rows=sample)
     learned, _ = member_neighbours(
-        co_enrolment[evaluated],
-        co_enrolment[candidates],
+        co_enrolment[np.searchsorted(sample, evaluated)],
+        co_enrolment[np.searchsorted(sample, candidates)],
         query_members=evaluated,
         candidate_members=candidates,
         k=k,
         max_candidates_per_feature=_cap(),
     )
     rules, _ = member_neighbours(
-        _rule_vectors(features, evaluated, idf=idf, shown_only=False, in_progress=in_progress),
-        _rule_vectors(features, candidates, idf=idf, shown_only=False),
+        _rule_vectors(
+            features, feature_at[evaluated], idf=idf, shown_only=False, in_progress=in_progress
+        ),
+        _rule_vectors(features, feature_at[candidates], idf=idf, shown_only=False),
         query_members=evaluated,
         candidate_members=candidates,
         k=k,

@@ -243,6 +243,7 @@ def training_run_execute(
             snapshot=snapshot,
             interactions=interactions,
             now=now,
+            measure_requested=search or bool(learned_metrics.get("search", {}).get("ran")),
         )
         timings["people_seconds"] = time.perf_counter() - stage
         timings["people_peak_mb"] = _stage_peak_mb()
@@ -394,9 +395,11 @@ def _people_build(
     snapshot: RulesSnapshot,
     interactions: Interactions,
     now: dt.datetime | None,
+    measure_requested: bool,
 ) -> dict:
-    """People to learn with, stored, and its metrics. Like the ranker, a people stage that
-    fails costs the run nothing else: the stored suggestions stay as they were."""
+    """People to learn with, stored, and its metrics (measured again on a search retrain, see
+    `people_measurement_due`). Like the ranker, a people stage that fails costs the run nothing
+    else: the stored suggestions stay as they were."""
     try:
         return people_suggestions_build(
             member_ids=member_ids,
@@ -405,6 +408,7 @@ def _people_build(
             idf=snapshot.idf,
             interactions=interactions,
             now=now,
+            measure_requested=measure_requested,
         )
     except Exception as error:
         logger.exception("people suggestions failed")

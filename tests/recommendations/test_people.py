@@ -3,14 +3,24 @@ hiding. Nobody who is not discoverable ever appears anywhere."""
 
 import json
 
+import numpy as np
 import pytest
+from django.conf import settings
 from django.test import override_settings
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
+from members.models import Member
 from members.services import member_people_settings_set
 from recommendations.models import PeoplePageView, PersonClick, PersonHidden, PersonSuggestion
 from recommendations.people.serving import shown_ids_unpack
+from recommendations.people.training import (
+    PeopleRows,
+    people_features_read,
+    people_measurement_due,
+    people_rows_store,
+)
 from recommendations.tasks import people_refresh
 from recommendations.training.runs import training_run_execute
 from tests.factories import PASSWORD, FollowedSkillFactory
@@ -291,3 +301,112 @@ def test_people_endpoints_are_throttled(people_world):
     with mock.patch.dict(ScopedRateThrottle.THROTTLE_RATES, {"people": "2/min"}):
         codes = [client.get("/api/v1/people/").status_code for _ in range(3)]
     assert codes == [200, 200, 429]
+
+
+def _people_rows(features, pairs):
+    """`PeopleRows` for (member, [people]) pairs of member ids, padded to three."""
+    at = {int(pk): position for position, pk in enumerate(features.member_ids.tolist())}
+    members = np.array([at[member] for member, _ in pairs])
+    people = np.full((len(pairs), 3), -1)
+    for row, (_, persons) in enumerate(pairs):
+        people[row, : len(persons)] = [at[person] for person in persons]
+    return PeopleRows(
+        members=members,
+        people=people,
+        scores=np.where(people >= 0, 1.0 / (1 + np.arange(3)), -np.inf),
+        families=np.where(people >= 0, PersonSuggestion.Family.RULES, -1),
+    )
+
+
+def test_the_store_never_writes_a_pair_not_discoverable_or_hidden(people_world):
+    shown = people_world["analysts"][:3]
+    outsider = people_world["hidden"][0]  # not discoverable
+    PersonHidden.objects.create(member=shown[0], person=shown[2], created_at=timezone.now())
+    ids = np.array(sorted([m.pk for m in shown] + [outsider.pk]))
+    features = people_features_read(
+        skill_ids=np.zeros(0, dtype=np.int64),
+        course_ids=np.zeros(0, dtype=np.int64),
+        member_ids=ids,
+    )
+    rows = _people_rows(
+        features,
+        [
+            (shown[0].pk, [shown[1].pk, outsider.pk, shown[2].pk]),  # outsider, a hidden pair
+            (outsider.pk, [shown[0].pk]),  # a member not discoverable
+            (shown[1].pk, [shown[2].pk, shown[0].pk]),
+        ],
+    )
+    stored = people_rows_store(features=features, rows=rows, now=timezone.now())
+    pairs = set(PersonSuggestion.objects.values_list("member_id", "person_id", "rank"))
+    assert pairs == {
+        (shown[0].pk, shown[1].pk, 0),
+        (shown[1].pk, shown[2].pk, 0),
+        (shown[1].pk, shown[0].pk, 1),
+    }
+    assert stored == 3
+    # One member's refresh replaces only their rows, and leaves out their hidden pair too.
+    alone = _people_rows(features, [(shown[0].pk, [shown[2].pk, shown[1].pk])])
+    stored = people_rows_store(
+        features=features, rows=alone, now=timezone.now(), only_member_id=shown[0].pk
+    )
+    assert stored == 1
+    assert set(PersonSuggestion.objects.values_list("member_id", "person_id", "rank")) == {
+        (shown[0].pk, shown[1].pk, 1),
+        (shown[1].pk, shown[2].pk, 0),
+        (shown[1].pk, shown[0].pk, 1),
+    }
+
+
+def test_features_are_read_for_the_discoverable_members_only(people_world):
+    none = np.zeros(0, dtype=np.int64)
+    discoverable = set(Member.objects.filter(discoverable=True).values_list("pk", flat=True))
+    features = people_features_read(skill_ids=none, course_ids=none)
+    assert set(features.member_ids.tolist()) == discoverable and features.discoverable.all()
+    joining = people_world["hidden"][0]
+    features = people_features_read(skill_ids=none, course_ids=none, also_member_id=joining.pk)
+    assert set(features.member_ids.tolist()) == discoverable | {joining.pk}
+
+
+def test_a_retrain_that_does_not_search_reports_the_stored_people_measurement(people_world):
+    first = people_world["run"].metrics["people"]
+    assert first["evaluation_why"] == "no earlier measurement"
+    assert first["evaluation"]["measured_at"] and "interactions" in first["evaluation"]
+    second = training_run_execute(trigger="test").metrics["people"]
+    assert second["evaluation_why"] is None
+    assert second["evaluation"] == first["evaluation"]
+    searched = training_run_execute(trigger="test", search=True).metrics["people"]
+    assert searched["evaluation_why"] == "a search retrain"
+    assert searched["evaluation"]["measured_at"] != first["evaluation"]["measured_at"]
+
+
+@pytest.mark.parametrize(
+    ("stored", "interactions", "requested", "why"),
+    [
+        (None, 100, False, "no earlier measurement"),
+        ({"members_evaluated": 0, "interactions": 100}, 100, False, "evaluated nobody"),
+        ({"members_evaluated": 5, "interactions": 100}, 100, True, "a search retrain"),
+        ({"members_evaluated": 5, "interactions": 100}, 200, False, "interactions grew"),
+        ({"members_evaluated": 5, "interactions": 100}, 101, False, None),
+    ],
+)
+def test_the_people_measurement_is_due_only_when_it_can_have_changed(
+    stored, interactions, requested, why
+):
+    got = people_measurement_due(stored=stored, interactions=interactions, requested=requested)
+    assert got == why or (why is not None and got is not None and why in got)
+
+
+def test_the_evaluation_never_measures_more_members_than_its_bounds(world):
+    skills = world["skills"]
+    for index, analyst in enumerate(world["analysts"]):
+        FollowedSkillFactory(member=analyst, skill=skills["SQL"])
+        _discoverable(analyst, f"Analyst {index}")
+    config = {
+        **settings.RECOMMENDATIONS,
+        "PEOPLE_EVALUATION_MEMBERS": 3,
+        "PEOPLE_EVALUATION_CANDIDATES": 5,
+    }
+    with override_settings(RECOMMENDATIONS=config):
+        run = training_run_execute(trigger="test")
+    evaluation = run.metrics["people"]["evaluation"]
+    assert evaluation["members_evaluated"] == 3 and evaluation["candidates"] == 5

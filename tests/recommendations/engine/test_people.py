@@ -90,11 +90,55 @@ def test_rule_features_give_idf_of_shared_skills_plus_cohort_and_course_weights(
 
 
 def test_neighbours_merge_puts_the_first_list_first_and_fills_without_repeats():
-    merged, source = neighbours_merge(
-        np.array([[4, 2, -1], [-1, -1, -1]]), np.array([[2, 7, 9], [5, -1, -1]]), k=3
+    merged, scores, source = neighbours_merge(
+        np.array([[4, 2, -1], [-1, -1, -1]]),
+        np.array([[0.9, 0.5, -np.inf], [-np.inf] * 3]),
+        np.array([[2, 7, 9], [5, -1, -1]]),
+        np.array([[3.0, 2.0, 1.0], [4.0, -np.inf, -np.inf]]),
+        k=3,
     )
     np.testing.assert_array_equal(merged, [[4, 2, 7], [5, -1, -1]])
+    np.testing.assert_array_equal(scores, [[0.9, 0.5, 2.0], [4.0, -np.inf, -np.inf]])
     np.testing.assert_array_equal(source, [[0, 0, 1], [1, -1, -1]])
+
+
+def _merge_by_loop(first, first_scores, second, second_scores, k):
+    """The merge one row and one pick at a time, scores looked up per pick (the reference)."""
+    merged = np.full((first.shape[0], k), -1)
+    scores = np.full((first.shape[0], k), -np.inf)
+    source = np.full((first.shape[0], k), -1)
+    for row in range(first.shape[0]):
+        seen, slot = set(), 0
+        for origin, picks, values in ((0, first, first_scores), (1, second, second_scores)):
+            for pick, value in zip(picks[row], values[row], strict=True):
+                if slot == k or pick < 0 or pick in seen:
+                    continue
+                seen.add(pick)
+                merged[row, slot], scores[row, slot], source[row, slot] = pick, value, origin
+                slot += 1
+    return merged, scores, source
+
+
+@pytest.mark.parametrize("k", [1, 4, 6, 9])
+def test_neighbours_merge_equals_the_row_by_row_merge(k):
+    rng = np.random.default_rng(k)
+    lists = []
+    for _ in range(2):
+        # Unique picks per row (as member_neighbours gives), padded -1 at the end.
+        picks = np.array([rng.permutation(8)[:6] for _ in range(40)])
+        picks[np.arange(6)[None, :] >= rng.integers(0, 7, size=40)[:, None]] = -1
+        lists += [picks, np.where(picks >= 0, rng.random(picks.shape), -np.inf)]
+    got = neighbours_merge(*lists, k=k)
+    for mine, reference in zip(got, _merge_by_loop(*lists, k), strict=True):
+        np.testing.assert_array_equal(mine, reference)
+    assert (got[2] == 1).any() and (got[2] == 0).any() and (got[0] == -1).any()
+
+
+def test_co_enrolment_rows_keep_every_members_idf():
+    interactions = sp.csr_array(np.array([[1, 1, 0], [1, 0, 1], [0, 1, 1], [1, 0, 0]], dtype=float))
+    every = co_enrolment_vectors(interactions)
+    some = co_enrolment_vectors(interactions, rows=np.array([2, 0]))
+    np.testing.assert_allclose(some.toarray(), every.toarray()[[2, 0]])
 
 
 def test_people_hit_rate_counts_rows_whose_neighbours_took_the_held_out_course():
