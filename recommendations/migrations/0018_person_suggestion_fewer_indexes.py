@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('members', '0006_people_discoverability'),
-        ('recommendations', '0014_similar_courses'),
+        ('recommendations', '0017_digests'),
     ]
 
     operations = [
