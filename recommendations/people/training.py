@@ -215,10 +215,12 @@ def people_rows_compute(
     candidates: np.ndarray,
     co_enrolment: sp.csr_array | None,
     k: int,
+    learned_first: bool = True,
 ) -> PeopleRows:
     """The `k` people of each `query` member among `candidates` (positions into `features`):
-    with `co_enrolment` (rows per feature member) the learned neighbours first and the rule
-    picks after them, else the rule picks only."""
+    with `co_enrolment` (rows per feature member) the learned neighbours and the rule picks
+    merged, the learned first unless `learned_first` is off (the held-out measurement found the
+    rules better on this site), else the rule picks only."""
     rules, rule_scores = member_neighbours(
         _rule_vectors(features, query, idf=idf, shown_only=False),
         _rule_vectors(features, candidates, idf=idf, shown_only=True),
@@ -241,12 +243,17 @@ def people_rows_compute(
             k=k,
             max_candidates_per_feature=_cap(),
         )
-        people, scores, source = neighbours_merge(learned, learned_scores, rules, rule_scores, k=k)
-        families = np.where(
-            source == 0,
-            PersonSuggestion.Family.LEARNED,
-            np.where(source == 1, PersonSuggestion.Family.RULES, -1),
-        )
+        first, second = (PersonSuggestion.Family.LEARNED, PersonSuggestion.Family.RULES)
+        if learned_first:
+            people, scores, source = neighbours_merge(
+                learned, learned_scores, rules, rule_scores, k=k
+            )
+        else:
+            first, second = second, first
+            people, scores, source = neighbours_merge(
+                rules, rule_scores, learned, learned_scores, k=k
+            )
+        families = np.where(source == 0, first, np.where(source == 1, second, -1))
     mapped = np.where(people >= 0, candidates[np.maximum(people, 0)], -1)
     return PeopleRows(members=query, people=mapped, scores=scores, families=families)
 
@@ -466,6 +473,16 @@ def people_measurement_due(
     return None
 
 
+def people_learned_first(evaluation: dict | None) -> bool:
+    """Whether the learned neighbours lead each member's list: unless the last held-out
+    measurement found the rule-based picks' hit rate higher on this site's data (the order is
+    chosen per data set, as the course model's family is)."""
+    rates = (evaluation or {}).get("hit_rate") or {}
+    if "learned" not in rates or "rules" not in rates:
+        return True
+    return rates["learned"] >= rates["rules"]
+
+
 def people_suggestions_build(
     *,
     member_ids: np.ndarray,
@@ -489,6 +506,7 @@ def people_suggestions_build(
     co_enrolment = _co_enrolment_if_learned(
         interactions.matrix, positions_of(member_ids, features.member_ids), discoverable
     )
+    evaluation = evaluation_used = people_measurement_stored()
     rows = people_rows_compute(
         features=features,
         idf=idf,
@@ -496,11 +514,11 @@ def people_suggestions_build(
         candidates=discoverable,
         co_enrolment=co_enrolment,
         k=config["PEOPLE_PER_MEMBER"],
+        learned_first=people_learned_first(evaluation_used),
     )
     computed = time.perf_counter()
     stored = people_rows_store(features=features, rows=rows, now=now)
     written = time.perf_counter()
-    evaluation = people_measurement_stored()
     why = people_measurement_due(
         stored=evaluation, interactions=interactions.nnz, requested=measure_requested
     )
@@ -519,6 +537,7 @@ def people_suggestions_build(
         }
     return {
         "mode": "learned" if co_enrolment is not None else "rules",
+        "learned_first": co_enrolment is not None and people_learned_first(evaluation_used),
         "discoverable_members": int(discoverable.size),
         "rows": stored,
         "members_with_people": int(np.count_nonzero(rows.people[:, 0] >= 0))

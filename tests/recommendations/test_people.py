@@ -18,6 +18,7 @@ from recommendations.people.serving import shown_ids_unpack
 from recommendations.people.training import (
     PeopleRows,
     people_features_read,
+    people_learned_first,
     people_measurement_due,
     people_rows_store,
 )
@@ -282,6 +283,46 @@ def test_with_enough_interactions_people_are_learned_from_co_enrolment(world):
     evaluation = people["evaluation"]
     assert evaluation["members_evaluated"] > 0
     assert set(evaluation["hit_rate"]) == {"learned", "rules", "random"}
+
+
+@pytest.mark.parametrize(
+    ("evaluation", "expected"),
+    [
+        (None, True),  # nothing measured yet
+        ({}, True),
+        ({"hit_rate": {"learned": 0.3, "rules": 0.2, "random": 0.1}}, True),
+        ({"hit_rate": {"learned": 0.2, "rules": 0.2, "random": 0.1}}, True),
+        ({"hit_rate": {"learned": 0.1, "rules": 0.4, "random": 0.1}}, False),
+        ({"hit_rate": {"rules": 0.4}}, True),  # no learned figure to compare
+    ],
+)
+def test_the_learned_people_lead_unless_the_measurement_found_the_rules_better(
+    evaluation, expected
+):
+    assert people_learned_first(evaluation) is expected
+
+
+def test_a_site_where_the_rules_measured_better_gets_the_rule_picks_first(world):
+    skills = world["skills"]
+    for index, analyst in enumerate(world["analysts"]):
+        FollowedSkillFactory(member=analyst, skill=skills["SQL"])
+        _discoverable(analyst, f"Analyst {index}")
+    learned_settings = {**settings.RECOMMENDATIONS, "PEOPLE_LEARNED_MIN_INTERACTIONS": 1}
+    with override_settings(RECOMMENDATIONS=learned_settings):
+        first = training_run_execute(trigger="test")
+        assert first.metrics["people"]["learned_first"] is True
+        first.metrics["people"]["evaluation"]["hit_rate"] = {
+            "learned": 0.1,
+            "rules": 0.5,
+            "random": 0.0,
+        }
+        first.save(update_fields=["metrics"])
+        second = training_run_execute(trigger="test")
+    assert second.metrics["people"]["mode"] == "learned"
+    assert second.metrics["people"]["learned_first"] is False
+    leaders = PersonSuggestion.objects.filter(rank=0)
+    assert leaders.exists()
+    assert set(leaders.values_list("family", flat=True)) == {PersonSuggestion.Family.RULES}
 
 
 def test_the_people_api_costs_a_fixed_number_of_queries(people_world, django_assert_num_queries):
