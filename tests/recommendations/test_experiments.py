@@ -180,9 +180,11 @@ def test_exploration_fills_slots_with_unshown_eligible_courses(world):
     assert len({card.course_id for card in explored.shown}) == len(explored.shown)
 
 
-def _events(variant, member, *, impressions: int, clicks: int, day: dt.datetime):
-    """`impressions` page views of one card each, of one new course, the first `clicks` of them
-    clicked; returns the course."""
+def _events(
+    variant, member, *, impressions: int, clicks: int, day: dt.datetime, channel: str = "web"
+):
+    """`impressions` page views on `channel` of one card each, of one new course, the first
+    `clicks` of them clicked (events carry their page view's channel); returns the course."""
     course = CourseFactory()
     pages, events = [], []
     for index in range(impressions):
@@ -190,7 +192,7 @@ def _events(variant, member, *, impressions: int, clicks: int, day: dt.datetime)
         page = PageView(
             member=member,
             created_at=day,
-            channel="web",
+            channel=channel,
             variant=variant,
             courses=packed.courses,
             slots=packed.slots,
@@ -206,6 +208,7 @@ def _events(variant, member, *, impressions: int, clicks: int, day: dt.datetime)
                     course=course,
                     page_view_id=page.pk,
                     variant=variant,
+                    channel=channel,
                     created_at=day,
                 )
             )
