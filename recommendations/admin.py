@@ -414,7 +414,15 @@ class ExperimentVariantInline(admin.TabularInline):
 
 @admin.register(Experiment)
 class ExperimentAdmin(CheckedModelAdmin):
-    list_display = ["name", "key", "starts_at", "ends_at", "exploration_share", "results_link"]
+    list_display = [
+        "name",
+        "key",
+        "channel",
+        "starts_at",
+        "ends_at",
+        "exploration_share",
+        "results_link",
+    ]
     search_fields = ["name", "key"]
     prepopulated_fields = {"key": ["name"]}
     inlines = [ExperimentVariantInline]
