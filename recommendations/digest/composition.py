@@ -100,14 +100,20 @@ def last_digest_courses(*, member_ids: Sequence[int], before_week: dt.date) -> d
 
 
 def digest_compose(
-    *, member: Member, already_shown: Iterable[int] = (), now: dt.datetime | None = None
+    *,
+    member: Member,
+    already_shown: Iterable[int] = (),
+    now: dt.datetime | None = None,
+    page_view_id: uuid.UUID | None = None,
 ) -> Digest:
     """The member's digest as of `now`, leaving out `already_shown` (their last digest's
-    courses). An empty digest: nothing new to recommend."""
+    courses). An empty digest: nothing new to recommend. `page_view_id`: its impression's id
+    (a new one by default; the simulation draws it from its seeded generator)."""
     config = settings.DIGEST
     page = home_page_serve(
         member=member,
         now=now,
+        page_view_id=page_view_id,
         with_continue=False,
         experiment_channel=Experiment.Channel.EMAIL,
     )

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from members.models import Enrolment, FollowedSkill
 from recommendations.data import ShownCourse
+from recommendations.digest.composition import digest_compose
 from recommendations.experiments.assignment import (
     ExperimentDefinition,
     VariantDefinition,
@@ -15,7 +16,6 @@ from recommendations.experiments.assignment import (
     experiments_load,
     variant_for_member,
 )
-from recommendations.digest.composition import digest_compose
 from recommendations.experiments.results import experiment_results
 from recommendations.feedback.events import EventInput, events_ingest
 from recommendations.feedback.page_views import page_view_pack
