@@ -16,6 +16,7 @@ from recommendations.digest.selectors import digest_weeks
 from recommendations.experiments.assignment import experiment_variants_problems
 from recommendations.experiments.results import experiment_results
 from recommendations.feedback.page_views import page_view_cards
+from recommendations.feedback.selectors import channel_weeks
 from recommendations.models import (
     DigestItem,
     DigestSend,
@@ -413,7 +414,15 @@ class ExperimentVariantInline(admin.TabularInline):
 
 @admin.register(Experiment)
 class ExperimentAdmin(CheckedModelAdmin):
-    list_display = ["name", "key", "starts_at", "ends_at", "exploration_share", "results_link"]
+    list_display = [
+        "name",
+        "key",
+        "channel",
+        "starts_at",
+        "ends_at",
+        "exploration_share",
+        "results_link",
+    ]
     search_fields = ["name", "key"]
     prepopulated_fields = {"key": ["name"]}
     inlines = [ExperimentVariantInline]
@@ -479,7 +488,9 @@ class DigestItemInline(admin.TabularInline):
 @admin.register(DigestSend)
 class DigestSendAdmin(CheckedModelAdmin):
     """The weekly emails: one row per member and week, with what it showed and its clicks;
-    above the list, digests and the email's click-through per week and reason family."""
+    above the list, click-through per week on each channel (site, API, email: the email's
+    beside the site's), and digests and the email's click-through per week and reason
+    family."""
 
     list_display = ["week", "member", "state", "sent_at", "strategy", "variant"]
     list_filter = ["state", "week", "strategy"]
@@ -528,6 +539,36 @@ class DigestSendAdmin(CheckedModelAdmin):
                     for week in weeks
                 ]
             chart = line_chart(series=series, x_labels=[f"{week.week:%G-W%V}" for week in weeks])
+        by_channel = channel_weeks()
+        channels = list(PageView.Channel)
+        channel_rows = [
+            {
+                "week": week.week,
+                "cells": [
+                    {
+                        "clicks": cell.clicks,
+                        "shown": cell.shown,
+                        "ctr": "—" if cell.ctr is None else f"{cell.ctr:.1%}",
+                    }
+                    if (cell := week.channels.get(channel))
+                    else None
+                    for channel in channels
+                ],
+            }
+            for week in by_channel
+        ]
+        channel_chart = None
+        if any(week.channels for week in by_channel):
+            channel_chart = line_chart(
+                series={
+                    channel.label: [
+                        (week.channels[channel].ctr or 0.0) if channel in week.channels else 0.0
+                        for week in by_channel
+                    ]
+                    for channel in channels
+                },
+                x_labels=[f"{week.week:%G-W%V}" for week in by_channel],
+            )
         return super().changelist_view(
             request,
             extra_context={
@@ -535,5 +576,8 @@ class DigestSendAdmin(CheckedModelAdmin):
                 "digest_weeks": rows,
                 "digest_reasons": reasons,
                 "chart": chart,
+                "channels": [channel.label for channel in channels],
+                "channel_weeks": channel_rows,
+                "channel_chart": channel_chart,
             },
         )

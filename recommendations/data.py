@@ -47,6 +47,10 @@ class ShownCourse:
     position: int
     # The experiment variant that served the page (None outside experiments).
     variant_id: int | None = None
+    # The channel of the page view it was read back from (`PageView.Channel`), which events
+    # acting on the card copy; empty while serving: the page's channel is given when it is
+    # logged (`impressions_log`).
+    channel: str = ""
 
 
 @dataclass(frozen=True)

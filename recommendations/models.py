@@ -87,11 +87,20 @@ class FeedbackEvent(models.Model):
         db_index=False,
         db_constraint=False,
     )
+    # The channel of the page view it cites (`PageView.Channel`: web, api, email), copied with
+    # the card's reason when the event is stored, so click-through per channel reads this
+    # table alone and outlives the pruned page views. Empty for events that cite no page view
+    # (activity, reported impressions, the interactions import: the database default).
+    channel = models.CharField(max_length=8, blank=True, default="", db_default="")
     created_at = models.DateTimeField(db_index=True)
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(channel__in=["", "web", "api", "email"]),
+                name="feedback_event_channel_valid",
+            ),
             models.CheckConstraint(
                 condition=Q(
                     kind__in=[
@@ -369,7 +378,15 @@ class ComposedPage(models.Model):
 
 
 class Experiment(models.Model):
-    """An A/B test of homepage strategies: members split across variants by a stable hash."""
+    """An A/B test of homepage strategies: members split across variants by a stable hash.
+
+    `channel` says which pages it serves: the homepage (on the site and in the API), the weekly
+    digest (composed from the member's variant's page), or both."""
+
+    class Channel(models.TextChoices):
+        HOMEPAGE = "homepage", "Homepage (site and API)"
+        EMAIL = "email", "Weekly digest email"
+        ALL = "all", "Homepage and weekly digest"
 
     name = models.CharField(max_length=120)
     key = models.SlugField(
@@ -384,6 +401,12 @@ class Experiment(models.Model):
         default=0.0,
         help_text="Share of slots given to random eligible courses (strategy 'explore').",
     )
+    channel = models.CharField(
+        max_length=10,
+        choices=Channel.choices,
+        default=Channel.HOMEPAGE,
+        help_text="Which pages the experiment serves; its results count that channel's pages.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -396,6 +419,10 @@ class Experiment(models.Model):
             models.CheckConstraint(
                 condition=Q(exploration_share__gte=0) & Q(exploration_share__lte=0.5),
                 name="experiment_exploration_share_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(channel__in=["homepage", "email", "all"]),
+                name="experiment_channel_valid",
             ),
         ]
 
@@ -607,6 +634,11 @@ class DigestSend(models.Model):
         related_name="digest_sends",
         help_text="The experiment variant whose page it was built from.",
     )
+    # Its impression: the page view (channel email) holding the courses it showed, slot =
+    # `DigestItem.position`; a followed link is a click citing (this page view, that slot).
+    # Null for an empty digest. No foreign key, as clicks cite page views (`PageView` rows are
+    # pruned after IMPRESSIONS_KEPT_DAYS; the digest stays).
+    page_view_id = models.UUIDField(null=True, blank=True)
     claimed_at = models.DateTimeField()
     # The run that claimed it: a run reads back its own claims, never another's.
     claimed_by = models.UUIDField(editable=False)

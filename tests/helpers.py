@@ -93,9 +93,11 @@ def page_view_pending(page_view_id: str) -> bool:
         return cursor.fetchone()[0] > 0
 
 
-def experiment_create(*variants, key="exp", starts=None, ends=None, exploration=0.0) -> Experiment:
-    """An experiment (started a day ago unless `starts`) with `variants` as (code, strategy,
-    weight) tuples, the first one its control."""
+def experiment_create(
+    *variants, key="exp", starts=None, ends=None, exploration=0.0, channel="homepage"
+) -> Experiment:
+    """An experiment on `channel` (started a day ago unless `starts`) with `variants` as
+    (code, strategy, weight) tuples, the first one its control."""
     now = timezone.now()
     experiment = Experiment.objects.create(
         name=key,
@@ -103,6 +105,7 @@ def experiment_create(*variants, key="exp", starts=None, ends=None, exploration=
         starts_at=starts or now - dt.timedelta(days=1),
         ends_at=ends,
         exploration_share=exploration,
+        channel=channel,
     )
     for index, (code, strategy, weight) in enumerate(variants):
         ExperimentVariant.objects.create(

@@ -1,17 +1,20 @@
 """What a member's digest shows: the first `DIGEST["CAROUSELS"]` carousels of the homepage they
-would get now (their experiment variant's, without "Continue learning"), each cut to its first
-`DIGEST["COURSES_PER_CAROUSEL"]` courses that the member's last digest did not show. The
-headings are the carousels' labels and each course keeps its card's explanation, so the email
-says exactly what the site says. Dismissed, started and finished courses never reach it: the
-homepage leaves them out already (`serving/reasons.py`, the valid courses). Nothing here is a
-second recommender: the page comes from `serving.home_page.home_page_serve`.
+would get now (their variant of a running experiment that targets the email, without
+"Continue learning"), each cut to its first `DIGEST["COURSES_PER_CAROUSEL"]` courses that
+the member's last digest did not show. The headings are the carousels' labels and each course
+keeps its card's explanation, so the email says exactly what the site says. Dismissed, started
+and finished courses never reach it: the homepage leaves them out already (`serving/reasons.py`,
+the valid courses). Nothing here is a second recommender: the page comes from
+`serving.home_page.home_page_serve`.
 
 Per member the composition costs what a homepage costs (the member's inputs: one statement on
 PostgreSQL); what the digests of a batch of members read besides (the members with their
 accounts, the courses of their last digests) is one query each for the whole batch.
 """
 
+import dataclasses
 import datetime as dt
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -21,8 +24,8 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from members.models import Member
-from recommendations.data import STRATEGY_EXPLORE, Card
-from recommendations.models import DigestItem, DigestSend
+from recommendations.data import STRATEGY_EXPLORE, Card, ShownCourse
+from recommendations.models import DigestItem, DigestSend, Experiment
 from recommendations.serving.home_page import home_page_serve
 
 
@@ -41,10 +44,26 @@ class Digest:
     # What served the page it was built from (the logged strategy) and the experiment variant.
     strategy: str
     variant_id: int | None
+    # The id its impression is logged under (`PageView`, channel email): the page's own.
+    page_view_id: uuid.UUID | None = None
 
     @property
     def empty(self) -> bool:
         return not self.carousels
+
+    def shown(self) -> list[ShownCourse]:
+        """The cards as the email shows them, for its page view: slot = position in the email,
+        carousel and position in the carousel the email's; reason, strategy and variant the
+        page's."""
+        shown = []
+        for carousel_position, carousel in enumerate(self.carousels):
+            for position, card in enumerate(carousel.cards):
+                shown.append(
+                    dataclasses.replace(
+                        card.shown, carousel_position=carousel_position, position=position
+                    )
+                )
+        return shown
 
     def placed(self) -> list[tuple[int, int, Card]]:
         """(position in the email, carousel position, card), in the email's order."""
@@ -81,12 +100,23 @@ def last_digest_courses(*, member_ids: Sequence[int], before_week: dt.date) -> d
 
 
 def digest_compose(
-    *, member: Member, already_shown: Iterable[int] = (), now: dt.datetime | None = None
+    *,
+    member: Member,
+    already_shown: Iterable[int] = (),
+    now: dt.datetime | None = None,
+    page_view_id: uuid.UUID | None = None,
 ) -> Digest:
     """The member's digest as of `now`, leaving out `already_shown` (their last digest's
-    courses). An empty digest: nothing new to recommend."""
+    courses). An empty digest: nothing new to recommend. `page_view_id`: its impression's id
+    (a new one by default; the simulation draws it from its seeded generator)."""
     config = settings.DIGEST
-    page = home_page_serve(member=member, now=now, with_continue=False)
+    page = home_page_serve(
+        member=member,
+        now=now,
+        page_view_id=page_view_id,
+        with_continue=False,
+        experiment_channel=Experiment.Channel.EMAIL,
+    )
     seen = set(already_shown)
     carousels: list[DigestCarousel] = []
     for carousel in page.carousels:
@@ -103,6 +133,7 @@ def digest_compose(
         carousels=carousels,
         strategy=strategies[0] if strategies else (shown[0].strategy if shown else ""),
         variant_id=next((item.variant_id for item in shown if item.variant_id), None),
+        page_view_id=page.page_view_id,
     )
 
 

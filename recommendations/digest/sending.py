@@ -41,6 +41,7 @@ from recommendations.digest.composition import (
     week_start,
 )
 from recommendations.digest.links import click_url, site_url, unsubscribe_url
+from recommendations.feedback.services import email_page_views_log
 from recommendations.models import DigestItem, DigestSend
 
 logger = logging.getLogger(__name__)
@@ -179,9 +180,10 @@ def _batch_send(
 def digests_claim(
     *, digests: list[Digest], week: dt.date, now: dt.datetime
 ) -> list[tuple[Digest, int]]:
-    """Claim each digest's member for `week` with what it shows, in one transaction; a member
-    another run claimed first is left out. Returns (digest, its DigestSend id) of the claimed
-    ones. Three queries for the batch."""
+    """Claim each digest's member for `week` with what it shows and its impression (a page view
+    on the email channel: `DigestSend.page_view_id`, slot = `DigestItem.position`), in one
+    transaction; a member another run claimed first is left out. Returns (digest, its
+    DigestSend id) of the claimed ones. Four queries for the batch."""
     claim = uuid.uuid4()
     DigestSend.objects.bulk_create(
         [
@@ -191,6 +193,7 @@ def digests_claim(
                 state=DigestSend.State.EMPTY if digest.empty else DigestSend.State.CLAIMED,
                 strategy=digest.strategy,
                 variant_id=digest.variant_id,
+                page_view_id=None if digest.empty else digest.page_view_id,
                 claimed_at=now,
                 claimed_by=claim,
             )
@@ -217,6 +220,14 @@ def digests_claim(
             for digest, send_id in claimed
             for position, carousel_position, card in digest.placed()
         ]
+    )
+    email_page_views_log(
+        pages=[
+            (digest.member.pk, digest.page_view_id, digest.shown())
+            for digest, _ in claimed
+            if not digest.empty
+        ],
+        now=now,
     )
     return claimed
 

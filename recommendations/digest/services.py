@@ -3,24 +3,32 @@
 import datetime as dt
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import Course
 from catalog.selectors import course_published_get
 from recommendations.digest.composition import week_start
+from recommendations.feedback.services import email_click_log
 from recommendations.models import DigestItem, DigestSend
 
 
 def digest_click_record(
     *, send_id: int, position: int, now: dt.datetime | None = None
 ) -> Course | None:
-    """Record that the course at `position` of digest `send_id` was followed (its first
-    follow: CTR counts courses clicked, not clicks) and return the course to land on; None,
-    recording nothing, for a digest or position that does not exist (pruned, the account
-    deleted) or a course no longer published."""
+    """Record that the course at `position` of digest `send_id` was followed and return the
+    course to land on; None, recording nothing, for a digest or position that does not exist
+    (pruned, the account deleted) or a course no longer published.
+
+    Only the first follow of a position is recorded (CTR counts courses clicked, not clicks):
+    it sets the item's `clicked_at` and, in the same transaction, stores the click event on the
+    email channel citing (the digest's page view, `position`), with the card's reason,
+    strategy and variant from that page view (`feedback.services.email_click_log`). A digest
+    sent before digests had page views, or whose page view was pruned, records `clicked_at`
+    alone."""
     item = (
         DigestItem.objects.filter(send_id=send_id, position=position)
-        .only("pk", "course_id", "clicked_at")
+        .select_related("send__member")
         .first()
     )
     if item is None:
@@ -28,10 +36,21 @@ def digest_click_record(
     course = course_published_get(course_id=item.course_id)
     if course is None:
         return None
-    if item.clicked_at is None:
-        DigestItem.objects.filter(pk=item.pk, clicked_at__isnull=True).update(
-            clicked_at=now or timezone.now()
+    if item.clicked_at is not None:
+        return course
+    now = now or timezone.now()
+    with transaction.atomic():
+        first = DigestItem.objects.filter(pk=item.pk, clicked_at__isnull=True).update(
+            clicked_at=now
         )
+        if first and item.send.page_view_id is not None:
+            email_click_log(
+                member=item.send.member,
+                page_view_id=item.send.page_view_id,
+                slot=position,
+                course=course,
+                now=now,
+            )
     return course
 
 

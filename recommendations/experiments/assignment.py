@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from members.models import Member
 from recommendations.models import (
+    Experiment,
     ExperimentAssignment,
     ExperimentVariant,
 )
@@ -37,6 +38,8 @@ class ExperimentDefinition:
     ends_at: dt.datetime | None
     exploration_share: float
     variants: tuple[VariantDefinition, ...]
+    # `Experiment.Channel`: which pages it serves (homepage, email or all).
+    channel: str = "homepage"
 
     def running_at(self, moment: dt.datetime) -> bool:
         return self.starts_at <= moment and (self.ends_at is None or moment < self.ends_at)
@@ -74,21 +77,31 @@ def experiments_load() -> list[ExperimentDefinition]:
             ends_at=experiment.ends_at,
             exploration_share=experiment.exploration_share,
             variants=tuple(members),
+            channel=experiment.channel,
         )
         for experiment, members in grouped.values()
     ]
 
 
 def experiment_running(
-    *, experiments: list[ExperimentDefinition], now: dt.datetime
+    *,
+    experiments: list[ExperimentDefinition],
+    now: dt.datetime,
+    channel: str = Experiment.Channel.HOMEPAGE,
 ) -> ExperimentDefinition | None:
-    """The experiment a page view takes part in: the earliest-started running one.
+    """The experiment a page on `channel` (`Experiment.Channel.HOMEPAGE` or `EMAIL`) takes
+    part in: the earliest-started running one that targets that channel or all.
 
-    One experiment per page view keeps every variant's metrics clean of another test's
-    effects; a second running experiment waits (its members are not exposed) until the first
-    ends.
+    One experiment per page keeps every variant's metrics clean of another test's effects; a
+    second running experiment on the same channel waits (its members are not exposed) until
+    the first ends. A homepage experiment and an email one may run side by side: each page
+    is in one of them, and each one's results count its own channel's pages.
     """
-    return next((e for e in experiments if e.running_at(now) and e.variants), None)
+    targets = (channel, Experiment.Channel.ALL)
+    return next(
+        (e for e in experiments if e.channel in targets and e.running_at(now) and e.variants),
+        None,
+    )
 
 
 def assignment_bucket(*, key: str, member_id: int) -> float:

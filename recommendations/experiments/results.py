@@ -89,14 +89,26 @@ def _against(rate: Rate, control: Rate, *, alpha: float) -> Rate:
     )
 
 
+# The page view channels an experiment's results count, per `Experiment.channel`.
+EXPERIMENT_PAGE_CHANNELS = {
+    Experiment.Channel.HOMEPAGE: (PageView.Channel.WEB, PageView.Channel.API),
+    Experiment.Channel.EMAIL: (PageView.Channel.EMAIL,),
+    Experiment.Channel.ALL: (PageView.Channel.WEB, PageView.Channel.API, PageView.Channel.EMAIL),
+}
+
+
 def _enrolled_impressions(
-    *, experiment: Experiment, variant_ids: list[int], window_hours: float
+    *,
+    experiment: Experiment,
+    variant_ids: list[int],
+    window_hours: float,
+    channels: tuple[str, ...],
 ) -> dict[int, int]:
     """Per variant: impressions followed by an enrolment in that course within the window."""
     rows = []
-    pages = PageView.objects.filter(variant_id__in=variant_ids, recommended__gt=0).values_list(
-        "variant_id", "member_id", "created_at", "courses", "slots", "labels"
-    )
+    pages = PageView.objects.filter(
+        variant_id__in=variant_ids, recommended__gt=0, channel__in=channels
+    ).values_list("variant_id", "member_id", "created_at", "courses", "slots", "labels")
     for variant_id, member_id, created_at, courses, slots, labels in pages.iterator(
         chunk_size=2000
     ):
@@ -132,8 +144,15 @@ def _enrolled_impressions(
     return counts
 
 
-def experiment_results(*, experiment: Experiment) -> ExperimentResults:
+def experiment_results(
+    *, experiment: Experiment, channels: tuple[str, ...] | None = None
+) -> ExperimentResults:
     """Per-variant rates with intervals, tests against the control, a verdict and a chart.
+
+    Counted on the page views and clicks of `channels` (`PageView.Channel` values), by default
+    those the experiment targets (`EXPERIMENT_PAGE_CHANNELS`): a homepage experiment's
+    results never mix in the digest's click-through, whose clicks are rarer (the simulation
+    asks for each channel on its own).
 
     The verdict reads click-through: a winner is a variant significantly better than the
     control at ALPHA / (number of comparisons) (Bonferroni, since every treatment is compared
@@ -145,12 +164,14 @@ def experiment_results(*, experiment: Experiment) -> ExperimentResults:
     ids = [v.pk for v in variants]
     comparisons = max(1, len(variants) - 1)
     alpha = config["ALPHA"] / comparisons
+    if channels is None:
+        channels = EXPERIMENT_PAGE_CHANNELS[experiment.channel]
 
     # Impressions are the page views' recommended cards (the Continue learning row carries no
     # variant); clicks are events, attributed to the variant of the page view they came from.
     counts: dict[int, dict] = {pk: {} for pk in ids}
     for row in (
-        PageView.objects.filter(variant_id__in=ids)
+        PageView.objects.filter(variant_id__in=ids, channel__in=channels)
         .values("variant_id")
         .annotate(
             impressions=Sum("recommended"),
@@ -160,7 +181,9 @@ def experiment_results(*, experiment: Experiment) -> ExperimentResults:
     ):
         counts[row["variant_id"]].update(row)
     for row in (
-        FeedbackEvent.objects.filter(variant_id__in=ids, kind=FeedbackEvent.Kind.CLICK)
+        FeedbackEvent.objects.filter(
+            variant_id__in=ids, kind=FeedbackEvent.Kind.CLICK, channel__in=channels
+        )
         .values("variant_id")
         .annotate(clicks=Count("pk"), clickers=Count("member_id", distinct=True))
         .order_by()
@@ -173,7 +196,10 @@ def experiment_results(*, experiment: Experiment) -> ExperimentResults:
         .values_list("variant_id", "n")
     )
     enrolled = _enrolled_impressions(
-        experiment=experiment, variant_ids=ids, window_hours=config["ENROL_WINDOW_HOURS"]
+        experiment=experiment,
+        variant_ids=ids,
+        window_hours=config["ENROL_WINDOW_HOURS"],
+        channels=channels,
     )
 
     def raw(variant: ExperimentVariant) -> VariantResult:
@@ -207,7 +233,7 @@ def experiment_results(*, experiment: Experiment) -> ExperimentResults:
             for r in results
         ]
     winner, verdict = _verdict(results, alpha=alpha)
-    days, daily = _daily_ctr(variants)
+    days, daily = _daily_ctr(variants, channels=channels)
     return ExperimentResults(
         experiment=experiment,
         variants=results,
@@ -244,11 +270,11 @@ def _verdict(results: list[VariantResult], *, alpha: float) -> tuple[str | None,
 
 
 def _daily_ctr(
-    variants: list[ExperimentVariant],
+    variants: list[ExperimentVariant], *, channels: tuple[str, ...]
 ) -> tuple[list[dt.date], dict[str, list[float | None]]]:
     by_day: dict[tuple[int, dt.date], list[int]] = {}
     for variant_id, day, impressions in (
-        PageView.objects.filter(variant__in=variants)
+        PageView.objects.filter(variant__in=variants, channel__in=channels)
         .annotate(day=TruncDate("created_at"))
         .values("variant_id", "day")
         .annotate(n=Sum("recommended"))
@@ -257,7 +283,9 @@ def _daily_ctr(
     ):
         by_day.setdefault((variant_id, day), [0, 0])[0] += impressions or 0
     for variant_id, day, clicks in (
-        FeedbackEvent.objects.filter(variant__in=variants, kind=FeedbackEvent.Kind.CLICK)
+        FeedbackEvent.objects.filter(
+            variant__in=variants, kind=FeedbackEvent.Kind.CLICK, channel__in=channels
+        )
         .annotate(day=TruncDate("created_at"))
         .values("variant_id", "day")
         .annotate(n=Count("pk"))

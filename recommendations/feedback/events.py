@@ -34,6 +34,7 @@ from members.models import Member
 from members.selectors import course_activity_for_member
 from recommendations.data import ShownCourse
 from recommendations.feedback.services import (
+    COUNTED_CHANNELS,
     FeedbackDelta,
     course_dismiss,
     dismissal_undo,
@@ -263,9 +264,10 @@ def _apply_click(
             "A click needs the page_view_id of a page that showed this course to this member.",
         )
     _store(member=member, event=event, course=course, now=now, writes=writes, card=card)
-    writes.counts.append(
-        FeedbackDelta(member.pk, course.pk, card.reason, timezone.localdate(now), clicks=1)
-    )
+    if card.channel in COUNTED_CHANNELS:
+        writes.counts.append(
+            FeedbackDelta(member.pk, course.pk, card.reason, timezone.localdate(now), clicks=1)
+        )
 
 
 def _apply_enrol(

@@ -1,14 +1,19 @@
 """Reads of recorded feedback: where a page view showed a course, what a member was shown
-recently, and a member's dismissals."""
+recently, a member's dismissals, and click-through per channel and week (the admin's)."""
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Sum
+from django.db.models.functions import TruncWeek
+from django.utils import timezone
 
 from catalog.selectors import course_published_q
 from members.models import Member
-from recommendations.data import ShownCourse
+from recommendations.data import REASON_CONTINUE, ShownCourse
 from recommendations.feedback.page_views import page_view_courses
-from recommendations.models import Dismissal, PageView
+from recommendations.models import Dismissal, FeedbackEvent, PageView
 from recommendations.serving.pending import page_view_card
 
 
@@ -51,3 +56,68 @@ def dismissals_for_member(*, member: Member) -> list[Dismissal]:
         .select_related("course")
         .order_by("-created_at")
     )
+
+
+@dataclass(frozen=True)
+class ChannelClicks:
+    shown: int
+    clicks: int
+
+    @property
+    def ctr(self) -> float | None:
+        return self.clicks / self.shown if self.shown else None
+
+
+@dataclass
+class ChannelWeek:
+    week: dt.date  # Monday of the ISO week
+    # `PageView.Channel` value → recommended cards shown and clicks on them.
+    channels: dict[str, ChannelClicks] = field(default_factory=dict)
+
+
+def channel_weeks(*, weeks: int = 12, now: dt.datetime | None = None) -> list[ChannelWeek]:
+    """Click-through per channel (web, api, email) over the last `weeks` ISO weeks, oldest
+    first, weeks without traffic included: shown = the recommended cards of the channel's page
+    views (not the Continue learning row), clicks = click events on that channel (each carries
+    its page view's channel), by the week they happened. Two queries. Page views are pruned
+    after IMPRESSIONS_KEPT_DAYS; clicks stay, so keep `weeks` within it."""
+    now = now or timezone.now()
+    last = timezone.localdate(now)
+    last -= dt.timedelta(days=last.weekday())
+    first = last - dt.timedelta(weeks=weeks - 1)
+    since = timezone.make_aware(dt.datetime.combine(first, dt.time()))
+    by_week = {
+        first + dt.timedelta(weeks=i): ChannelWeek(week=first + dt.timedelta(weeks=i))
+        for i in range(weeks)
+    }
+    totals: dict[tuple[dt.date, str], list[int]] = {}
+    shown = (
+        PageView.objects.filter(created_at__gte=since, created_at__lte=now)
+        .annotate(week=TruncWeek("created_at"))
+        .values_list("week", "channel")
+        .annotate(n=Sum("recommended"))
+        .order_by()
+    )
+    for week, channel, n in shown:
+        totals.setdefault((_day(week), channel), [0, 0])[0] += n or 0
+    clicks = (
+        FeedbackEvent.objects.filter(
+            kind=FeedbackEvent.Kind.CLICK, created_at__gte=since, created_at__lte=now
+        )
+        .exclude(channel="")
+        .exclude(reason=REASON_CONTINUE)
+        .annotate(week=TruncWeek("created_at"))
+        .values_list("week", "channel")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for week, channel, n in clicks:
+        totals.setdefault((_day(week), channel), [0, 0])[1] += n
+    for (week, channel), (n_shown, n_clicks) in sorted(totals.items()):
+        if week in by_week:
+            by_week[week].channels[channel] = ChannelClicks(shown=n_shown, clicks=n_clicks)
+    return list(by_week.values())
+
+
+def _day(moment: dt.datetime | dt.date) -> dt.date:
+    return moment.date() if isinstance(moment, dt.datetime) else moment

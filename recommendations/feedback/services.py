@@ -26,7 +26,14 @@ from recommendations.models import (
     PageView,
     ReasonFeedback,
 )
-from recommendations.serving.pending import page_view_card
+from recommendations.serving.pending import SlotRefused, page_view_card
+
+# The email's impressions and clicks add to none of the counts above: they are what the
+# homepage reads (a course shown often on the site without a click is discounted there; the
+# carousels are ordered by the member's click-through on the site's pages), and a weekly email,
+# read or not (opens are not tracked), with its own click-through, would change what both mean.
+# The email's click-through is measured from its page views and click events (`channel`).
+COUNTED_CHANNELS = (PageView.Channel.WEB, PageView.Channel.API)
 
 
 def impressions_log(
@@ -41,7 +48,8 @@ def impressions_log(
     cards add to; returns how many cards were counted.
 
     `channel`: `PageView.Channel` (web for the site's pages, the default; api for API
-    answers). Nothing is
+    answers; email for a digest, whose cards add to no count: see `COUNTED_CHANNELS`, and
+    `email_page_views_log` writes a batch of digests at once). Nothing is
     stored for a member deleted meanwhile, and cards of courses deleted since the page was
     composed add to no count: the tables have no foreign-key constraints to refuse them (see
     `FeedbackEvent.member`). The page view keeps every card it showed.
@@ -88,6 +96,8 @@ def impressions_log(
             labels=packed.labels,
             recommended=packed.recommended,
         )
+        if channel not in COUNTED_CHANNELS:
+            return 0
         kept = [card for card in shown if card.course_id in existing]
         day = timezone.localdate(now)
         feedback_counts_add(
@@ -169,11 +179,68 @@ def _page_view_insert_postgresql(
                 "day": timezone.localdate(now),
                 "cards": orjson.dumps(
                     [{"course_id": card.course_id, "reason": card.reason} for card in shown]
+                    if channel in COUNTED_CHANNELS
+                    else []
                 ).decode(),
             },
         )
         (stored,) = cursor.fetchone()
     return stored
+
+
+def email_page_views_log(
+    *, pages: Sequence[tuple[int, uuid.UUID, Sequence[ShownCourse]]], now: dt.datetime
+) -> None:
+    """Record a batch of digests' impressions: per (member id, page view id, cards in the
+    email's order) one page view on the email channel, in one INSERT. Called inside the
+    digests' claim (`digest/sending.py`), so a digest and its page view commit together; the
+    members and courses exist there (the digests were just composed from them). They add to
+    no count (`COUNTED_CHANNELS`)."""
+    rows = []
+    for member_id, page_view_id, shown in pages:
+        packed = page_view_pack(shown)
+        rows.append(
+            PageView(
+                id=page_view_id,
+                member_id=member_id,
+                created_at=now,
+                channel=PageView.Channel.EMAIL,
+                variant_id=packed.variant_id,
+                courses=packed.courses,
+                slots=packed.slots,
+                labels=packed.labels,
+                recommended=packed.recommended,
+            )
+        )
+    PageView.objects.bulk_create(rows)
+
+
+def email_click_log(
+    *, member: Member, page_view_id: uuid.UUID, slot: int, course: Course, now: dt.datetime
+) -> FeedbackEvent | None:
+    """Record a followed digest link as a click citing (the digest's page view, `slot`), with
+    the card's reason, strategy, variant and channel (email) from that page view, as the events
+    API stores a click. None, recording nothing, when the page view is gone (pruned after
+    IMPRESSIONS_KEPT_DAYS) or its slot showed another course. No count (`COUNTED_CHANNELS`).
+    The caller makes it once per digest and position."""
+    try:
+        shown = page_view_card(
+            member=member, page_view_id=page_view_id, course_id=course.pk, slot=slot, wait=False
+        )
+    except SlotRefused:
+        return None
+    if shown is None:
+        return None
+    return FeedbackEvent.objects.create(
+        **feedback_event_fields(
+            kind=FeedbackEvent.Kind.CLICK,
+            member=member,
+            course=course,
+            page_view_id=page_view_id,
+            context=shown,
+            now=now,
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -263,15 +330,15 @@ def _counts_upsert(
 
 def feedback_counts_rebuild(*, member_ids: Iterable[int] | None = None) -> None:
     """Recompute the counts from the page views, the reported impressions and the clicks, for
-    some members or all.
+    some members or all; the email's page views and clicks count nowhere (`impressions_log`).
 
     For writes that bypass `feedback_counts_add` (bulk imports, the load test's clean-up) and
     for the migrations that introduced the counts and the page views.
     """
     events = FeedbackEvent.objects.filter(
         kind__in=[FeedbackEvent.Kind.IMPRESSION, FeedbackEvent.Kind.CLICK]
-    )
-    page_views = PageView.objects.all()
+    ).exclude(channel=PageView.Channel.EMAIL)
+    page_views = PageView.objects.exclude(channel=PageView.Channel.EMAIL)
     course_days = CourseFeedbackDay.objects.all()
     reasons = ReasonFeedback.objects.all()
     if member_ids is not None:
@@ -360,11 +427,14 @@ def click_log(
         return None
     now = now or timezone.now()
     with transaction.atomic():
-        feedback_counts_add(
-            deltas=[
-                FeedbackDelta(member.pk, course.pk, shown.reason, timezone.localdate(now), clicks=1)
-            ]
-        )
+        if shown.channel in COUNTED_CHANNELS:
+            feedback_counts_add(
+                deltas=[
+                    FeedbackDelta(
+                        member.pk, course.pk, shown.reason, timezone.localdate(now), clicks=1
+                    )
+                ]
+            )
         return FeedbackEvent.objects.create(
             **feedback_event_fields(
                 kind=FeedbackEvent.Kind.CLICK,
@@ -388,8 +458,9 @@ def feedback_event_fields(
     event_id: uuid.UUID | None = None,
     value: float | None = None,
 ) -> dict:
-    """A `FeedbackEvent`'s fields. The card's context (reason, slot, strategy, variant) comes
-    from the page view that showed it, never from a client (see `shown_course_of_page_view`)."""
+    """A `FeedbackEvent`'s fields. The card's context (reason, slot, strategy, variant, the page
+    view's channel) comes from the page view that showed it, never from a client (see
+    `serving.pending.page_view_card`)."""
     return {
         "event_id": event_id or uuid.uuid4(),
         "kind": kind,
@@ -402,6 +473,7 @@ def feedback_event_fields(
         "carousel_position": context.carousel_position if context else None,
         "position": context.position if context else None,
         "variant_id": context.variant_id if context else None,
+        "channel": context.channel if context else "",
         "value": value,
         "created_at": now,
     }

@@ -38,6 +38,9 @@ from members.models import Member
 from members.signals import member_activity_changed
 from recommendations import engine
 from recommendations.apps import member_refresh_enqueue
+from recommendations.digest.composition import digest_compose, last_digest_courses, week_start
+from recommendations.digest.sending import digests_claim, member_send_day
+from recommendations.digest.services import digest_click_record
 from recommendations.experiments.results import ExperimentResults, experiment_results
 from recommendations.feedback.services import click_log, course_dismiss, impressions_log
 from recommendations.models import Experiment, ExperimentVariant, PageView, TrainingRun
@@ -64,6 +67,12 @@ class Behaviour:
     dismiss_below: float = 0.15  # relevance · n_courses under which a look may dismiss ...
     dismiss_chance: float = 0.03  # ... with this probability
     visit_rate: float = 0.35  # mean daily visit probability (each learner's own varies)
+    # The weekly digest: the chance a learner reads a week's email at all (opens are not
+    # tracked, so this stays hidden in the data, as it is for real learners), and how much
+    # less readily a link in it is followed than a card on the homepage: the click chance of a
+    # course looked at in the email is EMAIL_CLICK_FACTOR times its attraction a.
+    email_read: float = 0.4
+    email_click_factor: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -84,10 +93,13 @@ class PairwiseLift:
 @dataclass(frozen=True)
 class SimulationReport:
     experiment: Experiment
+    # The homepage's (web page views and their clicks) and the digest's (email).
     results: ExperimentResults
+    email_results: ExperimentResults
     pairwise: list[PairwiseLift]
     page_views: int
     runs: list[TrainingRun]
+    digests: int = 0
 
 
 def simulation_dataset_match(
@@ -144,6 +156,8 @@ def simulation_experiment_create(
             starts_at=starts_at,
             ends_at=ends_at,
             exploration_share=exploration_share,
+            # Both channels: each learner's variant serves their homepage and their digest.
+            channel=Experiment.Channel.ALL,
         )
         for position, variant in enumerate(variants):
             ExperimentVariant.objects.create(
@@ -189,7 +203,7 @@ def simulation_run(
     )
     courses = Course.objects.in_bulk(course_ids.tolist())
     runs: list[TrainingRun] = []
-    page_views = 0
+    page_views = digests = 0
     touched: set[int] = set()
 
     def collect(*, member_id: int, **_: object) -> None:
@@ -221,10 +235,20 @@ def simulation_run(
                     behaviour=behaviour,
                 )
                 page_views += 1
+            sent = _digests_day(
+                members=members,
+                relevance=relevance,
+                index_of_course=index_of_course,
+                courses=courses,
+                day_start=day_start,
+                rng=rng,
+                behaviour=behaviour,
+            )
+            digests += sent
             for member_id in sorted(touched):
                 member_recommendations_refresh(member_id=member_id)
             touched.clear()
-            say(f"day {day}: {visitors.size} visits")
+            say(f"day {day}: {visitors.size} visits, {sent} digests")
         runs.append(training_run_execute(trigger="simulation", now=end))
     finally:
         member_activity_changed.disconnect(dispatch_uid="recommendations.simulation_collect")
@@ -232,13 +256,15 @@ def simulation_run(
             member_refresh_enqueue, dispatch_uid="recommendations.member_refresh"
         )
         snapshot_forget()
-    results = experiment_results(experiment=experiment)
+    results = experiment_results(experiment=experiment, channels=(PageView.Channel.WEB,))
     return SimulationReport(
         experiment=experiment,
         results=results,
+        email_results=experiment_results(experiment=experiment, channels=(PageView.Channel.EMAIL,)),
         pairwise=_pairwise(results),
         page_views=page_views,
         runs=runs,
+        digests=digests,
     )
 
 
@@ -281,12 +307,14 @@ def _visit(
                 later += 1
                 moment = now + dt.timedelta(seconds=5 * later)
                 click_log(member=member, page_view_id=page.page_view_id, course=course, now=moment)
-                enrol = behaviour.enrol_base + behaviour.enrol_gain * attraction
-                if rng.random() < enrol:
-                    member_services.enrolment_start(member=member, course=course, now=moment)
-                    if rng.random() < behaviour.finish_given_enrol * attraction:
-                        finish = moment + dt.timedelta(minutes=course.duration_minutes)
-                        member_services.enrolment_finish(member=member, course=course, now=finish)
+                _after_click(
+                    member=member,
+                    course=course,
+                    attraction=attraction,
+                    now=moment,
+                    rng=rng,
+                    behaviour=behaviour,
+                )
             elif truth < behaviour.dismiss_below and rng.random() < behaviour.dismiss_chance:
                 course_dismiss(
                     member=member,
@@ -295,6 +323,91 @@ def _visit(
                     page_view_id=page.page_view_id,
                     now=now,
                 )
+
+
+def _after_click(
+    *,
+    member: Member,
+    course: Course,
+    attraction: float,
+    now: dt.datetime,
+    rng: np.random.Generator,
+    behaviour: Behaviour,
+) -> None:
+    """Perhaps an enrolment, and perhaps a finish, after a click (on the page or in an email)."""
+    enrol = behaviour.enrol_base + behaviour.enrol_gain * attraction
+    if rng.random() < enrol:
+        member_services.enrolment_start(member=member, course=course, now=now)
+        if rng.random() < behaviour.finish_given_enrol * attraction:
+            finish = now + dt.timedelta(minutes=course.duration_minutes)
+            member_services.enrolment_finish(member=member, course=course, now=finish)
+
+
+def _digests_day(
+    *,
+    members: dict[int, Member],
+    relevance: np.ndarray,
+    index_of_course: dict[int, int],
+    courses: dict[int, Course],
+    day_start: dt.datetime,
+    rng: np.random.Generator,
+    behaviour: Behaviour,
+) -> int:
+    """The weekly digest of the learners whose send day this is (`member_send_day`), composed
+    and claimed as `send_digests` does (their variant's page, a page view on the email
+    channel), then read by some: each course looked at with the homepage's slot decay and its
+    link followed through the click redirect's service with EMAIL_CLICK_FACTOR times its
+    attraction. Returns how many digests were claimed with something to show."""
+    weekday = timezone.localdate(day_start).weekday()
+    due = [
+        (index, member)
+        for index, member in members.items()
+        if member_send_day(member.pk) == weekday
+    ]
+    if not due:
+        return 0
+    week = week_start(day_start)
+    moment = day_start + dt.timedelta(hours=7)
+    shown = last_digest_courses(member_ids=[m.pk for _, m in due], before_week=week)
+    digests = [
+        digest_compose(
+            member=member,
+            already_shown=shown.get(member.pk, ()),
+            now=moment,
+            page_view_id=uuid.UUID(bytes=rng.bytes(16), version=4),
+        )
+        for _, member in due
+    ]
+    claimed = digests_claim(digests=digests, week=week, now=moment)
+    index_of_member = {member.pk: index for index, member in due}
+    for digest, send_id in claimed:
+        if digest.empty or rng.random() >= behaviour.email_read:
+            continue
+        read_at = moment + dt.timedelta(hours=float(rng.uniform(1, 12)))
+        truth_of = relevance[index_of_member[digest.member.pk]]
+        for (position, _, card), slot in zip(digest.placed(), digest.shown(), strict=True):
+            look = (
+                behaviour.look_first
+                * behaviour.look_carousel_decay**slot.carousel_position
+                * behaviour.look_slot_decay**slot.position
+            )
+            if rng.random() >= look:
+                continue
+            truth = truth_of[index_of_course[card.course.pk]]
+            attraction = 1.0 - math.exp(-behaviour.beta * truth)
+            if rng.random() < behaviour.email_click_factor * attraction:
+                at = read_at + dt.timedelta(seconds=5 * (position + 1))
+                course = digest_click_record(send_id=send_id, position=position, now=at)
+                if course is not None:
+                    _after_click(
+                        member=digest.member,
+                        course=courses[course.pk],
+                        attraction=attraction,
+                        now=at,
+                        rng=rng,
+                        behaviour=behaviour,
+                    )
+    return sum(1 for digest, _ in claimed if not digest.empty)
 
 
 def _pairwise(results: ExperimentResults) -> list[PairwiseLift]:
@@ -323,22 +436,27 @@ def simulation_report_lines(report: SimulationReport) -> list[str]:
     results = report.results
     lines = [
         f"Experiment {report.experiment.key}: {report.page_views} page views, "
-        f"{sum(v.assigned for v in results.variants)} members assigned",
-        "",
-        f"{'variant':<10} {'strategy':<9} {'members':>7} {'impr.':>7} {'clicks':>6} "
-        f"{'CTR':>7} {'95% interval':>17} {'lift':>8} {'p':>9} "
-        f"{'engaged':>8} {'enrol/impr.':>11}",
+        f"{report.digests} digests, {sum(v.assigned for v in results.variants)} members assigned",
     ]
-    for v in results.variants:
-        lift = "control" if v.is_control else _percent(v.ctr.lift)
-        p_value = "" if v.ctr.p_value is None else f"{v.ctr.p_value:.2g}"
-        lines.append(
-            f"{v.code:<10} {v.strategy:<9} {v.exposed:>7} {v.ctr.trials:>7} "
-            f"{v.ctr.successes:>6} {v.ctr.rate:>7.2%} "
-            f"{f'[{v.ctr.low:.2%}, {v.ctr.high:.2%}]':>17} {lift:>8} {p_value:>9} "
-            f"{v.engaged.rate:>8.1%} {v.enrol_rate.rate:>11.2%}"
-        )
-    lines += ["", f"Verdict: {results.verdict}", "", "Each variant against the previous one:"]
+    for title, channel_results in (("web", results), ("email", report.email_results)):
+        lines += [
+            "",
+            f"CTR per variant, {title}:",
+            f"{'variant':<10} {'strategy':<9} {'members':>7} {'impr.':>7} {'clicks':>6} "
+            f"{'CTR':>7} {'95% interval':>17} {'lift':>8} {'p':>9} "
+            f"{'engaged':>8} {'enrol/impr.':>11}",
+        ]
+        for v in channel_results.variants:
+            lift = "control" if v.is_control else _percent(v.ctr.lift)
+            p_value = "" if v.ctr.p_value is None else f"{v.ctr.p_value:.2g}"
+            lines.append(
+                f"{v.code:<10} {v.strategy:<9} {v.exposed:>7} {v.ctr.trials:>7} "
+                f"{v.ctr.successes:>6} {v.ctr.rate:>7.2%} "
+                f"{f'[{v.ctr.low:.2%}, {v.ctr.high:.2%}]':>17} {lift:>8} {p_value:>9} "
+                f"{v.engaged.rate:>8.1%} {v.enrol_rate.rate:>11.2%}"
+            )
+        lines.append(f"Verdict ({title}): {channel_results.verdict}")
+    lines += ["", "Each variant against the previous one (web):"]
     for pair in report.pairwise:
         lines.append(
             f"  {pair.other} vs {pair.base}: CTR lift {_percent(pair.lift)}, p = {pair.p_value:.2g}"

@@ -127,9 +127,9 @@ def ranker_examples_build(
         return None
     (i_member, i_course, i_page, i_carousel, i_position, i_time), page_of = read
     clicked = set(
-        FeedbackEvent.objects.filter(
-            kind=FeedbackEvent.Kind.CLICK, created_at__gte=since
-        ).values_list("page_view_id", "course_id")
+        FeedbackEvent.objects.filter(kind=FeedbackEvent.Kind.CLICK, created_at__gte=since)
+        .exclude(channel=PageView.Channel.EMAIL)
+        .values_list("page_view_id", "course_id")
     )
     label = impression_labels(
         member=i_member,
@@ -474,6 +474,9 @@ def _impressions_read(
     taken = 0
     pages = (
         PageView.objects.filter(created_at__gte=since, created_at__lte=now)
+        # The ranker orders the homepage's carousels; the email's impressions (read or not:
+        # opens are not tracked) and clicks are another behaviour, not features of it yet.
+        .exclude(channel=PageView.Channel.EMAIL)
         .order_by("-created_at", "-pk")
         .values_list("pk", "member_id", "created_at", "courses", "slots", "labels")
     )

@@ -31,6 +31,7 @@ from recommendations.experiments.assignment import (
     experiment_running,
     experiment_variant_assign,
 )
+from recommendations.models import Experiment
 from recommendations.ranker.serving import ActiveRanker
 from recommendations.serving.carousels import (
     carousels_for_member,
@@ -251,12 +252,16 @@ def home_page_serve(
     reuse_composed: bool = False,
     mark_pending: bool = False,
     with_continue: bool = True,
+    experiment_channel: str = Experiment.Channel.HOMEPAGE,
 ) -> HomePage:
-    """The homepage a member gets: their variant's, inside a running experiment, else the
+    """The homepage a member gets: their variant's, inside a running experiment of
+    `experiment_channel` (the digest composes with `Experiment.Channel.EMAIL`), else the
     default one (exactly `home_page_for_member(member=member)`). `reuse_composed`,
     `mark_pending` and `with_continue`: see `home_page_for_member`."""
     now = now or timezone.now()
-    experiment = experiment_running(experiments=serving_state().experiments, now=now)
+    experiment = experiment_running(
+        experiments=serving_state().experiments, now=now, channel=experiment_channel
+    )
     if experiment is None:
         return home_page_for_member(
             member=member,

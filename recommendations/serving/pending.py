@@ -18,6 +18,7 @@ impressions are handed over releases it when its response is closed
 ever in flight.
 """
 
+import dataclasses
 import uuid
 from collections.abc import Callable
 
@@ -151,22 +152,24 @@ def page_view_card(
         page = _page_view_read(member=member, page_view_id=page_view_id)
     if page is None:
         return None
+    channel = page.pop("channel")
     cards = page_view_cards(**page)
     if slot is None:
-        return next((card for card in cards if card.course_id == course_id), None)
+        card = next((card for card in cards if card.course_id == course_id), None)
+        return None if card is None else dataclasses.replace(card, channel=channel)
     if slot >= len(cards):
         raise SlotRefused(
             "unknown_slot", f"This page view showed {len(cards)} cards: slot must be below that."
         )
     if cards[slot].course_id != course_id:
         raise SlotRefused("slot_mismatch", f"Slot {slot} of this page view showed another course.")
-    return cards[slot]
+    return dataclasses.replace(cards[slot], channel=channel)
 
 
 def _page_view_read(*, member: Member, page_view_id: uuid.UUID) -> dict | None:
     return (
         PageView.objects.filter(pk=page_view_id, member=member)
-        .values("courses", "slots", "labels", "variant_id")
+        .values("courses", "slots", "labels", "variant_id", "channel")
         .first()
     )
 

@@ -22,7 +22,17 @@ from recommendations.digest.composition import digest_compose, week_start
 from recommendations.digest.links import click_token_make, unsubscribe_token_make
 from recommendations.digest.sending import digests_send, member_send_day
 from recommendations.digest.services import digests_prune
-from recommendations.models import DigestItem, DigestSend, Dismissal
+from recommendations.feedback.page_views import page_view_cards
+from recommendations.feedback.services import feedback_counts_rebuild
+from recommendations.models import (
+    CourseFeedbackDay,
+    DigestItem,
+    DigestSend,
+    Dismissal,
+    FeedbackEvent,
+    PageView,
+    ReasonFeedback,
+)
 from recommendations.serving.home_page import home_page_serve
 from recommendations.tasks import digests_send_due
 from tests.factories import PASSWORD, CourseFactory, CourseSkillFactory, MemberFactory, SkillFactory
@@ -322,10 +332,10 @@ def test_a_batch_costs_a_fixed_number_of_queries_plus_a_fixed_number_per_member(
 
     # Per member what a homepage costs: on PostgreSQL the member's inputs (one statement) and,
     # with the card cache off as in the tests, the cards and their skills. Per batch: the
-    # members, their last digests' courses, the claim (sends, read back, items, in a savepoint),
-    # the mark as sent, and the empty next batch.
+    # members, their last digests' courses, the claim (sends, read back, items, the email's page
+    # views, in a savepoint), the mark as sent, and the empty next batch.
     per_member = 3 if connection.vendor == "postgresql" else 10
-    batch = 9
+    batch = 10
     assert (second - first) == 3 * per_member
     assert first == batch + 3 * per_member
 
@@ -582,3 +592,115 @@ def test_export_lists_the_digests_and_account_deletion_removes_them(world):
     assert not DigestSend.objects.filter(pk=send.pk).exists()
     assert not DigestItem.objects.filter(send_id=send.pk).exists()
     assert DigestSend.objects.filter(member=keeper).exists()
+
+
+# The email channel in the data
+
+
+def test_a_digest_is_logged_as_a_page_view_on_the_email_channel_that_adds_to_no_count(world):
+    member = _subscribed(world, "SQL", "Tableau")
+    counts_before = (ReasonFeedback.objects.count(), CourseFeedbackDay.objects.count())
+
+    digests_send()
+
+    send = DigestSend.objects.get(member=member)
+    page = PageView.objects.get(pk=send.page_view_id)
+    items = list(send.items.order_by("position"))
+    cards = page_view_cards(
+        courses=page.courses, slots=page.slots, labels=page.labels, variant_id=page.variant_id
+    )
+    assert (page.member_id, page.channel, page.recommended) == (member.pk, "email", len(items))
+    assert [
+        (c.course_id, c.reason, c.reason_key, c.carousel_position, c.strategy) for c in cards
+    ] == [(i.course_id, i.reason, i.reason_key, i.carousel_position, send.strategy) for i in items]
+    # Positions restart in each of the email's carousels.
+    assert [c.position for c in cards if c.carousel_position == 1] == list(
+        range(sum(1 for i in items if i.carousel_position == 1))
+    )
+    # The homepage's counts (impression discount, carousel order) are the site's alone.
+    assert (ReasonFeedback.objects.count(), CourseFeedbackDay.objects.count()) == counts_before
+
+
+def test_an_empty_digest_has_no_page_view(db):
+    member = MemberFactory(digest_opt_in=True)
+    digests_send()
+    assert DigestSend.objects.get(member=member).page_view_id is None
+    assert not PageView.objects.exists()
+
+
+def test_following_a_link_records_an_email_click_on_the_right_course_and_reason(world, client):
+    member = _subscribed(world, "SQL", "Tableau")
+    digests_send()
+    links = _links(mail.outbox[0])
+    send = DigestSend.objects.get(member=member)
+    item = send.items.get(position=4)
+
+    assert client.get(links[4]).status_code == 302
+    assert client.get(links[4]).status_code == 302  # followed twice: one click
+
+    click = FeedbackEvent.objects.get(kind="click")
+    assert (
+        click.member_id,
+        click.course_id,
+        click.channel,
+        click.page_view_id,
+        click.reason,
+        click.reason_key,
+        click.strategy,
+        click.carousel_position,
+        click.position,
+        click.variant_id,
+    ) == (
+        member.pk,
+        item.course_id,
+        "email",
+        send.page_view_id,
+        item.reason,
+        item.reason_key,
+        send.strategy,
+        item.carousel_position,
+        4 - send.items.filter(carousel_position__lt=item.carousel_position).count(),
+        None,
+    )
+    assert not ReasonFeedback.objects.filter(clicks__gt=0).exists()
+    # Rebuilding the counts leaves the email out too.
+    feedback_counts_rebuild()
+    assert not ReasonFeedback.objects.exists()
+
+
+def test_a_link_whose_page_view_was_pruned_records_the_follow_without_a_click(world, client):
+    member = _subscribed(world, "SQL")
+    digests_send()
+    PageView.objects.all().delete()
+
+    assert client.get(_links(mail.outbox[0])[0]).status_code == 302
+
+    assert DigestItem.objects.get(send__member=member, position=0).clicked_at is not None
+    assert not FeedbackEvent.objects.exists()
+
+
+def test_the_admin_shows_email_ctr_beside_web_ctr(world, client, admin_client):
+    member = _subscribed(world, "SQL")
+    user = member.user
+    user.set_password(PASSWORD)
+    user.save()
+    digests_send()
+    Client().get(_links(mail.outbox[0])[0])
+    client.login(username=user.username, password=PASSWORD)
+    client.get("/")
+    web = PageView.objects.get(channel="web")
+    first = page_view_cards(
+        courses=web.courses, slots=web.slots, labels=web.labels, variant_id=None
+    )[0]
+    client.get(f"/recommendations/go/{web.pk}/{first.course_id}/")
+    email = PageView.objects.get(channel="email")
+
+    page = admin_client.get("/admin/recommendations/digestsend/").content.decode()
+
+    week = week_start(timezone.now())
+    row = re.search(rf"<td>{week:%G-W%V}</td>\s*(.*?)</tr>", page, flags=re.DOTALL).group(1)
+    cells = re.findall(r"<td>([^<]*)</td>", row)
+    web_ctr = f"{1 / web.recommended:.1%}"
+    email_ctr = f"{1 / email.recommended:.1%}"
+    assert cells == [f"1/{web.recommended}", web_ctr, "—", "—", f"1/{email.recommended}", email_ctr]
+    assert "Click-through per week on each channel" in page

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from members.models import Enrolment, FollowedSkill
 from recommendations.data import ShownCourse
+from recommendations.digest.composition import digest_compose
 from recommendations.experiments.assignment import (
     ExperimentDefinition,
     VariantDefinition,
@@ -180,9 +181,11 @@ def test_exploration_fills_slots_with_unshown_eligible_courses(world):
     assert len({card.course_id for card in explored.shown}) == len(explored.shown)
 
 
-def _events(variant, member, *, impressions: int, clicks: int, day: dt.datetime):
-    """`impressions` page views of one card each, of one new course, the first `clicks` of them
-    clicked; returns the course."""
+def _events(
+    variant, member, *, impressions: int, clicks: int, day: dt.datetime, channel: str = "web"
+):
+    """`impressions` page views on `channel` of one card each, of one new course, the first
+    `clicks` of them clicked (events carry their page view's channel); returns the course."""
     course = CourseFactory()
     pages, events = [], []
     for index in range(impressions):
@@ -190,7 +193,7 @@ def _events(variant, member, *, impressions: int, clicks: int, day: dt.datetime)
         page = PageView(
             member=member,
             created_at=day,
-            channel="web",
+            channel=channel,
             variant=variant,
             courses=packed.courses,
             slots=packed.slots,
@@ -206,6 +209,7 @@ def _events(variant, member, *, impressions: int, clicks: int, day: dt.datetime)
                     course=course,
                     page_view_id=page.pk,
                     variant=variant,
+                    channel=channel,
                     created_at=day,
                 )
             )
@@ -278,3 +282,43 @@ def test_variant_sets_are_refused_with_reasons():
         "Variant codes must be different.",
         "Every variant needs a positive weight.",
     ]
+
+
+def test_an_email_experiment_composes_the_digest_and_leaves_the_homepage_alone(world):
+    experiment = experiment_create(
+        ("base", "recency", 1), ("treat", "affinity", 1), key="mail", channel="email"
+    )
+    member = _analyst(world, "SQL")
+
+    page = home_page_serve(member=member)
+    assert {card.variant_id for card in page.shown} == {None}
+    assert not ExperimentAssignment.objects.exists()
+
+    digest = digest_compose(member=member)
+    assignment = ExperimentAssignment.objects.get(experiment=experiment, member=member)
+    assert digest.variant_id == assignment.variant_id
+    assert {card.shown.strategy for c in digest.carousels for card in c.cards} == {
+        assignment.variant.strategy
+    }
+
+
+def test_results_count_the_pages_of_the_channel_the_experiment_targets(db):
+    experiment = experiment_create(("control", "recency", 1), ("treatment", "als", 1))
+    control, treatment = experiment.variants.order_by("pk")
+    day = timezone.now() - dt.timedelta(hours=2)
+    a, b = MemberFactory(), MemberFactory()
+    _events(control, a, impressions=100, clicks=10, day=day)
+    _events(treatment, b, impressions=100, clicks=20, day=day)
+    _events(control, a, impressions=50, clicks=1, day=day, channel="email")
+    _events(treatment, b, impressions=50, clicks=2, day=day, channel="email")
+
+    def ctr(**kwargs):
+        results = experiment_results(experiment=experiment, **kwargs)
+        return [(v.code, v.ctr.successes, v.ctr.trials) for v in results.variants]
+
+    assert ctr() == [("control", 10, 100), ("treatment", 20, 100)]
+    assert ctr(channels=("email",)) == [("control", 1, 50), ("treatment", 2, 50)]
+    experiment.channel = "all"
+    assert ctr() == [("control", 11, 150), ("treatment", 22, 150)]
+    experiment.channel = "email"
+    assert ctr() == [("control", 1, 50), ("treatment", 2, 50)]

@@ -11,7 +11,14 @@ from django.utils import timezone
 from demo.dataset import demo_dataset_build
 from demo.seed import demo_dataset_write
 from members.models import Member
-from recommendations.models import ExperimentAssignment, FeedbackEvent, TrainingRun
+from recommendations.models import (
+    DigestItem,
+    DigestSend,
+    ExperimentAssignment,
+    FeedbackEvent,
+    PageView,
+    TrainingRun,
+)
 from recommendations.offline.simulation import (
     SimulatedVariant,
     simulation_dataset_match,
@@ -83,8 +90,43 @@ def test_three_variants_run_through_the_site_and_report_ctr_with_intervals(simul
     assert "explore" in strategies
     lines = simulation_report_lines(report)
     assert lines[0].startswith("Experiment sim-test:")
-    assert any(line.startswith("Verdict:") for line in lines)
+    assert any(line.startswith("Verdict (web):") for line in lines)
+    assert any(line.startswith("Verdict (email):") for line in lines)
     assert [p.other for p in report.pairwise] == ["als", "ranked"]
+
+
+def test_learners_receive_digests_and_click_them_on_the_email_channel(simulated):
+    _, report = simulated
+    # Eight days: every learner's send day came at least once; each digest is an email page view.
+    emails = PageView.objects.filter(channel="email")
+    assert report.digests == emails.count() == DigestSend.objects.exclude(state="empty").count()
+    assert report.digests > 100
+    assert [v.code for v in report.email_results.variants] == ["recency", "als", "ranked"]
+    for email, web in zip(report.email_results.variants, report.results.variants, strict=True):
+        assert email.ctr.trials == sum(
+            emails.filter(variant_id=email.id).values_list("recommended", flat=True)
+        )
+        assert email.ctr.trials > 0
+        assert (
+            email.ctr.successes
+            == FeedbackEvent.objects.filter(
+                kind="click", channel="email", variant_id=email.id
+            ).count()
+        )
+        assert web.ctr.trials == sum(
+            PageView.objects.filter(channel="web", variant_id=web.id).values_list(
+                "recommended", flat=True
+            )
+        )
+    # Clicks read in the email: less likely than on the page (EMAIL_CLICK_FACTOR, and not every
+    # email is read), yet some.
+    email_clicks = sum(v.ctr.successes for v in report.email_results.variants)
+    email_ctr = email_clicks / sum(v.ctr.trials for v in report.email_results.variants)
+    web_ctr = sum(v.ctr.successes for v in report.results.variants) / sum(
+        v.ctr.trials for v in report.results.variants
+    )
+    assert 0 < email_ctr < web_ctr
+    assert DigestItem.objects.exclude(clicked_at=None).count() == email_clicks
 
 
 def test_the_weekly_retrain_trains_the_ranker_and_stores_both_aucs(simulated):
