@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('catalog', '0005_learning_paths'),
         ('members', '0007_member_digest_opt_in'),
-        ('recommendations', '0017_digests'),
+        ('recommendations', '0018_person_suggestion_fewer_indexes'),
     ]
 
     operations = [
