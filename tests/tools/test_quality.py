@@ -12,6 +12,7 @@ from tools.quality.run_quality import (
     catalog_split,
     cosine_knn_baseline,
     ease_baseline,
+    evaluate_parse,
     hit_rate_and_ndcg,
     knn_vote,
     main,
@@ -187,3 +188,23 @@ def test_missing_data_files_stop_with_a_clear_message(tmp_path, capsys):
     assert main(["--data-dir", str(tmp_path), "--out", str(tmp_path / "q.json")]) == 2
     out = capsys.readouterr().out
     assert "coco_udemy_enrolments.csv" in out and "QUALITY_DATA_DIR" in out
+
+
+def test_evaluate_parse_finds_the_model_among_the_other_features_reports():
+    output = (
+        "noise before the JSON\n"
+        '{"family": "bm25", "k": 10, "run": 3, "test": "last", "test_rows_unknown_ids": 0,'
+        ' "learned": {"ndcg": 0.2, "hit_rate": 0.3},'
+        ' "popularity": {"ndcg": 0.1, "hit_rate": 0.15},'
+        ' "people": {"hit_rate": {"learned": 0.4}}, "goal_paths": {"k": 10}}'
+    )
+    model, popularity, keys = evaluate_parse(output)
+    assert (model["ndcg"], model["hit_rate"]) == (0.2, 0.3)
+    assert popularity == {"ndcg": 0.1, "hit_rate": 0.15}
+    assert "people" in keys and "goal_paths" in keys
+
+
+def test_evaluate_parse_refuses_a_report_without_one_model_entry():
+    output = '{"popularity": {"ndcg": 0.1}, "learned": {"ndcg": 0.2}, "other": {"ndcg": 0.3}}'
+    with pytest.raises(RuntimeError, match="no single model entry"):
+        evaluate_parse(output)

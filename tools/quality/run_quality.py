@@ -496,6 +496,11 @@ def command_env(database_url: str) -> dict[str, str]:
     return env
 
 
+# evaluate's sections about other features than the course model (people to learn with, goal
+# paths): not model entries.
+OTHER_REPORTS = ("people", "goal_paths")
+
+
 def evaluate_parse(output: str) -> tuple[dict, dict | None, list[str]]:
     """(the active run's metrics, the project's own popularity, the report's keys) from
     `evaluate`'s JSON: the run's model is `als`, or the one metrics entry besides popularity."""
@@ -504,7 +509,9 @@ def evaluate_parse(output: str) -> tuple[dict, dict | None, list[str]]:
     if "als" in metrics:
         model = metrics["als"]
     else:
-        others = [value for key, value in metrics.items() if key != "popularity"]
+        others = [
+            value for key, value in metrics.items() if key not in ("popularity", *OTHER_REPORTS)
+        ]
         if len(others) != 1:
             raise RuntimeError(f"evaluate's JSON has no single model entry: {sorted(report)}")
         model = others[0]
