@@ -575,6 +575,16 @@ def people_member_refresh(
     )
 
 
+def _without_entries(matrix: sp.csr_array, *, rows: np.ndarray, columns: np.ndarray):
+    """A copy of canonical `matrix` without the entry (rows[i], columns[i]) of each i."""
+    out = matrix.copy()
+    for row, column in zip(rows.tolist(), columns.tolist(), strict=True):
+        start, end = out.indptr[row], out.indptr[row + 1]
+        out.data[start + np.searchsorted(out.indices[start:end], column)] = 0.0
+    out.eliminate_zeros()
+    return out
+
+
 def people_evaluate(
     *,
     member_ids: np.ndarray,
@@ -594,16 +604,15 @@ def people_evaluate(
     config = settings.RECOMMENDATIONS
     k = config["EVALUATION_K"]
     rng = np.random.default_rng(config["SEED"])
-    train, test = engine.holdout_split(
-        matrix, min_interactions=2, n_last=1, seed=config["SEED"], by_time=times
-    )
-    evaluated = np.flatnonzero(np.diff(test.indptr) > 0)
+    matrix, times = as_csr(matrix, copy=False), as_csr(times, copy=False)
+    counts = np.diff(matrix.indptr)
+    # Members with a course to hold out and one left; candidates, everyone with a course left.
+    evaluated = np.flatnonzero(counts >= 2)
     if evaluated.size > config["PEOPLE_EVALUATION_MEMBERS"]:
         evaluated = np.sort(
             rng.choice(evaluated, config["PEOPLE_EVALUATION_MEMBERS"], replace=False)
         )
-    active = np.flatnonzero(np.diff(train.indptr) > 0)
-    candidates = active
+    candidates = np.flatnonzero(counts >= 1)
     if candidates.size > config["PEOPLE_EVALUATION_CANDIDATES"]:
         candidates = np.sort(
             rng.choice(candidates, config["PEOPLE_EVALUATION_CANDIDATES"], replace=False)
@@ -618,13 +627,22 @@ def people_evaluate(
     candidates = candidates[feature_at[candidates] >= 0]
     if evaluated.size == 0 or candidates.size == 0:
         return {"k": k, "members_evaluated": 0, "candidates": int(candidates.size)}
-    held_out = test.indices[test.indptr[evaluated]].astype(np.int64)
-    candidate_courses = as_csr(matrix)[candidates]
+    # Only the evaluated members' rows are split (each holds out its latest course): the whole
+    # matrix's split would sort every interaction (gigabytes of keys at 20 M) to measure a
+    # few thousand members.
+    _, test = engine.holdout_split(
+        matrix[evaluated],
+        min_interactions=2,
+        n_last=1,
+        seed=config["SEED"],
+        by_time=times[evaluated],
+    )
+    held_out = test.indices[test.indptr[:-1]].astype(np.int64)
+    train = _without_entries(matrix, rows=evaluated, columns=held_out)
+    candidate_courses = matrix[candidates]
     # The held-out course leaves the member's own courses in progress too.
     evaluated_progress = features.in_progress[feature_at[evaluated]]
-    in_progress = as_csr(
-        evaluated_progress - evaluated_progress.multiply(presence(test[evaluated]))
-    )
+    in_progress = as_csr(evaluated_progress - evaluated_progress.multiply(presence(test)))
     co_enrolment = co_enrolment_vectors(train, rows=sample)
     learned, _ = member_neighbours(
         co_enrolment[np.searchsorted(sample, evaluated)],
