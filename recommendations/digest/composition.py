@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from members.models import Member
 from recommendations.data import STRATEGY_EXPLORE, Card, ShownCourse
-from recommendations.models import DigestItem, DigestSend, Experiment
+from recommendations.models import DigestItem, DigestSend, Experiment, PageView
 from recommendations.serving.home_page import home_page_serve
 
 
@@ -116,6 +116,8 @@ def digest_compose(
         page_view_id=page_view_id,
         with_continue=False,
         experiment_channel=Experiment.Channel.EMAIL,
+        # The ranker orders the cards for a reader of the email, as it learned from digests.
+        channel=PageView.Channel.EMAIL,
     )
     seen = set(already_shown)
     carousels: list[DigestCarousel] = []

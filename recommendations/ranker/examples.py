@@ -24,6 +24,8 @@ from recommendations.ranker.features import (
     COURSE_FEATURES,
     CTR_PRIOR_STRENGTH,
     SENIORITY_ORDER,
+    channel_block,
+    channel_code,
     course_block,
     course_table_build,
     member_block,
@@ -43,6 +45,7 @@ class Examples:
     group: np.ndarray  # page view × carousel; -1 for injected random negatives
     position: np.ndarray  # -1 for injected random negatives
     carousel_position: np.ndarray
+    channel: np.ndarray  # `features.channel_code` of the page the impression was on
 
 
 def _member_relevance_and_held(
@@ -125,11 +128,12 @@ def ranker_examples_build(
     read = _impressions_read(since=since, now=now, limit=config["RANKER_MAX_EXAMPLES"])
     if read is None:
         return None
-    (i_member, i_course, i_page, i_carousel, i_position, i_time), page_of = read
+    (i_member, i_course, i_page, i_carousel, i_position, i_channel, i_time), page_of = read
+    # Every channel's clicks: a digest's signed link logs a real click on the email's page view.
     clicked = set(
-        FeedbackEvent.objects.filter(kind=FeedbackEvent.Kind.CLICK, created_at__gte=since)
-        .exclude(channel=PageView.Channel.EMAIL)
-        .values_list("page_view_id", "course_id")
+        FeedbackEvent.objects.filter(
+            kind=FeedbackEvent.Kind.CLICK, created_at__gte=since
+        ).values_list("page_view_id", "course_id")
     )
     label = impression_labels(
         member=i_member,
@@ -141,18 +145,20 @@ def ranker_examples_build(
         enrol_window_seconds=config["RANKER_ENROL_WINDOW_HOURS"] * 3600.0,
     )
 
-    i_member, i_course, i_page, i_carousel, i_position, i_time, label, group = _examples_sampled(
+    sampled = _examples_sampled(
         snapshot=snapshot,
         activity=activity,
-        columns=(i_member, i_course, i_page, i_carousel, i_position, i_time),
+        columns=(i_member, i_course, i_page, i_carousel, i_position, i_channel, i_time),
         label=label,
         rng=np.random.default_rng(seed),
     )
+    i_member, i_course, i_page, i_carousel, i_position, i_channel, i_time, label, group = sampled
 
     course = snapshot.course_positions(i_course)
     known = course >= 0
-    i_member, course, i_time, i_carousel, i_position, group, label = (
-        a[known] for a in (i_member, course, i_time, i_carousel, i_position, group, label)
+    i_member, course, i_time, i_carousel, i_position, i_channel, group, label = (
+        a[known]
+        for a in (i_member, course, i_time, i_carousel, i_position, i_channel, group, label)
     )
     member_ids = np.unique(i_member)
     member = positions_of(member_ids, i_member)
@@ -234,7 +240,9 @@ def ranker_examples_build(
         np.where(i_position >= 0, i_position, 1e9), np.where(i_carousel >= 0, i_carousel, 1e9)
     )
     examples = Examples(
-        features=np.column_stack([members, courses, interactions, position_features]),
+        features=np.column_stack(
+            [members, courses, interactions, position_features, channel_block(i_channel)]
+        ),
         labels=label,
         member=member,
         course=course,
@@ -242,6 +250,7 @@ def ranker_examples_build(
         group=group,
         position=i_position,
         carousel_position=i_carousel,
+        channel=i_channel,
     )
     return examples, member_ids, table
 
@@ -358,12 +367,14 @@ def _examples_sampled(
 ) -> tuple[np.ndarray, ...]:
     """Every positive and a `RANKER_NEGATIVE_RATE` sample of the negatives, plus
     `RANKER_RANDOM_NEGATIVES` never-shown courses per positive; returns the columns, the labels
-    and each example's group (page view × carousel, -1 for an injected negative)."""
+    and each example's group (page view × carousel, -1 for an injected negative). An injected
+    negative takes the member, time and channel of the positive it was drawn for."""
     config = settings.RECOMMENDATIONS
-    i_member, i_course, i_page, i_carousel, i_position, i_time = columns
+    i_member, i_course, i_page, i_carousel, i_position, i_channel, i_time = columns
     keep = (label > 0) | (rng.random(label.size) < config["RANKER_NEGATIVE_RATE"])
-    i_member, i_course, i_page, i_carousel, i_position, i_time, label = (
-        a[keep] for a in (i_member, i_course, i_page, i_carousel, i_position, i_time, label)
+    i_member, i_course, i_page, i_carousel, i_position, i_channel, i_time, label = (
+        a[keep]
+        for a in (i_member, i_course, i_page, i_carousel, i_position, i_channel, i_time, label)
     )
     group = i_page * 1024 + np.maximum(i_carousel, 0)
 
@@ -387,11 +398,12 @@ def _examples_sampled(
         i_member = np.r_[i_member, i_member[source]]
         i_course = np.r_[i_course, random_course]
         i_time = np.r_[i_time, i_time[source]]
+        i_channel = np.r_[i_channel, i_channel[source]]
         i_carousel = np.r_[i_carousel, np.full(source.size, -1)]
         i_position = np.r_[i_position, np.full(source.size, -1)]
         group = np.r_[group, np.full(source.size, -1)]
         label = np.r_[label, np.zeros(source.size)]
-    return i_member, i_course, i_page, i_carousel, i_position, i_time, label, group
+    return i_member, i_course, i_page, i_carousel, i_position, i_channel, i_time, label, group
 
 
 @dataclass(frozen=True)
@@ -462,25 +474,24 @@ def _impressions_read(
     *, since: dt.datetime, now: dt.datetime, limit: int
 ) -> tuple[tuple[np.ndarray, ...], dict] | None:
     """The window's newest `limit` impressions as columns (member, course, page view index,
-    carousel position, position, epoch seconds; -1 for a missing position), and the page view
-    id of each index; None when there are none.
+    carousel position, position, channel code, epoch seconds; -1 for a missing position), and
+    the page view id of each index; None when there are none.
 
-    The page views' cards (without the Continue learning row: the member's own unfinished
-    courses are not recommendations, nothing to learn there), and the reported impressions
-    (imported or sent as events: no slot, grouped by the page view they name, if any).
+    The page views' cards of every channel (without the Continue learning row: the member's own
+    unfinished courses are not recommendations, nothing to learn there; a digest's cards are
+    the email's, at their place in it), and the reported impressions (imported or sent as
+    events: no slot, grouped by the page view they name, if any).
     """
     page_index: dict = {}
     parts = []
     taken = 0
     pages = (
         PageView.objects.filter(created_at__gte=since, created_at__lte=now)
-        # The ranker orders the homepage's carousels; the email's impressions (read or not:
-        # opens are not tracked) and clicks are another behaviour, not features of it yet.
-        .exclude(channel=PageView.Channel.EMAIL)
         .order_by("-created_at", "-pk")
-        .values_list("pk", "member_id", "created_at", "courses", "slots", "labels")
+        .values_list("pk", "member_id", "created_at", "channel", "courses", "slots", "labels")
     )
-    for page_view_id, member_id, created, courses, slots, labels in pages.iterator(chunk_size=2000):
+    rows = pages.iterator(chunk_size=2000)
+    for page_view_id, member_id, created, channel, courses, slots, labels in rows:
         recommended = ~page_view_continue_mask(slots=slots, labels=labels)
         course = page_view_courses(courses)[recommended]
         record = page_view_slots(slots)[recommended]
@@ -494,6 +505,7 @@ def _impressions_read(
                     np.full(n, page),
                     record["carousel"].astype(np.int64),
                     record["position"].astype(np.int64),
+                    np.full(n, channel_code(channel)),
                     np.full(n, created.timestamp()),
                 ]
             ).astype(np.float64)
@@ -508,7 +520,13 @@ def _impressions_read(
         .exclude(reason=REASON_CONTINUE)
         .order_by("-created_at", "-pk")
         .values_list(
-            "member_id", "course_id", "page_view_id", "carousel_position", "position", "created_at"
+            "member_id",
+            "course_id",
+            "page_view_id",
+            "carousel_position",
+            "position",
+            "channel",
+            "created_at",
         )[:limit]
     )
     parts.append(
@@ -520,18 +538,21 @@ def _impressions_read(
                     page_index.setdefault(page_view_id, len(page_index)),
                     -1 if carousel is None else carousel,
                     -1 if position is None else position,
+                    channel_code(channel),
                     created.timestamp(),
                 )
-                for member_id, course_id, page_view_id, carousel, position, created in reported
+                for member_id, course_id, page_view_id, carousel, position, channel, created in (
+                    reported
+                )
             ],
             dtype=np.float64,
-        ).reshape(-1, 6)
+        ).reshape(-1, 7)
     )
     impression = np.concatenate(parts)
     if not impression.size:
         return None
     # Newest first across both sources (stable: a page's cards keep their order).
-    impression = impression[np.argsort(-impression[:, 5], kind="stable")][:limit]
+    impression = impression[np.argsort(-impression[:, 6], kind="stable")][:limit]
     page_of = {index: page for page, index in page_index.items()}
-    ids = impression[:, :5].astype(np.int64)
-    return (*ids.T, impression[:, 5]), page_of
+    ids = impression[:, :6].astype(np.int64)
+    return (*ids.T, impression[:, 6]), page_of

@@ -1,5 +1,5 @@
-"""The ranker's features: member, course, interaction and position columns, shared by the
-training examples and the scoring of a page so both see exactly the same numbers."""
+"""The ranker's features: member, course, interaction, position and channel columns, shared by
+the training examples and the scoring of a page so both see exactly the same numbers."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import numpy as np
 from catalog.models import Course
 from recommendations import engine
 from recommendations.engine.positions import positions_of
+from recommendations.models import PageView
 
 HASH_BUCKETS = 8
 SENIORITY_ORDER = {"entry": 0, "mid": 1, "senior": 2, "lead": 3, "executive": 4}
@@ -44,7 +45,18 @@ INTERACTION_FEATURES = (
 # Where on the page an impression was: it explains part of every click (people look at the top
 # first), so the model learns it and serving sets it to the same value for every card.
 POSITION_FEATURES = ("position", "carousel_position")
-FEATURES = MEMBER_FEATURES + COURSE_FEATURES + INTERACTION_FEATURES + POSITION_FEATURES
+
+
+# The surface an impression was on (`PageView.Channel`): a digest's reader clicks otherwise than
+# a visitor of the site, so the model learns each channel's offset instead of blending the
+# behaviours. Web is the reference (every column 0); an impression without a channel (events
+# stored before channels were kept) counts as web. Serving sets the channel of the page it
+# composes, the same for every card.
+CHANNELS = (PageView.Channel.WEB, PageView.Channel.EMAIL, PageView.Channel.API)
+CHANNEL_FEATURES = tuple(f"channel_{channel}" for channel in CHANNELS[1:])
+FEATURES = (
+    MEMBER_FEATURES + COURSE_FEATURES + INTERACTION_FEATURES + POSITION_FEATURES + CHANNEL_FEATURES
+)
 MEMBER_COLUMNS = np.arange(len(MEMBER_FEATURES))
 COURSE_COLUMNS = np.arange(len(COURSE_FEATURES)) + len(MEMBER_FEATURES)
 # Course columns stored per course at training time; age and popularity are read live.
@@ -108,3 +120,13 @@ def course_block(
 
 def position_block(position: np.ndarray, carousel_position: np.ndarray) -> np.ndarray:
     return np.column_stack([1.0 / (1.0 + position), 1.0 / (1.0 + carousel_position)])
+
+
+def channel_code(channel: str) -> int:
+    """The channel's index in CHANNELS; anything else (the empty channel) is web's, 0."""
+    return CHANNELS.index(channel) if channel in CHANNELS else 0
+
+
+def channel_block(code: np.ndarray) -> np.ndarray:
+    """One indicator column per channel but web, from `channel_code` values."""
+    return np.eye(len(CHANNELS))[np.asarray(code, dtype=np.int64)][:, 1:]

@@ -16,6 +16,8 @@ from recommendations.ranker.features import (
     COURSE_FEATURES,
     FEATURES,
     SENIORITY_ORDER,
+    channel_block,
+    channel_code,
     course_block,
     member_block,
     position_block,
@@ -61,7 +63,10 @@ def ranker_dumps(ranker: ActiveRanker) -> bytes:
 def ranker_loads(payload: bytes) -> ActiveRanker | None:
     values = artifact_loads(payload)
     if tuple(values["features"].tolist()) != FEATURES:
-        # Trained with another feature layout (an older release): it cannot score this one.
+        # Trained with another feature layout (an older release, e.g. one without the channel
+        # columns): it cannot score this one. Serving then has no ranker until the next retrain
+        # stores one: the default homepage serves the rules order, a "ranked" variant the ALS
+        # order (`serving.home_page`), and both log that strategy.
         logger.warning("stored ranker has a different feature layout; not serving it")
         return None
     used, mixed = values["flags"].astype(bool).tolist()
@@ -95,8 +100,10 @@ def ranker_page_scores(
     enrolled_positions: np.ndarray,
     learned: dict[int, np.ndarray],
     now: dt.datetime,
+    channel: str,
 ) -> np.ndarray:
-    """Ranker logits for the cards at course `positions` (snapshot order) of one page.
+    """Ranker logits for the cards at course `positions` (snapshot order) of one page composed
+    for `channel` (`PageView.Channel`: web for the site and the API, email for a digest).
 
     Everything comes from what the homepage already holds: the member's blended relevance,
     held skills (snapshot skill positions, weight per skill), enrolled courses and learned
@@ -134,7 +141,13 @@ def ranker_page_scores(
         ]
     )
     features = np.column_stack(
-        [members, courses, interactions, position_block(np.zeros(n), np.zeros(n))]
+        [
+            members,
+            courses,
+            interactions,
+            position_block(np.zeros(n), np.zeros(n)),
+            channel_block(np.full(n, channel_code(channel))),
+        ]
     )
     member_index = positions_of(ranker.member_ids, np.full(n, member.pk))
     return engine.ranker_scores(

@@ -31,7 +31,7 @@ from recommendations.experiments.assignment import (
     experiment_running,
     experiment_variant_assign,
 )
-from recommendations.models import Experiment
+from recommendations.models import Experiment, PageView
 from recommendations.ranker.serving import ActiveRanker
 from recommendations.serving.carousels import (
     carousels_for_member,
@@ -97,9 +97,14 @@ def home_page_for_member(
     reuse_composed: bool = False,
     mark_pending: bool = False,
     with_continue: bool = True,
+    channel: str = PageView.Channel.WEB,
 ) -> HomePage:
     """The member's carousels, one per reason, each course under its best (argmax) reason,
     after the "Continue learning" row (`continuing`) unless `with_continue` is off.
+
+    `channel` (`PageView.Channel`) is the surface the page is composed for, which the ranker
+    scores with: web for the site and the API (they serve one page, and the API's reuses the
+    site's stored one), email for a digest.
 
     `strategy` picks what serves the page (experiments pass their variant's; see
     recommendations/README.md): `default` is the site's homepage (learned candidates, and the
@@ -150,8 +155,15 @@ def home_page_for_member(
     context = explanation_context_build(inputs=inputs, gap=gap)
     digest = None
     max_age = composed_page_max_age()
-    # A page without the row is never stored: the stored page is the one the site serves.
-    if max_age > 0 and state.run_id is not None and exploration_share == 0 and with_continue:
+    # A page without the row, or composed for another channel than the site's, is never
+    # stored: the stored page is the one the site serves.
+    if (
+        max_age > 0
+        and state.run_id is not None
+        and exploration_share == 0
+        and with_continue
+        and channel == PageView.Channel.WEB
+    ):
         digest = page_digest(
             inputs=inputs,
             member=member,
@@ -214,7 +226,13 @@ def home_page_for_member(
     first, recommended = carousels[: len(leading)], carousels[len(leading) :]
     if ranker is not None and recommended:
         recommended = carousels_reranked(
-            recommended, ranker=ranker, scoring=scoring, member=member, snapshot=snapshot, now=now
+            recommended,
+            ranker=ranker,
+            scoring=scoring,
+            member=member,
+            snapshot=snapshot,
+            now=now,
+            channel=channel,
         )
     if exploration_share > 0 and recommended:
         recommended = carousels_explored(
@@ -253,11 +271,13 @@ def home_page_serve(
     mark_pending: bool = False,
     with_continue: bool = True,
     experiment_channel: str = Experiment.Channel.HOMEPAGE,
+    channel: str = PageView.Channel.WEB,
 ) -> HomePage:
     """The homepage a member gets: their variant's, inside a running experiment of
     `experiment_channel` (the digest composes with `Experiment.Channel.EMAIL`), else the
     default one (exactly `home_page_for_member(member=member)`). `reuse_composed`,
-    `mark_pending` and `with_continue`: see `home_page_for_member`."""
+    `mark_pending`, `with_continue` and `channel` (the digest's: email): see
+    `home_page_for_member`."""
     now = now or timezone.now()
     experiment = experiment_running(
         experiments=serving_state().experiments, now=now, channel=experiment_channel
@@ -270,6 +290,7 @@ def home_page_serve(
             reuse_composed=reuse_composed,
             mark_pending=mark_pending,
             with_continue=with_continue,
+            channel=channel,
         )
     variant = experiment_variant_assign(experiment=experiment, member=member, now=now)
     return home_page_for_member(
@@ -283,6 +304,7 @@ def home_page_serve(
         reuse_composed=reuse_composed,
         mark_pending=mark_pending,
         with_continue=with_continue,
+        channel=channel,
     )
 
 

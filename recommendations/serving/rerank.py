@@ -23,9 +23,11 @@ def carousels_reranked(
     member: Member,
     snapshot: RulesSnapshot,
     now: dt.datetime,
+    channel: str,
 ) -> list[Carousel]:
-    """Each carousel's cards re-ordered by the ranker (best first); carousels keep their
-    order and their courses, so reasons and diversity are untouched."""
+    """Each carousel's cards re-ordered by the ranker (best first), scored for the page's
+    `channel` (`PageView.Channel`); carousels keep their order and their courses, so reasons
+    and diversity are untouched."""
     course_ids = np.array([c.course.pk for k in carousels for c in k.cards], dtype=np.int64)
     positions = snapshot.course_positions(course_ids)
     scores = ranker_page_scores(
@@ -42,6 +44,7 @@ def carousels_reranked(
             if (family, -1) in scoring.learned
         },
         now=now,
+        channel=channel,
     )
     scores[positions < 0] = -np.inf
     result = []
