@@ -242,6 +242,7 @@ def test_where_a_page_view_showed_a_course_is_the_members_own_impression():
         strategy="default",
         carousel_position=0,
         position=3,
+        channel="web",
     )
     # Another member's page view, another course, an unknown or missing page view: nothing.
     assert (

@@ -71,7 +71,11 @@ def test_site_urls_carry_no_member_or_user_ids():
     # is signed and refused for any account but the signed-in one (tests/members); the weekly
     # digest's `token`s are signed (a digest's course link, a member's unsubscribe link) and
     # can do nothing but record a click or turn the email off (tests/recommendations).
+    # person_id is a discoverable member's id, and every page keyed on it answers 404 unless
+    # that person is among the signed-in member's current suggestions (a click on one is
+    # recorded only against a page view that showed them): tests/recommendations/test_people.py.
     assert every_param == {
+        "person_id",
         "slug",
         "course_id",
         "dismissal_id",
