@@ -11,6 +11,9 @@ DEMO_ARGS ?=
 # DEBUG is off by default (config/settings.py); the development targets run with it on unless
 # DEBUG is set. The drills and the load test set DEBUG=0 for the processes they measure.
 demo serve worker test bench loadtest faults quality: export DEBUG ?= 1
+# The demo's mail (its worker sends the week's digests as it starts, and password-reset links)
+# goes to one file per message in var/mail/ instead of flooding the terminal.
+demo: export EMAIL_URL ?= file://$(CURDIR)/var/mail
 
 install: $(VENV)/.installed
 
