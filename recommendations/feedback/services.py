@@ -512,11 +512,16 @@ def course_dismiss(
                 event_id=event_id,
             )
         )
-        if event_rows is None:
-            event.save(force_insert=True)
-        else:
-            event_rows.append(event)
+        _event_keep(event, event_rows)
     return dismissal
+
+
+def _event_keep(event: FeedbackEvent, event_rows: list[FeedbackEvent] | None) -> None:
+    """Save the event now, or add it to the caller's batch (`event_rows`, inserted together)."""
+    if event_rows is None:
+        event.save(force_insert=True)
+    else:
+        event_rows.append(event)
 
 
 def dismissal_undo(
@@ -556,8 +561,5 @@ def dismissal_undo(
                 event_id=event_id,
             )
         )
-        if event_rows is None:
-            event.save(force_insert=True)
-        else:
-            event_rows.append(event)
+        _event_keep(event, event_rows)
     return course
