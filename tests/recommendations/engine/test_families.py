@@ -156,6 +156,33 @@ def test_the_sparse_and_implicit_item_item_recommends_agree(monkeypatch, family,
     assert np.isneginf(sparse_scores[sparse_top == -1]).all()
 
 
+@pytest.mark.parametrize(("family", "params"), [("bm25", {"neighbours": 30}), ("ease", {})])
+def test_the_item_item_recommend_matches_implicits_own_batch_recommend(monkeypatch, family, params):
+    # The engine calls implicit's scorer per member on views of the arrays; implicit's batch
+    # recommend (slicing a scipy row per member) is the reference, EASE's negative weights
+    # and a member with no courses included.
+    from implicit.nearest_neighbours import ItemItemRecommender
+
+    rng = np.random.default_rng(5)
+    dense = (rng.random((200, 50)) < 0.1) * rng.random((200, 50))
+    dense[7] = 0.0
+    matrix = sp.csr_array(dense)
+    model = model_fit(matrix, family, {**params, "binary": False})
+    monkeypatch.setattr(families, "SPARSE_SCORES_PER_MEMBER", -1.0)  # the scorer, not sparse
+    top, scores = families._item_item_recommend(model, matrix, n=12)
+    reference = ItemItemRecommender(K=1)
+    reference.similarity = families._int32_csr(model.weights)
+    reference.scorer = families._item_item_scorer(model)
+    ids, values = reference.recommend(
+        np.arange(200), families._int32_csr(model.member_input(matrix)), N=12
+    )
+    positive = np.asarray(values) > 0
+    np.testing.assert_array_equal(top, np.where(positive, ids, -1))
+    np.testing.assert_allclose(scores[positive], np.asarray(values)[positive], rtol=1e-6)
+    assert (top[7] == -1).all()
+    assert families._item_item_scorer(model) is reference.scorer  # built once per model
+
+
 def test_the_sparse_item_item_recommend_is_chosen_for_few_scores_per_member():
     matrix = _blocks()
     few = model_fit(matrix, "cosine", {"neighbours": 3})
