@@ -408,6 +408,12 @@ def people_rows_store(
         stored.delete()
         columns = columns.take(_shown_pairs(columns, only_member_id=only_member_id))
         _columns_insert(columns, now=now)
+    if only_member_id is None and connection.vendor == "postgresql":
+        # The whole table was replaced: fresh statistics at once, not at autovacuum's next
+        # pass. With the old ones (an empty table's, after the first retrain) PostgreSQL read
+        # a member's people by scanning every discoverable member: 16 ms a page instead of 0.4.
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {PersonSuggestion._meta.db_table}")
     return int(columns.member.size)
 
 
