@@ -97,3 +97,25 @@ def test_holdout_split_holds_out_at_least_one_and_rejects_a_full_fraction():
     np.testing.assert_array_equal(np.diff(test.indptr), [1, 1])
     with pytest.raises(ValueError):
         holdout_split(matrix, test_fraction=1.0, seed=0)
+
+
+def test_holdout_split_reads_a_canonical_matrix_in_place_and_gives_the_same_split():
+    # A retrain's matrix is read, not copied; a matrix needing canonicalisation (here as
+    # unsorted coordinates, with the times likewise) splits the same way and stays as it was.
+    matrix = _matrix_with_counts([10, 6, 0, 4])
+    times = matrix.copy()
+    times.data = np.arange(matrix.nnz, dtype=float)
+    before = matrix.copy()
+    train, test = holdout_split(matrix, seed=4, by_time=times, n_last=2)
+    coo = matrix.tocoo()
+    order = np.random.default_rng(0).permutation(coo.nnz)
+    shuffled = sp.coo_array((coo.data[order], (coo.row[order], coo.col[order])), shape=coo.shape)
+    again_train, again_test = holdout_split(shuffled, seed=4, by_time=times, n_last=2)
+    for ours, theirs in ((train, again_train), (test, again_test)):
+        assert ours.has_canonical_format
+        np.testing.assert_array_equal(ours.indptr, theirs.indptr)
+        np.testing.assert_array_equal(ours.indices, theirs.indices)
+        np.testing.assert_array_equal(ours.data, theirs.data)
+    np.testing.assert_array_equal(np.diff(test.indptr), [2, 2, 0, 2])
+    np.testing.assert_array_equal(matrix.data, before.data)
+    np.testing.assert_array_equal(matrix.indices, before.indices)
