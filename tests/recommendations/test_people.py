@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
@@ -451,3 +452,14 @@ def test_the_evaluation_never_measures_more_members_than_its_bounds(world):
         run = training_run_execute(trigger="test")
     evaluation = run.metrics["people"]["evaluation"]
     assert evaluation["members_evaluated"] == 3 and evaluation["candidates"] == 5
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's planner statistics")
+def test_a_full_rewrite_leaves_the_table_analysed(people_world):
+    # The retrain replaces every row; without fresh statistics (autovacuum may be off, or not
+    # yet run) PostgreSQL read a member's people by scanning every discoverable member.
+    table = PersonSuggestion._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [table])
+        (estimated,) = cursor.fetchone()
+    assert estimated == PersonSuggestion.objects.count() > 0
