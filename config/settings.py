@@ -497,6 +497,11 @@ RECOMMENDATIONS = {
     "COMPOSED_PAGE_MAX_AGE_SECONDS": int(
         os.environ.get("REC_COMPOSED_PAGE_MAX_AGE_SECONDS", "600")
     ),
+    # Within this many seconds of its composition a member's page is served again whatever the
+    # impressions logged since (only what the member does changes it meanwhile: follows,
+    # enrolments, clicks, dismissals...), and no next page is composed in the first half of
+    # them. 0: every page view's impressions change the next page at once.
+    "COMPOSED_PAGE_STEADY_SECONDS": int(os.environ.get("REC_COMPOSED_PAGE_STEADY_SECONDS", "60")),
     # Career goals (recommendations/serving/goal.py): the goal role's skills shown and planned
     # for (in-demand first, then by importance), the weight of an in-demand skill against an
     # ordinary one, the path's target length, and how much the member's learned scores may

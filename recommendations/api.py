@@ -119,7 +119,7 @@ class RecommendationsView(APIView):
             shown=page.shown,
             channel=PageView.Channel.API,
         )
-        next_page_compose_after_response(response, member=member)
+        next_page_compose_after_response(response, member=member, served=page)
         return response
 
 

@@ -2,6 +2,7 @@
 and serving reads, a homepage's carousels and cards, a shown card's context, and the strategy
 names a page is logged under."""
 
+import datetime as dt
 import functools
 import uuid
 from dataclasses import dataclass, field
@@ -77,6 +78,10 @@ class HomePage:
     carousels: list[Carousel]
     # What the page was composed from (`stored_pages.page_digest`); None: not storable.
     digest: bytes | None = None
+    # The same without the impressions (`stored_pages.page_digest`).
+    digest_without_impressions: bytes | None = None
+    # When the stored page served here was composed; None: composed for this request.
+    stored_composed_at: dt.datetime | None = None
 
     @property
     def shown(self) -> list[ShownCourse]:

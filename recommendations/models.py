@@ -369,6 +369,9 @@ class ComposedPage(models.Model):
         db_constraint=False,
     )
     digest = models.BinaryField(max_length=16)
+    # The digest of the same inputs but the impressions: what the member did, which alone
+    # changes the page within COMPOSED_PAGE_STEADY_SECONDS of `composed_at`.
+    digest_without_impressions = models.BinaryField(max_length=16, default=b"")
     composed_at = models.DateTimeField()
     # The carousels as JSON: [reason, key, label, [course id...], [score...]] each, in order.
     layout = models.BinaryField()

@@ -69,7 +69,7 @@ def home(request: HttpRequest) -> HttpResponse:
             shown=page.shown,
             channel=PageView.Channel.WEB,
         )
-        next_page_compose_after_response(response, member=member)
+        next_page_compose_after_response(response, member=member, served=page)
     return response
 
 

@@ -16,9 +16,10 @@ import uuid
 from collections.abc import Sequence
 
 from django.http import HttpResponseBase
+from django.utils import timezone
 
 from members.models import Member
-from recommendations.data import ShownCourse
+from recommendations.data import HomePage, ShownCourse
 from recommendations.feedback.services import impressions_log
 from recommendations.serving.home_page import home_page_compose_next
 from recommendations.serving.pending import (
@@ -26,7 +27,10 @@ from recommendations.serving.pending import (
     page_view_pending_clear,
     page_view_pending_mark,
 )
-from recommendations.serving.stored_pages import composed_page_max_age
+from recommendations.serving.stored_pages import (
+    composed_page_max_age,
+    composed_page_steady_seconds,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -78,18 +82,31 @@ def _log(
 
 
 def next_page_compose_after_response(
-    response: HttpResponseBase, *, member: Member, only_if_stored: bool = False
+    response: HttpResponseBase,
+    *,
+    member: Member,
+    only_if_stored: bool = False,
+    served: HomePage | None = None,
 ) -> None:
     """Compose and store the member's next homepage once `response` is sent; a page view calls
     it after `impressions_log_after_response`, so the page is composed from its impressions.
     `only_if_stored`: see `home_page_compose_next` (for writes, which need not come from a
     member who is browsing).
 
+    A page view that was `served` a stored page composed less than half of
+    `COMPOSED_PAGE_STEADY_SECONDS` ago composes nothing: its impressions do not change the
+    member's page within those seconds, so the stored one serves their next view too. In the
+    second half a new one is composed ahead, and the views after it get the impressions' effect.
+
     Only where impressions are written after the response: elsewhere (SQLite) the member would
     wait for it. A failure is logged; the next page view then composes its page itself.
     """
     if not impressions_deferrable() or composed_page_max_age() <= 0:
         return
+    if served is not None and served.stored_composed_at is not None:
+        age = (timezone.now() - served.stored_composed_at).total_seconds()
+        if 0 <= age < composed_page_steady_seconds() / 2:
+            return
 
     def compose() -> None:
         try:

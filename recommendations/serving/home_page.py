@@ -51,6 +51,7 @@ from recommendations.serving.state import serving_state, snapshot_active
 from recommendations.serving.stored_pages import (
     composed_page_max_age,
     composed_page_servable_exists,
+    composed_page_steady_seconds,
     composed_page_store,
     layout_loads,
     page_digest,
@@ -153,7 +154,7 @@ def home_page_for_member(
     # skills they cover.
     gap = goal_gap_build(inputs=inputs, member=member, snapshot=snapshot) if personalised else None
     context = explanation_context_build(inputs=inputs, gap=gap)
-    digest = None
+    digests = None
     max_age = composed_page_max_age()
     # A page without the row, or composed for another channel than the site's, is never
     # stored: the stored page is the one the site serves.
@@ -164,7 +165,7 @@ def home_page_for_member(
         and with_continue
         and channel == PageView.Channel.WEB
     ):
-        digest = page_digest(
+        digests = page_digest(
             inputs=inputs,
             member=member,
             run_id=state.run_id,
@@ -174,7 +175,11 @@ def home_page_for_member(
             window_start=window_start,
         )
         if reuse_composed and stored_page_servable(
-            stored=inputs.composed, digest=digest, now=now, max_age=max_age
+            stored=inputs.composed,
+            digests=digests,
+            now=now,
+            max_age=max_age,
+            steady_seconds=composed_page_steady_seconds(),
         ):
             try:
                 layout = layout_loads(inputs.composed.layout)
@@ -188,7 +193,13 @@ def home_page_for_member(
                     catalog_revision=inputs.catalog_revision,
                     context=context,
                 )
-                return HomePage(page_view_id=page_view_id, carousels=carousels, digest=digest)
+                return HomePage(
+                    page_view_id=page_view_id,
+                    carousels=carousels,
+                    digest=digests.full,
+                    digest_without_impressions=digests.without_impressions,
+                    stored_composed_at=inputs.composed.composed_at,
+                )
 
     # Stage 2, reasons: the inputs as arrays over the catalog, and every reason's candidates.
     scoring = member_scoring_build(inputs=inputs, member=member, snapshot=snapshot, now=now)
@@ -242,7 +253,12 @@ def home_page_for_member(
             share=exploration_share,
             rng=np.random.default_rng(page_view_id.int % 2**63),
         )
-    return HomePage(page_view_id=page_view_id, carousels=first + recommended, digest=digest)
+    return HomePage(
+        page_view_id=page_view_id,
+        carousels=first + recommended,
+        digest=digests.full if digests is not None else None,
+        digest_without_impressions=digests.without_impressions if digests is not None else None,
+    )
 
 
 def _ranker_for(strategy: str, ranker: ActiveRanker | None) -> ActiveRanker | None:
@@ -329,6 +345,10 @@ def home_page_compose_next(
     if page.digest is None:
         return False
     composed_page_store(
-        member_id=member.pk, digest=page.digest, composed_at=now, carousels=page.carousels
+        member_id=member.pk,
+        digest=page.digest,
+        digest_without_impressions=page.digest_without_impressions or b"",
+        composed_at=now,
+        carousels=page.carousels,
     )
     return True

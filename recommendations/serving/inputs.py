@@ -130,6 +130,7 @@ _MEMBER_INPUTS_COLUMNS = """\
     page.digest,
     page.composed_at,
     page.layout,
+    page.digest_without_impressions,
     (SELECT json_agg(json_build_array(e.course_id, e.progress_percent)
             ORDER BY COALESCE(e.last_watched_at, e.enrolled_at) DESC, e.course_id)
         FROM members_enrolment e
@@ -200,6 +201,7 @@ def _member_serving_inputs_postgresql(
             composed_digest,
             composed_at,
             composed_layout,
+            composed_digest_without_impressions,
             in_progress,
             goal_skills,
             _,  # the lock's (void) result, or NULL
@@ -214,7 +216,12 @@ def _member_serving_inputs_postgresql(
         reason_feedback={reason: (shown, clicks) for reason, shown, clicks in reasons or []},
         catalog_revision=catalog_revision,
         composed=(
-            StoredPage(bytes(composed_digest), composed_at, bytes(composed_layout))
+            StoredPage(
+                bytes(composed_digest),
+                composed_at,
+                bytes(composed_layout),
+                bytes(composed_digest_without_impressions),
+            )
             if composed_digest is not None
             else None
         ),
@@ -311,7 +318,9 @@ def _member_serving_inputs_portable(
 def _stored_page_portable(member_id: int) -> StoredPage | None:
     row = (
         ComposedPage.objects.filter(member_id=member_id)
-        .values_list("digest", "composed_at", "layout")
+        .values_list("digest", "composed_at", "layout", "digest_without_impressions")
         .first()
     )
-    return None if row is None else StoredPage(bytes(row[0]), row[1], bytes(row[2]))
+    if row is None:
+        return None
+    return StoredPage(bytes(row[0]), row[1], bytes(row[2]), bytes(row[3]))

@@ -19,7 +19,7 @@ from catalog.models import Course
 from members.models import Enrolment, FollowedSkill, Member
 from recommendations import tasks
 from recommendations.api import EventsView
-from recommendations.feedback.services import impressions_log
+from recommendations.feedback.services import click_log, impressions_log
 from recommendations.models import (
     ComposedPage,
     Dismissal,
@@ -38,6 +38,7 @@ from recommendations.serving.home_page import (
 from recommendations.serving.inputs import member_serving_inputs
 from recommendations.serving.state import snapshot_forget
 from recommendations.serving.stored_pages import (
+    composed_page_steady_seconds,
     composed_page_store,
     layout_dumps,
     layout_loads,
@@ -77,6 +78,7 @@ def _store_reversed(member, *, now):
     composed_page_store(
         member_id=member.pk,
         digest=page.digest,
+        digest_without_impressions=page.digest_without_impressions,
         composed_at=now,
         carousels=page.carousels[::-1],
     )
@@ -121,6 +123,19 @@ def _see_the_page(member, world):
     impressions_log(member=member, page_view_id=uuid.uuid4(), shown=page.shown, now=NOW)
 
 
+def _click_one(member, world):
+    page = home_page_for_member(member=member, now=NOW)
+    page_view_id = uuid.uuid4()
+    impressions_log(member=member, page_view_id=page_view_id, shown=page.shown, now=NOW)
+    shown = page.shown[0]
+    click_log(
+        member=member,
+        course=Course.objects.get(pk=shown.course_id),
+        page_view_id=page_view_id,
+        now=NOW,
+    )
+
+
 def _change_title(member, world):
     member.title = world["designer"]
     member.save()
@@ -142,7 +157,7 @@ def _retrain(member, world):
         _follow_python,
         _dismiss_one,
         _enrol_one,
-        _see_the_page,
+        _click_one,
         _change_title,
         _rename_the_industry,
         _retrain,
@@ -158,6 +173,37 @@ def test_a_stored_page_is_not_served_once_what_it_was_composed_from_changes(serv
 
     assert _keys(page) == _keys(home_page_for_member(member=member, now=later))
     assert page.digest != ComposedPage.objects.get(member=member).digest
+
+
+def test_within_the_steady_seconds_impressions_leave_the_page_as_it_was(served):
+    member = new_analyst(served, "SQL")
+    live = _store_reversed(member, now=NOW)
+    _see_the_page(member, served)
+
+    page = home_page_for_member(
+        member=member, now=NOW + dt.timedelta(seconds=60), reuse_composed=True
+    )
+
+    assert _keys(page) == _keys(live)[::-1]
+    assert page.stored_composed_at == NOW
+    # What changed is only the impressions: the full digest moved, the other did not.
+    stored = ComposedPage.objects.get(member=member)
+    assert page.digest != bytes(stored.digest)
+    assert page.digest_without_impressions == bytes(stored.digest_without_impressions)
+
+
+@pytest.mark.parametrize("steady", [60, 0])
+def test_after_the_steady_seconds_the_impressions_change_the_page(served, settings, steady):
+    settings.RECOMMENDATIONS = {**settings.RECOMMENDATIONS, "COMPOSED_PAGE_STEADY_SECONDS": steady}
+    member = new_analyst(served, "SQL")
+    _store_reversed(member, now=NOW)
+    _see_the_page(member, served)
+    later = NOW + dt.timedelta(seconds=steady + 1)
+
+    page = home_page_for_member(member=member, now=later, reuse_composed=True)
+
+    assert page.stored_composed_at is None
+    assert _keys(page) == _keys(home_page_for_member(member=member, now=later))
 
 
 def test_a_changed_setting_changes_the_digest(served, settings):
@@ -315,6 +361,21 @@ def test_a_page_view_stores_the_next_page_after_its_impressions(served):
         row[1] for row in layout_loads(bytes(stored.layout))
     ]
     response_close(second)
+    # In the first half of the steady seconds nothing is composed: the stored page serves the
+    # next view too, whatever this one's impressions.
+    assert ComposedPage.objects.get(member=member).composed_at == stored.composed_at
+
+
+@postgresql_only
+def test_a_page_view_composes_the_next_page_in_the_second_half_of_the_steady_seconds(served):
+    member = new_analyst(served, "SQL", "Python")
+    response_close(recommendations_served(member))
+    half = dt.timedelta(seconds=composed_page_steady_seconds() / 2 + 1)
+    ComposedPage.objects.filter(member=member).update(composed_at=timezone.now() - half)
+    stored = ComposedPage.objects.get(member=member)
+
+    response_close(recommendations_served(member))
+
     assert ComposedPage.objects.get(member=member).composed_at > stored.composed_at
 
 
@@ -443,6 +504,8 @@ def test_now_is_left_out_of_the_digest(served):
 
 @postgresql_only
 def test_a_page_view_runs_one_statement_before_its_response_and_four_after(served, settings):
+    # Every page view composes the next page here (no steady seconds).
+    settings.RECOMMENDATIONS = {**settings.RECOMMENDATIONS, "COMPOSED_PAGE_STEADY_SECONDS": 0}
     settings.CATALOG_CARD_CACHE = True
     card_cache.clear()
     member = new_analyst(served, "SQL", "Python")
