@@ -8,17 +8,8 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from recommendations.digest.composition import week_start
+from recommendations.feedback.selectors import ShownClicks
 from recommendations.models import DigestItem, DigestSend
-
-
-@dataclass(frozen=True)
-class ReasonClicks:
-    shown: int
-    clicks: int
-
-    @property
-    def ctr(self) -> float | None:
-        return self.clicks / self.shown if self.shown else None
 
 
 @dataclass
@@ -26,11 +17,11 @@ class DigestWeek:
     week: dt.date
     # Digests per state (sent, claimed, empty) and courses shown and clicked per reason family.
     sends: dict[str, int] = field(default_factory=dict)
-    reasons: dict[str, ReasonClicks] = field(default_factory=dict)
+    reasons: dict[str, ShownClicks] = field(default_factory=dict)
 
     @property
-    def total(self) -> ReasonClicks:
-        return ReasonClicks(
+    def total(self) -> ShownClicks:
+        return ShownClicks(
             shown=sum(r.shown for r in self.reasons.values()),
             clicks=sum(r.clicks for r in self.reasons.values()),
         )
@@ -60,9 +51,9 @@ def digest_weeks(*, weeks: int = 12, now: dt.datetime | None = None) -> list[Dig
         .annotate(shown=Count("pk"), clicks=Count("pk", filter=Q(clicked_at__isnull=False)))
         .order_by()
     )
-    reasons: dict[dt.date, dict[str, ReasonClicks]] = defaultdict(dict)
+    reasons: dict[dt.date, dict[str, ShownClicks]] = defaultdict(dict)
     for week, reason, shown, clicks in items:
-        reasons[week][reason] = ReasonClicks(shown=shown, clicks=clicks)
+        reasons[week][reason] = ShownClicks(shown=shown, clicks=clicks)
     for week, row in reasons.items():
         by_week[week].reasons = dict(sorted(row.items()))
     return list(by_week.values())

@@ -59,7 +59,9 @@ def dismissals_for_member(*, member: Member) -> list[Dismissal]:
 
 
 @dataclass(frozen=True)
-class ChannelClicks:
+class ShownClicks:
+    """Recommended cards shown and the clicks on them (a channel's, a reason's, a week's)."""
+
     shown: int
     clicks: int
 
@@ -72,7 +74,7 @@ class ChannelClicks:
 class ChannelWeek:
     week: dt.date  # Monday of the ISO week
     # `PageView.Channel` value → recommended cards shown and clicks on them.
-    channels: dict[str, ChannelClicks] = field(default_factory=dict)
+    channels: dict[str, ShownClicks] = field(default_factory=dict)
 
 
 def channel_weeks(*, weeks: int = 12, now: dt.datetime | None = None) -> list[ChannelWeek]:
@@ -115,7 +117,7 @@ def channel_weeks(*, weeks: int = 12, now: dt.datetime | None = None) -> list[Ch
         totals.setdefault((_day(week), channel), [0, 0])[1] += n
     for (week, channel), (n_shown, n_clicks) in sorted(totals.items()):
         if week in by_week:
-            by_week[week].channels[channel] = ChannelClicks(shown=n_shown, clicks=n_clicks)
+            by_week[week].channels[channel] = ShownClicks(shown=n_shown, clicks=n_clicks)
     return list(by_week.values())
 
 
