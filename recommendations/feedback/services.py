@@ -231,6 +231,21 @@ def email_click_log(
         return None
     if shown is None:
         return None
+    return _click_event_create(
+        member=member, course=course, page_view_id=page_view_id, shown=shown, now=now
+    )
+
+
+def _click_event_create(
+    *,
+    member: Member,
+    course: Course,
+    page_view_id: uuid.UUID,
+    shown: ShownCourse,
+    now: dt.datetime,
+) -> FeedbackEvent:
+    """The click's event row, with the reason, strategy, variant and channel of the card the
+    page view showed."""
     return FeedbackEvent.objects.create(
         **feedback_event_fields(
             kind=FeedbackEvent.Kind.CLICK,
@@ -435,15 +450,8 @@ def click_log(
                     )
                 ]
             )
-        return FeedbackEvent.objects.create(
-            **feedback_event_fields(
-                kind=FeedbackEvent.Kind.CLICK,
-                member=member,
-                course=course,
-                page_view_id=page_view_id,
-                context=shown,
-                now=now,
-            )
+        return _click_event_create(
+            member=member, course=course, page_view_id=page_view_id, shown=shown, now=now
         )
 
 
