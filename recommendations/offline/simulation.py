@@ -74,6 +74,20 @@ class Behaviour:
     email_read: float = 0.4
     email_click_factor: float = 0.5
 
+    def look(self, *, carousel_position: int, position: int) -> float:
+        """The chance a card at this place is looked at (position bias, the same in the email
+        as on the homepage)."""
+        return (
+            self.look_first
+            * self.look_carousel_decay**carousel_position
+            * self.look_slot_decay**position
+        )
+
+    def attraction(self, truth: float) -> float:
+        """a = 1 − exp(−β · relevance · n_courses) of a course of relevance `truth` (already
+        times n_courses)."""
+        return 1.0 - math.exp(-self.beta * truth)
+
 
 @dataclass(frozen=True)
 class SimulatedVariant:
@@ -293,15 +307,11 @@ def _visit(
     later = 0
     for carousel_position, carousel in enumerate(page.carousels):
         for position, card in enumerate(carousel.cards):
-            look = (
-                behaviour.look_first
-                * behaviour.look_carousel_decay**carousel_position
-                * behaviour.look_slot_decay**position
-            )
+            look = behaviour.look(carousel_position=carousel_position, position=position)
             if rng.random() >= look:
                 continue
             truth = relevance[index_of_course[card.course.pk]]
-            attraction = 1.0 - math.exp(-behaviour.beta * truth)
+            attraction = behaviour.attraction(truth)
             course = courses[card.course.pk]
             if rng.random() < attraction:
                 later += 1
@@ -386,15 +396,11 @@ def _digests_day(
         read_at = moment + dt.timedelta(hours=float(rng.uniform(1, 12)))
         truth_of = relevance[index_of_member[digest.member.pk]]
         for (position, _, card), slot in zip(digest.placed(), digest.shown(), strict=True):
-            look = (
-                behaviour.look_first
-                * behaviour.look_carousel_decay**slot.carousel_position
-                * behaviour.look_slot_decay**slot.position
-            )
+            look = behaviour.look(carousel_position=slot.carousel_position, position=slot.position)
             if rng.random() >= look:
                 continue
             truth = truth_of[index_of_course[card.course.pk]]
-            attraction = 1.0 - math.exp(-behaviour.beta * truth)
+            attraction = behaviour.attraction(truth)
             if rng.random() < behaviour.email_click_factor * attraction:
                 at = read_at + dt.timedelta(seconds=5 * (position + 1))
                 course = digest_click_record(send_id=send_id, position=position, now=at)
