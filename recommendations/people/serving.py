@@ -87,19 +87,14 @@ def person_reasons(
     return sorted(reasons, key=lambda reason: -reason.strength)
 
 
-# The active snapshot's IDF by skill id, built once per snapshot (thousands of skills: a
-# millisecond a page if built per call).
-_idf_by_snapshot: tuple[object, dict[int, float]] = (None, {})
-
-
-def _skill_idf() -> dict[int, float]:
-    global _idf_by_snapshot
+def _skill_idf(skill_ids: list[int]) -> dict[int, float]:
+    """The active snapshot's IDF of these skills (0 for a skill it does not know)."""
     snapshot = snapshot_active()
-    cached_for, idf = _idf_by_snapshot
-    if cached_for is not snapshot:
-        idf = dict(zip(snapshot.skill_ids.tolist(), snapshot.idf.tolist(), strict=True))
-        _idf_by_snapshot = (snapshot, idf)
-    return idf
+    positions = snapshot.skill_positions(np.asarray(skill_ids, dtype=np.int64))
+    known = positions >= 0
+    idf = np.zeros(len(skill_ids))
+    idf[known] = snapshot.idf[positions[known]]
+    return dict(zip(skill_ids, idf.tolist(), strict=True))
 
 
 def people_for_member(
@@ -139,8 +134,9 @@ def people_for_member(
     )
     for learner_id, course_id, title, slug in in_progress:
         courses[learner_id][course_id] = SuggestedCourse(title, slug)
-    idf = _skill_idf()
     own_skills, own_courses = skills[member.pk], courses[member.pk]
+    # Only the member's own skills can be shared: their IDF is all that is read.
+    idf = _skill_idf(list(own_skills))
     suggested = []
     for row in rows:
         person = people[row.person_id]
