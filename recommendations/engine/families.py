@@ -418,7 +418,7 @@ def _item_item_recommend_sparse(
 
 
 def _item_item_recommend(
-    model: LearnedModel, interactions: sp.csr_array, *, n: int, num_threads: int = 0
+    model: LearnedModel, interactions: sp.csr_array, *, n: int
 ) -> tuple[IntArray, Float32Array]:
     """Top n of ``x · W`` per row without the row's courses, through implicit's own
     nearest-neighbour scorer (sparse accumulation and a heap per member in compiled code: three
@@ -426,9 +426,7 @@ def _item_item_recommend(
 
     The scorer is called here once per member on views of the rows' arrays: implicit's batch
     ``recommend`` slices a scipy row per member first, which cost as much as the scoring
-    itself. The scorer holds the interpreter lock, so threads would not help (``num_threads``
-    is kept for the other families' signature)."""
-    del num_threads
+    itself. The scorer holds the interpreter lock, so threads would not help."""
     n_members = interactions.shape[0]
     idx = np.full((n_members, n), -1, dtype=np.int64)
     scores = np.full((n_members, n), -np.inf, dtype=np.float32)
@@ -478,10 +476,11 @@ def model_recommend(
 ) -> tuple[IntArray, Float32Array]:
     """Top-n courses of every member whose row ``interactions`` holds, their courses excluded:
     (course indices, scores), each (members × n), padded with -1 / ``-inf``; ties to the lower
-    course index. Members are scored ``batch_size`` at a time on ``num_threads`` threads."""
+    course index. ALS and popularity score members ``batch_size`` at a time on ``num_threads``
+    threads; the item-item families score them as `_item_item_recommend` says."""
     csr = as_csr(interactions)
     if model.weights is not None:
-        return _item_item_recommend(model, csr, n=n, num_threads=num_threads)
+        return _item_item_recommend(model, csr, n=n)
     n_members = csr.shape[0]
     idx = np.full((n_members, n), -1, dtype=np.int64)
     scores = np.full((n_members, n), -np.inf, dtype=np.float32)
