@@ -479,6 +479,12 @@ def courses_in_bulk(*, course_ids: Iterable[int]) -> list[Course]:
     return [found[pk] for pk in ids if pk in found]
 
 
+def courses_published_by_id(*, course_ids: Iterable[int]) -> dict[int, Course]:
+    """Published courses by id, rows only (no card skills): for writes that name courses;
+    unknown and unpublished ids are left out."""
+    return _published_courses().in_bulk(list(course_ids))
+
+
 # Curation ---------------------------------------------------------------------------------------
 
 

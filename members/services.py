@@ -470,6 +470,11 @@ def member_profile_skill_remove(*, member: Member, skill: Skill) -> bool:
 
 
 def _enrolment_locked(*, member: Member, course: Course, now: dt.datetime) -> Enrolment:
+    # The existing row locked in one statement (the common case: watching a course started
+    # before); only without one, get_or_create, which a racing first watch cannot duplicate.
+    enrolment = Enrolment.objects.select_for_update().filter(member=member, course=course).first()
+    if enrolment is not None:
+        return enrolment
     enrolment, created = Enrolment.objects.get_or_create(
         member=member, course=course, defaults={"enrolled_at": now}
     )
@@ -509,6 +514,41 @@ def enrolment_watch(
         raise ValueError("Watched time must be positive.")
     now = now or timezone.now()
     enrolment = _enrolment_locked(member=member, course=course, now=now)
+    _enrolment_watched(enrolment=enrolment, member=member, course=course, seconds=seconds, now=now)
+    return enrolment
+
+
+@transaction.atomic
+def enrolment_progress_reach(
+    *, member: Member, course: Course, percent: int, now: dt.datetime | None = None
+) -> Enrolment | None:
+    """Record watching up to `percent` of the course (a player reporting the furthest point
+    reached): progress only moves forward, so a late or replayed report of an earlier point
+    changes nothing. Starts the enrolment if there is none and `percent` is above 0; None
+    when there is none and it is not."""
+    now = now or timezone.now()
+    enrolment = Enrolment.objects.select_for_update().filter(member=member, course=course).first()
+    target = min(100, percent)
+    if target <= (enrolment.progress_percent if enrolment else 0):
+        return enrolment
+    if enrolment is None:
+        enrolment = _enrolment_locked(member=member, course=course, now=now)
+    if target > enrolment.progress_percent:
+        # A watch advances by round(seconds / duration) points; this many seconds advances by
+        # exactly target - current for any course of two minutes or more.
+        seconds = max(
+            1, round((target - enrolment.progress_percent) * course.duration_minutes * 60 / 100)
+        )
+        _enrolment_watched(
+            enrolment=enrolment, member=member, course=course, seconds=seconds, now=now
+        )
+    return enrolment
+
+
+def _enrolment_watched(
+    *, enrolment: Enrolment, member: Member, course: Course, seconds: int, now: dt.datetime
+) -> None:
+    """`seconds` more watching of the locked `enrolment`, saved."""
     enrolment.watched_seconds += seconds
     enrolment.last_watched_at = now
     if enrolment.completed_at is None:
@@ -521,7 +561,6 @@ def enrolment_watch(
     enrolment.save(
         update_fields=["watched_seconds", "last_watched_at", "progress_percent", "completed_at"]
     )
-    return enrolment
 
 
 @transaction.atomic
@@ -550,6 +589,22 @@ def bookmark_toggle(*, member: Member, course: Course, now: dt.datetime | None =
         member=member, course=course, defaults={"created_at": now or timezone.now()}
     )
     return True
+
+
+def bookmark_set(
+    *, member: Member, course: Course, saved: bool, now: dt.datetime | None = None
+) -> bool:
+    """Save or unsave the course, whichever `saved` says; returns whether that changed anything.
+    Unlike a toggle, setting again changes nothing, so a replayed request never undoes itself."""
+    if saved:
+        _, changed = Bookmark.objects.get_or_create(
+            member=member, course=course, defaults={"created_at": now or timezone.now()}
+        )
+    else:
+        changed = Bookmark.objects.filter(member=member, course=course).delete()[0] > 0
+    if changed:
+        member_activity_announce(member_id=member.pk)
+    return changed
 
 
 def member_profile_skills_merge(*, survivor: Skill, merged: Skill) -> tuple[int, int]:

@@ -28,10 +28,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from catalog.models import Course
-from catalog.selectors import courses_in_bulk
+from catalog.selectors import courses_published_by_id
 from members import services as member_services
 from members.models import Member
-from members.selectors import course_activity_for_member
 from recommendations.data import ShownCourse
 from recommendations.feedback.services import (
     COUNTED_CHANNELS,
@@ -128,10 +127,7 @@ def _batch_ingest(
                 event_id__in={event.event_id for event in events}
             ).values_list("event_id", "member_id")
         )
-        courses = {
-            course.pk: course
-            for course in courses_in_bulk(course_ids={event.course_id for event in events})
-        }
+        courses = courses_published_by_id(course_ids={event.course_id for event in events})
         writes = _Writes()
         results = []
         for event in events:
@@ -282,14 +278,9 @@ def _apply_watch(
 ) -> None:
     """`value` is the furthest point reached, in percent: progress only ever moves forward, so
     a late or replayed report of an earlier point changes nothing."""
-    activity = course_activity_for_member(member=member, course=course)
-    current = activity.enrolment.progress_percent if activity.enrolment else 0
-    target = min(100, math.floor(event.value or 0))
-    if target > current:
-        # enrolment_watch advances by round(seconds / duration) points; this many seconds
-        # advances by exactly target - current for any course of two minutes or more.
-        seconds = max(1, round((target - current) * course.duration_minutes * 60 / 100))
-        member_services.enrolment_watch(member=member, course=course, seconds=seconds, now=now)
+    member_services.enrolment_progress_reach(
+        member=member, course=course, percent=math.floor(event.value or 0), now=now
+    )
     _store(member=member, event=event, course=course, now=now, writes=writes)
 
 
@@ -300,23 +291,18 @@ def _apply_finish(
     _store(member=member, event=event, course=course, now=now, writes=writes)
 
 
-def _bookmark_set(*, member: Member, course: Course, saved: bool, now: dt.datetime) -> None:
-    # Toggling is not idempotent; setting is, so a replayed "bookmark" never unsaves.
-    if course_activity_for_member(member=member, course=course).bookmarked != saved:
-        member_services.bookmark_toggle(member=member, course=course, now=now)
-
-
 def _apply_bookmark(
     *, member: Member, event: EventInput, course: Course, writes: _Writes, now: dt.datetime
 ) -> None:
-    _bookmark_set(member=member, course=course, saved=True, now=now)
+    # Setting, not toggling: a replayed "bookmark" never unsaves.
+    member_services.bookmark_set(member=member, course=course, saved=True, now=now)
     _store(member=member, event=event, course=course, now=now, writes=writes)
 
 
 def _apply_unbookmark(
     *, member: Member, event: EventInput, course: Course, writes: _Writes, now: dt.datetime
 ) -> None:
-    _bookmark_set(member=member, course=course, saved=False, now=now)
+    member_services.bookmark_set(member=member, course=course, saved=False, now=now)
     _store(member=member, event=event, course=course, now=now, writes=writes)
 
 

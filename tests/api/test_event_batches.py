@@ -151,7 +151,7 @@ def test_an_event_id_another_member_stores_meanwhile_reruns_the_batch_exactly(mo
     member, other = MemberFactory(), MemberFactory()
     taken, kept = CourseFactory(), CourseFactory()
     batch = [_event("enrol", taken.pk), _event("bookmark", kept.pk)]
-    real_lookup = event_ingestion.courses_in_bulk
+    real_lookup = event_ingestion.courses_published_by_id
     calls = []
 
     def other_member_stores(event_id):
@@ -176,7 +176,7 @@ def test_an_event_id_another_member_stores_meanwhile_reruns_the_batch_exactly(mo
             racer.join(10)
         return real_lookup(**kwargs)
 
-    monkeypatch.setattr(event_ingestion, "courses_in_bulk", lookup_then_race)
+    monkeypatch.setattr(event_ingestion, "courses_published_by_id", lookup_then_race)
     response = _post(token_client(member.user), batch)
 
     assert len(calls) == 2
@@ -188,3 +188,31 @@ def test_an_event_id_another_member_stores_meanwhile_reruns_the_batch_exactly(mo
     # The first attempt's enrolment went with its rollback.
     assert not Enrolment.objects.filter(member=member).exists()
     assert Bookmark.objects.filter(member=member, course=kept).exists()
+
+
+def test_a_batch_of_one_card_s_activity_costs_a_fixed_number_of_statements(
+    analyst_api, analyst, world, django_assert_num_queries
+):
+    """The load test's batch (`make loadtest`): a click, then enrolling, watching and saving
+    and unsaving another card's course. Each event reads and writes its own rows once; the
+    batch's events are stored in one insert."""
+    page = analyst_api.get("/api/v1/recommendations/").json()
+    (slot, _, clicked), (_, _, started) = _cards(page)[:2]
+    clicked, started = clicked["course"]["id"], started["course"]["id"]
+    batch = [
+        _event("click", clicked, page_view_id=page["page_view_id"], slot=slot),
+        _event("enrol", started, page_view_id=page["page_view_id"]),
+        _event("watch", started, value=30),
+        _event("bookmark", clicked),
+        _event("unbookmark", clicked),
+    ]
+    # Token and member; the member's lock, the event ids, the courses; the page view's cards;
+    # the enrolment read and insert (in a savepoint); its locked read and update (in a
+    # savepoint); the bookmark read and insert (in a savepoint); its delete; the events' insert
+    # (in a savepoint) and the two count upserts. On PostgreSQL also the check that nobody is
+    # still writing the page view, and after the response whether the member has a stored
+    # page to compose again (here no refresh is pending: the test's transaction never commits).
+    statements = 27 if connection.vendor == "postgresql" else 25
+    with django_assert_num_queries(statements):
+        response = _post(analyst_api, batch)
+    assert response.json()["accepted"] == len(batch)

@@ -8,12 +8,15 @@ from django.utils import timezone
 
 from members.models import Bookmark, Enrolment, Member
 from members.services import (
+    bookmark_set,
     bookmark_toggle,
     enrolment_finish,
+    enrolment_progress_reach,
     enrolment_start,
     enrolment_watch,
 )
-from tests.factories import PASSWORD, CourseFactory, EnrolmentFactory
+from members.signals import member_activity_changed
+from tests.factories import PASSWORD, CourseFactory, EnrolmentFactory, MemberFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -132,6 +135,56 @@ def test_bookmark_toggles(member: Member, course) -> None:
     assert not Bookmark.objects.exists()
     assert bookmark_toggle(member=member, course=course) is True
     assert Bookmark.objects.count() == 1
+
+
+# Committed for real: inside a test's transaction, the first announcement would stay pending and
+# hide the next ones (see members/signals.py).
+@pytest.mark.django_db(transaction=True)
+def test_bookmark_set_saves_and_unsaves_and_setting_again_changes_nothing(course) -> None:
+    member = MemberFactory()
+    announced = []
+
+    def receiver(**kwargs):
+        announced.append(kwargs["member_id"])
+
+    member_activity_changed.connect(receiver)
+    try:
+        assert bookmark_set(member=member, course=course, saved=True, now=T0) is True
+        assert bookmark_set(member=member, course=course, saved=True) is False
+        assert Bookmark.objects.get().created_at == T0
+        assert bookmark_set(member=member, course=course, saved=False) is True
+        assert bookmark_set(member=member, course=course, saved=False) is False
+    finally:
+        member_activity_changed.disconnect(receiver)
+    assert not Bookmark.objects.exists()
+    # The activity is announced (a refresh of the member's row) once per change only.
+    assert announced == [member.pk, member.pk]
+
+
+def test_progress_reach_moves_forward_only(member: Member, course) -> None:
+    enrolment = enrolment_progress_reach(member=member, course=course, percent=40, now=T0)
+    # 40 % of a 60-minute course: 24 minutes.
+    assert _state(enrolment) == (40, 1440, T0, None)
+    later = T0 + dt.timedelta(hours=1)
+    # A late report of an earlier point changes nothing, not even the last watch time.
+    assert enrolment_progress_reach(member=member, course=course, percent=25, now=later)
+    assert _state(enrolment) == (40, 1440, T0, None)
+    enrolment_progress_reach(member=member, course=course, percent=130, now=later)
+    assert _state(enrolment) == (100, 3600, later, later)
+
+
+def test_progress_reach_of_nothing_starts_no_enrolment(member: Member, course) -> None:
+    assert enrolment_progress_reach(member=member, course=course, percent=0, now=T0) is None
+    assert not Enrolment.objects.exists()
+
+
+def test_watch_locks_an_existing_enrolment_in_one_query(
+    member: Member, course, django_assert_num_queries
+) -> None:
+    enrolment_start(member=member, course=course, now=T0)
+    # The savepoint and its release, the locked read, the update.
+    with django_assert_num_queries(4):
+        enrolment_watch(member=member, course=course, seconds=60, now=T0)
 
 
 # Views
