@@ -63,6 +63,10 @@ def member_refresh_request(*, member_id: int) -> bool:
         func=TASK,
         args=(member_id,),
         group="member-refresh",
+        # A refresh that succeeds is not kept as a task result: one runs for nearly every
+        # enrolment, and storing each (with django-q2 pruning to its save limit every time)
+        # cost the worker a third of its time. A failed one is still stored, for the admin.
+        save=False,
         broker=_task_broker(),
         repair=(
             f"member {member_id}'s recommendations row is refreshed by their next activity "
@@ -73,6 +77,12 @@ def member_refresh_request(*, member_id: int) -> bool:
         _cache_call(cache.delete, key)
         return False
     return True
+
+
+def member_refresh_pending(*, member_id: int) -> bool:
+    """Whether a refresh of the member's row is asked for and not yet folded in (its task is
+    queued or running); False when the cache cannot say."""
+    return (_cache_call(cache.get, _key(member_id)) or 0) > 0
 
 
 def member_refresh_run(*, member_id: int, refresh: Callable[[], bool]) -> bool:

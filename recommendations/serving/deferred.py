@@ -21,6 +21,7 @@ from django.utils import timezone
 from members.models import Member
 from recommendations.data import HomePage, ShownCourse
 from recommendations.feedback.services import impressions_log
+from recommendations.refresh_queue import member_refresh_pending
 from recommendations.serving.home_page import home_page_compose_next
 from recommendations.serving.pending import (
     impressions_deferrable,
@@ -91,7 +92,10 @@ def next_page_compose_after_response(
     """Compose and store the member's next homepage once `response` is sent; a page view calls
     it after `impressions_log_after_response`, so the page is composed from its impressions.
     `only_if_stored`: see `home_page_compose_next` (for writes, which need not come from a
-    member who is browsing).
+    member who is browsing). A write that asked for a refresh of the member's row composes
+    nothing either: the refresh task composes the page once the new row is in
+    (`recommendations.tasks.member_refresh`), and a page composed before that would be
+    replaced unseen.
 
     A page view that was `served` a stored page composed less than half of
     `COMPOSED_PAGE_STEADY_SECONDS` ago composes nothing: its impressions do not change the
@@ -110,6 +114,8 @@ def next_page_compose_after_response(
 
     def compose() -> None:
         try:
+            if only_if_stored and member_refresh_pending(member_id=member.pk):
+                return
             home_page_compose_next(member=member, only_if_stored=only_if_stored)
         except Exception:
             logger.exception("the next homepage of member %s was not composed", member.pk)

@@ -590,6 +590,28 @@ def test_an_event_batch_composes_nothing_for_a_member_not_browsing(served):
 
 
 @postgresql_only
+def test_a_batch_that_asks_for_a_refresh_leaves_composing_to_the_refresh(
+    served, queued, django_capture_on_commit_callbacks
+):
+    """The refresh task composes the page once the member's new row is in; a page composed
+    after the batch's response would be replaced before anyone saw it."""
+    member = new_analyst(served, "SQL", "Python")
+    shown = recommendations_served(member)
+    response_close(shown)
+    before = ComposedPage.objects.get(member=member)
+    course = served["courses"]["Advanced SQL for Analysts"]
+
+    enrol = {"event_id": str(uuid.uuid4()), "type": "enrol", "course_id": course.pk}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _events_posted(member, [enrol])
+    assert response.data["accepted"] == 1
+    assert len(queued.packs) == 1
+    response_close(response)
+
+    assert ComposedPage.objects.get(member=member).composed_at == before.composed_at
+
+
+@postgresql_only
 def test_a_batch_with_nothing_accepted_composes_nothing(served):
     member = new_analyst(served, "SQL", "Python")
     response_close(recommendations_served(member))

@@ -4,7 +4,11 @@ import logging
 import uuid
 
 import pytest
+from django.utils import timezone
 from django_q.conf import Conf
+from django_q.models import Task
+from django_q.monitor import save_task
+from django_q.signing import SignedPackage
 
 from catalog.services import course_tagging_enqueue
 from members.models import Enrolment
@@ -169,3 +173,38 @@ def test_a_failing_cache_still_queues(queued, monkeypatch, caplog):
         assert member_refresh_request(member_id=member.pk) is True
     assert len(queued.packs) == 1
     assert f"refresh of member {member.pk}: the cache failed" in caplog.text
+
+
+def test_a_refresh_is_pending_from_its_request_until_it_has_run(queued):
+    member, other = MemberFactory(), MemberFactory()
+    assert refresh_queue.member_refresh_pending(member_id=member.pk) is False
+    member_refresh_request(member_id=member.pk)
+    assert refresh_queue.member_refresh_pending(member_id=member.pk) is True
+    assert refresh_queue.member_refresh_pending(member_id=other.pk) is False
+    member_refresh_run(member_id=member.pk, refresh=lambda: True)
+    assert refresh_queue.member_refresh_pending(member_id=member.pk) is False
+
+
+def test_a_refresh_that_succeeds_is_not_kept_as_a_task_result(queued):
+    """One runs for nearly every enrolment: storing each result (and pruning the table to
+    django-q2's save limit each time) was a third of the worker's time. A failure is kept."""
+    member = MemberFactory()
+    member_refresh_request(member_id=member.pk)
+    [pack] = queued.packs
+    task = SignedPackage.loads(pack)
+    assert task["func"] == refresh_queue.TASK
+    assert task["save"] is False
+    save_task({**task, "success": True, "result": True, "stopped": timezone.now()}, queued)
+    assert not Task.objects.exists()
+    save_task({**task, "success": False, "result": "boom", "stopped": timezone.now()}, queued)
+    assert Task.objects.get().success is False
+
+
+def test_a_failing_cache_says_nothing_is_pending(monkeypatch):
+    member = MemberFactory()
+
+    def down(*_args, **_kwargs):
+        raise ConnectionError("cache down")
+
+    monkeypatch.setattr(refresh_queue.cache, "get", down)
+    assert refresh_queue.member_refresh_pending(member_id=member.pk) is False
