@@ -1,16 +1,20 @@
 """Recommendation cards rendered by Jinja2 (recommendations/rendering.py, `_card.jinja`)."""
 
+import dataclasses
 import re
 import uuid
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from django.template import engines
 from django.test import RequestFactory
 from django.test.utils import override_script_prefix
 from django.urls import path, register_converter, reverse
+from markupsafe import escape
 
 from recommendations.data import Card, Carousel, HomePage, ShownCourse
 from recommendations.serving.rendering import (
+    CARD_TEMPLATE,
     card_links_build,
     card_render,
     carousels_render,
@@ -262,3 +266,71 @@ def test_carousels_render_each_carousel_with_its_cards_in_order():
 
 def test_a_page_without_carousels_renders_nothing():
     assert carousels_render(request=_member_request(), page=_page()) == ""
+
+
+def _macro_cards(request, page: HomePage) -> list[str]:
+    """Every card of `page` as the macro renders it with the response's own values."""
+    links = card_links_build(request=request, page_view_id=page.page_view_id)
+    card = engines["jinja2"].env.get_template(CARD_TEMPLATE).module.card
+    cards = [item for carousel in page.carousels for item in carousel.cards]
+    return [
+        str(card(item.course, links, item.explanation, item.shown.reason != "continue", slot))
+        for slot, item in enumerate(cards)
+    ]
+
+
+@pytest.mark.parametrize("member", [True, False])
+@pytest.mark.parametrize("page_view_id", [PAGE_VIEW, None])
+def test_cards_from_skeletons_are_the_macro_output_with_the_responses_values(member, page_view_id):
+    """Skeletons are shared across responses and pages: each card still comes out exactly as
+    the macro renders it with this response's page view, CSRF input, "why" line and slot, even
+    for text that looks like a skeleton's stand-ins."""
+    lookalike = "<skeleton:slot> <skeleton:explanation> <skeleton:csrf-input> " + str(
+        uuid.UUID("c0ffee00-5e17-4e15-8e17-c0ffee005e17")
+    )
+    courses = [
+        _course(id=1, title="One", slug="one"),
+        _course(id=2, title=HOSTILE, slug="two", teacher=lookalike),
+        _course(id=3, title=lookalike, slug="three"),
+    ]
+    carousel = Carousel(
+        reason="follow",
+        key="follow:9",
+        label="Because you follow Python",
+        cards=[
+            Card(course=courses[0], score=1.0, shown=_shown(1), explanation=""),
+            Card(course=courses[1], score=1.0, shown=_shown(2), explanation=HOSTILE),
+            Card(course=courses[2], score=1.0, shown=_shown(3), explanation=lookalike),
+            # The same course again, its skeleton reused within the page.
+            Card(course=courses[1], score=1.0, shown=_shown(2), explanation="Popular"),
+        ],
+    )
+    continuing = Carousel(
+        reason="continue",
+        key="continue",
+        label="Continue learning",
+        cards=[
+            Card(
+                course=courses[0],
+                score=1.0,
+                shown=dataclasses.replace(_shown(1), reason="continue"),
+            )
+        ],
+    )
+    request = _member_request() if member else _request()
+    for page in (
+        HomePage(page_view_id=page_view_id, carousels=[carousel, continuing]),
+        # A second response of the same kind: same skeletons, another page view and token.
+        HomePage(
+            page_view_id=uuid.uuid4() if page_view_id else None, carousels=[continuing, carousel]
+        ),
+    ):
+        request = _member_request() if member else _request()
+        html = carousels_render(request=request, page=page)
+        # Each call of get_token masks the token anew: compare the cards without it, and
+        # check it is one token throughout.
+        expected = [CSRF_INPUT.sub("CSRF", card) for card in _macro_cards(request, page)]
+        rendered = re.findall(r"<article.*?</article>\n", html, flags=re.S)
+        assert [CSRF_INPUT.sub("CSRF", card) for card in rendered] == expected
+        assert len(set(CSRF_INPUT.findall(html))) == (1 if member else 0)
+        assert "<skeleton:" not in html.replace(escape(lookalike), "")
