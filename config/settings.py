@@ -326,7 +326,8 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 # Throttle and lockout counters must be shared by every web process: Redis when there is one.
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        # Django's Redis backend, sharing one client per pool (core/redis_cache.py).
+        "default": {"BACKEND": "core.redis_cache.RedisCache", "LOCATION": REDIS_URL}
     }
 Q_CLUSTER: dict = {
     "name": "skillpath",
