@@ -105,6 +105,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # core is not an app: its tags are named here (`{% load url_patterns %}`).
+            "libraries": {"url_patterns": "core.templatetags.url_patterns"},
         },
     },
     # Only the recommendation cards (~100 a page), where DTL's per-node cost dominated the

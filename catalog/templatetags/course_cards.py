@@ -3,6 +3,7 @@
 from django import template
 
 from catalog.models import Course
+from core.url_patterns import url_pattern
 
 register = template.Library()
 
@@ -16,3 +17,10 @@ def card_skill_names(course: Course) -> list[str]:
     if skills is not None:
         return [skill["name"] for skill in skills]
     return [tag.skill.name for tag in getattr(course, "card_skill_tags", None) or ()]
+
+
+@register.filter
+def course_detail_url(course: Course) -> str:
+    """`{% url 'web:course_detail' course.slug %}`, from the route's pattern reversed once
+    (core/url_patterns.py): a page lists many cards. Slugs ([-a-zA-Z0-9_]) need no quoting."""
+    return url_pattern("web:course_detail", "slug").format(slug=course.slug)

@@ -20,42 +20,16 @@ from dataclasses import dataclass
 from django.http import HttpRequest
 from django.middleware.csrf import get_token
 from django.template import engines
-from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from markupsafe import Markup, escape
 
 from catalog.models import Course
+from core.url_patterns import url_pattern
 from recommendations.data import REASON_CONTINUE, Carousel, HomePage
 
 CARD_TEMPLATE = "recommendations/_card.jinja"
 CAROUSELS_TEMPLATE = "recommendations/_carousels.jinja"
-
-# Stand-ins reversed in place of real arguments; each must come out of `reverse` verbatim and
-# be unlikely to occur in a URL prefix (a short number like 0 or 1 could).
-_SENTINELS: dict[str, object] = {
-    "course_id": 918_273_645,
-    "page_view_id": uuid.UUID("c0ffee00-5e17-4e15-8e17-c0ffee005e17"),
-    "slug": "card-slug-sentinel",
-}
-
-
-def url_format_reverse(*, viewname: str, arguments: tuple[str, ...]) -> str:
-    """`reverse(viewname)` as a `str.format` pattern with one field per named argument.
-
-    Reversing once per response with stand-in values and substituting per card gives what
-    `reverse` gives for every card (the same patterns, script prefix and converters) at the cost
-    of one reversal a route instead of one a card. Refused (ValueError) when a stand-in does not
-    come out of the reversed URL exactly once, so a changed pattern fails loudly, not silently.
-    """
-    url = reverse(viewname, kwargs={name: _SENTINELS[name] for name in arguments})
-    for name in arguments:
-        if url.count(str(_SENTINELS[name])) != 1:
-            raise ValueError(f"{viewname}: the {name} stand-in is not in {url!r} exactly once")
-    pattern = url.replace("{", "{{").replace("}", "}}")
-    for name in arguments:
-        pattern = pattern.replace(str(_SENTINELS[name]), "{" + name + "}")
-    return pattern
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,13 +74,9 @@ def card_links_build(*, request: HttpRequest, page_view_id: uuid.UUID | None) ->
             if member
             else SafeString("")
         ),
-        click_pattern=url_format_reverse(
-            viewname="recommendations:click", arguments=("page_view_id", "course_id")
-        ),
-        dismiss_pattern=url_format_reverse(
-            viewname="recommendations:dismiss", arguments=("course_id",)
-        ),
-        detail_pattern=url_format_reverse(viewname="web:course_detail", arguments=("slug",)),
+        click_pattern=url_pattern("recommendations:click", "page_view_id", "course_id"),
+        dismiss_pattern=url_pattern("recommendations:dismiss", "course_id"),
+        detail_pattern=url_pattern("web:course_detail", "slug"),
     )
 
 

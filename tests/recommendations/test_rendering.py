@@ -9,7 +9,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.template import engines
 from django.test import RequestFactory
 from django.test.utils import override_script_prefix
-from django.urls import path, register_converter, reverse
+from django.urls import reverse
 from markupsafe import escape
 
 from recommendations.data import Card, Carousel, HomePage, ShownCourse
@@ -18,7 +18,6 @@ from recommendations.serving.rendering import (
     card_links_build,
     card_render,
     carousels_render,
-    url_format_reverse,
 )
 from tests.factories import CourseFactory, UserFactory
 
@@ -26,30 +25,6 @@ PAGE_VIEW = uuid.UUID("6f1c1a8e-1234-4000-8000-00000000abcd")
 HOSTILE = """Tom's <script>alert("x")</script> & co"""
 HOSTILE_ESCAPED = "Tom&#39;s &lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; co"
 CSRF_INPUT = re.compile(r'<input type="hidden" name="csrfmiddlewaretoken" value="[A-Za-z0-9]{64}">')
-
-
-class _HexConverter:
-    regex = "[0-9a-f]+"
-
-    def to_python(self, value: str) -> int:
-        return int(value, 16)
-
-    def to_url(self, value: int) -> str:
-        return format(value, "x")
-
-
-register_converter(_HexConverter, "hexid_for_rendering_tests")
-
-
-def _nothing(request):
-    raise AssertionError("never resolved")
-
-
-# Routes for the refused cases of url_format_reverse (used through @pytest.mark.urls).
-urlpatterns = [
-    path("918273645/<int:course_id>/", _nothing, name="stand_in_in_prefix"),
-    path("hex/<hexid_for_rendering_tests:course_id>/", _nothing, name="converted"),
-]
 
 
 def _request(user=None):
@@ -118,26 +93,6 @@ def test_card_urls_follow_the_script_prefix_of_the_response():
         )
     assert expected[0].startswith("/skillpath/")
     assert (links.click_url(41), links.dismiss_url(41), links.detail_url("sql")) == expected
-
-
-def test_url_format_reverse_leaves_one_field_per_argument():
-    assert (
-        url_format_reverse(
-            viewname="recommendations:click", arguments=("page_view_id", "course_id")
-        )
-        == "/recommendations/go/{page_view_id}/{course_id}/"
-    )
-    assert (
-        url_format_reverse(viewname="web:course_detail", arguments=("slug",)) == "/courses/{slug}/"
-    )
-
-
-@pytest.mark.urls("tests.recommendations.test_rendering")
-def test_url_format_reverse_refuses_a_stand_in_that_is_not_in_the_url_exactly_once():
-    with pytest.raises(ValueError, match="stand_in_in_prefix: the course_id stand-in"):
-        url_format_reverse(viewname="stand_in_in_prefix", arguments=("course_id",))
-    with pytest.raises(ValueError, match="converted: the course_id stand-in"):
-        url_format_reverse(viewname="converted", arguments=("course_id",))
 
 
 # The card's markup.
