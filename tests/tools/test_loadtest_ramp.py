@@ -24,7 +24,7 @@ def step(users: int, rps: float, p95: float, errors: int = 0, server_errors: int
 
 
 def test_steps_parse():
-    assert ramp.ramp_steps_parse(ramp.DEFAULT_STEPS) == [10, 20, 40, 80, 160, 320]
+    assert ramp.ramp_steps_parse(ramp.DEFAULT_STEPS) == [10, 20, 40, 80, 120, 160, 240, 320]
     assert ramp.ramp_steps_parse("10, 40") == [10, 40]
     assert ramp.ramp_steps_parse("5") == [5]
 

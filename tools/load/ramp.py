@@ -5,7 +5,9 @@ import argparse
 import itertools
 from dataclasses import dataclass
 
-DEFAULT_STEPS = "10,20,40,80,160,320"
+# Doubling up to 80 users, then steps of 40 and 80 where a knee of 100-300 req/s would lie: a
+# knee between two doublings would otherwise be reported as the lower one.
+DEFAULT_STEPS = "10,20,40,80,120,160,240,320"
 # The knee: the highest throughput of a step whose client p95 stays under this, with no error.
 KNEE_P95_MS = 100.0
 

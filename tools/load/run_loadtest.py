@@ -10,9 +10,9 @@ Phases:
   3. one profile of the slowest endpoint (pyinstrument, in process).
 
 With --ramp, the same request mix instead runs in steps of more and more users (10, 20, 40, 80,
-160, 320 by default, 60 s each), each step's figures printed client and server side, and the
-run ends with `knee: N req/s`: the highest throughput of a step whose client p95 stayed under
-100 ms without errors (tools/load/ramp.py).
+120, 160, 240, 320 by default, 60 s each), each step's figures printed client and server side,
+and the run ends with `knee: N req/s`: the highest throughput of a step whose client p95 stayed
+under 100 ms without errors (tools/load/ramp.py).
 
 Rows the load writes for its members (impressions, events, enrolments, bookmarks, tokens,
 sessions) are deleted at the end, so the benchmark database stays as `make bench` left it
