@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from django.db import connection
 
 from catalog.models import CatalogRevision, Course
-from core.memory import long_lived_freeze
 
 
 @dataclass(frozen=True)
@@ -37,7 +36,6 @@ class CardCache:
         self._lock = threading.Lock()
         self._revision: int | None = None
         self._cards: dict[int, CardData] = {}
-        self._loaded_before = False
 
     def get_many(
         self, course_ids: Iterable[int], *, load: Loader, revision: int | None = None
@@ -69,10 +67,6 @@ class CardCache:
             with self._lock:
                 if self._revision == revision:
                     self._cards.update(loaded)
-            # The whole catalog, kept until it changes: out of the collector's way (the
-            # catalog it replaces, if any, collected first).
-            long_lived_freeze(collect=self._loaded_before)
-            self._loaded_before = True
             return {course_id: loaded[course_id] for course_id in ids if course_id in loaded}
         found = {course_id: cards[course_id] for course_id in ids if course_id in cards}
         missing = [course_id for course_id in ids if course_id not in found]

@@ -65,11 +65,3 @@ def database_pool_sized(*, threads: int, environ) -> None:
     """
     environ.setdefault("DATABASE_POOL_MIN_SIZE", str(threads))
     environ.setdefault("DATABASE_POOL_MAX_SIZE", str(threads))
-
-
-def post_worker_init(worker) -> None:
-    """Once the worker has loaded the site (Django, its apps and settings): all of it is kept
-    for the worker's life, so out of the garbage collector's generations (core/memory.py)."""
-    from core.memory import long_lived_freeze
-
-    long_lived_freeze(collect=False)

@@ -462,9 +462,6 @@ CATALOG_PAGE_SIZE = 24
 
 # Course card data kept per web process while the catalog is unchanged (catalog/card_cache.py).
 CATALOG_CARD_CACHE = os.environ.get("CATALOG_CARD_CACHE", "1") == "1"
-# What a process keeps for its lifetime (the serving snapshot, the card cache, Django's
-# modules) is moved out of the garbage collector's generations once loaded (core/memory.py).
-GC_FREEZE_LONG_LIVED = os.environ.get("GC_FREEZE_LONG_LIVED", "1") == "1"
 # Job titles and alternate titles kept per web process for fuzzy matching of typed titles
 # (members/selectors.py), while none is added or removed.
 JOB_TITLE_INDEX_CACHE = os.environ.get("JOB_TITLE_INDEX_CACHE", "1") == "1"

@@ -26,9 +26,6 @@ AXES_ENABLED = False
 CATALOG_CARD_CACHE = False
 # The same for the typed titles' fuzzy index (members/selectors.py).
 JOB_TITLE_INDEX_CACHE = False
-# Tests load and drop serving snapshots by the hundred: nothing is long-lived there
-# (core/memory.py's long_lived_freeze; its own tests turn it on).
-GC_FREEZE_LONG_LIVED = False
 # Messages stay in memory (django.core.mail.outbox), also for the browser tests' live server,
 # which runs in the test process; whatever EMAIL_URL the environment names is not contacted.
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -7,7 +7,6 @@ is getrusage's, which never resets, and the reset does nothing.
 
 import contextlib
 import ctypes
-import gc
 import resource
 from pathlib import Path
 
@@ -65,28 +64,3 @@ def memory_release() -> None:
     """
     if _LIBC is not None:
         _LIBC.malloc_trim(0)
-
-
-def long_lived_freeze(*, collect: bool) -> None:
-    """Move every object alive now out of the garbage collector's generations (`gc.freeze`):
-    for a process that has just loaded what it keeps for its lifetime (Django's modules, the
-    serving snapshot, the course card cache).
-
-    A full collection traverses every tracked object, and a web worker keeps some 460,000 of
-    them: each took 130 ms, once every few hundred requests, stalling whichever request set it
-    off, and collections were a seventh of a worker's time. Frozen objects are still freed by
-    reference counting when nothing refers to them; only garbage in reference cycles among them
-    waits. So with `collect`, for a process replacing what it froze before (a new snapshot, a
-    changed catalog), everything is unfrozen and collected once first.
-
-    Off when settings.GC_FREEZE_LONG_LIVED is (the tests, which load and drop snapshots by the
-    hundred).
-    """
-    from django.conf import settings
-
-    if not getattr(settings, "GC_FREEZE_LONG_LIVED", True):
-        return
-    if collect:
-        gc.unfreeze()
-        gc.collect()
-    gc.freeze()

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from core.memory import long_lived_freeze
 from recommendations.data import RulesSnapshot
 from recommendations.experiments.assignment import ExperimentDefinition, experiments_load
 from recommendations.models import TrainingRun
@@ -60,8 +59,6 @@ def serving_state() -> ServingState:
                 snapshot = rules_snapshot_loads(bytes(payload))
                 ranker = ranker_loads(bytes(ranker_payload)) if ranker_payload else None
                 learned = kind == TrainingRun.Kind.LEARNED
-            # Kept until the next run: out of the collector's way, the one replaced collected.
-            long_lived_freeze(collect=current is not None)
         else:
             snapshot, ranker, learned = current.snapshot, current.ranker, current.learned
         current = ServingState(

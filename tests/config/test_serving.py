@@ -1,7 +1,6 @@
 """Serving settings: the database pool's options from the environment, which processes get a
 pool, gunicorn's workers and threads, and static files through WhiteNoise."""
 
-import gc
 import gzip
 import json
 import os
@@ -227,13 +226,3 @@ def test_a_collected_file_is_served_compressed_and_cached_for_a_year(tmp_path):
     assert plain["Cache-Control"] == "max-age=60, public"
     assert identity.has_header("Content-Encoding") is False
     assert b"".join(identity.streaming_content) == body
-
-
-def test_a_worker_freezes_the_loaded_site_out_of_the_collectors_way(settings):
-    settings.GC_FREEZE_LONG_LIVED = True
-    gc.unfreeze()
-    try:
-        gunicorn.post_worker_init(worker=None)
-        assert gc.get_freeze_count() > 0
-    finally:
-        gc.unfreeze()
