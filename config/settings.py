@@ -74,6 +74,8 @@ MIDDLEWARE = [
     # First, so it sees the response the server closes: releases the page-view locks a failed
     # request still holds before its database connection goes back to the pool.
     "recommendations.serving.pending.page_views_pending_middleware",
+    # Before the rest on the response's way out, once it is rendered: see core/response_cycles.py.
+    "core.response_cycles.api_response_cycles_break",
     "django.middleware.security.SecurityMiddleware",
     # Serves STATIC_ROOT at STATIC_URL, compressed and cached (see STORAGES), before the rest
     # of the stack does any work; a proxy that serves /static/ itself never reaches it.

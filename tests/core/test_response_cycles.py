@@ -1,0 +1,106 @@
+"""core/response_cycles.py: a rendered API response leaves no reference cycle behind, so its
+data is freed by reference counting, not by the cyclic garbage collector."""
+
+import gc
+import io
+import sys
+
+import pytest
+from django.conf import settings
+from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_started
+from django.db import close_old_connections
+from rest_framework.response import Response
+from rest_framework.test import APIRequestFactory
+from rest_framework.views import APIView
+
+from core.response_cycles import api_response_cycles_break
+from tests.factories import CategoryFactory
+
+MIDDLEWARE = "core.response_cycles.api_response_cycles_break"
+
+
+def _cyclic_garbage_of_one_request(path: str) -> list:
+    """What only the cycle collector would free of one request through the WSGI handler, called
+    as gunicorn calls it (body read, then close()), not through the test client, which keeps
+    references of its own."""
+    handler = WSGIHandler()
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "HTTP_HOST": "testserver",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": sys.stderr,
+        "wsgi.url_scheme": "http",
+    }
+    statuses = []
+    # As Django's test client does: the request must not close the test's connection.
+    request_started.disconnect(close_old_connections)
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        result = handler(environ, lambda status, headers, exc_info=None: statuses.append(status))
+        body = b"".join(result)
+        result.close()
+        del result
+        gc.collect()
+        garbage = list(gc.garbage)
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+        request_started.connect(close_old_connections)
+    assert statuses == ["200 OK"], (statuses, body[:200])
+    return garbage
+
+
+@pytest.mark.django_db
+def test_an_api_response_and_its_data_are_not_left_to_the_cycle_collector():
+    CategoryFactory.create_batch(3)
+    assert MIDDLEWARE in settings.MIDDLEWARE
+
+    garbage = _cyclic_garbage_of_one_request("/api/v1/categories/")
+
+    assert not [thing for thing in garbage if type(thing) is Response]
+
+
+@pytest.mark.django_db
+def test_without_it_drf_leaves_the_response_in_a_cycle(settings):
+    # Why the middleware is there: the same request without it.
+    CategoryFactory.create_batch(3)
+    settings.MIDDLEWARE = [name for name in settings.MIDDLEWARE if name != MIDDLEWARE]
+
+    garbage = _cyclic_garbage_of_one_request("/api/v1/categories/")
+
+    assert [thing for thing in garbage if type(thing) is Response]
+
+
+class _Echo(APIView):
+    authentication_classes = ()
+    permission_classes = ()
+
+    def get(self, request):
+        return Response({"answer": [1, 2, 3]})
+
+
+def test_a_rendered_response_keeps_its_data_and_drops_the_references_back():
+    view = _Echo.as_view()
+    response = api_response_cycles_break(lambda request: view(request).render())(
+        APIRequestFactory().get("/echo/")
+    )
+
+    assert response.data == {"answer": [1, 2, 3]}
+    assert response.content == b'{"answer":[1,2,3]}'
+    assert response.renderer_context is None
+
+
+def test_an_unrendered_response_keeps_what_rendering_it_needs():
+    view = _Echo.as_view()
+    response = api_response_cycles_break(view)(APIRequestFactory().get("/echo/"))
+
+    assert response.renderer_context["view"].response is response
+    assert response.render().content == b'{"answer":[1,2,3]}'
