@@ -100,7 +100,14 @@ def carousels_from_groups(
         chosen = _diversified(snapshot, group.positions, recency)[: config["CAROUSEL_SIZE"]]
         course_ids = snapshot.course_ids[group.positions[chosen]].tolist()
         layout.append(
-            (group.reason, group.key, group.label, course_ids, group.scores[chosen].tolist())
+            (
+                group.reason,
+                group.key,
+                group.label,
+                course_ids,
+                group.scores[chosen].tolist(),
+                None,
+            )
         )
     return carousels_from_layout(
         layout,
@@ -117,21 +124,26 @@ def carousels_from_layout(
     strategy: str,
     variant_id: int | None,
     catalog_revision: int | None,
-    context: ExplanationContext = VISITOR,
+    context: ExplanationContext | None = VISITOR,
 ) -> list[Carousel]:
-    """The carousels of `layout`, in its order, with each course's card and its explanation
-    for the member of `context`. The "Continue learning" row's cards carry no experiment
-    variant: it is the same in every variant, so it says nothing about them."""
+    """The carousels of `layout`, in its order, with each course's card and its explanation:
+    the row's own (a stored page's), else written for the member of `context` (None only for a
+    layout whose rows all carry theirs). The "Continue learning" row's cards carry no
+    experiment variant: it is the same in every variant, so it says nothing about them."""
     now = timezone.now()
     courses = course_cards_by_id(
-        course_ids=[course_id for *_, ids, _ in layout for course_id in ids],
+        course_ids=[course_id for row in layout for course_id in row[3]],
         catalog_revision=catalog_revision,
     )
     carousels = []
-    for carousel_position, (reason, key, label, course_ids, scores) in enumerate(layout):
+    for carousel_position, (reason, key, label, course_ids, scores, explanations) in enumerate(
+        layout
+    ):
         card_variant = None if reason == REASON_CONTINUE else variant_id
+        if explanations is None and context is None:
+            raise ValueError(f"the {key!r} row has no explanations and no context to write them")
         cards = []
-        for course_id, score in zip(course_ids, scores, strict=True):
+        for index, (course_id, score) in enumerate(zip(course_ids, scores, strict=True)):
             course = courses.get(course_id)
             # Deleted, or unpublished (published_at moved to the future), since the snapshot.
             if course is None or course.published_at > now:
@@ -156,7 +168,9 @@ def carousels_from_layout(
                         course_id=course_id,
                         course_skills=course.card_skills,
                         context=context,
-                    ),
+                    )
+                    if explanations is None
+                    else explanations[index],
                 )
             )
         carousels.append(Carousel(reason=reason, key=key, label=label, cards=cards))

@@ -17,12 +17,12 @@ CONTINUE_LABEL = "Continue learning"
 
 
 def continue_learning_row(*, inputs: MemberServingInputs) -> LayoutRow | None:
-    """The row's layout (reason, key, label, course ids, rank scores: k-th = 1/k), at most
-    `CAROUSEL_SIZE` courses; None when nothing is in progress."""
+    """The row's layout (reason, key, label, course ids, rank scores: k-th = 1/k, and no
+    explanations yet), at most `CAROUSEL_SIZE` courses; None when nothing is in progress."""
     course_ids = [course_id for course_id, _ in inputs.in_progress][
         : settings.RECOMMENDATIONS["CAROUSEL_SIZE"]
     ]
     if not course_ids:
         return None
     scores = [1.0 / rank for rank in range(1, len(course_ids) + 1)]
-    return (REASON_CONTINUE, REASON_CONTINUE, CONTINUE_LABEL, course_ids, scores)
+    return (REASON_CONTINUE, REASON_CONTINUE, CONTINUE_LABEL, course_ids, scores, None)

@@ -26,6 +26,7 @@ from recommendations.data import (
     STRATEGY_RECENCY,
     STRATEGY_RULES,
     HomePage,
+    RulesSnapshot,
 )
 from recommendations.experiments.assignment import (
     experiment_running,
@@ -41,8 +42,8 @@ from recommendations.serving.carousels import (
 )
 from recommendations.serving.continuing import continue_learning_row
 from recommendations.serving.explanations import explanation_context_build
-from recommendations.serving.goal import goal_gap_build, goal_path_plan, goal_reason
-from recommendations.serving.inputs import member_serving_inputs
+from recommendations.serving.goal import GoalGap, goal_gap_build, goal_path_plan, goal_reason
+from recommendations.serving.inputs import MemberServingInputs, member_serving_inputs
 from recommendations.serving.new_courses import snapshot_with_new_courses
 from recommendations.serving.reasons import member_scoring_build, reasons_for_member, recency_scores
 from recommendations.serving.repairs import StoredRowInvalid, composed_page_discard
@@ -150,10 +151,6 @@ def home_page_for_member(
     snapshot = snapshot_with_new_courses(
         snapshot=state.snapshot, catalog_revision=inputs.catalog_revision
     )
-    # The member's gap to their goal role (None without one): the "Toward" cards name the gap
-    # skills they cover.
-    gap = goal_gap_build(inputs=inputs, member=member, snapshot=snapshot) if personalised else None
-    context = explanation_context_build(inputs=inputs, gap=gap)
     digests = None
     max_age = composed_page_max_age()
     # A page without the row, or composed for another channel than the site's, is never
@@ -186,12 +183,19 @@ def home_page_for_member(
             except StoredRowInvalid as error:
                 composed_page_discard(member_id=member.pk, error=error)
             else:
+                # The stored rows carry their cards' lines; a row stored without them gets
+                # them written now.
                 carousels = carousels_from_layout(
                     layout,
                     strategy=logged,
                     variant_id=variant_id,
                     catalog_revision=inputs.catalog_revision,
-                    context=context,
+                    context=explanation_context_build(
+                        inputs=inputs,
+                        gap=_goal_gap(inputs, member, snapshot, personalised=personalised),
+                    )
+                    if any(row[5] is None for row in layout)
+                    else None,
                 )
                 return HomePage(
                     page_view_id=page_view_id,
@@ -201,6 +205,10 @@ def home_page_for_member(
                     stored_composed_at=inputs.composed.composed_at,
                 )
 
+    # The member's gap to their goal role (None without one): the "Toward" cards name the gap
+    # skills they cover.
+    gap = _goal_gap(inputs, member, snapshot, personalised=personalised)
+    context = explanation_context_build(inputs=inputs, gap=gap)
     # Stage 2, reasons: the inputs as arrays over the catalog, and every reason's candidates.
     scoring = member_scoring_build(inputs=inputs, member=member, snapshot=snapshot, now=now)
     # The goal path's next steps lead: the member said where they want to go.
@@ -259,6 +267,12 @@ def home_page_for_member(
         digest=digests.full if digests is not None else None,
         digest_without_impressions=digests.without_impressions if digests is not None else None,
     )
+
+
+def _goal_gap(
+    inputs: MemberServingInputs, member: Member, snapshot: RulesSnapshot, *, personalised: bool
+) -> GoalGap | None:
+    return goal_gap_build(inputs=inputs, member=member, snapshot=snapshot) if personalised else None
 
 
 def _ranker_for(strategy: str, ranker: ActiveRanker | None) -> ActiveRanker | None:

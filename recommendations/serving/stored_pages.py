@@ -51,9 +51,12 @@ if TYPE_CHECKING:
     from recommendations.data import Carousel
     from recommendations.serving.inputs import MemberServingInputs
 
-# One carousel of a stored page: reason family, reason key, label, course ids and scores in
-# the order shown.
-LayoutRow = tuple[str, str, str, list[int], list[float]]
+# One carousel of a page: reason family, reason key, label, course ids and scores in the order
+# shown, and each card's explanation line. A stored page keeps the lines it was served with
+# (they derive from what its digest covers: the member's skills, progress and goal, and the
+# catalog), so serving it builds none; a row being composed has None there, and gets its lines
+# from the member's `ExplanationContext`.
+LayoutRow = tuple[str, str, str, list[int], list[float], list[str] | None]
 
 
 @dataclass(frozen=True)
@@ -186,6 +189,7 @@ def layout_dumps(carousels: Sequence[Carousel]) -> bytes:
                 carousel.label,
                 [card.shown.course_id for card in carousel.cards],
                 [card.score for card in carousel.cards],
+                [card.explanation for card in carousel.cards],
             )
             for carousel in carousels
         ]
@@ -193,15 +197,13 @@ def layout_dumps(carousels: Sequence[Carousel]) -> bytes:
 
 
 def layout_loads(layout: bytes) -> list[LayoutRow]:
-    """The carousels `layout_dumps` stored; `StoredRowInvalid` for anything else."""
+    """The carousels `layout_dumps` stored; `StoredRowInvalid` for anything else. A row stored
+    without its explanations (five fields) has None for them."""
     try:
-        rows = [
-            (reason, key, label, course_ids, scores)
-            for reason, key, label, course_ids, scores in orjson.loads(layout)
-        ]
+        rows = [_layout_row(*row) for row in orjson.loads(layout)]
     except (orjson.JSONDecodeError, TypeError, ValueError) as error:
         raise StoredRowInvalid(f"not a stored layout: {error}") from error
-    for reason, key, label, course_ids, scores in rows:
+    for reason, key, label, course_ids, scores, explanations in rows:
         if not (
             all(isinstance(text, str) for text in (reason, key, label))
             and isinstance(course_ids, list)
@@ -209,9 +211,21 @@ def layout_loads(layout: bytes) -> list[LayoutRow]:
             and len(course_ids) == len(scores)
             and all(type(course_id) is int for course_id in course_ids)
             and all(isinstance(score, int | float) for score in scores)
+            and (
+                explanations is None
+                or (
+                    isinstance(explanations, list)
+                    and len(explanations) == len(course_ids)
+                    and all(isinstance(text, str) for text in explanations)
+                )
+            )
         ):
             raise StoredRowInvalid("not a stored layout: a carousel of the wrong shape")
     return rows
+
+
+def _layout_row(reason, key, label, course_ids, scores, explanations=None) -> LayoutRow:
+    return (reason, key, label, course_ids, scores, explanations)
 
 
 # One statement; the member may have been deleted since the page was sent (no foreign key in

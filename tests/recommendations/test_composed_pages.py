@@ -8,6 +8,7 @@ import logging
 import re
 import uuid
 
+import orjson
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -310,6 +311,46 @@ def test_compose_next_stores_the_page_composing_would_give(served):
     assert stored.composed_at == NOW
     assert bytes(stored.layout) == layout_dumps(live.carousels)
     assert [row[1] for row in layout_loads(bytes(stored.layout))] == _keys(live)
+
+
+def _explanations(page) -> list[list[str]]:
+    return [[card.explanation for card in carousel.cards] for carousel in page.carousels]
+
+
+def test_a_stored_page_is_served_with_the_explanations_it_was_stored_with(served):
+    member = new_analyst(served, "SQL", "Python")
+    assert home_page_compose_next(member=member, now=NOW) is True
+    stored = ComposedPage.objects.get(member=member)
+    live = home_page_for_member(member=member, now=NOW)
+    assert [row[5] for row in layout_loads(bytes(stored.layout))] == _explanations(live)
+    # Lines the member's inputs would never give: serving reads them, it does not write them.
+    marked = [
+        (*row[:5], [f"stored {index}" for index in range(len(row[3]))])
+        for row in layout_loads(bytes(stored.layout))
+    ]
+    ComposedPage.objects.filter(member=member).update(layout=orjson.dumps(marked))
+
+    page = home_page_for_member(member=member, now=NOW, reuse_composed=True)
+
+    assert page.stored_composed_at == NOW
+    assert _explanations(page) == [row[5] for row in marked]
+
+
+def test_a_page_stored_without_explanations_is_served_with_the_ones_composing_writes(served):
+    member = new_analyst(served, "SQL", "Python")
+    assert home_page_compose_next(member=member, now=NOW) is True
+    stored = ComposedPage.objects.get(member=member)
+    without = [row[:5] for row in layout_loads(bytes(stored.layout))]
+    ComposedPage.objects.filter(member=member).update(layout=orjson.dumps(without))
+
+    page = home_page_for_member(member=member, now=NOW, reuse_composed=True)
+
+    assert page.stored_composed_at == NOW
+    live = home_page_for_member(member=member, now=NOW)
+    assert _keys(page) == _keys(live)
+    assert _explanations(page) == _explanations(live)
+    lines = [line for row in _explanations(page) for line in row]
+    assert any(line.startswith("Matches your skills: ") for line in lines)
 
 
 def test_a_page_for_a_deleted_member_is_not_stored(served):

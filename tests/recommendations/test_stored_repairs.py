@@ -145,10 +145,21 @@ def test_a_corrupt_stored_page_is_deleted_and_the_api_answers_with_carousels(ser
 
 
 def test_layout_loads_refuses_what_layout_dumps_never_writes():
-    assert layout_loads(b'[["new", "new", "New", [3, 4], [1.0, 0.5]]]') == [
-        ("new", "new", "New", [3, 4], [1.0, 0.5])
+    assert layout_loads(b'[["new", "new", "New", [3, 4], [1.0, 0.5], ["New", "New"]]]') == [
+        ("new", "new", "New", [3, 4], [1.0, 0.5], ["New", "New"])
     ]
-    for layout in [*CORRUPT_LAYOUTS, b'[["new", "new", "New", ["3"], [1.0]]]']:
+    # A row stored before rows kept their explanations: they are written when it is served.
+    assert layout_loads(b'[["new", "new", "New", [3, 4], [1.0, 0.5]]]') == [
+        ("new", "new", "New", [3, 4], [1.0, 0.5], None)
+    ]
+    for layout in [
+        *CORRUPT_LAYOUTS,
+        b'[["new", "new", "New", ["3"], [1.0]]]',
+        b'[["new", "new", "New", [3], [1.0], ["New", "New"]]]',
+        b'[["new", "new", "New", [3], [1.0], [7]]]',
+        b'[["new", "new", "New", [3], [1.0], "New"]]',
+        b'[["new", "new", "New", [3], [1.0], ["New"], "extra"]]',
+    ]:
         with pytest.raises(StoredRowInvalid):
             layout_loads(layout)
 
