@@ -95,7 +95,10 @@ def test_a_rendered_response_keeps_its_data_and_drops_the_references_back():
 
     assert response.data == {"answer": [1, 2, 3]}
     assert response.content == b'{"answer":[1,2,3]}'
-    assert response.renderer_context is None
+    view = response.renderer_context["view"]
+    assert "response" not in response.renderer_context
+    assert view.response is None
+    assert view.request.parser_context == {}
 
 
 def test_an_unrendered_response_keeps_what_rendering_it_needs():
