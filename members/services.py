@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from catalog.models import Course, LearningPath, Skill
 from catalog.services import TaxonomySkill, skill_rows_merge, taxonomy_skills_load
+from core.inserts import row_insert_unless_present
 from core.rate_limits import rate_limit_take
 from members.models import (
     AlternateTitle,
@@ -489,11 +490,16 @@ def _completion_time(enrolment: Enrolment, now: dt.datetime) -> dt.datetime:
 
 
 def enrolment_start(*, member: Member, course: Course, now: dt.datetime | None = None) -> Enrolment:
-    enrolment, created = Enrolment.objects.get_or_create(
-        member=member, course=course, defaults={"enrolled_at": now or timezone.now()}
-    )
-    if created:
-        member_activity_announce(member_id=member.pk)
+    """The member's enrolment in the course, started now if there is none. One statement when
+    it exists, two when it starts (no savepoint: `row_insert_unless_present`)."""
+    existing = Enrolment.objects.filter(member=member, course=course).first()
+    if existing is not None:
+        return existing
+    enrolment = Enrolment(member=member, course=course, enrolled_at=now or timezone.now())
+    if not row_insert_unless_present(enrolment, unique=("member", "course")):
+        # Started by a concurrent request between the two statements.
+        return Enrolment.objects.get(member=member, course=course)
+    member_activity_announce(member_id=member.pk)
     return enrolment
 
 
@@ -597,8 +603,9 @@ def bookmark_set(
     """Save or unsave the course, whichever `saved` says; returns whether that changed anything.
     Unlike a toggle, setting again changes nothing, so a replayed request never undoes itself."""
     if saved:
-        _, changed = Bookmark.objects.get_or_create(
-            member=member, course=course, defaults={"created_at": now or timezone.now()}
+        changed = row_insert_unless_present(
+            Bookmark(member=member, course=course, created_at=now or timezone.now()),
+            unique=("member", "course"),
         )
     else:
         changed = Bookmark.objects.filter(member=member, course=course).delete()[0] > 0

@@ -144,10 +144,10 @@ def _batch_ingest(
             results.append(result)
         if writes.rows:
             try:
-                with transaction.atomic():
-                    FeedbackEvent.objects.bulk_create(writes.rows)
+                FeedbackEvent.objects.bulk_create(writes.rows)
             except IntegrityError as error:
-                # Rolls the whole batch back (the exception leaves the outer block).
+                # Rolls the whole batch back (the exception leaves the outer block), so no
+                # savepoint is needed to keep the transaction usable after the error.
                 raise _EventIdRaced from error
         feedback_counts_add(deltas=writes.counts)
     return results
