@@ -26,7 +26,11 @@ def test_a_new_row_is_inserted_in_one_statement(django_assert_num_queries):
     assert bookmark.pk is not None
     assert not bookmark._state.adding
     stored = Bookmark.objects.get(pk=bookmark.pk)
-    assert (stored.member_id, stored.course_id, stored.created_at) == (member.pk, course.pk, EARLIER)
+    assert (stored.member_id, stored.course_id, stored.created_at) == (
+        member.pk,
+        course.pk,
+        EARLIER,
+    )
 
 
 def test_a_row_with_the_same_unique_values_is_left_as_it_is(django_assert_num_queries):
