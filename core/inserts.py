@@ -7,8 +7,10 @@ PostgreSQL and on SQLite (3.35 and later), and a conflict is not an error, so it
 enclosing transaction usable without a savepoint.
 """
 
+import functools
+
 from django.db import connections, router
-from django.db.models import Model, UniqueConstraint
+from django.db.models import Field, Model, UniqueConstraint
 
 
 def row_insert_unless_present(instance: Model, *, unique: tuple[str, ...]) -> bool:
@@ -17,30 +19,11 @@ def row_insert_unless_present(instance: Model, *, unique: tuple[str, ...]) -> bo
     with its primary key set, when it was inserted; False, leaving it unsaved, when such a row
     was there. Sends no model signals (nothing here receives them for the models it is used
     on), and the primary key must be the database's to give."""
-    meta = instance._meta
     if not instance._state.adding:
-        raise ValueError(f"{meta.label} {instance.pk} is saved already")
-    constraints = {
-        tuple(constraint.fields)
-        for constraint in meta.constraints
-        if isinstance(constraint, UniqueConstraint)
-        and constraint.condition is None
-        and not constraint.expressions
-    }
-    if unique not in constraints:
-        raise ValueError(f"{meta.label} has no unique constraint on {', '.join(unique)}")
-    if not meta.pk.db_returning:
-        raise ValueError(f"{meta.label}'s primary key is not the database's to give")
+        raise ValueError(f"{instance._meta.label} {instance.pk} is saved already")
     database = router.db_for_write(type(instance), instance=instance)
     connection = connections[database]
-    quote = connection.ops.quote_name
-    fields = [field for field in meta.concrete_fields if not field.primary_key]
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))}) "
-        f"ON CONFLICT ({', '.join(quote(meta.get_field(name).column) for name in unique)}) "
-        f"DO NOTHING RETURNING {quote(meta.pk.column)}"
-    )
+    sql, fields = _insert_statement(type(instance), unique, database)
     values = [
         field.get_db_prep_save(field.pre_save(instance, add=True), connection) for field in fields
     ]
@@ -53,3 +36,32 @@ def row_insert_unless_present(instance: Model, *, unique: tuple[str, ...]) -> bo
     instance._state.adding = False
     instance._state.db = database
     return True
+
+
+@functools.cache
+def _insert_statement(
+    model: type[Model], unique: tuple[str, ...], database: str
+) -> tuple[str, list[Field]]:
+    """The statement and the fields whose values it takes, checked and written once per model,
+    unique fields and database: event batches insert on every request."""
+    meta = model._meta
+    constraints = {
+        tuple(constraint.fields)
+        for constraint in meta.constraints
+        if isinstance(constraint, UniqueConstraint)
+        and constraint.condition is None
+        and not constraint.expressions
+    }
+    if unique not in constraints:
+        raise ValueError(f"{meta.label} has no unique constraint on {', '.join(unique)}")
+    if not meta.pk.db_returning:
+        raise ValueError(f"{meta.label}'s primary key is not the database's to give")
+    quote = connections[database].ops.quote_name
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({', '.join(quote(meta.get_field(name).column) for name in unique)}) "
+        f"DO NOTHING RETURNING {quote(meta.pk.column)}"
+    )
+    return sql, fields
