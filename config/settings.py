@@ -286,6 +286,8 @@ if os.environ.get("SECURE_PROXY_SSL_HEADER"):
             "HTTP_X_FORWARDED_PROTO."
         )
     SECURE_PROXY_SSL_HEADER = (_proxy_header, "https")
+# Django's database sessions, read with one prepared statement (core/sessions.py).
+SESSION_ENGINE = "core.sessions"
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
