@@ -21,6 +21,9 @@ from core.prepared_statements import prepared_cursor
 
 
 class SessionStore(db.SessionStore):
+    """Django's database session store with `load` through a prepared statement. Its async
+    `aload` stays Django's ORM read: the site is served through WSGI."""
+
     def load(self) -> dict:
         """The session's data; {} and no session key for an unknown or expired one, as
         Django's `db.SessionStore.load`."""
@@ -42,7 +45,8 @@ class SessionStore(db.SessionStore):
 
 @functools.cache
 def _select_sql(model: type[AbstractBaseSession], vendor: str) -> str:
-    """The session's data by key, unexpired: what `db.SessionStore` asks the ORM for."""
+    """The session's data by key, unexpired: what `db.SessionStore` asks the ORM for (`vendor`
+    keys the cache: the quoting is the database's)."""
     quote = connection.ops.quote_name
 
     def column(name: str) -> str:
