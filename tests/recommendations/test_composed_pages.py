@@ -572,7 +572,7 @@ def test_a_page_view_runs_one_statement_before_its_response_and_four_after(serve
     assert "pg_advisory_lock(" in before.captured_queries[0]["sql"]
     assert "pg_advisory_lock(" not in after.captured_queries[2]["sql"]
     assert starts(after) == [
-        "WITH page",
+        "WITH owner",
         "SELECT pg_advisory_unlock(",
         "SELECT (SELECT",
         "INSERT INTO",

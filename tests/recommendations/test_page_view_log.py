@@ -449,3 +449,53 @@ def test_the_migration_makes_one_page_view_of_each_pages_impressions(db):
     lone = PageView.objects.exclude(pk__in=[page, other_page]).get()
     assert (lone.member_id, lone.created_at, lone.variant_id) == (member.pk, lone_time, None)
     assert page_view_courses(lone.courses).tolist() == [a.pk, b.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="row locks between sessions are PostgreSQL's"
+)
+def test_a_page_view_waits_for_a_writer_holding_the_member_row():
+    """Every writer of a member's counts takes the member's row first (an event batch, a click,
+    a page view), so two of them cannot take the count rows in opposite orders and deadlock."""
+    import threading
+
+    from django.db import connections, transaction
+
+    from members.models import Member
+
+    member, course = MemberFactory(), CourseFactory()
+    shown = [ShownCourse(course.pk, "popular", "popular", "affinity", 0, 0, None)]
+    locked, written = threading.Event(), threading.Event()
+    release = threading.Event()
+
+    def hold_the_member_row() -> None:
+        try:
+            with transaction.atomic():
+                Member.objects.select_for_update(no_key=True).filter(pk=member.pk).first()
+                locked.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    def write_the_page_view() -> None:
+        try:
+            impressions_log(member=member, page_view_id=uuid.uuid4(), shown=shown)
+            written.set()
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=hold_the_member_row)
+    holder.start()
+    assert locked.wait(10)
+    writer = threading.Thread(target=write_the_page_view)
+    writer.start()
+    # Blocked on the member's row while the other transaction holds it...
+    assert not written.wait(1.0)
+    release.set()
+    holder.join(10)
+    # ... and written once it commits.
+    assert written.wait(10)
+    writer.join(10)
+    assert PageView.objects.filter(member=member).count() == 1
+    assert CourseFeedbackDay.objects.get(member=member, course=course).impressions == 1
