@@ -39,6 +39,7 @@ from recommendations.feedback.services import (
     dismissal_undo,
     feedback_counts_add,
     feedback_event_fields,
+    member_counts_lock,
 )
 from recommendations.models import Dismissal, FeedbackEvent
 from recommendations.serving.pending import SlotRefused, page_view_card, page_view_written_wait
@@ -119,9 +120,9 @@ def _batch_ingest(
         # transaction needs the member's rows this one is about to lock (see serving/pending.py).
         for page_view_id in sorted({e.page_view_id for e in events if e.page_view_id}):
             page_view_written_wait(page_view_id)
-        # The lock that serialises this member's batches (see the module docstring). NO KEY
-        # UPDATE: it leaves the member row to other transactions' foreign-key checks.
-        Member.objects.select_for_update(no_key=True).filter(pk=member.pk).values_list("pk").get()
+        # The lock that serialises this member's batches (see the module docstring), and their
+        # count writes with the member's other count writers.
+        member_counts_lock(member_id=member.pk)
         owners = dict(
             FeedbackEvent.objects.filter(
                 event_id__in={event.event_id for event in events}

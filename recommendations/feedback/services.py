@@ -279,6 +279,15 @@ class FeedbackDelta:
     clicks: int = 0
 
 
+def member_counts_lock(*, member_id: int) -> None:
+    """Lock the member's row for the rest of the transaction, before adding to their counts:
+    every writer of a member's counts (an event batch, a click, the page view's statement in
+    `_PAGE_VIEW_INSERT`) takes it first, so two of them never take the count rows in opposite
+    orders. NO KEY UPDATE leaves the row to other transactions' foreign-key checks. Raises
+    `Member.DoesNotExist` for a member deleted meanwhile."""
+    Member.objects.select_for_update(no_key=True).filter(pk=member_id).values_list("pk").get()
+
+
 def feedback_counts_add(*, deltas: Iterable[FeedbackDelta]) -> None:
     """Add impressions and clicks to the per-day course counts and per-reason counts that the
     homepage reads (impression discounting, carousel click-through).
@@ -452,10 +461,7 @@ def click_log(
     now = now or timezone.now()
     with transaction.atomic():
         if shown.channel in COUNTED_CHANNELS:
-            # The member's count writers take their row first (see _PAGE_VIEW_INSERT).
-            Member.objects.select_for_update(no_key=True).filter(pk=member.pk).values_list(
-                "pk"
-            ).first()
+            member_counts_lock(member_id=member.pk)
             feedback_counts_add(
                 deltas=[
                     FeedbackDelta(

@@ -462,7 +462,7 @@ def test_a_page_view_waits_for_a_writer_holding_the_member_row():
 
     from django.db import connections, transaction
 
-    from members.models import Member
+    from recommendations.feedback.services import member_counts_lock
 
     member, course = MemberFactory(), CourseFactory()
     shown = [ShownCourse(course.pk, "popular", "popular", "affinity", 0, 0, None)]
@@ -472,7 +472,7 @@ def test_a_page_view_waits_for_a_writer_holding_the_member_row():
     def hold_the_member_row() -> None:
         try:
             with transaction.atomic():
-                Member.objects.select_for_update(no_key=True).filter(pk=member.pk).first()
+                member_counts_lock(member_id=member.pk)
                 locked.set()
                 release.wait(10)
         finally:
