@@ -136,32 +136,38 @@ def carousels_from_layout(
         catalog_revision=catalog_revision,
     )
     carousels = []
+    # Every homepage and recommendations answer builds close to a hundred cards here, so the
+    # loop passes arguments by position and looks each name up once.
+    course_of = courses.get
     for carousel_position, (reason, key, label, course_ids, scores, explanations) in enumerate(
         layout
     ):
         card_variant = None if reason == REASON_CONTINUE else variant_id
         if explanations is None and context is None:
             raise ValueError(f"the {key!r} row has no explanations and no context to write them")
-        cards = []
+        cards: list[Card] = []
+        append = cards.append
         for index, (course_id, score) in enumerate(zip(course_ids, scores, strict=True)):
-            course = courses.get(course_id)
+            course = course_of(course_id)
             # Deleted, or unpublished (published_at moved to the future), since the snapshot.
             if course is None or course.published_at > now:
                 continue
-            cards.append(
+            append(
                 Card(
-                    course=course,
-                    score=score,
-                    shown=ShownCourse(
-                        course_id=course_id,
-                        reason=reason,
-                        reason_key=key,
-                        strategy=strategy,
-                        carousel_position=carousel_position,
-                        position=len(cards),
-                        variant_id=card_variant,
+                    course,
+                    score,
+                    # course id, reason, reason key, strategy, carousel position, position,
+                    # variant: ShownCourse's field order.
+                    ShownCourse(
+                        course_id,
+                        reason,
+                        key,
+                        strategy,
+                        carousel_position,
+                        len(cards),
+                        card_variant,
                     ),
-                    explanation=card_explanation(
+                    card_explanation(
                         reason=reason,
                         label=label,
                         strategy=strategy,
@@ -173,7 +179,7 @@ def carousels_from_layout(
                     else explanations[index],
                 )
             )
-        carousels.append(Carousel(reason=reason, key=key, label=label, cards=cards))
+        carousels.append(Carousel(reason, key, label, cards))
     return carousels
 
 
