@@ -257,10 +257,18 @@ class EventsView(APIView):
         EventRowsThrottle().take(request, rows=len(raw_events))
         results: list[dict | None] = [None] * len(raw_events)
         parsed: list[tuple[int, EventInput]] = []
+        # One serializer reads every valid event: `run_validation` is what `is_valid` runs, and
+        # a new serializer per event deep-copied its fields each time (a tenth of a small
+        # batch's time). An invalid event gets its own, whose `errors` word the refusal.
+        reader = EventSerializer()
         for index, raw in enumerate(raw_events):
-            serializer = EventSerializer(data=raw)
-            if serializer.is_valid():
-                data = serializer.validated_data
+            try:
+                data = reader.run_validation(raw)
+            except exceptions.ValidationError:
+                refused = EventSerializer(data=raw)
+                refused.is_valid()
+                results[index] = _invalid_result(index, raw, refused.errors)
+            else:
                 parsed.append(
                     (
                         index,
@@ -274,8 +282,6 @@ class EventsView(APIView):
                         ),
                     )
                 )
-            else:
-                results[index] = _invalid_result(index, raw, serializer.errors)
         member = request_member(request)
         if parsed:
             outcomes = events_ingest(member=member, events=[event for _, event in parsed])
