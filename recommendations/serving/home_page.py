@@ -8,6 +8,7 @@ path's next steps, `goal`), the carousels
 (`rerank`), which leave that row alone. Every card says why it is shown (`explanations`).
 """
 
+import dataclasses
 import datetime as dt
 import uuid
 
@@ -43,7 +44,11 @@ from recommendations.serving.carousels import (
 from recommendations.serving.continuing import continue_learning_row
 from recommendations.serving.explanations import explanation_context_build
 from recommendations.serving.goal import GoalGap, goal_gap_build, goal_path_plan, goal_reason
-from recommendations.serving.inputs import MemberServingInputs, member_serving_inputs
+from recommendations.serving.inputs import (
+    MemberServingInputs,
+    member_discounted_read,
+    member_serving_inputs,
+)
 from recommendations.serving.new_courses import snapshot_with_new_courses
 from recommendations.serving.reasons import member_scoring_build, reasons_for_member, recency_scores
 from recommendations.serving.repairs import StoredRowInvalid, composed_page_discard
@@ -138,6 +143,17 @@ def home_page_for_member(
     # counts are kept per day (see CourseFeedbackDay).
     window_start = timezone.localdate(now) - dt.timedelta(days=config["DISCOUNT_WINDOW_DAYS"])
     page_view_id = page_view_id or uuid.uuid4()
+    max_age = composed_page_max_age()
+    # A page without the row, or composed for another channel than the site's, is never
+    # stored: the stored page is the one the site serves.
+    stored_kind = (
+        max_age > 0
+        and state.run_id is not None
+        and exploration_share == 0
+        and with_continue
+        and channel == PageView.Channel.WEB
+    )
+    steady_seconds = composed_page_steady_seconds()
     inputs = member_serving_inputs(
         member_id=member.pk,
         window_start=window_start,
@@ -146,22 +162,18 @@ def home_page_for_member(
         and strategy in (STRATEGY_DEFAULT, STRATEGY_ALS, STRATEGY_RANKED),
         pending_page_view_id=page_view_id if mark_pending else None,
         goal_id=member.goal_id if personalised else None,
+        # A stored page this young is served whatever the impressions: until it turns out not
+        # to be servable, the discounted courses need not be read.
+        stored_steady_between=(now - dt.timedelta(seconds=steady_seconds), now)
+        if reuse_composed and stored_kind and steady_seconds > 0
+        else None,
     )
     # Courses created or imported since the snapshot, at once (read only when the catalog moved).
     snapshot = snapshot_with_new_courses(
         snapshot=state.snapshot, catalog_revision=inputs.catalog_revision
     )
     digests = None
-    max_age = composed_page_max_age()
-    # A page without the row, or composed for another channel than the site's, is never
-    # stored: the stored page is the one the site serves.
-    if (
-        max_age > 0
-        and state.run_id is not None
-        and exploration_share == 0
-        and with_continue
-        and channel == PageView.Channel.WEB
-    ):
+    if stored_kind:
         digests = page_digest(
             inputs=inputs,
             member=member,
@@ -176,7 +188,7 @@ def home_page_for_member(
             digests=digests,
             now=now,
             max_age=max_age,
-            steady_seconds=composed_page_steady_seconds(),
+            steady_seconds=steady_seconds,
         ):
             try:
                 layout = layout_loads(inputs.composed.layout)
@@ -197,13 +209,35 @@ def home_page_for_member(
                     if any(row[5] is None for row in layout)
                     else None,
                 )
+                # What the served page was composed from: the stored page's digests.
                 return HomePage(
                     page_view_id=page_view_id,
                     carousels=carousels,
-                    digest=digests.full,
-                    digest_without_impressions=digests.without_impressions,
+                    digest=inputs.composed.digest,
+                    digest_without_impressions=inputs.composed.digest_without_impressions,
                     stored_composed_at=inputs.composed.composed_at,
                 )
+
+    if inputs.discounted is None:
+        # Read without them for a stored page that is not served after all (the member did
+        # something since): the page is composed, from the impressions too.
+        inputs = dataclasses.replace(
+            inputs,
+            discounted=member_discounted_read(
+                member_id=member.pk,
+                window_start=window_start,
+                discount_threshold=config["DISCOUNT_THRESHOLD"],
+            ),
+        )
+        digests = page_digest(
+            inputs=inputs,
+            member=member,
+            run_id=state.run_id,
+            strategy=strategy,
+            variant_id=variant_id,
+            max_carousels=max_carousels,
+            window_start=window_start,
+        )
 
     # The member's gap to their goal role (None without one): the "Toward" cards name the gap
     # skills they cover.

@@ -43,8 +43,10 @@ class MemberServingInputs:
     # The precomputed learned candidates (None when not asked for or not computed yet).
     learned_payload: bytes | None
     # (course id, impressions) of the courses the impression discount applies to: shown more
-    # than the threshold within the window and never clicked in it.
-    discounted: list[tuple[int, int]]
+    # than the threshold within the window and never clicked in it. None: not read, the member's
+    # stored page being in its steady window (`stored_steady_between`); `member_discounted_read`
+    # reads them when the page is composed after all.
+    discounted: list[tuple[int, int]] | None
     # Reason family: (impressions, clicks), all time.
     reason_feedback: dict[str, tuple[int, int]]
     # The catalog's revision (see `CatalogRevision`), for the card cache: read here, it costs
@@ -68,6 +70,7 @@ def member_serving_inputs(
     with_learned: bool,
     pending_page_view_id: uuid.UUID | None = None,
     goal_id: int | None = None,
+    stored_steady_between: tuple[dt.datetime, dt.datetime] | None = None,
 ) -> MemberServingInputs:
     """The member's skills, courses, precomputed row and feedback counts for one page view,
     and the skills of their goal role (`goal_id`: `Member.goal_id`, read with the member row).
@@ -79,6 +82,13 @@ def member_serving_inputs(
     `pending_page_view_id`: on PostgreSQL the same statement marks that page view pending
     (`pending`), as `page_view_pending_mark` would with a round trip of its own. Elsewhere
     impressions are written before the response and nothing is marked.
+
+    `stored_steady_between`: (earliest, latest) composition time of a stored page served
+    whatever its impressions (`stored_pages`' steady seconds). On PostgreSQL, when the
+    member's stored page was composed in it, the discounted courses are not read (`discounted`
+    is None): summing the member's impressions over the window is most of the statement's time
+    for a member who visits often, and such a page is served without them unless something
+    else changed. Elsewhere they are always read.
     """
     if connection.vendor == "postgresql":
         return _member_serving_inputs_postgresql(
@@ -88,6 +98,7 @@ def member_serving_inputs(
             with_learned=with_learned,
             pending_page_view_id=pending_page_view_id,
             goal_id=goal_id,
+            stored_steady_between=stored_steady_between,
         )
     return _member_serving_inputs_portable(
         member_id=member_id,
@@ -143,10 +154,20 @@ _MEMBER_INPUTS_COLUMNS = """\
         FROM members_occupationskill o WHERE o.job_title_id = %(goal)s)"""
 
 
+# The discounted courses are summed only when the stored page was not composed within the
+# steady window (%(steady_from)s to %(steady_to)s, NULL for none): a condition on the outer row
+# alone, which PostgreSQL checks once before the sum (a one-time filter), so a skipped sum
+# costs nothing. `skipped` tells a skipped sum from one that found no course.
 _MEMBER_INPUTS_FROM = """
-FROM (
+FROM (VALUES (1)) AS one (x)
+LEFT JOIN recommendations_composedpage page ON page.member_id = %(member)s
+CROSS JOIN LATERAL (
     SELECT array_agg(course_id ORDER BY course_id) AS ids,
-        array_agg(impressions ORDER BY course_id) AS impressions
+        array_agg(impressions ORDER BY course_id) AS impressions,
+        COALESCE(
+            page.composed_at BETWEEN %(steady_from)s::timestamptz AND %(steady_to)s::timestamptz,
+            false
+        ) AS skipped
     FROM (
         SELECT course_id, SUM(impressions) AS impressions
         FROM recommendations_coursefeedbackday
@@ -154,15 +175,21 @@ FROM (
         GROUP BY course_id
         HAVING SUM(clicks) = 0 AND SUM(impressions) > %(threshold)s
     ) AS per_course
+    WHERE NOT COALESCE(
+        page.composed_at BETWEEN %(steady_from)s::timestamptz AND %(steady_to)s::timestamptz,
+        false
+    )
 ) AS discounted
-LEFT JOIN recommendations_composedpage page ON page.member_id = %(member)s
 """
 
 
-_MEMBER_INPUTS_SQL = f"SELECT\n{_MEMBER_INPUTS_COLUMNS},\n    NULL{_MEMBER_INPUTS_FROM}"
+_MEMBER_INPUTS_SQL = (
+    f"SELECT\n{_MEMBER_INPUTS_COLUMNS},\n    discounted.skipped,\n    NULL{_MEMBER_INPUTS_FROM}"
+)
 # The same, marking a page view pending (`pending`): its lock is taken with the reads.
 _MEMBER_INPUTS_MARKING_SQL = (
-    f"SELECT\n{_MEMBER_INPUTS_COLUMNS},\n    pg_advisory_lock(%(pending)s){_MEMBER_INPUTS_FROM}"
+    f"SELECT\n{_MEMBER_INPUTS_COLUMNS},\n    discounted.skipped,\n"
+    f"    pg_advisory_lock(%(pending)s){_MEMBER_INPUTS_FROM}"
 )
 
 
@@ -174,13 +201,17 @@ def _member_serving_inputs_postgresql(
     with_learned: bool,
     pending_page_view_id: uuid.UUID | None = None,
     goal_id: int | None = None,
+    stored_steady_between: tuple[dt.datetime, dt.datetime] | None = None,
 ) -> MemberServingInputs:
+    steady_from, steady_to = stored_steady_between or (None, None)
     params = {
         "member": member_id,
         "window_start": window_start,
         "threshold": discount_threshold,
         "learned": with_learned,
         "goal": goal_id,
+        "steady_from": steady_from,
+        "steady_to": steady_to,
     }
     statement = _MEMBER_INPUTS_SQL
     if pending_page_view_id is not None:
@@ -204,6 +235,7 @@ def _member_serving_inputs_postgresql(
             composed_digest_without_impressions,
             in_progress,
             goal_skills,
+            discount_skipped,
             _,  # the lock's (void) result, or NULL
         ) = cursor.fetchone()
     return MemberServingInputs(
@@ -212,7 +244,7 @@ def _member_serving_inputs_postgresql(
         enrolled=[(course_id, title) for course_id, title in enrolled or []],
         dismissed=list(dismissed),
         learned_payload=bytes(payload) if payload is not None else None,
-        discounted=list(zip(ids or [], counts or [], strict=True)),
+        discounted=None if discount_skipped else list(zip(ids or [], counts or [], strict=True)),
         reason_feedback={reason: (shown, clicks) for reason, shown, clicks in reasons or []},
         catalog_revision=catalog_revision,
         composed=(
@@ -286,13 +318,8 @@ def _member_serving_inputs_portable(
             .values_list("course_id", flat=True)
         ),
         learned_payload=bytes(learned_payload) if learned_payload is not None else None,
-        discounted=list(
-            CourseFeedbackDay.objects.filter(member_id=member_id, day__gt=window_start)
-            .values("course_id")
-            .annotate(impressions=Sum("impressions"), clicks=Sum("clicks"))
-            .filter(clicks=0, impressions__gt=discount_threshold)
-            .order_by("course_id")
-            .values_list("course_id", "impressions")
+        discounted=member_discounted_read(
+            member_id=member_id, window_start=window_start, discount_threshold=discount_threshold
         ),
         reason_feedback={
             reason: (impressions, clicks)
@@ -324,3 +351,19 @@ def _stored_page_portable(member_id: int) -> StoredPage | None:
     if row is None:
         return None
     return StoredPage(bytes(row[0]), row[1], bytes(row[2]), bytes(row[3]))
+
+
+def member_discounted_read(
+    *, member_id: int, window_start: dt.date, discount_threshold: int
+) -> list[tuple[int, int]]:
+    """(course id, impressions) of the courses the impression discount applies to, by course
+    id, as `MemberServingInputs.discounted` holds them: what a page view reads on its own when
+    its inputs were read without them and it composes its page after all."""
+    return list(
+        CourseFeedbackDay.objects.filter(member_id=member_id, day__gt=window_start)
+        .values("course_id")
+        .annotate(impressions=Sum("impressions"), clicks=Sum("clicks"))
+        .filter(clicks=0, impressions__gt=discount_threshold)
+        .order_by("course_id")
+        .values_list("course_id", "impressions")
+    )

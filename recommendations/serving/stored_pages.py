@@ -27,7 +27,10 @@ within a minute sees the page they saw, and only what they do (a follow, an enro
 a dismissal...) changes it meanwhile. In the first half of those seconds a page view composes no
 next page (`deferred`); in the second half it does, so the impressions take effect on the views
 after it. The work this saves is most of a page view's: under `make loadtest` every member views
-a page every second or two.
+a page every second or two. Within those seconds the member's inputs are read without the
+discounted courses (`member_serving_inputs`' `stored_steady_between`), whose sum over the
+window grows with every page the member sees: the second digest does not need them, and a page
+that is composed after all reads them then.
 """
 
 from __future__ import annotations
@@ -70,9 +73,10 @@ class StoredPage:
 @dataclass(frozen=True)
 class PageDigests:
     """What a page was composed from: everything (`full`), and everything but the impressions
-    (`without_impressions`: the discounted courses, and the per-reason impression counts)."""
+    (`without_impressions`: the discounted courses, and the per-reason impression counts).
+    `full` is None for inputs read without their discounted courses."""
 
-    full: bytes
+    full: bytes | None
     without_impressions: bytes
 
 
@@ -98,7 +102,8 @@ def page_digest(
     window_start: dt.date,
 ) -> PageDigests:
     """16 bytes each that change whenever anything a composed page depends on (but the clock)
-    does: everything, and everything but the impressions."""
+    does: everything (None when `inputs` were read without their discounted courses), and
+    everything but the impressions."""
     described = [
         inputs.followed,
         inputs.profile,
@@ -127,7 +132,9 @@ def page_digest(
     )
     impressions = [inputs.discounted, sorted(inputs.reason_feedback.items())]
     return PageDigests(
-        full=_digest([*described, *impressions], inputs.learned_payload),
+        full=_digest([*described, *impressions], inputs.learned_payload)
+        if inputs.discounted is not None
+        else None,
         without_impressions=_digest([*described, clicks], inputs.learned_payload),
     )
 
@@ -155,7 +162,7 @@ def stored_page_servable(
     `now`."""
     if stored is None:
         return False
-    if stored.digest == digests.full:
+    if digests.full is not None and stored.digest == digests.full:
         return _young_enough(stored.composed_at, now=now, max_age=max_age)
     if stored.digest_without_impressions == digests.without_impressions:
         return _young_enough(stored.composed_at, now=now, max_age=steady_seconds)

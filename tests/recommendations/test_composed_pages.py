@@ -36,7 +36,7 @@ from recommendations.serving.home_page import (
     home_page_for_visitor,
     home_page_serve,
 )
-from recommendations.serving.inputs import member_serving_inputs
+from recommendations.serving.inputs import member_discounted_read, member_serving_inputs
 from recommendations.serving.state import snapshot_forget
 from recommendations.serving.stored_pages import (
     composed_page_steady_seconds,
@@ -187,10 +187,44 @@ def test_within_the_steady_seconds_impressions_leave_the_page_as_it_was(served):
 
     assert _keys(page) == _keys(live)[::-1]
     assert page.stored_composed_at == NOW
-    # What changed is only the impressions: the full digest moved, the other did not.
+    # The page served carries what it was composed from: the stored page's digests. What
+    # changed since is only the impressions: the full digest of a page composed now moved,
+    # the other did not.
     stored = ComposedPage.objects.get(member=member)
-    assert page.digest != bytes(stored.digest)
-    assert page.digest_without_impressions == bytes(stored.digest_without_impressions)
+    assert (page.digest, page.digest_without_impressions) == (
+        bytes(stored.digest),
+        bytes(stored.digest_without_impressions),
+    )
+    now = home_page_for_member(member=member, now=NOW + dt.timedelta(seconds=60))
+    assert now.digest != bytes(stored.digest)
+    assert now.digest_without_impressions == bytes(stored.digest_without_impressions)
+
+
+def test_a_steady_page_that_a_change_unserves_is_composed_from_the_impressions_too(served):
+    """Within the steady seconds the inputs are read without the discounted courses (on
+    PostgreSQL); when the member has changed something meanwhile, the page composed then still
+    discounts what they saw, exactly as a page composed from a full read."""
+    member = new_analyst(served, "SQL")
+    _store_reversed(member, now=NOW)
+    for _ in range(4):  # past the discount threshold (3)
+        _see_the_page(member, served)
+    assert member_discounted_read(
+        member_id=member.pk, window_start=NOW.date() - dt.timedelta(days=30), discount_threshold=3
+    )
+    _enrol_one(member, served)
+    later = NOW + dt.timedelta(seconds=30)
+
+    page = home_page_for_member(member=member, now=later, reuse_composed=True)
+    fresh = home_page_for_member(member=member, now=later)
+
+    assert page.stored_composed_at is None
+    assert [[c.course.pk for c in carousel.cards] for carousel in page.carousels] == [
+        [c.course.pk for c in carousel.cards] for carousel in fresh.carousels
+    ]
+    assert (page.digest, page.digest_without_impressions) == (
+        fresh.digest,
+        fresh.digest_without_impressions,
+    )
 
 
 @pytest.mark.parametrize("steady", [60, 0])

@@ -1,6 +1,7 @@
 """`member_serving_inputs`: what one page view reads of a member, in one statement on
 PostgreSQL and through the ORM elsewhere, with the same rows in the same order."""
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -8,6 +9,7 @@ from django.db import connection
 
 from catalog.models import CatalogRevision
 from recommendations.models import (
+    ComposedPage,
     CourseFeedbackDay,
     Dismissal,
     MemberRecommendations,
@@ -164,3 +166,79 @@ def test_both_database_paths_agree(rich_member, django_assert_num_queries):
 def test_without_a_catalog_revision_row_the_revision_is_none():
     CatalogRevision.objects.all().delete()
     assert _read(MemberFactory()).catalog_revision is None
+
+
+def test_the_discounted_courses_read_alone_are_those_the_inputs_hold(rich_member):
+    member, _, courses = rich_member
+    assert serving_inputs.member_discounted_read(
+        member_id=member.pk, window_start=WINDOW_START, discount_threshold=3
+    ) == [(courses[1].pk, 7), (courses[3].pk, 4)]
+    assert (
+        serving_inputs.member_discounted_read(
+            member_id=MemberFactory().pk, window_start=WINDOW_START, discount_threshold=3
+        )
+        == []
+    )
+
+
+STEADY = (AT - dt.timedelta(seconds=60), AT)
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the one-statement path is PostgreSQL's"
+)
+@pytest.mark.parametrize(
+    ("composed_at", "skipped"),
+    [
+        (AT - dt.timedelta(seconds=60), True),  # the window's first instant
+        (AT, True),  # its last
+        (AT - dt.timedelta(seconds=61), False),  # older
+        (AT + dt.timedelta(seconds=1), False),  # composed after the page view's time
+        (None, False),  # no stored page
+    ],
+)
+def test_a_stored_page_in_its_steady_window_spares_the_discount_sum(
+    rich_member, composed_at, skipped, django_assert_num_queries
+):
+    member, _, courses = rich_member
+    if composed_at is not None:
+        ComposedPage.objects.create(
+            member=member, digest=b"d", composed_at=composed_at, layout=b"[]"
+        )
+
+    with django_assert_num_queries(1):
+        inputs = serving_inputs.member_serving_inputs(
+            member_id=member.pk,
+            window_start=WINDOW_START,
+            discount_threshold=3,
+            with_learned=True,
+            stored_steady_between=STEADY,
+        )
+
+    # Everything else is read as without the window.
+    assert inputs.discounted == (None if skipped else [(courses[1].pk, 7), (courses[3].pk, 4)])
+    assert dataclasses.replace(inputs, discounted=_read(member).discounted) == _read(member)
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the one-statement path is PostgreSQL's"
+)
+def test_a_member_with_nothing_discounted_is_told_from_a_skipped_sum():
+    member = MemberFactory()
+    inputs = serving_inputs.member_serving_inputs(
+        member_id=member.pk,
+        window_start=WINDOW_START,
+        discount_threshold=3,
+        with_learned=True,
+        stored_steady_between=STEADY,
+    )
+    assert inputs.discounted == []
+
+
+def test_elsewhere_the_discounted_courses_are_always_read(rich_member):
+    member, _, courses = rich_member
+    ComposedPage.objects.create(member=member, digest=b"d", composed_at=AT, layout=b"[]")
+    inputs = serving_inputs._member_serving_inputs_portable(
+        member_id=member.pk, window_start=WINDOW_START, discount_threshold=3, with_learned=True
+    )
+    assert inputs.discounted == [(courses[1].pk, 7), (courses[3].pk, 4)]
