@@ -14,6 +14,7 @@ call. The macro stays the one place the markup is written.
 """
 
 import functools
+import itertools
 import uuid
 from dataclasses import dataclass
 
@@ -107,9 +108,10 @@ class _CardCourse:
 # slotted).
 _CardKey = tuple[int, str, str, str, int, str, bool, bool, bool]
 
-# Templates kept per kind of response (`_card_templates`); a catalog whose every course was
-# edited several times over would otherwise grow them without end.
-CARD_TEMPLATES_KEPT = 8192
+# Templates kept per kind of response (`_card_templates`), about 1.5 KB each: more than a
+# catalog of ten thousand courses needs, and a bound for one whose courses keep being edited
+# (each edit makes a new template). When full, the older half is dropped.
+CARD_TEMPLATES_KEPT = 16384
 
 
 @functools.lru_cache(maxsize=16)
@@ -144,6 +146,14 @@ def _card_template(key: _CardKey, links: CardLinks) -> str:
     ):
         html = html.replace(stand_in, name)
     return html
+
+
+def _older_half_drop(templates: dict[_CardKey, str]) -> None:
+    """Drop the first half of `templates` in insertion order (the oldest). The keys are listed
+    in one call that holds the interpreter lock throughout; another thread may drop some of
+    them before this one does, and those are skipped."""
+    for key in list(itertools.islice(templates, len(templates) // 2)):
+        templates.pop(key, None)
 
 
 class _CardRenderer:
@@ -183,7 +193,7 @@ class _CardRenderer:
         if template is None:
             template = _card_template(key, self._skeleton_links)
             if len(self._templates) >= CARD_TEMPLATES_KEPT:
-                self._templates.clear()
+                _older_half_drop(self._templates)
             self._templates[key] = template
         return template.format(
             explanation=escape(explanation) if explanation else "",

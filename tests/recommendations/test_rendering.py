@@ -13,6 +13,7 @@ from django.urls import reverse
 from markupsafe import escape
 
 from recommendations.data import Card, Carousel, HomePage, ShownCourse
+from recommendations.serving import rendering
 from recommendations.serving.rendering import (
     CARD_TEMPLATE,
     card_links_build,
@@ -289,3 +290,38 @@ def test_cards_from_skeletons_are_the_macro_output_with_the_responses_values(mem
         assert [CSRF_INPUT.sub("CSRF", card) for card in rendered] == expected
         assert len(set(CSRF_INPUT.findall(html))) == (1 if member else 0)
         assert "<skeleton:" not in html.replace(escape(lookalike), "")
+
+
+def test_a_full_template_store_drops_its_older_half_and_cards_stay_exact(monkeypatch):
+    """The templates of one kind of response are bounded: past the bound the older half goes,
+    and a card whose template went is made again, the same."""
+    monkeypatch.setattr(rendering, "CARD_TEMPLATES_KEPT", 4)
+    request = _member_request()
+    courses = [_course(id=9000 + n, title=f"Bounded {n}", slug=f"bounded-{n}") for n in range(6)]
+    page = HomePage(
+        page_view_id=PAGE_VIEW,
+        carousels=[
+            Carousel(
+                reason="follow",
+                key="follow:9",
+                label="Because you follow Python",
+                cards=[
+                    Card(course=course, score=1.0, shown=_shown(course.pk), explanation="Why")
+                    for course in courses
+                ],
+            )
+        ],
+    )
+    links = card_links_build(request=request, page_view_id=PAGE_VIEW)
+    renderer = rendering._CardRenderer(links)
+    renderer._templates.clear()
+
+    first = carousels_render(request=request, page=page)
+    # Four kept, the older two dropped at the fifth, then the fifth and sixth added.
+    assert [key[0] for key in renderer._templates] == [9002, 9003, 9004, 9005]
+    again = carousels_render(request=request, page=page)
+
+    expected = [CSRF_INPUT.sub("CSRF", card) for card in _macro_cards(request, page)]
+    for html in (first, again):
+        rendered = re.findall(r"<article.*?</article>\n", html, flags=re.S)
+        assert [CSRF_INPUT.sub("CSRF", card) for card in rendered] == expected
