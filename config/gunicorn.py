@@ -17,13 +17,16 @@ def cores_available() -> int:
 def web_concurrency(cores: int) -> tuple[int, int]:
     """(workers, threads per worker) for `cores` cores.
 
-    (2 × cores) + 1 workers, gunicorn's own rule: while one worker waits for PostgreSQL, or
-    writes its last page's impressions after the response, the others keep the cores busy with
-    Python, which runs one thread at a time per process. Two threads each: a worker keeps
+    Two workers per core: while one worker waits for PostgreSQL, or writes its last page's
+    impressions after the response, the other keeps the core busy with Python, which runs one
+    thread at a time per process. gunicorn's own starting point, (2 × cores) + 1, measured
+    worse on the 2-core reference machine, where PostgreSQL, the task worker and the load
+    shared the cores: the fifth process only added switching between processes (160 users:
+    client p95 210 ms against 120, docs/operations.md). Two threads each: a worker keeps
     working on a request after its response (the impressions, the member's next page), and its
     keep-alive connections queue behind that work unless a second thread serves them.
     """
-    return 2 * cores + 1, 2
+    return 2 * cores, 2
 
 
 def _positive(name: str, default: int) -> int:

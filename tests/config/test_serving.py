@@ -100,9 +100,9 @@ def test_the_served_site_gets_a_pool_and_other_processes_keep_their_connections(
 
 
 def test_workers_and_threads_from_the_cores():
-    assert gunicorn.web_concurrency(1) == (3, 2)
-    assert gunicorn.web_concurrency(2) == (5, 2)
-    assert gunicorn.web_concurrency(8) == (17, 2)
+    assert gunicorn.web_concurrency(1) == (2, 2)
+    assert gunicorn.web_concurrency(2) == (4, 2)
+    assert gunicorn.web_concurrency(8) == (16, 2)
     assert gunicorn.cores_available() == len(os.sched_getaffinity(0))
 
 
