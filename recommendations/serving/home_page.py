@@ -10,6 +10,7 @@ path's next steps, `goal`), the carousels
 
 import dataclasses
 import datetime as dt
+import functools
 import uuid
 
 import numpy as np
@@ -172,17 +173,19 @@ def home_page_for_member(
     snapshot = snapshot_with_new_courses(
         snapshot=state.snapshot, catalog_revision=inputs.catalog_revision
     )
+    # What a stored page of these inputs would be composed from.
+    digest_of = functools.partial(
+        page_digest,
+        member=member,
+        run_id=state.run_id,
+        strategy=strategy,
+        variant_id=variant_id,
+        max_carousels=max_carousels,
+        window_start=window_start,
+    )
     digests = None
     if stored_kind:
-        digests = page_digest(
-            inputs=inputs,
-            member=member,
-            run_id=state.run_id,
-            strategy=strategy,
-            variant_id=variant_id,
-            max_carousels=max_carousels,
-            window_start=window_start,
-        )
+        digests = digest_of(inputs=inputs)
         if reuse_composed and stored_page_servable(
             stored=inputs.composed,
             digests=digests,
@@ -229,15 +232,7 @@ def home_page_for_member(
                 discount_threshold=config["DISCOUNT_THRESHOLD"],
             ),
         )
-        digests = page_digest(
-            inputs=inputs,
-            member=member,
-            run_id=state.run_id,
-            strategy=strategy,
-            variant_id=variant_id,
-            max_carousels=max_carousels,
-            window_start=window_start,
-        )
+        digests = digest_of(inputs=inputs)
 
     # The member's gap to their goal role (None without one): the "Toward" cards name the gap
     # skills they cover.

@@ -184,6 +184,18 @@ def test_the_discounted_courses_read_alone_are_those_the_inputs_hold(rich_member
 STEADY = (AT - dt.timedelta(seconds=60), AT)
 
 
+def _read_steady(member):
+    """The inputs of a page view at AT, whose stored page is served whatever the impressions
+    if composed in the minute before."""
+    return serving_inputs.member_serving_inputs(
+        member_id=member.pk,
+        window_start=WINDOW_START,
+        discount_threshold=3,
+        with_learned=True,
+        stored_steady_between=STEADY,
+    )
+
+
 @pytest.mark.skipif(
     connection.vendor != "postgresql", reason="the one-statement path is PostgreSQL's"
 )
@@ -207,13 +219,7 @@ def test_a_stored_page_in_its_steady_window_spares_the_discount_sum(
         )
 
     with django_assert_num_queries(1):
-        inputs = serving_inputs.member_serving_inputs(
-            member_id=member.pk,
-            window_start=WINDOW_START,
-            discount_threshold=3,
-            with_learned=True,
-            stored_steady_between=STEADY,
-        )
+        inputs = _read_steady(member)
 
     # Everything else is read as without the window.
     assert inputs.discounted == (None if skipped else [(courses[1].pk, 7), (courses[3].pk, 4)])
@@ -224,15 +230,7 @@ def test_a_stored_page_in_its_steady_window_spares_the_discount_sum(
     connection.vendor != "postgresql", reason="the one-statement path is PostgreSQL's"
 )
 def test_a_member_with_nothing_discounted_is_told_from_a_skipped_sum():
-    member = MemberFactory()
-    inputs = serving_inputs.member_serving_inputs(
-        member_id=member.pk,
-        window_start=WINDOW_START,
-        discount_threshold=3,
-        with_learned=True,
-        stored_steady_between=STEADY,
-    )
-    assert inputs.discounted == []
+    assert _read_steady(MemberFactory()).discounted == []
 
 
 def test_elsewhere_the_discounted_courses_are_always_read(rich_member):
