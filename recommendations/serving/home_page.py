@@ -56,6 +56,7 @@ from recommendations.serving.repairs import StoredRowInvalid, composed_page_disc
 from recommendations.serving.rerank import carousels_explored, carousels_reranked
 from recommendations.serving.state import serving_state, snapshot_active
 from recommendations.serving.stored_pages import (
+    PageDigests,
     composed_page_max_age,
     composed_page_servable_exists,
     composed_page_steady_seconds,
@@ -186,13 +187,15 @@ def home_page_for_member(
     digests = None
     if stored_kind:
         digests = digest_of(inputs=inputs)
-        if reuse_composed and stored_page_servable(
-            stored=inputs.composed,
-            digests=digests,
-            now=now,
-            max_age=max_age,
-            steady_seconds=steady_seconds,
-        ):
+        servable = reuse_composed and _servable(inputs, digests, now=now, steady=steady_seconds)
+        if not servable and inputs.discounted is None:
+            # Read without them for a page in its steady seconds that their digest does not
+            # serve (the member did something since): with them, the full digest decides, and
+            # a page composed now discounts what the member saw.
+            inputs = _discounted_added(inputs, member=member, window_start=window_start)
+            digests = digest_of(inputs=inputs)
+            servable = _servable(inputs, digests, now=now, steady=steady_seconds)
+        if servable:
             try:
                 layout = layout_loads(inputs.composed.layout)
             except StoredRowInvalid as error:
@@ -220,18 +223,9 @@ def home_page_for_member(
                     digest_without_impressions=inputs.composed.digest_without_impressions,
                     stored_composed_at=inputs.composed.composed_at,
                 )
-
     if inputs.discounted is None:
-        # Read without them for a stored page that is not served after all (the member did
-        # something since): the page is composed, from the impressions too.
-        inputs = dataclasses.replace(
-            inputs,
-            discounted=member_discounted_read(
-                member_id=member.pk,
-                window_start=window_start,
-                discount_threshold=config["DISCOUNT_THRESHOLD"],
-            ),
-        )
+        # A servable stored page that was unreadable (and is gone): composed after all.
+        inputs = _discounted_added(inputs, member=member, window_start=window_start)
         digests = digest_of(inputs=inputs)
 
     # The member's gap to their goal role (None without one): the "Toward" cards name the gap
@@ -295,6 +289,32 @@ def home_page_for_member(
         carousels=first + recommended,
         digest=digests.full if digests is not None else None,
         digest_without_impressions=digests.without_impressions if digests is not None else None,
+    )
+
+
+def _servable(
+    inputs: MemberServingInputs, digests: PageDigests, *, now: dt.datetime, steady: int
+) -> bool:
+    return stored_page_servable(
+        stored=inputs.composed,
+        digests=digests,
+        now=now,
+        max_age=composed_page_max_age(),
+        steady_seconds=steady,
+    )
+
+
+def _discounted_added(
+    inputs: MemberServingInputs, *, member: Member, window_start: dt.date
+) -> MemberServingInputs:
+    """`inputs`, read without their discounted courses, with them."""
+    return dataclasses.replace(
+        inputs,
+        discounted=member_discounted_read(
+            member_id=member.pk,
+            window_start=window_start,
+            discount_threshold=settings.RECOMMENDATIONS["DISCOUNT_THRESHOLD"],
+        ),
     )
 
 

@@ -154,20 +154,24 @@ _MEMBER_INPUTS_COLUMNS = """\
         FROM members_occupationskill o WHERE o.job_title_id = %(goal)s)"""
 
 
-# The discounted courses are summed only when the stored page was not composed within the
-# steady window (%(steady_from)s to %(steady_to)s, NULL for none): a condition on the outer row
-# alone, which PostgreSQL checks once before the sum (a one-time filter), so a skipped sum
-# costs nothing. `skipped` tells a skipped sum from one that found no course.
+# The discounted courses are summed only when the stored page cannot be served on its digest
+# without the impressions: composed outside the steady window (%(steady_from)s to %(steady_to)s,
+# NULL for none), or stored without that digest. `steady.skipped` depends on the outer row
+# alone, so PostgreSQL checks it once before the sum (a one-time filter), and a skipped sum
+# costs nothing; it also tells a skipped sum from one that found no course.
 _MEMBER_INPUTS_FROM = """
 FROM (VALUES (1)) AS one (x)
 LEFT JOIN recommendations_composedpage page ON page.member_id = %(member)s
 CROSS JOIN LATERAL (
+    SELECT COALESCE(
+        page.composed_at BETWEEN %(steady_from)s::timestamptz AND %(steady_to)s::timestamptz
+            AND page.digest_without_impressions <> ''::bytea,
+        false
+    ) AS skipped
+) AS steady
+CROSS JOIN LATERAL (
     SELECT array_agg(course_id ORDER BY course_id) AS ids,
-        array_agg(impressions ORDER BY course_id) AS impressions,
-        COALESCE(
-            page.composed_at BETWEEN %(steady_from)s::timestamptz AND %(steady_to)s::timestamptz,
-            false
-        ) AS skipped
+        array_agg(impressions ORDER BY course_id) AS impressions
     FROM (
         SELECT course_id, SUM(impressions) AS impressions
         FROM recommendations_coursefeedbackday
@@ -175,20 +179,17 @@ CROSS JOIN LATERAL (
         GROUP BY course_id
         HAVING SUM(clicks) = 0 AND SUM(impressions) > %(threshold)s
     ) AS per_course
-    WHERE NOT COALESCE(
-        page.composed_at BETWEEN %(steady_from)s::timestamptz AND %(steady_to)s::timestamptz,
-        false
-    )
+    WHERE NOT steady.skipped
 ) AS discounted
 """
 
 
 _MEMBER_INPUTS_SQL = (
-    f"SELECT\n{_MEMBER_INPUTS_COLUMNS},\n    discounted.skipped,\n    NULL{_MEMBER_INPUTS_FROM}"
+    f"SELECT\n{_MEMBER_INPUTS_COLUMNS},\n    steady.skipped,\n    NULL{_MEMBER_INPUTS_FROM}"
 )
 # The same, marking a page view pending (`pending`): its lock is taken with the reads.
 _MEMBER_INPUTS_MARKING_SQL = (
-    f"SELECT\n{_MEMBER_INPUTS_COLUMNS},\n    discounted.skipped,\n"
+    f"SELECT\n{_MEMBER_INPUTS_COLUMNS},\n    steady.skipped,\n"
     f"    pg_advisory_lock(%(pending)s){_MEMBER_INPUTS_FROM}"
 )
 

@@ -200,22 +200,27 @@ def _read_steady(member):
     connection.vendor != "postgresql", reason="the one-statement path is PostgreSQL's"
 )
 @pytest.mark.parametrize(
-    ("composed_at", "skipped"),
+    ("composed_at", "without_impressions", "skipped"),
     [
-        (AT - dt.timedelta(seconds=60), True),  # the window's first instant
-        (AT, True),  # its last
-        (AT - dt.timedelta(seconds=61), False),  # older
-        (AT + dt.timedelta(seconds=1), False),  # composed after the page view's time
-        (None, False),  # no stored page
+        (AT - dt.timedelta(seconds=60), b"w", True),  # the window's first instant
+        (AT, b"w", True),  # its last
+        (AT - dt.timedelta(seconds=61), b"w", False),  # older
+        (AT + dt.timedelta(seconds=1), b"w", False),  # composed after the page view's time
+        (AT, b"", False),  # stored without the digest that would serve it
+        (None, b"", False),  # no stored page
     ],
 )
 def test_a_stored_page_in_its_steady_window_spares_the_discount_sum(
-    rich_member, composed_at, skipped, django_assert_num_queries
+    rich_member, composed_at, without_impressions, skipped, django_assert_num_queries
 ):
     member, _, courses = rich_member
     if composed_at is not None:
         ComposedPage.objects.create(
-            member=member, digest=b"d", composed_at=composed_at, layout=b"[]"
+            member=member,
+            digest=b"d",
+            digest_without_impressions=without_impressions,
+            composed_at=composed_at,
+            layout=b"[]",
         )
 
     with django_assert_num_queries(1):
