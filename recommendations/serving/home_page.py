@@ -56,7 +56,6 @@ from recommendations.serving.repairs import StoredRowInvalid, composed_page_disc
 from recommendations.serving.rerank import carousels_explored, carousels_reranked
 from recommendations.serving.state import serving_state, snapshot_active
 from recommendations.serving.stored_pages import (
-    PageDigests,
     composed_page_max_age,
     composed_page_servable_exists,
     composed_page_steady_seconds,
@@ -184,17 +183,21 @@ def home_page_for_member(
         max_carousels=max_carousels,
         window_start=window_start,
     )
+    # Whether a stored page of those digests is served now.
+    servable_now = functools.partial(
+        stored_page_servable, now=now, max_age=max_age, steady_seconds=steady_seconds
+    )
     digests = None
     if stored_kind:
         digests = digest_of(inputs=inputs)
-        servable = reuse_composed and _servable(inputs, digests, now=now, steady=steady_seconds)
+        servable = reuse_composed and servable_now(stored=inputs.composed, digests=digests)
         if not servable and inputs.discounted is None:
             # Read without them for a page in its steady seconds that their digest does not
             # serve (the member did something since): with them, the full digest decides, and
             # a page composed now discounts what the member saw.
             inputs = _discounted_added(inputs, member=member, window_start=window_start)
             digests = digest_of(inputs=inputs)
-            servable = _servable(inputs, digests, now=now, steady=steady_seconds)
+            servable = servable_now(stored=inputs.composed, digests=digests)
         if servable:
             try:
                 layout = layout_loads(inputs.composed.layout)
@@ -289,18 +292,6 @@ def home_page_for_member(
         carousels=first + recommended,
         digest=digests.full if digests is not None else None,
         digest_without_impressions=digests.without_impressions if digests is not None else None,
-    )
-
-
-def _servable(
-    inputs: MemberServingInputs, digests: PageDigests, *, now: dt.datetime, steady: int
-) -> bool:
-    return stored_page_servable(
-        stored=inputs.composed,
-        digests=digests,
-        now=now,
-        max_age=composed_page_max_age(),
-        steady_seconds=steady,
     )
 
 
