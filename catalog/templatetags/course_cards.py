@@ -63,7 +63,7 @@ def course_card(course: Course) -> SafeString:
         pk=course.pk,
         slug=course.slug,
         title=course.title,
-        level=course.get_level_display(),
+        level=course.level_label,
         duration_minutes=course.duration_minutes,
         teacher=course.teacher,
         skill_names=tuple(card_skill_names(course)),
