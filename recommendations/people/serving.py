@@ -4,19 +4,24 @@ Only a discoverable member gets people, and only discoverable people are read: t
 the query, so a person who switches discoverability off is gone on the next request whatever
 the stored rows hold. Hidden people never come back. A person is shown by display name and
 what they chose to show (title, followed skills, courses in progress); never a username or
-email. Three queries whatever the number of people: the rows with the people, their and the
-member's followed skills, their and the member's courses in progress.
+email. Whatever the number of people, one statement on PostgreSQL (elsewhere three queries): the
+rows with the people, their and the member's followed skills, their and the member's courses
+in progress.
 """
 
+import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
 from django.conf import settings
+from django.db import connection
 from django.db.models import Exists, OuterRef
+from django.utils import timezone
 
-from catalog.selectors import course_published_q
-from members.models import Enrolment, FollowedSkill, Member
+from catalog.models import Course, Skill
+from core.prepared_statements import prepared_cursor
+from members.models import Enrolment, FollowedSkill, Industry, JobTitle, Member
 from recommendations.models import PersonHidden, PersonSuggestion
 from recommendations.serving.state import snapshot_active
 
@@ -97,6 +102,34 @@ def _skill_idf(skill_ids: list[int]) -> dict[int, float]:
     return dict(zip(skill_ids, idf.tolist(), strict=True))
 
 
+@dataclass(frozen=True, slots=True)
+class _PersonRow:
+    """A stored suggestion with what serving shows of its person."""
+
+    person_id: int
+    score: float
+    family: int
+    display_name: str
+    title_text: str
+    title_id: int | None
+    title_name: str
+    industry_id: int | None
+    industry_name: str
+    shows_title: bool
+    shows_skills: bool
+    shows_courses: bool
+
+
+@dataclass(frozen=True)
+class _PeopleRead:
+    """The member's people (by rank) and, for them and the member, followed skills
+    ({member: {skill id: name}}) and courses in progress ({member: {course id: course}})."""
+
+    rows: list[_PersonRow]
+    skills: dict[int, dict[int, str]]
+    courses: dict[int, dict[int, SuggestedCourse]]
+
+
 def people_for_member(
     *, member: Member, limit: int, person_id: int | None = None
 ) -> list[SuggestedPerson]:
@@ -104,50 +137,22 @@ def people_for_member(
     one of them. Empty for a member who is not discoverable."""
     if not member.discoverable:
         return []
-    hidden = PersonHidden.objects.filter(member_id=member.pk, person_id=OuterRef("person_id"))
-    rows = (
-        PersonSuggestion.objects.filter(member_id=member.pk, person__discoverable=True)
-        .exclude(Exists(hidden))
-        .select_related("person__title", "person__industry")
-        .order_by("rank")
-    )
-    if person_id is not None:
-        rows = rows.filter(person_id=person_id)
-    rows = list(rows[:limit])
-    if not rows:
+    read = (
+        _people_read_postgresql if connection.vendor == "postgresql" else _people_read_portable
+    )(member_id=member.pk, limit=limit, person_id=person_id, now=timezone.now())
+    if not read.rows:
         return []
-    people = {row.person_id: row.person for row in rows}
-    everyone = [member.pk, *people]
-    # Tuples, not model instances: a dozen people hold hundreds of follows and enrolments.
-    skills: dict[int, dict[int, str]] = defaultdict(dict)
-    followed = FollowedSkill.objects.filter(member_id__in=everyone).values_list(
-        "member_id", "skill_id", "skill__name"
-    )
-    for follower_id, skill_id, name in followed:
-        skills[follower_id][skill_id] = name
-    courses: dict[int, dict[int, SuggestedCourse]] = defaultdict(dict)
-    in_progress = (
-        Enrolment.objects.filter(member_id__in=everyone, completed_at__isnull=True)
-        .filter(course_published_q(prefix="course__"))
-        .order_by("-enrolled_at", "pk")
-        .values_list("member_id", "course_id", "course__title", "course__slug")
-    )
-    for learner_id, course_id, title, slug in in_progress:
-        courses[learner_id][course_id] = SuggestedCourse(title, slug)
+    skills = defaultdict(dict, read.skills)
+    courses = defaultdict(dict, read.courses)
     own_skills, own_courses = skills[member.pk], courses[member.pk]
     # Only the member's own skills can be shared: their IDF is all that is read.
     idf = _skill_idf(list(own_skills))
     suggested = []
-    for row in rows:
-        person = people[row.person_id]
-        their_skills = skills[person.pk] if person.shows_skills else {}
-        their_courses = courses[person.pk] if person.shows_courses else {}
-        shows_title = person.shows_title
-        title = (
-            (person.title_text or (person.title.name if person.title_id else ""))
-            if (shows_title)
-            else ""
-        )
+    for row in read.rows:
+        their_skills = skills[row.person_id] if row.shows_skills else {}
+        their_courses = courses[row.person_id] if row.shows_courses else {}
+        shows_title = row.shows_title
+        title = (row.title_text or row.title_name) if shows_title else ""
         reasons = person_reasons(
             shared_skills=[
                 (name, idf.get(skill_id, 0.0))
@@ -156,13 +161,13 @@ def people_for_member(
             ],
             shared_courses=[c.title for cid, c in their_courses.items() if cid in own_courses],
             same_title=(
-                person.title.name
-                if shows_title and person.title_id and person.title_id == member.title_id
+                row.title_name
+                if shows_title and row.title_id and row.title_id == member.title_id
                 else ""
             ),
             same_industry=(
-                person.industry.name
-                if shows_title and person.industry_id and person.industry_id == member.industry_id
+                row.industry_name
+                if shows_title and row.industry_id and row.industry_id == member.industry_id
                 else ""
             ),
             learned=row.family == PersonSuggestion.Family.LEARNED,
@@ -171,8 +176,8 @@ def people_for_member(
             continue  # nothing in common any more that they show: not a suggestion now
         suggested.append(
             SuggestedPerson(
-                member_id=person.pk,
-                display_name=person.display_name,
+                member_id=row.person_id,
+                display_name=row.display_name,
                 title=title,
                 skills=sorted(their_skills.values()),
                 courses=list(their_courses.values()),
@@ -183,6 +188,155 @@ def people_for_member(
             )
         )
     return suggested
+
+
+# One prepared statement (core/prepared_statements.py) for the three reads: the ORM spent
+# longer building its three queries than PostgreSQL answering them (a discoverable member's
+# homepage cost twice another's). Follows and enrolments newest first, ties by id, as the
+# portable reads order them.
+_PEOPLE_SQL = f"""
+WITH people AS (
+    SELECT s.person_id, s.rank, s.score, s.family, p.display_name, p.title_text, p.title_id,
+           t.name AS title_name, p.industry_id, i.name AS industry_name,
+           p.shows_title, p.shows_skills, p.shows_courses
+    FROM {PersonSuggestion._meta.db_table} s
+    JOIN {Member._meta.db_table} p ON p.id = s.person_id AND p.discoverable
+    LEFT JOIN {JobTitle._meta.db_table} t ON t.id = p.title_id
+    LEFT JOIN {Industry._meta.db_table} i ON i.id = p.industry_id
+    WHERE s.member_id = %(member)s
+      AND (%(person)s::bigint IS NULL OR s.person_id = %(person)s::bigint)
+      AND NOT EXISTS (
+          SELECT 1 FROM {PersonHidden._meta.db_table} h
+          WHERE h.member_id = %(member)s AND h.person_id = s.person_id
+      )
+    ORDER BY s.rank
+    LIMIT %(limit)s
+), everyone AS (
+    SELECT %(member)s::bigint AS id UNION ALL SELECT person_id FROM people
+)
+SELECT
+    (SELECT json_agg(json_build_array(
+         person_id, score, family, display_name, title_text, title_id, title_name,
+         industry_id, industry_name, shows_title, shows_skills, shows_courses) ORDER BY rank)
+     FROM people),
+    (SELECT json_agg(json_build_array(f.member_id, f.skill_id, k.name)
+                     ORDER BY f.member_id, f.followed_at DESC, f.id)
+     FROM {FollowedSkill._meta.db_table} f
+     JOIN {Skill._meta.db_table} k ON k.id = f.skill_id
+     WHERE f.member_id IN (SELECT id FROM everyone)
+       AND EXISTS (SELECT 1 FROM people)),
+    (SELECT json_agg(json_build_array(e.member_id, e.course_id, c.title, c.slug)
+                     ORDER BY e.enrolled_at DESC, e.id)
+     FROM {Enrolment._meta.db_table} e
+     JOIN {Course._meta.db_table} c ON c.id = e.course_id
+     WHERE e.member_id IN (SELECT id FROM everyone) AND e.completed_at IS NULL
+       AND c.published_at <= %(now)s
+       AND EXISTS (SELECT 1 FROM people))
+"""
+
+
+def _people_read_postgresql(
+    *, member_id: int, limit: int, person_id: int | None, now: dt.datetime
+) -> _PeopleRead:
+    with prepared_cursor() as cursor:
+        cursor.execute(
+            _PEOPLE_SQL, {"member": member_id, "person": person_id, "limit": limit, "now": now}
+        )
+        rows, followed, in_progress = cursor.fetchone()
+    skills: dict[int, dict[int, str]] = defaultdict(dict)
+    for follower_id, skill_id, name in followed or []:
+        skills[follower_id][skill_id] = name
+    courses: dict[int, dict[int, SuggestedCourse]] = defaultdict(dict)
+    for learner_id, course_id, title, slug in in_progress or []:
+        courses[learner_id][course_id] = SuggestedCourse(title, slug)
+    return _PeopleRead(
+        rows=[
+            _PersonRow(
+                person_id,
+                score,
+                family,
+                display_name,
+                title_text,
+                title_id,
+                title_name or "",
+                industry_id,
+                industry_name or "",
+                shows_title,
+                shows_skills,
+                shows_courses,
+            )
+            for (
+                person_id,
+                score,
+                family,
+                display_name,
+                title_text,
+                title_id,
+                title_name,
+                industry_id,
+                industry_name,
+                shows_title,
+                shows_skills,
+                shows_courses,
+            ) in rows or []
+        ],
+        skills=dict(skills),
+        courses=dict(courses),
+    )
+
+
+def _people_read_portable(
+    *, member_id: int, limit: int, person_id: int | None, now: dt.datetime
+) -> _PeopleRead:
+    """The same reads through the ORM, one query each (SQLite)."""
+    hidden = PersonHidden.objects.filter(member_id=member_id, person_id=OuterRef("person_id"))
+    suggestions = (
+        PersonSuggestion.objects.filter(member_id=member_id, person__discoverable=True)
+        .exclude(Exists(hidden))
+        .order_by("rank")
+    )
+    if person_id is not None:
+        suggestions = suggestions.filter(person_id=person_id)
+    rows = [
+        _PersonRow(*row[:6], row[6] or "", row[7], row[8] or "", *row[9:])
+        for row in suggestions.values_list(
+            "person_id",
+            "score",
+            "family",
+            "person__display_name",
+            "person__title_text",
+            "person__title_id",
+            "person__title__name",
+            "person__industry_id",
+            "person__industry__name",
+            "person__shows_title",
+            "person__shows_skills",
+            "person__shows_courses",
+        )[:limit]
+    ]
+    if not rows:
+        return _PeopleRead(rows=[], skills={}, courses={})
+    everyone = [member_id, *(row.person_id for row in rows)]
+    # Tuples, not model instances: a dozen people hold hundreds of follows and enrolments.
+    skills: dict[int, dict[int, str]] = defaultdict(dict)
+    followed = (
+        FollowedSkill.objects.filter(member_id__in=everyone)
+        .order_by("member_id", "-followed_at", "pk")
+        .values_list("member_id", "skill_id", "skill__name")
+    )
+    for follower_id, skill_id, name in followed:
+        skills[follower_id][skill_id] = name
+    courses: dict[int, dict[int, SuggestedCourse]] = defaultdict(dict)
+    in_progress = (
+        Enrolment.objects.filter(
+            member_id__in=everyone, completed_at__isnull=True, course__published_at__lte=now
+        )
+        .order_by("-enrolled_at", "pk")
+        .values_list("member_id", "course_id", "course__title", "course__slug")
+    )
+    for learner_id, course_id, title, slug in in_progress:
+        courses[learner_id][course_id] = SuggestedCourse(title, slug)
+    return _PeopleRead(rows=rows, skills=dict(skills), courses=dict(courses))
 
 
 def people_good_matches(people: list[SuggestedPerson]) -> list[SuggestedPerson]:
