@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from catalog import selectors as catalog_selectors
 from catalog.forms import CourseFilterForm
 from catalog.models import Course
+from core.response_cycles import template_render
 from members.forms import GoalForm
 from members.selectors import (
     learning_paths_followed,
@@ -60,7 +61,7 @@ def home(request: HttpRequest) -> HttpResponse:
             surface=PeoplePageView.Surface.HOME,
             shown=[person.member_id for person in people],
         )
-    response = render(request, "recommendations/home.html", context)
+    response = template_render(request, "recommendations/home.html", context)
     if member is not None:
         impressions_log_after_response(
             response,
@@ -96,7 +97,7 @@ def course_list(request: HttpRequest) -> HttpResponse:
         # they are looking at; the form's errors say what to fix.
         courses = Course.objects.none()
     page = Paginator(courses, settings.CATALOG_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "catalog/course_list.html", {"form": form, "page": page})
+    return template_render(request, "catalog/course_list.html", {"form": form, "page": page})
 
 
 @require_safe
@@ -116,7 +117,7 @@ def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "activity": page.activity,
         "similar": page.similar,
     }
-    return render(request, "catalog/course_detail.html", context)
+    return template_render(request, "catalog/course_detail.html", context)
 
 
 @require_safe
@@ -136,7 +137,7 @@ def skill_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "page": Paginator(courses, settings.CATALOG_PAGE_SIZE).get_page(request.GET.get("page")),
         "following": following,
     }
-    return render(request, "catalog/skill_detail.html", context)
+    return template_render(request, "catalog/skill_detail.html", context)
 
 
 @login_required
