@@ -243,46 +243,7 @@ def _people_read_postgresql(
             _PEOPLE_SQL, {"member": member_id, "person": person_id, "limit": limit, "now": now}
         )
         rows, followed, in_progress = cursor.fetchone()
-    skills: dict[int, dict[int, str]] = defaultdict(dict)
-    for follower_id, skill_id, name in followed or []:
-        skills[follower_id][skill_id] = name
-    courses: dict[int, dict[int, SuggestedCourse]] = defaultdict(dict)
-    for learner_id, course_id, title, slug in in_progress or []:
-        courses[learner_id][course_id] = SuggestedCourse(title, slug)
-    return _PeopleRead(
-        rows=[
-            _PersonRow(
-                person_id,
-                score,
-                family,
-                display_name,
-                title_text,
-                title_id,
-                title_name or "",
-                industry_id,
-                industry_name or "",
-                shows_title,
-                shows_skills,
-                shows_courses,
-            )
-            for (
-                person_id,
-                score,
-                family,
-                display_name,
-                title_text,
-                title_id,
-                title_name,
-                industry_id,
-                industry_name,
-                shows_title,
-                shows_skills,
-                shows_courses,
-            ) in rows or []
-        ],
-        skills=dict(skills),
-        courses=dict(courses),
-    )
+    return _people_read_build(rows or [], followed or [], in_progress or [])
 
 
 def _people_read_portable(
@@ -297,9 +258,8 @@ def _people_read_portable(
     )
     if person_id is not None:
         suggestions = suggestions.filter(person_id=person_id)
-    rows = [
-        _PersonRow(*row[:6], row[6] or "", row[7], row[8] or "", *row[9:])
-        for row in suggestions.values_list(
+    rows = list(
+        suggestions.values_list(
             "person_id",
             "score",
             "family",
@@ -313,20 +273,16 @@ def _people_read_portable(
             "person__shows_skills",
             "person__shows_courses",
         )[:limit]
-    ]
+    )
     if not rows:
         return _PeopleRead(rows=[], skills={}, courses={})
-    everyone = [member_id, *(row.person_id for row in rows)]
+    everyone = [member_id, *(row[0] for row in rows)]
     # Tuples, not model instances: a dozen people hold hundreds of follows and enrolments.
-    skills: dict[int, dict[int, str]] = defaultdict(dict)
     followed = (
         FollowedSkill.objects.filter(member_id__in=everyone)
         .order_by("member_id", "-followed_at", "pk")
         .values_list("member_id", "skill_id", "skill__name")
     )
-    for follower_id, skill_id, name in followed:
-        skills[follower_id][skill_id] = name
-    courses: dict[int, dict[int, SuggestedCourse]] = defaultdict(dict)
     in_progress = (
         Enrolment.objects.filter(
             member_id__in=everyone, completed_at__isnull=True, course__published_at__lte=now
@@ -334,9 +290,24 @@ def _people_read_portable(
         .order_by("-enrolled_at", "pk")
         .values_list("member_id", "course_id", "course__title", "course__slug")
     )
+    return _people_read_build(rows, followed, in_progress)
+
+
+def _people_read_build(rows, followed, in_progress) -> _PeopleRead:
+    """From the suggestions' rows (in `_PersonRow` order, a missing title or industry name as
+    None), (member, skill id, name) follows and (member, course id, title, slug) courses in
+    progress, either read's order kept."""
+    skills: dict[int, dict[int, str]] = defaultdict(dict)
+    for follower_id, skill_id, name in followed:
+        skills[follower_id][skill_id] = name
+    courses: dict[int, dict[int, SuggestedCourse]] = defaultdict(dict)
     for learner_id, course_id, title, slug in in_progress:
         courses[learner_id][course_id] = SuggestedCourse(title, slug)
-    return _PeopleRead(rows=rows, skills=dict(skills), courses=dict(courses))
+    return _PeopleRead(
+        rows=[_PersonRow(*row[:6], row[6] or "", row[7], row[8] or "", *row[9:]) for row in rows],
+        skills=dict(skills),
+        courses=dict(courses),
+    )
 
 
 def people_good_matches(people: list[SuggestedPerson]) -> list[SuggestedPerson]:
