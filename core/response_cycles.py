@@ -17,8 +17,9 @@ their CPU, and cyclic garbage per recommendations request fell from about 450 ob
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
-from django.template import loader
+from django.template import TemplateDoesNotExist, loader
 from django.template.backends.django import Template as DjangoTemplate
+from django.template.backends.django import reraise
 from django.template.context import make_context
 
 
@@ -59,8 +60,13 @@ def template_render(request: HttpRequest, template_name: str, context: dict) -> 
         return HttpResponse(template.render(context, request))
     # What the backend's `Template.render` does, keeping hold of the context it makes.
     template_context = make_context(context, request, autoescape=template.backend.engine.autoescape)
+    pushed = template_context.dicts[-1]
     try:
         content = template.template.render(template_context)
+    except TemplateDoesNotExist as error:
+        reraise(error, template.backend)
     finally:
-        template_context.pop()
+        # The dict `make_context` pushed (by identity: dicts compare by content), wherever
+        # rendering left it.
+        template_context.dicts = [d for d in template_context.dicts if d is not pushed]
     return HttpResponse(content)

@@ -192,8 +192,8 @@ def people_for_member(
 
 # One prepared statement (core/prepared_statements.py) for the three reads: the ORM spent
 # longer building its three queries than PostgreSQL answering them (a discoverable member's
-# homepage cost twice another's). Follows and enrolments newest first, ties by id, as the
-# portable reads order them.
+# homepage cost twice another's). People by rank, follows and enrolments newest first, ties
+# by id, as the portable reads order them.
 _PEOPLE_SQL = f"""
 WITH people AS (
     SELECT s.person_id, s.rank, s.score, s.family, p.display_name, p.title_text, p.title_id,
@@ -209,7 +209,7 @@ WITH people AS (
           SELECT 1 FROM {PersonHidden._meta.db_table} h
           WHERE h.member_id = %(member)s AND h.person_id = s.person_id
       )
-    ORDER BY s.rank
+    ORDER BY s.rank, s.person_id
     LIMIT %(limit)s
 ), everyone AS (
     SELECT %(member)s::bigint AS id UNION ALL SELECT person_id FROM people
@@ -217,7 +217,8 @@ WITH people AS (
 SELECT
     (SELECT json_agg(json_build_array(
          person_id, score, family, display_name, title_text, title_id, title_name,
-         industry_id, industry_name, shows_title, shows_skills, shows_courses) ORDER BY rank)
+         industry_id, industry_name, shows_title, shows_skills, shows_courses)
+         ORDER BY rank, person_id)
      FROM people),
     (SELECT json_agg(json_build_array(f.member_id, f.skill_id, k.name)
                      ORDER BY f.member_id, f.followed_at DESC, f.id)
@@ -254,7 +255,7 @@ def _people_read_portable(
     suggestions = (
         PersonSuggestion.objects.filter(member_id=member_id, person__discoverable=True)
         .exclude(Exists(hidden))
-        .order_by("rank")
+        .order_by("rank", "person_id")
     )
     if person_id is not None:
         suggestions = suggestions.filter(person_id=person_id)
@@ -304,7 +305,13 @@ def _people_read_build(rows, followed, in_progress) -> _PeopleRead:
     for learner_id, course_id, title, slug in in_progress:
         courses[learner_id][course_id] = SuggestedCourse(title, slug)
     return _PeopleRead(
-        rows=[_PersonRow(*row[:6], row[6] or "", row[7], row[8] or "", *row[9:]) for row in rows],
+        # JSON gives a whole-number score as an int.
+        rows=[
+            _PersonRow(
+                row[0], float(row[1]), *row[2:6], row[6] or "", row[7], row[8] or "", *row[9:]
+            )
+            for row in rows
+        ],
         skills=dict(skills),
         courses=dict(courses),
     )

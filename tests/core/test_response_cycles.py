@@ -6,6 +6,7 @@ import gc
 import io
 import re
 import sys
+import weakref
 
 import pytest
 from django.conf import settings
@@ -121,13 +122,17 @@ class _Shown:
     """A value a view passes to its template."""
 
 
-def _cyclic_garbage_of_one_rendering(render_page) -> list:
+def _cyclic_garbage_of_one_rendering(render_page) -> tuple[list, bool]:
+    """What only the cycle collector would free of one rendering, and whether a value the view
+    passed is still alive after it (a leak would also keep it out of the garbage)."""
     request = RequestFactory().get("/courses/")
     request.user = AnonymousUser()
+    shown = _Shown()
+    alive = weakref.ref(shown)
     context = {
         "form": CourseFilterForm({}),
         "page": Paginator(Course.objects.none(), 10).get_page(1),
-        "shown": _Shown(),
+        "shown": shown,
     }
     gc.collect()
     gc.disable()
@@ -135,9 +140,9 @@ def _cyclic_garbage_of_one_rendering(render_page) -> list:
     try:
         response = render_page(request, "catalog/course_list.html", context)
         assert response.status_code == 200 and b"<html" in response.content
-        del response, context
+        del response, context, shown
         gc.collect()
-        return list(gc.garbage)
+        return list(gc.garbage), alive() is not None
     finally:
         gc.set_debug(0)
         gc.garbage.clear()
@@ -146,15 +151,16 @@ def _cyclic_garbage_of_one_rendering(render_page) -> list:
 
 @pytest.mark.django_db
 def test_template_render_renders_what_render_does_and_frees_the_context():
-    garbage = _cyclic_garbage_of_one_rendering(template_render)
+    garbage, alive = _cyclic_garbage_of_one_rendering(template_render)
 
     assert not [thing for thing in garbage if type(thing) is _Shown]
+    assert not alive
 
 
 @pytest.mark.django_db
 def test_djangos_render_leaves_the_context_in_a_cycle():
     # Why the views use template_render: the same rendering through Django's shortcut.
-    garbage = _cyclic_garbage_of_one_rendering(render)
+    garbage, _ = _cyclic_garbage_of_one_rendering(render)
 
     assert [thing for thing in garbage if type(thing) is _Shown]
 

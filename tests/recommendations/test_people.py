@@ -14,7 +14,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from catalog.models import Course
-from members.models import Enrolment, Member
+from members.models import Enrolment, FollowedSkill, Member
 from members.services import member_people_settings_set
 from recommendations.models import PeoplePageView, PersonClick, PersonHidden, PersonSuggestion
 from recommendations.people.serving import (
@@ -345,9 +345,11 @@ def test_the_people_api_costs_a_fixed_number_of_queries(people_world, django_ass
 def test_the_people_statement_reads_exactly_what_the_portable_reads_do(people_world):
     analyst = people_world["analysts"][0]
     rows = list(PersonSuggestion.objects.filter(member=analyst).order_by("rank"))
-    assert len(rows) >= 4
+    assert len(rows) >= 6
     # Every case the reads filter or shape: a hidden person, one no longer discoverable, one
-    # showing nothing but their name, a course in progress not yet published, ties by time.
+    # showing nothing but their name, one with neither title nor industry, one with a typed
+    # title, a whole-number score, a tie in rank, a course in progress not yet published,
+    # follows and enrolments tied in time.
     PersonHidden.objects.create(
         member=analyst, person_id=rows[0].person_id, created_at=timezone.now()
     )
@@ -355,12 +357,18 @@ def test_the_people_statement_reads_exactly_what_the_portable_reads_do(people_wo
     Member.objects.filter(pk=rows[2].person_id).update(
         shows_title=False, shows_skills=False, shows_courses=False
     )
+    Member.objects.filter(pk=rows[3].person_id).update(title=None, industry=None)
+    Member.objects.filter(pk=rows[4].person_id).update(title_text="Data wrangler")
+    PersonSuggestion.objects.filter(pk=rows[4].pk).update(score=2.0, rank=rows[5].rank)
     future = Course.objects.first()
     Course.objects.filter(pk=future.pk).update(published_at=timezone.now() + timedelta(days=3))
     Enrolment.objects.update_or_create(
         member_id=rows[3].person_id,
         course=future,
         defaults={"enrolled_at": timezone.now(), "completed_at": None},
+    )
+    FollowedSkill.objects.filter(member_id__in=[analyst.pk, rows[5].person_id]).update(
+        followed_at=timezone.now()
     )
     now = timezone.now()
     for member_id, limit, person_id in [
@@ -372,12 +380,25 @@ def test_the_people_statement_reads_exactly_what_the_portable_reads_do(people_wo
         (people_world["hidden"][0].pk, 12, None),  # not discoverable: no rows
     ]:
         arguments = {"member_id": member_id, "limit": limit, "person_id": person_id, "now": now}
-        assert _people_read_postgresql(**arguments) == _people_read_portable(**arguments)
+        statement, portable = (
+            _people_read_postgresql(**arguments),
+            _people_read_portable(**arguments),
+        )
+        assert statement == portable
+        # Dicts compare without their order, which the cards and reasons show.
+        for field in ("skills", "courses"):
+            ours, theirs = getattr(statement, field), getattr(portable, field)
+            assert [(k, list(v.items())) for k, v in ours.items()] == [
+                (k, list(v.items())) for k, v in theirs.items()
+            ]
+        assert [type(row.score) for row in statement.rows] == [float] * len(statement.rows)
     read = _people_read_postgresql(member_id=analyst.pk, limit=12, person_id=None, now=now)
-    shown = [row.person_id for row in read.rows]
-    assert rows[0].person_id not in shown and rows[1].person_id not in shown
-    assert rows[2].person_id in shown and rows[3].person_id in shown
-    assert read.skills[analyst.pk] and read.courses[analyst.pk]
+    by_id = {row.person_id: row for row in read.rows}
+    assert rows[0].person_id not in by_id and rows[1].person_id not in by_id
+    assert by_id[rows[3].person_id].title_name == "" and by_id[rows[3].person_id].title_id is None
+    assert by_id[rows[4].person_id].title_text == "Data wrangler"
+    assert by_id[rows[4].person_id].score == 2.0 and rows[2].person_id in by_id
+    assert len(read.skills[analyst.pk]) >= 2 and read.courses[analyst.pk]
     assert future.pk not in read.courses.get(rows[3].person_id, {})
 
 
