@@ -142,15 +142,14 @@ def people_for_member(
     )(member_id=member.pk, limit=limit, person_id=person_id, now=timezone.now())
     if not read.rows:
         return []
-    skills = defaultdict(dict, read.skills)
-    courses = defaultdict(dict, read.courses)
-    own_skills, own_courses = skills[member.pk], courses[member.pk]
+    own_skills = read.skills.get(member.pk, {})
+    own_courses = read.courses.get(member.pk, {})
     # Only the member's own skills can be shared: their IDF is all that is read.
     idf = _skill_idf(list(own_skills))
     suggested = []
     for row in read.rows:
-        their_skills = skills[row.person_id] if row.shows_skills else {}
-        their_courses = courses[row.person_id] if row.shows_courses else {}
+        their_skills = read.skills.get(row.person_id, {}) if row.shows_skills else {}
+        their_courses = read.courses.get(row.person_id, {}) if row.shows_courses else {}
         shows_title = row.shows_title
         title = (row.title_text or row.title_name) if shows_title else ""
         reasons = person_reasons(
