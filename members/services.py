@@ -491,13 +491,10 @@ def _completion_time(enrolment: Enrolment, now: dt.datetime) -> dt.datetime:
 
 def enrolment_start(*, member: Member, course: Course, now: dt.datetime | None = None) -> Enrolment:
     """The member's enrolment in the course, started now if there is none. One statement when
-    it exists, two when it starts (no savepoint: `row_insert_unless_present`)."""
-    existing = Enrolment.objects.filter(member=member, course=course).first()
-    if existing is not None:
-        return existing
+    it starts, two when it exists (no savepoint: `row_insert_unless_present`): a member enrols
+    in a course once, so the insert is tried first."""
     enrolment = Enrolment(member=member, course=course, enrolled_at=now or timezone.now())
     if not row_insert_unless_present(enrolment, unique=("member", "course")):
-        # Started by a concurrent request between the two statements.
         return Enrolment.objects.get(member=member, course=course)
     member_activity_announce(member_id=member.pk)
     return enrolment

@@ -207,13 +207,13 @@ def test_a_batch_of_one_card_s_activity_costs_a_fixed_number_of_statements(
         _event("unbookmark", clicked),
     ]
     # Token and member; the member's lock, the event ids, the courses; the page view's cards;
-    # the enrolment read and its insert unless present; its locked read and update (in a
+    # the enrolment's insert unless present (a new one: no read); its locked read and update (in a
     # savepoint); the bookmark's insert unless present; its delete; the events' insert and the
     # two count upserts; the batch's own savepoint in the test's transaction. On PostgreSQL also
     # the check that nobody is still writing the page view, and after the response whether the
     # member has a stored page to compose again (here no refresh is pending: the test's
     # transaction never commits).
-    statements = 20 if connection.vendor == "postgresql" else 18
+    statements = 19 if connection.vendor == "postgresql" else 17
     with django_assert_num_queries(statements):
         response = _post(analyst_api, batch)
     assert response.json()["accepted"] == len(batch)

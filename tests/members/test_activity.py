@@ -161,6 +161,37 @@ def test_bookmark_set_saves_and_unsaves_and_setting_again_changes_nothing(course
     assert announced == [member.pk, member.pk]
 
 
+def test_enrolling_inserts_in_one_statement_and_enrolling_again_reads_the_first(
+    member: Member, course, django_assert_num_queries
+) -> None:
+    with django_assert_num_queries(1):
+        first = enrolment_start(member=member, course=course, now=T0)
+    # The insert finds the row, then the row is read.
+    with django_assert_num_queries(2):
+        again = enrolment_start(member=member, course=course, now=T0 + dt.timedelta(days=1))
+    assert again.pk == first.pk
+    assert again.enrolled_at == T0
+
+
+# Committed for real, as above.
+@pytest.mark.django_db(transaction=True)
+def test_only_the_enrolment_that_starts_is_announced(course) -> None:
+    member = MemberFactory()
+    announced = []
+
+    def receiver(**kwargs):
+        announced.append(kwargs["member_id"])
+
+    member_activity_changed.connect(receiver)
+    try:
+        enrolment_start(member=member, course=course, now=T0)
+        enrolment_start(member=member, course=course, now=T0 + dt.timedelta(days=1))
+    finally:
+        member_activity_changed.disconnect(receiver)
+    assert Enrolment.objects.get().enrolled_at == T0
+    assert announced == [member.pk]
+
+
 def test_progress_reach_moves_forward_only(member: Member, course) -> None:
     enrolment = enrolment_progress_reach(member=member, course=course, percent=40, now=T0)
     # 40 % of a 60-minute course: 24 minutes.
