@@ -8,12 +8,15 @@ from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
 
 from catalog.models import Course
+from core.bounded_caches import older_half_drop
 from core.url_patterns import url_pattern
 
 register = template.Library()
 
-# Distinct cards kept per process before the cache starts over (a card is about 600 bytes).
-CARD_CACHE_SIZE = 4096
+# Distinct cards kept per process, about 600 bytes each: more than a catalog of ten thousand
+# courses needs (a course page shows six of them), and a bound for one whose courses keep being
+# edited (each edit makes a new card). When full, the older half is dropped.
+CARD_CACHE_SIZE = 16384
 
 
 @register.filter
@@ -73,6 +76,6 @@ def course_card(course: Course) -> SafeString:
         # Threads racing on one card both render it, to the same markup.
         html = render_to_string("_course_card.html", {"course": course})
         if len(_cards) >= CARD_CACHE_SIZE:
-            _cards.clear()
+            older_half_drop(_cards)
         _cards[content] = html
     return html

@@ -14,7 +14,6 @@ call. The macro stays the one place the markup is written.
 """
 
 import functools
-import itertools
 import uuid
 from dataclasses import dataclass
 
@@ -26,6 +25,7 @@ from django.utils.safestring import SafeString, mark_safe
 from markupsafe import Markup, escape
 
 from catalog.models import Course
+from core.bounded_caches import older_half_drop
 from core.url_patterns import url_pattern
 from recommendations.data import REASON_CONTINUE, Carousel, HomePage
 
@@ -148,14 +148,6 @@ def _card_template(key: _CardKey, links: CardLinks) -> str:
     return html
 
 
-def _older_half_drop(templates: dict[_CardKey, str]) -> None:
-    """Drop the first half of `templates` in insertion order (the oldest). The keys are listed
-    in one call that holds the interpreter lock throughout; another thread may drop some of
-    them before this one does, and those are skipped."""
-    for key in list(itertools.islice(templates, len(templates) // 2)):
-        templates.pop(key, None)
-
-
 class _CardRenderer:
     """Renders the cards of one response from their templates."""
 
@@ -193,7 +185,7 @@ class _CardRenderer:
         if template is None:
             template = _card_template(key, self._skeleton_links)
             if len(self._templates) >= CARD_TEMPLATES_KEPT:
-                _older_half_drop(self._templates)
+                older_half_drop(self._templates)
             self._templates[key] = template
         return template.format(
             explanation=escape(explanation) if explanation else "",

@@ -64,12 +64,13 @@ def test_the_card_text_is_escaped():
     assert "Tom &amp; Jerry" in html
 
 
-def test_the_cache_starts_over_when_full(monkeypatch):
-    monkeypatch.setattr(course_cards, "CARD_CACHE_SIZE", 2)
-    courses = [CourseFactory() for _ in range(3)]
+def test_a_full_cache_drops_its_older_half(monkeypatch):
+    monkeypatch.setattr(course_cards, "CARD_CACHE_SIZE", 4)
+    courses = [CourseFactory() for _ in range(5)]
 
     for course in courses:
         _tag(course)
 
-    assert len(course_cards._cards) == 1
+    # The fifth card found four: the first two went, the newer two and the fifth stayed.
+    assert [content.pk for content in course_cards._cards] == [c.pk for c in courses[2:]]
     assert _tag(courses[0]) == _include(courses[0])
