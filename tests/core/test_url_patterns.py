@@ -78,3 +78,23 @@ def test_the_fixed_url_tag_and_the_course_card_filter_equal_url_tags(db):
     )
     fixed, reversed_, card, detail = template.render({"course": course}).split("|")
     assert (fixed, card) == (reversed_, detail) == ("/profile/", "/courses/learning-python-3/")
+
+
+@pytest.mark.parametrize(
+    "viewname",
+    [
+        "members:enrol",
+        "members:watch",
+        "members:finish",
+        "members:bookmark",
+        "catalog:skill_detail",
+    ],
+)
+def test_the_slug_url_tag_equals_the_url_tag(viewname):
+    template = engines["django"].from_string(
+        "{% load url_patterns %}{% slug_url name slug %}|{% url name slug %}"
+    )
+    with override_script_prefix("/app/"):
+        tagged, reversed_ = template.render({"name": viewname, "slug": "data-science_2"}).split("|")
+    assert tagged == reversed_
+    assert tagged.startswith("/app/") and "/data-science_2/" in tagged
