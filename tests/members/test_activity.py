@@ -1,4 +1,6 @@
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -137,25 +139,33 @@ def test_bookmark_toggles(member: Member, course) -> None:
     assert Bookmark.objects.count() == 1
 
 
-# Committed for real: inside a test's transaction, the first announcement would stay pending and
-# hide the next ones (see members/signals.py).
-@pytest.mark.django_db(transaction=True)
-def test_bookmark_set_saves_and_unsaves_and_setting_again_changes_nothing(course) -> None:
-    member = MemberFactory()
-    announced = []
+@contextlib.contextmanager
+def _announcements() -> Iterator[list[int]]:
+    """The member ids `member_activity_changed` announces inside the block, in order."""
+    announced: list[int] = []
 
     def receiver(**kwargs):
         announced.append(kwargs["member_id"])
 
     member_activity_changed.connect(receiver)
     try:
+        yield announced
+    finally:
+        member_activity_changed.disconnect(receiver)
+
+
+# Committed for real: inside a test's transaction, the first announcement would stay pending and
+# hide the next ones (see members/signals.py).
+@pytest.mark.django_db(transaction=True)
+def test_bookmark_set_saves_and_unsaves_and_setting_again_changes_nothing(course) -> None:
+    member = MemberFactory()
+
+    with _announcements() as announced:
         assert bookmark_set(member=member, course=course, saved=True, now=T0) is True
         assert bookmark_set(member=member, course=course, saved=True) is False
         assert Bookmark.objects.get().created_at == T0
         assert bookmark_set(member=member, course=course, saved=False) is True
         assert bookmark_set(member=member, course=course, saved=False) is False
-    finally:
-        member_activity_changed.disconnect(receiver)
     assert not Bookmark.objects.exists()
     # The activity is announced (a refresh of the member's row) once per change only.
     assert announced == [member.pk, member.pk]
@@ -177,17 +187,10 @@ def test_enrolling_inserts_in_one_statement_and_enrolling_again_reads_the_first(
 @pytest.mark.django_db(transaction=True)
 def test_only_the_enrolment_that_starts_is_announced(course) -> None:
     member = MemberFactory()
-    announced = []
 
-    def receiver(**kwargs):
-        announced.append(kwargs["member_id"])
-
-    member_activity_changed.connect(receiver)
-    try:
+    with _announcements() as announced:
         enrolment_start(member=member, course=course, now=T0)
         enrolment_start(member=member, course=course, now=T0 + dt.timedelta(days=1))
-    finally:
-        member_activity_changed.disconnect(receiver)
     assert Enrolment.objects.get().enrolled_at == T0
     assert announced == [member.pk]
 
