@@ -5,13 +5,17 @@ endpoints use; the slug is in every course's body for building site links. Skill
 by slug, as on the site and in the course list's `skill` filter.
 """
 
+import copy
+import functools
 from collections.abc import Sequence
 from typing import Any
 
 from django.core.paginator import EmptyPage, Paginator
 from django.db.models import QuerySet
+from django.http import QueryDict
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers
+from rest_framework.fields import empty
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -34,10 +38,29 @@ from core.api_errors import error_responses
 
 
 def query_params(request: Request, serializer_class: type[serializers.Serializer]) -> dict:
-    """The request's query string, validated; a 400 with field messages otherwise."""
+    """The request's query string, validated; a 400 with field messages otherwise.
+
+    Most requests send none (a client polling its recommendations): an empty query string's
+    values are validated once per serializer and copied (`_empty_query_values`), where building
+    the serializer and its fields took a tenth of a millisecond each time."""
+    if not request.query_params:
+        values = _empty_query_values(serializer_class)
+        if values is not None:
+            return copy.deepcopy(values)
     serializer = serializer_class(data=request.query_params)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+@functools.cache
+def _empty_query_values(serializer_class: type[serializers.Serializer]) -> dict | None:
+    """What `serializer_class` validates an empty query string to; None when it refuses one
+    (a required parameter), and when a default is computed at each call, which is not kept."""
+    fields = serializer_class().fields.values()
+    if any(field.default is not empty and callable(field.default) for field in fields):
+        return None
+    serializer = serializer_class(data=QueryDict())
+    return dict(serializer.validated_data) if serializer.is_valid() else None
 
 
 def paginated_body(
