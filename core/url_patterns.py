@@ -54,3 +54,9 @@ def url_fixed(viewname: str) -> str:
     """The URL of a route without arguments, as `reverse(viewname)` gives it."""
     # A pattern without fields: only the braces escaped for format are to undo.
     return url_pattern(viewname).format()
+
+
+def url_slug(viewname: str, slug: str) -> str:
+    """The URL of a route whose one argument is `<slug:slug>`, as `reverse` gives it: a slug
+    ([-a-zA-Z0-9_], all that converter matches) comes out of `reverse` as it is."""
+    return url_pattern(viewname, "slug").format(slug=slug)

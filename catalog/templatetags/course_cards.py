@@ -9,7 +9,7 @@ from django.utils.safestring import SafeString
 
 from catalog.models import Course
 from core.bounded_caches import older_half_drop
-from core.url_patterns import url_pattern
+from core.url_patterns import url_slug
 
 register = template.Library()
 
@@ -33,8 +33,8 @@ def card_skill_names(course: Course) -> list[str]:
 @register.filter
 def course_detail_url(course: Course) -> str:
     """`{% url 'web:course_detail' course.slug %}`, from the route's pattern reversed once
-    (core/url_patterns.py): a page lists many cards. Slugs ([-a-zA-Z0-9_]) need no quoting."""
-    return url_pattern("web:course_detail", "slug").format(slug=course.slug)
+    (core/url_patterns.py): a page lists many cards."""
+    return url_slug("web:course_detail", course.slug)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@
 
 from django import template
 
-from core.url_patterns import url_fixed, url_pattern
+from core.url_patterns import url_fixed, url_slug
 
 register = template.Library()
 
@@ -21,5 +21,4 @@ def fixed_url(viewname: str) -> str:
 
 @register.simple_tag
 def slug_url(viewname: str, slug: str) -> str:
-    # A slug ([-a-zA-Z0-9_], what `<slug:slug>` matches) comes out of `reverse` as it is.
-    return url_pattern(viewname, "slug").format(slug=slug)
+    return url_slug(viewname, slug)
