@@ -5,6 +5,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from recommendations.serving.state import snapshot_forget
+from recommendations.serving.stored_carousels import stored_carousels_clear
 from tests.factories import (
     PASSWORD,
     CategoryFactory,
@@ -44,6 +45,15 @@ def fresh_snapshot():
     snapshot_forget()
     yield
     snapshot_forget()
+
+
+@pytest.fixture(autouse=True)
+def fresh_stored_carousels():
+    # Kept per process under the catalog revision, which a rolled-back test leaves where it was:
+    # the next test could find another's carousels under the same key.
+    stored_carousels_clear()
+    yield
+    stored_carousels_clear()
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 carousels (small skill carousels folded together), ordered by click-through, each diversified
 over skill-set buckets, and the cards built from the card cache."""
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -130,12 +131,41 @@ def carousels_from_layout(
     the row's own (a stored page's), else written for the member of `context` (None only for a
     layout whose rows all carry theirs). The "Continue learning" row's cards carry no
     experiment variant: it is the same in every variant, so it says nothing about them."""
-    now = timezone.now()
+    return carousels_built(
+        layout,
+        strategy=strategy,
+        variant_id=variant_id,
+        catalog_revision=catalog_revision,
+        context=context,
+        now=timezone.now(),
+    ).carousels
+
+
+@dataclass(frozen=True)
+class BuiltCarousels:
+    carousels: list[Carousel]
+    # The earliest publication, after `now`, of a course the layout names and the carousels
+    # leave out (None: no such course). From then on the same layout gives other carousels.
+    next_publication: dt.datetime | None
+
+
+def carousels_built(
+    layout: Sequence[LayoutRow],
+    *,
+    strategy: str,
+    variant_id: int | None,
+    catalog_revision: int | None,
+    context: ExplanationContext | None,
+    now: dt.datetime,
+) -> BuiltCarousels:
+    """`carousels_from_layout` as of `now`, with when its answer changes without the catalog
+    changing: a course left out as not published yet, once it is."""
     courses = course_cards_by_id(
         course_ids=[course_id for row in layout for course_id in row[3]],
         catalog_revision=catalog_revision,
     )
     carousels = []
+    next_publication = None
     # Every homepage and recommendations answer builds close to a hundred cards here, so the
     # loop passes arguments by position and looks each name up once.
     course_of = courses.get
@@ -150,7 +180,11 @@ def carousels_from_layout(
         for index, (course_id, score) in enumerate(zip(course_ids, scores, strict=True)):
             course = course_of(course_id)
             # Deleted, or unpublished (published_at moved to the future), since the snapshot.
-            if course is None or course.published_at > now:
+            if course is None:
+                continue
+            if course.published_at > now:
+                if next_publication is None or course.published_at < next_publication:
+                    next_publication = course.published_at
                 continue
             append(
                 Card(
@@ -180,7 +214,7 @@ def carousels_from_layout(
                 )
             )
         carousels.append(Carousel(reason, key, label, cards))
-    return carousels
+    return BuiltCarousels(carousels, next_publication)
 
 
 def small_skill_groups_merged(

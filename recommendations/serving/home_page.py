@@ -39,7 +39,6 @@ from recommendations.ranker.serving import ActiveRanker
 from recommendations.serving.carousels import (
     carousels_for_member,
     carousels_from_groups,
-    carousels_from_layout,
     reason_groups,
 )
 from recommendations.serving.continuing import continue_learning_row
@@ -55,12 +54,12 @@ from recommendations.serving.reasons import member_scoring_build, reasons_for_me
 from recommendations.serving.repairs import StoredRowInvalid, composed_page_discard
 from recommendations.serving.rerank import carousels_explored, carousels_reranked
 from recommendations.serving.state import serving_state, snapshot_active
+from recommendations.serving.stored_carousels import stored_page_carousels
 from recommendations.serving.stored_pages import (
     composed_page_max_age,
     composed_page_servable_exists,
     composed_page_steady_seconds,
     composed_page_store,
-    layout_loads,
     page_digest,
     stored_page_servable,
 )
@@ -200,24 +199,22 @@ def home_page_for_member(
             servable = servable_now(stored=inputs.composed, digests=digests)
         if servable:
             try:
-                layout = layout_loads(inputs.composed.layout)
-            except StoredRowInvalid as error:
-                composed_page_discard(member_id=member.pk, error=error)
-            else:
                 # The stored rows carry their cards' lines; a row stored without them gets
                 # them written now.
-                carousels = carousels_from_layout(
-                    layout,
+                carousels = stored_page_carousels(
+                    layout=inputs.composed.layout,
                     strategy=logged,
                     variant_id=variant_id,
                     catalog_revision=inputs.catalog_revision,
-                    context=explanation_context_build(
+                    context=lambda: explanation_context_build(
                         inputs=inputs,
                         gap=_goal_gap(inputs, member, snapshot, personalised=personalised),
-                    )
-                    if any(row[5] is None for row in layout)
-                    else None,
+                    ),
+                    now=timezone.now(),
                 )
+            except StoredRowInvalid as error:
+                composed_page_discard(member_id=member.pk, error=error)
+            else:
                 # What the served page was composed from: the stored page's digests.
                 return HomePage(
                     page_view_id=page_view_id,

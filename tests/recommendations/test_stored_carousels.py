@@ -1,0 +1,240 @@
+"""A stored page's carousels are built once per process and shared by the views that serve it
+(recommendations/serving/stored_carousels.py)."""
+
+import datetime as dt
+
+import orjson
+import pytest
+from django.utils import timezone
+
+from catalog.card_cache import card_cache, catalog_revision_current
+from catalog.models import Course
+from recommendations.data import REASON_CONTINUE
+from recommendations.serving import stored_carousels
+from recommendations.serving.carousels import carousels_from_layout
+from recommendations.serving.explanations import ExplanationContext
+from recommendations.serving.home_page import home_page_for_member
+from recommendations.serving.repairs import StoredRowInvalid
+from recommendations.serving.stored_carousels import stored_page_carousels
+from recommendations.serving.stored_pages import composed_page_store, layout_loads
+from recommendations.training.runs import training_run_execute
+from tests.helpers import new_analyst
+
+NOW = dt.datetime(2026, 12, 2, 9, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def kept(world, settings, monkeypatch):
+    """The card cache on (the carousels are kept only with it), and every build counted."""
+    settings.CATALOG_CARD_CACHE = True
+    card_cache.clear()
+    builds = []
+    build = stored_carousels.carousels_built
+
+    def counted(*args, **kwargs):
+        builds.append(kwargs["strategy"])
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(stored_carousels, "carousels_built", counted)
+    yield builds
+    card_cache.clear()
+
+
+def _layout(world, *, lines: bool = True) -> bytes:
+    courses = world["courses"]
+    rows = [
+        [
+            "follow",
+            "follow:1",
+            "Because you follow SQL",
+            [courses["SQL Essential Training"].pk, courses["Advanced SQL for Analysts"].pk],
+            [0.9, 0.8],
+            ["Covers SQL", "Covers SQL"],
+        ],
+        [
+            REASON_CONTINUE,
+            REASON_CONTINUE,
+            "Continue learning",
+            [courses["Learning Python"].pk],
+            [1.0],
+            ["45% done"],
+        ],
+    ]
+    return orjson.dumps(rows if lines else [row[:5] for row in rows])
+
+
+def _served(layout: bytes, **overrides):
+    arguments = {
+        "layout": layout,
+        "strategy": "rules",
+        "variant_id": None,
+        "catalog_revision": catalog_revision_current(),
+        "context": _no_context,
+        "now": timezone.now(),
+    } | overrides
+    return stored_page_carousels(**arguments)
+
+
+def _no_context() -> ExplanationContext:
+    raise AssertionError("a layout with its lines needs no context")
+
+
+def _titles(carousels) -> list[list[str]]:
+    return [[card.course.title for card in carousel.cards] for carousel in carousels]
+
+
+def test_a_stored_page_is_built_once_and_every_view_gets_the_same_carousels(world, kept):
+    layout = _layout(world)
+
+    first = _served(layout)
+    second = _served(layout)
+
+    assert kept == ["rules"]
+    assert first == second and first is not second
+    assert all(a is b for a, b in zip(first, second, strict=True))
+    assert first == carousels_from_layout(
+        layout_loads(layout),
+        strategy="rules",
+        variant_id=None,
+        catalog_revision=catalog_revision_current(),
+    )
+    assert _titles(first) == [
+        ["SQL Essential Training", "Advanced SQL for Analysts"],
+        ["Learning Python"],
+    ]
+    assert [card.explanation for card in first[0].cards] == ["Covers SQL", "Covers SQL"]
+
+
+def test_each_strategy_variant_and_catalog_revision_is_built_apart(world, kept):
+    layout = _layout(world)
+    # Given, not read: on SQLite the title's update below moves the revision at once, on
+    # PostgreSQL only when its transaction commits.
+    revision = catalog_revision_current()
+    _served(layout, catalog_revision=revision)
+    ranked = _served(layout, strategy="ranked", catalog_revision=revision)
+    variant = _served(layout, variant_id=7, catalog_revision=revision)
+    Course.objects.filter(pk=world["courses"]["SQL Essential Training"].pk).update(
+        title="SQL Essentials, Second Edition"
+    )
+    moved = _served(layout, catalog_revision=revision + 1000)
+
+    assert kept == ["rules", "ranked", "rules", "rules"]
+    assert {card.shown.strategy for card in ranked[0].cards} == {"ranked"}
+    # The variant is on the recommendations, not on the Continue learning row.
+    assert [card.shown.variant_id for carousel in variant for card in carousel.cards] == [
+        7,
+        7,
+        None,
+    ]
+    assert _titles(moved)[0][0] == "SQL Essentials, Second Edition"
+    # Each is kept under its own key.
+    assert _served(layout, strategy="ranked", catalog_revision=revision) == ranked
+    assert _served(layout, variant_id=7, catalog_revision=revision) == variant
+    assert _titles(_served(layout, catalog_revision=revision))[0][0] == "SQL Essential Training"
+    assert len(kept) == 4
+
+
+def test_a_course_not_published_yet_joins_the_kept_carousels_once_it_is(world, kept):
+    soon = timezone.now() + dt.timedelta(hours=1)
+    Course.objects.filter(pk=world["courses"]["Advanced SQL for Analysts"].pk).update(
+        published_at=soon
+    )
+    card_cache.clear()
+    layout = _layout(world)
+
+    before = _served(layout, now=soon - dt.timedelta(minutes=30))
+    still = _served(layout, now=soon - dt.timedelta(seconds=1))
+    after = _served(layout, now=soon)
+
+    assert _titles(before)[0] == ["SQL Essential Training"]
+    assert still == before
+    assert _titles(after)[0] == ["SQL Essential Training", "Advanced SQL for Analysts"]
+    assert len(kept) == 2
+    # Published now, it is kept from then on.
+    assert _served(layout, now=soon + dt.timedelta(days=1)) == after
+    assert len(kept) == 2
+
+
+def test_a_layout_without_its_lines_is_built_for_each_view_from_the_members_context(world, kept):
+    layout = _layout(world, lines=False)
+    contexts = []
+
+    def context() -> ExplanationContext:
+        contexts.append(1)
+        return ExplanationContext()
+
+    first = _served(layout, context=context)
+    second = _served(layout, context=context)
+
+    assert len(kept) == 2 and len(contexts) == 2
+    assert first == second
+    assert all(card.explanation for carousel in first for card in carousel.cards)
+
+
+def test_nothing_is_kept_without_the_card_cache(world, kept, settings):
+    settings.CATALOG_CARD_CACHE = False
+    layout = _layout(world)
+
+    assert _served(layout) == _served(layout)
+    assert len(kept) == 2
+
+
+def test_nothing_is_kept_without_a_catalog_revision(world, kept):
+    layout = _layout(world)
+
+    assert _served(layout, catalog_revision=None) == _served(layout, catalog_revision=None)
+    assert len(kept) == 2
+
+
+def test_when_full_the_older_half_is_dropped(world, kept, monkeypatch):
+    monkeypatch.setattr(stored_carousels, "STORED_CAROUSELS_KEPT", 4)
+    layout = _layout(world)
+    for variant_id in range(1, 6):
+        _served(layout, variant_id=variant_id)
+    assert len(kept) == 5
+
+    _served(layout, variant_id=5)
+    _served(layout, variant_id=3)
+    assert len(kept) == 5
+    _served(layout, variant_id=1)
+    assert len(kept) == 6
+
+
+def test_an_unreadable_layout_is_refused_and_not_kept(world, kept):
+    with pytest.raises(StoredRowInvalid):
+        _served(b"not a layout")
+    with pytest.raises(StoredRowInvalid):
+        _served(b"not a layout")
+    assert kept == []
+
+
+@pytest.fixture
+def served(world):
+    """The world with an active run: pages are stored only with one."""
+    run = training_run_execute(trigger="test")
+    assert run.is_active
+    return world
+
+
+def test_views_of_a_stored_page_share_its_carousels_and_log_their_own_page_view(served, kept):
+    member = new_analyst(served, "SQL", "Python")
+    live = home_page_for_member(member=member, now=NOW)
+    composed_page_store(
+        member_id=member.pk,
+        digest=live.digest,
+        digest_without_impressions=live.digest_without_impressions,
+        composed_at=NOW,
+        carousels=live.carousels,
+    )
+    builds_before = len(kept)
+
+    views = [
+        home_page_for_member(member=member, now=NOW + dt.timedelta(minutes=m), reuse_composed=True)
+        for m in (1, 2)
+    ]
+
+    assert len(kept) == builds_before + 1
+    assert all(view.stored_composed_at == NOW for view in views)
+    assert views[0].carousels == views[1].carousels == live.carousels
+    assert views[0].shown == views[1].shown == live.shown
+    assert views[0].page_view_id != views[1].page_view_id
