@@ -2,6 +2,7 @@
 
 import itertools
 
+from django.utils import timezone
 from django_q.tasks import async_task
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import exceptions, status
@@ -16,6 +17,7 @@ from catalog.selectors import courses_in_bulk
 from catalog.serializers import PageQuerySerializer, paginated
 from core.api_errors import error_responses
 from core.api_permissions import staff_model_permission
+from core.json_renderer import json_encoded
 from core.throttling import RowRateThrottle
 from members.api import request_member
 from recommendations import api_selectors
@@ -49,6 +51,7 @@ from recommendations.serving.personal_order import (
     search_results_for_member,
 )
 from recommendations.serving.similar import courses_similar
+from recommendations.serving.stored_carousels import page_rendition
 
 
 def _home_page_body(page: HomePage) -> dict:
@@ -78,6 +81,21 @@ def _home_page_body(page: HomePage) -> dict:
             }
         )
     return {"page_view_id": page.page_view_id, "carousels": carousels}
+
+
+def _home_page_answer(page: HomePage, *, reason: str | None, limit: int) -> dict:
+    """The answer's data for `page` (trimmed to `reason` and `limit`). Carousels kept per
+    process for a stored page (`HomePage.renditions`) are encoded once per trim and time zone
+    (the publication times' text depends on it), and kept with them: every answer after the
+    first adds its page view id to them."""
+    if page.renditions is None:
+        return home_page_data(_home_page_body(page))
+    carousels = page_rendition(
+        page.renditions,
+        ("api", reason, limit, timezone.get_current_timezone_name()),
+        lambda: json_encoded(home_page_data(_home_page_body(page))["carousels"]),
+    )
+    return {"page_view_id": str(page.page_view_id), "carousels": carousels}
 
 
 class RecommendationsView(APIView):
@@ -110,7 +128,7 @@ class RecommendationsView(APIView):
             reason=data.get("reason"),
             limit=data["limit"],
         )
-        response = Response(home_page_data(_home_page_body(page)))
+        response = Response(_home_page_answer(page, reason=data.get("reason"), limit=data["limit"]))
         # Only what the response holds was shown, so only that is an impression.
         impressions_log_after_response(
             response,

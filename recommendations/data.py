@@ -82,6 +82,11 @@ class HomePage:
     digest_without_impressions: bytes | None = None
     # When the stored page served here was composed; None: composed for this request.
     stored_composed_at: dt.datetime | None = None
+    # Carousels kept per process (`serving/stored_carousels.py`) come with a dict shared by
+    # every view served them, where renderers keep what they derive from the carousels alone,
+    # each under its own key (a page trimmed for the API keeps it: keys name the trim). None:
+    # the carousels are this page's own.
+    renditions: dict | None = field(default=None, compare=False, repr=False)
 
     @property
     def shown(self) -> list[ShownCourse]:

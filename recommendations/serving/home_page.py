@@ -201,7 +201,7 @@ def home_page_for_member(
             try:
                 # The stored rows carry their cards' lines; a row stored without them gets
                 # them written now.
-                carousels = stored_page_carousels(
+                stored = stored_page_carousels(
                     layout=inputs.composed.layout,
                     strategy=logged,
                     variant_id=variant_id,
@@ -218,10 +218,11 @@ def home_page_for_member(
                 # What the served page was composed from: the stored page's digests.
                 return HomePage(
                     page_view_id=page_view_id,
-                    carousels=carousels,
+                    carousels=stored.carousels,
                     digest=inputs.composed.digest,
                     digest_without_impressions=inputs.composed.digest_without_impressions,
                     stored_composed_at=inputs.composed.composed_at,
+                    renditions=stored.renditions,
                 )
     if inputs.discounted is None:
         # A servable stored page that was unreadable (and is gone): composed after all.

@@ -13,6 +13,7 @@ slot), turned into a `str.format` template, kept per process and filled in with 
 call. The macro stays the one place the markup is written.
 """
 
+import dataclasses
 import functools
 import uuid
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from catalog.models import Course
 from core.bounded_caches import older_half_drop
 from core.url_patterns import url_pattern
 from recommendations.data import REASON_CONTINUE, Carousel, HomePage
+from recommendations.serving.stored_carousels import page_rendition
 
 CARD_TEMPLATE = "recommendations/_card.jinja"
 CAROUSELS_TEMPLATE = "recommendations/_carousels.jinja"
@@ -212,22 +214,59 @@ class _CardRenderer:
 
 
 def carousels_render(*, request: HttpRequest, page: HomePage) -> SafeString:
-    """Every carousel of the page with its cards; empty when the page has none."""
+    """Every carousel of the page with its cards; empty when the page has none.
+
+    Carousels kept per process for a stored page (`HomePage.renditions`) are rendered once,
+    with stand-ins for the page view and the CSRF input, into a `str.format` template kept
+    with them: every view of the page after the first fills in its own two values."""
     links = card_links_build(request=request, page_view_id=page.page_view_id)
-    html = (
+    # Safe to hand to DTL unescaped only because Jinja2 rendered it with autoescaping on
+    # (core/jinja2.py): every value in it is already escaped.
+    if page.renditions is None or page.page_view_id is None:
+        return mark_safe(_carousels_html(page.carousels, links))
+    key = (
+        CAROUSELS_TEMPLATE,
+        links.member,
+        links.click_pattern,
+        links.dismiss_pattern,
+        links.detail_pattern,
+    )
+    template = page_rendition(
+        page.renditions, key, lambda: _carousels_template(page.carousels, links)
+    )
+    return mark_safe(
+        template.format(page_view=str(links.page_view_id), csrf_input=str(links.csrf_input))
+    )
+
+
+def _carousels_html(carousels: list[Carousel], links: CardLinks) -> str:
+    return (
         engines["jinja2"]
         .get_template(CAROUSELS_TEMPLATE)
         .render(
-            {
-                "carousels": page.carousels,
-                "links": links,
-                "rows": _CardRenderer(links).rows(page.carousels),
-            }
+            {"carousels": carousels, "links": links, "rows": _CardRenderer(links).rows(carousels)}
         )
     )
-    # Safe to hand to DTL unescaped only because Jinja2 rendered it with autoescaping on
-    # (core/jinja2.py): every value in it is already escaped.
-    return mark_safe(html)
+
+
+def _carousels_template(carousels: list[Carousel], links: CardLinks) -> str:
+    """The carousels' markup under `links` with stand-ins for the page view and the CSRF
+    input, as a `str.format` template with the fields `page_view` and `csrf_input` (every
+    other brace doubled), as `_card_template` makes one card's."""
+    html = _carousels_html(
+        carousels,
+        dataclasses.replace(
+            links,
+            page_view_id=_PAGE_VIEW_ID,
+            csrf_input=_CSRF_INPUT if links.member else SafeString(""),
+        ),
+    )
+    return (
+        html.replace("{", "{{")
+        .replace("}", "}}")
+        .replace(_PAGE_VIEW_ID_TEXT, "{page_view}")
+        .replace(_CSRF_INPUT, "{csrf_input}")
+    )
 
 
 def card_render(

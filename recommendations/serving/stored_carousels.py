@@ -12,7 +12,9 @@ published yet (left out until they are). So the carousels are kept per process u
 until the first such publication, and every later view of the page takes them as they are.
 
 Kept carousels are shared by the requests that serve them, on every thread: nothing may change
-them (a copy, as `dataclasses.replace` makes, may be changed). Each view gets a list of its own.
+them (a copy, as `dataclasses.replace` makes, may be changed). Each view gets a list of its own,
+and the kept page's `renditions`: a dict where the homepage keeps the carousels' markup and the
+API their JSON (`HomePage.renditions`), so the views after the first render neither.
 
 A layout stored without its cards' lines (written for the member at serving time) is built
 for each view, not kept. So is everything when the card cache is off
@@ -20,23 +22,49 @@ for each view, not kept. So is everything when the card cache is off
 """
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 from django.conf import settings
 
 from core.bounded_caches import older_half_drop
 from recommendations.data import Carousel
-from recommendations.serving.carousels import BuiltCarousels, carousels_built
+from recommendations.serving.carousels import carousels_built
 from recommendations.serving.explanations import ExplanationContext
 from recommendations.serving.stored_pages import layout_loads
 
-# About 35 KB each (a hundred cards, the layout): the pages of the members one process serves
-# at a time, with room to spare. When full, the older half is dropped. Kept small because every
-# card is a handful of objects the garbage collector walks on a full collection.
+# A page's cards, with the homepage's markup and the API's JSON derived from them (about
+# 200 KB in all): the pages of the members one process serves at a time, with room to spare.
+# When full, the older half is dropped.
 STORED_CAROUSELS_KEPT = 128
 
-# (layout, strategy, variant, catalog revision): the carousels and their next publication.
-_kept: dict[tuple[bytes, str, int | None, int], BuiltCarousels] = {}
+
+@dataclass(frozen=True)
+class StoredCarousels:
+    carousels: list[Carousel]
+    # Shared by every view served these carousels (`HomePage.renditions`); None: not kept.
+    renditions: dict | None
+
+
+@dataclass(frozen=True)
+class _Kept:
+    carousels: list[Carousel]
+    # The earliest publication of a course the layout names and the carousels leave out as
+    # not published yet (None: no such course): from then on they are built again.
+    next_publication: dt.datetime | None
+    renditions: dict = field(default_factory=dict)
+
+
+# What renderers keep for one page (`page_rendition`): the homepage's markup and the API's JSON
+# for the few trims clients use. A client asking for every trim in turn gets the others made
+# for each answer instead of filling the process.
+RENDITIONS_KEPT = 8
+
+T = TypeVar("T")
+
+# (layout, strategy, variant, catalog revision): the carousels.
+_kept: dict[tuple[bytes, str, int | None, int], _Kept] = {}
 
 
 def stored_page_carousels(
@@ -47,17 +75,17 @@ def stored_page_carousels(
     catalog_revision: int | None,
     context: Callable[[], ExplanationContext],
     now: dt.datetime,
-) -> list[Carousel]:
+) -> StoredCarousels:
     """The carousels of a stored page's `layout` (`stored_pages.layout_dumps`) as of `now`
-    (`carousels_from_layout`). `context` gives the member's explanation context; it is called
-    only for a layout stored without its cards' lines. `StoredRowInvalid` for a layout that is
-    not one."""
+    (`carousels_from_layout`), each view with a list of its own. `context` gives the member's
+    explanation context; it is called only for a layout stored without its cards' lines.
+    `StoredRowInvalid` for a layout that is not one."""
     keep = settings.CATALOG_CARD_CACHE and catalog_revision is not None
     key = (layout, strategy, variant_id, catalog_revision)
     if keep:
         kept = _kept.get(key)
         if kept is not None and (kept.next_publication is None or now < kept.next_publication):
-            return list(kept.carousels)
+            return StoredCarousels(list(kept.carousels), kept.renditions)
     rows = layout_loads(layout)
     lines_stored = all(row[5] is not None for row in rows)
     built = carousels_built(
@@ -68,11 +96,24 @@ def stored_page_carousels(
         context=None if lines_stored else context(),
         now=now,
     )
-    if keep and lines_stored:
-        if len(_kept) >= STORED_CAROUSELS_KEPT:
-            older_half_drop(_kept)
-        _kept[key] = built
-    return list(built.carousels)
+    if not (keep and lines_stored):
+        return StoredCarousels(built.carousels, None)
+    kept = _Kept(built.carousels, built.next_publication)
+    if len(_kept) >= STORED_CAROUSELS_KEPT:
+        older_half_drop(_kept)
+    _kept[key] = kept
+    return StoredCarousels(list(kept.carousels), kept.renditions)
+
+
+def page_rendition(renditions: dict, key: Hashable, build: Callable[[], T]) -> T:
+    """What `build` makes from a kept page's carousels alone, made once under `key` in the
+    page's `renditions` (`HomePage.renditions`), at most `RENDITIONS_KEPT` of them."""
+    found = renditions.get(key)
+    if found is None:
+        found = build()
+        if len(renditions) < RENDITIONS_KEPT:
+            renditions[key] = found
+    return found
 
 
 def stored_carousels_clear() -> None:

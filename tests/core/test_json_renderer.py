@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy
 from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIClient
 
-from core.json_renderer import OrjsonRenderer
+from core.json_renderer import OrjsonRenderer, json_encoded
 
 MOMENT = dt.datetime(2026, 11, 22, 5, 30, 1, 250000, tzinfo=dt.UTC)
 
@@ -56,6 +56,25 @@ def test_exponents_are_spelled_differently_for_the_same_numbers():
 
 def test_utc_times_end_in_z_as_drf_writes_them():
     assert OrjsonRenderer().render({"at": MOMENT}) == b'{"at":"2026-11-22T05:30:01.250000Z"}'
+
+
+@pytest.mark.parametrize(
+    "part",
+    [CASES["separators"], CASES["dates"], CASES["numbers"], CASES["top-level list"]],
+    ids=["separators", "dates", "numbers", "list"],
+)
+@pytest.mark.parametrize("indent", [None, "application/json; indent=2"], ids=["compact", "indent"])
+def test_a_part_encoded_once_is_written_as_drf_writes_it(part, indent):
+    plain = {"id": uuid.UUID("2ba81c4e-da28-41ab-98a9-4e38c2d31d9e"), "part": part}
+    encoded = {**plain, "part": json_encoded(part)}
+
+    rendered = OrjsonRenderer().render(encoded, indent, {})
+
+    assert rendered == JSONRenderer().render(plain, indent, {})
+    # The same part in a second answer.
+    assert OrjsonRenderer().render({"other": 1, "part": encoded["part"]}, indent, {}) == (
+        JSONRenderer().render({"other": 1, "part": part}, indent, {})
+    )
 
 
 def test_nothing_renders_as_an_empty_body():

@@ -325,3 +325,51 @@ def test_a_full_template_store_drops_its_older_half_and_cards_stay_exact(monkeyp
     for html in (first, again):
         rendered = re.findall(r"<article.*?</article>\n", html, flags=re.S)
         assert [CSRF_INPUT.sub("CSRF", card) for card in rendered] == expected
+
+
+@pytest.mark.parametrize("member", [True, False])
+def test_kept_carousels_render_once_and_every_view_gets_its_own_page_view_and_token(
+    member, monkeypatch
+):
+    """A page whose carousels are kept per process (`HomePage.renditions`) is rendered once;
+    each view after it gets exactly what rendering it would give, with its own page view id
+    and CSRF token, even around text that looks like the stand-ins."""
+    lookalike = "{page_view} {csrf_input} {} {{ }} <skeleton:csrf-input> " + str(
+        uuid.UUID("c0ffee00-5e17-4e15-8e17-c0ffee005e17")
+    )
+    courses = [
+        _course(id=1, title=lookalike, slug="one"),
+        _course(id=2, title=HOSTILE, slug="two", teacher=lookalike),
+    ]
+    carousels = [
+        _carousel("follow", "follow:9", f"Because you follow {lookalike}", courses, 0),
+        _carousel("new", "new", "New {x}", courses[:1], 1),
+    ]
+    renders = []
+    render = rendering._carousels_html
+
+    def counted(*args):
+        renders.append(1)
+        return render(*args)
+
+    monkeypatch.setattr(rendering, "_carousels_html", counted)
+    renditions = {}
+    pages = [
+        HomePage(page_view_id=uuid.uuid4(), carousels=carousels, renditions=renditions)
+        for _ in range(3)
+    ]
+    for page in pages:
+        request = _member_request() if member else _request()
+        kept = carousels_render(request=request, page=page)
+        # Rendered for this view alone (mask the token: each get_token masks it anew).
+        fresh = carousels_render(request=request, page=dataclasses.replace(page, renditions=None))
+        assert CSRF_INPUT.sub("CSRF", kept) == CSRF_INPUT.sub("CSRF", fresh)
+        # A visitor's cards are not tracked: no page view in them.
+        shown = kept.count(str(page.page_view_id))
+        assert shown == fresh.count(str(page.page_view_id)) and (shown > 0) == member
+        assert len(set(CSRF_INPUT.findall(kept))) == (1 if member else 0)
+        assert str(rendering._PAGE_VIEW_ID) not in kept
+        assert "<skeleton:" not in kept.replace(escape(lookalike), "")
+    # The kept page once, and each view once without it.
+    assert len(renders) == 1 + len(pages)
+    assert len(renditions) == 1

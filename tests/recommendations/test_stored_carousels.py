@@ -6,9 +6,12 @@ import datetime as dt
 import orjson
 import pytest
 from django.utils import timezone
+from rest_framework.test import APIRequestFactory, force_authenticate
 
 from catalog.card_cache import card_cache, catalog_revision_current
 from catalog.models import Course
+from recommendations import api as recommendations_api
+from recommendations.api import RecommendationsView
 from recommendations.data import REASON_CONTINUE
 from recommendations.serving import stored_carousels
 from recommendations.serving.carousels import carousels_from_layout
@@ -64,6 +67,10 @@ def _layout(world, *, lines: bool = True) -> bytes:
 
 
 def _served(layout: bytes, **overrides):
+    return _stored(layout, **overrides).carousels
+
+
+def _stored(layout: bytes, **overrides):
     arguments = {
         "layout": layout,
         "strategy": "rules",
@@ -90,6 +97,7 @@ def test_a_stored_page_is_built_once_and_every_view_gets_the_same_carousels(worl
     second = _served(layout)
 
     assert kept == ["rules"]
+    assert _stored(layout).renditions is _stored(layout).renditions is not None
     assert first == second and first is not second
     assert all(a is b for a, b in zip(first, second, strict=True))
     assert first == carousels_from_layout(
@@ -168,6 +176,17 @@ def test_a_layout_without_its_lines_is_built_for_each_view_from_the_members_cont
 
     assert len(kept) == 2 and len(contexts) == 2
     assert first == second
+    assert (
+        stored_page_carousels(
+            layout=layout,
+            strategy="rules",
+            variant_id=None,
+            catalog_revision=catalog_revision_current(),
+            context=context,
+            now=timezone.now(),
+        ).renditions
+        is None
+    )
     assert all(card.explanation for carousel in first for card in carousel.cards)
 
 
@@ -238,3 +257,79 @@ def test_views_of_a_stored_page_share_its_carousels_and_log_their_own_page_view(
     assert views[0].carousels == views[1].carousels == live.carousels
     assert views[0].shown == views[1].shown == live.shown
     assert views[0].page_view_id != views[1].page_view_id
+    # Where renderers keep what they derive from the carousels: one dict for the kept page.
+    assert views[0].renditions is views[1].renditions
+    assert views[0].renditions is not None and live.renditions is None
+
+
+def _answer(member, query: str = "", accept: str = "application/json"):
+    request = APIRequestFactory().get(f"/api/v1/recommendations/{query}", HTTP_ACCEPT=accept)
+    force_authenticate(request, user=member.user)
+    response = RecommendationsView.as_view()(request)
+    response.render()
+    assert response.status_code == 200, response.content
+    return response
+
+
+def _without_page_view(response) -> bytes:
+    page_view_id = orjson.loads(response.content)["page_view_id"]
+    return response.content.replace(page_view_id.encode(), b"PAGE-VIEW")
+
+
+@pytest.mark.parametrize(
+    "query", ["", "?limit=2", "?reason=follow&limit=3"], ids=["all", "limit", "reason"]
+)
+@pytest.mark.parametrize(
+    "accept", ["application/json", "application/json; indent=2"], ids=["compact", "indent"]
+)
+def test_the_apis_answers_of_a_kept_page_are_encoded_once_and_as_without_it(
+    served, kept, settings, monkeypatch, query, accept
+):
+    member = new_analyst(served, "SQL", "Python")
+    live = home_page_for_member(member=member, now=timezone.now())
+    composed_page_store(
+        member_id=member.pk,
+        digest=live.digest,
+        digest_without_impressions=live.digest_without_impressions,
+        composed_at=timezone.now(),
+        carousels=live.carousels,
+    )
+    encodings = []
+    encode = recommendations_api.json_encoded
+
+    def counted(data):
+        encodings.append(1)
+        return encode(data)
+
+    monkeypatch.setattr(recommendations_api, "json_encoded", counted)
+
+    answers = [_answer(member, query, accept) for _ in range(3)]
+    settings.CATALOG_CARD_CACHE = False  # nothing kept: each answer encoded on its own
+    plain = _answer(member, query, accept)
+
+    assert len(encodings) == 1
+    assert len({orjson.loads(a.content)["page_view_id"] for a in answers}) == 3
+    assert {_without_page_view(a) for a in answers} == {_without_page_view(plain)}
+    assert orjson.loads(plain.content)["carousels"]
+
+
+def test_a_page_keeps_a_bounded_number_of_renditions(served, kept, monkeypatch):
+    monkeypatch.setattr(stored_carousels, "RENDITIONS_KEPT", 1)
+    member = new_analyst(served, "SQL", "Python")
+    live = home_page_for_member(member=member, now=timezone.now())
+    composed_page_store(
+        member_id=member.pk,
+        digest=live.digest,
+        digest_without_impressions=live.digest_without_impressions,
+        composed_at=timezone.now(),
+        carousels=live.carousels,
+    )
+    first = _answer(member, "?limit=1")
+    other = _answer(member, "?limit=2")
+    again = _answer(member, "?limit=2")
+
+    renditions = home_page_for_member(
+        member=member, now=timezone.now(), reuse_composed=True
+    ).renditions
+    assert list(renditions) == [("api", None, 1, "UTC")]
+    assert _without_page_view(other) == _without_page_view(again) != _without_page_view(first)
