@@ -235,16 +235,22 @@ def served(world):
     return world
 
 
-def test_views_of_a_stored_page_share_its_carousels_and_log_their_own_page_view(served, kept):
-    member = new_analyst(served, "SQL", "Python")
-    live = home_page_for_member(member=member, now=NOW)
+def _page_stored(member, *, now):
+    """The member's page of `now`, composed and stored as their next page."""
+    live = home_page_for_member(member=member, now=now)
     composed_page_store(
         member_id=member.pk,
         digest=live.digest,
         digest_without_impressions=live.digest_without_impressions,
-        composed_at=NOW,
+        composed_at=now,
         carousels=live.carousels,
     )
+    return live
+
+
+def test_views_of_a_stored_page_share_its_carousels_and_log_their_own_page_view(served, kept):
+    member = new_analyst(served, "SQL", "Python")
+    live = _page_stored(member, now=NOW)
     builds_before = len(kept)
 
     views = [
@@ -286,14 +292,7 @@ def test_the_apis_answers_of_a_kept_page_are_encoded_once_and_as_without_it(
     served, kept, settings, monkeypatch, query, accept
 ):
     member = new_analyst(served, "SQL", "Python")
-    live = home_page_for_member(member=member, now=timezone.now())
-    composed_page_store(
-        member_id=member.pk,
-        digest=live.digest,
-        digest_without_impressions=live.digest_without_impressions,
-        composed_at=timezone.now(),
-        carousels=live.carousels,
-    )
+    _page_stored(member, now=timezone.now())
     encodings = []
     encode = recommendations_api.json_encoded
 
@@ -316,14 +315,7 @@ def test_the_apis_answers_of_a_kept_page_are_encoded_once_and_as_without_it(
 def test_a_page_keeps_a_bounded_number_of_renditions(served, kept, monkeypatch):
     monkeypatch.setattr(stored_carousels, "RENDITIONS_KEPT", 1)
     member = new_analyst(served, "SQL", "Python")
-    live = home_page_for_member(member=member, now=timezone.now())
-    composed_page_store(
-        member_id=member.pk,
-        digest=live.digest,
-        digest_without_impressions=live.digest_without_impressions,
-        composed_at=timezone.now(),
-        carousels=live.carousels,
-    )
+    _page_stored(member, now=timezone.now())
     first = _answer(member, "?limit=1")
     other = _answer(member, "?limit=2")
     again = _answer(member, "?limit=2")
