@@ -126,8 +126,7 @@ def _card_templates(links: CardLinks) -> dict[_CardKey, str]:
 def _card_template(key: _CardKey, links: CardLinks) -> str:
     """The card macro's output for the course of `key` under `links` (whose page view and CSRF
     input are the stand-ins), with the stand-ins for the "why" line and slot where the card has
-    them, as a `str.format` template: each stand-in becomes a named field, and every other
-    brace is doubled so the escaped text around them comes out as it is."""
+    them, as a `str.format` template (`_format_template`)."""
     *course, explained, dismissible, slotted = key
     card = engines["jinja2"].env.get_template(CARD_TEMPLATE).module.card
     html = str(
@@ -139,15 +138,34 @@ def _card_template(key: _CardKey, links: CardLinks) -> str:
             _SLOT if slotted else None,
         )
     )
+    return _format_template(
+        html,
+        (
+            (_EXPLANATION, "explanation"),
+            (_SLOT, "slot"),
+            (_PAGE_VIEW_ID_TEXT, "page_view"),
+            (_CSRF_INPUT, "csrf_input"),
+        ),
+    )
+
+
+def _format_template(html: str, fields: tuple[tuple[str, str], ...]) -> str:
+    """`html` as a `str.format` template: each stand-in of `fields` becomes its named field,
+    and every other brace is doubled so the escaped text around them comes out as it is."""
     html = html.replace("{", "{{").replace("}", "}}")
-    for stand_in, name in (
-        (_EXPLANATION, "{explanation}"),
-        (_SLOT, "{slot}"),
-        (_PAGE_VIEW_ID_TEXT, "{page_view}"),
-        (_CSRF_INPUT, "{csrf_input}"),
-    ):
-        html = html.replace(stand_in, name)
+    for stand_in, name in fields:
+        html = html.replace(stand_in, f"{{{name}}}")
     return html
+
+
+def _skeleton_links(links: CardLinks) -> CardLinks:
+    """`links` with the stand-ins for the page view (where it has one) and the CSRF input
+    (where it has one: a member's), as templates are made."""
+    return dataclasses.replace(
+        links,
+        page_view_id=_PAGE_VIEW_ID if links.page_view_id else None,
+        csrf_input=_CSRF_INPUT if links.member else SafeString(""),
+    )
 
 
 class _CardRenderer:
@@ -158,14 +176,7 @@ class _CardRenderer:
         self._csrf_input = str(links.csrf_input)
         # The response's links with stand-ins, as the templates are made (and so shared by
         # every response of the same kind).
-        self._skeleton_links = CardLinks(
-            page_view_id=_PAGE_VIEW_ID if links.page_view_id else None,
-            member=links.member,
-            csrf_input=_CSRF_INPUT if links.member else SafeString(""),
-            click_pattern=links.click_pattern,
-            dismiss_pattern=links.dismiss_pattern,
-            detail_pattern=links.detail_pattern,
-        )
+        self._skeleton_links = _skeleton_links(links)
         self._templates = _card_templates(self._skeleton_links)
 
     def card(self, course: Course, explanation: str, dismissible: bool, slot: int | None) -> str:
@@ -251,21 +262,11 @@ def _carousels_html(carousels: list[Carousel], links: CardLinks) -> str:
 
 def _carousels_template(carousels: list[Carousel], links: CardLinks) -> str:
     """The carousels' markup under `links` with stand-ins for the page view and the CSRF
-    input, as a `str.format` template with the fields `page_view` and `csrf_input` (every
-    other brace doubled), as `_card_template` makes one card's."""
-    html = _carousels_html(
-        carousels,
-        dataclasses.replace(
-            links,
-            page_view_id=_PAGE_VIEW_ID,
-            csrf_input=_CSRF_INPUT if links.member else SafeString(""),
-        ),
-    )
-    return (
-        html.replace("{", "{{")
-        .replace("}", "}}")
-        .replace(_PAGE_VIEW_ID_TEXT, "{page_view}")
-        .replace(_CSRF_INPUT, "{csrf_input}")
+    input, as a `str.format` template with the fields `page_view` and `csrf_input`, as
+    `_card_template` makes one card's."""
+    return _format_template(
+        _carousels_html(carousels, _skeleton_links(links)),
+        ((_PAGE_VIEW_ID_TEXT, "page_view"), (_CSRF_INPUT, "csrf_input")),
     )
 
 

@@ -30,7 +30,7 @@ from django.conf import settings
 
 from core.bounded_caches import older_half_drop
 from recommendations.data import Carousel
-from recommendations.serving.carousels import carousels_built
+from recommendations.serving.carousels import BuiltCarousels, carousels_built
 from recommendations.serving.explanations import ExplanationContext
 from recommendations.serving.stored_pages import layout_loads
 
@@ -49,10 +49,8 @@ class StoredCarousels:
 
 @dataclass(frozen=True)
 class _Kept:
-    carousels: list[Carousel]
-    # The earliest publication of a course the layout names and the carousels leave out as
-    # not published yet (None: no such course): from then on they are built again.
-    next_publication: dt.datetime | None
+    # Built again from its next publication on.
+    built: BuiltCarousels
     renditions: dict = field(default_factory=dict)
 
 
@@ -84,8 +82,10 @@ def stored_page_carousels(
     key = (layout, strategy, variant_id, catalog_revision)
     if keep:
         kept = _kept.get(key)
-        if kept is not None and (kept.next_publication is None or now < kept.next_publication):
-            return StoredCarousels(list(kept.carousels), kept.renditions)
+        if kept is not None and (
+            kept.built.next_publication is None or now < kept.built.next_publication
+        ):
+            return StoredCarousels(list(kept.built.carousels), kept.renditions)
     rows = layout_loads(layout)
     lines_stored = all(row[5] is not None for row in rows)
     built = carousels_built(
@@ -98,11 +98,11 @@ def stored_page_carousels(
     )
     if not (keep and lines_stored):
         return StoredCarousels(built.carousels, None)
-    kept = _Kept(built.carousels, built.next_publication)
+    kept = _Kept(built)
     if len(_kept) >= STORED_CAROUSELS_KEPT:
         older_half_drop(_kept)
     _kept[key] = kept
-    return StoredCarousels(list(kept.carousels), kept.renditions)
+    return StoredCarousels(list(built.carousels), kept.renditions)
 
 
 def page_rendition(renditions: dict, key: Hashable, build: Callable[[], T]) -> T:
