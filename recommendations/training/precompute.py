@@ -178,13 +178,37 @@ def _binary_copy(*, run_id: int, rows: list[tuple[int, bytes]], now: dt.datetime
     return b"".join(parts)
 
 
+# Up to this many rows are written by one INSERT of arrays; more go through COPY, whose binary
+# rows psycopg need not adapt one by one (a precompute shard writes thousands).
+_ROWS_WRITTEN_DIRECTLY = 100
+_ROW_UPSERT = (
+    "ON CONFLICT (member_id) DO UPDATE SET run_id = EXCLUDED.run_id, "
+    "computed_at = EXCLUDED.computed_at, payload = EXCLUDED.payload"
+)
+
+
 def member_rows_write(*, run_id: int, rows: list[tuple[int, bytes]], now: dt.datetime) -> None:
-    """Replace the rows of these members in one transaction (COPY + upsert on PostgreSQL)."""
+    """Replace the rows of these members in one transaction (on PostgreSQL one upsert, from
+    arrays for a few rows and from a COPY for many)."""
     if not rows:
         return
     table = MemberRecommendations._meta.db_table
     with transaction.atomic():
-        if connection.vendor == "postgresql":
+        if connection.vendor == "postgresql" and len(rows) <= _ROWS_WRITTEN_DIRECTLY:
+            # A member's refresh (one row, after each enrolment or follow): one statement. The
+            # temporary table below costs three more round trips, and creating and dropping it
+            # writes the system catalogs, which grow by a few rows on every refresh where
+            # autovacuum is off.
+            member_ids, payloads = zip(*rows, strict=True)
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"INSERT INTO {table} (member_id, run_id, computed_at, payload) "
+                    "SELECT row.member_id, %s, %s, row.payload "
+                    "FROM unnest(%s::bigint[], %s::bytea[]) AS row (member_id, payload) "
+                    f"{_ROW_UPSERT}",
+                    [run_id, now, list(member_ids), list(payloads)],
+                )
+        elif connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 # Inside an outer transaction (a test, a caller's atomic block) ON COMMIT DROP
                 # has not fired yet for an earlier batch: start from a fresh table either way.
@@ -202,8 +226,7 @@ def member_rows_write(*, run_id: int, rows: list[tuple[int, bytes]], now: dt.dat
                 cursor.execute(
                     f"INSERT INTO {table} (member_id, run_id, computed_at, payload) "
                     "SELECT member_id, run_id, computed_at, payload FROM recommendation_stage "
-                    "ON CONFLICT (member_id) DO UPDATE SET run_id = EXCLUDED.run_id, "
-                    "computed_at = EXCLUDED.computed_at, payload = EXCLUDED.payload"
+                    f"{_ROW_UPSERT}"
                 )
         else:
             MemberRecommendations.objects.bulk_create(
