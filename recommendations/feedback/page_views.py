@@ -121,6 +121,41 @@ def page_view_cards(
     ]
 
 
+def page_view_slot_count(courses: bytes | memoryview) -> int:
+    """How many cards the page showed."""
+    return len(courses) // COURSE.itemsize
+
+
+def page_view_first_slot(courses: bytes | memoryview, course_id: int) -> int | None:
+    """The first slot that showed `course_id`; None if none did."""
+    found = np.flatnonzero(np.frombuffer(courses, dtype=COURSE) == course_id)
+    return int(found[0]) if found.size else None
+
+
+def page_view_card_at(
+    *,
+    courses: bytes | memoryview,
+    slots: bytes | memoryview,
+    labels: Sequence[Sequence[str]],
+    variant_id: int | None,
+    slot: int,
+) -> ShownCourse:
+    """The card at `slot` (below `page_view_slot_count`), as `page_view_cards` gives it: an
+    event acts on one card, and reading all hundred to find it cost a click most of its read."""
+    (course_id,) = struct.unpack_from(">i", courses, slot * COURSE.itemsize)
+    label, carousel, position = struct.unpack_from(">3h", slots, slot * SLOT.itemsize)
+    reason, reason_key, strategy = labels[label]
+    return ShownCourse(
+        course_id=course_id,
+        reason=reason,
+        reason_key=reason_key,
+        strategy=strategy,
+        carousel_position=carousel,
+        position=position,
+        variant_id=None if reason == REASON_CONTINUE else variant_id,
+    )
+
+
 def page_view_continue_mask(*, slots: bytes | memoryview, labels: Sequence[Sequence[str]]):
     """True for each slot of the Continue learning row (the member's own courses, which
     recommend nothing: the ranker and experiments leave them out)."""

@@ -30,7 +30,11 @@ from django.http import HttpRequest, HttpResponseBase
 from core.prepared_statements import prepared_cursor
 from members.models import Member
 from recommendations.data import ShownCourse
-from recommendations.feedback.page_views import page_view_cards
+from recommendations.feedback.page_views import (
+    page_view_card_at,
+    page_view_first_slot,
+    page_view_slot_count,
+)
 from recommendations.models import PageView
 
 
@@ -153,17 +157,19 @@ def page_view_card(
     if page is None:
         return None
     channel = page.pop("channel")
-    cards = page_view_cards(**page)
+    count = page_view_slot_count(page["courses"])
     if slot is None:
-        card = next((card for card in cards if card.course_id == course_id), None)
-        return None if card is None else dataclasses.replace(card, channel=channel)
-    if slot >= len(cards):
+        slot = page_view_first_slot(page["courses"], course_id)
+        if slot is None:
+            return None
+    elif not 0 <= slot < count:
         raise SlotRefused(
-            "unknown_slot", f"This page view showed {len(cards)} cards: slot must be below that."
+            "unknown_slot", f"This page view showed {count} cards: slot must be below that."
         )
-    if cards[slot].course_id != course_id:
+    card = page_view_card_at(**page, slot=slot)
+    if card.course_id != course_id:
         raise SlotRefused("slot_mismatch", f"Slot {slot} of this page view showed another course.")
-    return dataclasses.replace(cards[slot], channel=channel)
+    return dataclasses.replace(card, channel=channel)
 
 
 def _page_view_read(*, member: Member, page_view_id: uuid.UUID) -> dict | None:

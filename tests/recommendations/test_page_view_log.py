@@ -15,10 +15,13 @@ from django.utils import timezone
 
 from recommendations.data import ShownCourse
 from recommendations.feedback.page_views import (
+    page_view_card_at,
     page_view_cards,
     page_view_continue_mask,
     page_view_courses,
+    page_view_first_slot,
     page_view_pack,
+    page_view_slot_count,
 )
 from recommendations.feedback.selectors import courses_shown_since
 from recommendations.feedback.services import (
@@ -81,6 +84,21 @@ def test_a_page_packs_and_unpacks_to_the_same_cards():
         == shown
     )
     assert page_view_courses(packed.courses).tolist() == [7, 2_000_000_000, 3, 9]
+    # One card read alone is the same card (an event reads only the card it acts on).
+    columns = {"courses": packed.courses, "slots": packed.slots, "labels": packed.labels}
+    assert page_view_slot_count(packed.courses) == 4
+    assert [
+        page_view_card_at(**columns, variant_id=packed.variant_id, slot=slot) for slot in range(4)
+    ] == shown
+    assert [
+        page_view_first_slot(packed.courses, course) for course in (7, 3, 9, 2_000_000_000)
+    ] == [
+        0,
+        2,
+        3,
+        1,
+    ]
+    assert page_view_first_slot(packed.courses, 8) is None
     assert page_view_continue_mask(slots=packed.slots, labels=packed.labels).tolist() == [
         True,
         False,
@@ -235,6 +253,7 @@ def test_the_card_of_a_page_view_by_course_or_by_slot(db):
     shown = [
         ShownCourse(first.pk, "new", "new", "rules", 0, 0),
         ShownCourse(second.pk, "popular", "popular", "rules", 1, 0),
+        ShownCourse(second.pk, "trending", "trending", "rules", 2, 0),
     ]
     impressions_log(member=member, page_view_id=page_view_id, shown=shown, channel=WEB)
 
@@ -244,13 +263,16 @@ def test_the_card_of_a_page_view_by_course_or_by_slot(db):
     # The card as served, with its page view's channel (which events acting on it copy).
     assert card(course_id=second.pk) == dataclasses.replace(shown[1], channel="web")
     assert card(course_id=second.pk, slot=1) == dataclasses.replace(shown[1], channel="web")
+    # A course shown twice: its first card unless the slot says which.
+    assert card(course_id=second.pk, slot=2) == dataclasses.replace(shown[2], channel="web")
     assert card(course_id=CourseFactory().pk) is None
-    with pytest.raises(SlotRefused) as beyond:
-        card(course_id=second.pk, slot=2)
-    assert (beyond.value.reason, beyond.value.message) == (
-        "unknown_slot",
-        "This page view showed 2 cards: slot must be below that.",
-    )
+    for outside in (3, -1):
+        with pytest.raises(SlotRefused) as beyond:
+            card(course_id=second.pk, slot=outside)
+        assert (beyond.value.reason, beyond.value.message) == (
+            "unknown_slot",
+            "This page view showed 3 cards: slot must be below that.",
+        )
     with pytest.raises(SlotRefused) as mismatch:
         card(course_id=second.pk, slot=0)
     assert mismatch.value.reason == "slot_mismatch"
