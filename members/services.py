@@ -521,14 +521,17 @@ def enrolment_watch(
     return enrolment
 
 
-@transaction.atomic
+# No savepoint inside a caller's transaction (an event batch): its two round trips were an
+# eighth of a batch's statements, and a failure here fails the caller's transaction anyway.
+@transaction.atomic(savepoint=False)
 def enrolment_progress_reach(
     *, member: Member, course: Course, percent: int, now: dt.datetime | None = None
 ) -> Enrolment | None:
     """Record watching up to `percent` of the course (a player reporting the furthest point
     reached): progress only moves forward, so a late or replayed report of an earlier point
     changes nothing. Starts the enrolment if there is none and `percent` is above 0; None
-    when there is none and it is not."""
+    when there is none and it is not. Inside a caller's transaction an error here leaves that
+    transaction to be rolled back (no savepoint)."""
     now = now or timezone.now()
     enrolment = Enrolment.objects.select_for_update().filter(member=member, course=course).first()
     target = min(100, percent)

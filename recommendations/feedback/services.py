@@ -307,58 +307,76 @@ def feedback_counts_add(*, deltas: Iterable[FeedbackDelta]) -> None:
     if not by_course:
         return
     adapt_day = connection.ops.adapt_datefield_value
-    _counts_upsert(
-        table=CourseFeedbackDay._meta.db_table,
-        keys=("member_id", "course_id", "day"),
-        key_types=("bigint", "bigint", "date"),
-        rows=[
-            (member_id, course_id, adapt_day(day), impressions, clicks)
-            for (member_id, course_id, day), (impressions, clicks) in by_course.items()
-        ],
-    )
-    _counts_upsert(
-        table=ReasonFeedback._meta.db_table,
-        keys=("member_id", "reason"),
-        key_types=("bigint", "text"),
-        rows=[
-            (member_id, reason, impressions, clicks)
-            for (member_id, reason), (impressions, clicks) in by_reason.items()
-        ],
-    )
-
-
-def _counts_upsert(
-    *, table: str, keys: tuple[str, ...], key_types: tuple[str, ...], rows: list[tuple]
-) -> None:
-    """INSERT ... ON CONFLICT DO UPDATE adding to the stored counts (PostgreSQL and SQLite).
-
-    PostgreSQL gets one array per column (`unnest`): a statement with a parameter per value
-    costs more to build than to run at a hundred rows.
-    """
-    columns = (*keys, "impressions", "clicks")
-    update = (
-        f"impressions = {table}.impressions + excluded.impressions, "
-        f"clicks = {table}.clicks + excluded.clicks"
-    )
-    conflict = f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {update}"
+    upserts = [
+        _CountsUpsert(
+            table=CourseFeedbackDay._meta.db_table,
+            keys=("member_id", "course_id", "day"),
+            key_types=("bigint", "bigint", "date"),
+            rows=[
+                (member_id, course_id, adapt_day(day), impressions, clicks)
+                for (member_id, course_id, day), (impressions, clicks) in by_course.items()
+            ],
+        ),
+        _CountsUpsert(
+            table=ReasonFeedback._meta.db_table,
+            keys=("member_id", "reason"),
+            key_types=("bigint", "text"),
+            rows=[
+                (member_id, reason, impressions, clicks)
+                for (member_id, reason), (impressions, clicks) in by_reason.items()
+            ],
+        ),
+    ]
     with prepared_cursor() as cursor:
         if connection.vendor == "postgresql":
-            arrays = ", ".join(f"%s::{kind}[]" for kind in (*key_types, "bigint", "bigint"))
-            cursor.execute(
-                f"INSERT INTO {table} ({', '.join(columns)}) "
-                f"SELECT * FROM unnest({arrays}) {conflict}",
-                [list(column) for column in zip(*rows, strict=True)],
-            )
+            # Both tables in one statement (the first upsert as a data-modifying WITH): an
+            # event batch's and a click's last round trip but one.
+            first, second = (upsert.from_arrays() for upsert in upserts)
+            cursor.execute(f"WITH course_counts AS ({first[0]}) {second[0]}", first[1] + second[1])
             return
-        # Chunks keep each statement under SQLite's limit on parameters (32766).
-        for start in range(0, len(rows), 1000):
-            chunk = rows[start : start + 1000]
-            placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
-            cursor.execute(
-                f"INSERT INTO {table} ({', '.join(columns)}) "
-                f"VALUES {', '.join([placeholder] * len(chunk))} {conflict}",
-                [value for row in chunk for value in row],
-            )
+        for upsert in upserts:
+            # Chunks keep each statement under SQLite's limit on parameters (32766).
+            for start in range(0, len(upsert.rows), 1000):
+                cursor.execute(*upsert.from_values(upsert.rows[start : start + 1000]))
+
+
+@dataclass(frozen=True)
+class _CountsUpsert:
+    """INSERT ... ON CONFLICT DO UPDATE adding `rows` (keys, then impressions and clicks) to
+    the stored counts of `table`."""
+
+    table: str
+    keys: tuple[str, ...]
+    key_types: tuple[str, ...]
+    rows: list[tuple]
+
+    def _insert(self) -> str:
+        return f"INSERT INTO {self.table} ({', '.join((*self.keys, 'impressions', 'clicks'))}) "
+
+    def _conflict(self) -> str:
+        table = self.table
+        return (
+            f" ON CONFLICT ({', '.join(self.keys)}) DO UPDATE SET "
+            f"impressions = {table}.impressions + excluded.impressions, "
+            f"clicks = {table}.clicks + excluded.clicks"
+        )
+
+    def from_arrays(self) -> tuple[str, list]:
+        """PostgreSQL's statement: one array per column (`unnest`), since a statement with a
+        parameter per value costs more to build than to run at a hundred rows."""
+        arrays = ", ".join(f"%s::{kind}[]" for kind in (*self.key_types, "bigint", "bigint"))
+        return (
+            f"{self._insert()}SELECT * FROM unnest({arrays}){self._conflict()}",
+            [list(column) for column in zip(*self.rows, strict=True)],
+        )
+
+    def from_values(self, rows: list[tuple]) -> tuple[str, list]:
+        """The statement for `rows` with a parameter per value (SQLite)."""
+        placeholder = "(" + ", ".join(["%s"] * (len(self.keys) + 2)) + ")"
+        return (
+            f"{self._insert()}VALUES {', '.join([placeholder] * len(rows))}{self._conflict()}",
+            [value for row in rows for value in row],
+        )
 
 
 def feedback_counts_rebuild(*, member_ids: Iterable[int] | None = None) -> None:
