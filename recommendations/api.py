@@ -123,10 +123,9 @@ class RecommendationsView(APIView):
     def get(self, request: Request) -> Response:
         data = query_params(request, RecommendationsQuerySerializer)
         member = request_member(request)
+        whole = home_page_serve(member=member, reuse_composed=True, mark_pending=True)
         page = api_selectors.home_page_trim(
-            page=home_page_serve(member=member, reuse_composed=True, mark_pending=True),
-            reason=data.get("reason"),
-            limit=data["limit"],
+            page=whole, reason=data.get("reason"), limit=data["limit"]
         )
         response = Response(_home_page_answer(page, reason=data.get("reason"), limit=data["limit"]))
         # Only what the response holds was shown, so only that is an impression.
@@ -137,7 +136,7 @@ class RecommendationsView(APIView):
             shown=page.shown,
             channel=PageView.Channel.API,
         )
-        next_page_compose_after_response(response, member=member, served=page)
+        next_page_compose_after_response(response, member=member, served=whole)
         return response
 
 

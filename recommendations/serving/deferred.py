@@ -8,7 +8,8 @@ more requests per second; each response arrives that much sooner. Clicks on the 
 the write (`pending`); on SQLite, where they cannot, the write happens before the response.
 
 After the impressions, the member's next homepage is composed and stored (`stored_pages`),
-so their next page view, if nothing else changes meanwhile, need not compose it.
+so their next page view, if nothing else changes meanwhile, need not compose it; a page composed
+for this view is stored as it is instead (`next_page_compose_after_response`).
 """
 
 import logging
@@ -31,6 +32,7 @@ from recommendations.serving.pending import (
 from recommendations.serving.stored_pages import (
     composed_page_max_age,
     composed_page_steady_seconds,
+    composed_page_store,
 )
 
 logger = logging.getLogger(__name__)
@@ -101,15 +103,29 @@ def next_page_compose_after_response(
     `COMPOSED_PAGE_STEADY_SECONDS` ago composes nothing: its impressions do not change the
     member's page within those seconds, so the stored one serves their next view too. In the
     second half a new one is composed ahead, and the views after it get the impressions' effect.
+    A page view whose page was composed for it (the member did something since their stored
+    page, or had none) stores that page as it is, and its steady seconds start: composing
+    another at once would give the page just served, as the impressions it adds do not count
+    within those seconds (without steady seconds they do, and the next page is composed).
+    `served` is the whole page, not the part of it a response showed.
 
     Only where impressions are written after the response: elsewhere (SQLite) the member would
     wait for it. A failure is logged; the next page view then composes its page itself.
     """
     if not impressions_deferrable() or composed_page_max_age() <= 0:
         return
+    steady_seconds = composed_page_steady_seconds()
+    if (
+        served is not None
+        and served.stored_composed_at is None
+        and served.digest is not None
+        and steady_seconds > 0
+    ):
+        _served_page_store_after_response(response, member=member, page=served)
+        return
     if served is not None and served.stored_composed_at is not None:
         age = (timezone.now() - served.stored_composed_at).total_seconds()
-        if 0 <= age < composed_page_steady_seconds() / 2:
+        if 0 <= age < steady_seconds / 2:
             return
 
     def compose() -> None:
@@ -121,3 +137,25 @@ def next_page_compose_after_response(
             logger.exception("the next homepage of member %s was not composed", member.pk)
 
     response._resource_closers.append(compose)
+
+
+def _served_page_store_after_response(
+    response: HttpResponseBase, *, member: Member, page: HomePage
+) -> None:
+    """Store `page`, composed for this page view, as the member's next page once `response` is
+    sent; a failure is logged, and the next page view composes its page itself."""
+    composed_at = timezone.now()
+
+    def store() -> None:
+        try:
+            composed_page_store(
+                member_id=member.pk,
+                digest=page.digest,
+                digest_without_impressions=page.digest_without_impressions or b"",
+                composed_at=composed_at,
+                carousels=page.carousels,
+            )
+        except Exception:
+            logger.exception("the homepage of member %s was not stored", member.pk)
+
+    response._resource_closers.append(store)

@@ -19,7 +19,8 @@ from catalog.card_cache import card_cache
 from catalog.models import Course
 from members.models import Enrolment, FollowedSkill, Member
 from recommendations import tasks
-from recommendations.api import EventsView
+from recommendations.api import EventsView, RecommendationsView
+from recommendations.feedback.page_views import page_view_courses
 from recommendations.feedback.services import click_log, impressions_log
 from recommendations.models import (
     ComposedPage,
@@ -52,7 +53,6 @@ from tests.helpers import (
     new_analyst,
     recommendations_served,
     response_close,
-    shown_cards,
 )
 
 NOW = dt.datetime(2026, 12, 2, 9, 0, tzinfo=dt.UTC)
@@ -444,9 +444,7 @@ def test_a_page_view_stores_the_next_page_after_its_impressions(served):
 @postgresql_only
 def test_a_page_view_composes_the_next_page_in_the_second_half_of_the_steady_seconds(served):
     member = new_analyst(served, "SQL", "Python")
-    response_close(recommendations_served(member))
-    half = dt.timedelta(seconds=composed_page_steady_seconds() / 2 + 1)
-    ComposedPage.objects.filter(member=member).update(composed_at=timezone.now() - half)
+    _stored_page_half_steady_old(member)
     stored = ComposedPage.objects.get(member=member)
 
     response_close(recommendations_served(member))
@@ -462,23 +460,75 @@ def test_nothing_is_stored_before_the_response_is_closed(served):
 
 
 @postgresql_only
-def test_a_failed_composition_is_logged_and_the_impressions_stand(served, monkeypatch, caplog):
+def test_a_page_composed_for_a_view_is_stored_as_served_without_composing_another(
+    served, monkeypatch
+):
+    member = new_analyst(served, "SQL", "Python")
+    composed = []
+    monkeypatch.setattr(
+        deferred, "home_page_compose_next", lambda **kwargs: composed.append(kwargs)
+    )
+    # The API's answer shows one card a carousel; the page stored is the whole page.
+    request = APIRequestFactory().get("/api/v1/recommendations/", {"limit": 1})
+    force_authenticate(request, user=member.user)
+    response = RecommendationsView.as_view()(request)
+    response.render()
+    whole = home_page_for_member(member=member)
+    assert [len(c["courses"]) for c in response.data["carousels"]] == [1] * len(whole.carousels)
+
+    response_close(response)
+
+    assert composed == []
+    stored = ComposedPage.objects.get(member=member)
+    assert layout_dumps(whole.carousels) == bytes(stored.layout)
+    assert bytes(stored.digest) == whole.digest
+    # Within its steady seconds the next view is served it, whatever this view's impressions.
+    second = recommendations_served(member)
+    assert [c["key"] for c in second.data["carousels"]] == _keys(whole)
+    response_close(second)
+    assert ComposedPage.objects.get(member=member).composed_at == stored.composed_at
+    assert composed == []
+
+
+def _stored_page_half_steady_old(member):
+    """A stored page of `member`, composed over half its steady seconds ago: the next view
+    composes the page after it."""
+    response_close(recommendations_served(member))
+    half = dt.timedelta(seconds=composed_page_steady_seconds() / 2 + 1)
+    ComposedPage.objects.filter(member=member).update(composed_at=timezone.now() - half)
+
+
+@postgresql_only
+@pytest.mark.parametrize(
+    ("failing", "message"),
+    [
+        ("home_page_compose_next", "the next homepage of member {} was not composed"),
+        ("composed_page_store", "the homepage of member {} was not stored"),
+    ],
+)
+def test_a_failed_composition_or_store_is_logged_and_the_impressions_stand(
+    served, monkeypatch, caplog, failing, message
+):
     member = new_analyst(served, "SQL")
+    if failing == "home_page_compose_next":
+        _stored_page_half_steady_old(member)
+    stored = list(ComposedPage.objects.values_list("composed_at", flat=True))
 
     def refuse(**kwargs):
         raise RuntimeError("out of memory")
 
-    monkeypatch.setattr(deferred, "home_page_compose_next", refuse)
+    monkeypatch.setattr(deferred, failing, refuse)
     with caplog.at_level(logging.ERROR, logger="recommendations.serving.deferred"):
         response = recommendations_served(member)
         response_close(response)
 
     assert response.status_code == 200
     cards = sum(len(c["courses"]) for c in response.data["carousels"])
-    assert len(shown_cards(member=member)) == cards
-    assert not ComposedPage.objects.exists()
+    shown = PageView.objects.get(id=response.data["page_view_id"])
+    assert len(page_view_courses(bytes(shown.courses))) == cards
+    assert list(ComposedPage.objects.values_list("composed_at", flat=True)) == stored
     [record] = [r for r in caplog.records if r.name == "recommendations.serving.deferred"]
-    assert record.getMessage() == f"the next homepage of member {member.pk} was not composed"
+    assert record.getMessage() == message.format(member.pk)
     assert record.exc_info[1].args == ("out of memory",)
 
 
