@@ -23,7 +23,7 @@ from members.models import Member
 from recommendations.data import HomePage, ShownCourse
 from recommendations.feedback.services import impressions_log
 from recommendations.refresh_queue import member_refresh_pending
-from recommendations.serving.home_page import home_page_compose_next
+from recommendations.serving.home_page import home_page_compose_next, home_page_store
 from recommendations.serving.pending import (
     impressions_deferrable,
     page_view_pending_clear,
@@ -32,7 +32,6 @@ from recommendations.serving.pending import (
 from recommendations.serving.stored_pages import (
     composed_page_max_age,
     composed_page_steady_seconds,
-    composed_page_store,
 )
 
 logger = logging.getLogger(__name__)
@@ -148,13 +147,7 @@ def _served_page_store_after_response(
 
     def store() -> None:
         try:
-            composed_page_store(
-                member_id=member.pk,
-                digest=page.digest,
-                digest_without_impressions=page.digest_without_impressions or b"",
-                composed_at=composed_at,
-                carousels=page.carousels,
-            )
+            home_page_store(member_id=member.pk, page=page, composed_at=composed_at)
         except Exception:
             logger.exception("the homepage of member %s was not stored", member.pk)
 

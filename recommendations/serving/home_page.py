@@ -396,11 +396,16 @@ def home_page_compose_next(
     page = home_page_serve(member=member, now=now)
     if page.digest is None:
         return False
+    home_page_store(member_id=member.pk, page=page, composed_at=now)
+    return True
+
+
+def home_page_store(*, member_id: int, page: HomePage, composed_at: dt.datetime) -> None:
+    """Keep `page` (one with a digest) as the member's next page (`stored_pages`)."""
     composed_page_store(
-        member_id=member.pk,
+        member_id=member_id,
         digest=page.digest,
         digest_without_impressions=page.digest_without_impressions or b"",
-        composed_at=now,
+        composed_at=composed_at,
         carousels=page.carousels,
     )
-    return True

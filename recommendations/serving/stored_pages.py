@@ -27,11 +27,11 @@ within a minute sees the page they saw, and only what they do (a follow, an enro
 a dismissal...) changes it meanwhile. In the first half of those seconds a page view composes no
 next page (`deferred`); in the second half it does, so the impressions take effect on the views
 after it. A page view that composed its page (none was servable) stores that page as it is, and
-its seconds start. The work this saves is most of a page view's: under `make loadtest` every member views
-a page every second or two. Within those seconds the member's inputs are read without the
-discounted courses (`member_serving_inputs`' `stored_steady_between`), whose sum over the
-window grows with every page the member sees: the second digest does not need them, and a page
-that is composed after all reads them then.
+its seconds start. The work this saves is most of a page view's: under `make loadtest` every
+member views a page every second or two. Within those seconds the member's inputs are read
+without the discounted courses (`member_serving_inputs`' `stored_steady_between`), whose sum
+over the window grows with every page the member sees: the second digest does not need them,
+and a page that is composed after all reads them then.
 """
 
 from __future__ import annotations

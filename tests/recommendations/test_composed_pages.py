@@ -503,7 +503,7 @@ def _stored_page_half_steady_old(member):
     ("failing", "message"),
     [
         ("home_page_compose_next", "the next homepage of member {} was not composed"),
-        ("composed_page_store", "the homepage of member {} was not stored"),
+        ("home_page_store", "the homepage of member {} was not stored"),
     ],
 )
 def test_a_failed_composition_or_store_is_logged_and_the_impressions_stand(
