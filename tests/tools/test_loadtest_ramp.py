@@ -2,10 +2,11 @@
 step's figures, the knee, and the lines it ends with."""
 
 import argparse
+import os
 
 import pytest
 
-from tools.load import ramp
+from tools.load import harness, ramp
 from tools.load.run_loadtest import access_records
 
 
@@ -165,3 +166,49 @@ def test_access_records_keep_the_loads_requests(tmp_path):
     ]
     first_line = len("GET /accounts/login/ 200 3\nGET / 200 12\n")
     assert access_records(log, offset=first_line)[0] == ("api recommendations", 200, 8)
+
+
+def test_cpu_used_per_group_between_two_snapshots():
+    before = {
+        10: ("gunicorn", 5.0),
+        11: ("gunicorn", 1.0),
+        20: ("PostgreSQL", 2.0),
+        30: ("locust", 0.5),  # ended before the second snapshot: left out
+        40: ("other", 9.0),  # its id taken over by a new locust process
+    }
+    after = {
+        10: ("gunicorn", 6.5),
+        11: ("gunicorn", 1.25),
+        20: ("PostgreSQL", 2.5),
+        40: ("locust", 0.25),
+        50: ("qcluster", 0.75),  # started between them: counted whole
+    }
+    assert ramp.cpu_used(before, after) == {
+        "gunicorn": 1.75,
+        "PostgreSQL": 0.5,
+        "qcluster": 0.75,
+        "locust": 0.25,
+        "Redis": 0.0,
+        "other": 0.0,
+    }
+
+
+def test_cpu_line_gives_cores_per_group_and_cpu_per_request():
+    used = {"gunicorn": 30.0, "PostgreSQL": 12.0, "qcluster": 3.0, "locust": 6.0, "Redis": 0.6}
+    assert ramp.cpu_line(used, seconds=30, requests_per_second=150, cores=2) == (
+        "cpu over 30s, cores: gunicorn 1.00, PostgreSQL 0.40, qcluster 0.10, locust 0.20, "
+        "Redis 0.02, other 0.00; 1.72 of 2 cores, 11.5 ms a request"
+    )
+    assert ramp.cpu_line(used, seconds=30, requests_per_second=0, cores=2).endswith(
+        "1.72 of 2 cores, no requests"
+    )
+    assert ramp.cpu_line(used, seconds=0, requests_per_second=150, cores=2) == "cpu: not measured"
+
+
+def test_cpu_snapshot_tells_a_process_group_by_its_id():
+    sum(i * i for i in range(200_000))  # some CPU of this process's own
+    snapshot = harness.cpu_snapshot({"this test": os.getpgrp()})
+    group, seconds = snapshot[os.getpid()]
+    assert group == "this test" and seconds > 0
+    # The first process of the machine is in no group named here.
+    assert snapshot[1][0] in ("other", "PostgreSQL", "Redis")

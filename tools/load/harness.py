@@ -213,6 +213,37 @@ def group_pids(process: subprocess.Popen) -> list[int]:
     return sorted(pids)
 
 
+def cpu_snapshot(groups: dict[str, int]) -> dict[int, tuple[str, float]]:
+    """Per live process: its group and the CPU seconds (user and system) it has used so far.
+    `groups` names process groups by their id (a spawned child's pid, see `spawn`); PostgreSQL's
+    and Redis's server processes are told by their names; everything else is "other"."""
+    by_group_id = {group_id: name for name, group_id in groups.items()}
+    ticks = os.sysconf("SC_CLK_TCK")
+    snapshot = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        # Fields after the parenthesised command name: state, ppid, pgrp, ..., utime (12th),
+        # stime (13th).
+        fields = stat.rsplit(")", 1)[1].split()
+        group = by_group_id.get(int(fields[2]))
+        if group is None:
+            group = (
+                "PostgreSQL"
+                if name.startswith("postgres")
+                else "Redis"
+                if name.startswith("redis-server")
+                else "other"
+            )
+        snapshot[int(entry.name)] = (group, (int(fields[11]) + int(fields[12])) / ticks)
+    return snapshot
+
+
 def children_of(pid: int) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():

@@ -124,6 +124,42 @@ def ramp_verdict(steps: list[Step], found: Step | None) -> bool:
     )
 
 
+# The groups of processes a step's CPU is told by, in the order `cpu_line` gives them.
+CPU_GROUPS = ("gunicorn", "PostgreSQL", "qcluster", "locust", "Redis", "other")
+
+
+def cpu_used(
+    before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]
+) -> dict[str, float]:
+    """CPU seconds per group between two snapshots of (group, CPU seconds so far) by process id:
+    a process that started between them counts whole, one that ended meanwhile is left out, and
+    a process id taken over by a new process counts from zero."""
+    used = dict.fromkeys(CPU_GROUPS, 0.0)
+    for pid, (group, seconds) in after.items():
+        earlier_group, earlier = before.get(pid, (group, 0.0))
+        if earlier_group != group or earlier > seconds:
+            earlier = 0.0
+        used[group] = used.get(group, 0.0) + seconds - earlier
+    return used
+
+
+def cpu_line(
+    used: dict[str, float], *, seconds: float, requests_per_second: float, cores: int
+) -> str:
+    """One step's CPU: cores used by each group over `seconds`, the sum against the machine's
+    cores, and the milliseconds of CPU (all groups) per request."""
+    if seconds <= 0:
+        return "cpu: not measured"
+    parts = ", ".join(f"{group} {used.get(group, 0.0) / seconds:.2f}" for group in CPU_GROUPS)
+    total = sum(used.values()) / seconds
+    per_request = (
+        f"{1000 * total / requests_per_second:.1f} ms a request"
+        if requests_per_second > 0
+        else "no requests"
+    )
+    return f"cpu over {seconds:.0f}s, cores: {parts}; {total:.2f} of {cores} cores, {per_request}"
+
+
 def ramp_lines(steps: list[Step], *, p95_limit_ms: float = KNEE_P95_MS) -> list[str]:
     """The table of every step, client and server side, then the knee; the last line is always
     `knee: N req/s` (0 when no step qualifies)."""

@@ -10,9 +10,9 @@ Phases:
   3. one profile of the slowest endpoint (pyinstrument, in process).
 
 With --ramp, the same request mix instead runs in steps of more and more users (10, 20, 40, 80,
-120, 160, 240, 320 by default, 60 s each), each step's figures printed client and server side,
-and the run ends with `knee: N req/s`: the highest throughput of a step whose client p95 stayed
-under 100 ms without errors (tools/load/ramp.py).
+120, 160, 240, 320 by default, 60 s each), each step's figures printed client and server side
+with the CPU each group of processes used, and the run ends with `knee: N req/s`: the highest
+throughput of a step whose client p95 stayed under 100 ms without errors (tools/load/ramp.py).
 
 Rows the load writes for its members (impressions, events, enrolments, bookmarks, tokens,
 sessions) are deleted at the end, so the benchmark database stays as `make bench` left it
@@ -23,6 +23,7 @@ import argparse
 import csv
 import datetime as dt
 import json
+import os
 import random
 import subprocess
 import sys
@@ -387,10 +388,17 @@ def targets_report(rows: dict[str, dict], users: int, *, steady: bool = True) ->
 
 
 def ramp_run(
-    args: argparse.Namespace, *, base: str, env: dict, access_log: Path
+    args: argparse.Namespace,
+    *,
+    base: str,
+    env: dict,
+    access_log: Path,
+    groups: dict[str, int],
 ) -> tuple[bool, str]:
     """Each step: locust with that many users (all started within about a second), measured
-    for --ramp-step-seconds once they have started; then the table and the knee."""
+    for --ramp-step-seconds once they have started, with the CPU each group of processes used
+    meanwhile (`groups`: process group ids of the site's processes); then the table and the
+    knee."""
     seconds = args.ramp_step_seconds
     users_list = ", ".join(str(users) for users in args.ramp_steps)
     print(
@@ -413,6 +421,15 @@ def ramp_run(
             env=env,
             reset_stats=True,
         )
+        # The CPU from the users' start to just before they stop.
+        time.sleep(max(0.0, started + 2 - time.monotonic()))
+        cpu_from, cpu_started = (
+            harness.cpu_snapshot({**groups, "locust": locust.pid}),
+            time.monotonic(),
+        )
+        time.sleep(max(0.0, started + run_time - 1 - time.monotonic()))
+        cpu_to = harness.cpu_snapshot({**groups, "locust": locust.pid})
+        cpu_seconds = time.monotonic() - cpu_started
         locust.wait(timeout=run_time + 90)
         elapsed = time.monotonic() - started
         with Path(f"{prefix}_stats.csv").open() as handle:
@@ -431,6 +448,13 @@ def ramp_run(
             f"{step.server.requests_per_second:.1f} req/s, p95 {step.server.p95:.0f} ms, "
             f"{step.server.errors} errors"
         )
+        cpu = ramp.cpu_line(
+            ramp.cpu_used(cpu_from, cpu_to),
+            seconds=cpu_seconds,
+            requests_per_second=step.client.requests_per_second,
+            cores=len(os.sched_getaffinity(0)),
+        )
+        print(f"    {cpu}")
         failures = Path(f"{prefix}_failures.csv")
         if failures.exists():
             for row in list(csv.DictReader(failures.open()))[:5]:
@@ -740,7 +764,13 @@ def main() -> int:
         print(f"  {harness.server_connections(args.database_url)}")
 
         if args.ramp:
-            ok, knee_line = ramp_run(args, base=base, env=env, access_log=access_log)
+            ok, knee_line = ramp_run(
+                args,
+                base=base,
+                env=env,
+                access_log=access_log,
+                groups={"gunicorn": web.pid, "qcluster": worker.pid},
+            )
         else:
             prefix = OUT / "steady"
             print(f"\nphase 1: {args.users} users for {args.duration}s")
