@@ -521,8 +521,8 @@ def enrolment_watch(
     return enrolment
 
 
-# No savepoint inside a caller's transaction (an event batch): its two round trips were an
-# eighth of a batch's statements, and a failure here fails the caller's transaction anyway.
+# No savepoint inside a caller's transaction (an event batch): it would add two round trips to
+# the batch's fifteen, and a failure here fails the caller's transaction anyway.
 @transaction.atomic(savepoint=False)
 def enrolment_progress_reach(
     *, member: Member, course: Course, percent: int, now: dt.datetime | None = None
