@@ -18,6 +18,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -196,21 +197,25 @@ def stop_group(process: subprocess.Popen, *, grace: float = 10.0) -> None:
         pass
 
 
-def group_pids(process: subprocess.Popen) -> list[int]:
-    """Every live process of the child's group (the `timeout` wrapper included)."""
-    pids = []
+def _processes() -> Iterator[tuple[int, str, list[str]]]:
+    """Every process of the machine: its id, its command name, and the fields of
+    `/proc/<pid>/stat` after that name (state, ppid, pgrp, ..., utime 12th, stime 13th)."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             stat = (entry / "stat").read_text()
         except OSError:
-            continue
-        # Fields after the parenthesised command name: state, ppid, pgrp, ...
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[2]) == process.pid and fields[0] != "Z":
-            pids.append(int(entry.name))
-    return sorted(pids)
+            continue  # ended meanwhile
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        yield int(entry.name), name, stat.rsplit(")", 1)[1].split()
+
+
+def group_pids(process: subprocess.Popen) -> list[int]:
+    """Every live process of the child's group (the `timeout` wrapper included)."""
+    return sorted(
+        pid for pid, _, fields in _processes() if int(fields[2]) == process.pid and fields[0] != "Z"
+    )
 
 
 def cpu_snapshot(groups: dict[str, int]) -> dict[int, tuple[str, float]]:
@@ -220,17 +225,7 @@ def cpu_snapshot(groups: dict[str, int]) -> dict[int, tuple[str, float]]:
     by_group_id = {group_id: name for name, group_id in groups.items()}
     ticks = os.sysconf("SC_CLK_TCK")
     snapshot = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        name = stat[stat.index("(") + 1 : stat.rindex(")")]
-        # Fields after the parenthesised command name: state, ppid, pgrp, ..., utime (12th),
-        # stime (13th).
-        fields = stat.rsplit(")", 1)[1].split()
+    for pid, name, fields in _processes():
         group = by_group_id.get(int(fields[2]))
         if group is None:
             group = (
@@ -240,22 +235,14 @@ def cpu_snapshot(groups: dict[str, int]) -> dict[int, tuple[str, float]]:
                 if name.startswith("redis-server")
                 else "other"
             )
-        snapshot[int(entry.name)] = (group, (int(fields[11]) + int(fields[12])) / ticks)
+        snapshot[pid] = (group, (int(fields[11]) + int(fields[12])) / ticks)
     return snapshot
 
 
 def children_of(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.append(int(entry.name))
-    return sorted(found)
+    return sorted(
+        child for child, _, fields in _processes() if int(fields[1]) == pid and fields[0] != "Z"
+    )
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
