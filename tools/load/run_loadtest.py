@@ -23,7 +23,6 @@ import argparse
 import csv
 import datetime as dt
 import json
-import os
 import random
 import subprocess
 import sys
@@ -422,13 +421,11 @@ def ramp_run(
             reset_stats=True,
         )
         # The CPU from the users' start to just before they stop.
+        step_groups = {**groups, "locust": locust.pid}
         time.sleep(max(0.0, started + 2 - time.monotonic()))
-        cpu_from, cpu_started = (
-            harness.cpu_snapshot({**groups, "locust": locust.pid}),
-            time.monotonic(),
-        )
+        cpu_from, cpu_started = harness.cpu_snapshot(step_groups), time.monotonic()
         time.sleep(max(0.0, started + run_time - 1 - time.monotonic()))
-        cpu_to = harness.cpu_snapshot({**groups, "locust": locust.pid})
+        cpu_to = harness.cpu_snapshot(step_groups)
         cpu_seconds = time.monotonic() - cpu_started
         locust.wait(timeout=run_time + 90)
         elapsed = time.monotonic() - started
@@ -452,7 +449,7 @@ def ramp_run(
             ramp.cpu_used(cpu_from, cpu_to),
             seconds=cpu_seconds,
             requests_per_second=step.client.requests_per_second,
-            cores=len(os.sched_getaffinity(0)),
+            cores=gunicorn_settings.cores_available(),
         )
         print(f"    {cpu}")
         failures = Path(f"{prefix}_failures.csv")
