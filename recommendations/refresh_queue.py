@@ -19,7 +19,7 @@ and the task queued without de-duplication.
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from django.core.cache import cache
@@ -83,6 +83,14 @@ def member_refresh_pending(*, member_id: int) -> bool:
     """Whether a refresh of the member's row is asked for and not yet folded in (its task is
     queued or running); False when the cache cannot say."""
     return (_cache_call(cache.get, _key(member_id)) or 0) > 0
+
+
+def member_refresh_forget(*, member_ids: Iterable[int]) -> None:
+    """Drop the pending counters of `member_ids`, for a caller that knows their tasks are gone
+    (the load test, whose worker was stopped with tasks still queued): each member's next
+    activity then queues a refresh at once, not up to `PENDING_SECONDS` later. A cache that
+    fails is logged."""
+    _cache_call(cache.delete_many, [_key(member_id) for member_id in member_ids])
 
 
 def member_refresh_run(*, member_id: int, refresh: Callable[[], bool]) -> bool:

@@ -185,6 +185,35 @@ def test_a_refresh_is_pending_from_its_request_until_it_has_run(queued):
     assert refresh_queue.member_refresh_pending(member_id=member.pk) is False
 
 
+def test_forgotten_refreshes_are_no_longer_pending_and_queue_again(queued):
+    """For tasks known to be lost (the load test's worker stopped with tasks queued): the
+    members' next activity queues at once; other members' pending refreshes stand."""
+    first, second, other = MemberFactory(), MemberFactory(), MemberFactory()
+    for member in (first, second, other):
+        assert member_refresh_request(member_id=member.pk) is True
+    assert member_refresh_request(member_id=first.pk) is False  # pending: only counted
+    refresh_queue.member_refresh_forget(member_ids=[first.pk, second.pk])
+    assert refresh_queue.member_refresh_pending(member_id=first.pk) is False
+    assert refresh_queue.member_refresh_pending(member_id=second.pk) is False
+    assert refresh_queue.member_refresh_pending(member_id=other.pk) is True
+    assert member_refresh_request(member_id=first.pk) is True
+    assert member_refresh_request(member_id=other.pk) is False
+    assert len(queued.packs) == 4
+
+
+def test_forgetting_with_a_failing_cache_is_logged(monkeypatch, caplog):
+    member = MemberFactory()
+
+    def down(*_args, **_kwargs):
+        raise ConnectionError("cache down")
+
+    monkeypatch.setattr(refresh_queue.cache, "delete_many", down)
+    with caplog.at_level(logging.ERROR, logger=refresh_queue.__name__):
+        refresh_queue.member_refresh_forget(member_ids=[member.pk])
+    assert "member refresh: cache" in caplog.text
+    assert "ConnectionError: cache down" in caplog.text
+
+
 def test_a_refresh_that_succeeds_is_not_kept_as_a_task_result(queued):
     """One runs for nearly every enrolment: storing each result (and pruning the table to
     django-q2's save limit each time) was a third of the worker's time. A failure is kept."""

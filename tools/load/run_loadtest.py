@@ -221,6 +221,41 @@ def load_rows_delete(setup: dict, since: dt.datetime) -> dict[str, int]:
     }
 
 
+def task_worker_warm(*, setup: dict, timeout: float = 60.0) -> str:
+    """Drop the load's members' pending refreshes, then have the qcluster worker run one.
+
+    A run stopped with refreshes still queued leaves their members' counters pending for up to
+    `PENDING_SECONDS` (`recommendations/refresh_queue.py`): a run started within that time
+    would queue no refresh for them at first, and measure less work than the next. A worker's
+    first refresh loads the active run's model, its first page the serving state (half a
+    second of CPU or more): measured, that would land on the first seconds of the first step,
+    as the gunicorn workers' first requests would without `workers_warm`.
+    """
+    from recommendations.refresh_queue import (
+        member_refresh_forget,
+        member_refresh_pending,
+        member_refresh_request,
+    )
+
+    member_ids = [member["member_id"] for member in setup["members"]]
+    member_refresh_forget(member_ids=member_ids)
+    first = member_ids[0]
+    started = time.monotonic()
+    if not member_refresh_request(member_id=first):
+        raise RuntimeError("warm-up: the refresh task could not be queued (see the log above)")
+    while member_refresh_pending(member_id=first):
+        if time.monotonic() - started > timeout:
+            raise RuntimeError(
+                f"warm-up: the qcluster worker ran no refresh within {timeout:.0f}s "
+                f"(see {(OUT / 'qcluster.log').relative_to(harness.ROOT)})"
+            )
+        time.sleep(0.05)
+    return (
+        f"task worker: {len(member_ids)} members' pending refreshes dropped; a first refresh "
+        f"ran in {time.monotonic() - started:.1f}s"
+    )
+
+
 def workers_warm(*, base: str, setup: dict, threads: int) -> str:
     """Serve each measured endpoint from every gunicorn thread before measuring.
 
@@ -758,6 +793,7 @@ def main() -> int:
         )
         print(f"  {database_vacuum()}")
         print(f"  {workers_warm(base=base, setup=setup, threads=args.workers * args.threads)}")
+        print(f"  {task_worker_warm(setup=setup)}")
         print(f"  {harness.server_connections(args.database_url)}")
 
         if args.ramp:
