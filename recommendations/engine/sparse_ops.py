@@ -106,7 +106,15 @@ def group_matrix(group_of_row: ArrayLike, *, n_groups: int) -> sp.csr_array:
 
 def select_rows(matrix: Sparse, index: ArrayLike) -> sp.csr_array:
     """Rows ``matrix[index[i]]`` stacked, with an empty row wherever ``index[i]`` is -1."""
-    source = as_csr(matrix)
+    # A float64 csr_array is read as it is, not copied: the product below sums duplicates and
+    # drops zeros, and its result is made canonical. Copying a model's similarity matrix to
+    # pick one member's anchor row was a quarter of a member's refresh (2 ms for 200,000
+    # entries, against 0.4 ms for the rest of this function).
+    source = (
+        matrix
+        if isinstance(matrix, sp.csr_array) and matrix.dtype == np.float64
+        else as_csr(matrix)
+    )
     index = np.asarray(index, dtype=np.int64)
     picked = np.flatnonzero(index >= 0)
     # A (len(index) × rows) selection matrix keeps the -1 rows empty without a Python loop.

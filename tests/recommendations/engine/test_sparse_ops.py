@@ -44,6 +44,36 @@ def test_select_rows_with_minus_one_gives_empty_rows():
     )
 
 
+def test_select_rows_reads_a_matrix_that_is_not_canonical_as_its_canonical_form():
+    # Row 0: column 2 stored twice (1 + 2), an explicit zero at column 0, columns out of order;
+    # row 1: only an explicit zero.
+    matrix = sp.csr_array(
+        (np.array([2.0, 0.0, 1.0, 2.0, 0.0]), np.array([2, 0, 1, 2, 1]), np.array([0, 4, 5])),
+        shape=(2, 3),
+    )
+    matrix.has_sorted_indices = False
+    data, indices, indptr = matrix.data.copy(), matrix.indices.copy(), matrix.indptr.copy()
+    picked = select_rows(matrix, [0, -1, 1, 0])
+    expected = select_rows(as_csr(matrix), [0, -1, 1, 0])
+    assert picked.has_canonical_format and expected.has_canonical_format
+    for result in (picked, expected):
+        np.testing.assert_array_equal(result.indptr, [0, 2, 2, 2, 4])
+        np.testing.assert_array_equal(result.indices, [1, 2, 1, 2])
+        np.testing.assert_array_equal(result.data, [1.0, 4.0, 1.0, 4.0])
+    # Read, never changed.
+    np.testing.assert_array_equal(matrix.data, data)
+    np.testing.assert_array_equal(matrix.indices, indices)
+    np.testing.assert_array_equal(matrix.indptr, indptr)
+
+
+def test_select_rows_of_another_type_or_dtype():
+    dense = np.array([[1, 0], [0, 2]], dtype=np.int64)
+    for matrix in (dense, sp.csr_array(dense), sp.csr_matrix(dense.astype(np.float64))):
+        picked = select_rows(matrix, [1, 0])
+        assert isinstance(picked, sp.csr_array) and picked.dtype == np.float64
+        np.testing.assert_array_equal(picked.toarray(), [[0, 2], [1, 0]])
+
+
 def test_row_argmax_ignores_non_positive_entries():
     matrix = sp.csr_array(np.array([[0, -1.0, 0], [2.0, 0, 2.0], [0, 0, 0]]))
     column, value = row_argmax(matrix)
