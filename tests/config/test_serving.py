@@ -180,6 +180,15 @@ def test_a_bad_worker_count_is_refused_by_name():
     assert "WEB_CONCURRENCY must be a whole number of at least 1, not 'many'" in result.stderr
 
 
+def test_task_workers_are_replaced_after_ten_thousand_tasks_not_five_hundred():
+    """django-q2 reads the cluster's own setting: a refresh per enrolment would otherwise
+    replace a worker, and reload the model, every 500 of them."""
+    from django_q.conf import Conf
+
+    assert settings.Q_CLUSTER["recycle"] == 10000
+    assert Conf.RECYCLE == 10000
+
+
 def test_production_settings_serve_static_files_through_whitenoise_compressed():
     from config import settings as production
 
