@@ -342,7 +342,7 @@ Q_CLUSTER: dict = {
     "retry": int(os.environ.get("Q_RETRY", "2400")),
     # Tasks a worker process runs before the cluster replaces it (django-q2's default is 500).
     # A new process loads the active run's model on its first refresh and the serving state on
-    # its first page (about a second of CPU on the benchmark data, more for a larger catalog):
+    # its first page (0.7–1.4 s of CPU on the benchmark data, more for a larger catalog):
     # at one refresh per enrolment, 500 tasks came round every minute under load.
     "recycle": int(os.environ.get("Q_RECYCLE", "10000")),
     "max_attempts": 2,
