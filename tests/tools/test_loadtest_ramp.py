@@ -3,6 +3,8 @@ step's figures, the knee, and the lines it ends with."""
 
 import argparse
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -169,19 +171,21 @@ def test_access_records_keep_the_loads_requests(tmp_path):
 
 
 def test_cpu_used_per_group_between_two_snapshots():
+    cpu = ramp.ProcessCpu
     before = {
-        10: ("gunicorn", 5.0),
-        11: ("gunicorn", 1.0),
-        20: ("PostgreSQL", 2.0),
-        30: ("locust", 0.5),  # ended before the second snapshot: left out
-        40: ("other", 9.0),  # its id taken over by a new locust process
+        1: cpu("other", 0.0, 0.0, 0),  # the parent of 40
+        10: cpu("gunicorn", 5.0, 0.0, 100),
+        11: cpu("gunicorn", 1.0, 0.0, 100),
+        20: cpu("PostgreSQL", 2.0, 0.0, 100),
+        40: cpu("other", 9.0, 0.0, 100),  # ends, and its id is taken over by a new locust
     }
     after = {
-        10: ("gunicorn", 6.5),
-        11: ("gunicorn", 1.25),
-        20: ("PostgreSQL", 2.5),
-        40: ("locust", 0.25),
-        50: ("qcluster", 0.75),  # started between them: counted whole
+        1: cpu("other", 0.0, 9.25, 0),  # 40 waited for: 0.25 of it after the first snapshot
+        10: cpu("gunicorn", 6.5, 0.0, 100),
+        11: cpu("gunicorn", 1.25, 0.0, 100),
+        20: cpu("PostgreSQL", 2.5, 0.0, 100),
+        40: cpu("locust", 0.25, 0.0, 500),
+        50: cpu("qcluster", 0.75, 0.0, 400),  # started between them: counted whole
     }
     assert ramp.cpu_used(before, after) == {
         "gunicorn": 1.75,
@@ -189,8 +193,30 @@ def test_cpu_used_per_group_between_two_snapshots():
         "qcluster": 0.75,
         "locust": 0.25,
         "Redis": 0.0,
-        "other": 0.0,
+        "other": 0.25,
     }
+
+
+def test_cpu_used_counts_the_children_a_process_waited_for_meanwhile():
+    cpu = ramp.ProcessCpu
+    before = {
+        1: cpu("qcluster", 2.0, 0.0, 100),  # the task worker's parent
+        2: cpu("qcluster", 3.0, 0.5, 110),  # a task worker, replaced within the step
+        5: cpu("PostgreSQL", 1.0, 4.0, 50),  # the postmaster
+        6: cpu("PostgreSQL", 0.25, 0.0, 120),  # a database session, closed within the step
+    }
+    after = {
+        # The old task worker (3.5 s of its own and its children's when it ended) waited
+        # for, and a worker that started and ended within the step (1.5 s).
+        1: cpu("qcluster", 2.25, 3.5 + 1.5, 100),
+        3: cpu("qcluster", 0.75, 0.0, 300),  # the new task worker
+        5: cpu("PostgreSQL", 1.0, 4.0 + 0.5, 50),
+    }
+    used = ramp.cpu_used(before, after)
+    # 0.25 of the parent, 3.5 - 3.0 - 0.5 of the old worker after the first snapshot, the
+    # short-lived worker whole, the new worker whole.
+    assert used["qcluster"] == 0.25 + 0.0 + 1.5 + 0.75
+    assert used["PostgreSQL"] == 0.5 - 0.25
 
 
 def test_cpu_line_gives_cores_per_group_and_cpu_per_request():
@@ -208,7 +234,11 @@ def test_cpu_line_gives_cores_per_group_and_cpu_per_request():
 def test_cpu_snapshot_tells_a_process_group_by_its_id():
     sum(i * i for i in range(200_000))  # some CPU of this process's own
     snapshot = harness.cpu_snapshot({"this test": os.getpgrp()})
-    group, seconds = snapshot[os.getpid()]
-    assert group == "this test" and seconds > 0
+    this = snapshot[os.getpid()]
+    assert this.group == "this test" and this.own > 0
+    # A child this process waited for is in its `reaped`.
+    subprocess.run([sys.executable, "-c", "sum(i * i for i in range(3_000_000))"], check=True)
+    later = harness.cpu_snapshot({"this test": os.getpgrp()})[os.getpid()]
+    assert later.reaped > this.reaped and later.started == this.started
     # The first process of the machine is in no group named here.
     assert snapshot[1][0] in ("other", "PostgreSQL", "Redis")

@@ -21,6 +21,8 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from tools.load.ramp import ProcessCpu
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 MEMBER_PASSWORD = "member-demo-password"
@@ -218,10 +220,10 @@ def group_pids(process: subprocess.Popen) -> list[int]:
     )
 
 
-def cpu_snapshot(groups: dict[str, int]) -> dict[int, tuple[str, float]]:
-    """Per live process: its group and the CPU seconds (user and system) it has used so far.
-    `groups` names process groups by their id (a spawned child's pid, see `spawn`); PostgreSQL's
-    and Redis's server processes are told by their names; everything else is "other"."""
+def cpu_snapshot(groups: dict[str, int]) -> dict[int, ProcessCpu]:
+    """Every process's CPU so far (`ramp.ProcessCpu`), by process id. `groups` names process
+    groups by their id (a spawned child's pid, see `spawn`); PostgreSQL's and Redis's server
+    processes are told by their names; everything else is "other"."""
     by_group_id = {group_id: name for name, group_id in groups.items()}
     ticks = os.sysconf("SC_CLK_TCK")
     snapshot = {}
@@ -235,7 +237,13 @@ def cpu_snapshot(groups: dict[str, int]) -> dict[int, tuple[str, float]]:
                 if name.startswith("redis-server")
                 else "other"
             )
-        snapshot[pid] = (group, (int(fields[11]) + int(fields[12])) / ticks)
+        # /proc/<pid>/stat: utime, stime, cutime, cstime, then (22nd) starttime.
+        snapshot[pid] = ProcessCpu(
+            group=group,
+            own=(int(fields[11]) + int(fields[12])) / ticks,
+            reaped=(int(fields[13]) + int(fields[14])) / ticks,
+            started=int(fields[19]),
+        )
     return snapshot
 
 

@@ -4,6 +4,7 @@ knee. No Django, no processes (tools/load/run_loadtest.py runs the steps)."""
 import argparse
 import itertools
 from dataclasses import dataclass
+from typing import NamedTuple
 
 # Doubling up to 80 users, then steps of 40 and 80 where a knee of 100-300 req/s would lie: a
 # knee between two doublings would otherwise be reported as the lower one.
@@ -128,18 +129,36 @@ def ramp_verdict(steps: list[Step], found: Step | None) -> bool:
 CPU_GROUPS = ("gunicorn", "PostgreSQL", "qcluster", "locust", "Redis", "other")
 
 
-def cpu_used(
-    before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]
-) -> dict[str, float]:
-    """CPU seconds per group between two snapshots of (group, CPU seconds so far) by process id:
-    a process that started between them counts whole, one that ended meanwhile is left out, and
-    a process id taken over by a new process counts from zero."""
+class ProcessCpu(NamedTuple):
+    """One process in a CPU snapshot: its group, the CPU seconds (user and system) it has used
+    so far (`own`), those of its children it has waited for (`reaped`, their children
+    included), and when it started (clock ticks after boot: a process id taken over by a new
+    process starts later)."""
+
+    group: str
+    own: float
+    reaped: float
+    started: int
+
+
+def cpu_used(before: dict[int, ProcessCpu], after: dict[int, ProcessCpu]) -> dict[str, float]:
+    """CPU seconds per group between two snapshots by process id. A live process counts what
+    it used meanwhile, and the children it waited for meanwhile their whole lives (a gunicorn
+    or task worker replaced within the step, a database session that ended); a process that
+    started meanwhile counts whole. A process that ended meanwhile is in its parent's
+    `reaped`, whole: what it had used before the first snapshot is taken off again, from its
+    own group."""
     used = dict.fromkeys(CPU_GROUPS, 0.0)
-    for pid, (group, seconds) in after.items():
-        earlier_group, earlier = before.get(pid, (group, 0.0))
-        if earlier_group != group or earlier > seconds:
-            earlier = 0.0
-        used[group] = used.get(group, 0.0) + seconds - earlier
+    for pid, now in after.items():
+        then = before.get(pid)
+        if then is not None and then.started == now.started:
+            used[now.group] += now.own - then.own + now.reaped - then.reaped
+        else:
+            used[now.group] += now.own + now.reaped
+    for pid, then in before.items():
+        now = after.get(pid)
+        if now is None or now.started != then.started:
+            used[then.group] -= then.own + then.reaped
     return used
 
 
