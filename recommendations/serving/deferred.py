@@ -96,7 +96,9 @@ def next_page_compose_after_response(
     member who is browsing). A write that asked for a refresh of the member's row composes
     nothing either: the refresh task composes the page once the new row is in
     (`recommendations.tasks.member_refresh`), and a page composed before that would be
-    replaced unseen.
+    replaced unseen. That is asked here, once the write has committed, not after the
+    response: a refresh that finished meanwhile (the task worker is often that quick) would
+    otherwise leave two compositions of the same page, the task's and this one.
 
     A page view that was `served` a stored page composed less than half of
     `COMPOSED_PAGE_STEADY_SECONDS` ago composes nothing: its impressions do not change the
@@ -126,11 +128,11 @@ def next_page_compose_after_response(
         age = (timezone.now() - served.stored_composed_at).total_seconds()
         if 0 <= age < steady_seconds / 2:
             return
+    if only_if_stored and member_refresh_pending(member_id=member.pk):
+        return
 
     def compose() -> None:
         try:
-            if only_if_stored and member_refresh_pending(member_id=member.pk):
-                return
             home_page_compose_next(member=member, only_if_stored=only_if_stored)
         except Exception:
             logger.exception("the next homepage of member %s was not composed", member.pk)

@@ -18,7 +18,7 @@ from rest_framework.test import APIRequestFactory, force_authenticate
 from catalog.card_cache import card_cache
 from catalog.models import Course
 from members.models import Enrolment, FollowedSkill, Member
-from recommendations import tasks
+from recommendations import refresh_queue, tasks
 from recommendations.api import EventsView, RecommendationsView
 from recommendations.feedback.page_views import page_view_courses
 from recommendations.feedback.services import click_log, impressions_log
@@ -716,10 +716,11 @@ def test_an_event_batch_composes_nothing_for_a_member_not_browsing(served):
 
 @postgresql_only
 def test_a_batch_that_asks_for_a_refresh_leaves_composing_to_the_refresh(
-    served, queued, django_capture_on_commit_callbacks
+    transactional_db, served, queued
 ):
     """The refresh task composes the page once the member's new row is in; a page composed
-    after the batch's response would be replaced before anyone saw it."""
+    after the batch's response would be replaced before anyone saw it. (Committed for real:
+    the refresh is asked for as the batch commits, before its response.)"""
     member = new_analyst(served, "SQL", "Python")
     shown = recommendations_served(member)
     response_close(shown)
@@ -727,10 +728,32 @@ def test_a_batch_that_asks_for_a_refresh_leaves_composing_to_the_refresh(
     course = served["courses"]["Advanced SQL for Analysts"]
 
     enrol = {"event_id": str(uuid.uuid4()), "type": "enrol", "course_id": course.pk}
-    with django_capture_on_commit_callbacks(execute=True):
-        response = _events_posted(member, [enrol])
+    response = _events_posted(member, [enrol])
     assert response.data["accepted"] == 1
     assert len(queued.packs) == 1
+    response_close(response)
+
+    assert ComposedPage.objects.get(member=member).composed_at == before.composed_at
+
+
+@postgresql_only
+def test_a_batch_whose_refresh_finished_before_its_response_closed_composes_nothing(
+    transactional_db, served, queued
+):
+    """The task worker can refresh the row (and compose the page) before the batch's response
+    is closed: the batch's own composition would be a second one of the same page."""
+    member = new_analyst(served, "SQL", "Python")
+    shown = recommendations_served(member)
+    response_close(shown)
+    before = ComposedPage.objects.get(member=member)
+    course = served["courses"]["Advanced SQL for Analysts"]
+
+    enrol = {"event_id": str(uuid.uuid4()), "type": "enrol", "course_id": course.pk}
+    response = _events_posted(member, [enrol])
+    assert len(queued.packs) == 1
+    # The queued refresh runs to its end before the response is closed.
+    assert refresh_queue.member_refresh_run(member_id=member.pk, refresh=lambda: True) is True
+    assert refresh_queue.member_refresh_pending(member_id=member.pk) is False
     response_close(response)
 
     assert ComposedPage.objects.get(member=member).composed_at == before.composed_at
