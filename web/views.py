@@ -53,7 +53,9 @@ def home(request: HttpRequest) -> HttpResponse:
     if member is not None and member.discoverable:
         # People to learn with: no query at all for a member who is not discoverable.
         people = people_good_matches(
-            people_for_member(member=member, limit=settings.RECOMMENDATIONS["PEOPLE_PAGE_SHOWN"])
+            people_for_member(
+                member=member, limit=settings.RECOMMENDATIONS["PEOPLE_PAGE_SHOWN"], details=False
+            )
         )
         context["people"] = people
         context["people_page_view_id"] = people_page_view_log(

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.conf import settings
 from django.db import connection
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from catalog.models import Course, Skill
@@ -131,15 +131,27 @@ class _PeopleRead:
 
 
 def people_for_member(
-    *, member: Member, limit: int, person_id: int | None = None
+    *, member: Member, limit: int, person_id: int | None = None, details: bool = True
 ) -> list[SuggestedPerson]:
     """The member's suggested people (at most `limit`, by rank), or only `person_id` when it is
-    one of them. Empty for a member who is not discoverable."""
+    one of them. Empty for a member who is not discoverable.
+
+    Without `details` (person cards, which show the reasons only) each person's `skills` and
+    `courses` are left empty, and only the follows and courses they share with the member are
+    read, which is all their reasons need: a dozen people hold a couple of hundred courses in
+    progress, and reading them with their titles cost a discoverable member's homepage about
+    as much as the rest of it."""
     if not member.discoverable:
         return []
     read = (
         _people_read_postgresql if connection.vendor == "postgresql" else _people_read_portable
-    )(member_id=member.pk, limit=limit, person_id=person_id, now=timezone.now())
+    )(
+        member_id=member.pk,
+        limit=limit,
+        person_id=person_id,
+        now=timezone.now(),
+        shared_only=not details,
+    )
     if not read.rows:
         return []
     own_skills = read.skills.get(member.pk, {})
@@ -178,8 +190,8 @@ def people_for_member(
                 member_id=row.person_id,
                 display_name=row.display_name,
                 title=title,
-                skills=sorted(their_skills.values()),
-                courses=list(their_courses.values()),
+                skills=sorted(their_skills.values()) if details else [],
+                courses=list(their_courses.values()) if details else [],
                 reasons=reasons,
                 family=PersonSuggestion.Family(row.family).name.lower(),
                 score=row.score,
@@ -192,8 +204,10 @@ def people_for_member(
 # One prepared statement (core/prepared_statements.py) for the three reads: the ORM spent
 # longer building its three queries than PostgreSQL answering them (a discoverable member's
 # homepage cost twice another's). People by rank, follows and enrolments newest first, ties
-# by id, as the portable reads order them.
-_PEOPLE_SQL = f"""
+# by id, as the portable reads order them. `{follows_shared}` and `{courses_shared}` keep,
+# besides the member's own, only the people's follows and courses the member shares
+# (`_SHARED_ONLY`), or are empty.
+_PEOPLE_SQL_TEMPLATE = f"""
 WITH people AS (
     SELECT s.person_id, s.rank, s.score, s.family, p.display_name, p.title_text, p.title_id,
            t.name AS title_name, p.industry_id, i.name AS industry_name,
@@ -223,31 +237,54 @@ SELECT
                      ORDER BY f.member_id, f.followed_at DESC, f.id)
      FROM {FollowedSkill._meta.db_table} f
      JOIN {Skill._meta.db_table} k ON k.id = f.skill_id
-     WHERE f.member_id IN (SELECT id FROM everyone)
+     WHERE f.member_id IN (SELECT id FROM everyone) {{follows_shared}}
        AND EXISTS (SELECT 1 FROM people)),
     (SELECT json_agg(json_build_array(e.member_id, e.course_id, c.title, c.slug)
                      ORDER BY e.enrolled_at DESC, e.id)
      FROM {Enrolment._meta.db_table} e
      JOIN {Course._meta.db_table} c ON c.id = e.course_id
      WHERE e.member_id IN (SELECT id FROM everyone) AND e.completed_at IS NULL
-       AND c.published_at <= %(now)s
+       AND c.published_at <= %(now)s {{courses_shared}}
        AND EXISTS (SELECT 1 FROM people))
 """
+_SHARED_ONLY = {
+    "follows_shared": f"""AND (f.member_id = %(member)s OR f.skill_id IN (
+        SELECT own.skill_id FROM {FollowedSkill._meta.db_table} own
+        WHERE own.member_id = %(member)s))""",
+    "courses_shared": f"""AND (e.member_id = %(member)s OR e.course_id IN (
+        SELECT own.course_id FROM {Enrolment._meta.db_table} own
+        WHERE own.member_id = %(member)s AND own.completed_at IS NULL))""",
+}
+_PEOPLE_SQL = {
+    False: _PEOPLE_SQL_TEMPLATE.format(follows_shared="", courses_shared=""),
+    True: _PEOPLE_SQL_TEMPLATE.format(**_SHARED_ONLY),
+}
 
 
 def _people_read_postgresql(
-    *, member_id: int, limit: int, person_id: int | None, now: dt.datetime
+    *,
+    member_id: int,
+    limit: int,
+    person_id: int | None,
+    now: dt.datetime,
+    shared_only: bool = False,
 ) -> _PeopleRead:
     with prepared_cursor() as cursor:
         cursor.execute(
-            _PEOPLE_SQL, {"member": member_id, "person": person_id, "limit": limit, "now": now}
+            _PEOPLE_SQL[shared_only],
+            {"member": member_id, "person": person_id, "limit": limit, "now": now},
         )
         rows, followed, in_progress = cursor.fetchone()
     return _people_read_build(rows or [], followed or [], in_progress or [])
 
 
 def _people_read_portable(
-    *, member_id: int, limit: int, person_id: int | None, now: dt.datetime
+    *,
+    member_id: int,
+    limit: int,
+    person_id: int | None,
+    now: dt.datetime,
+    shared_only: bool = False,
 ) -> _PeopleRead:
     """The same reads through the ORM, one query each (SQLite)."""
     hidden = PersonHidden.objects.filter(member_id=member_id, person_id=OuterRef("person_id"))
@@ -278,17 +315,28 @@ def _people_read_portable(
         return _PeopleRead(rows=[], skills={}, courses={})
     everyone = [member_id, *(row[0] for row in rows)]
     # Tuples, not model instances: a dozen people hold hundreds of follows and enrolments.
-    followed = (
-        FollowedSkill.objects.filter(member_id__in=everyone)
-        .order_by("member_id", "-followed_at", "pk")
-        .values_list("member_id", "skill_id", "skill__name")
+    followed = FollowedSkill.objects.filter(member_id__in=everyone)
+    in_progress = Enrolment.objects.filter(
+        member_id__in=everyone, completed_at__isnull=True, course__published_at__lte=now
     )
-    in_progress = (
-        Enrolment.objects.filter(
-            member_id__in=everyone, completed_at__isnull=True, course__published_at__lte=now
+    if shared_only:
+        followed = followed.filter(
+            Q(member_id=member_id)
+            | Q(skill_id__in=FollowedSkill.objects.filter(member_id=member_id).values("skill_id"))
         )
-        .order_by("-enrolled_at", "pk")
-        .values_list("member_id", "course_id", "course__title", "course__slug")
+        in_progress = in_progress.filter(
+            Q(member_id=member_id)
+            | Q(
+                course_id__in=Enrolment.objects.filter(
+                    member_id=member_id, completed_at__isnull=True
+                ).values("course_id")
+            )
+        )
+    followed = followed.order_by("member_id", "-followed_at", "pk").values_list(
+        "member_id", "skill_id", "skill__name"
+    )
+    in_progress = in_progress.order_by("-enrolled_at", "pk").values_list(
+        "member_id", "course_id", "course__title", "course__slug"
     )
     return _people_read_build(rows, followed, in_progress)
 

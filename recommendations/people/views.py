@@ -50,7 +50,10 @@ def people_page(request: HttpRequest) -> HttpResponse:
     if (limited := _rate_limited(request)) is not None:
         return limited
     member = _member(request)
-    people = people_for_member(member=member, limit=settings.RECOMMENDATIONS["PEOPLE_PAGE_SHOWN"])
+    # Cards: the reasons, not each person's skills and courses.
+    people = people_for_member(
+        member=member, limit=settings.RECOMMENDATIONS["PEOPLE_PAGE_SHOWN"], details=False
+    )
     page_view_id = people_page_view_log(
         member=member,
         surface=PeoplePageView.Surface.PAGE,

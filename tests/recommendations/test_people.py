@@ -1,6 +1,7 @@
 """People to learn with: the retrain's stored rows, the page, the API, discoverability and
 hiding. Nobody who is not discoverable ever appears anywhere."""
 
+import itertools
 import json
 from datetime import timedelta
 
@@ -20,6 +21,7 @@ from recommendations.models import PeoplePageView, PersonClick, PersonHidden, Pe
 from recommendations.people.serving import (
     _people_read_portable,
     _people_read_postgresql,
+    people_for_member,
     shown_ids_unpack,
 )
 from recommendations.people.training import (
@@ -370,16 +372,42 @@ def test_the_people_statement_reads_exactly_what_the_portable_reads_do(people_wo
     FollowedSkill.objects.filter(member_id__in=[analyst.pk, rows[5].person_id]).update(
         followed_at=timezone.now()
     )
+    # A course in progress that the analyst shares with one person and not another.
+    shared = Course.objects.exclude(pk=future.pk).order_by("pk")[1]
+    for member_id in (analyst.pk, rows[5].person_id):
+        Enrolment.objects.update_or_create(
+            member_id=member_id,
+            course=shared,
+            defaults={"enrolled_at": timezone.now(), "completed_at": None},
+        )
+    # And one that person has in progress and the analyst has not.
+    not_shared = Course.objects.exclude(pk__in=[future.pk, shared.pk]).exclude(
+        enrolments__member=analyst
+    )[0]
+    Enrolment.objects.update_or_create(
+        member_id=rows[5].person_id,
+        course=not_shared,
+        defaults={"enrolled_at": timezone.now(), "completed_at": None},
+    )
     now = timezone.now()
-    for member_id, limit, person_id in [
-        (analyst.pk, 12, None),
-        (analyst.pk, 2, None),
-        (analyst.pk, 12, rows[3].person_id),
-        (analyst.pk, 12, rows[0].person_id),  # hidden: nobody
-        (people_world["designers"][0].pk, 12, None),
-        (people_world["hidden"][0].pk, 12, None),  # not discoverable: no rows
-    ]:
-        arguments = {"member_id": member_id, "limit": limit, "person_id": person_id, "now": now}
+    for (member_id, limit, person_id), shared_only in itertools.product(
+        [
+            (analyst.pk, 12, None),
+            (analyst.pk, 2, None),
+            (analyst.pk, 12, rows[3].person_id),
+            (analyst.pk, 12, rows[0].person_id),  # hidden: nobody
+            (people_world["designers"][0].pk, 12, None),
+            (people_world["hidden"][0].pk, 12, None),  # not discoverable: no rows
+        ],
+        (False, True),
+    ):
+        arguments = {
+            "member_id": member_id,
+            "limit": limit,
+            "person_id": person_id,
+            "now": now,
+            "shared_only": shared_only,
+        }
         statement, portable = (
             _people_read_postgresql(**arguments),
             _people_read_portable(**arguments),
@@ -400,6 +428,40 @@ def test_the_people_statement_reads_exactly_what_the_portable_reads_do(people_wo
     assert by_id[rows[4].person_id].score == 2.0 and rows[2].person_id in by_id
     assert len(read.skills[analyst.pk]) >= 2 and read.courses[analyst.pk]
     assert future.pk not in read.courses.get(rows[3].person_id, {})
+    # Shared only: the member's own follows and courses whole, the people's only where shared.
+    own_skills, own_courses = set(read.skills[analyst.pk]), set(read.courses[analyst.pk])
+    assert shared.pk in own_courses and shared.pk in read.courses[rows[5].person_id]
+    slim = _people_read_postgresql(
+        member_id=analyst.pk, limit=12, person_id=None, now=now, shared_only=True
+    )
+    assert slim.rows == read.rows
+    for field, own in (("skills", own_skills), ("courses", own_courses)):
+        whole, kept = getattr(read, field), getattr(slim, field)
+        assert kept[analyst.pk] == whole[analyst.pk]
+        for person, items in whole.items():
+            if person != analyst.pk:
+                assert kept.get(person, {}) == {k: v for k, v in items.items() if k in own}
+    assert not_shared.pk in read.courses[rows[5].person_id]
+    assert not_shared.pk not in slim.courses[rows[5].person_id]
+
+
+def test_cards_get_the_same_people_and_reasons_without_their_skills_and_courses(people_world):
+    analyst = people_world["analysts"][0]
+    shared = Course.objects.order_by("pk").first()
+    for member in (analyst, people_world["analysts"][2]):
+        Enrolment.objects.update_or_create(
+            member=member,
+            course=shared,
+            defaults={"enrolled_at": timezone.now(), "completed_at": None},
+        )
+    whole = people_for_member(member=analyst, limit=12)
+    cards = people_for_member(member=analyst, limit=12, details=False)
+    assert [(p.member_id, p.reasons, p.score, p.title) for p in cards] == [
+        (p.member_id, p.reasons, p.score, p.title) for p in whole
+    ]
+    assert any(p.skills for p in whole) and any(p.courses for p in whole)
+    assert all(p.skills == [] and p.courses == [] for p in cards)
+    assert any(reason.kind == "courses" for p in cards for reason in p.reasons)
 
 
 def test_people_endpoints_are_throttled(people_world):
