@@ -139,8 +139,7 @@ def people_for_member(
     Without `details` (person cards, which show the reasons only) each person's `skills` and
     `courses` are left empty, and only the follows and courses they share with the member are
     read, which is all their reasons need: a dozen people hold a couple of hundred courses in
-    progress, and reading them with their titles cost a discoverable member's homepage about
-    as much as the rest of it."""
+    progress, and reading them all with their titles costs about a millisecond of CPU."""
     if not member.discoverable:
         return []
     read = (
