@@ -170,6 +170,17 @@ def test_access_records_keep_the_loads_requests(tmp_path):
     assert access_records(log, offset=first_line)[0] == ("api recommendations", 200, 8)
 
 
+def test_the_endpoint_line_gives_each_endpoints_client_p95():
+    rows = [
+        {"Name": "api events", "Request Count": "568", "95%": "200"},
+        {"Name": "home /", "Request Count": "2335", "95%": "110"},
+        {"Name": "api events (replay)", "Request Count": "0", "95%": "N/A"},
+        {"Name": "Aggregated", "Request Count": "2903", "95%": "130"},
+    ]
+    assert ramp.endpoint_p95_line(rows) == "client p95 by endpoint, ms: api events 200, home / 110"
+    assert ramp.endpoint_p95_line(rows[2:]) == "client p95 by endpoint, ms: no requests"
+
+
 def test_cpu_used_per_group_between_two_snapshots():
     cpu = ramp.ProcessCpu
     before = {

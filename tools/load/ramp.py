@@ -92,6 +92,17 @@ def client_figures(aggregated: dict[str, str]) -> Figures:
     )
 
 
+def endpoint_p95_line(rows: list[dict[str, str]]) -> str:
+    """One step's client p95 per endpoint, from the rows of locust's stats CSV (its
+    "Aggregated" row left out): which endpoints set the step's p95."""
+    parts = [
+        f"{row['Name']} {_milliseconds(row['95%']):.0f}"
+        for row in rows
+        if row["Name"] != "Aggregated" and int(row["Request Count"]) > 0
+    ]
+    return "client p95 by endpoint, ms: " + (", ".join(parts) if parts else "no requests")
+
+
 def _milliseconds(raw: str) -> float:
     # Locust writes "N/A" for a percentile of no requests.
     try:

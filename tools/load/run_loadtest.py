@@ -465,7 +465,8 @@ def ramp_run(
         locust.wait(timeout=run_time + 90)
         elapsed = time.monotonic() - started
         with Path(f"{prefix}_stats.csv").open() as handle:
-            aggregated = next(row for row in csv.DictReader(handle) if row["Name"] == "Aggregated")
+            stats_rows = list(csv.DictReader(handle))
+        aggregated = next(row for row in stats_rows if row["Name"] == "Aggregated")
         records = [(status, ms) for _, status, ms in access_records(access_log, offset=offset)]
         step = ramp.Step(
             users=users,
@@ -487,6 +488,7 @@ def ramp_run(
             cores=gunicorn_settings.cores_available(),
         )
         print(f"    {cpu}")
+        print(f"    {ramp.endpoint_p95_line(stats_rows)}")
         failures = Path(f"{prefix}_failures.csv")
         if failures.exists():
             for row in list(csv.DictReader(failures.open()))[:5]:
