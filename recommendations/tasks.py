@@ -3,7 +3,7 @@
 import functools
 import logging
 
-from members.models import Member
+from members.selectors import member_with_user
 from members.services import login_records_prune
 from recommendations.digest.sending import digests_send
 from recommendations.digest.services import digests_prune
@@ -52,7 +52,7 @@ def member_refresh(member_id: int) -> bool:
         # The new row changes the member's next homepage: compose it again if they are
         # browsing (see serving/stored_pages.py). The row stands whatever happens here.
         try:
-            member = Member.objects.select_related("title", "industry").filter(pk=member_id).first()
+            member = member_with_user(member_id=member_id)
             if member is not None:
                 home_page_compose_next(member=member, only_if_stored=True)
         except Exception:

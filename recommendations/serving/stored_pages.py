@@ -175,12 +175,23 @@ def composed_page_servable_exists(*, member_id: int, now: dt.datetime) -> bool:
     max_age = composed_page_max_age()
     if max_age <= 0:
         return False
-    composed_at = (
-        ComposedPage.objects.filter(member_id=member_id)
-        .values_list("composed_at", flat=True)
-        .first()
-    )
+    if connection.vendor == "postgresql":
+        # Prepared: the task worker asks this after nearly every event batch's refresh, and
+        # the ORM's query cost three times as much to build and plan as to run.
+        with prepared_cursor() as cursor:
+            cursor.execute(_COMPOSED_AT_SQL, [member_id])
+            row = cursor.fetchone()
+        composed_at = None if row is None else row[0]
+    else:
+        composed_at = (
+            ComposedPage.objects.filter(member_id=member_id)
+            .values_list("composed_at", flat=True)
+            .first()
+        )
     return composed_at is not None and _young_enough(composed_at, now=now, max_age=max_age)
+
+
+_COMPOSED_AT_SQL = f"SELECT composed_at FROM {ComposedPage._meta.db_table} WHERE member_id = %s"
 
 
 def _young_enough(composed_at: dt.datetime, *, now: dt.datetime, max_age: int) -> bool:

@@ -115,7 +115,7 @@ def test_the_signed_in_read_matches_the_orm(django_assert_num_queries):
     from django.contrib.auth import get_user_model
 
     from members.models import Member
-    from members.selectors import token_with_member, user_with_member
+    from members.selectors import member_with_user, token_with_member, user_with_member
 
     member = MemberFactory(title=JobTitleFactory(), industry=IndustryFactory())
     token, key = api_token_create(user=member.user)
@@ -151,15 +151,24 @@ def test_the_signed_in_read_matches_the_orm(django_assert_num_queries):
         user = user_with_member(user_id=member.user.pk)
         assert fields(user) == expected["user"]
         assert fields(user.member) == expected["member"]
+    with django_assert_num_queries(1):
+        by_id = member_with_user(member_id=member.pk)
+        assert fields(by_id) == expected["member"]
+        assert fields(by_id.user) == expected["user"]
+        assert fields(by_id.title) == expected["title"]
+        assert fields(by_id.industry) == expected["industry"]
+        assert by_id.user.member is by_id
 
 
 def test_the_signed_in_read_of_a_user_without_member_title_or_industry():
     from members.models import Member
-    from members.selectors import token_with_member, user_with_member
+    from members.selectors import member_with_user, token_with_member, user_with_member
 
     bare = MemberFactory(title=None, industry=None)
     found = user_with_member(user_id=bare.user.pk)
     assert (found.member.pk, found.member.title, found.member.industry) == (bare.pk, None, None)
+    by_id = member_with_user(member_id=bare.pk)
+    assert (by_id.user.pk, by_id.title, by_id.industry) == (bare.user.pk, None, None)
 
     user = UserFactory()
     key = api_token_create(user=user)[1]
@@ -174,7 +183,7 @@ def test_the_signed_in_read_of_a_user_without_member_title_or_industry():
 
 
 def test_the_signed_in_read_refuses_unknown_keys_and_ids():
-    from members.selectors import token_with_member, user_with_member
+    from members.selectors import member_with_user, token_with_member, user_with_member
 
     member = MemberFactory()
     _, key = api_token_create(user=member.user)
@@ -182,3 +191,13 @@ def test_the_signed_in_read_refuses_unknown_keys_and_ids():
     assert token_with_member(digest="0" * 64) is None
     assert token_with_member(digest="") is None
     assert user_with_member(user_id=member.user.pk + 1000) is None
+    assert member_with_user(member_id=member.pk + 1000) is None
+    # A member's id is not their user's id: each read finds by its own key.
+    other = MemberFactory()
+    while other.pk == other.user.pk:
+        UserFactory()  # a user without a member: the two sequences part
+        other = MemberFactory()
+    assert member_with_user(member_id=other.pk).user.pk == other.user.pk
+    assert user_with_member(user_id=other.pk) is None or (
+        user_with_member(user_id=other.pk).pk != other.user.pk
+    )

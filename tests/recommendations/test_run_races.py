@@ -123,3 +123,16 @@ def test_a_member_refresh_of_the_active_run_writes_its_row(demo):
     MemberRecommendations.objects.filter(member=member).delete()
     assert precompute.member_recommendations_refresh(member_id=member.pk) is True
     assert MemberRecommendations.objects.get(member=member).run_id == run.pk
+
+
+def test_a_member_refresh_uses_only_an_active_run_with_a_model(demo):
+    """The refresh reads the active run itself (a prepared statement): a run that is not
+    active, or one active without a model, leaves the row alone and answers False."""
+    run = training_run_execute(trigger="test")
+    member = Member.objects.filter(enrolments__isnull=False).order_by("pk").first()
+    TrainingRun.objects.filter(pk=run.pk).update(is_active=False)
+    assert precompute.member_recommendations_refresh(member_id=member.pk) is False
+    TrainingRun.objects.filter(pk=run.pk).update(is_active=True, model_artifact=None)
+    assert precompute.member_recommendations_refresh(member_id=member.pk) is False
+    assert precompute.run_active_locked(run.pk) is True
+    assert precompute.run_active_locked(run.pk + 1000) is False
