@@ -1,6 +1,7 @@
 """Writes of the recommendations app: homepage feedback (impressions, clicks, dismissals)."""
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -285,7 +286,28 @@ def member_counts_lock(*, member_id: int) -> None:
     `_PAGE_VIEW_INSERT`) takes it first, so two of them never take the count rows in opposite
     orders. NO KEY UPDATE leaves the row to other transactions' foreign-key checks. Raises
     `Member.DoesNotExist` for a member deleted meanwhile."""
-    Member.objects.select_for_update(no_key=True).filter(pk=member_id).values_list("pk").get()
+    # A prepared statement: every event batch and click takes this lock, and the ORM's query
+    # cost three times as much to build and plan as to run.
+    with prepared_cursor() as cursor:
+        cursor.execute(_member_lock_sql(connection.vendor), [member_id])
+        if cursor.fetchone() is None:
+            raise Member.DoesNotExist(f"No member {member_id} to lock.")
+
+
+@functools.cache
+def _member_lock_sql(vendor: str) -> str:
+    """`vendor` keys the cache: the quoting and the lock clause are the database's (SQLite
+    has none, and locks the whole database for a write transaction)."""
+    quote = connection.ops.quote_name
+    lock = (
+        " " + connection.ops.for_update_sql(no_key=True)
+        if connection.features.has_select_for_update
+        else ""
+    )
+    return (
+        f"SELECT {quote(Member._meta.pk.column)} FROM {quote(Member._meta.db_table)} "
+        f"WHERE {quote(Member._meta.pk.column)} = %s{lock}"
+    )
 
 
 def feedback_counts_add(*, deltas: Iterable[FeedbackDelta]) -> None:

@@ -245,3 +245,18 @@ def test_alone_the_impressions_statement_is_its_own_transaction_and_leaves_the_s
     assert _synchronous_commit() == "on"
     assert [card[1] for card in shown_cards(member=member)] == [course.pk]
     assert feedback_counts_read()["course_days"] == [(member.pk, course.pk, NOW.date(), 1, 0)]
+
+
+def test_the_counts_lock_of_a_member_deleted_meanwhile_raises_does_not_exist():
+    from django.db import transaction
+
+    from members.models import Member
+    from recommendations.feedback.services import member_counts_lock
+
+    member = MemberFactory()
+    with transaction.atomic():
+        member_counts_lock(member_id=member.pk)  # their row, locked until the block ends
+    gone = member.pk
+    member.delete()
+    with pytest.raises(Member.DoesNotExist), transaction.atomic():
+        member_counts_lock(member_id=gone)
