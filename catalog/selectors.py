@@ -43,6 +43,7 @@ from catalog.models import (
     TaggerEvaluation,
     TagSuggestion,
 )
+from core.prepared_statements import prepared_cursor
 from core.queries import SubqueryCount
 
 APPROVED = CourseSkill.Status.APPROVED
@@ -487,7 +488,23 @@ def courses_in_bulk(*, course_ids: Iterable[int]) -> list[Course]:
 def courses_published_by_id(*, course_ids: Iterable[int]) -> dict[int, Course]:
     """Published courses by id, rows only (no card skills): for writes that name courses;
     unknown and unpublished ids are left out."""
-    return _published_courses().in_bulk(list(course_ids))
+    ids = list(course_ids)
+    if connections[router.db_for_read(Course)].vendor != "postgresql":
+        return _published_courses().in_bulk(ids)
+    # Prepared: every event batch reads its courses here, and the ORM's in_bulk cost three
+    # times as much to build and plan as to run.
+    db = router.db_for_read(Course)
+    with prepared_cursor() as cursor:
+        cursor.execute(_PUBLISHED_BY_ID_SQL, [ids, timezone.now()])
+        courses = [Course.from_db(db, _COURSE_ATTNAMES, row) for row in cursor.fetchall()]
+    return {course.pk: course for course in courses}
+
+
+_COURSE_ATTNAMES = [field.attname for field in Course._meta.concrete_fields]
+_PUBLISHED_BY_ID_SQL = (
+    f"SELECT {', '.join(field.column for field in Course._meta.concrete_fields)} "
+    f"FROM {Course._meta.db_table} WHERE id = ANY(%s::bigint[]) AND published_at <= %s"
+)
 
 
 # Curation ---------------------------------------------------------------------------------------

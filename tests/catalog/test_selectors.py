@@ -391,3 +391,29 @@ class TestCourseCards:
             untagged.pk: [],
             only_pending.pk: [],
         }
+
+
+def test_courses_published_by_id_are_the_orms_rows_and_leave_out_unknown_and_future_ones(
+    django_assert_num_queries,
+):
+    published = CourseFactory(published_at=timezone.now() - dt.timedelta(days=3))
+    other = CourseFactory(published_at=timezone.now() - dt.timedelta(minutes=1))
+    future = CourseFactory(published_at=timezone.now() + dt.timedelta(days=1))
+
+    ids = {published.pk, other.pk, future.pk, future.pk + 1000}
+    # Outside query capture, as served: on PostgreSQL a prepared statement (a captured query
+    # runs on the ordinary cursor, core/prepared_statements.py).
+    found = selectors.courses_published_by_id(course_ids=ids)
+    with django_assert_num_queries(1):
+        assert selectors.courses_published_by_id(course_ids=ids).keys() == found.keys()
+
+    assert sorted(found) == sorted([published.pk, other.pk])
+    for course in (published, other):
+        expected = Course.objects.values().get(pk=course.pk)
+        got = found[course.pk]
+        assert isinstance(got, Course) and not got._state.adding
+        assert {f.attname: getattr(got, f.attname) for f in Course._meta.concrete_fields} == (
+            expected
+        )
+    assert found[published.pk].published_at.tzinfo is not None
+    assert selectors.courses_published_by_id(course_ids=[]) == {}
