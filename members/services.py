@@ -24,7 +24,7 @@ from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionS
 from django.contrib.sessions.models import Session
 from django.core import signing
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import connection, router, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -32,6 +32,7 @@ from django.utils import timezone
 from catalog.models import Course, LearningPath, Skill
 from catalog.services import TaxonomySkill, skill_rows_merge, taxonomy_skills_load
 from core.inserts import row_insert_unless_present
+from core.prepared_statements import prepared_cursor
 from core.rate_limits import rate_limit_take
 from members.models import (
     AlternateTitle,
@@ -473,7 +474,7 @@ def member_profile_skill_remove(*, member: Member, skill: Skill) -> bool:
 def _enrolment_locked(*, member: Member, course: Course, now: dt.datetime) -> Enrolment:
     # The existing row locked in one statement (the common case: watching a course started
     # before); only without one, get_or_create, which a racing first watch cannot duplicate.
-    enrolment = Enrolment.objects.select_for_update().filter(member=member, course=course).first()
+    enrolment = _enrolment_lock(member=member, course=course)
     if enrolment is not None:
         return enrolment
     enrolment, created = Enrolment.objects.get_or_create(
@@ -482,6 +483,28 @@ def _enrolment_locked(*, member: Member, course: Course, now: dt.datetime) -> En
     if created:
         return enrolment
     return Enrolment.objects.select_for_update().get(pk=enrolment.pk)
+
+
+def _enrolment_lock(*, member: Member, course: Course) -> Enrolment | None:
+    """The member's enrolment in the course with its row locked until the transaction ends;
+    None without one."""
+    if connection.vendor != "postgresql":
+        return Enrolment.objects.select_for_update().filter(member=member, course=course).first()
+    # Prepared: every watch event takes this lock, and the ORM's query cost about three times
+    # as much to build and plan as to run.
+    with prepared_cursor() as cursor:
+        cursor.execute(_ENROLMENT_LOCK_SQL, [member.pk, course.pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return Enrolment.from_db(router.db_for_write(Enrolment), _ENROLMENT_ATTNAMES, row)
+
+
+_ENROLMENT_ATTNAMES = [field.attname for field in Enrolment._meta.concrete_fields]
+_ENROLMENT_LOCK_SQL = (
+    f"SELECT {', '.join(field.column for field in Enrolment._meta.concrete_fields)} "
+    f"FROM {Enrolment._meta.db_table} WHERE member_id = %s AND course_id = %s FOR UPDATE"
+)
 
 
 def _completion_time(enrolment: Enrolment, now: dt.datetime) -> dt.datetime:
@@ -533,7 +556,7 @@ def enrolment_progress_reach(
     when there is none and it is not. Inside a caller's transaction an error here leaves that
     transaction to be rolled back (no savepoint)."""
     now = now or timezone.now()
-    enrolment = Enrolment.objects.select_for_update().filter(member=member, course=course).first()
+    enrolment = _enrolment_lock(member=member, course=course)
     target = min(100, percent)
     if target <= (enrolment.progress_percent if enrolment else 0):
         return enrolment

@@ -352,3 +352,33 @@ def test_staff_without_a_member_row_can_enrol(client: Client, course) -> None:
     assert response.status_code == 200
     enrolment = Enrolment.objects.get(member__user=admin, course=course)
     assert enrolment.progress_percent == 17
+
+
+def test_the_locked_enrolment_read_is_the_orms_row(member: Member, course) -> None:
+    """A watch reads the enrolment it advances with its row locked (on PostgreSQL a prepared
+    statement): every field as the ORM reads it, aware datetimes included."""
+    from django.db import transaction
+
+    from members.services import _enrolment_lock
+
+    with transaction.atomic():
+        assert _enrolment_lock(member=member, course=course) is None
+    started = EnrolmentFactory(
+        member=member,
+        course=course,
+        enrolled_at=T0,
+        progress_percent=30,
+        watched_seconds=600,
+        last_watched_at=T0 + dt.timedelta(minutes=5),
+    )
+    EnrolmentFactory(member=member)  # another course's
+    with transaction.atomic():
+        locked = _enrolment_lock(member=member, course=course)
+    fields = [field.attname for field in Enrolment._meta.concrete_fields]
+    assert {name: getattr(locked, name) for name in fields} == Enrolment.objects.values().get(
+        pk=started.pk
+    )
+    assert locked.enrolled_at.tzinfo is not None and not locked._state.adding
+    locked.progress_percent = 35
+    locked.save(update_fields=["progress_percent"])  # an UPDATE of the row it read
+    assert Enrolment.objects.get(pk=started.pk).progress_percent == 35
