@@ -24,7 +24,7 @@ from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionS
 from django.contrib.sessions.models import Session
 from django.core import signing
 from django.core.mail import send_mail
-from django.db import connection, router, transaction
+from django.db import DatabaseError, connection, router, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -587,9 +587,35 @@ def _enrolment_watched(
         if enrolment.progress_percent == 100:
             enrolment.completed_at = _completion_time(enrolment, now)
             member_activity_announce(member_id=member.pk)
-    enrolment.save(
-        update_fields=["watched_seconds", "last_watched_at", "progress_percent", "completed_at"]
-    )
+    _enrolment_watch_save(enrolment)
+
+
+_WATCH_FIELDS = ("watched_seconds", "last_watched_at", "progress_percent", "completed_at")
+
+
+def _enrolment_watch_save(enrolment: Enrolment) -> None:
+    """Save what a watch changes on the locked `enrolment`. On PostgreSQL a prepared UPDATE:
+    every watch event saves here, and the ORM's save cost twice what the statement does. It
+    sends no model signals (nothing receives them for enrolments)."""
+    if connection.vendor != "postgresql":
+        enrolment.save(update_fields=list(_WATCH_FIELDS))
+        return
+    with prepared_cursor() as cursor:
+        cursor.execute(
+            _ENROLMENT_WATCH_SQL,
+            [*(getattr(enrolment, name) for name in _WATCH_FIELDS), enrolment.pk],
+        )
+        if cursor.rowcount != 1:
+            # As the ORM's save with update_fields: the locked row cannot have gone, but if
+            # it has, say so rather than lose the watch.
+            raise DatabaseError(f"Enrolment {enrolment.pk} to save is gone.")
+
+
+_ENROLMENT_WATCH_SQL = (
+    f"UPDATE {Enrolment._meta.db_table} SET "
+    + ", ".join(f"{Enrolment._meta.get_field(name).column} = %s" for name in _WATCH_FIELDS)
+    + " WHERE id = %s"
+)
 
 
 @transaction.atomic
@@ -630,11 +656,22 @@ def bookmark_set(
             Bookmark(member=member, course=course, created_at=now or timezone.now()),
             unique=("member", "course"),
         )
+    elif connection.vendor == "postgresql":
+        # A prepared DELETE: every unbookmark event runs it, and the ORM's delete cost more
+        # than twice what the statement does. No model signals (nothing receives them).
+        with prepared_cursor() as cursor:
+            cursor.execute(_BOOKMARK_DELETE_SQL, [member.pk, course.pk])
+            changed = cursor.rowcount > 0
     else:
         changed = Bookmark.objects.filter(member=member, course=course).delete()[0] > 0
     if changed:
         member_activity_announce(member_id=member.pk)
     return changed
+
+
+_BOOKMARK_DELETE_SQL = (
+    f"DELETE FROM {Bookmark._meta.db_table} WHERE member_id = %s AND course_id = %s"
+)
 
 
 def member_profile_skills_merge(*, survivor: Skill, merged: Skill) -> tuple[int, int]:

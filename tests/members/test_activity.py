@@ -171,6 +171,17 @@ def test_bookmark_set_saves_and_unsaves_and_setting_again_changes_nothing(course
     assert announced == [member.pk, member.pk]
 
 
+def test_unsaving_removes_only_this_members_bookmark_of_this_course(course) -> None:
+    member, other = MemberFactory(), MemberFactory()
+    elsewhere = CourseFactory()
+    for who, what in ((member, course), (member, elsewhere), (other, course)):
+        bookmark_set(member=who, course=what, saved=True, now=T0)
+    assert bookmark_set(member=member, course=course, saved=False) is True
+    assert sorted(Bookmark.objects.values_list("member_id", "course_id")) == sorted(
+        [(member.pk, elsewhere.pk), (other.pk, course.pk)]
+    )
+
+
 def test_enrolling_inserts_in_one_statement_and_enrolling_again_reads_the_first(
     member: Member, course, django_assert_num_queries
 ) -> None:
