@@ -489,11 +489,11 @@ def courses_published_by_id(*, course_ids: Iterable[int]) -> dict[int, Course]:
     """Published courses by id, rows only (no card skills): for writes that name courses;
     unknown and unpublished ids are left out."""
     ids = list(course_ids)
-    if connections[router.db_for_read(Course)].vendor != "postgresql":
+    db = router.db_for_read(Course)
+    if connections[db].vendor != "postgresql":
         return _published_courses().in_bulk(ids)
     # Prepared: every event batch reads its courses here, and the ORM's in_bulk cost three
     # times as much to build and plan as to run.
-    db = router.db_for_read(Course)
     with prepared_cursor() as cursor:
         cursor.execute(_PUBLISHED_BY_ID_SQL, [ids, timezone.now()])
         courses = [Course.from_db(db, _COURSE_ATTNAMES, row) for row in cursor.fetchall()]

@@ -474,7 +474,7 @@ def member_profile_skill_remove(*, member: Member, skill: Skill) -> bool:
 def _enrolment_locked(*, member: Member, course: Course, now: dt.datetime) -> Enrolment:
     # The existing row locked in one statement (the common case: watching a course started
     # before); only without one, get_or_create, which a racing first watch cannot duplicate.
-    enrolment = _enrolment_lock(member=member, course=course)
+    enrolment = _enrolment_existing_locked(member=member, course=course)
     if enrolment is not None:
         return enrolment
     enrolment, created = Enrolment.objects.get_or_create(
@@ -485,7 +485,7 @@ def _enrolment_locked(*, member: Member, course: Course, now: dt.datetime) -> En
     return Enrolment.objects.select_for_update().get(pk=enrolment.pk)
 
 
-def _enrolment_lock(*, member: Member, course: Course) -> Enrolment | None:
+def _enrolment_existing_locked(*, member: Member, course: Course) -> Enrolment | None:
     """The member's enrolment in the course with its row locked until the transaction ends;
     None without one."""
     if connection.vendor != "postgresql":
@@ -556,7 +556,7 @@ def enrolment_progress_reach(
     when there is none and it is not. Inside a caller's transaction an error here leaves that
     transaction to be rolled back (no savepoint)."""
     now = now or timezone.now()
-    enrolment = _enrolment_lock(member=member, course=course)
+    enrolment = _enrolment_existing_locked(member=member, course=course)
     target = min(100, percent)
     if target <= (enrolment.progress_percent if enrolment else 0):
         return enrolment

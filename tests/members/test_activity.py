@@ -370,10 +370,10 @@ def test_the_locked_enrolment_read_is_the_orms_row(member: Member, course) -> No
     statement): every field as the ORM reads it, aware datetimes included."""
     from django.db import transaction
 
-    from members.services import _enrolment_lock
+    from members.services import _enrolment_existing_locked
 
     with transaction.atomic():
-        assert _enrolment_lock(member=member, course=course) is None
+        assert _enrolment_existing_locked(member=member, course=course) is None
     started = EnrolmentFactory(
         member=member,
         course=course,
@@ -384,7 +384,7 @@ def test_the_locked_enrolment_read_is_the_orms_row(member: Member, course) -> No
     )
     EnrolmentFactory(member=member)  # another course's
     with transaction.atomic():
-        locked = _enrolment_lock(member=member, course=course)
+        locked = _enrolment_existing_locked(member=member, course=course)
     fields = [field.attname for field in Enrolment._meta.concrete_fields]
     assert {name: getattr(locked, name) for name in fields} == Enrolment.objects.values().get(
         pk=started.pk
